@@ -1,0 +1,140 @@
+/**
+ * The one interface both stack backends (docker, native) implement.
+ * No `vscode` import here: this layer is tested with plain mocha.
+ */
+
+/** Service ids shared by both backends. The docker backend may report more (postgres, airflow-init, kafka-ui). */
+export type ServiceId =
+  | 'kafka'
+  | 'spark-master'
+  | 'spark-worker'
+  | 'airflow-webserver'
+  | 'airflow-scheduler'
+  | 'postgres'
+  | 'airflow-init'
+  | 'kafka-ui'
+  | (string & {});
+
+export type ServiceState = 'running' | 'starting' | 'stopped' | 'exited' | 'unknown';
+export type ServiceHealth = 'healthy' | 'unhealthy' | 'starting' | 'none';
+
+export interface ServicePort {
+  /** e.g. "Airflow UI", "Kafka bootstrap" */
+  name: string;
+  host: string;
+  port: number;
+  /** http(s) URL when the port serves a UI a user can open */
+  url?: string;
+}
+
+export interface ServiceStatus {
+  id: ServiceId;
+  /** human label, e.g. "Kafka broker (KRaft)" */
+  label: string;
+  state: ServiceState;
+  health: ServiceHealth;
+  /** set when state is 'exited' */
+  exitCode?: number;
+  pid?: number;
+  ports: ServicePort[];
+  /** one-line detail shown in the view, e.g. "2 cores, 1 worker" or an error */
+  detail?: string;
+}
+
+export interface StackProgress {
+  /** what is happening, e.g. "Installing Airflow 2.8.1 (pip)" or "kafka healthy" */
+  step: string;
+  /** 0..100 for the whole operation */
+  percent: number;
+  service?: ServiceId;
+}
+
+export interface OperationOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: StackProgress) => void;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  /** number of last lines to start with (default 200) */
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+export interface StackEndpoints {
+  kafkaBootstrap: string; // "127.0.0.1:9092"
+  sparkMasterUrl: string; // "spark://127.0.0.1:7077"
+  sparkUiUrl: string; // "http://127.0.0.1:8080"
+  airflowUrl: string; // "http://127.0.0.1:8085"
+  kafkaUiUrl?: string; // docker only: "http://127.0.0.1:8090"
+}
+
+export interface SparkSubmitRequest {
+  /** absolute path of the .py file on this machine */
+  file: string;
+  args?: string[];
+  /** --packages coordinates */
+  packages?: string[];
+  /** --jars paths (host paths for native) */
+  jars?: string[];
+  conf?: Record<string, string>;
+  driverMemory?: string;
+  executorMemory?: string;
+  /** the Kafka connector preset: the backend adds its local connector jars */
+  kafkaConnector?: boolean;
+}
+
+export interface SparkSubmitIO {
+  onStdout(chunk: string): void;
+  onStderr(chunk: string): void;
+  signal?: AbortSignal;
+}
+
+export interface SparkSubmitResult {
+  exitCode: number;
+  /** application id parsed from the driver output, when seen */
+  appId?: string;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface StackBackend {
+  readonly kind: 'docker' | 'native';
+  /** Install/build what the stack needs (idempotent, cached). */
+  provision(opts?: OperationOptions): Promise<void>;
+  /** Start everything; resolves only when every service is healthy, else throws StackError. */
+  start(opts?: OperationOptions): Promise<void>;
+  stop(opts?: OperationOptions): Promise<void>;
+  /** Restart one service, or the whole stack when service is undefined. */
+  restart(service?: ServiceId, opts?: OperationOptions): Promise<void>;
+  status(): Promise<ServiceStatus[]>;
+  /** Calls onLine for each log line; resolves when done (not following) or when aborted. */
+  logs(service: ServiceId, onLine: (line: string) => void, opts?: LogOptions): Promise<void>;
+  /** Fires when a service changes state (docker events, process exit). */
+  onDidChange(listener: () => void): Disposable;
+  endpoints(): StackEndpoints;
+  /** Run spark-submit in client mode against this stack's master. */
+  submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult>;
+}
+
+/** An error a user can act on: what happened, which service, its last log lines, the next step. */
+export class StackError extends Error {
+  constructor(
+    message: string,
+    readonly opts: { service?: ServiceId; logTail?: string[]; nextStep?: string; cause?: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'StackError';
+  }
+  get service(): ServiceId | undefined {
+    return this.opts.service;
+  }
+  get logTail(): string[] {
+    return this.opts.logTail ?? [];
+  }
+  get nextStep(): string | undefined {
+    return this.opts.nextStep;
+  }
+}
