@@ -1,0 +1,391 @@
+import { AirflowError, dagNotFound, unauthorized, unreachable } from './errors';
+import { decodeContinuationToken, textFromV1Content, textFromV2Content } from './logs';
+import type {
+  AirflowApiVersion, AirflowDag, AirflowDagRun, AirflowHealth, AirflowImportError, AirflowTaskInstance,
+  TaskLogChunk, TriggerOptions,
+} from './types';
+import { DecodeError, arr, num, obj, optBool, optNum, optStr, str, type Obj } from './validate';
+
+export interface AirflowClientOptions {
+  /** e.g. http://127.0.0.1:8085 */
+  baseUrl: string;
+  username: string;
+  password: string;
+  /** 'auto' (default) probes /api/v2 then /api/v1 */
+  apiVersion?: AirflowApiVersion | 'auto';
+  /** per request (default 30 s) */
+  timeoutMs?: number;
+}
+
+interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** what a 404 means for this call */
+  onNotFound?: () => AirflowError;
+  accept?: string;
+}
+
+/** The server caps page size (100 by default in 2.x and 3.x); we ask for that and page on. */
+const PAGE_SIZE = 100;
+
+/**
+ * Airflow REST client for 2.x (/api/v1, basic auth) and 3.x (/api/v2, bearer token from /auth/token),
+ * the version detected on first use. Every list is paged to the end; every answer is validated.
+ */
+export class AirflowClient {
+  readonly baseUrl: string;
+  private version?: Promise<AirflowApiVersion>;
+  private token?: Promise<string>;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: AirflowClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    if (opts.apiVersion && opts.apiVersion !== 'auto') this.version = Promise.resolve(opts.apiVersion);
+  }
+
+  get username(): string {
+    return this.opts.username;
+  }
+
+  /** Which REST API the server speaks; probed once (unauthenticated health endpoints). */
+  apiVersion(): Promise<AirflowApiVersion> {
+    if (!this.version) {
+      this.version = this.detectVersion();
+      this.version.catch(() => (this.version = undefined));
+    }
+    return this.version;
+  }
+
+  private async detectVersion(): Promise<AirflowApiVersion> {
+    for (const [version, path] of [['v2', '/api/v2/monitor/health'], ['v1', '/api/v1/health']] as const) {
+      const res = await this.rawFetch(`${this.baseUrl}${path}`, { headers: { accept: 'application/json' } });
+      if (res.ok && (res.headers.get('content-type') ?? '').includes('json')) return version;
+    }
+    throw new AirflowError(
+      'badResponse',
+      `No Airflow REST API answers at ${this.baseUrl} (neither /api/v2 nor /api/v1).`,
+      this.baseUrl,
+      'Check datapipeline.airflow.url points at the Airflow webserver / API server.',
+    );
+  }
+
+  // ---------------------------------------------------------------- DAGs
+
+  async listDags(): Promise<AirflowDag[]> {
+    const v = await this.apiVersion();
+    const items = await this.pageAll('/dags', 'dags', v === 'v1' ? { only_active: true, order_by: 'dag_id' } : { order_by: 'dag_id' });
+    return items.map((d, i) => decodeDag(d, `dags[${i}]`));
+  }
+
+  async getDag(dagId: string): Promise<AirflowDag> {
+    const body = await this.request('GET', `/dags/${enc(dagId)}`, { onNotFound: () => dagNotFound(this.baseUrl, dagId) });
+    return decodeDag(body, 'dag');
+  }
+
+  async setPaused(dagId: string, paused: boolean): Promise<AirflowDag> {
+    const body = await this.request('PATCH', `/dags/${enc(dagId)}`, {
+      query: { update_mask: 'is_paused' },
+      body: { is_paused: paused },
+      onNotFound: () => dagNotFound(this.baseUrl, dagId),
+    });
+    return decodeDag(body, 'dag');
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  async triggerDagRun(dagId: string, opts: TriggerOptions = {}): Promise<AirflowDagRun> {
+    const v = await this.apiVersion();
+    const payload: Record<string, unknown> = { conf: opts.conf ?? {} };
+    // 3.x requires the field; null means "now" and allows several manual runs.
+    if (v === 'v2') payload.logical_date = null;
+    if (opts.runId) payload.dag_run_id = opts.runId;
+    if (opts.note) payload.note = opts.note;
+    const body = await this.request('POST', `/dags/${enc(dagId)}/dagRuns`, {
+      body: payload,
+      onNotFound: () => dagNotFound(this.baseUrl, dagId),
+    });
+    return decodeRun(body, 'dagRun');
+  }
+
+  async getDagRun(dagId: string, runId: string): Promise<AirflowDagRun> {
+    const body = await this.request('GET', `/dags/${enc(dagId)}/dagRuns/${enc(runId)}`, {
+      onNotFound: () => new AirflowError('notFound', `Run "${runId}" of DAG "${dagId}" does not exist on ${this.baseUrl} (404).`, this.baseUrl, 'Refresh the DAGs view; the run may have been deleted.', 404),
+    });
+    return decodeRun(body, 'dagRun');
+  }
+
+  /** Runs of one DAG (or of every DAG with dagId "~"), newest first; `limit` stops paging early. */
+  async listDagRuns(dagId: string, opts: { limit?: number } = {}): Promise<AirflowDagRun[]> {
+    const v = await this.apiVersion();
+    const items = await this.pageAll(
+      `/dags/${dagId === '~' ? '~' : enc(dagId)}/dagRuns`,
+      'dag_runs',
+      { order_by: v === 'v1' ? '-execution_date' : '-run_after' },
+      opts.limit,
+      () => dagNotFound(this.baseUrl, dagId),
+    );
+    return items.map((r, i) => decodeRun(r, `dag_runs[${i}]`));
+  }
+
+  /** The newest run of each DAG, from one paged listing across all DAGs. */
+  async latestRunByDag(maxRuns = 1000): Promise<Map<string, AirflowDagRun>> {
+    const runs = await this.listDagRuns('~', { limit: maxRuns });
+    const latest = new Map<string, AirflowDagRun>();
+    for (const r of runs) if (!latest.has(r.dagId)) latest.set(r.dagId, r);
+    return latest;
+  }
+
+  // ---------------------------------------------------------------- task instances, logs
+
+  async listTaskInstances(dagId: string, runId: string): Promise<AirflowTaskInstance[]> {
+    const items = await this.pageAll(`/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances`, 'task_instances', {}, undefined, () =>
+      new AirflowError('notFound', `Run "${runId}" of DAG "${dagId}" does not exist on ${this.baseUrl} (404).`, this.baseUrl, 'Refresh the DAGs view.', 404),
+    );
+    return items.map((t, i) => decodeTaskInstance(t, `task_instances[${i}]`));
+  }
+
+  /**
+   * One chunk of a task's log. Without a token: the whole log so far; with the token of the previous
+   * chunk: what was written since. `endOfLog` turns true once the try finished.
+   */
+  async getTaskLog(
+    ti: { dagId: string; runId: string; taskId: string; mapIndex?: number },
+    tryNumber: number,
+    continuationToken?: string,
+  ): Promise<TaskLogChunk> {
+    const v = await this.apiVersion();
+    const body = obj(
+      await this.request('GET', `/dags/${enc(ti.dagId)}/dagRuns/${enc(ti.runId)}/taskInstances/${enc(ti.taskId)}/logs/${Math.max(1, tryNumber)}`, {
+        query: {
+          full_content: continuationToken ? undefined : true,
+          map_index: ti.mapIndex !== undefined && ti.mapIndex >= 0 ? ti.mapIndex : undefined,
+          token: continuationToken,
+        },
+        accept: 'application/json',
+        onNotFound: () =>
+          new AirflowError('notFound', `No log for task "${ti.taskId}" try ${tryNumber} of run "${ti.runId}" on ${this.baseUrl} (404).`, this.baseUrl, 'The task may not have started yet; refresh and retry.', 404),
+      }),
+      'log',
+    );
+    const content = body.content;
+    let text: string;
+    if (typeof content === 'string') text = v === 'v1' ? textFromV1Content(content) : content;
+    else if (Array.isArray(content)) text = textFromV2Content(content);
+    else throw new DecodeError('log.content', 'string or array', content);
+    const token = optStr(body, 'continuation_token', 'log');
+    const meta = token ? decodeContinuationToken(token) : undefined;
+    return { text, continuationToken: token, endOfLog: meta ? meta.end_of_log === true : true };
+  }
+
+  /** Clears one task instance of a run (it and its run go back to be scheduled). */
+  async clearTaskInstance(dagId: string, runId: string, taskId: string): Promise<void> {
+    await this.request('POST', `/dags/${enc(dagId)}/clearTaskInstances`, {
+      body: { dry_run: false, task_ids: [taskId], dag_run_id: runId, only_failed: false, reset_dag_runs: true, include_downstream: false, include_upstream: false },
+      onNotFound: () => dagNotFound(this.baseUrl, dagId),
+    });
+  }
+
+  // ---------------------------------------------------------------- import errors, health
+
+  async listImportErrors(): Promise<AirflowImportError[]> {
+    const items = await this.pageAll('/importErrors', 'import_errors', { order_by: 'import_error_id' });
+    return items.map((e, i) => {
+      const o = obj(e, `import_errors[${i}]`);
+      const p = `import_errors[${i}]`;
+      return { id: num(o, 'import_error_id', p), filename: str(o, 'filename', p), stackTrace: str(o, 'stack_trace', p), timestamp: optStr(o, 'timestamp', p) };
+    });
+  }
+
+  /** Unauthenticated health of the metadata DB and the scheduler (and the 3.x DAG processor). */
+  async health(): Promise<AirflowHealth> {
+    const v = await this.apiVersion();
+    const url = `${this.baseUrl}${v === 'v1' ? '/api/v1/health' : '/api/v2/monitor/health'}`;
+    const res = await this.rawFetch(url, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new AirflowError('server', `Airflow health at ${url} answered ${res.status}.`, url, 'Check the webserver log.', res.status);
+    const o = obj(await res.json(), 'health');
+    const part = (k: string) => (o[k] && typeof o[k] === 'object' ? (o[k] as Obj) : undefined);
+    const sched = part('scheduler');
+    return {
+      metadatabase: part('metadatabase') ? optStr(part('metadatabase')!, 'status', 'health.metadatabase') : undefined,
+      scheduler: sched ? optStr(sched, 'status', 'health.scheduler') : undefined,
+      schedulerHeartbeat: sched ? optStr(sched, 'latest_scheduler_heartbeat', 'health.scheduler') : undefined,
+      dagProcessor: part('dag_processor') ? optStr(part('dag_processor')!, 'status', 'health.dag_processor') : undefined,
+      triggerer: part('triggerer') ? optStr(part('triggerer')!, 'status', 'health.triggerer') : undefined,
+    };
+  }
+
+  /** The UI page of a DAG (or of one run). */
+  async uiUrl(dagId: string, runId?: string): Promise<string> {
+    const v = await this.apiVersion();
+    if (v === 'v2') return `${this.baseUrl}/dags/${enc(dagId)}${runId ? `/runs/${enc(runId)}` : ''}`;
+    return `${this.baseUrl}/dags/${enc(dagId)}/grid${runId ? `?dag_run_id=${enc(runId)}` : ''}`;
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  private async pageAll(path: string, key: string, query: RequestOptions['query'], limit?: number, onNotFound?: () => AirflowError): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (;;) {
+      const pageSize = limit !== undefined ? Math.min(PAGE_SIZE, limit - out.length) : PAGE_SIZE;
+      if (pageSize <= 0) break;
+      const body = obj(await this.request('GET', path, { query: { ...query, limit: pageSize, offset: out.length }, onNotFound }), path);
+      const items = arr(body[key], `${path}.${key}`);
+      out.push(...items);
+      const total = optNum(body, 'total_entries', path);
+      if (items.length === 0 || (total !== undefined && out.length >= total)) break;
+    }
+    return out;
+  }
+
+  private async request(method: string, path: string, ro: RequestOptions = {}): Promise<unknown> {
+    const v = await this.apiVersion();
+    const url = new URL(`${this.baseUrl}/api/${v}${path}`);
+    for (const [k, val] of Object.entries(ro.query ?? {})) if (val !== undefined) url.searchParams.set(k, String(val));
+    const send = async (): Promise<Response> => {
+      const headers: Record<string, string> = { accept: ro.accept ?? 'application/json', authorization: await this.authHeader(v) };
+      if (ro.body !== undefined) headers['content-type'] = 'application/json';
+      return this.rawFetch(url.toString(), { method, headers, body: ro.body !== undefined ? JSON.stringify(ro.body) : undefined });
+    };
+    let res = await send();
+    if (res.status === 401 && v === 'v2') {
+      // The token may have expired: get a new one once.
+      this.token = undefined;
+      res = await send();
+    }
+    if (res.ok) {
+      if (res.status === 204) return {};
+      const text = await res.text();
+      try {
+        return text ? JSON.parse(text) : {};
+      } catch {
+        throw new AirflowError('badResponse', `Airflow at ${url.origin} answered ${method} ${url.pathname} with something that is not JSON.`, url.toString(), 'Check datapipeline.airflow.url points at the Airflow API.');
+      }
+    }
+    const detail = await problemDetail(res);
+    if (res.status === 401) throw unauthorized(this.baseUrl, this.opts.username);
+    if (res.status === 403)
+      throw new AirflowError('unauthorized', `User "${this.opts.username}" may not ${method} ${url.pathname} on ${this.baseUrl} (403${detail ? `: ${detail}` : ''}).`, url.toString(), 'Use an account with the Op or Admin role.', 403);
+    if (res.status === 404 && ro.onNotFound) throw ro.onNotFound();
+    if (res.status === 400 || res.status === 409 || res.status === 422)
+      throw new AirflowError('badRequest', `Airflow refused ${method} ${url.pathname}: ${detail || res.statusText} (${res.status}).`, url.toString(), 'Fix the request and retry.', res.status);
+    throw new AirflowError('server', `Airflow at ${this.baseUrl} answered ${method} ${url.pathname} with ${res.status}${detail ? `: ${detail}` : ''}.`, url.toString(), 'Check the Airflow webserver log (DataPipeline: Show Service Logs).', res.status);
+  }
+
+  private async authHeader(v: AirflowApiVersion): Promise<string> {
+    if (v === 'v1') return 'Basic ' + Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64');
+    if (!this.token) {
+      this.token = this.fetchToken();
+      this.token.catch(() => (this.token = undefined));
+    }
+    return `Bearer ${await this.token}`;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const url = `${this.baseUrl}/auth/token`;
+    const res = await this.rawFetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ username: this.opts.username, password: this.opts.password }),
+    });
+    if (res.status === 401 || res.status === 403) throw unauthorized(this.baseUrl, this.opts.username);
+    if (!res.ok) throw new AirflowError('server', `Airflow at ${url} answered ${res.status} when asked for a token.`, url, 'Check the Airflow API server log.', res.status);
+    return str(obj(await res.json(), 'token'), 'access_token', 'token');
+  }
+
+  private async rawFetch(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw unreachable(this.baseUrl, err);
+    }
+  }
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+async function problemDetail(res: Response): Promise<string> {
+  try {
+    const text = await res.text();
+    try {
+      const o = JSON.parse(text) as Obj;
+      const d = o.detail ?? o.title;
+      if (typeof d === 'string') return d;
+      if (Array.isArray(d)) return d.map((x) => (typeof x === 'object' && x && 'msg' in x ? String((x as Obj).msg) : JSON.stringify(x))).join('; ');
+      return d !== undefined ? JSON.stringify(d) : '';
+    } catch {
+      return text.slice(0, 200);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function formatSchedule(o: Obj, path: string): string {
+  const si = o.schedule_interval;
+  if (si && typeof si === 'object') {
+    const s = si as Obj;
+    if (s.__type === 'CronExpression' && typeof s.value === 'string') return s.value;
+    if (s.__type === 'TimeDelta') {
+      const secs = (Number(s.days) || 0) * 86400 + (Number(s.seconds) || 0);
+      return `every ${secs}s`;
+    }
+  }
+  const summary = optStr(o, 'timetable_summary', path);
+  if (summary) return summary;
+  const desc = optStr(o, 'timetable_description', path);
+  if (si === null && !summary) return 'None';
+  return desc ?? 'None';
+}
+
+export function decodeDag(v: unknown, path: string): AirflowDag {
+  const o = obj(v, path);
+  const tags = o.tags === null || o.tags === undefined ? [] : arr(o.tags, `${path}.tags`).map((t, i) => str(obj(t, `${path}.tags[${i}]`), 'name', `${path}.tags[${i}]`));
+  const owners = Array.isArray(o.owners) ? o.owners.filter((x): x is string => typeof x === 'string') : [];
+  return {
+    dagId: str(o, 'dag_id', path),
+    isPaused: optBool(o, 'is_paused', path) ?? false,
+    fileloc: str(o, 'fileloc', path),
+    tags,
+    schedule: formatSchedule(o, path),
+    description: optStr(o, 'description', path),
+    owners,
+  };
+}
+
+export function decodeRun(v: unknown, path: string): AirflowDagRun {
+  const o = obj(v, path);
+  const conf = o.conf && typeof o.conf === 'object' && !Array.isArray(o.conf) ? (o.conf as Record<string, unknown>) : {};
+  return {
+    dagId: str(o, 'dag_id', path),
+    runId: str(o, 'dag_run_id', path),
+    state: str(o, 'state', path),
+    logicalDate: optStr(o, 'logical_date', path) ?? optStr(o, 'execution_date', path) ?? optStr(o, 'run_after', path),
+    queuedAt: optStr(o, 'queued_at', path),
+    startDate: optStr(o, 'start_date', path),
+    endDate: optStr(o, 'end_date', path),
+    runType: optStr(o, 'run_type', path),
+    conf,
+  };
+}
+
+export function decodeTaskInstance(v: unknown, path: string): AirflowTaskInstance {
+  const o = obj(v, path);
+  return {
+    dagId: str(o, 'dag_id', path),
+    runId: str(o, 'dag_run_id', path),
+    taskId: str(o, 'task_id', path),
+    state: optStr(o, 'state', path),
+    tryNumber: optNum(o, 'try_number', path) ?? 0,
+    mapIndex: optNum(o, 'map_index', path) ?? -1,
+    startDate: optStr(o, 'start_date', path),
+    endDate: optStr(o, 'end_date', path),
+    duration: optNum(o, 'duration', path),
+    operator: optStr(o, 'operator', path),
+    hostname: optStr(o, 'hostname', path),
+  };
+}
+
+

@@ -1,0 +1,59 @@
+/** Errors from the Airflow client. Each names the URL and the next step a user can take. */
+
+export type AirflowErrorKind = 'unreachable' | 'unauthorized' | 'notFound' | 'badRequest' | 'badResponse' | 'server' | 'stuckQueued';
+
+export class AirflowError extends Error {
+  constructor(
+    readonly kind: AirflowErrorKind,
+    message: string,
+    readonly url: string,
+    readonly nextStep: string,
+    readonly status?: number,
+  ) {
+    super(`${message} ${nextStep}`.trim());
+    this.name = 'AirflowError';
+  }
+}
+
+export function unreachable(baseUrl: string, cause: unknown): AirflowError {
+  const why = cause instanceof Error ? describeCause(cause) : String(cause);
+  return new AirflowError(
+    'unreachable',
+    `Airflow unreachable at ${baseUrl} (${why}).`,
+    baseUrl,
+    'Start the stack (DataPipeline: Start Stack) or set datapipeline.airflow.url, then retry.',
+  );
+}
+
+export function unauthorized(baseUrl: string, user: string): AirflowError {
+  return new AirflowError(
+    'unauthorized',
+    `Airflow at ${baseUrl} rejected the credentials for user "${user}" (401).`,
+    baseUrl,
+    'Check datapipeline.airflow.username and enter the password again.',
+    401,
+  );
+}
+
+export function dagNotFound(baseUrl: string, dagId: string): AirflowError {
+  return new AirflowError(
+    'notFound',
+    `DAG "${dagId}" does not exist on Airflow at ${baseUrl} (404).`,
+    baseUrl,
+    'Check the DAG id, that its file is in the DAGs folder, and the import errors in the DAGs view.',
+    404,
+  );
+}
+
+function describeCause(err: Error): string {
+  const cause = (err as { cause?: unknown }).cause;
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'no answer in time';
+  if (cause && typeof cause === 'object') {
+    const code = (cause as { code?: string }).code;
+    if (code === 'ECONNREFUSED') return 'connection refused';
+    if (code) return code;
+    const msg = (cause as { message?: string }).message;
+    if (msg) return msg;
+  }
+  return err.message;
+}
