@@ -1,0 +1,98 @@
+import { parseMasterStatus, SparkMasterStatus } from './models';
+
+/** The master could not be reached or answered with something that is not its status. */
+export class SparkUnreachableError extends Error {
+  constructor(
+    readonly uiUrl: string,
+    detail: string,
+  ) {
+    super(
+      `Spark unreachable at ${uiUrl} (${detail}). Start the stack (DataPipeline: Start Stack) ` +
+        `or set datapipeline.spark.uiUrl.`,
+    );
+    this.name = 'SparkUnreachableError';
+  }
+}
+
+export interface SparkMasterClientOptions {
+  /** per-request timeout, ms (default 3000) */
+  timeoutMs?: number;
+}
+
+/**
+ * Client for the Spark standalone master's web UI: the JSON status endpoint (`GET /json`) and
+ * application kill (`POST /app/kill/` with `id` and `terminate=true`; the master honours it while
+ * `spark.ui.killEnabled` is true, Spark's default).
+ */
+export class SparkMasterClient {
+  readonly uiUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(uiUrl: string, opts: SparkMasterClientOptions = {}) {
+    this.uiUrl = uiUrl.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? 3000;
+  }
+
+  async status(signal?: AbortSignal): Promise<SparkMasterStatus> {
+    const res = await this.request('/json', { method: 'GET', headers: { accept: 'application/json' } }, signal);
+    if (!res.ok) throw new SparkUnreachableError(this.uiUrl, `GET /json answered HTTP ${res.status}`);
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      throw new SparkUnreachableError(this.uiUrl, 'GET /json did not return JSON; is this a Spark master UI?');
+    }
+    return parseMasterStatus(body);
+  }
+
+  /** True when the master answers its status endpoint. */
+  async isReachable(signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.status(signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Ask the master to kill an application (it redirects to `/` on success). */
+  async killApp(appId: string, signal?: AbortSignal): Promise<void> {
+    if (!/^app-[\w-]+$/.test(appId)) throw new Error(`Not a Spark application id: ${appId}`);
+    const body = new URLSearchParams({ id: appId, terminate: 'true' });
+    const res = await this.request(
+      '/app/kill/',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: body.toString(),
+        redirect: 'manual',
+      },
+      signal,
+    );
+    // Jetty answers the kill with a 302 redirect to the master page.
+    if (res.status >= 400) {
+      throw new Error(
+        `The Spark master refused to kill ${appId} (HTTP ${res.status}). ` +
+          `Check that spark.ui.killEnabled is true on the master.`,
+      );
+    }
+  }
+
+  /** The master's page for one application (links to the driver UI while it runs). */
+  appPageUrl(appId: string): string {
+    return `${this.uiUrl}/app/?appId=${encodeURIComponent(appId)}`;
+  }
+
+  private async request(path: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      return await fetch(this.uiUrl + path, { ...init, signal: combined });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const cause = (err as { cause?: { code?: string } }).cause;
+      const detail = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? String(err));
+      throw new SparkUnreachableError(this.uiUrl, detail);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * What the Spark Applications view shows, without vscode: the master's status or why it is
+ * unreachable, polled only while someone is looking (the view is visible) or a submitted job
+ * waits for its application to show up.
+ */
+import type { Disposable } from '../stack/types';
+import type { SparkApplication, SparkMasterStatus } from './models';
+import { SparkMasterClient, SparkUnreachableError } from './sparkMasterClient';
+
+export type SparkViewState =
+  | { kind: 'loading'; uiUrl: string }
+  | { kind: 'ok'; uiUrl: string; status: SparkMasterStatus; fetchedAt: number }
+  | { kind: 'unreachable'; uiUrl: string; message: string };
+
+export interface SparkViewModelOptions {
+  /** poll period while visible (ms, default 3000) */
+  intervalMs?: number;
+  /** poll period while waiting for a submitted application (ms, default 250) */
+  fastIntervalMs?: number;
+}
+
+/** Running time of an app at `now`: ticking for running ones, the master's figure otherwise. */
+export function appDuration(app: SparkApplication, now: number, fetchedAt: number): number {
+  if (app.state === 'RUNNING' || app.state === 'WAITING') return app.duration + Math.max(0, now - fetchedAt);
+  return app.duration;
+}
+
+export class SparkViewModel implements Disposable {
+  private _state: SparkViewState;
+  private readonly listeners = new Set<() => void>();
+  private visible = false;
+  private timer?: NodeJS.Timeout;
+  private inFlight?: Promise<void>;
+  private readonly waiters: Array<{ pred: (s: SparkMasterStatus) => boolean; resolve: () => void; until: number }> = [];
+  private disposed = false;
+  private readonly intervalMs: number;
+  private readonly fastIntervalMs: number;
+
+  constructor(
+    private readonly clientProvider: () => SparkMasterClient,
+    opts: SparkViewModelOptions = {},
+  ) {
+    this.intervalMs = opts.intervalMs ?? 3000;
+    this.fastIntervalMs = opts.fastIntervalMs ?? 250;
+    this._state = { kind: 'loading', uiUrl: clientProvider().uiUrl };
+  }
+
+  get state(): SparkViewState {
+    return this._state;
+  }
+
+  onDidChange(listener: () => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Poll while visible; stop when hidden. */
+  setVisible(visible: boolean): void {
+    if (visible === this.visible) return;
+    this.visible = visible;
+    if (visible) void this.refresh();
+    else this.schedule();
+  }
+
+  /** Fetch now (coalesces with a fetch already running). */
+  refresh(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    this.inFlight ??= this.fetch().finally(() => {
+      this.inFlight = undefined;
+      this.schedule();
+    });
+    return this.inFlight;
+  }
+
+  /**
+   * Resolve once the status holds an application matching `pred` (polling fast meanwhile, even when
+   * hidden), or after `timeoutMs`; returns whether it appeared.
+   */
+  waitFor(pred: (s: SparkMasterStatus) => boolean, timeoutMs = 30000): Promise<boolean> {
+    if (this._state.kind === 'ok' && pred(this._state.status)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const w = { pred, resolve: () => resolve(true), until: Date.now() + timeoutMs };
+      this.waiters.push(w);
+      setTimeout(() => {
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          resolve(false);
+        }
+      }, timeoutMs).unref?.();
+      void this.refresh();
+    });
+  }
+
+  /** Resolve when the application `appId` is listed (running or completed). */
+  waitForApp(appId: string, timeoutMs?: number, states?: SparkApplication['state'][]): Promise<boolean> {
+    return this.waitFor(
+      (s) =>
+        [...s.activeApps, ...s.completedApps].some((a) => a.id === appId && (!states || states.includes(a.state))),
+      timeoutMs,
+    );
+  }
+
+  findApp(appId: string): SparkApplication | undefined {
+    if (this._state.kind !== 'ok') return undefined;
+    return [...this._state.status.activeApps, ...this._state.status.completedApps].find((a) => a.id === appId);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.timer);
+    this.listeners.clear();
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  private async fetch(): Promise<void> {
+    const client = this.clientProvider();
+    let next: SparkViewState;
+    try {
+      const status = await client.status();
+      next = { kind: 'ok', uiUrl: client.uiUrl, status, fetchedAt: Date.now() };
+    } catch (err) {
+      const message = err instanceof SparkUnreachableError ? err.message : `Spark status unreadable: ${String(err)}`;
+      next = { kind: 'unreachable', uiUrl: client.uiUrl, message };
+    }
+    if (this.disposed) return;
+    this._state = next;
+    if (next.kind === 'ok') {
+      for (const w of [...this.waiters]) {
+        if (w.pred(next.status)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    }
+    for (const l of [...this.listeners]) l();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.disposed) return;
+    const now = Date.now();
+    const waiting = this.waiters.some((w) => w.until > now);
+    if (!this.visible && !waiting) return;
+    this.timer = setTimeout(() => void this.refresh(), waiting ? this.fastIntervalMs : this.intervalMs);
+  }
+}

@@ -1,0 +1,303 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { parseMasterStatus, formatDuration, formatMemoryMiB, SparkResponseError } from '../../src/services/spark/models';
+import {
+  buildSparkSubmitArgv,
+  formToRequest,
+  splitArgs,
+  EMPTY_FORM,
+  KAFKA_CONNECTOR_PACKAGE,
+  SubmitFormError,
+} from '../../src/services/spark/submitPlanner';
+import { ErrorLineDetector, LineSplitter, parseAppId, parseDriverUiUrl } from '../../src/services/spark/driverOutput';
+import { mapToContainerPath, parseComposeBindMounts } from '../../src/services/spark/containerPaths';
+import { appDuration } from '../../src/services/spark/sparkViewModel';
+
+/** Trimmed from a real Spark 3.5.0 master's GET /json. */
+const MASTER_JSON = {
+  url: 'spark://127.0.0.1:7077',
+  workers: [
+    {
+      id: 'worker-20261125183900-127.0.0.1-40123',
+      host: '127.0.0.1',
+      port: 40123,
+      webuiaddress: 'http://127.0.0.1:8081',
+      cores: 2,
+      coresused: 1,
+      coresfree: 1,
+      memory: 1024,
+      memoryused: 512,
+      memoryfree: 512,
+      resources: {},
+      resourcesused: {},
+      resourcesfree: {},
+      state: 'ALIVE',
+      lastheartbeat: 1764095999000,
+    },
+  ],
+  aliveworkers: 1,
+  cores: 2,
+  coresused: 1,
+  memory: 1024,
+  memoryused: 512,
+  resources: [],
+  resourcesused: [],
+  activeapps: [
+    {
+      id: 'app-20261125184000-0002',
+      starttime: 1764096000000,
+      name: 'KafkaSparkJob',
+      cores: 1,
+      user: 'root',
+      memoryperexecutor: 512,
+      memoryperslave: 512,
+      resourcesperexecutor: [],
+      resourcesperslave: [],
+      submitdate: 'Wed Nov 25 18:40:00 UTC 2026',
+      state: 'RUNNING',
+      duration: 5000,
+    },
+  ],
+  completedapps: [
+    { id: 'app-20261125183950-0000', starttime: 1764095990000, name: 'a', cores: 2, user: 'root', memoryperexecutor: 1024, state: 'FINISHED', duration: 8000 },
+    { id: 'app-20261125183955-0001', starttime: 1764095995000, name: 'b', cores: 2, user: 'root', memoryperexecutor: 1024, state: 'FAILED', duration: 2000 },
+  ],
+  activedrivers: [],
+  completeddrivers: [],
+  status: 'ALIVE',
+};
+
+describe('spark: master /json parsing', () => {
+  it('reads workers, totals and applications, completed ones newest first', () => {
+    const s = parseMasterStatus(MASTER_JSON);
+    assert.equal(s.url, 'spark://127.0.0.1:7077');
+    assert.equal(s.status, 'ALIVE');
+    assert.equal(s.aliveWorkers, 1);
+    assert.deepEqual([s.cores, s.coresUsed, s.memory, s.memoryUsed], [2, 1, 1024, 512]);
+    assert.equal(s.workers[0].webUiAddress, 'http://127.0.0.1:8081');
+    assert.equal(s.activeApps[0].name, 'KafkaSparkJob');
+    assert.equal(s.activeApps[0].memoryPerExecutor, 512);
+    assert.deepEqual(
+      s.completedApps.map((a) => [a.id, a.state]),
+      [
+        ['app-20261125183955-0001', 'FAILED'],
+        ['app-20261125183950-0000', 'FINISHED'],
+      ],
+    );
+  });
+
+  it('rejects a body that is not a master status, naming the field', () => {
+    assert.throws(() => parseMasterStatus('<html>'), SparkResponseError);
+    assert.throws(() => parseMasterStatus({ url: 1 }), /master \/json\.url is not a string/);
+    assert.throws(
+      () => parseMasterStatus({ ...MASTER_JSON, activeapps: [{ id: 'x', cores: 'many' }] }),
+      /activeapps\[0\]\.cores is not a number/,
+    );
+  });
+
+  it('maps unknown app states to UNKNOWN', () => {
+    const s = parseMasterStatus({ url: 'spark://h:1', activeapps: [{ id: 'app-1', state: 'WEIRD' }] });
+    assert.equal(s.activeApps[0].state, 'UNKNOWN');
+  });
+
+  it('ticks the duration of running apps only', () => {
+    const [running] = parseMasterStatus(MASTER_JSON).activeApps;
+    const [failed] = parseMasterStatus(MASTER_JSON).completedApps;
+    assert.equal(appDuration(running, 10_000, 7_000), 8000);
+    assert.equal(appDuration(failed, 10_000, 7_000), 2000);
+  });
+
+  it('formats durations and memory', () => {
+    assert.equal(formatDuration(42_300), '42 s');
+    assert.equal(formatDuration(185_000), '3 min 05 s');
+    assert.equal(formatDuration(3_720_000), '1 h 02 min');
+    assert.equal(formatMemoryMiB(512), '512 MiB');
+    assert.equal(formatMemoryMiB(1536), '1.5 GiB');
+    assert.equal(formatMemoryMiB(2048), '2 GiB');
+  });
+});
+
+describe('spark: submit planner', () => {
+  it('splits program arguments like a shell without expanding anything', () => {
+    assert.deepEqual(splitArgs(`--date 2024-01-01 "two words" 'it''s' a\\ b`), [
+      '--date',
+      '2024-01-01',
+      'two words',
+      'its',
+      'a b',
+    ]);
+    assert.deepEqual(splitArgs(`$(touch x); rm -rf * "" `), ['$(touch', 'x);', 'rm', '-rf', '*', '']);
+    assert.throws(() => splitArgs('"open'), SubmitFormError);
+  });
+
+  it('builds a client-mode argv with packages, jars, conf and memory, file then args last', () => {
+    const req = formToRequest('/w/my job.py', {
+      ...EMPTY_FORM,
+      args: '--n 3 "x y"',
+      packages: 'io.delta:delta-spark_2.12:3.1.0',
+      jars: '/opt/a.jar, /opt/b.jar',
+      conf: 'spark.sql.shuffle.partitions=4\nspark.executor.cores=1',
+      driverMemory: '1g',
+      executorMemory: '512m',
+    });
+    assert.deepEqual(buildSparkSubmitArgv(req, { masterUrl: 'spark://127.0.0.1:7077' }), [
+      '--master', 'spark://127.0.0.1:7077',
+      '--deploy-mode', 'client',
+      '--packages', 'io.delta:delta-spark_2.12:3.1.0',
+      '--jars', '/opt/a.jar,/opt/b.jar',
+      '--conf', 'spark.sql.shuffle.partitions=4',
+      '--conf', 'spark.executor.cores=1',
+      '--driver-memory', '1g',
+      '--executor-memory', '512m',
+      '/w/my job.py', '--n', '3', 'x y',
+    ]);
+  });
+
+  it('keeps a file name with shell metacharacters as one argv element', () => {
+    const file = `/w/a folder/my job; $(touch x) 'q'.py`;
+    const argv = buildSparkSubmitArgv({ file }, { masterUrl: 'spark://h:7077' });
+    assert.equal(argv[argv.length - 1], file);
+  });
+
+  it('Kafka preset: local jars when the backend has them, else the connector package', () => {
+    const req = formToRequest('/w/k.py', { ...EMPTY_FORM, kafkaConnector: true });
+    const withJars = buildSparkSubmitArgv(req, { masterUrl: 'spark://h:7077', kafkaJars: ['/c/k1.jar', '/c/k2.jar'] });
+    assert.deepEqual(withJars.slice(4, 6), ['--jars', '/c/k1.jar,/c/k2.jar']);
+    assert.ok(!withJars.includes('--packages'));
+    const withPackages = buildSparkSubmitArgv(req, { masterUrl: 'spark://h:7077' });
+    assert.deepEqual(withPackages.slice(4, 6), ['--packages', KAFKA_CONNECTOR_PACKAGE]);
+  });
+
+  it('user conf overrides default conf', () => {
+    const argv = buildSparkSubmitArgv(
+      { file: '/f.py', conf: { 'spark.a': 'user' } },
+      { masterUrl: 'spark://h:7077', defaultConf: { 'spark.a': 'default', 'spark.b': '1' } },
+    );
+    assert.deepEqual(argv.slice(4, 8), ['--conf', 'spark.a=user', '--conf', 'spark.b=1']);
+  });
+
+  it('rejects bad form input naming the field', () => {
+    const bad = (patch: Partial<typeof EMPTY_FORM>, field: string) =>
+      assert.throws(
+        () => formToRequest('/f.py', { ...EMPTY_FORM, ...patch }),
+        (e: unknown) => e instanceof SubmitFormError && e.field === field,
+      );
+    bad({ conf: 'novalue' }, 'conf');
+    bad({ conf: '=x' }, 'conf');
+    bad({ packages: 'not-a-coordinate' }, 'packages');
+    bad({ driverMemory: 'lots' }, 'driverMemory');
+    bad({ executorMemory: '1 g' }, 'executorMemory');
+    assert.deepEqual(formToRequest('/f.py', EMPTY_FORM), { file: '/f.py' });
+    assert.deepEqual(formToRequest('/f.py', { ...EMPTY_FORM, conf: 'spark.x="a b=c"' }).conf, { 'spark.x': 'a b=c' });
+  });
+});
+
+describe('spark: driver output', () => {
+  it('splits chunks into lines across chunk borders and CRLF', () => {
+    const s = new LineSplitter();
+    assert.deepEqual(s.push('ab'), []);
+    assert.deepEqual(s.push('c\r\nde'), ['abc']);
+    assert.deepEqual(s.push('f\n\ng'), ['def', '']);
+    assert.deepEqual(s.flush(), ['g']);
+    assert.deepEqual(s.flush(), []);
+  });
+
+  it('flags a whole Python traceback and its exception line, not the normal output', () => {
+    const lines = [
+      'HELLO WORLD FROM SPARK CLUSTER',
+      'Traceback (most recent call last):',
+      '  File "/w/fail.py", line 7, in <module>',
+      '    raise ValueError("boom")',
+      'ValueError: boom',
+      '26/11/25 18:40:00 INFO SparkContext: Invoking stop() from shutdown hook',
+    ];
+    const d = new ErrorLineDetector();
+    assert.deepEqual(lines.map((l) => d.classify(l)), [undefined, 'traceback', 'traceback', 'traceback', 'exception', undefined]);
+  });
+
+  it('flags Spark/JVM exceptions, stack frames and ERROR log lines', () => {
+    const d = new ErrorLineDetector();
+    const cases: Array<[string, string | undefined]> = [
+      ['pyspark.errors.exceptions.captured.AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] x', 'exception'],
+      ['py4j.protocol.Py4JJavaError: An error occurred while calling o42.load.', 'exception'],
+      [': org.apache.spark.SparkException: Job aborted due to stage failure', 'exception'],
+      ['Exception in thread "main" java.lang.RuntimeException: x', 'exception'],
+      ['Caused by: java.io.IOException: disk', 'exception'],
+      ['\tat org.apache.spark.rdd.RDD.count(RDD.scala:1296)', 'stackFrame'],
+      ['\t... 42 more', 'stackFrame'],
+      ['26/11/25 18:40:00 ERROR TaskSetManager: Task 0 in stage 1.0 failed 4 times', 'log'],
+      ['26/11/25 18:40:00 WARN NativeCodeLoader: Unable to load native-hadoop library', undefined],
+      ['+-----+-----+', undefined],
+      ['|Hello|    1|', undefined],
+      ['Error rate is low today', undefined],
+    ];
+    for (const [line, kind] of cases) assert.equal(d.classify(line), kind, line);
+  });
+
+  it('finds the application id and the driver UI', () => {
+    assert.equal(
+      parseAppId('26/11/25 18:40:00 INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-20261125184000-0003'),
+      'app-20261125184000-0003',
+    );
+    assert.equal(parseAppId('nothing here'), undefined);
+    assert.equal(
+      parseDriverUiUrl('26/11/25 18:40:00 INFO SparkUI: Bound SparkUI to 127.0.0.1, and started at http://127.0.0.1:4040'),
+      'http://127.0.0.1:4040',
+    );
+  });
+});
+
+describe('spark: workspace file to spark-master container path', () => {
+  const compose = `
+services:
+  spark-master:
+    image: datapipeline/spark:3.5.0
+    volumes:
+      - ./scripts:/opt/spark/scripts:ro
+      - \${DP_JOBS:-./jobs}:/opt/jobs
+      - ivy:/opt/ivy
+      - type: bind
+        source: ./scripts/lib
+        target: /opt/lib
+        read_only: true
+  spark-worker:
+    volumes:
+      - ./scripts:/opt/spark/scripts
+volumes:
+  ivy: {}
+`;
+  const dir = '/home/u/proj/stack';
+
+  it('reads bind mounts (short, long, env defaults) and skips named volumes', () => {
+    const mounts = parseComposeBindMounts(compose, dir, 'spark-master', {});
+    assert.deepEqual(mounts, [
+      { source: '/home/u/proj/stack/scripts', target: '/opt/spark/scripts', readOnly: true },
+      { source: '/home/u/proj/stack/jobs', target: '/opt/jobs', readOnly: false },
+      { source: '/home/u/proj/stack/scripts/lib', target: '/opt/lib', readOnly: true },
+    ]);
+    assert.equal(parseComposeBindMounts(compose, dir, 'spark-master', { DP_JOBS: '/data/jobs' })[1].source, '/data/jobs');
+    assert.throws(() => parseComposeBindMounts(compose, dir, 'nope', {}), /no "nope" service/);
+  });
+
+  it('maps files under a mount, the most specific mount winning, keeping special characters', () => {
+    const mounts = parseComposeBindMounts(compose, dir, 'spark-master', {});
+    const m1 = mapToContainerPath(path.join(dir, 'scripts/hello_spark.py'), mounts);
+    assert.deepEqual([m1.kind, m1.containerPath], ['mounted', '/opt/spark/scripts/hello_spark.py']);
+    const m2 = mapToContainerPath(path.join(dir, 'scripts/lib/util.py'), mounts);
+    assert.equal(m2.containerPath, '/opt/lib/util.py');
+    const m3 = mapToContainerPath(path.join(dir, `scripts/a b/my job; $(touch x) 'q'.py`), mounts);
+    assert.equal(m3.containerPath, `/opt/spark/scripts/a b/my job; $(touch x) 'q'.py`);
+  });
+
+  it('reports a file outside every mount as to be copied, with a stable target path', () => {
+    const mounts = parseComposeBindMounts(compose, dir, 'spark-master', {});
+    const m = mapToContainerPath('/home/u/other/job.py', mounts);
+    assert.equal(m.kind, 'copy');
+    assert.match(m.containerPath, /^\/tmp\/datapipeline-submit\/[0-9a-f]{12}\/job\.py$/);
+    assert.equal(mapToContainerPath('/home/u/other/job.py', mounts).containerPath, m.containerPath);
+    assert.notEqual(mapToContainerPath('/home/u/third/job.py', mounts).containerPath, m.containerPath);
+    assert.ok(m.kind === 'copy' && /outside the folders mounted into spark-master/.test(m.reason));
+    // a sibling whose name only starts like a mount is not inside it
+    assert.equal(mapToContainerPath(path.join(dir, 'scripts2/x.py'), mounts).kind, 'copy');
+  });
+});
