@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// `npm test`: installs what it needs (idempotent, cached, quiet when done), builds, checks, then
+// runs every test stage and ends with one line "N passed, N failed".
+// DP_STAGES=unit,integration limits the stages; DP_SKIP_SETUP=1 skips the install steps.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const results = path.join(root, 'test-results');
+fs.mkdirSync(results, { recursive: true });
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const started = Date.now();
+
+function run(label, cmd, args, env = {}) {
+  const t0 = Date.now();
+  console.log(`\n=== ${label}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  const ok = r.status === 0;
+  console.log(`=== ${label}: ${ok ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs}s`);
+  return ok;
+}
+
+function must(label, cmd, args, env) {
+  if (!run(label, cmd, args, env)) {
+    console.log(`\n0 passed, 1 failed`);
+    console.error(`npm test stopped: "${label}" failed (see above).`);
+    process.exit(1);
+  }
+}
+
+// 1. Dependencies and installs.
+const lock = path.join(root, 'package-lock.json');
+const stamp = path.join(root, 'node_modules', '.dp-installed');
+if (!fs.existsSync(stamp) || fs.statSync(stamp).mtimeMs < fs.statSync(lock).mtimeMs) {
+  must('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+  fs.writeFileSync(stamp, new Date().toISOString());
+}
+const stages = (process.env.DP_STAGES || 'unit,integration,docker,exthost,e2e').split(',').map((s) => s.trim());
+const has = (s) => stages.includes(s);
+if (process.env.DP_SKIP_SETUP !== '1') {
+  must('setup: system packages', 'bash', ['scripts/setup/apt.sh']);
+  if (has('exthost') || has('e2e')) must('setup: code-server', 'bash', ['scripts/setup/code-server.sh']);
+  if (has('integration') || has('e2e')) must('setup: native stack (Kafka, Spark, Airflow)', bin('tsx'), ['src/cli/stack.ts', 'provision']);
+  if (has('integration') && fs.existsSync('scripts/setup/airflow3.sh')) must('setup: Airflow 3 for client tests', 'bash', ['scripts/setup/airflow3.sh']);
+}
+
+// 2. Build and static checks.
+must('build + package', 'npm', ['run', '--silent', 'package']);
+const checks = [
+  run('typecheck', bin('tsc'), ['--noEmit', '-p', '.']),
+  run('lint', bin('eslint'), ['src', 'test', 'media', 'bench']),
+];
+
+// 3. Test stages: each writes its counts to test-results/<stage>.json.
+const mocha = (stage, globs, extra = []) => {
+  const file = path.join(results, `${stage}.json`);
+  fs.rmSync(file, { force: true });
+  const ok = run(`tests: ${stage}`, bin('mocha'), ['--require', 'tsx/cjs', ...extra, '--reporter', path.join(root, 'scripts/mocha-reporter.cjs'), ...globs], { DP_RESULTS_FILE: file });
+  return { stage, file, ok };
+};
+const ran = [];
+if (has('unit')) ran.push(mocha('unit', ['test/unit/**/*.test.ts'], ['--timeout', '20000']));
+if (has('integration')) ran.push(mocha('integration', ['test/integration/**/*.test.ts'], ['--require', 'test/integration/harness.ts', '--timeout', '900000']));
+if (has('docker') && fs.existsSync('test/docker')) ran.push(mocha('docker', ['test/docker/**/*.test.ts'], ['--timeout', '300000']));
+if (has('exthost')) {
+  const file = path.join(results, 'exthost.json');
+  fs.rmSync(file, { force: true });
+  ran.push({ stage: 'exthost', file, ok: run('tests: exthost (code-server extension host)', bin('tsx'), ['test/exthost/run.ts']) });
+}
+if (has('e2e') && fs.existsSync('test/e2e')) ran.push(mocha('e2e', ['test/e2e/**/*.test.ts'], ['--timeout', '600000']));
+
+// 4. Summary.
+let passed = 0;
+let failed = checks.filter((c) => !c).length;
+console.log('\n=== summary');
+for (const r of ran) {
+  let counts = { passes: 0, failures: 0 };
+  try {
+    counts = JSON.parse(fs.readFileSync(r.file, 'utf8'));
+  } catch {
+    counts = { passes: 0, failures: 1 }; // the stage died before reporting
+  }
+  if (!r.ok && counts.failures === 0) counts.failures = 1;
+  passed += counts.passes;
+  failed += counts.failures;
+  console.log(`${r.stage.padEnd(12)} ${String(counts.passes).padStart(4)} passed ${String(counts.failures).padStart(4)} failed`);
+}
+if (checks.some((c) => !c)) console.log('typecheck/lint failed (counted as failures)');
+console.log(`total time ${((Date.now() - started) / 60000).toFixed(1)} min`);
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

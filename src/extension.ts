@@ -1,0 +1,59 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { registerCommand } from './commands/registry';
+import type { FeatureContext } from './featureContext';
+import { Logging } from './logging';
+import { resolveStackDir } from './services/stack/stackDir';
+import { Settings } from './settings';
+import { StackController } from './stackController';
+
+/**
+ * Builds every object once and passes it in; every registration goes to context.subscriptions.
+ * Activation spawns nothing and makes no network call: backends and clients are created on first use.
+ */
+export function activate(context: vscode.ExtensionContext): void {
+  const logging = new Logging();
+  context.subscriptions.push(logging);
+  const log = logging.logger('extension');
+  const settings = new Settings();
+  const storage = context.globalStorageUri.fsPath;
+  const cacheDir = process.env.DATAPIPELINE_CACHE || path.join(storage, 'cache');
+  const stateDir = process.env.DATAPIPELINE_STATE || path.join(storage, 'state');
+  const stackDir = () =>
+    resolveStackDir(
+      (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+      path.join(context.extensionPath, 'stack'),
+    );
+  const stack = new StackController(
+    settings,
+    async () => {
+      throw new Error('No stack backend is built into this development build yet.');
+    },
+    logging.logger('stack'),
+  );
+  context.subscriptions.push(stack);
+
+  const showLog = () => logging.channel.show(true);
+  const ctx: FeatureContext = {
+    extensionContext: context,
+    logger: (name) => logging.logger(name),
+    showLog,
+    settings,
+    stack,
+    registerCommand: (id, handler) => registerCommand(id, handler, { log: logging.logger(id), showLog }),
+    stackDir,
+    cacheDir,
+    stateDir,
+  };
+
+  context.subscriptions.push(ctx.registerCommand('datapipeline.showLog', showLog));
+  for (const register of FEATURES) context.subscriptions.push(...register(ctx));
+  log.info(`DataPipeline ${context.extension.packageJSON.version} activated`);
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}
+
+/** Each feature registers its views, commands and panels. */
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [];

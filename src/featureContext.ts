@@ -1,0 +1,27 @@
+import type * as vscode from 'vscode';
+import type { Settings } from './settings';
+import type { StackController } from './stackController';
+import type { Logger } from './services/util/logger';
+import type { CommandHandler } from './commands/registry';
+
+/**
+ * Everything a feature needs, built once in `activate` and passed in (no singletons).
+ * Features export `registerXxxFeature(ctx: FeatureContext): vscode.Disposable[]`.
+ */
+export interface FeatureContext {
+  readonly extensionContext: vscode.ExtensionContext;
+  /** A child logger of the one "DataPipeline" LogOutputChannel. */
+  logger(name: string): Logger;
+  /** Reveals the DataPipeline log. */
+  showLog(): void;
+  readonly settings: Settings;
+  readonly stack: StackController;
+  /** Registers a command through the shared wrapper (logs, catches, shows the error once). */
+  registerCommand(id: string, handler: CommandHandler): vscode.Disposable;
+  /** Folder holding the stack's files (dags/, scripts/, docker-compose.yaml): the workspace's `stack/` if it has one. */
+  stackDir(): string;
+  /** Where downloads/venvs are cached ($DATAPIPELINE_CACHE, else globalStorage/cache). */
+  readonly cacheDir: string;
+  /** Where the native stack keeps pids/logs/data ($DATAPIPELINE_STATE, else globalStorage/state). */
+  readonly stateDir: string;
+}

@@ -1,0 +1,55 @@
+import * as vscode from 'vscode';
+import type { StackEndpoints } from './services/stack/types';
+
+export type BackendSetting = 'auto' | 'docker' | 'native';
+
+/** Typed access to the `datapipeline.*` settings (defaults mirror package.json). */
+export class Settings {
+  private get cfg(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration('datapipeline');
+  }
+  get backend(): BackendSetting {
+    return this.cfg.get<BackendSetting>('stack.backend', 'auto');
+  }
+  get kafkaBootstrapServers(): string[] {
+    return this.cfg
+      .get<string>('kafka.bootstrapServers', '127.0.0.1:9092')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  get sparkMasterUrl(): string {
+    return this.cfg.get<string>('spark.masterUrl', 'spark://127.0.0.1:7077');
+  }
+  get sparkUiUrl(): string {
+    return this.cfg.get<string>('spark.uiUrl', 'http://127.0.0.1:8080');
+  }
+  get airflowUrl(): string {
+    return this.cfg.get<string>('airflow.url', 'http://127.0.0.1:8085');
+  }
+  get airflowUsername(): string {
+    return this.cfg.get<string>('airflow.username', 'admin');
+  }
+  get composeCommand(): string[] {
+    return this.cfg.get<string>('docker.composeCommand', 'docker compose').trim().split(/\s+/);
+  }
+  get messageBrowserCapacity(): number {
+    const n = this.cfg.get<number>('messageBrowser.capacity', 100_000);
+    return Math.min(1_000_000, Math.max(1_000, Math.floor(Number.isFinite(n) ? n : 100_000)));
+  }
+  /** The endpoints the views and clients talk to. */
+  endpoints(): StackEndpoints {
+    return {
+      kafkaBootstrap: this.kafkaBootstrapServers.join(','),
+      sparkMasterUrl: this.sparkMasterUrl,
+      sparkUiUrl: this.sparkUiUrl,
+      airflowUrl: this.airflowUrl,
+      kafkaUiUrl: 'http://127.0.0.1:8090',
+    };
+  }
+  onDidChange(listener: (e: vscode.ConfigurationChangeEvent) => void): vscode.Disposable {
+    return vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('datapipeline')) listener(e);
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import * as vscode from 'vscode';
+import type { BackendSetting, Settings } from './settings';
+import type { ServiceStatus, StackBackend, StackEndpoints } from './services/stack/types';
+import type { Logger } from './services/util/logger';
+
+export type BackendFactory = (setting: BackendSetting) => Promise<StackBackend>;
+
+/**
+ * Owns the current stack backend (created lazily on first use, so activation spawns nothing),
+ * the `datapipeline.stackRunning` context key, and one event every view listens to.
+ */
+export class StackController implements vscode.Disposable {
+  private backendPromise?: Promise<StackBackend>;
+  private backendListener?: { dispose(): void };
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  /** Fires when the stack (or one service) changed state, or the backend setting changed. */
+  readonly onDidChange = this.changeEmitter.event;
+  private runningState = false;
+  private lastStatus: ServiceStatus[] = [];
+  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly factory: BackendFactory,
+    private readonly log: Logger,
+  ) {
+    this.disposables.push(
+      settings.onDidChange((e) => {
+        if (e.affectsConfiguration('datapipeline.stack.backend') || e.affectsConfiguration('datapipeline.docker.composeCommand')) {
+          this.resetBackend();
+        }
+        this.changeEmitter.fire();
+      }),
+    );
+    void vscode.commands.executeCommand('setContext', 'datapipeline.stackRunning', false);
+  }
+
+  /** The backend for the current setting (auto resolves to docker or native once). */
+  backend(): Promise<StackBackend> {
+    if (!this.backendPromise) {
+      const setting = this.settings.backend;
+      this.backendPromise = this.factory(setting).then(
+        (b) => {
+          this.log.info(`stack backend: ${b.kind} (setting: ${setting})`);
+          this.backendListener = b.onDidChange(() => void this.refreshStatus());
+          return b;
+        },
+        (err) => {
+          this.backendPromise = undefined;
+          throw err;
+        },
+      );
+    }
+    return this.backendPromise;
+  }
+
+  /** The backend if one was already created, without creating one. */
+  async existingBackend(): Promise<StackBackend | undefined> {
+    return this.backendPromise ? this.backendPromise.catch(() => undefined) : undefined;
+  }
+
+  endpoints(): StackEndpoints {
+    return this.settings.endpoints();
+  }
+
+  get running(): boolean {
+    return this.runningState;
+  }
+
+  get status(): readonly ServiceStatus[] {
+    return this.lastStatus;
+  }
+
+  /** Reads every service's status from the backend and updates the context key. */
+  async refreshStatus(): Promise<readonly ServiceStatus[]> {
+    const backend = await this.backend();
+    this.lastStatus = await backend.status();
+    this.setRunning(this.lastStatus.some((s) => s.state === 'running' || s.state === 'starting'));
+    this.changeEmitter.fire();
+    return this.lastStatus;
+  }
+
+  setRunning(running: boolean): void {
+    if (running === this.runningState) return;
+    this.runningState = running;
+    void vscode.commands.executeCommand('setContext', 'datapipeline.stackRunning', running);
+    this.changeEmitter.fire();
+  }
+
+  private resetBackend(): void {
+    this.backendListener?.dispose();
+    this.backendListener = undefined;
+    this.backendPromise = undefined;
+  }
+
+  dispose(): void {
+    this.resetBackend();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

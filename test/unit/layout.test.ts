@@ -1,0 +1,35 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+
+function walk(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? walk(p) : [p];
+  });
+}
+
+describe('layout', () => {
+  it('src/services never imports vscode, so the client layer runs under plain mocha', () => {
+    const files = walk(path.join(root, 'src/services')).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length > 0, 'src/services has TypeScript files');
+    const offenders = files.filter((f) =>
+      /(from\s+['"]vscode['"])|(require\(\s*['"]vscode['"]\s*\))|(import\(\s*['"]vscode['"]\s*\))/.test(fs.readFileSync(f, 'utf8')),
+    );
+    assert.deepEqual(offenders.map((f) => path.relative(root, f)), []);
+  });
+
+  it('the check above catches an import of vscode', () => {
+    const sample = "import * as vscode from 'vscode';";
+    assert.match(sample, /from\s+['"]vscode['"]/);
+  });
+
+  it('no child process is started through a shell', () => {
+    const files = walk(path.join(root, 'src')).filter((f) => f.endsWith('.ts'));
+    const offenders = files.filter((f) => /shell:\s*true|\bexecSync?\(/.test(fs.readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders.map((f) => path.relative(root, f)), []);
+  });
+});

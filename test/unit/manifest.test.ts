@@ -1,0 +1,95 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+
+interface Command { command: string; title: string; category?: string; icon?: string }
+interface MenuItem { command: string; when?: string; group?: string }
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const pkg = require(path.resolve(__dirname, '../../package.json')) as {
+  name: string; displayName: string; main: string; activationEvents: string[];
+  contributes: {
+    commands: Command[];
+    menus: Record<string, MenuItem[]>;
+    views: Record<string, Array<{ id: string; name: string }>>;
+    viewsContainers: { activitybar: Array<{ id: string; title: string; icon: string }> };
+    viewsWelcome: Array<{ view: string; contents: string; when?: string }>;
+    configuration: { properties: Record<string, { default?: unknown; description?: string }> };
+  };
+};
+const c = pkg.contributes;
+
+describe('extension manifest', () => {
+  it('names the extension and its activity-bar container', () => {
+    assert.equal(pkg.name, 'datapipeline');
+    assert.equal(pkg.displayName, 'DataPipeline');
+    assert.deepEqual(c.viewsContainers.activitybar.map((v) => v.title), ['DataPipeline']);
+  });
+
+  it('has the four views in order, each with a Start Stack welcome while the stack is down', () => {
+    assert.deepEqual(c.views.datapipeline.map((v) => v.name), ['Stack', 'DAGs', 'Topics', 'Spark Applications']);
+    for (const view of c.views.datapipeline) {
+      const welcome = c.viewsWelcome.find((w) => w.view === view.id);
+      assert.ok(welcome, `${view.id} has welcome content`);
+      assert.match(welcome.contents, /\[Start Stack\]\(command:datapipeline\.stack\.start\)/);
+      assert.equal(welcome.when, '!datapipeline.stackRunning');
+    }
+  });
+
+  it('gives every command the DataPipeline category and a codicon', () => {
+    for (const cmd of c.commands) {
+      assert.equal(cmd.category, 'DataPipeline', cmd.command);
+      assert.match(cmd.icon ?? '', /^\$\([a-z-~]+\)$/, cmd.command);
+    }
+  });
+
+  it('only references declared commands in menus', () => {
+    const declared = new Set(c.commands.map((x) => x.command));
+    for (const [menu, items] of Object.entries(c.menus)) {
+      for (const item of items) assert.ok(declared.has(item.command), `${menu}: ${item.command}`);
+    }
+  });
+
+  it('hides item-only commands (used in item menus only) from the command palette', () => {
+    const palette = new Map(c.menus.commandPalette.map((m) => [m.command, m.when]));
+    const itemOnly = new Set(c.menus['view/item/context'].map((m) => m.command));
+    const alsoElsewhere = new Set(
+      Object.entries(c.menus)
+        .filter(([k]) => k !== 'view/item/context' && k !== 'commandPalette' && k !== 'view/title')
+        .flatMap(([, items]) => items.map((i) => i.command)),
+    );
+    for (const id of itemOnly) {
+      if (alsoElsewhere.has(id) || id === 'datapipeline.topics.openMessageBrowser' || id === 'datapipeline.topics.produce') continue;
+      assert.equal(palette.get(id), 'false', `${id} is hidden from the palette`);
+    }
+    for (const id of ['datapipeline.stack.start', 'datapipeline.dags.triggerStreaming', 'datapipeline.spark.submit']) {
+      assert.ok(!palette.has(id), `${id} stays in the palette`);
+    }
+  });
+
+  it('offers Submit Spark Job on Python files in the explorer and the editor', () => {
+    for (const menu of ['explorer/context', 'editor/title', 'editor/context']) {
+      const item = c.menus[menu].find((m) => m.command === 'datapipeline.spark.submit');
+      assert.ok(item, menu);
+      assert.equal(item.when, 'resourceLangId == python');
+    }
+  });
+
+  it('declares every setting with a default and a description', () => {
+    const expected = [
+      'datapipeline.stack.backend', 'datapipeline.kafka.bootstrapServers', 'datapipeline.spark.masterUrl',
+      'datapipeline.spark.uiUrl', 'datapipeline.airflow.url', 'datapipeline.airflow.username',
+      'datapipeline.docker.composeCommand', 'datapipeline.messageBrowser.capacity',
+    ];
+    for (const key of expected) {
+      const p = c.configuration.properties[key];
+      assert.ok(p, key);
+      assert.notEqual(p.default, undefined, key);
+      assert.ok(p.description, key);
+    }
+    assert.ok(!Object.keys(c.configuration.properties).some((k) => /password/i.test(k)), 'no password setting (SecretStorage)');
+  });
+
+  it('activates lazily: no "*" and no onStartupFinished', () => {
+    assert.ok(!pkg.activationEvents.includes('*'));
+    assert.ok(!pkg.activationEvents.includes('onStartupFinished'));
+  });
+});
