@@ -40,7 +40,9 @@ if [ "${DATAPIPELINE_COMPOSE_V2:-0}" = 1 ]; then
     export GOPATH="$CACHE/go" GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-mod=mod
     bin="$CACHE/go/bin"
     mkdir -p "$bin" "$(dirname "$plugin")"
-    GOBIN="$bin" go install "github.com/docker/compose/v2/cmd@$COMPOSE_V2_VERSION" >/dev/null
+    GOBIN="$bin" go install -trimpath \
+      -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_V2_VERSION" \
+      "github.com/docker/compose/v2/cmd@$COMPOSE_V2_VERSION" >/dev/null
     install -m 0755 "$bin/cmd" "$plugin"
     touch "$stamp"
   fi

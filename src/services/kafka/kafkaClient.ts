@@ -1,0 +1,357 @@
+/**
+ * kafkajs admin/producer wrapper for the Topics view and commands. Validates before sending,
+ * turns kafkajs errors into messages that say what to do, and never imports vscode.
+ */
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { lag as lagOf, type Watermark } from './offsets';
+import { validateCreateTopic, type ProduceRecord, ValidationError, topicNameError } from './validation';
+
+/** Group ids used by the message browser; hidden from the Consumer Groups list and cleaned up. */
+export const BROWSE_GROUP_PREFIX = 'datapipeline-browse-';
+
+export interface KafkaLog {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface TopicSummary {
+  name: string;
+  partitions: number;
+  /** sum of (end − start) offsets: messages currently retained */
+  messageCount: number;
+  internal: boolean;
+}
+
+export interface PartitionSummary extends Watermark {
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+export interface GroupPartitionLag {
+  topic: string;
+  partition: number;
+  committed: number;
+  high: number;
+  lag: number;
+}
+
+export interface GroupSummary {
+  groupId: string;
+  state: string;
+  members: number;
+  protocolType: string;
+  topics: string[];
+  lag: GroupPartitionLag[];
+  totalLag: number;
+}
+
+export class KafkaUnreachableError extends Error {
+  constructor(readonly bootstrap: string, cause: unknown) {
+    super(`Kafka unreachable at ${bootstrap}: ${(cause as Error)?.message ?? cause}. Start the stack or check datapipeline.kafka.bootstrapServers.`);
+    this.name = 'KafkaUnreachableError';
+  }
+}
+
+export function isInternalTopic(name: string): boolean {
+  return name.startsWith('__') || name === '_schemas' || name.startsWith('_confluent');
+}
+
+function kafkaLogCreator(log?: KafkaLog): logCreator {
+  return () => ({ level, log: entry }) => {
+    if (!log) return;
+    const text = `[kafkajs ${entry.logger ?? ''}] ${entry.message}`;
+    if (level === logLevel.ERROR) log.warn(text);
+    else if (level === logLevel.WARN) log.debug(text);
+  };
+}
+
+export interface KafkaServiceOptions {
+  bootstrap: string;
+  clientId?: string;
+  log?: KafkaLog;
+  /** ms before a connection attempt fails (default 3000) */
+  connectionTimeout?: number;
+}
+
+export class KafkaService {
+  readonly kafka: Kafka;
+  readonly bootstrap: string;
+  private admin?: Promise<Admin>;
+  private producer?: Promise<Producer>;
+  private readonly log?: KafkaLog;
+
+  constructor(opts: KafkaServiceOptions) {
+    this.bootstrap = opts.bootstrap;
+    this.log = opts.log;
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? 'datapipeline-vscode',
+      brokers: opts.bootstrap.split(',').map((s) => s.trim()).filter(Boolean),
+      connectionTimeout: opts.connectionTimeout ?? 3000,
+      requestTimeout: 30000,
+      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(opts.log),
+    });
+  }
+
+  private async withAdmin<T>(fn: (a: Admin) => Promise<T>): Promise<T> {
+    if (!this.admin) {
+      const a = this.kafka.admin();
+      this.admin = a.connect().then(() => a);
+      this.admin.catch(() => (this.admin = undefined));
+    }
+    let admin: Admin;
+    try {
+      admin = await this.admin;
+    } catch (e) {
+      this.admin = undefined;
+      throw new KafkaUnreachableError(this.bootstrap, e);
+    }
+    try {
+      return await fn(admin);
+    } catch (e) {
+      const name = (e as Error).name ?? '';
+      if (/Connection|NumberOfRetriesExceeded|BrokerNotFound|NoBrokerAvailable/.test(name)) {
+        // drop the connection so the next call reconnects (the broker may have restarted)
+        this.admin = undefined;
+        admin.disconnect().catch(() => undefined);
+        throw new KafkaUnreachableError(this.bootstrap, e);
+      }
+      throw e;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.withAdmin((a) => a.describeCluster());
+  }
+
+  async brokerCount(): Promise<number> {
+    return this.withAdmin(async (a) => (await a.describeCluster()).brokers.length);
+  }
+
+  async topicNames(): Promise<string[]> {
+    return this.withAdmin((a) => a.listTopics());
+  }
+
+  async listTopics(opts: { includeInternal?: boolean } = {}): Promise<TopicSummary[]> {
+    return this.withAdmin(async (a) => {
+      const names = (await a.listTopics()).filter((n) => opts.includeInternal || !isInternalTopic(n)).sort();
+      return Promise.all(
+        names.map(async (name) => {
+          const offs = await a.fetchTopicOffsets(name);
+          const messageCount = offs.reduce((s, o) => s + (Number(o.high) - Number(o.low)), 0);
+          return { name, partitions: offs.length, messageCount, internal: isInternalTopic(name) };
+        }),
+      );
+    });
+  }
+
+  async watermarks(topic: string): Promise<Watermark[]> {
+    return this.withAdmin(async (a) =>
+      (await a.fetchTopicOffsets(topic))
+        .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+        .sort((x, y) => x.partition - y.partition),
+    );
+  }
+
+  async describeTopic(topic: string): Promise<PartitionSummary[]> {
+    return this.withAdmin(async (a) => {
+      const md = await a.fetchTopicMetadata({ topics: [topic] });
+      const offs = await a.fetchTopicOffsets(topic);
+      const parts = md.topics[0]?.partitions ?? [];
+      return parts
+        .map((p) => {
+          const o = offs.find((x) => x.partition === p.partitionId);
+          return {
+            partition: p.partitionId,
+            leader: p.leader,
+            replicas: p.replicas,
+            isr: p.isr,
+            low: Number(o?.low ?? 0),
+            high: Number(o?.high ?? 0),
+          };
+        })
+        .sort((x, y) => x.partition - y.partition);
+    });
+  }
+
+  async offsetsForTimestamp(topic: string, ts: number): Promise<Map<number, number>> {
+    return this.withAdmin(async (a) => new Map((await a.fetchTopicOffsetsByTimestamp(topic, ts)).map((o) => [o.partition, Number(o.offset)])));
+  }
+
+  /** A group's committed offsets for one topic, read with the admin API (never joins the group). */
+  async groupOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
+    return this.withAdmin(async (a) => {
+      const res = await a.fetchOffsets({ groupId, topics: [topic] });
+      return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    });
+  }
+
+  async listGroups(opts: { includeBrowse?: boolean } = {}): Promise<GroupSummary[]> {
+    return this.withAdmin(async (a) => {
+      const ids = (await a.listGroups()).groups
+        .map((g) => g.groupId)
+        .filter((g) => opts.includeBrowse || !g.startsWith(BROWSE_GROUP_PREFIX))
+        .sort();
+      if (ids.length === 0) return [];
+      const described = (await a.describeGroups(ids)).groups;
+      const highCache = new Map<string, Map<number, number>>();
+      const lowCache = new Map<string, Map<number, number>>();
+      const out: GroupSummary[] = [];
+      for (const g of described) {
+        const topics = new Set<string>();
+        for (const m of g.members) {
+          try {
+            const asg = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+            for (const t of Object.keys(asg?.assignment ?? {})) topics.add(t);
+          } catch {
+            // non-consumer protocol (e.g. connect): no topic assignment to show
+          }
+        }
+        const lag: GroupPartitionLag[] = [];
+        const committed = await a.fetchOffsets({ groupId: g.groupId });
+        for (const t of committed) {
+          if (t.partitions.every((p) => Number(p.offset) < 0)) continue;
+          topics.add(t.topic);
+          if (!highCache.has(t.topic)) {
+            try {
+              const offs = await a.fetchTopicOffsets(t.topic);
+              highCache.set(t.topic, new Map(offs.map((o) => [o.partition, Number(o.high)])));
+              lowCache.set(t.topic, new Map(offs.map((o) => [o.partition, Number(o.low)])));
+            } catch {
+              continue; // topic deleted since the commit
+            }
+          }
+          for (const p of t.partitions) {
+            const high = highCache.get(t.topic)!.get(p.partition) ?? 0;
+            const low = lowCache.get(t.topic)!.get(p.partition) ?? 0;
+            const c = Number(p.offset);
+            lag.push({ topic: t.topic, partition: p.partition, committed: c, high, lag: lagOf(high, c, low) });
+          }
+        }
+        out.push({
+          groupId: g.groupId,
+          state: g.state,
+          members: g.members.length,
+          protocolType: g.protocolType,
+          topics: [...topics].sort(),
+          lag: lag.sort((x, y) => x.topic.localeCompare(y.topic) || x.partition - y.partition),
+          totalLag: lag.reduce((s, l) => s + l.lag, 0),
+        });
+      }
+      return out;
+    });
+  }
+
+  async createTopic(req: {
+    topic: string;
+    numPartitions: string | number;
+    replicationFactor?: string | number;
+    configs?: Record<string, string>;
+  }): Promise<void> {
+    const brokers = await this.brokerCount();
+    const v = validateCreateTopic(req, brokers);
+    await this.withAdmin(async (a) => {
+      if ((await a.listTopics()).includes(v.topic)) throw new ValidationError(`Topic "${v.topic}" already exists. Pick another name.`);
+      const created = await a.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: v.topic,
+            numPartitions: v.numPartitions,
+            replicationFactor: v.replicationFactor,
+            configEntries: Object.entries(v.configs).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+      if (!created) throw new ValidationError(`Topic "${v.topic}" already exists. Pick another name.`);
+    });
+  }
+
+  async deleteTopic(topic: string): Promise<void> {
+    const err = topicNameError(topic);
+    if (err) throw new ValidationError(err);
+    await this.withAdmin((a) => a.deleteTopics({ topics: [topic], timeout: 10000 }));
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    await this.withAdmin((a) => a.deleteGroups(groupIds).then(() => undefined));
+  }
+
+  /** Browse groups left behind by a crashed window (empty, our prefix). Returns the ids deleted. */
+  async cleanupStaleBrowseGroups(): Promise<string[]> {
+    return this.withAdmin(async (a) => {
+      const ids = (await a.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(BROWSE_GROUP_PREFIX));
+      if (ids.length === 0) return [];
+      const empty = (await a.describeGroups(ids)).groups.filter((g) => g.state === 'Empty' || g.state === 'Dead').map((g) => g.groupId);
+      if (empty.length) await a.deleteGroups(empty).catch(() => undefined);
+      return empty;
+    });
+  }
+
+  private async getProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const p = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+      this.producer = p.connect().then(() => p);
+      this.producer.catch(() => (this.producer = undefined));
+    }
+    try {
+      return await this.producer;
+    } catch (e) {
+      this.producer = undefined;
+      throw new KafkaUnreachableError(this.bootstrap, e);
+    }
+  }
+
+  /**
+   * Send records (each `copies` times). Values are strings or Buffers. Returns the number sent.
+   * Partition numbers are checked against the topic before anything is sent.
+   */
+  async produce(
+    topic: string,
+    records: Array<Omit<ProduceRecord, 'value' | 'key'> & { key?: string | Buffer | null; value: string | Buffer | null }>,
+    copies = 1,
+  ): Promise<number> {
+    const err = topicNameError(topic);
+    if (err) throw new ValidationError(err);
+    if (!Number.isInteger(copies) || copies < 1 || copies > 1_000_000)
+      throw new ValidationError(`Copies must be a whole number from 1 to 1000000; got ${copies}.`);
+    const wm = await this.watermarks(topic).catch((e) => {
+      if (/does not host this topic-partition|UNKNOWN_TOPIC/i.test(String((e as Error).message)))
+        throw new ValidationError(`Topic "${topic}" does not exist. Create it first.`);
+      throw e;
+    });
+    if (wm.length === 0) throw new ValidationError(`Topic "${topic}" does not exist. Create it first.`);
+    for (const r of records) {
+      if (r.partition !== undefined && (r.partition < 0 || r.partition >= wm.length))
+        throw new ValidationError(`Partition ${r.partition} does not exist; "${topic}" has partitions 0–${wm.length - 1}.`);
+    }
+    const producer = await this.getProducer();
+    const messages = records.map((r) => ({
+      key: r.key ?? null,
+      value: r.value,
+      headers: r.headers,
+      partition: r.partition,
+    }));
+    let sent = 0;
+    const batch = 10_000;
+    const all = copies === 1 ? messages : Array.from({ length: copies }, () => messages).flat();
+    for (let i = 0; i < all.length; i += batch) {
+      await producer.send({ topic, messages: all.slice(i, i + batch), acks: -1 });
+      sent += Math.min(batch, all.length - i);
+    }
+    return sent;
+  }
+
+  async dispose(): Promise<void> {
+    const a = this.admin;
+    const p = this.producer;
+    this.admin = undefined;
+    this.producer = undefined;
+    await Promise.all([a?.then((x) => x.disconnect()).catch(() => undefined), p?.then((x) => x.disconnect()).catch(() => undefined)]);
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The message browser's buffer: a ring of up to `capacity` messages kept compactly.
+ *
+ * Per-message metadata lives in typed-array columns indexed by `seq % capacity`; key, value and
+ * header bytes are copied back-to-back into large byte chunks (an arena), so a million 200-byte
+ * messages cost ~250 MB instead of millions of JS objects. Chunks are released in FIFO order as
+ * the ring evicts the oldest messages. Text is decoded lazily, only for the rows a page shows.
+ *
+ * `seq` is a monotonically increasing id assigned on append; a seq is live while head <= seq < tail.
+ */
+import { isAscii } from 'node:buffer';
+
+export interface MessageHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+export interface IncomingMessage {
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: MessageHeader[];
+}
+
+export interface StoredMessage extends IncomingMessage {
+  seq: number;
+  headers: MessageHeader[];
+}
+
+export const DEFAULT_CAPACITY = 100_000;
+export const MAX_CAPACITY = 1_000_000;
+const CHUNK_SIZE = 4 * 1024 * 1024;
+
+interface Chunk {
+  buf: Buffer;
+  used: number;
+  firstSeq: number;
+  lastSeq: number;
+  /** every byte < 0x80: byte offsets equal string offsets, so whole-chunk string search is exact */
+  ascii: boolean;
+  sealed: boolean;
+}
+
+export function clampCapacity(n: number | undefined): number {
+  if (n === undefined || !Number.isFinite(n)) return DEFAULT_CAPACITY;
+  return Math.max(1, Math.min(MAX_CAPACITY, Math.floor(n)));
+}
+
+export class MessageStore {
+  readonly capacity: number;
+  private head = 0;
+  private tail = 0;
+  private readonly partitionCol: Int32Array;
+  private readonly offsetCol: Float64Array;
+  private readonly timestampCol: Float64Array;
+  private readonly chunkCol: Int32Array;
+  private readonly posCol: Int32Array;
+  /** -1 = null key */
+  private readonly keyLenCol: Int32Array;
+  /** -1 = null value */
+  private readonly valueLenCol: Int32Array;
+  private readonly headersLenCol: Int32Array;
+  private readonly headerCountCol: Uint16Array;
+  private chunks: Chunk[] = [];
+  /** chunk id of chunks[0] */
+  private firstChunkId = 0;
+  private arenaBytes = 0;
+
+  constructor(capacity: number = DEFAULT_CAPACITY) {
+    this.capacity = clampCapacity(capacity);
+    const c = this.capacity;
+    this.partitionCol = new Int32Array(c);
+    this.offsetCol = new Float64Array(c);
+    this.timestampCol = new Float64Array(c);
+    this.chunkCol = new Int32Array(c);
+    this.posCol = new Int32Array(c);
+    this.keyLenCol = new Int32Array(c);
+    this.valueLenCol = new Int32Array(c);
+    this.headersLenCol = new Int32Array(c);
+    this.headerCountCol = new Uint16Array(c);
+  }
+
+  /** Oldest live seq. */
+  get firstSeq(): number {
+    return this.head;
+  }
+  /** One past the newest seq. */
+  get endSeq(): number {
+    return this.tail;
+  }
+  get size(): number {
+    return this.tail - this.head;
+  }
+  /** Messages dropped from the front because the ring was full. */
+  get evicted(): number {
+    return this.head;
+  }
+  get bytes(): number {
+    return this.arenaBytes;
+  }
+
+  has(seq: number): boolean {
+    return seq >= this.head && seq < this.tail;
+  }
+
+  clear(): void {
+    this.head = this.tail;
+    this.chunks = [];
+    this.firstChunkId = 0;
+    this.arenaBytes = 0;
+    // seqs keep increasing so stale page requests never alias new messages
+  }
+
+  append(m: IncomingMessage): number {
+    const headers = m.headers ?? [];
+    const kl = m.key ? m.key.length : -1;
+    const vl = m.value ? m.value.length : -1;
+    let hl = 0;
+    for (const h of headers) hl += 2 + Buffer.byteLength(h.key) + 4 + (h.value ? h.value.length : 0);
+    const total = Math.max(0, kl) + Math.max(0, vl) + hl;
+
+    const seq = this.tail;
+    if (seq - this.head >= this.capacity) this.evictOne();
+    const chunk = this.chunkFor(total, seq);
+    const chunkId = this.firstChunkId + this.chunks.length - 1;
+    const start = chunk.used;
+    let p = start;
+    const buf = chunk.buf;
+    if (m.key) p += m.key.copy(buf, p);
+    if (m.value) p += m.value.copy(buf, p);
+    for (const h of headers) {
+      const kLen = buf.write(h.key, p + 2, 'utf8');
+      buf.writeUInt16LE(kLen, p);
+      p += 2 + kLen;
+      buf.writeInt32LE(h.value ? h.value.length : -1, p);
+      p += 4;
+      if (h.value) p += h.value.copy(buf, p);
+    }
+    chunk.used = p;
+    chunk.lastSeq = seq;
+    if (chunk.ascii && total > 0 && !isAscii(buf.subarray(start, p))) chunk.ascii = false;
+    this.arenaBytes += total;
+
+    const i = seq % this.capacity;
+    this.partitionCol[i] = m.partition;
+    this.offsetCol[i] = m.offset;
+    this.timestampCol[i] = m.timestamp;
+    this.chunkCol[i] = chunkId;
+    this.posCol[i] = start;
+    this.keyLenCol[i] = kl;
+    this.valueLenCol[i] = vl;
+    this.headersLenCol[i] = hl;
+    this.headerCountCol[i] = Math.min(headers.length, 0xffff);
+    this.tail = seq + 1;
+    return seq;
+  }
+
+  private chunkFor(total: number, seq: number): Chunk {
+    let cur = this.chunks[this.chunks.length - 1];
+    if (cur && !cur.sealed && cur.used + total <= cur.buf.length) return cur;
+    if (cur && !cur.sealed) this.seal(cur);
+    cur = {
+      buf: Buffer.allocUnsafeSlow(Math.max(CHUNK_SIZE, total)),
+      used: 0,
+      firstSeq: seq,
+      lastSeq: seq,
+      ascii: true,
+      sealed: false,
+    };
+    if (this.chunks.length === 0) this.firstChunkId = this.nextChunkId;
+    this.chunks.push(cur);
+    this.nextChunkId++;
+    return cur;
+  }
+  private nextChunkId = 0;
+
+  /** A chunk closed early (a big message came) is shrunk so a mostly empty 4 MB block is not kept. */
+  private seal(c: Chunk): void {
+    c.sealed = true;
+    if (c.used < c.buf.length / 2) {
+      const tight = Buffer.allocUnsafeSlow(c.used);
+      c.buf.copy(tight, 0, 0, c.used);
+      c.buf = tight;
+    }
+  }
+
+  private evictOne(): void {
+    const i = this.head % this.capacity;
+    this.arenaBytes -= Math.max(0, this.keyLenCol[i]) + Math.max(0, this.valueLenCol[i]) + this.headersLenCol[i];
+    this.head++;
+    while (this.chunks.length > 0 && this.chunks[0].lastSeq < this.head && this.chunks[0] !== this.chunks[this.chunks.length - 1]) {
+      this.chunks.shift();
+      this.firstChunkId++;
+    }
+  }
+
+  private chunkOf(seq: number): Chunk {
+    return this.chunks[this.chunkCol[seq % this.capacity] - this.firstChunkId];
+  }
+
+  partition(seq: number): number {
+    return this.partitionCol[seq % this.capacity];
+  }
+  offset(seq: number): number {
+    return this.offsetCol[seq % this.capacity];
+  }
+  timestamp(seq: number): number {
+    return this.timestampCol[seq % this.capacity];
+  }
+  headerCount(seq: number): number {
+    return this.headerCountCol[seq % this.capacity];
+  }
+  keyLength(seq: number): number {
+    return this.keyLenCol[seq % this.capacity];
+  }
+  valueLength(seq: number): number {
+    return this.valueLenCol[seq % this.capacity];
+  }
+
+  /** A view of the key bytes (no copy; valid until the message is evicted). */
+  key(seq: number): Buffer | null {
+    const i = seq % this.capacity;
+    const kl = this.keyLenCol[i];
+    if (kl < 0) return null;
+    const p = this.posCol[i];
+    return this.chunkOf(seq).buf.subarray(p, p + kl);
+  }
+
+  value(seq: number): Buffer | null {
+    const i = seq % this.capacity;
+    const vl = this.valueLenCol[i];
+    if (vl < 0) return null;
+    const p = this.posCol[i] + Math.max(0, this.keyLenCol[i]);
+    return this.chunkOf(seq).buf.subarray(p, p + vl);
+  }
+
+  /** The raw serialized header block; see `headers()` for the decoded form. */
+  headerBytes(seq: number): Buffer {
+    const i = seq % this.capacity;
+    const p = this.posCol[i] + Math.max(0, this.keyLenCol[i]) + Math.max(0, this.valueLenCol[i]);
+    return this.chunkOf(seq).buf.subarray(p, p + this.headersLenCol[i]);
+  }
+
+  headers(seq: number): MessageHeader[] {
+    const b = this.headerBytes(seq);
+    const out: MessageHeader[] = [];
+    let p = 0;
+    while (p < b.length) {
+      const kl = b.readUInt16LE(p);
+      p += 2;
+      const key = b.toString('utf8', p, p + kl);
+      p += kl;
+      const vl = b.readInt32LE(p);
+      p += 4;
+      out.push({ key, value: vl < 0 ? null : b.subarray(p, p + vl) });
+      p += Math.max(0, vl);
+    }
+    return out;
+  }
+
+  get(seq: number): StoredMessage | undefined {
+    if (!this.has(seq)) return undefined;
+    return {
+      seq,
+      partition: this.partition(seq),
+      offset: this.offset(seq),
+      timestamp: this.timestamp(seq),
+      key: this.key(seq),
+      value: this.value(seq),
+      headers: this.headers(seq),
+    };
+  }
+
+  /**
+   * Internal access for the search engine: each live chunk with the live seq range stored in it.
+   * Positions of message `seq` inside `chunk.buf` are given by `layout(seq)`.
+   */
+  liveChunks(): Array<{ buf: Buffer; used: number; ascii: boolean; firstSeq: number; lastSeq: number }> {
+    const out = [];
+    for (const c of this.chunks) {
+      const firstSeq = Math.max(c.firstSeq, this.head);
+      if (c.used === 0 || c.lastSeq < firstSeq || firstSeq >= this.tail) continue;
+      out.push({ buf: c.buf, used: c.used, ascii: c.ascii, firstSeq, lastSeq: c.lastSeq });
+    }
+    return out;
+  }
+
+  /** Byte layout of a message in its chunk: [pos, pos+keyLen) key, then value, then headers. */
+  layout(seq: number): { pos: number; keyLen: number; valueLen: number; headersLen: number } {
+    const i = seq % this.capacity;
+    return {
+      pos: this.posCol[i],
+      keyLen: Math.max(0, this.keyLenCol[i]),
+      valueLen: Math.max(0, this.valueLenCol[i]),
+      headersLen: this.headersLenCol[i],
+    };
+  }
+
+  /** Start position of `seq` in its chunk (for binary search by byte position). */
+  pos(seq: number): number {
+    return this.posCol[seq % this.capacity];
+  }
+
+  /** Highest offset seen per partition among live messages is tracked by the browse engine, not here. */
+  timestampRange(): { min: number; max: number } | undefined {
+    if (this.size === 0) return undefined;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let s = this.head; s < this.tail; s++) {
+      const t = this.timestampCol[s % this.capacity];
+      if (t < min) min = t;
+      if (t > max) max = t;
+    }
+    return { min, max };
+  }
+}

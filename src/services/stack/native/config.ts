@@ -1,0 +1,358 @@
+/**
+ * Pure configuration logic of the native stack: ports, file layout, rendered config files and
+ * the environments each process runs with. No I/O here (unit-tested).
+ */
+import * as path from 'node:path';
+
+export interface NativePorts {
+  kafka: number;
+  kafkaController: number;
+  sparkMaster: number;
+  sparkMasterUi: number;
+  sparkWorkerUi: number;
+  airflow: number;
+}
+
+export const DEFAULT_PORTS: NativePorts = {
+  kafka: 9092,
+  kafkaController: 9093,
+  sparkMaster: 7077,
+  sparkMasterUi: 8080,
+  sparkWorkerUi: 8081,
+  airflow: 8085,
+};
+
+export const HOST = '127.0.0.1';
+
+/** Service groups a caller may limit the stack to (env DATAPIPELINE_TEST_SERVICES=kafka,spark). */
+export type ServiceGroup = 'kafka' | 'spark' | 'airflow';
+export const ALL_GROUPS: ServiceGroup[] = ['kafka', 'spark', 'airflow'];
+
+export type NativeServiceId = 'kafka' | 'spark-master' | 'spark-worker' | 'airflow-webserver' | 'airflow-scheduler';
+export const SERVICE_ORDER: NativeServiceId[] = [
+  'kafka',
+  'spark-master',
+  'spark-worker',
+  'airflow-webserver',
+  'airflow-scheduler',
+];
+
+export const SERVICE_GROUP: Record<NativeServiceId, ServiceGroup> = {
+  kafka: 'kafka',
+  'spark-master': 'spark',
+  'spark-worker': 'spark',
+  'airflow-webserver': 'airflow',
+  'airflow-scheduler': 'airflow',
+};
+
+export const SERVICE_LABEL: Record<NativeServiceId, string> = {
+  kafka: 'Kafka broker (KRaft)',
+  'spark-master': 'Spark master',
+  'spark-worker': 'Spark worker',
+  'airflow-webserver': 'Airflow webserver',
+  'airflow-scheduler': 'Airflow scheduler',
+};
+
+export const KAFKA_VERSION = '4.0.0';
+export const PYSPARK_VERSION = '3.5.0';
+export const AIRFLOW_VERSION = '2.8.1';
+export const SPARK_KAFKA_CONNECTOR = 'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.0';
+
+/** Memory caps (the original stack asks for 8 GB; these keep the whole native stack around 2-3 GB). */
+export const MEMORY = {
+  kafkaHeap: '512m',
+  sparkDaemon: '384m',
+  sparkWorkerMemory: '2g',
+  sparkWorkerCores: 2,
+  airflowWebWorkers: 2,
+};
+
+/** Parses "kafka,spark" (or "all"/empty) into service groups; unknown names throw. */
+export function parseServiceGroups(value: string | undefined): ServiceGroup[] {
+  if (!value || !value.trim() || value.trim() === 'all') return [...ALL_GROUPS];
+  const out: ServiceGroup[] = [];
+  for (const raw of value.split(',')) {
+    const name = raw.trim().toLowerCase();
+    if (!name) continue;
+    if (!(ALL_GROUPS as string[]).includes(name)) {
+      throw new Error(`Unknown service group "${raw.trim()}". Use a comma-separated list of: ${ALL_GROUPS.join(', ')}.`);
+    }
+    if (!out.includes(name as ServiceGroup)) out.push(name as ServiceGroup);
+  }
+  // keep the start order
+  return ALL_GROUPS.filter((g) => out.includes(g));
+}
+
+export function servicesFor(groups: ServiceGroup[]): NativeServiceId[] {
+  return SERVICE_ORDER.filter((s) => groups.includes(SERVICE_GROUP[s]));
+}
+
+/** Resolves a user-facing service name (also "spark", "airflow" and docker's "broker") to native ids. */
+export function resolveServiceName(name: string): NativeServiceId[] {
+  const n = name.trim().toLowerCase();
+  if (n === 'broker' || n === 'kafka') return ['kafka'];
+  if (n === 'spark') return ['spark-master', 'spark-worker'];
+  if (n === 'airflow') return ['airflow-webserver', 'airflow-scheduler'];
+  if ((SERVICE_ORDER as string[]).includes(n)) return [n as NativeServiceId];
+  throw new Error(`Unknown service "${name}". Known services: ${SERVICE_ORDER.join(', ')}.`);
+}
+
+export function mergePorts(p?: Partial<NativePorts>): NativePorts {
+  const ports = { ...DEFAULT_PORTS, ...(p ?? {}) };
+  for (const [k, v] of Object.entries(ports)) {
+    if (!Number.isInteger(v) || v < 1 || v > 65535) throw new Error(`Invalid port for ${k}: ${v}`);
+  }
+  const seen = new Map<number, string>();
+  for (const [k, v] of Object.entries(ports)) {
+    if (seen.has(v)) throw new Error(`Port ${v} is configured for both ${seen.get(v)} and ${k}.`);
+    seen.set(v, k);
+  }
+  return ports;
+}
+
+/** Ports each service listens on (checked before starting). */
+export function servicePorts(id: NativeServiceId, ports: NativePorts): Array<{ name: string; port: number; url?: string }> {
+  switch (id) {
+    case 'kafka':
+      return [
+        { name: 'Kafka bootstrap', port: ports.kafka },
+        { name: 'Kafka controller', port: ports.kafkaController },
+      ];
+    case 'spark-master':
+      return [
+        { name: 'Spark master', port: ports.sparkMaster },
+        { name: 'Spark master UI', port: ports.sparkMasterUi, url: `http://${HOST}:${ports.sparkMasterUi}` },
+      ];
+    case 'spark-worker':
+      return [{ name: 'Spark worker UI', port: ports.sparkWorkerUi, url: `http://${HOST}:${ports.sparkWorkerUi}` }];
+    case 'airflow-webserver':
+      return [{ name: 'Airflow UI', port: ports.airflow, url: `http://${HOST}:${ports.airflow}` }];
+    case 'airflow-scheduler':
+      return [];
+  }
+}
+
+/** Files and folders of the native stack. */
+export interface NativeLayout {
+  stackDir: string;
+  cacheDir: string;
+  stateDir: string;
+  kafkaLibs: string;
+  sparkVenv: string;
+  sparkKafkaJars: string;
+  airflowVenv: string;
+  runDir: string;
+  logsDir: string;
+  kafkaDir: string;
+  kafkaData: string;
+  sparkDir: string;
+  airflowHome: string;
+  dagsDir: string;
+  scriptsDir: string;
+  pluginsDir: string;
+  nativeDir: string;
+}
+
+export function layout(stackDir: string, cacheDir: string, stateDir: string): NativeLayout {
+  return {
+    stackDir,
+    cacheDir,
+    stateDir,
+    kafkaLibs: path.join(cacheDir, 'kafka', 'libs'),
+    sparkVenv: path.join(cacheDir, 'spark', 'venv'),
+    sparkKafkaJars: path.join(cacheDir, 'spark', 'kafka-jars'),
+    airflowVenv: path.join(cacheDir, 'airflow', 'venv'),
+    runDir: path.join(stateDir, 'run'),
+    logsDir: path.join(stateDir, 'logs'),
+    kafkaDir: path.join(stateDir, 'kafka'),
+    kafkaData: path.join(stateDir, 'kafka', 'data'),
+    sparkDir: path.join(stateDir, 'spark'),
+    airflowHome: path.join(stateDir, 'airflow'),
+    dagsDir: path.join(stackDir, 'dags'),
+    scriptsDir: path.join(stackDir, 'scripts'),
+    pluginsDir: path.join(stackDir, 'plugins'),
+    nativeDir: path.join(stackDir, 'native'),
+  };
+}
+
+export function kafkaServerProperties(ports: NativePorts, dataDir: string): string {
+  return [
+    '# Rendered by the DataPipeline native stack backend. Single-node KRaft (broker + controller).',
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${HOST}:${ports.kafkaController}`,
+    `listeners=PLAINTEXT://${HOST}:${ports.kafka},CONTROLLER://${HOST}:${ports.kafkaController}`,
+    `advertised.listeners=PLAINTEXT://${HOST}:${ports.kafka}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=3',
+    'default.replication.factor=1',
+    'offsets.topic.replication.factor=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=true',
+    'log.retention.hours=168',
+    '',
+  ].join('\n');
+}
+
+export function kafkaLog4j2(): string {
+  return [
+    'status = warn',
+    'appender.console.type = Console',
+    'appender.console.name = STDOUT',
+    'appender.console.layout.type = PatternLayout',
+    'appender.console.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = INFO',
+    'rootLogger.appenderRef.stdout.ref = STDOUT',
+    'logger.kafka.name = kafka',
+    'logger.kafka.level = INFO',
+    'logger.apache.name = org.apache.kafka',
+    'logger.apache.level = WARN',
+    'logger.statechange.name = state.change.logger',
+    'logger.statechange.level = WARN',
+    '',
+  ].join('\n');
+}
+
+/** A Kafka cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid prints). */
+export function kafkaClusterId(random: Buffer): string {
+  if (random.length !== 16) throw new Error('need 16 bytes');
+  return random.toString('base64url');
+}
+
+export function sparkHome(sparkVenv: string, pythonMinor: string): string {
+  return path.join(sparkVenv, 'lib', `python${pythonMinor}`, 'site-packages', 'pyspark');
+}
+
+export interface EndpointValues {
+  kafkaBootstrap: string;
+  sparkMasterUrl: string;
+  sparkUiUrl: string;
+  airflowUrl: string;
+}
+
+export function endpointValues(ports: NativePorts): EndpointValues {
+  return {
+    kafkaBootstrap: `${HOST}:${ports.kafka}`,
+    sparkMasterUrl: `spark://${HOST}:${ports.sparkMaster}`,
+    sparkUiUrl: `http://${HOST}:${ports.sparkMasterUi}`,
+    airflowUrl: `http://${HOST}:${ports.airflow}`,
+  };
+}
+
+/** The env names DAGs and jobs read (see docs/CONVENTIONS.md), with native values. */
+export function pipelineEnv(ports: NativePorts, l: NativeLayout, connectorJars: string[], extra: NodeJS.ProcessEnv = {}): Record<string, string> {
+  const e = endpointValues(ports);
+  const env: Record<string, string> = {
+    KAFKA_BOOTSTRAP_SERVERS: e.kafkaBootstrap,
+    SPARK_MASTER_URL: e.sparkMasterUrl,
+    DATAPIPELINE_SCRIPTS_DIR: l.scriptsDir,
+    SPARK_KAFKA_JARS: connectorJars.join(','),
+    DATAPIPELINE_CHECKPOINT_DIR: path.join(l.sparkDir, 'checkpoints'),
+  };
+  for (const k of ['INPUT_TOPIC', 'OUTPUT_TOPIC']) {
+    const v = extra[k];
+    if (v) env[k] = v;
+  }
+  return env;
+}
+
+export interface AirflowSettings {
+  /** SQLAlchemy URL; default sqlite in the state dir. A postgresql:// URL switches to LocalExecutor. */
+  sqlAlchemyConn?: string;
+  secretKey: string;
+  fernetKey: string;
+}
+
+/** AIRFLOW__* settings of the native Airflow. */
+export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: AirflowSettings): Record<string, string> {
+  const conn = s.sqlAlchemyConn || `sqlite:///${path.join(l.airflowHome, 'airflow.db')}`;
+  const executor = conn.startsWith('sqlite') ? 'SequentialExecutor' : 'LocalExecutor';
+  return {
+    AIRFLOW_HOME: l.airflowHome,
+    AIRFLOW__CORE__DAGS_FOLDER: l.dagsDir,
+    AIRFLOW__CORE__PLUGINS_FOLDER: l.pluginsDir,
+    AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
+    AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION: 'True',
+    AIRFLOW__CORE__EXECUTOR: executor,
+    AIRFLOW__CORE__FERNET_KEY: s.fernetKey,
+    AIRFLOW__CORE__DEFAULT_TIMEZONE: 'utc',
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: conn,
+    AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS: 'False',
+    AIRFLOW__LOGGING__BASE_LOG_FOLDER: path.join(l.airflowHome, 'logs'),
+    AIRFLOW__LOGGING__DAG_PROCESSOR_MANAGER_LOG_LOCATION: path.join(l.airflowHome, 'logs', 'dag_processor_manager', 'dag_processor_manager.log'),
+    AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY: path.join(l.airflowHome, 'logs', 'scheduler'),
+    AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: '30',
+    AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL: '30',
+    AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC: '5',
+    AIRFLOW__API__AUTH_BACKENDS: 'airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session',
+    AIRFLOW__WEBSERVER__WEB_SERVER_HOST: HOST,
+    AIRFLOW__WEBSERVER__WEB_SERVER_PORT: String(ports.airflow),
+    AIRFLOW__WEBSERVER__BASE_URL: `http://${HOST}:${ports.airflow}`,
+    AIRFLOW__WEBSERVER__WORKERS: String(MEMORY.airflowWebWorkers),
+    AIRFLOW__WEBSERVER__WORKER_REFRESH_BATCH_SIZE: '0',
+    AIRFLOW__WEBSERVER__WEB_SERVER_WORKER_TIMEOUT: '300',
+    AIRFLOW__WEBSERVER__SECRET_KEY: s.secretKey,
+    AIRFLOW__WEBSERVER__EXPOSE_CONFIG: 'False',
+    AIRFLOW__WEBSERVER__WARN_DEPLOYMENT_EXPOSURE: 'False',
+  };
+}
+
+/** Parses `java -version` output ("openjdk version "17.0.15" ..." or "1.8.0_392"). */
+export function parseJavaMajor(output: string): number | undefined {
+  const m = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(output);
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  return major === 1 && m[2] ? Number(m[2]) : major;
+}
+
+/** Parses "Python 3.11.7". */
+export function parsePythonVersion(output: string): { major: number; minor: number; text: string } | undefined {
+  const m = /Python (\d+)\.(\d+)(?:\.\d+)?/.exec(output);
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), text: m[0].slice('Python '.length) };
+}
+
+export function pythonSupported(v: { major: number; minor: number }): boolean {
+  return v.major === 3 && v.minor >= 9 && v.minor <= 11;
+}
+
+/** Parses a pins file (name==version lines, comments) into a map keyed by normalized name. */
+export function parsePins(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.replace(/#.*$/, '').trim();
+    if (!line) continue;
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;]+)$/.exec(line);
+    if (!m) throw new Error(`Bad pin line: "${rawLine}" (expected name==version)`);
+    out.set(normalizePkg(m[1]), m[2]);
+  }
+  return out;
+}
+
+export function normalizePkg(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+/** Artifact name of a jar file name: "kafka-clients-3.4.1.jar" -> "kafka-clients". */
+export function jarArtifact(fileName: string): string {
+  return fileName.replace(/\.jar$/, '').replace(/-\d[\w.+-]*$/, '');
+}
+
+/** Connector jars not already shipped by pyspark (same artifact name). */
+export function connectorExtras(connectorJars: string[], pysparkJars: string[]): string[] {
+  const have = new Set(pysparkJars.map(jarArtifact));
+  return connectorJars.filter((j) => !have.has(jarArtifact(j))).sort();
+}
+
+/** The spark application id in driver output. */
+export function parseSparkAppId(text: string): string | undefined {
+  const m = /\b(app-\d{14}-\d{4,})\b/.exec(text);
+  return m?.[1];
+}

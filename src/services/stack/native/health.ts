@@ -1,0 +1,91 @@
+/** Real health checks of the native services (metadata request, Spark master JSON, Airflow /health). */
+import { Kafka, logLevel } from 'kafkajs';
+
+export interface HealthResult {
+  ok: boolean;
+  detail: string;
+}
+
+async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.json();
+}
+
+/** Kafka answers a metadata request (describeCluster) on the bootstrap address. */
+export async function kafkaHealth(bootstrap: string, timeoutMs = 4000): Promise<HealthResult> {
+  const kafka = new Kafka({
+    clientId: 'datapipeline-health',
+    brokers: [bootstrap],
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  try {
+    await withTimeout(admin.connect(), timeoutMs);
+    const c = await withTimeout(admin.describeCluster(), timeoutMs);
+    return { ok: c.brokers.length > 0, detail: `${c.brokers.length} broker, controller ${c.controller}` };
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  } finally {
+    admin.disconnect().catch(() => undefined);
+  }
+}
+
+export interface SparkMasterJson {
+  status?: string;
+  aliveworkers?: number;
+  cores?: number;
+  memory?: number;
+  workers?: Array<{ id: string; state: string; cores: number; memory: number; webuiaddress?: string }>;
+  activeapps?: unknown[];
+}
+
+export async function sparkMasterHealth(uiUrl: string, needWorker: boolean, timeoutMs = 3000): Promise<HealthResult & { json?: SparkMasterJson }> {
+  try {
+    const j = (await getJson(`${uiUrl}/json/`, timeoutMs)) as SparkMasterJson;
+    const alive = (j.workers ?? []).filter((w) => w.state === 'ALIVE').length;
+    const ok = j.status === 'ALIVE' && (!needWorker || alive > 0);
+    return { ok, detail: `${j.status ?? '?'}, ${alive} worker${alive === 1 ? '' : 's'}, ${j.cores ?? 0} cores`, json: j };
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  }
+}
+
+export interface AirflowHealthJson {
+  metadatabase?: { status?: string };
+  scheduler?: { status?: string; latest_scheduler_heartbeat?: string | null };
+}
+
+export async function airflowHealth(url: string, timeoutMs = 4000): Promise<{ web: HealthResult; scheduler: HealthResult }> {
+  try {
+    const j = (await getJson(`${url}/health`, timeoutMs)) as AirflowHealthJson;
+    const db = j.metadatabase?.status === 'healthy';
+    const sch = j.scheduler?.status === 'healthy';
+    return {
+      web: { ok: db, detail: `metadatabase ${j.metadatabase?.status ?? '?'}` },
+      scheduler: { ok: sch, detail: `heartbeat ${j.scheduler?.latest_scheduler_heartbeat ?? 'none yet'}` },
+    };
+  } catch (e) {
+    const d = (e as Error).message;
+    return { web: { ok: false, detail: d }, scheduler: { ok: false, detail: 'webserver not answering' } };
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

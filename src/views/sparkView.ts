@@ -1,0 +1,150 @@
+import * as vscode from 'vscode';
+import { BaseTreeProvider } from './base';
+import { formatDuration, formatMemoryMiB, SparkApplication, SparkWorker } from '../services/spark/models';
+import { appDuration, SparkViewModel } from '../services/spark/sparkViewModel';
+
+export type SparkNode =
+  | { kind: 'unreachable'; uiUrl: string; message: string }
+  | { kind: 'loading'; uiUrl: string }
+  | { kind: 'master' }
+  | { kind: 'worker'; worker: SparkWorker }
+  | { kind: 'group'; group: 'running' | 'completed' }
+  | { kind: 'app'; app: SparkApplication }
+  | { kind: 'empty'; text: string };
+
+/** contextValue of an application item: `sparkApp.running` (killable) or `sparkApp.completed`. */
+export function appContextValue(app: SparkApplication): string {
+  return app.state === 'RUNNING' || app.state === 'WAITING' ? 'sparkApp.running' : 'sparkApp.completed';
+}
+
+const STATE_ICONS: Record<string, vscode.ThemeIcon> = {
+  RUNNING: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
+  WAITING: new vscode.ThemeIcon('clock', new vscode.ThemeColor('charts.yellow')),
+  FINISHED: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  FAILED: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  KILLED: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('charts.orange')),
+};
+
+/**
+ * The Spark Applications view: master (status, URL, workers with cores and memory used/total),
+ * running applications with a ticking duration, completed ones newest first. Reads only from the
+ * SparkViewModel, which polls the master while the view is visible.
+ */
+export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
+  constructor(private readonly model: SparkViewModel) {
+    super();
+    this.register(model.onDidChange(() => this.onModelChange()));
+  }
+
+  /** Creates the view and ties the model's polling to its visibility. */
+  createSparkView(): vscode.TreeView<SparkNode> {
+    const view = this.createView('datapipeline.spark', { showCollapseAll: false });
+    this.model.setVisible(view.visible);
+    this.register(view.onDidChangeVisibility((e) => this.model.setVisible(e.visible)));
+    return view;
+  }
+
+  private onModelChange(): void {
+    const s = this.model.state;
+    // Tick the running apps' durations once a second while any run and the view is visible.
+    this.setPolling(s.kind === 'ok' && s.status.activeApps.length > 0 ? 1000 : 0);
+    this.refresh(0);
+  }
+
+  getChildren(node?: SparkNode): SparkNode[] {
+    const s = this.model.state;
+    if (!node) {
+      if (s.kind === 'loading') return [{ kind: 'loading', uiUrl: s.uiUrl }];
+      if (s.kind === 'unreachable') return [{ kind: 'unreachable', uiUrl: s.uiUrl, message: s.message }];
+      return [{ kind: 'master' }, { kind: 'group', group: 'running' }, { kind: 'group', group: 'completed' }];
+    }
+    if (s.kind !== 'ok') return [];
+    if (node.kind === 'master') return s.status.workers.map((worker) => ({ kind: 'worker', worker }));
+    if (node.kind === 'group') {
+      const apps = node.group === 'running' ? s.status.activeApps : s.status.completedApps;
+      if (!apps.length) {
+        return [{ kind: 'empty', text: node.group === 'running' ? 'No running applications' : 'No completed applications' }];
+      }
+      return apps.map((app) => ({ kind: 'app', app }));
+    }
+    return [];
+  }
+
+  getTreeItem(node: SparkNode): vscode.TreeItem {
+    const s = this.model.state;
+    const None = vscode.TreeItemCollapsibleState.None;
+    switch (node.kind) {
+      case 'loading': {
+        const item = new vscode.TreeItem(`Connecting to Spark at ${node.uiUrl}…`, None);
+        item.iconPath = new vscode.ThemeIcon('loading~spin');
+        return item;
+      }
+      case 'unreachable': {
+        const item = new vscode.TreeItem(`Spark unreachable at ${node.uiUrl} — Retry`, None);
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+        item.tooltip = node.message;
+        item.command = { command: 'datapipeline.spark.refresh', title: 'Retry' };
+        item.contextValue = 'sparkUnreachable';
+        return item;
+      }
+      case 'master': {
+        if (s.kind !== 'ok') return new vscode.TreeItem('Master', None);
+        const st = s.status;
+        const item = new vscode.TreeItem(`Master ${st.status}`, vscode.TreeItemCollapsibleState.Collapsed);
+        item.description =
+          `${st.url} · ${st.aliveWorkers} worker${st.aliveWorkers === 1 ? '' : 's'} · ` +
+          `cores ${st.coresUsed}/${st.cores} · memory ${formatMemoryMiB(st.memoryUsed)}/${formatMemoryMiB(st.memory)}`;
+        item.tooltip = new vscode.MarkdownString(
+          `**Spark master** ${st.status}\n\n` +
+            `- URL: \`${st.url}\`\n- UI: ${s.uiUrl}\n- Workers alive: ${st.aliveWorkers}\n` +
+            `- Cores used/total: ${st.coresUsed}/${st.cores}\n` +
+            `- Memory used/total: ${formatMemoryMiB(st.memoryUsed)}/${formatMemoryMiB(st.memory)}`,
+        );
+        item.iconPath = new vscode.ThemeIcon(
+          'server',
+          new vscode.ThemeColor(st.status === 'ALIVE' ? 'testing.iconPassed' : 'problemsWarningIcon.foreground'),
+        );
+        item.contextValue = 'sparkMaster';
+        return item;
+      }
+      case 'worker': {
+        const w = node.worker;
+        const item = new vscode.TreeItem(`Worker ${w.host}:${w.port}`, None);
+        item.description = `${w.state} · cores ${w.coresUsed}/${w.cores} · memory ${formatMemoryMiB(w.memoryUsed)}/${formatMemoryMiB(w.memory)}`;
+        item.tooltip = `${w.id}\n${w.webUiAddress}`;
+        item.iconPath = new vscode.ThemeIcon('vm');
+        return item;
+      }
+      case 'group': {
+        const n = s.kind === 'ok' ? (node.group === 'running' ? s.status.activeApps : s.status.completedApps).length : 0;
+        const item = new vscode.TreeItem(
+          node.group === 'running' ? 'Running' : 'Completed',
+          vscode.TreeItemCollapsibleState.Expanded,
+        );
+        item.id = `spark-group-${node.group}`;
+        item.description = String(n);
+        return item;
+      }
+      case 'app': {
+        const a = node.app;
+        const running = appContextValue(a) === 'sparkApp.running';
+        const duration = s.kind === 'ok' ? appDuration(a, Date.now(), s.fetchedAt) : a.duration;
+        const item = new vscode.TreeItem(a.name || a.id, None);
+        item.id = `spark-app-${a.id}-${running ? 'r' : 'c'}`;
+        item.description = running
+          ? `${a.id} · ${a.cores} cores · ${formatMemoryMiB(a.memoryPerExecutor)}/executor · ${formatDuration(duration)}`
+          : `${a.state} · ${formatDuration(duration)} · ${a.id}`;
+        item.tooltip = new vscode.MarkdownString(
+          `**${a.name}** (${a.state})\n\n- id: \`${a.id}\`\n- user: ${a.user}\n- cores: ${a.cores}\n` +
+            `- memory per executor: ${formatMemoryMiB(a.memoryPerExecutor)}\n` +
+            `- started: ${new Date(a.startTime).toLocaleString()}\n- duration: ${formatDuration(duration)}`,
+        );
+        item.iconPath = STATE_ICONS[a.state] ?? new vscode.ThemeIcon('question');
+        item.contextValue = appContextValue(a);
+        return item;
+      }
+      case 'empty':
+        return new vscode.TreeItem(node.text, None);
+    }
+  }
+}

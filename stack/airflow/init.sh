@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One-shot, idempotent initialisation run by the airflow-init service: migrate the metadata DB,
+# create the admin user and the spark_cluster connection unless they already exist.
+set -euo pipefail
+
+airflow db migrate
+
+if airflow users list --output plain 2>/dev/null | awk '{print $2}' | grep -qx "${AIRFLOW_ADMIN_USER}"; then
+  echo "datapipeline: user ${AIRFLOW_ADMIN_USER} exists"
+else
+  airflow users create \
+    --username "${AIRFLOW_ADMIN_USER}" --password "${AIRFLOW_ADMIN_PASSWORD}" \
+    --firstname Admin --lastname User --role Admin --email admin@example.com
+fi
+
+if airflow connections get spark_cluster >/dev/null 2>&1; then
+  echo "datapipeline: connection spark_cluster exists"
+else
+  master="${SPARK_MASTER_URL#spark://}"
+  airflow connections add spark_cluster --conn-type spark \
+    --conn-host "spark://${master%%:*}" --conn-port "${master##*:}"
+fi
+echo "datapipeline: airflow-init done"
