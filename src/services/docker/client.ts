@@ -14,7 +14,7 @@ export class DockerUnavailableError extends Error {
     message: string,
     readonly nextStep: string,
     readonly reason: 'not-installed' | 'daemon-down' | 'permission' | 'unknown',
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'DockerUnavailableError';
