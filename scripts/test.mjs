@@ -2,50 +2,32 @@
 // `npm test`: installs what it needs (idempotent, cached, quiet when done), builds, checks, then
 // runs every test stage and ends with one line "N passed, N failed".
 // DP_STAGES=unit,integration limits the stages; DP_SKIP_SETUP=1 skips the install steps.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bin, ensureNodeModules, must as mustOrExit, root, run, setup } from './lib/setup.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const results = path.join(root, 'test-results');
 fs.mkdirSync(results, { recursive: true });
-const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const started = Date.now();
-
-function run(label, cmd, args, env = {}) {
-  const t0 = Date.now();
-  console.log(`\n=== ${label}`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
-  const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  const ok = r.status === 0;
-  console.log(`=== ${label}: ${ok ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs}s`);
-  return ok;
-}
-
-function must(label, cmd, args, env) {
-  if (!run(label, cmd, args, env)) {
-    console.log(`\n0 passed, 1 failed`);
-    console.error(`npm test stopped: "${label}" failed (see above).`);
-    process.exit(1);
-  }
-}
+// A failed install or build step still ends with the closing line CI reads.
+const failLine = () => console.log('\n0 passed, 1 failed');
+const must = (label, cmd, args, env) => mustOrExit(label, cmd, args, env, failLine);
 
 // 1. Dependencies and installs.
-const lock = path.join(root, 'package-lock.json');
-const stamp = path.join(root, 'node_modules', '.dp-installed');
-if (!fs.existsSync(stamp) || fs.statSync(stamp).mtimeMs < fs.statSync(lock).mtimeMs) {
-  must('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
-  fs.writeFileSync(stamp, new Date().toISOString());
-}
+ensureNodeModules(failLine);
 const stages = (process.env.DP_STAGES || 'unit,integration,docker,exthost,e2e').split(',').map((s) => s.trim());
 const has = (s) => stages.includes(s);
 if (process.env.DP_SKIP_SETUP !== '1') {
-  must('setup: system packages', 'bash', ['scripts/setup/apt.sh']);
-  if (has('exthost') || has('e2e')) must('setup: code-server', 'bash', ['scripts/setup/code-server.sh']);
-  if (has('integration') || has('e2e')) must('setup: native stack (Kafka, Spark, Airflow)', bin('tsx'), ['src/cli/stack.ts', 'provision']);
-  if (has('integration') && fs.existsSync('scripts/setup/airflow3.sh')) must('setup: Airflow 3 for client tests', 'bash', ['scripts/setup/airflow3.sh']);
+  setup(
+    {
+      codeServer: has('exthost') || has('e2e'),
+      nativeStack: has('integration') || has('e2e'),
+      airflow3: has('integration'),
+      docker: has('docker'),
+    },
+    failLine,
+  );
 }
 
 // 2. Build and static checks.

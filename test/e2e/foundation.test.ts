@@ -20,7 +20,7 @@ describe('Foundation: DataPipeline in a real VS Code (code-server + Chromium)', 
     const titles = (await vsc.viewTitles()).map((t) => t.toLowerCase());
     assert.deepEqual(titles, expected.map((t) => t.toLowerCase()));
     // While the stack is down each view's welcome content offers "Start Stack".
-    await vsc.view('Stack').getByRole('button', { name: 'Start Stack' }).waitFor({ timeout: 30_000 });
+    await vsc.view('Stack').locator('.welcome-view-content .monaco-button', { hasText: 'Start Stack' }).waitFor({ timeout: 30_000 });
     await vsc.screenshot('foundation-views');
   });
 
