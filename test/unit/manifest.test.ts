@@ -3,7 +3,6 @@ import * as path from 'node:path';
 
 interface Command { command: string; title: string; category?: string; icon?: string }
 interface MenuItem { command: string; when?: string; group?: string }
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const pkg = require(path.resolve(__dirname, '../../package.json')) as {
   name: string; displayName: string; main: string; activationEvents: string[];
   contributes: {
