@@ -1,0 +1,182 @@
+/**
+ * Command line for the native stack (scripts, tests, newcomers without Docker):
+ *
+ *   npm run stack -- provision | up | down | status | logs SERVICE [-f] [--tail N] | restart [SERVICE] | reset
+ *   options: --services kafka,spark,airflow (or env DATAPIPELINE_TEST_SERVICES)
+ *
+ * Installs are cached in $DATAPIPELINE_CACHE (default ~/.cache/datapipeline), pids/logs/data in
+ * $DATAPIPELINE_STATE (default <cache>/state). Progress goes to stderr; exit code 1 on failure with
+ * what happened, the next step and the failing service's last log lines.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseServiceGroups, ServiceGroup } from '../services/stack/native/config';
+import { NativeBackend } from '../services/stack/native/nativeBackend';
+import { StackError, StackProgress } from '../services/stack/types';
+import { cacheDir, extensionRoot, stateDir } from '../services/util/paths';
+
+const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow]
+commands:
+  provision            install Kafka, Spark and Airflow into the cache (quiet when done)
+  up                   start the stack; returns when every service is healthy
+  down                 stop every service started from the state folder
+  status               show each service's state, health, pid and ports
+  logs SERVICE [-f] [--tail N]
+                       print (and follow) a service's log (kafka, spark-master, spark-worker,
+                       airflow-webserver, airflow-scheduler)
+  restart [SERVICE]    restart one service (or spark/airflow), or the whole stack
+  reset                delete Kafka data, the Airflow database and Spark checkpoints (stack stopped)`;
+
+interface Args {
+  command: string;
+  positional: string[];
+  services: ServiceGroup[];
+  follow: boolean;
+  tail?: number;
+}
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
+  let services: string | undefined = env.DATAPIPELINE_TEST_SERVICES;
+  const positional: string[] = [];
+  let follow = false;
+  let tail: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--services' || a === '-s') services = argv[++i];
+    else if (a.startsWith('--services=')) services = a.slice('--services='.length);
+    else if (a === '-f' || a === '--follow') follow = true;
+    else if (a === '--tail' || a === '-n') tail = Number(argv[++i]);
+    else if (a === '-h' || a === '--help') positional.unshift('help');
+    else if (a.startsWith('-')) throw new UsageError(`Unknown option ${a}.`);
+    else positional.push(a);
+  }
+  const command = positional.shift() ?? 'help';
+  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError('--tail needs a number of lines.');
+  return { command, positional, services: parseServiceGroups(services), follow, tail };
+}
+
+class UsageError extends Error {}
+
+function progressPrinter(): (p: StackProgress) => void {
+  let last = '';
+  return (p) => {
+    const line = `[${String(p.percent).padStart(3)}%] ${p.step}`;
+    if (line === last) return;
+    last = line;
+    process.stderr.write(line + '\n');
+  };
+}
+
+async function printStatus(backend: NativeBackend): Promise<void> {
+  const rows = (await backend.status()).map((s) => [
+    s.id,
+    s.state === 'exited' ? `exited (${s.exitCode})` : s.state,
+    s.health,
+    s.pid ? String(s.pid) : '-',
+    s.ports.map((p) => `${p.port}`).join(',') || '-',
+    s.detail ?? '',
+  ]);
+  const all = [['service', 'state', 'health', 'pid', 'ports', 'detail'], ...rows];
+  const widths = all[0].map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  for (const r of all) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  '));
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv, env);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const backend = new NativeBackend({
+    stackDir: path.join(extensionRoot(__dirname), 'stack'),
+    cacheDir: cacheDir(env),
+    stateDir: stateDir(env),
+    groups: args.services,
+    env,
+  });
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const opts = { signal: ac.signal, onProgress: progressPrinter() };
+  try {
+    switch (args.command) {
+      case 'help':
+        console.log(USAGE);
+        return 0;
+      case 'provision':
+        await backend.provision(opts);
+        return 0;
+      case 'up': {
+        const t0 = Date.now();
+        await backend.start(opts);
+        // started (or adopted) from the command line: test runs must not stop it at their end
+        fs.rmSync(path.join(backend.layout.runDir, 'harness-started.json'), { force: true });
+        process.stderr.write(`Native stack healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
+        await printStatus(backend);
+        const e = backend.endpoints();
+        console.log(`\nKafka ${e.kafkaBootstrap}   Spark ${e.sparkMasterUrl} (UI ${e.sparkUiUrl})   Airflow ${e.airflowUrl} (admin/admin)`);
+        return 0;
+      }
+      case 'down':
+        await backend.stop(opts);
+        return 0;
+      case 'status':
+        await printStatus(backend);
+        return 0;
+      case 'logs': {
+        const service = args.positional[0];
+        if (!service) throw new UsageError('logs needs a service name.');
+        await backend.logs(service, (l) => console.log(l), { follow: args.follow, tail: args.tail, signal: ac.signal });
+        return 0;
+      }
+      case 'restart':
+        await backend.restart(args.positional[0], opts);
+        await printStatus(backend);
+        return 0;
+      case 'reset':
+        await backend.reset(opts);
+        return 0;
+      default:
+        throw new UsageError(`Unknown command "${args.command}".`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if ((e as Error).name === 'AbortError') {
+      process.stderr.write('Cancelled.\n');
+      return 130;
+    }
+    process.stderr.write(formatError(e) + '\n');
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    backend.dispose();
+  }
+}
+
+/** What happened, the next step, then the failing service's last log lines. */
+export function formatError(e: unknown): string {
+  if (e instanceof StackError) {
+    const out = [`Error: ${e.message}`];
+    if (e.nextStep) out.push(`Next step: ${e.nextStep}`);
+    if (e.logTail.length) out.push(`Last log lines${e.service ? ` of ${e.service}` : ''}:`, ...e.logTail.map((l) => `  ${l}`));
+    return out.join('\n');
+  }
+  return `Error: ${(e as Error).message ?? String(e)}`;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(formatError(e) + '\n');
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,829 @@
+/**
+ * The native stack backend: Kafka (KRaft), a Spark standalone master + worker and Airflow
+ * (webserver + scheduler) as local processes on 127.0.0.1, supervised and recorded in a state
+ * folder so any later caller (CLI, extension, tests) can see, stop or restart exactly them.
+ */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildSparkSubmitArgv } from '../../spark/submitPlanner';
+import {
+  Disposable,
+  LogOptions,
+  OperationOptions,
+  ServiceId,
+  ServiceStatus,
+  SparkSubmitIO,
+  SparkSubmitRequest,
+  SparkSubmitResult,
+  StackBackend,
+  StackEndpoints,
+  StackError,
+  StackProgress,
+} from '../types';
+import {
+  ALL_GROUPS,
+  airflowConfigEnv,
+  endpointValues,
+  HOST,
+  kafkaClusterId,
+  kafkaLog4j2,
+  kafkaServerProperties,
+  layout as makeLayout,
+  MEMORY,
+  mergePorts,
+  NativeLayout,
+  NativePorts,
+  NativeServiceId,
+  parseSparkAppId,
+  pipelineEnv,
+  resolveServiceName,
+  SERVICE_GROUP,
+  SERVICE_LABEL,
+  ServiceGroup,
+  servicePorts,
+  servicesFor,
+} from './config';
+import { airflowHealth, HealthResult, kafkaHealth, sparkMasterHealth } from './health';
+import { canBind, describeHolder, findPortHolders, isAlive, processTree, rssBytes } from './procfs';
+import { abortError, ProcessStore, sleep, tailLines } from './processes';
+import { checkDisk, checkPrerequisites, localConnectorJars, Prerequisites, provisionSteps, run, runSteps, stepsNeeded, which } from './provision';
+import { withStateLock } from './stateLock';
+
+export interface NativeBackendOptions {
+  /** the stack folder (dags/, scripts/, native/) */
+  stackDir: string;
+  /** installs: kafka/libs, spark/venv, spark/kafka-jars, airflow/venv */
+  cacheDir: string;
+  /** pids, logs, Kafka data, Airflow home */
+  stateDir: string;
+  ports?: Partial<NativePorts>;
+  /** limit the stack to these service groups (default: all) */
+  groups?: ServiceGroup[];
+  /** environment the services and tools run with (default process.env) */
+  env?: NodeJS.ProcessEnv;
+  /** Airflow metadata DB URL (default SQLite in the state folder) */
+  airflowSqlAlchemyConn?: string;
+  /** per-service health wait; default 3 min (Airflow 8 min) */
+  startTimeoutMs?: number;
+}
+
+interface Secrets {
+  kafkaClusterId: string;
+  fernetKey: string;
+  secretKey: string;
+}
+
+interface ServiceSpec {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  prepare?: (opts: OperationOptions) => Promise<void>;
+  health: () => Promise<HealthResult>;
+  timeoutMs: number;
+}
+
+const STOP_GRACE_MS = 20000;
+
+/** Provisioning needs roughly this much free disk (Airflow venv ~1 GB, pyspark ~350 MB, jars). */
+const DISK_NEEDED = 3 * 2 ** 30;
+
+export class NativeBackend implements StackBackend {
+  readonly kind = 'native' as const;
+  readonly ports: NativePorts;
+  readonly groups: ServiceGroup[];
+  readonly layout: NativeLayout;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly store: ProcessStore;
+  private readonly events = new EventEmitter();
+  private pollTimer?: NodeJS.Timeout;
+  private lastSignature = '';
+  private prereq?: Prerequisites;
+
+  constructor(private readonly opts: NativeBackendOptions) {
+    this.ports = mergePorts(opts.ports);
+    this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
+    this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir);
+    this.env = opts.env ?? process.env;
+    this.store = new ProcessStore(this.layout.runDir, this.layout.logsDir);
+  }
+
+  /** The services this backend manages, in start order. */
+  get services(): NativeServiceId[] {
+    return servicesFor(this.groups);
+  }
+
+  endpoints(): StackEndpoints {
+    return endpointValues(this.ports);
+  }
+
+  logPath(service: NativeServiceId): string {
+    return this.store.logPath(service);
+  }
+
+  // ---------------------------------------------------------------- provisioning
+
+  async prerequisites(): Promise<Prerequisites> {
+    this.prereq ??= await checkPrerequisites(this.env);
+    return this.prereq;
+  }
+
+  /** Steps still to run (empty when everything is provisioned). */
+  async pendingProvisionSteps(): Promise<string[]> {
+    const pre = await this.prerequisites();
+    return stepsNeeded(provisionSteps(this.layout, pre)).map((s) => s.name);
+  }
+
+  async provision(opts: OperationOptions = {}): Promise<void> {
+    const pre = await this.prerequisites();
+    const steps = provisionSteps(this.layout, pre);
+    if (stepsNeeded(steps).length === 0) return;
+    await checkDisk(this.layout.cacheDir, DISK_NEEDED);
+    const logFile = path.join(this.layout.cacheDir, 'logs', 'native-provision.log');
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    await withStateLock(
+      path.join(this.layout.cacheDir, 'provision-run'),
+      'provisioning the native stack',
+      () => runSteps(steps, { env: this.toolEnv(pre), signal: opts.signal, log: (s) => fs.appendFileSync(logFile, s) }, opts.onProgress),
+      { signal: opts.signal, onWait: (o) => opts.onProgress?.({ step: `Waiting for ${o} to finish provisioning`, percent: 0 }) },
+    );
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start(opts: OperationOptions = {}): Promise<void> {
+    await this.provision(opts);
+    await this.locked('starting the native stack', opts, () => this.startServices(this.services, opts));
+    this.fire();
+  }
+
+  async stop(opts: OperationOptions = {}): Promise<void> {
+    await this.locked('stopping the native stack', opts, () => this.stopServices([...this.services].reverse(), opts));
+    this.fire();
+  }
+
+  /** Stops only these services (e.g. what a test run started). */
+  async stopOnly(services: NativeServiceId[], opts: OperationOptions = {}): Promise<void> {
+    const order = this.services.filter((s) => services.includes(s)).reverse();
+    await this.locked('stopping native services', opts, () => this.stopServices(order, opts));
+    this.fire();
+  }
+
+  async restart(service?: ServiceId, opts: OperationOptions = {}): Promise<void> {
+    const ids = service ? this.resolve(service) : this.services;
+    await this.provision(opts);
+    await this.locked(`restarting ${service ?? 'the native stack'}`, opts, async () => {
+      await this.stopServices([...ids].reverse(), opts);
+      await this.startServices(ids, opts);
+    });
+    this.fire();
+  }
+
+  /** Deletes Kafka data, the Airflow metadata DB and Spark checkpoints. Only while stopped. */
+  async reset(opts: OperationOptions = {}): Promise<void> {
+    await this.locked('resetting the native stack data', opts, async () => {
+      const running = this.allServiceIds().filter((s) => this.store.alive(s));
+      if (running.length) {
+        throw new StackError(`Cannot reset while ${running.join(', ')} ${running.length > 1 ? 'are' : 'is'} running.`, {
+          nextStep: 'Stop the stack first (npm run stack -- down, or DataPipeline: Stop Stack), then reset.',
+        });
+      }
+      const l = this.layout;
+      for (const p of [
+        l.kafkaData,
+        path.join(l.airflowHome, 'airflow.db'),
+        path.join(l.airflowHome, '.initialized'),
+        path.join(l.airflowHome, 'logs'),
+        path.join(l.sparkDir, 'checkpoints'),
+        path.join(l.sparkDir, 'work'),
+      ]) {
+        fs.rmSync(p, { recursive: true, force: true });
+      }
+      opts.onProgress?.({ step: 'Kafka data, Airflow database and Spark checkpoints deleted', percent: 100 });
+    });
+    this.fire();
+  }
+
+  private async locked<T>(what: string, opts: OperationOptions, fn: () => Promise<T>): Promise<T> {
+    return withStateLock(this.layout.runDir, what, fn, {
+      signal: opts.signal,
+      onWait: (o) => opts.onProgress?.({ step: `Waiting for ${o}`, percent: 0 }),
+    });
+  }
+
+  private allServiceIds(): NativeServiceId[] {
+    return servicesFor(ALL_GROUPS);
+  }
+
+  private resolve(service: ServiceId): NativeServiceId[] {
+    let ids: NativeServiceId[];
+    try {
+      ids = resolveServiceName(service);
+    } catch (e) {
+      throw new StackError((e as Error).message, { nextStep: `Use one of: ${this.services.join(', ')}.` });
+    }
+    const outside = ids.filter((s) => !this.groups.includes(SERVICE_GROUP[s]));
+    if (outside.length) {
+      throw new StackError(`${outside.join(', ')} is not part of this stack (services: ${this.groups.join(', ')}).`, {
+        nextStep: 'Start the stack with that service group included (--services).',
+      });
+    }
+    return ids;
+  }
+
+  /** Refuses when a port of a service about to start is taken, naming the holder. */
+  private async checkPorts(ids: NativeServiceId[]): Promise<void> {
+    const problems: string[] = [];
+    let service: NativeServiceId | undefined;
+    for (const id of ids) {
+      for (const p of servicePorts(id, this.ports)) {
+        const holders = findPortHolders(p.port);
+        if (holders.length) {
+          problems.push(`Port ${p.port} (${p.name}) is in use by ${holders.map(describeHolder).join(', ')}.`);
+        } else if (!(await canBind(p.port))) {
+          problems.push(`Port ${p.port} (${p.name}) is in use by a process this user cannot see.`);
+        } else continue;
+        service ??= id;
+      }
+    }
+    if (problems.length) {
+      throw new StackError(`Cannot start the native stack: ${problems.join(' ')} Nothing was started.`, {
+        service,
+        nextStep: 'Stop the program holding the port, or give the native stack other ports, then start again.',
+      });
+    }
+  }
+
+  private async startServices(ids: NativeServiceId[], opts: OperationOptions): Promise<void> {
+    const toStart = ids.filter((s) => !this.store.alive(s));
+    if (toStart.length === 0) return;
+    await this.checkPorts(toStart);
+    const pre = await this.prerequisites();
+    const secrets = this.secrets();
+    // airflow webserver and scheduler start together: the scheduler needs no webserver
+    const waves: NativeServiceId[][] = [];
+    for (const s of toStart) {
+      const last = waves[waves.length - 1];
+      if (last && SERVICE_GROUP[last[0]] === 'airflow' && SERVICE_GROUP[s] === 'airflow') last.push(s);
+      else waves.push([s]);
+    }
+    const started: NativeServiceId[] = [];
+    const progress = (step: string, done: number, service?: ServiceId) =>
+      opts.onProgress?.({ step, percent: Math.round((done / toStart.length) * 100), service } as StackProgress);
+    let done = 0;
+    try {
+      for (const wave of waves) {
+        const specs = wave.map((s) => [s, this.spec(s, pre, secrets)] as const);
+        for (const [s, spec] of specs) {
+          progress(`Starting ${SERVICE_LABEL[s]}`, done, s);
+          const pct = Math.round((done / toStart.length) * 100);
+          if (spec.prepare) await spec.prepare({ ...opts, onProgress: (p) => opts.onProgress?.({ ...p, percent: pct }) });
+          if (opts.signal?.aborted) throw abortError();
+          const { child } = this.store.start(s, pre.python, this.supervisor(), spec.argv, { env: spec.env, cwd: spec.cwd });
+          child.once('exit', () => this.fire());
+          started.push(s);
+        }
+        for (const [s, spec] of specs) {
+          await this.waitHealthy(s, spec, opts.signal);
+          done++;
+          progress(`${SERVICE_LABEL[s]} healthy`, done, s);
+        }
+      }
+    } catch (e) {
+      const failed = started.length ? started[started.length - 1] : toStart[0];
+      await this.stopServices([...started].reverse(), {});
+      if ((e as Error).name === 'AbortError') throw e;
+      if (e instanceof StackError) throw e;
+      throw new StackError(`${SERVICE_LABEL[failed]} failed to start: ${(e as Error).message}`, {
+        service: failed,
+        logTail: tailLines(this.store.logPath(failed), 30),
+        nextStep: `See ${this.store.logPath(failed)}, fix the cause, then start the stack again.`,
+        cause: e,
+      });
+    }
+  }
+
+  private async waitHealthy(s: NativeServiceId, spec: ServiceSpec, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + spec.timeoutMs;
+    let last: HealthResult = { ok: false, detail: 'not checked yet' };
+    for (;;) {
+      if (signal?.aborted) throw abortError();
+      if (!this.store.alive(s)) {
+        const exit = this.store.readExit(s);
+        throw new StackError(
+          `${SERVICE_LABEL[s]} exited during start${exit ? ` with code ${exit.code}${exit.signal ? ` (${exit.signal})` : ''}` : ''}. Everything started with it was stopped; no data was deleted.`,
+          {
+            service: s,
+            logTail: tailLines(this.store.logPath(s), 30),
+            nextStep: `Read the log lines above (full log: ${this.store.logPath(s)}), fix the cause, then start the stack again.`,
+          },
+        );
+      }
+      last = await spec.health();
+      if (last.ok) return;
+      if (Date.now() > deadline) {
+        throw new StackError(
+          `${SERVICE_LABEL[s]} did not become healthy within ${Math.round(spec.timeoutMs / 1000)} s (last check: ${last.detail}). Everything started with it was stopped; no data was deleted.`,
+          {
+            service: s,
+            logTail: tailLines(this.store.logPath(s), 30),
+            nextStep: `Read the log lines above (full log: ${this.store.logPath(s)}). On a busy machine, start again; otherwise fix the cause shown in the log.`,
+          },
+        );
+      }
+      await sleep(1000, signal);
+    }
+  }
+
+  private async stopServices(ids: NativeServiceId[], opts: OperationOptions): Promise<void> {
+    let i = 0;
+    for (const s of ids) {
+      if (this.store.read(s)) {
+        opts.onProgress?.({ step: `Stopping ${SERVICE_LABEL[s]}`, percent: Math.round((i / ids.length) * 100), service: s });
+        await this.store.stop(s, STOP_GRACE_MS);
+      }
+      i++;
+    }
+    // the processes are gone; wait (briefly) for the kernel to release their listening ports
+    const ports = ids.flatMap((s) => servicePorts(s, this.ports).map((p) => p.port));
+    const deadline = Date.now() + 10000;
+    for (const p of ports) {
+      while (findPortHolders(p).length && Date.now() < deadline) await sleep(200);
+    }
+    if (ids.length) opts.onProgress?.({ step: 'Stopped', percent: 100 });
+  }
+
+  // ---------------------------------------------------------------- service definitions
+
+  private supervisor(): string {
+    return path.join(this.layout.nativeDir, 'supervise.py');
+  }
+
+  private secrets(): Secrets {
+    const file = path.join(this.layout.stateDir, 'secrets.json');
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as Secrets;
+    } catch {
+      const s: Secrets = {
+        kafkaClusterId: kafkaClusterId(crypto.randomBytes(16)),
+        fernetKey: crypto.randomBytes(32).toString('base64url') + '=',
+        secretKey: crypto.randomBytes(24).toString('hex'),
+      };
+      fs.mkdirSync(this.layout.stateDir, { recursive: true });
+      fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+      return s;
+    }
+  }
+
+  /** The pyspark installation (SPARK_HOME) inside the Spark venv. */
+  sparkHome(): string {
+    const lib = path.join(this.layout.sparkVenv, 'lib');
+    const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
+    if (!py) {
+      throw new StackError(`Spark is not installed in ${this.layout.sparkVenv}.`, {
+        nextStep: 'Provision the native stack first: npm run stack -- provision (or DataPipeline: Start Stack).',
+      });
+    }
+    return path.join(lib, py, 'site-packages', 'pyspark');
+  }
+
+  private javaHome(pre?: Prerequisites): string | undefined {
+    return this.env.JAVA_HOME || pre?.javaHome;
+  }
+
+  /** Environment for tools run during provisioning (Maven needs JAVA_HOME). */
+  private toolEnv(pre: Prerequisites): NodeJS.ProcessEnv {
+    const env = { ...this.env };
+    if (pre.javaHome && !env.JAVA_HOME) env.JAVA_HOME = pre.javaHome;
+    return env;
+  }
+
+  /** What DAGs, jobs and spark-submit see: endpoints, scripts dir, connector jars, Spark/Java homes. */
+  private baseEnv(pre?: Prerequisites): NodeJS.ProcessEnv {
+    const l = this.layout;
+    const env: NodeJS.ProcessEnv = { ...this.env, ...pipelineEnv(this.ports, l, localConnectorJars(l), this.env) };
+    const javaHome = this.javaHome(pre);
+    if (javaHome) {
+      env.JAVA_HOME = javaHome;
+      env.PATH = `${path.join(javaHome, 'bin')}:${env.PATH ?? ''}`;
+    }
+    env.SPARK_LOCAL_IP = HOST;
+    env.SPARK_LOCAL_HOSTNAME = 'localhost';
+    env.SPARK_PUBLIC_DNS = HOST;
+    return env;
+  }
+
+  private sparkEnv(pre: Prerequisites): NodeJS.ProcessEnv {
+    const sparkHome = this.sparkHome();
+    const env = this.baseEnv(pre);
+    env.SPARK_HOME = sparkHome;
+    env.SPARK_DAEMON_MEMORY = MEMORY.sparkDaemon;
+    env.SPARK_LOG_DIR = path.join(this.layout.sparkDir, 'logs');
+    env.SPARK_WORKER_DIR = path.join(this.layout.sparkDir, 'work');
+    env.SPARK_NO_DAEMONIZE = '1';
+    env.PYSPARK_PYTHON = path.join(this.layout.sparkVenv, 'bin', 'python');
+    return env;
+  }
+
+  private airflowEnv(pre: Prerequisites, secrets: Secrets): NodeJS.ProcessEnv {
+    const l = this.layout;
+    const env = {
+      ...this.baseEnv(pre),
+      ...airflowConfigEnv(this.ports, l, {
+        sqlAlchemyConn: this.opts.airflowSqlAlchemyConn,
+        secretKey: secrets.secretKey,
+        fernetKey: secrets.fernetKey,
+      }),
+    };
+    // SparkSubmitOperator runs `spark-submit` from PATH: the Airflow venv carries pyspark
+    const venvBin = path.join(l.airflowVenv, 'bin');
+    env.PATH = `${venvBin}:${env.PATH ?? ''}`;
+    env.PYSPARK_PYTHON = path.join(venvBin, 'python');
+    // its spark-submit finds its own pyspark; a SPARK_HOME from the user's shell would win over it
+    delete env.SPARK_HOME;
+    env.PYTHONUNBUFFERED = '1';
+    return env;
+  }
+
+  private spec(s: NativeServiceId, pre: Prerequisites, secrets: Secrets): ServiceSpec {
+    const l = this.layout;
+    const timeout = (ms: number) => this.opts.startTimeoutMs ?? ms;
+    const e = this.endpoints();
+    switch (s) {
+      case 'kafka': {
+        const props = path.join(l.kafkaDir, 'server.properties');
+        const log4j = path.join(l.kafkaDir, 'log4j2.properties');
+        const java = path.join(this.javaHome(pre) ?? '', 'bin', 'java');
+        const javaBin = fs.existsSync(java) ? java : pre.java;
+        const cp = path.join(l.kafkaLibs, '*');
+        const jvm = [`-Xms${MEMORY.kafkaHeap}`, `-Xmx${MEMORY.kafkaHeap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${path.join(l.kafkaDir, 'logs')}`];
+        const env = this.baseEnv(pre);
+        return {
+          argv: [javaBin, ...jvm, '-cp', cp, 'kafka.Kafka', props],
+          env,
+          cwd: l.kafkaDir,
+          timeoutMs: timeout(180_000),
+          health: () => kafkaHealth(e.kafkaBootstrap),
+          prepare: async (o) => {
+            if (!fs.existsSync(l.kafkaLibs)) throw this.notProvisioned('Kafka');
+            fs.mkdirSync(l.kafkaData, { recursive: true });
+            fs.writeFileSync(props, kafkaServerProperties(this.ports, l.kafkaData));
+            fs.writeFileSync(log4j, kafkaLog4j2());
+            if (fs.existsSync(path.join(l.kafkaData, 'meta.properties'))) return;
+            o.onProgress?.({ step: 'Formatting Kafka storage (first start)', percent: 0, service: 'kafka' });
+            const r = await run(javaBin, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', secrets.kafkaClusterId, '-c', props], {
+              env,
+              signal: o.signal,
+              timeoutMs: 120_000,
+            });
+            fs.mkdirSync(l.logsDir, { recursive: true });
+            fs.appendFileSync(this.store.logPath('kafka'), r.stdout + r.stderr);
+            if (r.code !== 0) {
+              throw new StackError(`Formatting the Kafka storage in ${l.kafkaData} failed (exit ${r.code}).`, {
+                service: 'kafka',
+                logTail: (r.stdout + r.stderr).split('\n').filter(Boolean).slice(-20),
+                nextStep: 'If the data folder is damaged, reset the stack data (npm run stack -- reset), then start again.',
+              });
+            }
+          },
+        };
+      }
+      case 'spark-master':
+      case 'spark-worker': {
+        const sparkClass = () => path.join(this.sparkHome(), 'bin', 'spark-class');
+        const env = () => this.sparkEnv(pre);
+        if (!fs.existsSync(l.sparkVenv)) throw this.notProvisioned('Spark');
+        const argv =
+          s === 'spark-master'
+            ? [sparkClass(), 'org.apache.spark.deploy.master.Master', '--host', HOST, '--port', String(this.ports.sparkMaster), '--webui-port', String(this.ports.sparkMasterUi)]
+            : [
+                sparkClass(),
+                'org.apache.spark.deploy.worker.Worker',
+                '--host', HOST,
+                '--webui-port', String(this.ports.sparkWorkerUi),
+                '--cores', String(MEMORY.sparkWorkerCores),
+                '--memory', MEMORY.sparkWorkerMemory,
+                '--work-dir', path.join(l.sparkDir, 'work'),
+                e.sparkMasterUrl,
+              ];
+        return {
+          argv,
+          env: env(),
+          cwd: l.sparkDir,
+          timeoutMs: timeout(180_000),
+          prepare: async () => {
+            fs.mkdirSync(path.join(l.sparkDir, 'work'), { recursive: true });
+            fs.mkdirSync(path.join(l.sparkDir, 'logs'), { recursive: true });
+          },
+          health:
+            s === 'spark-master'
+              ? () => sparkMasterHealth(e.sparkUiUrl, false)
+              : async () => {
+                  const h = await sparkMasterHealth(e.sparkUiUrl, true);
+                  const mine = (h.json?.workers ?? []).some((w) => w.state === 'ALIVE' && (w.webuiaddress ?? '').endsWith(`:${this.ports.sparkWorkerUi}`));
+                  return { ok: h.ok && mine, detail: mine ? h.detail : `worker not registered with the master yet (${h.detail})` };
+                },
+        };
+      }
+      case 'airflow-webserver':
+      case 'airflow-scheduler': {
+        const airflow = path.join(l.airflowVenv, 'bin', 'airflow');
+        if (!fs.existsSync(airflow)) throw this.notProvisioned('Airflow');
+        const env = this.airflowEnv(pre, secrets);
+        const pid = path.join(l.runDir, `${s}.airflow.pid`);
+        const startedAt = Date.now();
+        const argv =
+          s === 'airflow-webserver'
+            ? [airflow, 'webserver', '--hostname', HOST, '--port', String(this.ports.airflow), '--pid', pid, '--workers', String(MEMORY.airflowWebWorkers)]
+            : [airflow, 'scheduler', '--skip-serve-logs', '--pid', pid];
+        return {
+          argv,
+          env,
+          cwd: l.airflowHome,
+          timeoutMs: timeout(480_000),
+          prepare: async (o) => {
+            fs.rmSync(pid, { force: true });
+            await this.airflowInit(airflow, env, o);
+          },
+          health: async () => {
+            const h = await airflowHealth(e.airflowUrl);
+            if (s === 'airflow-webserver') return h.web;
+            // a heartbeat older than this start belongs to the previous scheduler
+            const beat = /heartbeat (\S+)/.exec(h.scheduler.detail)?.[1];
+            const fresh = beat ? Date.parse(beat) >= startedAt - 2000 : false;
+            return { ok: h.scheduler.ok && fresh, detail: h.scheduler.detail };
+          },
+        };
+      }
+    }
+  }
+
+  private notProvisioned(what: string): StackError {
+    return new StackError(`${what} is not installed in ${this.layout.cacheDir}.`, {
+      nextStep: 'Provision the native stack first: npm run stack -- provision (or DataPipeline: Start Stack).',
+    });
+  }
+
+  /** db migrate, the admin user and the spark_cluster connection: once per DB (stamped), redone when ports change. */
+  private async airflowInit(airflow: string, env: NodeJS.ProcessEnv, o: OperationOptions): Promise<void> {
+    const l = this.layout;
+    fs.mkdirSync(l.airflowHome, { recursive: true });
+    const stamp = path.join(l.airflowHome, '.initialized');
+    const want = JSON.stringify({ v: 1, sparkMaster: this.ports.sparkMaster, db: env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN });
+    try {
+      if (fs.readFileSync(stamp, 'utf8') === want) return;
+    } catch {
+      /* first start */
+    }
+    const log = path.join(l.logsDir, 'airflow-init.log');
+    fs.mkdirSync(l.logsDir, { recursive: true });
+    const conns = path.join(l.airflowHome, 'connections.json');
+    fs.writeFileSync(
+      conns,
+      JSON.stringify({ spark_cluster: { conn_type: 'spark', host: `spark://${HOST}`, port: this.ports.sparkMaster, extra: { 'deploy-mode': 'client' } } }, null, 2),
+    );
+    const steps: Array<[string, string[]]> = [
+      ['Creating the Airflow database (airflow db migrate)', ['db', 'migrate']],
+      ['Creating the Airflow admin user', ['users', 'create', '--username', 'admin', '--password', 'admin', '--firstname', 'Admin', '--lastname', 'User', '--role', 'Admin', '--email', 'admin@example.org']],
+      ['Adding the spark_cluster connection', ['connections', 'import', '--overwrite', conns]],
+    ];
+    for (const [step, args] of steps) {
+      o.onProgress?.({ step, percent: 0, service: 'airflow-webserver' });
+      fs.appendFileSync(log, `\n===== ${new Date().toISOString()} airflow ${args.join(' ')}\n`);
+      const r = await run(airflow, args, { env, cwd: l.airflowHome, signal: o.signal, onOutput: (t) => fs.appendFileSync(log, t), timeoutMs: 600_000 });
+      if (r.code !== 0) {
+        throw new StackError(`${step} failed (airflow exited with ${r.code}).`, {
+          service: 'airflow-webserver',
+          logTail: tailLines(log, 30),
+          nextStep: `See ${log}. If the database is damaged, reset the stack data (npm run stack -- reset), then start again.`,
+        });
+      }
+    }
+    fs.writeFileSync(stamp, want);
+  }
+
+  // ---------------------------------------------------------------- status, logs, events
+
+  async status(): Promise<ServiceStatus[]> {
+    const e = this.endpoints();
+    const g = this.groups;
+    const [kafka, spark, airflow] = await Promise.all([
+      g.includes('kafka') ? kafkaHealth(e.kafkaBootstrap, 3000) : undefined,
+      g.includes('spark') ? sparkMasterHealth(e.sparkUiUrl, false) : undefined,
+      g.includes('airflow') ? airflowHealth(e.airflowUrl, 3000) : undefined,
+    ]);
+    return this.services.map((s) => {
+      let h: HealthResult | undefined;
+      if (s === 'kafka') h = kafka;
+      else if (s === 'spark-master') h = spark;
+      else if (s === 'spark-worker') {
+        const alive = (spark?.json?.workers ?? []).some((w) => w.state === 'ALIVE' && (w.webuiaddress ?? '').endsWith(`:${this.ports.sparkWorkerUi}`));
+        h = { ok: !!spark?.ok && alive, detail: alive ? `registered with the master, ${MEMORY.sparkWorkerCores} cores, ${MEMORY.sparkWorkerMemory}` : 'not registered with the master' };
+      } else if (s === 'airflow-webserver') h = airflow?.web;
+      else h = airflow?.scheduler;
+      const ports = servicePorts(s, this.ports).map((p) => ({ name: p.name, host: HOST, port: p.port, url: p.url }));
+      const base = { id: s, label: SERVICE_LABEL[s], ports };
+      const rec = this.store.alive(s);
+      if (rec) {
+        return { ...base, state: 'running', health: h?.ok ? 'healthy' : 'starting', pid: rec.pid, detail: h?.detail } as ServiceStatus;
+      }
+      const exit = this.store.read(s) ? this.store.readExit(s) : undefined;
+      if (exit) {
+        return { ...base, state: 'exited', health: 'none', exitCode: exit.code, detail: `exited with code ${exit.code}${exit.signal ? ` (${exit.signal})` : ''}; see ${this.store.logPath(s)}` } as ServiceStatus;
+      }
+      if (h?.ok) {
+        return { ...base, state: 'running', health: 'healthy', detail: `running, but not started from ${this.layout.stateDir}` } as ServiceStatus;
+      }
+      return { ...base, state: 'stopped', health: 'none' } as ServiceStatus;
+    });
+  }
+
+  /** Pids of every process the backend started and that is still alive. */
+  pids(services: NativeServiceId[] = this.services): number[] {
+    return [...new Set(services.flatMap((s) => this.store.pids(s)))];
+  }
+
+  /** Total resident memory of the running services' process trees. */
+  rssBytes(services: NativeServiceId[] = this.services): number {
+    return rssBytes(this.pids(services));
+  }
+
+  /** True when every service of this backend is running from this state folder. */
+  running(services: NativeServiceId[] = this.services): boolean {
+    return services.every((s) => !!this.store.alive(s));
+  }
+
+  async logs(service: ServiceId, onLine: (line: string) => void, opts: LogOptions = {}): Promise<void> {
+    const ids = this.resolve(service);
+    const file = this.store.logPath(ids[0]);
+    for (const line of tailLines(file, opts.tail ?? 200)) onLine(line);
+    if (!opts.follow) return;
+    let pos = fileSize(file);
+    let partial = '';
+    while (!opts.signal?.aborted) {
+      try {
+        await sleep(500, opts.signal);
+      } catch {
+        break;
+      }
+      const size = fileSize(file);
+      if (size < pos) pos = 0; // rotated
+      if (size === pos) continue;
+      const fd = fs.openSync(file, 'r');
+      try {
+        const buf = Buffer.alloc(Math.min(size - pos, 4 * 2 ** 20));
+        const n = fs.readSync(fd, buf, 0, buf.length, pos);
+        pos += n;
+        const lines = (partial + buf.subarray(0, n).toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+
+  onDidChange(listener: () => void): Disposable {
+    this.events.on('change', listener);
+    this.ensurePolling();
+    return {
+      dispose: () => {
+        this.events.off('change', listener);
+        if (this.events.listenerCount('change') === 0 && this.pollTimer) {
+          clearInterval(this.pollTimer);
+          this.pollTimer = undefined;
+        }
+      },
+    };
+  }
+
+  private signature(): string {
+    return this.services.map((s) => `${s}:${this.store.alive(s)?.pid ?? (this.store.readExit(s)?.code ?? '-')}`).join(',');
+  }
+
+  private ensurePolling(): void {
+    if (this.pollTimer) return;
+    this.lastSignature = this.signature();
+    // a service started by another process (CLI) or crashing is seen within a few seconds
+    this.pollTimer = setInterval(() => {
+      const sig = this.signature();
+      if (sig !== this.lastSignature) {
+        this.lastSignature = sig;
+        this.events.emit('change');
+      }
+    }, 3000);
+    this.pollTimer.unref();
+  }
+
+  private fire(): void {
+    this.lastSignature = this.signature();
+    this.events.emit('change');
+  }
+
+  // ---------------------------------------------------------------- spark-submit
+
+  /** The spark-submit argv (without the program) for a request, against this stack's master. */
+  sparkSubmitArgv(req: SparkSubmitRequest): string[] {
+    return buildSparkSubmitArgv(req, {
+      masterUrl: this.endpoints().sparkMasterUrl,
+      kafkaJars: localConnectorJars(this.layout),
+      defaultConf: {
+        'spark.driver.host': HOST,
+        'spark.driver.bindAddress': HOST,
+        'spark.pyspark.python': path.join(this.layout.sparkVenv, 'bin', 'python'),
+        'spark.ui.showConsoleProgress': 'false',
+      },
+    });
+  }
+
+  async submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult> {
+    const sparkHome = this.sparkHome();
+    const submit = path.join(sparkHome, 'bin', 'spark-submit');
+    const env = this.baseEnv(this.prereq);
+    env.SPARK_HOME = sparkHome;
+    env.PYSPARK_PYTHON = path.join(this.layout.sparkVenv, 'bin', 'python');
+    if (!env.JAVA_HOME && !which('java', env)) {
+      throw new StackError('Java was not found: spark-submit needs Java 17.', { nextStep: 'Install a Java 17 JDK and put it on PATH or set JAVA_HOME.' });
+    }
+    const argv = this.sparkSubmitArgv(req);
+    return new Promise<SparkSubmitResult>((resolve, reject) => {
+      if (io.signal?.aborted) return reject(abortError());
+      const child = spawn(submit, argv, { env, cwd: path.dirname(req.file), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let appId: string | undefined;
+      let seen = '';
+      const note = (s: string) => {
+        if (appId) return;
+        seen = (seen + s).slice(-4096);
+        appId = parseSparkAppId(seen);
+      };
+      child.stdout!.on('data', (d: Buffer) => {
+        const s = d.toString();
+        note(s);
+        io.onStdout(s);
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        const s = d.toString();
+        note(s);
+        io.onStderr(s);
+      });
+      // abort ends the driver and every process it started (python workers, py4j JVM)
+      const onAbort = () => {
+        if (!child.pid) return;
+        const pids = processTree(child.pid, child.pid);
+        for (const sig of ['SIGTERM'] as const) {
+          try {
+            process.kill(-child.pid, sig);
+          } catch {
+            /* gone */
+          }
+          for (const p of pids) {
+            try {
+              process.kill(p, sig);
+            } catch {
+              /* gone */
+            }
+          }
+        }
+        setTimeout(() => {
+          for (const p of processTree(child.pid!, child.pid)) {
+            try {
+              if (isAlive(p)) process.kill(p, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          }
+        }, 5000).unref();
+      };
+      io.signal?.addEventListener('abort', onAbort, { once: true });
+      child.on('error', (err) => {
+        io.signal?.removeEventListener('abort', onAbort);
+        reject(new StackError(`Could not run spark-submit (${submit}): ${err.message}`, { nextStep: 'Provision the native stack again: npm run stack -- provision.' }));
+      });
+      child.on('close', (code, sig) => {
+        io.signal?.removeEventListener('abort', onAbort);
+        if (io.signal?.aborted) return reject(abortError());
+        resolve({ exitCode: code ?? (sig ? 130 : 1), appId });
+      });
+    });
+  }
+
+  dispose(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    this.events.removeAllListeners();
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+export function createNativeBackend(opts: NativeBackendOptions): NativeBackend {
+  return new NativeBackend(opts);
+}
