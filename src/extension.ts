@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerAirflowFeature } from './commands/airflow';
 import { registerCommand } from './commands/registry';
 import type { FeatureContext } from './featureContext';
 import { Logging } from './logging';
@@ -56,4 +57,4 @@ export function deactivate(): void {
 }
 
 /** Each feature registers its views, commands and panels. */
-const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [];
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerAirflowFeature];

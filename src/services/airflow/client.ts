@@ -186,6 +186,29 @@ export class AirflowClient {
     });
   }
 
+  /**
+   * One XCom value of a task instance, decoded: 2.x returns it as a string (JSON text when the task
+   * pushed JSON), 3.x as the JSON value itself. Undefined when the task pushed nothing under `key`.
+   */
+  async getXcom(dagId: string, runId: string, taskId: string, key: string): Promise<unknown> {
+    let body: unknown;
+    try {
+      body = await this.request('GET', `/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances/${enc(taskId)}/xcomEntries/${enc(key)}`, {
+        onNotFound: () => new AirflowError('notFound', `No XCom "${key}" for task "${taskId}" of run "${runId}".`, this.baseUrl, '', 404),
+      });
+    } catch (err) {
+      if (err instanceof AirflowError && err.kind === 'notFound') return undefined;
+      throw err;
+    }
+    const value = obj(body, 'xcom').value;
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+
   // ---------------------------------------------------------------- import errors, health
 
   async listImportErrors(): Promise<AirflowImportError[]> {

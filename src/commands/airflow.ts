@@ -1,0 +1,387 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FeatureContext } from '../featureContext';
+import { AirflowClient } from '../services/airflow/client';
+import { bestFileMatch, importErrorLocation, isFinishedTaskState, parseTriggerConfig } from '../services/airflow/dagsModel';
+import { AirflowError } from '../services/airflow/errors';
+import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
+import { failingTask, followRun, STREAMING_DAG_ID, triggerStreaming } from '../services/airflow/streamingRun';
+import type { AirflowDagRun, AirflowImportError } from '../services/airflow/types';
+import { DagNode, DagsTreeProvider } from '../views/dagsView';
+import { OutputViewerPanel } from '../webviews/outputViewer/panel';
+
+export const AIRFLOW_PASSWORD_KEY = 'datapipeline.airflow.password';
+/** Password of the bundled stack's admin user, used until the user stores another one. */
+const DEFAULT_PASSWORD = 'admin';
+const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
+const LOG_SCHEME = 'datapipeline-airflow-log';
+
+/**
+ * One AirflowClient for the current URL/user/password; a 401 asks for the password once
+ * (SecretStorage), and later calls use the new client.
+ */
+export class AirflowConnection {
+  private cached?: { key: string; client: AirflowClient };
+  private asking?: Promise<boolean>;
+
+  constructor(private readonly ctx: FeatureContext) {}
+
+  get url(): string {
+    return this.ctx.settings.airflowUrl;
+  }
+
+  async client(): Promise<AirflowClient> {
+    const username = this.ctx.settings.airflowUsername;
+    const password = (await this.ctx.extensionContext.secrets.get(AIRFLOW_PASSWORD_KEY)) ?? DEFAULT_PASSWORD;
+    const key = `${this.url}\n${username}\n${password}`;
+    if (this.cached?.key !== key) this.cached = { key, client: new AirflowClient({ baseUrl: this.url, username, password }) };
+    return this.cached.client;
+  }
+
+  /** Asks for the password (once at a time); true when one was entered. */
+  askPassword(reason?: string): Promise<boolean> {
+    if (!this.asking) {
+      this.asking = (async () => {
+        const pw = await vscode.window.showInputBox({
+          title: `Airflow password for ${this.ctx.settings.airflowUsername} at ${this.url}`,
+          prompt: reason ?? 'Stored in VS Code SecretStorage.',
+          password: true,
+          ignoreFocusOut: true,
+        });
+        if (pw === undefined) return false;
+        await this.ctx.extensionContext.secrets.store(AIRFLOW_PASSWORD_KEY, pw);
+        return true;
+      })().finally(() => (this.asking = undefined));
+    }
+    return this.asking;
+  }
+
+  /** Runs `fn` with a client; on 401 asks for the password once and retries. */
+  async withClient<T>(fn: (c: AirflowClient) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.client());
+    } catch (err) {
+      if (err instanceof AirflowError && err.kind === 'unauthorized' && err.status === 401) {
+        if (await this.askPassword(err.message)) return fn(await this.client());
+      }
+      throw err;
+    }
+  }
+}
+
+interface LogTarget {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  mapIndex: number;
+}
+
+function logUri(t: LogTarget): vscode.Uri {
+  const q = new URLSearchParams({ dag: t.dagId, run: t.runId, task: t.taskId, try: String(t.tryNumber), map: String(t.mapIndex) });
+  return vscode.Uri.from({ scheme: LOG_SCHEME, path: `/${t.dagId}/${t.taskId} try ${t.tryNumber}.log`, query: q.toString() });
+}
+
+function parseLogUri(uri: vscode.Uri): LogTarget {
+  const q = new URLSearchParams(uri.query);
+  return { dagId: q.get('dag') ?? '', runId: q.get('run') ?? '', taskId: q.get('task') ?? '', tryNumber: Number(q.get('try') ?? 1), mapIndex: Number(q.get('map') ?? -1) };
+}
+
+/** Task logs as read-only documents that keep following (continuation tokens) until the try ends. */
+class TaskLogProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.emitter.event;
+  private readonly logs = new Map<string, { text: string; token?: string; ended: boolean; timer?: NodeJS.Timeout; error?: string }>();
+  private readonly closeSub: vscode.Disposable;
+
+  constructor(private readonly conn: AirflowConnection) {
+    this.closeSub = vscode.workspace.onDidCloseTextDocument((d) => {
+      if (d.uri.scheme !== LOG_SCHEME) return;
+      const s = this.logs.get(d.uri.toString());
+      if (s?.timer) clearTimeout(s.timer);
+      this.logs.delete(d.uri.toString());
+    });
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const key = uri.toString();
+    let s = this.logs.get(key);
+    if (!s) {
+      s = { text: '', ended: false };
+      this.logs.set(key, s);
+      await this.fetch(uri);
+    }
+    const footer = s.error ? `\n[DataPipeline] ${s.error}\n` : s.ended ? '' : '\n[DataPipeline] following the log while the task runs…\n';
+    return s.text + footer;
+  }
+
+  private async fetch(uri: vscode.Uri): Promise<void> {
+    const s = this.logs.get(uri.toString());
+    if (!s) return;
+    const t = parseLogUri(uri);
+    try {
+      const chunk = await this.conn.withClient((c) => c.getTaskLog({ dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex }, t.tryNumber, s.token));
+      s.text = s.token ? s.text + chunk.text : chunk.text;
+      s.token = chunk.continuationToken;
+      s.error = undefined;
+      s.ended = chunk.endOfLog;
+      if (!s.ended) {
+        // 2.x marks end_of_log only once the try finished; stop following when the task has.
+        const tis = await this.conn.withClient((c) => c.listTaskInstances(t.dagId, t.runId)).catch(() => []);
+        const ti = tis.find((x) => x.taskId === t.taskId && x.mapIndex === t.mapIndex);
+        if (ti && isFinishedTaskState(ti.state) && ti.tryNumber === t.tryNumber && s.token) {
+          const last = await this.conn.withClient((c) => c.getTaskLog({ ...t }, t.tryNumber, s.token));
+          s.text += last.text;
+          s.ended = true;
+        }
+      }
+    } catch (err) {
+      s.error = err instanceof Error ? err.message : String(err);
+    }
+    if (!s.ended) s.timer = setTimeout(() => void this.fetch(uri).then(() => this.emitter.fire(uri)), 2000);
+  }
+
+  dispose(): void {
+    for (const s of this.logs.values()) if (s.timer) clearTimeout(s.timer);
+    this.logs.clear();
+    this.closeSub.dispose();
+    this.emitter.dispose();
+  }
+}
+
+/** Maps server DAG file paths to workspace files (same path, else the longest common tail). */
+async function resolveDagFile(fileloc: string, stackDir: string): Promise<vscode.Uri | undefined> {
+  if (fs.existsSync(fileloc)) return vscode.Uri.file(fileloc);
+  const base = path.basename(fileloc);
+  const found = await vscode.workspace.findFiles(`**/${base}`, '**/node_modules/**', 50);
+  const candidates = found.map((u) => u.fsPath);
+  const bundled = path.join(stackDir, 'dags', base);
+  if (fs.existsSync(bundled)) candidates.push(bundled);
+  const best = bestFileMatch(fileloc, candidates);
+  return best ? vscode.Uri.file(best) : undefined;
+}
+
+/** Import errors as diagnostics on the DAG files (Problems panel). */
+class ImportErrorDiagnostics implements vscode.Disposable {
+  readonly collection = vscode.languages.createDiagnosticCollection('airflow');
+  private generation = 0;
+
+  constructor(private readonly stackDir: () => string) {}
+
+  async update(errors: AirflowImportError[]): Promise<void> {
+    const gen = ++this.generation;
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const e of errors) {
+      const uri = await resolveDagFile(e.filename, this.stackDir());
+      const loc = importErrorLocation(e);
+      const d = new vscode.Diagnostic(new vscode.Range(loc.line, 0, loc.line, Number.MAX_SAFE_INTEGER), `Airflow import error: ${loc.message}`, vscode.DiagnosticSeverity.Error);
+      d.source = 'Airflow';
+      const key = (uri ?? vscode.Uri.file(e.filename)).toString();
+      byFile.set(key, [...(byFile.get(key) ?? []), d]);
+    }
+    if (gen !== this.generation) return;
+    this.collection.clear();
+    for (const [k, ds] of byFile) this.collection.set(vscode.Uri.parse(k), ds);
+  }
+
+  dispose(): void {
+    this.collection.dispose();
+  }
+}
+
+/** What `datapipeline.dags.triggerStreaming` resolves with (tests read it). */
+export interface StreamingOutcome {
+  run: AirflowDagRun;
+  failedTask?: string;
+}
+
+export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[] {
+  const log = ctx.logger('airflow');
+  const conn = new AirflowConnection(ctx);
+  const diagnostics = new ImportErrorDiagnostics(() => ctx.stackDir());
+  const provider = new DagsTreeProvider({
+    client: () => conn.client(),
+    airflowUrl: () => conn.url,
+    onImportErrors: (errors) => void diagnostics.update(errors).catch((e: unknown) => log.warn(`import error diagnostics: ${String(e)}`)),
+  });
+  const logs = new TaskLogProvider(conn);
+  const disposables: vscode.Disposable[] = [provider, diagnostics, logs];
+  disposables.push(provider.createDagsView());
+  disposables.push(vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs));
+  disposables.push(ctx.stack.onDidChange(() => provider.refresh()));
+  disposables.push(ctx.settings.onDidChange((e) => e.affectsConfiguration('datapipeline.airflow') && provider.refresh()));
+
+  // Re-read import errors shortly after a DAG file is saved (the scheduler re-parses within ~30 s).
+  let saveTimers: NodeJS.Timeout[] = [];
+  disposables.push(
+    vscode.workspace.onDidSaveTextDocument((doc) => {
+      if (doc.languageId !== 'python' && !doc.fileName.endsWith('.py')) return;
+      if (!/\bdags?\b/i.test(doc.fileName) && !/\bDAG\b|airflow/.test(doc.getText())) return;
+      for (const t of saveTimers) clearTimeout(t);
+      saveTimers = [3000, 12_000, 35_000].map((ms) => setTimeout(() => provider.refresh(0), ms));
+    }),
+    { dispose: () => saveTimers.forEach(clearTimeout) },
+  );
+
+  const dagIdOf = (node: unknown): string | undefined => {
+    const n = node as DagNode | undefined;
+    if (n?.kind === 'dag') return n.row.dag.dagId;
+    if (n?.kind === 'run') return n.run.dagId;
+    if (typeof node === 'string') return node;
+    return undefined;
+  };
+  const pickDag = async (node: unknown): Promise<string | undefined> => {
+    const id = dagIdOf(node);
+    if (id) return id;
+    const dags = await conn.withClient((c) => c.listDags());
+    return (await vscode.window.showQuickPick(dags.map((d) => ({ label: d.dagId, description: d.isPaused ? 'paused' : '' })), { title: 'Choose a DAG' }))?.label;
+  };
+
+  const openTaskLog = async (t: LogTarget): Promise<void> => {
+    const doc = await vscode.workspace.openTextDocument(logUri(t));
+    await vscode.languages.setTextDocumentLanguage(doc, 'log');
+    await vscode.window.showTextDocument(doc, { preview: false });
+  };
+
+  const openOutputViewer = (dagId: string, runId: string): OutputViewerPanel =>
+    OutputViewerPanel.show(ctx.extensionContext.extensionUri, {
+      load: (d, r) => conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(ctx.settings.kafkaBootstrapServers.join(',')), d, r)),
+      openTaskLog: (d, r, taskId, tryNumber) => openTaskLog({ dagId: d, runId: r, taskId, tryNumber, mapIndex: -1 }),
+      openSparkApp: async (appId) => {
+        const base = ctx.settings.sparkUiUrl.replace(/\/+$/, '');
+        await vscode.env.openExternal(vscode.Uri.parse(appId ? `${base}/app/?appId=${encodeURIComponent(appId)}` : base));
+      },
+      openInAirflow: async (d, r) => {
+        await vscode.env.openExternal(vscode.Uri.parse(await (await conn.client()).uiUrl(d, r)));
+      },
+    }, dagId, runId);
+
+  disposables.push(
+    ctx.registerCommand('datapipeline.dags.refresh', async (opts?: { askPassword?: boolean }) => {
+      if (opts && typeof opts === 'object' && opts.askPassword) await conn.askPassword();
+      provider.refresh(0);
+    }),
+    ctx.registerCommand('datapipeline.dags.trigger', async (node?: unknown) => {
+      const dagId = await pickDag(node);
+      if (!dagId) return undefined;
+      const run = await conn.withClient((c) => c.triggerDagRun(dagId));
+      void vscode.window.showInformationMessage(`Triggered ${dagId}: run ${run.runId} (${run.state}).`);
+      provider.refresh();
+      return run;
+    }),
+    ctx.registerCommand('datapipeline.dags.triggerWithConfig', async (node?: unknown, configText?: string) => {
+      const dagId = await pickDag(node);
+      if (!dagId) return undefined;
+      const remembered = ctx.extensionContext.workspaceState.get<Record<string, string>>(LAST_CONFIG_KEY, {});
+      const text =
+        typeof configText === 'string'
+          ? configText
+          : await vscode.window.showInputBox({
+              title: `Trigger ${dagId} with config`,
+              prompt: 'A JSON object passed to the run as dag_run.conf',
+              value: remembered[dagId] ?? '{}',
+              ignoreFocusOut: true,
+              validateInput: (v) => {
+                const r = parseTriggerConfig(v);
+                return r.ok ? undefined : r.error;
+              },
+            });
+      if (text === undefined) return undefined;
+      const parsed = parseTriggerConfig(text);
+      if (!parsed.ok) throw new Error(`Run config for ${dagId} is not valid: ${parsed.error} Nothing was sent.`);
+      await ctx.extensionContext.workspaceState.update(LAST_CONFIG_KEY, { ...remembered, [dagId]: text });
+      const run = await conn.withClient((c) => c.triggerDagRun(dagId, { conf: parsed.conf }));
+      void vscode.window.showInformationMessage(`Triggered ${dagId} with config: run ${run.runId}.`);
+      provider.refresh();
+      return run;
+    }),
+    ctx.registerCommand('datapipeline.dags.pause', async (node?: unknown) => {
+      const dagId = await pickDag(node);
+      if (!dagId) return;
+      await conn.withClient((c) => c.setPaused(dagId, true));
+      provider.refresh(0);
+    }),
+    ctx.registerCommand('datapipeline.dags.unpause', async (node?: unknown) => {
+      const dagId = await pickDag(node);
+      if (!dagId) return;
+      await conn.withClient((c) => c.setPaused(dagId, false));
+      provider.refresh(0);
+    }),
+    ctx.registerCommand('datapipeline.dags.openDagFile', async (node?: DagNode) => {
+      const fileloc = node?.kind === 'dag' ? node.row.dag.fileloc : node?.kind === 'importError' ? node.error.filename : undefined;
+      if (!fileloc) return;
+      const uri = await resolveDagFile(fileloc, ctx.stackDir());
+      if (!uri) throw new Error(`No workspace file matches ${fileloc}. Open the folder that holds your DAGs (e.g. the stack's dags/) and retry.`);
+      const line = node?.kind === 'importError' ? importErrorLocation(node.error).line : 0;
+      await vscode.window.showTextDocument(uri, { selection: new vscode.Range(line, 0, line, 0) });
+    }),
+    ctx.registerCommand('datapipeline.dags.openInAirflow', async (node?: DagNode) => {
+      const dagId = await pickDag(node);
+      if (!dagId) return;
+      const url = await (await conn.client()).uiUrl(dagId, node?.kind === 'run' ? node.run.runId : undefined);
+      await vscode.env.openExternal(vscode.Uri.parse(url));
+    }),
+    ctx.registerCommand('datapipeline.dags.viewTaskLog', async (node?: DagNode) => {
+      if (node?.kind !== 'task') return;
+      if (node.ti.tryNumber < 1) {
+        void vscode.window.showInformationMessage(`${node.ti.taskId} has not started yet (${node.ti.state ?? 'no status'}); its log appears once it runs.`);
+        return;
+      }
+      await openTaskLog({ dagId: node.ti.dagId, runId: node.ti.runId, taskId: node.ti.taskId, tryNumber: node.ti.tryNumber, mapIndex: node.ti.mapIndex });
+    }),
+    ctx.registerCommand('datapipeline.dags.clearTask', async (node?: DagNode, confirm?: boolean) => {
+      if (node?.kind !== 'task') return;
+      if (confirm !== false) {
+        const ok = await vscode.window.showWarningMessage(`Clear ${node.ti.taskId} in run ${node.ti.runId}? It will run again.`, { modal: true }, 'Clear');
+        if (ok !== 'Clear') return;
+      }
+      await conn.withClient((c) => c.clearTaskInstance(node.ti.dagId, node.ti.runId, node.ti.taskId));
+      provider.refresh(0);
+    }),
+    ctx.registerCommand('datapipeline.outputViewer.open', async (dagId?: string, runId?: string) => {
+      const dag = typeof dagId === 'string' ? dagId : STREAMING_DAG_ID;
+      let run = typeof runId === 'string' ? runId : undefined;
+      if (!run) {
+        const runs = await conn.withClient((c) => c.listDagRuns(dag, { limit: 20 }));
+        if (!runs.length) throw new Error(`${dag} has no runs yet. Run "DataPipeline: Trigger Streaming DAG" first.`);
+        run = (await vscode.window.showQuickPick(runs.map((r) => ({ label: r.runId, description: r.state })), { title: `Output of which ${dag} run?` }))?.label;
+        if (!run) return undefined;
+      }
+      return openOutputViewer(dag, run).whenLoaded();
+    }),
+    ctx.registerCommand('datapipeline.dags.triggerStreaming', async (): Promise<StreamingOutcome | undefined> => {
+      const outcome = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Streaming DAG ${STREAMING_DAG_ID}`, cancellable: true },
+        async (progress, token) => {
+          const abort = new AbortController();
+          token.onCancellationRequested(() => abort.abort(new vscode.CancellationError()));
+          progress.report({ message: 'triggering…' });
+          const run = await conn.withClient((c) => triggerStreaming(c));
+          log.info(`triggered ${STREAMING_DAG_ID} run ${run.runId}`);
+          provider.refresh(0);
+          const client = await conn.client();
+          const end = await followRun(client, STREAMING_DAG_ID, run.runId, {
+            signal: abort.signal,
+            onProgress: (p) => progress.report({ message: `${p.run.runId}: ${p.message}` }),
+          });
+          provider.refresh(0);
+          return { run: end.run, failedTask: end.run.state === 'failed' ? failingTask(end.tasks)?.taskId : undefined, tasks: end.tasks };
+        },
+      );
+      if (outcome.run.state === 'success') {
+        void vscode.window.showInformationMessage(`${STREAMING_DAG_ID} run ${outcome.run.runId} succeeded.`);
+        await openOutputViewer(STREAMING_DAG_ID, outcome.run.runId).whenLoaded();
+        return { run: outcome.run };
+      }
+      const failed = outcome.tasks.find((t) => t.taskId === outcome.failedTask);
+      const choice = await vscode.window.showErrorMessage(
+        `DataPipeline: ${STREAMING_DAG_ID} run ${outcome.run.runId} failed${failed ? ` at task ${failed.taskId}` : ''}. Open its log to see why, fix, then trigger again.`,
+        ...(failed ? ['Show Log'] : []),
+      );
+      if (choice === 'Show Log' && failed) await openTaskLog({ dagId: failed.dagId, runId: failed.runId, taskId: failed.taskId, tryNumber: Math.max(1, failed.tryNumber), mapIndex: failed.mapIndex });
+      return { run: outcome.run, failedTask: outcome.failedTask };
+    }),
+  );
+  return disposables;
+}

@@ -1,0 +1,195 @@
+/**
+ * Pure logic behind the DAGs view and the streaming-run commands: labels, durations, state icons,
+ * import-error locations, trigger config checks, mapping the server's DAG file to a workspace file.
+ * No vscode import: the view maps these to TreeItems.
+ */
+import type { AirflowDag, AirflowDagRun, AirflowImportError, AirflowTaskInstance } from './types';
+
+export interface DagRow {
+  dag: AirflowDag;
+  lastRun?: AirflowDagRun;
+}
+
+/** DAG rows sorted by id, each with its newest run (from one listing of runs across DAGs). */
+export function buildDagRows(dags: AirflowDag[], latestRuns: Map<string, AirflowDagRun>): DagRow[] {
+  return [...dags].sort((a, b) => a.dagId.localeCompare(b.dagId)).map((dag) => ({ dag, lastRun: latestRuns.get(dag.dagId) }));
+}
+
+export function dagContextValue(dag: AirflowDag): 'dag.paused' | 'dag.active' {
+  return dag.isPaused ? 'dag.paused' : 'dag.active';
+}
+
+/** "paused · spark, demo · None · last: success" */
+export function dagDescription(row: DagRow): string {
+  const parts: string[] = [];
+  if (row.dag.isPaused) parts.push('paused');
+  if (row.dag.tags.length) parts.push(row.dag.tags.join(', '));
+  parts.push(`schedule: ${row.dag.schedule}`);
+  if (row.lastRun) parts.push(`last: ${row.lastRun.state}`);
+  return parts.join(' · ');
+}
+
+/** A theme icon id and color id for a run or task state (view maps them to ThemeIcon). */
+export interface StateIcon {
+  icon: string;
+  color?: string;
+}
+
+export function stateIcon(state: string | undefined): StateIcon {
+  switch (state) {
+    case 'success':
+      return { icon: 'pass-filled', color: 'testing.iconPassed' };
+    case 'running':
+      return { icon: 'sync~spin', color: 'charts.blue' };
+    case 'failed':
+      return { icon: 'error', color: 'testing.iconFailed' };
+    case 'upstream_failed':
+      return { icon: 'warning', color: 'charts.orange' };
+    case 'queued':
+    case 'scheduled':
+      return { icon: 'clock', color: 'charts.yellow' };
+    case 'up_for_retry':
+    case 'up_for_reschedule':
+    case 'restarting':
+      return { icon: 'debug-restart', color: 'charts.yellow' };
+    case 'deferred':
+      return { icon: 'watch', color: 'charts.purple' };
+    case 'skipped':
+    case 'removed':
+      return { icon: 'debug-step-over', color: 'disabledForeground' };
+    default:
+      return { icon: 'circle-outline' };
+  }
+}
+
+/** 4s, 1m 05s, 1h 02m */
+export function formatSeconds(totalSeconds: number): string {
+  const s = Math.max(0, Math.round(totalSeconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Seconds from start to end (or to now while running); undefined before it started. */
+export function spanSeconds(start: string | undefined, end: string | undefined, now: number = Date.now()): number | undefined {
+  if (!start) return undefined;
+  const a = Date.parse(start);
+  const b = end ? Date.parse(end) : now;
+  if (Number.isNaN(a) || Number.isNaN(b)) return undefined;
+  return Math.max(0, (b - a) / 1000);
+}
+
+/** "success · 2026-11-25 19:20:01 · 1m 05s" */
+export function runDescription(run: AirflowDagRun, now: number = Date.now()): string {
+  const parts = [run.state];
+  if (run.logicalDate) parts.push(shortDate(run.logicalDate));
+  const d = spanSeconds(run.startDate, run.endDate, now);
+  if (d !== undefined) parts.push(formatSeconds(d));
+  return parts.join(' · ');
+}
+
+/** "success · try 1 · 12s" */
+export function taskDescription(ti: AirflowTaskInstance, now: number = Date.now()): string {
+  const parts = [ti.state ?? 'no status'];
+  if (ti.tryNumber > 0) parts.push(`try ${ti.tryNumber}`);
+  const d = ti.duration ?? spanSeconds(ti.startDate, ti.endDate, now);
+  if (d !== undefined) parts.push(formatSeconds(d));
+  return parts.join(' · ');
+}
+
+export function shortDate(iso: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  return new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
+}
+
+export function isFinishedRunState(state: string): boolean {
+  return state === 'success' || state === 'failed';
+}
+
+/** A task state that will not change without someone acting. */
+export function isFinishedTaskState(state: string | undefined): boolean {
+  return state === 'success' || state === 'failed' || state === 'upstream_failed' || state === 'skipped' || state === 'removed';
+}
+
+// ---------------------------------------------------------------- trigger config
+
+export type ConfigParse = { ok: true; conf: Record<string, unknown> } | { ok: false; error: string };
+
+/** Checks a Trigger-with-Config text: empty means {}, otherwise it must be a JSON object. */
+export function parseTriggerConfig(text: string): ConfigParse {
+  const trimmed = text.trim();
+  if (!trimmed) return { ok: true, conf: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (err) {
+    return { ok: false, error: `Not valid JSON: ${(err as Error).message}` };
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, error: 'The config must be a JSON object, e.g. {"key": "value"}.' };
+  }
+  return { ok: true, conf: value as Record<string, unknown> };
+}
+
+// ---------------------------------------------------------------- DAG files
+
+function splitPath(p: string): string[] {
+  return p.split(/[\\/]+/).filter(Boolean);
+}
+
+/**
+ * Maps the server's DAG file path (e.g. /opt/airflow/dags/etl/load.py in the compose stack) to the
+ * workspace file that shares the longest trailing path with it. Candidates are workspace files with
+ * the same base name; an exact path match wins.
+ */
+export function bestFileMatch(fileloc: string, candidates: string[]): string | undefined {
+  const target = splitPath(fileloc);
+  let best: string | undefined;
+  let bestScore = 0;
+  for (const c of candidates) {
+    if (c === fileloc) return c;
+    const parts = splitPath(c);
+    let n = 0;
+    while (n < parts.length && n < target.length && parts[parts.length - 1 - n] === target[target.length - 1 - n]) n++;
+    if (n > bestScore || (n === bestScore && best !== undefined && c.length < best.length)) {
+      if (n > 0) {
+        best = c;
+        bestScore = n;
+      }
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------- import errors
+
+export interface ImportErrorLocation {
+  /** the broken file as the server names it */
+  file: string;
+  /** 0-based line, 0 when the trace names none for that file */
+  line: number;
+  /** one line for the Problems panel: the exception line of the trace */
+  message: string;
+}
+
+/** Where an import error points: the last traceback frame in the broken file, and the exception line. */
+export function importErrorLocation(e: AirflowImportError): ImportErrorLocation {
+  const lines = e.stackTrace.split(/\r?\n/);
+  let line = 0;
+  const frame = /File "([^"]+)", line (\d+)/;
+  for (const l of lines) {
+    const m = frame.exec(l);
+    if (m && (m[1] === e.filename || m[1]!.endsWith('/' + baseName(e.filename)))) line = Math.max(0, Number(m[2]) - 1);
+  }
+  const nonEmpty = lines.map((l) => l.trim()).filter(Boolean);
+  const exceptionLine = [...nonEmpty].reverse().find((l) => /^[A-Za-z_][\w.]*(Error|Exception|Warning|Exit|Interrupt)\b/.test(l));
+  const message = exceptionLine ?? nonEmpty[nonEmpty.length - 1] ?? 'Broken DAG';
+  return { file: e.filename, line, message };
+}
+
+function baseName(p: string): string {
+  const parts = splitPath(p);
+  return parts[parts.length - 1] ?? p;
+}

@@ -1,0 +1,62 @@
+/**
+ * Everything the output viewer shows for one run of the streaming DAG: the run and its tasks with
+ * durations, the messages the run wrote (the output-topic offset range consume_output_topic pushed to
+ * XCom, read back from Kafka), and the Spark application id from the Spark task's log.
+ */
+import type { AirflowClient } from './client';
+import { formatSeconds, spanSeconds } from './dagsModel';
+import { readOutputRange } from './outputReader';
+import { orderTasks, OutputRange, OutputRecord, parseOutputRange, sparkAppIdFromLog, summarizeTasks } from './streamingRun';
+import type { OutputViewerData } from '../../protocol/outputViewer';
+
+export const OUTPUT_TASK_ID = 'consume_output_topic';
+export const OUTPUT_XCOM_KEY = 'output_offsets';
+export const SPARK_TASK_ID = 'process_kafka_with_spark';
+
+export type RangeReader = (range: OutputRange) => Promise<OutputRecord[]>;
+
+export function kafkaRangeReader(bootstrap: string): RangeReader {
+  return (range) => readOutputRange(range, { bootstrap });
+}
+
+export async function collectRunOutput(client: AirflowClient, readRange: RangeReader, dagId: string, runId: string, defaultTopic = 'output-topic'): Promise<OutputViewerData> {
+  const [run, tis] = await Promise.all([client.getDagRun(dagId, runId), client.listTaskInstances(dagId, runId)]);
+  const tasks = orderTasks(tis);
+  const runSecs = spanSeconds(run.startDate, run.endDate);
+  const data: OutputViewerData = {
+    dagId,
+    runId,
+    runState: run.state,
+    runDuration: runSecs !== undefined ? formatSeconds(runSecs) : '',
+    topic: defaultTopic,
+    tasks: summarizeTasks(tasks).map((t) => ({ ...t, duration: t.durationSeconds !== undefined ? formatSeconds(t.durationSeconds) : '' })),
+    records: [],
+  };
+  const outputTask = tasks.find((t) => t.taskId === OUTPUT_TASK_ID);
+  if (outputTask?.state !== 'success') {
+    data.note = `No output yet: ${OUTPUT_TASK_ID} is ${outputTask?.state ?? 'not scheduled'} in this run.`;
+  } else {
+    const range = parseOutputRange(await client.getXcom(dagId, runId, OUTPUT_TASK_ID, OUTPUT_XCOM_KEY));
+    if (!range) {
+      data.note = `This run did not record which ${defaultTopic} offsets it wrote (XCom "${OUTPUT_XCOM_KEY}" of ${OUTPUT_TASK_ID}); the DAG file may be older than the bundled one.`;
+    } else {
+      data.topic = range.topic;
+      try {
+        data.records = await readRange(range);
+        if (!data.records.length) data.note = `The run wrote no messages to ${range.topic}.`;
+      } catch (err) {
+        data.note = `Could not read ${range.topic}: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+  }
+  const spark = tasks.find((t) => t.taskId === SPARK_TASK_ID);
+  if (spark && spark.tryNumber > 0) {
+    try {
+      const log = await client.getTaskLog({ dagId, runId, taskId: SPARK_TASK_ID }, spark.tryNumber);
+      data.sparkAppId = sparkAppIdFromLog(log.text);
+    } catch {
+      data.sparkAppId = undefined;
+    }
+  }
+  return data;
+}

@@ -1,0 +1,190 @@
+import * as vscode from 'vscode';
+import { BaseTreeProvider } from './base';
+import type { AirflowClient } from '../services/airflow/client';
+import { AirflowError } from '../services/airflow/errors';
+import {
+  buildDagRows, dagContextValue, dagDescription, DagRow, importErrorLocation, runDescription, stateIcon, taskDescription,
+} from '../services/airflow/dagsModel';
+import { orderTasks } from '../services/airflow/streamingRun';
+import type { AirflowDagRun, AirflowImportError, AirflowTaskInstance } from '../services/airflow/types';
+
+export type DagNode =
+  | { kind: 'unreachable'; url: string; message: string }
+  | { kind: 'unauthorized'; url: string; message: string }
+  | { kind: 'error'; message: string }
+  | { kind: 'importErrors'; errors: AirflowImportError[] }
+  | { kind: 'importError'; error: AirflowImportError }
+  | { kind: 'dag'; row: DagRow }
+  | { kind: 'run'; run: AirflowDagRun }
+  | { kind: 'task'; ti: AirflowTaskInstance }
+  | { kind: 'empty'; text: string };
+
+/** How many recent runs a DAG node lists. */
+export const RUNS_PER_DAG = 10;
+
+export interface DagsViewDeps {
+  client(): Promise<AirflowClient>;
+  airflowUrl(): string;
+  /** Called with every import-error listing (the Problems panel follows it). */
+  onImportErrors(errors: AirflowImportError[]): void;
+}
+
+function themeIcon(state: string | undefined): vscode.ThemeIcon {
+  const s = stateIcon(state);
+  return new vscode.ThemeIcon(s.icon, s.color ? new vscode.ThemeColor(s.color) : undefined);
+}
+
+/**
+ * The Airflow DAGs view: DAGs (paused state, tags, schedule, last run), their recent runs, each run's
+ * task instances; an import-errors node; one "unreachable — Retry" item when Airflow is down.
+ * Polls only while visible (faster while something runs).
+ */
+export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
+  /** last root listing, kept so children of a DAG don't refetch the DAG list */
+  private anyRunning = false;
+
+  constructor(private readonly deps: DagsViewDeps) {
+    super();
+  }
+
+  createDagsView(): vscode.TreeView<DagNode> {
+    const view = this.createView('datapipeline.dags', { showCollapseAll: true });
+    this.setPolling(10_000);
+    return view;
+  }
+
+  getTreeItem(node: DagNode): vscode.TreeItem {
+    const None = vscode.TreeItemCollapsibleState.None;
+    const Collapsed = vscode.TreeItemCollapsibleState.Collapsed;
+    switch (node.kind) {
+      case 'unreachable': {
+        const item = new vscode.TreeItem(`Airflow unreachable at ${node.url} — Retry`, None);
+        item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('testing.iconFailed'));
+        item.tooltip = node.message;
+        item.command = { command: 'datapipeline.dags.refresh', title: 'Retry' };
+        return item;
+      }
+      case 'unauthorized': {
+        const item = new vscode.TreeItem(`Airflow rejected the credentials — Enter Password`, None);
+        item.iconPath = new vscode.ThemeIcon('key', new vscode.ThemeColor('charts.orange'));
+        item.tooltip = node.message;
+        item.command = { command: 'datapipeline.dags.refresh', title: 'Enter Password', arguments: [{ askPassword: true }] };
+        return item;
+      }
+      case 'error': {
+        const item = new vscode.TreeItem(node.message, None);
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+        item.tooltip = node.message;
+        item.command = { command: 'datapipeline.dags.refresh', title: 'Retry' };
+        return item;
+      }
+      case 'importErrors': {
+        const item = new vscode.TreeItem(`Import errors (${node.errors.length})`, vscode.TreeItemCollapsibleState.Expanded);
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+        item.id = 'importErrors';
+        return item;
+      }
+      case 'importError': {
+        const loc = importErrorLocation(node.error);
+        const item = new vscode.TreeItem(node.error.filename.split(/[\\/]/).pop() ?? node.error.filename, None);
+        item.description = loc.message;
+        item.tooltip = new vscode.MarkdownString().appendCodeblock(node.error.stackTrace, 'text');
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+        item.contextValue = 'importError';
+        item.command = { command: 'datapipeline.dags.openDagFile', title: 'Open DAG File', arguments: [node] };
+        return item;
+      }
+      case 'dag': {
+        const { dag, lastRun } = node.row;
+        const item = new vscode.TreeItem(dag.dagId, Collapsed);
+        item.id = `dag:${dag.dagId}`;
+        item.description = dagDescription(node.row);
+        item.contextValue = dagContextValue(dag);
+        item.iconPath = dag.isPaused
+          ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('disabledForeground'))
+          : lastRun
+            ? themeIcon(lastRun.state)
+            : new vscode.ThemeIcon('type-hierarchy');
+        const tip = new vscode.MarkdownString();
+        tip.appendText(`${dag.dagId}${dag.description ? ` — ${dag.description}` : ''}\n`);
+        tip.appendText(`${dag.isPaused ? 'Paused' : 'Active'} · schedule ${dag.schedule}\nTags: ${dag.tags.join(', ') || 'none'}\nFile: ${dag.fileloc}`);
+        if (lastRun) tip.appendText(`\nLast run: ${lastRun.runId} (${lastRun.state})`);
+        item.tooltip = tip;
+        return item;
+      }
+      case 'run': {
+        const item = new vscode.TreeItem(node.run.runId, Collapsed);
+        item.id = `run:${node.run.dagId}:${node.run.runId}`;
+        item.description = runDescription(node.run);
+        item.iconPath = themeIcon(node.run.state);
+        item.contextValue = 'dagRun';
+        return item;
+      }
+      case 'task': {
+        const item = new vscode.TreeItem(node.ti.taskId, None);
+        item.id = `ti:${node.ti.dagId}:${node.ti.runId}:${node.ti.taskId}:${node.ti.mapIndex}`;
+        item.description = taskDescription(node.ti);
+        item.iconPath = themeIcon(node.ti.state);
+        item.contextValue = `taskInstance.${node.ti.state ?? 'none'}`;
+        item.tooltip = `${node.ti.taskId}${node.ti.operator ? ` (${node.ti.operator})` : ''}: ${node.ti.state ?? 'no status'}`;
+        item.command = { command: 'datapipeline.dags.viewTaskLog', title: 'View Task Log', arguments: [node] };
+        return item;
+      }
+      case 'empty': {
+        const item = new vscode.TreeItem(node.text, None);
+        item.iconPath = new vscode.ThemeIcon('info');
+        return item;
+      }
+    }
+  }
+
+  async getChildren(node?: DagNode): Promise<DagNode[]> {
+    try {
+      if (!node) return await this.rootChildren();
+      const client = await this.deps.client();
+      if (node.kind === 'importErrors') return node.errors.map((error) => ({ kind: 'importError', error }));
+      if (node.kind === 'dag') {
+        const runs = await client.listDagRuns(node.row.dag.dagId, { limit: RUNS_PER_DAG });
+        if (runs.some((r) => r.state === 'running' || r.state === 'queued')) this.markRunning();
+        return runs.length ? runs.map((run) => ({ kind: 'run', run })) : [{ kind: 'empty', text: 'No runs yet' }];
+      }
+      if (node.kind === 'run') {
+        const tis = orderTasks(await client.listTaskInstances(node.run.dagId, node.run.runId), []);
+        if (tis.some((t) => t.state === 'running' || t.state === 'queued')) this.markRunning();
+        return tis.length ? tis.map((ti) => ({ kind: 'task', ti })) : [{ kind: 'empty', text: 'No task instances yet' }];
+      }
+      return [];
+    } catch (err) {
+      return [this.errorNode(err)];
+    }
+  }
+
+  private async rootChildren(): Promise<DagNode[]> {
+    this.anyRunning = false;
+    const client = await this.deps.client();
+    const [dags, latest, importErrors] = await Promise.all([client.listDags(), client.latestRunByDag(), client.listImportErrors()]);
+    this.deps.onImportErrors(importErrors);
+    const rows = buildDagRows(dags, latest);
+    if (rows.some((r) => r.lastRun && (r.lastRun.state === 'running' || r.lastRun.state === 'queued'))) this.markRunning();
+    else this.setPolling(10_000);
+    const nodes: DagNode[] = [];
+    if (importErrors.length) nodes.push({ kind: 'importErrors', errors: importErrors });
+    nodes.push(...rows.map((row): DagNode => ({ kind: 'dag', row })));
+    if (!rows.length) nodes.push({ kind: 'empty', text: 'No DAGs found in the DAGs folder' });
+    return nodes;
+  }
+
+  private markRunning(): void {
+    if (!this.anyRunning) {
+      this.anyRunning = true;
+      this.setPolling(3000);
+    }
+  }
+
+  private errorNode(err: unknown): DagNode {
+    const url = this.deps.airflowUrl();
+    if (err instanceof AirflowError && err.kind === 'unreachable') return { kind: 'unreachable', url, message: err.message };
+    if (err instanceof AirflowError && err.kind === 'unauthorized') return { kind: 'unauthorized', url, message: err.message };
+    return { kind: 'error', message: err instanceof Error ? err.message : String(err) };
+  }
+}

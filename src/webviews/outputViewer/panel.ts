@@ -1,0 +1,130 @@
+/**
+ * The output viewer panel: one per run, strict CSP (default-src 'none', script by nonce), the data
+ * gathered in the extension host (collectRunOutput) and rendered as text by media/outputViewer.
+ */
+import * as crypto from 'node:crypto';
+import * as vscode from 'vscode';
+import { isFromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
+
+export const OUTPUT_VIEWER_VIEW_TYPE = 'datapipeline.outputViewer';
+
+export interface OutputViewerHost {
+  load(dagId: string, runId: string): Promise<OutputViewerData>;
+  openTaskLog(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<void>;
+  openSparkApp(appId: string | undefined): Promise<void>;
+  openInAirflow(dagId: string, runId: string): Promise<void>;
+}
+
+export class OutputViewerPanel implements vscode.Disposable {
+  private static readonly panels = new Map<string, OutputViewerPanel>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private last?: OutputViewerData;
+  /** resolves when the webview said it is ready and the data was posted (tests and commands await it) */
+  private loaded?: Promise<OutputViewerData | undefined>;
+
+  static show(extensionUri: vscode.Uri, host: OutputViewerHost, dagId: string, runId: string): OutputViewerPanel {
+    const key = `${dagId}/${runId}`;
+    const existing = OutputViewerPanel.panels.get(key);
+    if (existing) {
+      existing.panel.reveal();
+      void existing.reload();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(OUTPUT_VIEWER_VIEW_TYPE, `Output: ${dagId} ${runId}`, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'media')],
+    });
+    const p = new OutputViewerPanel(panel, extensionUri, host, dagId, runId);
+    OutputViewerPanel.panels.set(key, p);
+    return p;
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly host: OutputViewerHost,
+    readonly dagId: string,
+    readonly runId: string,
+  ) {
+    panel.webview.html = shellHtml(panel.webview, extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
+    );
+  }
+
+  /** The data shown last (after the first load finished). */
+  whenLoaded(): Promise<OutputViewerData | undefined> {
+    return this.loaded ?? Promise.resolve(this.last);
+  }
+
+  private post(m: ToOutputViewer): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  reload(): Promise<OutputViewerData | undefined> {
+    this.post({ type: 'loading', runId: this.runId });
+    this.loaded = this.host.load(this.dagId, this.runId).then(
+      (data) => {
+        this.last = data;
+        this.post({ type: 'data', data });
+        return data;
+      },
+      (err: unknown) => {
+        this.post({ type: 'error', message: `Could not load run ${this.runId}: ${err instanceof Error ? err.message : String(err)}` });
+        return undefined;
+      },
+    );
+    return this.loaded;
+  }
+
+  private async onMessage(m: unknown): Promise<void> {
+    if (!isFromOutputViewer(m)) return;
+    try {
+      switch (m.type) {
+        case 'ready':
+        case 'refresh':
+          await this.reload();
+          return;
+        case 'openTaskLog':
+          await this.host.openTaskLog(this.dagId, this.runId, m.taskId, m.tryNumber);
+          return;
+        case 'openSparkApp':
+          await this.host.openSparkApp(this.last?.sparkAppId);
+          return;
+        case 'openInAirflow':
+          await this.host.openInAirflow(this.dagId, this.runId);
+          return;
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(`DataPipeline: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  dispose(): void {
+    OutputViewerPanel.panels.delete(`${this.dagId}/${this.runId}`);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+function shellHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'outputViewer.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'outputViewer', 'style.css'));
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>Output viewer</title>
+</head>
+<body>
+<div id="root"><p class="note">Loading…</p></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,137 @@
+import { strict as assert } from 'node:assert';
+import {
+  bestFileMatch, buildDagRows, dagContextValue, dagDescription, formatSeconds, importErrorLocation, parseTriggerConfig, runDescription,
+  stateIcon, taskDescription,
+} from '../../src/services/airflow/dagsModel';
+import {
+  describeProgress, failingTask, orderTasks, parseOutputRange, schedulerDown, sparkAppIdFromLog, summarizeTasks, toOutputRecord,
+} from '../../src/services/airflow/streamingRun';
+import { isFromOutputViewer } from '../../src/protocol/outputViewer';
+import type { AirflowDag, AirflowDagRun, AirflowTaskInstance } from '../../src/services/airflow/types';
+
+const dag = (id: string, over: Partial<AirflowDag> = {}): AirflowDag => ({ dagId: id, isPaused: false, fileloc: `/opt/airflow/dags/${id}.py`, tags: [], schedule: 'None', owners: [], ...over });
+const run = (over: Partial<AirflowDagRun> = {}): AirflowDagRun => ({ dagId: 'kafka_spark_pipeline', runId: 'manual__1', state: 'running', conf: {}, ...over });
+const ti = (taskId: string, state: string | undefined, over: Partial<AirflowTaskInstance> = {}): AirflowTaskInstance => ({
+  dagId: 'kafka_spark_pipeline', runId: 'manual__1', taskId, state, tryNumber: state ? 1 : 0, mapIndex: -1, ...over,
+});
+
+describe('airflow DAGs view model', () => {
+  it('sorts DAGs and attaches each one its newest run', () => {
+    const rows = buildDagRows([dag('b'), dag('a')], new Map([['b', run({ dagId: 'b', state: 'failed' })]]));
+    assert.deepEqual(rows.map((r) => r.dag.dagId), ['a', 'b']);
+    assert.equal(rows[1]!.lastRun?.state, 'failed');
+    assert.equal(rows[0]!.lastRun, undefined);
+  });
+
+  it('describes paused state, tags, schedule and last run; contextValue follows paused', () => {
+    const row = { dag: dag('x', { isPaused: true, tags: ['spark', 'demo'] }), lastRun: run({ state: 'success' }) };
+    assert.equal(dagDescription(row), 'paused · spark, demo · schedule: None · last: success');
+    assert.equal(dagContextValue(row.dag), 'dag.paused');
+    assert.equal(dagContextValue(dag('y')), 'dag.active');
+  });
+
+  it('animates running states and colours success/failure', () => {
+    assert.equal(stateIcon('running').icon, 'sync~spin');
+    assert.equal(stateIcon('success').color, 'testing.iconPassed');
+    assert.equal(stateIcon('failed').color, 'testing.iconFailed');
+    assert.equal(stateIcon(undefined).icon, 'circle-outline');
+  });
+
+  it('formats durations of runs and tasks, ticking while running', () => {
+    assert.equal(formatSeconds(4.4), '4s');
+    assert.equal(formatSeconds(65), '1m 05s');
+    assert.equal(formatSeconds(3720), '1h 02m');
+    const r = run({ state: 'success', logicalDate: '2026-11-25T19:20:01.123+00:00', startDate: '2026-11-25T19:20:02Z', endDate: '2026-11-25T19:21:07Z' });
+    assert.equal(runDescription(r), 'success · 2026-11-25 19:20:01 · 1m 05s');
+    const now = Date.parse('2026-11-25T19:20:12Z');
+    assert.equal(taskDescription(ti('t', 'running', { startDate: '2026-11-25T19:20:02Z', tryNumber: 2 }), now), 'running · try 2 · 10s');
+    assert.equal(taskDescription(ti('t', undefined)), 'no status');
+  });
+
+  it('checks trigger config JSON before anything is sent', () => {
+    assert.deepEqual(parseTriggerConfig(''), { ok: true, conf: {} });
+    assert.deepEqual(parseTriggerConfig(' {"n": 3} '), { ok: true, conf: { n: 3 } });
+    const bad = parseTriggerConfig('{"n": 3');
+    assert.equal(bad.ok, false);
+    assert.match(!bad.ok ? bad.error : '', /Not valid JSON/);
+    assert.equal(parseTriggerConfig('[1,2]').ok, false);
+    assert.equal(parseTriggerConfig('"text"').ok, false);
+  });
+
+  it("maps the server's DAG path to the workspace file with the longest common tail", () => {
+    const cands = ['/home/u/proj/stack/dags/etl/load.py', '/home/u/proj/other/load.py', '/home/u/proj/stack/dags/load.py'];
+    assert.equal(bestFileMatch('/opt/airflow/dags/etl/load.py', cands), '/home/u/proj/stack/dags/etl/load.py');
+    assert.equal(bestFileMatch('/opt/airflow/dags/load.py', cands), '/home/u/proj/stack/dags/load.py');
+    assert.equal(bestFileMatch('/x/y.py', cands), undefined);
+    assert.equal(bestFileMatch('/home/u/proj/other/load.py', cands), '/home/u/proj/other/load.py');
+  });
+
+  it('locates an import error on the broken line of the DAG file', () => {
+    const trace = [
+      'Traceback (most recent call last):',
+      '  File "<frozen importlib._bootstrap>", line 241, in _call_with_frames_removed',
+      '  File "/opt/airflow/dags/broken_dag.py", line 7, in <module>',
+      '    raise ValueError("boom")',
+      'ValueError: boom',
+    ].join('\n');
+    const loc = importErrorLocation({ id: 1, filename: '/opt/airflow/dags/broken_dag.py', stackTrace: trace });
+    assert.equal(loc.line, 6);
+    assert.equal(loc.message, 'ValueError: boom');
+    const syntax = '  File "/d/bad.py", line 3\n    def (\n        ^\nSyntaxError: invalid syntax\n';
+    assert.deepEqual(importErrorLocation({ id: 2, filename: '/d/bad.py', stackTrace: syntax }), { file: '/d/bad.py', line: 2, message: 'SyntaxError: invalid syntax' });
+  });
+});
+
+describe('airflow streaming run', () => {
+  const tasks = [ti('consume_output_topic', undefined), ti('process_kafka_with_spark', 'running'), ti('create_kafka_topics', 'success'), ti('produce_sample_data', 'success')];
+
+  it('orders tasks as in the DAG and names the running one', () => {
+    assert.deepEqual(orderTasks(tasks).map((t) => t.taskId), ['create_kafka_topics', 'produce_sample_data', 'process_kafka_with_spark', 'consume_output_topic']);
+    assert.equal(describeProgress(run(), tasks), 'Running process_kafka_with_spark (2 of 4 done)');
+    assert.equal(describeProgress(run({ state: 'queued' }), []), 'Run queued, waiting for the scheduler');
+  });
+
+  it('names the first failed task of a failed run', () => {
+    const failed = [ti('consume_output_topic', 'upstream_failed'), ti('process_kafka_with_spark', 'failed'), ti('create_kafka_topics', 'success')];
+    assert.equal(failingTask(failed)?.taskId, 'process_kafka_with_spark');
+    assert.equal(failingTask([ti('a', 'success')]), undefined);
+  });
+
+  it('treats an unhealthy scheduler as down, a missing answer as unknown', () => {
+    assert.equal(schedulerDown({ scheduler: 'unhealthy' }), true);
+    assert.equal(schedulerDown({ scheduler: 'healthy' }), false);
+    assert.equal(schedulerDown(undefined), false);
+  });
+
+  it('validates the output offsets the DAG pushes', () => {
+    const r = parseOutputRange({ topic: 'output-topic', start: { '0': 3, '1': 0 }, end: { '0': 5, '1': 1 } });
+    assert.equal(r?.topic, 'output-topic');
+    assert.equal(r?.start.get(0), 3);
+    assert.equal(r?.end.get(1), 1);
+    assert.equal(parseOutputRange({ topic: 'x', start: { a: 1 }, end: {} }), undefined);
+    assert.equal(parseOutputRange({ topic: 'x', start: { '0': -1 }, end: {} }), undefined);
+    assert.equal(parseOutputRange('{"topic":"x"}'), undefined);
+  });
+
+  it('parses JSON output records into fields and keeps other values as text', () => {
+    const rec = toOutputRecord(1, '7', Buffer.from('Alice'), Buffer.from('{"name":"Alice","age":25}'));
+    assert.deepEqual(rec.fields, { name: 'Alice', age: 25 });
+    assert.equal(rec.key, 'Alice');
+    assert.equal(toOutputRecord(0, '1', null, Buffer.from('plain')).fields, undefined);
+  });
+
+  it('summarises task durations and finds the Spark app id in a spark-submit log', () => {
+    const s = summarizeTasks([ti('produce_sample_data', 'success', { duration: 2.5 }), ti('create_kafka_topics', 'success', { duration: 1 })]);
+    assert.deepEqual(s.map((x) => [x.taskId, x.durationSeconds]), [['create_kafka_topics', 1], ['produce_sample_data', 2.5]]);
+    assert.equal(sparkAppIdFromLog('INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-20261125192001-0003\n'), 'app-20261125192001-0003');
+    assert.equal(sparkAppIdFromLog('nothing'), undefined);
+  });
+
+  it('accepts only well-formed messages from the output viewer webview', () => {
+    assert.equal(isFromOutputViewer({ type: 'ready' }), true);
+    assert.equal(isFromOutputViewer({ type: 'openTaskLog', taskId: 'a', tryNumber: 1 }), true);
+    assert.equal(isFromOutputViewer({ type: 'openTaskLog', taskId: 'a' }), false);
+    assert.equal(isFromOutputViewer({ type: 'eval' }), false);
+    assert.equal(isFromOutputViewer(null), false);
+  });
+});
