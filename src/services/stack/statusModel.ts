@@ -1,0 +1,113 @@
+/**
+ * The stack's view model, for either backend: the last status of every service, refreshed when
+ * the backend reports a change (docker events, process exits) with bursts coalesced, and the
+ * "8/8 running" summary. No `vscode` import.
+ */
+import type { Disposable, ServiceStatus, StackBackend } from './types';
+
+export interface StackSummary {
+  /** services where they should be: running and healthy (or without a health check), or a one-shot that completed */
+  ok: number;
+  total: number;
+  /** some services are up and some are not */
+  degraded: boolean;
+  /** at least one service is running or starting */
+  running: boolean;
+  /** "8/8 running", "5/8 running", "stopped" */
+  text: string;
+}
+
+/** Is this service where it should be? */
+export function serviceOk(s: ServiceStatus): boolean {
+  if (s.state === 'exited') return s.exitCode === 0 && s.detail === 'completed';
+  return s.state === 'running' && (s.health === 'healthy' || s.health === 'none');
+}
+
+export function summarize(services: readonly ServiceStatus[]): StackSummary {
+  const total = services.length;
+  const ok = services.filter(serviceOk).length;
+  const running = services.some((s) => s.state === 'running' || s.state === 'starting');
+  const degraded = running && ok < total;
+  return { ok, total, degraded, running, text: running ? `${ok}/${total} running` : 'stopped' };
+}
+
+export interface StackStatusModelOptions {
+  /** wait this long after a change event before re-reading (bursts of events become one read) */
+  debounceMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+export class StackStatusModel implements Disposable {
+  private current: ServiceStatus[] = [];
+  private readonly listeners = new Set<() => void>();
+  private readonly backendSub: Disposable;
+  private timer?: NodeJS.Timeout;
+  private inFlight?: Promise<readonly ServiceStatus[]>;
+  private again = false;
+  private disposed = false;
+  /** when the last change event arrived (ms, for latency measurements) */
+  lastEventAt = 0;
+
+  constructor(
+    readonly backend: StackBackend,
+    private readonly opts: StackStatusModelOptions = {},
+  ) {
+    this.backendSub = backend.onDidChange(() => {
+      this.lastEventAt = Date.now();
+      this.schedule();
+    });
+  }
+
+  get services(): readonly ServiceStatus[] {
+    return this.current;
+  }
+
+  summary(): StackSummary {
+    return summarize(this.current);
+  }
+
+  onDidChange(listener: () => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private schedule(): void {
+    if (this.disposed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.refresh().catch((err: unknown) => this.opts.onError?.(err));
+    }, this.opts.debounceMs ?? 100);
+  }
+
+  /** Re-reads every service; concurrent calls share one read, and a call during a read runs one more after it. */
+  refresh(): Promise<readonly ServiceStatus[]> {
+    if (this.inFlight) {
+      this.again = true;
+      return this.inFlight;
+    }
+    this.inFlight = (async () => {
+      try {
+        do {
+          this.again = false;
+          const next = await this.backend.status();
+          if (this.disposed) break;
+          const changed = JSON.stringify(next) !== JSON.stringify(this.current);
+          this.current = next;
+          if (changed) for (const l of [...this.listeners]) l();
+        } while (this.again && !this.disposed);
+        return this.current;
+      } finally {
+        this.inFlight = undefined;
+      }
+    })();
+    return this.inFlight;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.backendSub.dispose();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The Docker backend against a real dockerd and the compose CLI, on a fixture project built
+ * FROM scratch with busybox-static (host / none networking, ports 18xxx on 127.0.0.1).
+ */
+import { strict as assert } from 'node:assert';
+import Dockerode from 'dockerode';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DockerBackend } from '../../src/services/stack/docker/dockerBackend';
+import { StackStatusModel } from '../../src/services/stack/statusModel';
+import { StackError, type StackProgress } from '../../src/services/stack/types';
+import { ensureDocker, PROJECT_DIR, removeProject } from './harness';
+
+const PROJECT = 'dpfixture';
+const FAULTY = 'dpfaulty';
+const WEB_PORT = 18081;
+
+function backend(extra: Partial<ConstructorParameters<typeof DockerBackend>[0]> = {}): DockerBackend {
+  return new DockerBackend({
+    stackDir: PROJECT_DIR,
+    projectName: PROJECT,
+    composeCommand: ['docker', 'compose'],
+    healthTimeoutMs: 60_000,
+    ...extra,
+  });
+}
+
+async function httpGet(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  return res.text();
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('Docker backend on a real dockerd (fixture compose project)', function () {
+  this.timeout(180_000);
+  const b = backend();
+
+  before(async () => {
+    await ensureDocker();
+    await removeProject(PROJECT);
+    await removeProject(FAULTY);
+  });
+
+  after(async () => {
+    await b.stop().catch(() => undefined);
+    await removeProject(PROJECT);
+    await removeProject(FAULTY);
+  });
+
+  it('starts every service, reporting each as it becomes healthy, and the web UI answers', async () => {
+    const steps: StackProgress[] = [];
+    await b.start({ onProgress: (p) => steps.push(p) });
+    const healthy = steps.filter((s) => s.service).map((s) => s.service);
+    assert.deepEqual([...healthy].sort(), ['init', 'spark-master', 'web', 'worker']);
+    assert.equal(steps[steps.length - 1].percent, 100);
+    assert.match(await httpGet(WEB_PORT), /DataPipeline fixture web UI/);
+  });
+
+  it('reads state and health through dockerode, with ports and their URLs', async () => {
+    const status = await b.status();
+    const by = Object.fromEntries(status.map((s) => [s.id, s]));
+    assert.equal(by.web.state, 'running');
+    assert.equal(by.web.health, 'healthy');
+    assert.equal(by.web.label, 'Fixture web UI');
+    assert.deepEqual(by.web.ports, [{ name: 'Web UI', host: '127.0.0.1', port: WEB_PORT, url: `http://127.0.0.1:${WEB_PORT}` }]);
+    assert.equal(by.worker.state, 'running');
+    assert.equal(by.worker.health, 'none');
+    assert.equal(by.init.state, 'exited');
+    assert.equal(by.init.detail, 'completed');
+    assert.ok(by['spark-master'].pid && by['spark-master'].pid > 0);
+  });
+
+  it('the events stream updates the status model when a container stops and comes back', async () => {
+    const model = new StackStatusModel(b, { debounceMs: 20 });
+    try {
+      await model.refresh();
+      assert.equal(model.summary().ok, 4);
+      let changes = 0;
+      const sub = model.onDidChange(() => changes++);
+      const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+      const [worker] = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=worker'] } });
+      await docker.getContainer(worker.Id).kill();
+      await until('the model to see the worker exit', () => model.services.find((s) => s.id === 'worker')?.state === 'exited' || undefined);
+      assert.ok(changes > 0, 'no change event was fired');
+      assert.equal(model.summary().ok, 3);
+      assert.equal(model.summary().degraded, true);
+      await docker.getContainer(worker.Id).start();
+      await until('the model to see the worker running again', () => model.services.find((s) => s.id === 'worker')?.state === 'running' || undefined);
+      assert.equal(model.summary().ok, 4);
+      sub.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('reads a service log, and follows it until aborted', async () => {
+    const lines: string[] = [];
+    await b.logs('init', (l) => lines.push(l));
+    assert.deepEqual(lines, ['init: preparing', 'init: done']);
+    const followed: string[] = [];
+    const ac = new AbortController();
+    const done = b.logs('worker', (l) => followed.push(l), { follow: true, tail: 1, signal: ac.signal });
+    await until('two new worker ticks', () => (followed.length >= 3 ? true : undefined), 10_000);
+    ac.abort();
+    await done;
+    assert.match(followed[followed.length - 1], /^worker tick \d+$/);
+  });
+
+  it('submits a Spark job by exec in spark-master: a mounted file by its container path, an outside file copied in', async () => {
+    let out = '';
+    const mounted = await b.submitSpark(
+      { file: path.join(PROJECT_DIR, 'scripts', 'job.py'), args: ['--day', '2024-01-01'] },
+      { onStdout: (s) => (out += s), onStderr: (s) => (out += s) },
+    );
+    assert.equal(mounted.exitCode, 0);
+    assert.equal(mounted.appId, 'app-20240101000000-0001');
+    assert.match(out, /running \/opt\/scripts\/job\.py/);
+    assert.match(out, /--master spark:\/\/spark-master:7077 --deploy-mode client \/opt\/scripts\/job\.py --day 2024-01-01/);
+    assert.match(out, /hello from the fixture job/);
+
+    const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dp-submit-')), 'outside.py');
+    fs.writeFileSync(outside, 'print("written outside every mount")\n');
+    out = '';
+    const copied = await b.submitSpark({ file: outside }, { onStdout: (s) => (out += s), onStderr: (s) => (out += s) });
+    assert.equal(copied.exitCode, 0, out);
+    assert.match(out, /running \/tmp\/datapipeline-submit\/[0-9a-f]{12}\/outside\.py/);
+    assert.match(out, /written outside every mount/);
+  });
+
+  it('restarts one service and waits for it to be healthy again; the others keep running', async () => {
+    const before = Object.fromEntries((await b.status()).map((s) => [s.id, s]));
+    const steps: string[] = [];
+    await b.restart('web', { onProgress: (p) => steps.push(p.step) });
+    const after = Object.fromEntries((await b.status()).map((s) => [s.id, s]));
+    assert.equal(after.web.health, 'healthy');
+    assert.notEqual(after.web.pid, before.web.pid, 'web was not restarted');
+    assert.equal(after['spark-master'].pid, before['spark-master'].pid, 'spark-master was restarted too');
+    assert.ok(steps.some((s) => /web healthy/.test(s)), steps.join(' | '));
+    assert.match(await httpGet(WEB_PORT), /fixture web UI/);
+  });
+
+  it('start on a running stack is idempotent (its own ports do not count as conflicts)', async () => {
+    await b.start();
+    assert.equal((await b.status()).filter((s) => s.state === 'running').length, 3);
+  });
+
+  it('stops the stack: no container left, the port is free', async () => {
+    await b.stop();
+    const status = await b.status();
+    assert.ok(status.every((s) => s.state === 'stopped'), JSON.stringify(status));
+    await assert.rejects(httpGet(WEB_PORT));
+  });
+
+  it('refuses to start when a port is taken, naming the port, the owner and the setting to change', async () => {
+    const srv = net.createServer().listen(WEB_PORT, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    try {
+      const err = await b.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof StackError, String(err));
+      assert.match(err.message, new RegExp(`Port ${WEB_PORT} is in use by pid ${process.pid} \\(`));
+      assert.equal(err.service, 'web');
+      assert.match(err.nextStep ?? '', /WEB_PORT/);
+      assert.equal((await b.status()).filter((s) => s.state !== 'stopped').length, 0, 'containers were started anyway');
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('a service failing its health check: names it, shows its last log lines, and stops what was started', async () => {
+    const faulty = new DockerBackend({ stackDir: PROJECT_DIR, composeFile: 'docker-compose.faulty.yaml', projectName: FAULTY, healthTimeoutMs: 60_000 });
+    const err = await faulty.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StackError, String(err));
+    assert.equal(err.service, 'sick');
+    assert.match(err.message, /sick is unhealthy \(health check: database not reachable\)/);
+    assert.ok(err.logTail.includes('sick: cannot reach its database'), err.logTail.join('\n'));
+    const left = await faulty.status();
+    assert.ok(left.every((s) => s.state !== 'running' && s.state !== 'starting'), `left running: ${JSON.stringify(left)}`);
+    await faulty.stop();
+  });
+
+  it('a service that exits: names it with its exit code and last log lines', async () => {
+    const faulty = new DockerBackend({
+      stackDir: PROJECT_DIR,
+      composeFile: 'docker-compose.faulty.yaml',
+      projectName: FAULTY,
+      healthTimeoutMs: 60_000,
+      env: { ...process.env, COMPOSE_PROFILES: 'quitter' },
+    });
+    const err = await faulty.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StackError, String(err));
+    // "sick" may fail first; both are real failures, but quitter exits at once.
+    assert.ok(err.service === 'quitter' || err.service === 'sick', err.message);
+    if (err.service === 'quitter') {
+      assert.match(err.message, /quitter exited with code 3/);
+      assert.deepEqual(err.logTail, ['quitter: bad config']);
+    }
+    await faulty.stop();
+  });
+
+  it('an image that cannot be pulled: one clear message with the next step, nothing left running', async () => {
+    const faulty = new DockerBackend({
+      stackDir: PROJECT_DIR,
+      composeFile: 'docker-compose.faulty.yaml',
+      projectName: FAULTY,
+      env: { ...process.env, COMPOSE_PROFILES: 'unpullable' },
+    });
+    const err = await faulty.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StackError, String(err));
+    assert.match(err.message, /could not be pulled/);
+    assert.match(err.nextStep ?? '', /network|registry/);
+    const left = await faulty.status();
+    assert.ok(left.every((s) => s.state !== 'running'), JSON.stringify(left));
+    await faulty.stop();
+  });
+
+  it('daemon down (DOCKER_HOST at a dead socket): says so and what to do', async () => {
+    const dead = backend({ env: { ...process.env, DOCKER_HOST: `unix://${path.join(os.tmpdir(), 'no-docker-here.sock')}` } });
+    const err = await dead.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StackError, String(err));
+    assert.match(err.message, /Docker daemon is not running/);
+    assert.match(err.nextStep ?? '', /Start Docker|native/);
+    await assert.rejects(dead.status(), /Docker daemon is not running/);
+  });
+});

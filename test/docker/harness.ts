@@ -1,0 +1,96 @@
+/**
+ * Docker test harness: makes sure a real dockerd answers on /var/run/docker.sock (starts one in
+ * the background when none does, and stops it by pid when the test process exits) and builds the
+ * fixture image FROM scratch with busybox-static (nothing can be pulled here).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createDocker, pingDocker } from '../../src/services/docker/client';
+import { run } from '../../src/services/docker/compose';
+
+export const FIXTURE_IMAGE = 'datapipeline-fixture/busybox:1';
+export const FIXTURE_DIR = path.join(__dirname, 'fixture');
+export const PROJECT_DIR = path.join(FIXTURE_DIR, 'project');
+export const SOCKET = '/var/run/docker.sock';
+
+let started: { pid: number; log: string } | undefined;
+let ready: Promise<void> | undefined;
+
+async function answers(): Promise<boolean> {
+  try {
+    await pingDocker(createDocker({ DOCKER_HOST: `unix://${SOCKET}` }), 2000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startDockerd(): Promise<void> {
+  if (await answers()) return;
+  if (process.getuid?.() !== 0) throw new Error('dockerd is not running and these tests are not root: start Docker first.');
+  const dockerd = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
+  if (!dockerd) throw new Error('dockerd is not installed: run "bash scripts/setup/docker.sh" first.');
+  const log = path.join(os.tmpdir(), `datapipeline-dockerd-${process.pid}.log`);
+  const out = fs.openSync(log, 'a');
+  // No bridge network: fixture containers use network_mode host or none only.
+  const child = spawn(dockerd, ['--host', `unix://${SOCKET}`, '--bridge=none', '--iptables=false', '--ip6tables=false'], {
+    stdio: ['ignore', out, out],
+    detached: true,
+  });
+  child.unref();
+  fs.closeSync(out);
+  started = { pid: child.pid!, log };
+  process.once('exit', stopStartedDockerd);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await answers()) return;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`dockerd did not come up within 60 s; see ${log}`);
+}
+
+/** Stops the dockerd this process started (never one that was already running). */
+export function stopStartedDockerd(): void {
+  if (!started) return;
+  try {
+    process.kill(started.pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  started = undefined;
+}
+
+async function buildFixtureImage(): Promise<void> {
+  const inspect = spawnSync('docker', ['image', 'inspect', FIXTURE_IMAGE], { stdio: 'ignore' });
+  if (inspect.status === 0) return;
+  const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-fixture-image-'));
+  try {
+    for (const f of fs.readdirSync(path.join(FIXTURE_DIR, 'image'))) fs.copyFileSync(path.join(FIXTURE_DIR, 'image', f), path.join(ctx, f));
+    const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
+    if (!busybox) throw new Error('busybox-static is not installed: run "bash scripts/setup/docker.sh" first.');
+    fs.copyFileSync(busybox, path.join(ctx, 'busybox'));
+    const r = await run(['docker', 'build', '--network=none', '-t', FIXTURE_IMAGE, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    if (r.code !== 0) throw new Error(`building ${FIXTURE_IMAGE} failed:\n${r.stdout}\n${r.stderr}`);
+  } finally {
+    fs.rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+/** dockerd running + the fixture image built; once per process. */
+export function ensureDocker(): Promise<void> {
+  ready ??= (async () => {
+    await startDockerd();
+    await buildFixtureImage();
+  })();
+  return ready;
+}
+
+/** Removes every container of a compose project (whatever state it is in), by label. */
+export async function removeProject(project: string): Promise<void> {
+  const docker = createDocker({ DOCKER_HOST: `unix://${SOCKET}` });
+  const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
+  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+}
