@@ -218,6 +218,7 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
       running.delete(job);
     }
     if (result.appId && result.driverUiUrl) driverUis.set(result.appId, result.driverUiUrl);
+    if (result.appId && !result.cancelled) model.recordDriverExit(result.appId, result.exitCode);
     if (result.appId) void model.waitForApp(result.appId, 15_000, ['FINISHED', 'FAILED', 'KILLED']);
     const status = result.cancelled ? 'cancelled' : result.exitCode === 0 ? 'finished' : `failed (exit code ${result.exitCode})`;
     term.info(`\n[DataPipeline] spark-submit ${status}${result.appId ? ` · ${result.appId}` : ''}`);

@@ -137,7 +137,8 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
         item.tooltip = new vscode.MarkdownString(
           `**${a.name}** (${a.state})\n\n- id: \`${a.id}\`\n- user: ${a.user}\n- cores: ${a.cores}\n` +
             `- memory per executor: ${formatMemoryMiB(a.memoryPerExecutor)}\n` +
-            `- started: ${new Date(a.startTime).toLocaleString()}\n- duration: ${formatDuration(duration)}`,
+            `- started: ${new Date(a.startTime).toLocaleString()}\n- duration: ${formatDuration(duration)}` +
+            (a.driverExitCode !== undefined ? `\n- spark-submit exit code: ${a.driverExitCode}` : ''),
         );
         item.iconPath = STATE_ICONS[a.state] ?? new vscode.ThemeIcon('question');
         item.contextValue = appContextValue(a);

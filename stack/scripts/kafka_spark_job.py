@@ -6,9 +6,11 @@ original used + on strings, which Spark treats as numeric addition and yields nu
 rows as JSON values to OUTPUT_TOPIC and prints the input/output/filtered counts.
 
 Environment: KAFKA_BOOTSTRAP_SERVERS (default broker:19092), SPARK_MASTER_URL (used only when
-not launched by spark-submit, whose --master wins), INPUT_TOPIC, OUTPUT_TOPIC.
+not launched by spark-submit, whose --master wins), INPUT_TOPIC, OUTPUT_TOPIC; the program
+arguments --bootstrap-servers, --input-topic and --output-topic override them.
 The Kafka connector comes from spark-submit --jars (SPARK_KAFKA_JARS) or --packages.
 """
+import argparse
 import os
 import sys
 
@@ -32,10 +34,18 @@ def master_from_environment():
     return os.environ.get("SPARK_MASTER_URL", "spark://spark-master:7077")
 
 
-def main() -> int:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092")
-    input_topic = os.environ.get("INPUT_TOPIC", "input-topic")
-    output_topic = os.environ.get("OUTPUT_TOPIC", "output-topic")
+def parse_args(argv):
+    """Endpoints from the environment; program arguments (e.g. from Submit Spark Job) override them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092"))
+    parser.add_argument("--input-topic", default=os.environ.get("INPUT_TOPIC", "input-topic"))
+    parser.add_argument("--output-topic", default=os.environ.get("OUTPUT_TOPIC", "output-topic"))
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    bootstrap, input_topic, output_topic = args.bootstrap_servers, args.input_topic, args.output_topic
 
     builder = SparkSession.builder.appName("KafkaSparkPipeline")
     master = master_from_environment()

@@ -6,9 +6,11 @@ stopped). By default it processes what is available and stops (trigger available
 STREAMING_TIMEOUT_SECONDS > 0 to keep running that long with a micro-batch trigger instead.
 
 Environment: KAFKA_BOOTSTRAP_SERVERS (default broker:19092), SPARK_MASTER_URL (used only when
-not launched by spark-submit), INPUT_TOPIC, OUTPUT_TOPIC, DATAPIPELINE_CHECKPOINT_DIR
+not launched by spark-submit), INPUT_TOPIC, OUTPUT_TOPIC (or the program arguments
+--bootstrap-servers, --input-topic, --output-topic), DATAPIPELINE_CHECKPOINT_DIR
 (default /opt/checkpoints), STREAMING_TIMEOUT_SECONDS (default 0 = availableNow).
 """
+import argparse
 import os
 import sys
 
@@ -32,10 +34,18 @@ def master_from_environment():
     return os.environ.get("SPARK_MASTER_URL", "spark://spark-master:7077")
 
 
-def main() -> int:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092")
-    input_topic = os.environ.get("INPUT_TOPIC", "input-topic")
-    output_topic = os.environ.get("OUTPUT_TOPIC", "output-topic")
+def parse_args(argv):
+    """Endpoints from the environment; program arguments (e.g. from Submit Spark Job) override them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092"))
+    parser.add_argument("--input-topic", default=os.environ.get("INPUT_TOPIC", "input-topic"))
+    parser.add_argument("--output-topic", default=os.environ.get("OUTPUT_TOPIC", "output-topic"))
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    bootstrap, input_topic, output_topic = args.bootstrap_servers, args.input_topic, args.output_topic
     checkpoint_root = os.environ.get("DATAPIPELINE_CHECKPOINT_DIR", "/opt/checkpoints")
     checkpoint = os.path.join(checkpoint_root, f"kafka_spark_streaming-{input_topic}-{output_topic}")
     timeout = float(os.environ.get("STREAMING_TIMEOUT_SECONDS", "0") or 0)

@@ -11,7 +11,11 @@ import {
 } from '../../src/services/spark/submitPlanner';
 import { ErrorLineDetector, LineSplitter, parseAppId, parseDriverUiUrl } from '../../src/services/spark/driverOutput';
 import { mapToContainerPath, parseComposeBindMounts } from '../../src/services/spark/containerPaths';
-import { appDuration } from '../../src/services/spark/sparkViewModel';
+import { appDuration, applyDriverOutcomes } from '../../src/services/spark/sparkViewModel';
+import { checkSubmittable, SubmitRefusedError } from '../../src/services/spark/sparkJob';
+import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 /** Trimmed from a real Spark 3.5.0 master's GET /json. */
 const MASTER_JSON = {
@@ -299,5 +303,46 @@ volumes:
     assert.ok(m.kind === 'copy' && /outside the folders mounted into spark-master/.test(m.reason));
     // a sibling whose name only starts like a mount is not inside it
     assert.equal(mapToContainerPath(path.join(dir, 'scripts2/x.py'), mounts).kind, 'copy');
+  });
+});
+
+describe('spark: driver outcome shown in the view', () => {
+  it('turns a FINISHED application whose spark-submit exited non-zero into FAILED, keeping the others', () => {
+    const status = parseMasterStatus(MASTER_JSON);
+    const done = status.completedApps.find((a) => a.state === 'FINISHED')!;
+    const running = status.activeApps[0];
+    const out = applyDriverOutcomes(status, new Map([[done.id, 1], [running.id, 0]]));
+    const after = out.completedApps.find((a) => a.id === done.id)!;
+    assert.equal(after.state, 'FAILED');
+    assert.equal(after.driverExitCode, 1);
+    assert.equal(out.activeApps[0].state, 'RUNNING');
+    assert.deepEqual(out.completedApps.map((a) => a.id), status.completedApps.map((a) => a.id));
+    const ok = applyDriverOutcomes(status, new Map([[done.id, 0]]));
+    assert.equal(ok.completedApps.find((a) => a.id === done.id)!.state, 'FINISHED');
+    assert.equal(applyDriverOutcomes(status, new Map()), status);
+  });
+});
+
+describe('spark: submit refusals', () => {
+  // nobody listens there: every check that needs the master would fail loudly
+  const client = new SparkMasterClient('http://127.0.0.1:29997', { timeoutMs: 1000 });
+
+  it('refuses a file that is not Python, naming it', async () => {
+    await assert.rejects(checkSubmittable('/tmp/notes.txt', client), (e: unknown) => e instanceof SubmitRefusedError && /notes\.txt is not a Python file/.test(e.message));
+  });
+
+  it('refuses a missing file and says to save it', async () => {
+    const file = path.join(os.tmpdir(), `dp-missing-${process.pid}.py`);
+    await assert.rejects(checkSubmittable(file, client), (e: unknown) => e instanceof SubmitRefusedError && e.message.includes(`${file} does not exist`) && /Save the file/.test(e.message));
+  });
+
+  it('refuses when the master does not answer, naming the URL and the next step', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dp-spark-')), 'job.py');
+    fs.writeFileSync(file, 'print(1)\n');
+    await assert.rejects(
+      checkSubmittable(file, client),
+      (e: unknown) => e instanceof SubmitRefusedError && /unreachable at http:\/\/127\.0\.0\.1:29997/.test(e.message) && /Start Stack/.test(e.message),
+    );
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });

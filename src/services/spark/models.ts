@@ -33,6 +33,11 @@ export interface SparkApplication {
   state: SparkAppState;
   /** ms; for running apps the master reports the time since start at the moment of the request */
   duration: number;
+  /**
+   * Exit code of the spark-submit that drove this application, when it was submitted from here.
+   * The standalone master records a Python job that raised as FINISHED; a non-zero exit turns it FAILED.
+   */
+  driverExitCode?: number;
 }
 
 export interface SparkMasterStatus {

@@ -25,6 +25,21 @@ export function appDuration(app: SparkApplication, now: number, fetchedAt: numbe
   return app.duration;
 }
 
+/**
+ * The master's status with what it cannot know: an application it lists as FINISHED whose driver
+ * (spark-submit, run from here) exited non-zero failed, so it is shown FAILED with that exit code.
+ */
+export function applyDriverOutcomes(status: SparkMasterStatus, exits: ReadonlyMap<string, number>): SparkMasterStatus {
+  if (!exits.size) return status;
+  const mark = (a: SparkApplication): SparkApplication => {
+    const code = exits.get(a.id);
+    if (code === undefined) return a;
+    const failed = code !== 0 && a.state === 'FINISHED';
+    return { ...a, driverExitCode: code, state: failed ? 'FAILED' : a.state };
+  };
+  return { ...status, activeApps: status.activeApps.map(mark), completedApps: status.completedApps.map(mark) };
+}
+
 export class SparkViewModel implements Disposable {
   private _state: SparkViewState;
   private readonly listeners = new Set<() => void>();
@@ -33,6 +48,8 @@ export class SparkViewModel implements Disposable {
   private inFlight?: Promise<void>;
   private readonly waiters: Array<{ pred: (s: SparkMasterStatus) => boolean; resolve: () => void; until: number }> = [];
   private disposed = false;
+  /** exit codes of the drivers submitted from here, by application id */
+  private readonly driverExits = new Map<string, number>();
   private readonly intervalMs: number;
   private readonly fastIntervalMs: number;
 
@@ -101,6 +118,15 @@ export class SparkViewModel implements Disposable {
     );
   }
 
+  /** Note how the driver of `appId` ended (not for cancelled jobs: the master reports those KILLED). */
+  recordDriverExit(appId: string, exitCode: number): void {
+    this.driverExits.set(appId, exitCode);
+    if (this._state.kind === 'ok') {
+      this._state = { ...this._state, status: applyDriverOutcomes(this._state.status, this.driverExits) };
+      for (const l of [...this.listeners]) l();
+    }
+  }
+
   findApp(appId: string): SparkApplication | undefined {
     if (this._state.kind !== 'ok') return undefined;
     return [...this._state.status.activeApps, ...this._state.status.completedApps].find((a) => a.id === appId);
@@ -117,7 +143,7 @@ export class SparkViewModel implements Disposable {
     const client = this.clientProvider();
     let next: SparkViewState;
     try {
-      const status = await client.status();
+      const status = applyDriverOutcomes(await client.status(), this.driverExits);
       next = { kind: 'ok', uiUrl: client.uiUrl, status, fetchedAt: Date.now() };
     } catch (err) {
       const message = err instanceof SparkUnreachableError ? err.message : `Spark status unreadable: ${String(err)}`;

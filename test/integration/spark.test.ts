@@ -1,0 +1,242 @@
+/**
+ * Submit Spark Job end to end on the real native stack (Spark 3.5.0 standalone + Kafka, default
+ * ports, shared through the harness): the stack's jobs, a failing job, a file name full of shell
+ * metacharacters, cancellation, and the Spark Applications view model reading the real master.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type { DriverLine } from '../../src/services/spark/driverOutput';
+import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
+import { SparkJob, SparkJobResult, SubmitRefusedError } from '../../src/services/spark/sparkJob';
+import { SparkViewModel } from '../../src/services/spark/sparkViewModel';
+import type { SparkSubmitRequest } from '../../src/services/stack/types';
+import { ensureNativeStack, NativeStack, repoRoot } from './harness';
+
+const SCRIPTS = path.join(repoRoot, 'stack', 'scripts');
+
+const PEOPLE = [
+  { name: 'Alice', age: 25, city: 'NYC' },
+  { name: 'Bob', age: 17, city: 'LA' },
+  { name: 'Charlie', age: 30, city: 'Chicago' },
+  { name: 'Diana', age: 16, city: 'Boston' },
+  { name: 'Eve', age: 22, city: 'Seattle' },
+];
+
+/** pids whose command line mentions `needle` (the driver JVM and its Python process carry the script path). */
+function processesMentioning(needle: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) out.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka', function () {
+  this.timeout(240_000);
+  let stack: NativeStack;
+  let client: SparkMasterClient;
+  let model: SparkViewModel;
+  let tmp: string;
+
+  before(async function () {
+    this.timeout(900_000);
+    stack = await ensureNativeStack(['kafka', 'spark']);
+    client = new SparkMasterClient(stack.endpoints.sparkUiUrl);
+    model = new SparkViewModel(() => client, { fastIntervalMs: 250 });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dp spark it '));
+  });
+
+  after(() => {
+    model?.dispose();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function submit(req: SparkSubmitRequest, onLine?: (l: DriverLine, job: SparkJob) => void): Promise<{ result: SparkJobResult; lines: DriverLine[]; job: SparkJob }> {
+    const job = new SparkJob(stack.backend, client, req);
+    const lines: DriverLine[] = [];
+    const result = await job.run({
+      onLine: (l) => {
+        lines.push(l);
+        onLine?.(l, job);
+      },
+    });
+    if (result.appId && !result.cancelled) model.recordDriverExit(result.appId, result.exitCode);
+    return { result, lines, job };
+  }
+
+  const stdout = (lines: DriverLine[]) => lines.filter((l) => l.stream === 'stdout').map((l) => l.text);
+
+  it('hello_spark.py prints the banner and the DataFrame table, and its application shows FINISHED', async () => {
+    const { result, lines } = await submit({ file: path.join(SCRIPTS, 'hello_spark.py') });
+    const out = stdout(lines);
+    assert.equal(result.exitCode, 0, `spark-submit failed:\n${lines.map((l) => l.text).slice(-40).join('\n')}`);
+    assert.ok(out.includes('HELLO WORLD FROM SPARK CLUSTER'), out.join('\n'));
+    const table = out.join('\n');
+    for (const row of ['| word|count|', '|Hello|    1|', '|World|    2|', '| from|    3|', '|Spark|    4|']) {
+      assert.ok(table.includes(row), `missing row ${row} in:\n${table}`);
+    }
+    assert.match(result.appId ?? '', /^app-\d{14}-\d{4,}$/);
+    assert.equal(result.errorLines.length, 0, result.errorLines.join('\n'));
+    assert.ok(await model.waitForApp(result.appId!, 30_000, ['FINISHED']), 'the application never showed FINISHED');
+    const app = model.findApp(result.appId!)!;
+    assert.equal(app.name, 'HelloSparkCluster');
+    assert.equal(app.driverExitCode, 0);
+  });
+
+  it('kafka_spark_job.py writes exactly Alice, Charlie and Eve, each with a message, to the output topic', async () => {
+    const run = Date.now();
+    const inputTopic = `spark-it-input-${run}`;
+    const outputTopic = `spark-it-output-${run}`;
+    const kafka = new Kafka({ clientId: 'spark-it', brokers: [stack.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: inputTopic, numPartitions: 3 }, { topic: outputTopic, numPartitions: 3 }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic: inputTopic, messages: PEOPLE.map((p) => ({ key: p.name, value: JSON.stringify(p) })) });
+    } finally {
+      await producer.disconnect();
+    }
+
+    const { result, lines } = await submit({
+      file: path.join(SCRIPTS, 'kafka_spark_job.py'),
+      kafkaConnector: true,
+      args: ['--bootstrap-servers', stack.endpoints.kafkaBootstrap, '--input-topic', inputTopic, '--output-topic', outputTopic],
+    });
+    assert.equal(result.exitCode, 0, `spark-submit failed:\n${lines.map((l) => l.text).slice(-60).join('\n')}`);
+    const out = stdout(lines);
+    assert.ok(out.includes('Input records: 5'), out.join('\n'));
+    assert.ok(out.includes('Output records: 3'), out.join('\n'));
+    assert.ok(out.includes('Filtered out (age < 18): 2'), out.join('\n'));
+
+    const consumer = kafka.consumer({ groupId: `spark-it-check-${run}` });
+    const received: Array<{ name: string; age: number; city: string; message: string | null }> = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: outputTopic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString())) });
+      const deadline = Date.now() + 30_000;
+      while (received.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      // anything beyond the three adults would arrive with them; give stragglers a moment
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      await consumer.disconnect();
+    }
+    received.sort((a, b) => a.name.localeCompare(b.name));
+    assert.deepEqual(
+      received.map((r) => [r.name, r.age]),
+      [
+        ['Alice', 25],
+        ['Charlie', 30],
+        ['Eve', 22],
+      ],
+    );
+    for (const r of received) assert.equal(r.message, `${r.name} from ${r.city} is an adult`);
+  });
+
+  it('a failing script exits non-zero, its traceback is flagged, and its application shows FAILED', async () => {
+    const file = path.join(tmp, 'failing_job.py');
+    fs.writeFileSync(
+      file,
+      [
+        'from pyspark.sql import SparkSession',
+        'spark = SparkSession.builder.appName("DataPipelineFailingJob").getOrCreate()',
+        'print("about to fail", flush=True)',
+        'def explode():',
+        '    raise ValueError("deliberate failure from the DataPipeline test")',
+        'explode()',
+        '',
+      ].join('\n'),
+    );
+    const { result, lines } = await submit({ file });
+    assert.notEqual(result.exitCode, 0);
+    assert.equal(result.cancelled, false);
+    const flagged = lines.filter((l) => l.error).map((l) => l.text);
+    assert.ok(flagged.includes('Traceback (most recent call last):'), flagged.join('\n'));
+    assert.ok(flagged.some((l) => l.includes('raise ValueError(')), flagged.join('\n'));
+    assert.ok(flagged.includes('ValueError: deliberate failure from the DataPipeline test'), flagged.join('\n'));
+    assert.equal(lines.find((l) => l.text === 'about to fail')?.error, undefined, 'normal output flagged as an error');
+    assert.ok(result.appId, 'no application id in the driver output');
+    assert.ok(await model.waitForApp(result.appId!, 30_000, ['FAILED']), `the application is ${model.findApp(result.appId!)?.state}, not FAILED`);
+    assert.equal(model.findApp(result.appId!)?.driverExitCode, result.exitCode);
+  });
+
+  it("submits a file named `my job; $(touch x) 'q'.py` in a folder with spaces, and runs nothing else", async () => {
+    const dir = path.join(tmp, 'folder with spaces');
+    fs.mkdirSync(dir);
+    const file = path.join(dir, "my job; $(touch x) 'q'.py");
+    fs.writeFileSync(
+      file,
+      ['import sys', 'from pyspark.sql import SparkSession', 'spark = SparkSession.builder.appName("SpecialName").getOrCreate()', 'print("ARGS", sys.argv[1:], flush=True)', 'spark.stop()', ''].join(
+        '\n',
+      ),
+    );
+    const cwdBefore = fs.readdirSync(process.cwd());
+    const { result, lines } = await submit({ file, args: ['two words', '$(touch y)', "'q'"] });
+    assert.equal(result.exitCode, 0, lines.map((l) => l.text).slice(-40).join('\n'));
+    assert.ok(stdout(lines).includes(`ARGS ['two words', '$(touch y)', "'q'"]`), stdout(lines).join('\n'));
+    for (const d of [dir, tmp, process.cwd(), os.homedir()]) {
+      assert.ok(!fs.existsSync(path.join(d, 'x')), `${d}/x was created: a shell ran the file name`);
+      assert.ok(!fs.existsSync(path.join(d, 'y')), `${d}/y was created: a shell ran an argument`);
+    }
+    assert.deepEqual(fs.readdirSync(process.cwd()), cwdBefore);
+  });
+
+  it('cancel stops the driver (no process left) and the application ends KILLED', async () => {
+    const marker = `dp_cancel_me_${process.pid}_${Date.now()}.py`;
+    const file = path.join(tmp, marker);
+    fs.writeFileSync(
+      file,
+      [
+        'import time',
+        'from pyspark.sql import SparkSession',
+        'spark = SparkSession.builder.appName("DataPipelineCancelMe").getOrCreate()',
+        'for i in range(600):',
+        '    print("tick", i, flush=True)',
+        '    time.sleep(1)',
+        '',
+      ].join('\n'),
+    );
+    let sawRunning = false;
+    const { result } = await submit({ file }, (l, job) => {
+      if (l.text === 'tick 2' && !sawRunning) {
+        sawRunning = true;
+        assert.ok(processesMentioning(marker).length > 0, 'the driver is not running while it prints');
+        void job.cancel();
+      }
+    });
+    assert.ok(sawRunning, 'the job never printed its ticks');
+    assert.equal(result.cancelled, true);
+    assert.ok(result.durationMs < 60_000, `cancel took ${result.durationMs} ms`);
+    const deadline = Date.now() + 15_000;
+    while (processesMentioning(marker).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    assert.deepEqual(processesMentioning(marker), [], 'driver processes survived the cancel');
+    assert.ok(result.appId);
+    assert.ok(await model.waitForApp(result.appId!, 30_000, ['KILLED', 'FINISHED']), 'the application is still running on the master');
+    assert.ok(!(await client.status()).activeApps.some((a) => a.id === result.appId), 'the application is still active');
+  });
+
+  it('refuses before submitting when the master is unreachable, naming its URL', async () => {
+    const down = new SparkMasterClient('http://127.0.0.1:29998', { timeoutMs: 1500 });
+    const job = new SparkJob(stack.backend, down, { file: path.join(SCRIPTS, 'hello_spark.py') });
+    let ran = false;
+    await assert.rejects(
+      job.run({ onLine: () => void (ran = true) }),
+      (e: unknown) => e instanceof SubmitRefusedError && /unreachable at http:\/\/127\.0\.0\.1:29998/.test(e.message) && /Start the stack/.test(e.message),
+    );
+    assert.equal(ran, false);
+  });
+});
