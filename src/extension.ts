@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerAirflowFeature } from './commands/airflow';
 import { registerCommand } from './commands/registry';
+import { registerSparkFeature } from './commands/spark';
 import type { FeatureContext } from './featureContext';
 import { Logging } from './logging';
 import { resolveStackDir } from './services/stack/stackDir';
@@ -57,4 +58,4 @@ export function deactivate(): void {
 }
 
 /** Each feature registers its views, commands and panels. */
-const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerAirflowFeature];
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerAirflowFeature, registerSparkFeature];
