@@ -1,0 +1,134 @@
+/**
+ * The Airflow client and the streaming DAG against the real Airflow 2.8.1 of the shared native stack
+ * (SQLite + SequentialExecutor, Spark standalone, Kafka): listing, pause/unpause, import errors from
+ * a deliberately broken DAG file, trigger with config, runs, task instances, logs, and the headline
+ * result: kafka_spark_pipeline run twice, each run's output is exactly Alice, Charlie and Eve.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AirflowClient } from '../../src/services/airflow/client';
+import { AirflowError } from '../../src/services/airflow/errors';
+import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
+import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
+import { ensureNativeStack, NativeStack, stackDir } from './harness';
+
+const RUN_TIMEOUT_MS = 12 * 60_000;
+
+async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+describe('Airflow 2.8.1 (native stack)', function () {
+  this.timeout(30 * 60_000);
+  let stack: NativeStack;
+  let client: AirflowClient;
+
+  before(async () => {
+    stack = await ensureNativeStack(['kafka', 'spark', 'airflow']);
+    client = new AirflowClient({ baseUrl: stack.endpoints.airflowUrl, username: 'admin', password: 'admin' });
+  });
+
+  it('speaks the 2.x API and lists the stack DAGs with tags and schedule', async () => {
+    assert.equal(await client.apiVersion(), 'v1');
+    const dags = await until('the stack DAGs to be parsed', 120_000, async () => {
+      const all = await client.listDags();
+      return all.some((d) => d.dagId === STREAMING_DAG_ID) && all.some((d) => d.dagId === 'hello_spark_cluster') ? all : undefined;
+    });
+    const streaming = dags.find((d) => d.dagId === STREAMING_DAG_ID)!;
+    assert.deepEqual([...streaming.tags].sort(), ['kafka', 'spark', 'streaming']);
+    assert.equal(streaming.schedule, 'None');
+    assert.equal(streaming.fileloc, path.join(stackDir, 'dags', 'kafka_spark_dag.py'));
+    assert.deepEqual([...dags.find((d) => d.dagId === 'hello_spark_cluster')!.tags].sort(), ['demo', 'spark']);
+  });
+
+  it('pauses and unpauses a DAG', async () => {
+    const before = (await client.getDag('hello_spark_cluster')).isPaused;
+    assert.equal((await client.setPaused('hello_spark_cluster', !before)).isPaused, !before);
+    assert.equal((await client.getDag('hello_spark_cluster')).isPaused, !before);
+    assert.equal((await client.setPaused('hello_spark_cluster', before)).isPaused, before);
+  });
+
+  it('rejects wrong credentials and unknown DAGs with errors that say what to do', async () => {
+    const wrong = new AirflowClient({ baseUrl: stack.endpoints.airflowUrl, username: 'admin', password: 'not-the-password' });
+    await assert.rejects(wrong.listDags(), (e: unknown) => e instanceof AirflowError && e.kind === 'unauthorized' && /rejected the credentials/.test(e.message));
+    await assert.rejects(client.triggerDagRun('no_such_dag_xyz'), (e: unknown) => e instanceof AirflowError && e.kind === 'notFound' && /does not exist/.test(e.message));
+    const down = new AirflowClient({ baseUrl: 'http://127.0.0.1:29999', username: 'admin', password: 'admin' });
+    await assert.rejects(down.listDags(), (e: unknown) => e instanceof AirflowError && e.kind === 'unreachable' && /Airflow unreachable at http:\/\/127.0.0.1:29999/.test(e.message));
+  });
+
+  it('reports a broken DAG file as an import error with its traceback', async () => {
+    const file = path.join(stackDir, 'dags', `zz_datapipeline_test_broken_${process.pid}.py`);
+    fs.writeFileSync(file, 'from airflow import DAG\n\nraise ValueError("deliberately broken for the DataPipeline test")\n');
+    try {
+      const err = await until('the import error to be reported', 180_000, async () =>
+        (await client.listImportErrors()).find((e) => e.filename === file),
+      );
+      assert.match(err.stackTrace, /deliberately broken for the DataPipeline test/);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  const runStreaming = async (conf: Record<string, unknown>) => {
+    const triggered = await triggerStreaming(client, STREAMING_DAG_ID, conf);
+    assert.equal((await client.getDag(STREAMING_DAG_ID)).isPaused, false, 'triggerStreaming unpauses the DAG');
+    const messages: string[] = [];
+    const end = await followRun(client, STREAMING_DAG_ID, triggered.runId, { pollMs: 3000, stuckAfterMs: RUN_TIMEOUT_MS, onProgress: (p) => messages.push(p.message) });
+    return { triggered, end, messages };
+  };
+
+  const assertAdultsOnly = async (runId: string) => {
+    const data = await collectRunOutput(client, kafkaRangeReader(stack.endpoints.kafkaBootstrap), STREAMING_DAG_ID, runId);
+    const people = data.records.map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
+    people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    assert.deepEqual(people, [
+      { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },
+      { name: 'Charlie', age: 30, message: 'Charlie from Chicago is an adult' },
+      { name: 'Eve', age: 22, message: 'Eve from Seattle is an adult' },
+    ], `output of run ${runId}: ${JSON.stringify(data.records)} ${data.note ?? ''}`);
+    assert.equal(data.topic, 'output-topic');
+    assert.deepEqual(data.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));
+    return data;
+  };
+
+  let firstRunId = '';
+
+  it('runs kafka_spark_pipeline: four tasks succeed, its output is exactly Alice, Charlie and Eve', async () => {
+    const { triggered, end, messages } = await runStreaming({ source: 'datapipeline-integration' });
+    firstRunId = triggered.runId;
+    const failed = end.tasks.filter((t) => t.state !== 'success');
+    if (end.run.state !== 'success') {
+      const logs = await Promise.all(failed.filter((t) => t.tryNumber > 0).map((t) => client.getTaskLog(t, t.tryNumber).then((l) => `--- ${t.taskId}\n${l.text.slice(-3000)}`)));
+      assert.fail(`run ${triggered.runId} ended ${end.run.state}; tasks: ${JSON.stringify(end.tasks.map((t) => [t.taskId, t.state]))}\n${logs.join('\n')}`);
+    }
+    assert.deepEqual(end.run.conf, { source: 'datapipeline-integration' }, 'the trigger config reaches the run');
+    assert.ok(messages.some((m) => /Running (create_kafka_topics|produce_sample_data|process_kafka_with_spark|consume_output_topic)/.test(m)), `progress named a running task: ${messages.join(' | ')}`);
+    const data = await assertAdultsOnly(triggered.runId);
+    assert.ok(data.sparkAppId, 'the Spark task log names the Spark application');
+
+    const runs = await client.listDagRuns(STREAMING_DAG_ID, { limit: 5 });
+    assert.equal(runs[0]?.runId, triggered.runId, 'newest run first');
+    const produceLog = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: triggered.runId, taskId: 'produce_sample_data' }, 1);
+    assert.match(produceLog.text, /Produced 5 records to input-topic/);
+    assert.equal(produceLog.endOfLog, true);
+    const consumeLog = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: triggered.runId, taskId: 'consume_output_topic' }, 1);
+    assert.match(consumeLog.text, /Total records in output-topic for run .*: 3/);
+  });
+
+  it('runs it a second time: topics already there are fine and the output is again exactly those three', async () => {
+    assert.ok(firstRunId, 'the first run happened');
+    const { triggered, end } = await runStreaming({});
+    assert.notEqual(triggered.runId, firstRunId);
+    assert.equal(end.run.state, 'success', `tasks: ${JSON.stringify(end.tasks.map((t) => [t.taskId, t.state]))}`);
+    const createLog = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: triggered.runId, taskId: 'create_kafka_topics' }, 1);
+    assert.match(createLog.text, /Topic input-topic already exists/);
+    await assertAdultsOnly(triggered.runId);
+  });
+});
