@@ -434,7 +434,7 @@ export class DockerBackend implements StackBackend {
   }
 
   /** Removes the containers and the named volumes (Kafka topics, Airflow DB, checkpoints, Ivy cache). */
-  async resetData(opts: OperationOptions = {}): Promise<void> {
+  async reset(opts: OperationOptions = {}): Promise<void> {
     await this.ping();
     const { compose } = await this.project();
     opts.onProgress?.({ step: 'Removing containers and data volumes (compose down -v)', percent: 10 });

@@ -1,0 +1,245 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FeatureContext } from '../featureContext';
+import { addStackToWorkspace, StackExistsError } from '../services/stack/stackFiles';
+import { summarize } from '../services/stack/statusModel';
+import { StackError, type OperationOptions, type ServiceId, type StackBackend, type StackProgress } from '../services/stack/types';
+import { StackTreeProvider, type StackNode } from '../views/stackView';
+import { describeError } from './registry';
+
+/** What Start/Stop/Restart resolve with (tests and other features read it). */
+export interface StackCommandResult {
+  ok: boolean;
+  /** "8/8 running" after the operation */
+  summary: string;
+  error?: string;
+  service?: ServiceId;
+}
+
+type ServiceArg = StackNode | ServiceId | undefined;
+
+function serviceOf(arg: ServiceArg): ServiceId | undefined {
+  if (!arg) return undefined;
+  if (typeof arg === 'string') return arg;
+  if (arg.kind === 'service') return arg.status.id;
+  if (arg.kind === 'port') return arg.service.id;
+  return undefined;
+}
+
+/**
+ * Start/Stop/Restart Stack (cancellable progress naming each service as it becomes healthy),
+ * restart one service, stream a service's logs, open a service's UI, add the stack to the
+ * workspace, reset data; the Stack view and the "DataPipeline: 8/8 running" status bar item.
+ */
+export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
+  const log = ctx.logger('stack');
+  const stack = ctx.stack;
+  const tree = new StackTreeProvider(stack);
+  const disposables: vscode.Disposable[] = [tree];
+  const view = tree.createView('datapipeline.stack', { showCollapseAll: false });
+
+  const statusItem = vscode.window.createStatusBarItem('datapipeline.stackStatus', vscode.StatusBarAlignment.Left, 50);
+  statusItem.name = 'DataPipeline Stack';
+  statusItem.command = 'datapipeline.stack.focus';
+  disposables.push(statusItem);
+
+  const render = () => {
+    const sum = summarize(stack.status);
+    statusItem.text = `$(server-process) DataPipeline: ${sum.text}`;
+    statusItem.tooltip = sum.running
+      ? `${sum.ok} of ${sum.total} services are up${sum.degraded ? ' — some are not healthy' : ''}. Click to open the Stack view.`
+      : 'The DataPipeline stack is stopped. Click to open the Stack view.';
+    statusItem.backgroundColor = sum.degraded ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    statusItem.show();
+    view.badge = sum.degraded ? { value: sum.total - sum.ok, tooltip: `${sum.total - sum.ok} services are not healthy` } : undefined;
+    tree.refresh(50);
+  };
+  disposables.push(stack.onDidChange(render));
+  render();
+
+  /** Reads the status once; a failure (daemon down…) is shown in the view instead of thrown. */
+  const refresh = async (): Promise<void> => {
+    try {
+      await stack.refreshStatus();
+      tree.setError(undefined);
+    } catch (err) {
+      log.warn(`reading the stack status failed: ${describeError(err)}`);
+      tree.setError(describeError(err));
+    }
+  };
+  let readOnce = false;
+  const readWhenVisible = () => {
+    if (view.visible && !readOnce) {
+      readOnce = true;
+      void refresh();
+    }
+  };
+  disposables.push(view.onDidChangeVisibility(readWhenVisible));
+  readWhenVisible();
+
+  /** One output channel per service; a new Show Logs restarts the follow. */
+  const logChannels = new Map<string, { channel: vscode.OutputChannel; abort?: AbortController }>();
+  disposables.push({
+    dispose: () => {
+      for (const l of logChannels.values()) {
+        l.abort?.abort();
+        l.channel.dispose();
+      }
+    },
+  });
+  const showServiceLogs = async (arg: ServiceArg): Promise<void> => {
+    const service = serviceOf(arg) ?? (await pickService(stack.status.map((s) => s.id)));
+    if (!service) return;
+    const backend = await stack.backend();
+    let entry = logChannels.get(service);
+    if (!entry) {
+      entry = { channel: vscode.window.createOutputChannel(`DataPipeline: ${service}`) };
+      logChannels.set(service, entry);
+    }
+    entry.abort?.abort();
+    const abort = new AbortController();
+    entry.abort = abort;
+    const channel = entry.channel;
+    channel.clear();
+    channel.show(true);
+    backend
+      .logs(service, (line) => channel.appendLine(line), { follow: true, tail: 500, signal: abort.signal })
+      .then(
+        () => {
+          if (!abort.signal.aborted) channel.appendLine(`--- ${service} stopped: end of its log ---`);
+        },
+        (err: unknown) => channel.appendLine(`--- could not read the logs of ${service}: ${describeError(err)} ---`),
+      );
+  };
+
+  /** Runs a stack operation under a cancellable notification; failures get one message with "Show Logs". */
+  const withProgress = async (title: string, op: (backend: StackBackend, opts: OperationOptions) => Promise<void>): Promise<StackCommandResult> => {
+    let backend: StackBackend;
+    try {
+      backend = await stack.backend();
+    } catch (err) {
+      return fail(err);
+    }
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `DataPipeline: ${title}`, cancellable: true },
+      async (progress, token): Promise<{ ok: true } | { ok: false; cancelled: boolean; err: unknown }> => {
+        const abort = new AbortController();
+        const sub = token.onCancellationRequested(() => abort.abort());
+        let last = 0;
+        const onProgress = (p: StackProgress) => {
+          log.info(`${title}: ${p.step}`);
+          const increment = Math.max(0, p.percent - last);
+          last = Math.max(last, p.percent);
+          progress.report({ message: p.step, increment });
+        };
+        try {
+          await op(backend, { signal: abort.signal, onProgress });
+          return { ok: true };
+        } catch (err) {
+          return { ok: false, cancelled: abort.signal.aborted, err };
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
+    await refresh();
+    if (outcome.ok) return { ok: true, summary: summarize(stack.status).text };
+    if (outcome.cancelled) {
+      void vscode.window.showInformationMessage(`DataPipeline: ${title} was cancelled; ${describeError(outcome.err)}`);
+      return { ok: false, summary: summarize(stack.status).text, error: 'cancelled' };
+    }
+    return fail(outcome.err);
+  };
+
+  const fail = (err: unknown): StackCommandResult => {
+    const message = describeError(err);
+    const service = err instanceof StackError ? err.service : undefined;
+    const tail = err instanceof StackError ? err.logTail : [];
+    log.error(message);
+    if (tail.length) log.error(`last log lines of ${service ?? 'the service'}:\n${tail.join('\n')}`);
+    const lastLines = tail.slice(-3).join(' ⏎ ');
+    const actions = service ? ['Show Logs', 'Show Log'] : ['Show Log'];
+    void vscode.window.showErrorMessage(`DataPipeline: ${message}${lastLines ? ` Last log lines: ${lastLines}` : ''}`, ...actions).then((choice) => {
+      if (choice === 'Show Logs' && service) void showServiceLogs(service);
+      else if (choice === 'Show Log') ctx.showLog();
+    });
+    return { ok: false, summary: summarize(stack.status).text, error: message, service };
+  };
+
+  const start = async (): Promise<StackCommandResult> => {
+    const r = await withProgress('Starting the stack', (b, o) => b.start(o));
+    if (r.ok) void vscode.window.showInformationMessage(`DataPipeline: stack started (${r.summary}).`);
+    return r;
+  };
+
+  disposables.push(
+    ctx.registerCommand('datapipeline.stack.start', start),
+    ctx.registerCommand('datapipeline.stack.stop', () => withProgress('Stopping the stack', (b, o) => b.stop(o))),
+    ctx.registerCommand('datapipeline.stack.restart', () => withProgress('Restarting the stack', (b, o) => b.restart(undefined, o))),
+    ctx.registerCommand('datapipeline.stack.refresh', refresh),
+    ctx.registerCommand('datapipeline.stack.restartService', async (arg: ServiceArg) => {
+      const service = serviceOf(arg) ?? (await pickService(stack.status.map((s) => s.id)));
+      if (!service) return undefined;
+      return withProgress(`Restarting ${service}`, (b, o) => b.restart(service, o));
+    }),
+    ctx.registerCommand('datapipeline.stack.showServiceLogs', showServiceLogs),
+    ctx.registerCommand('datapipeline.stack.openServiceUrl', async (arg: ServiceArg) => {
+      let url: string | undefined;
+      if (arg && typeof arg === 'object' && arg.kind === 'port') url = arg.port.url;
+      else {
+        const id = serviceOf(arg);
+        const svc = stack.status.find((s) => s.id === id);
+        url = svc?.ports.find((p) => p.url)?.url;
+      }
+      if (!url) throw new Error('This service has no web UI to open.');
+      await vscode.env.openExternal(vscode.Uri.parse(url));
+      return url;
+    }),
+    ctx.registerCommand('datapipeline.stack.addToWorkspace', async () => {
+      const folders = vscode.workspace.workspaceFolders ?? [];
+      if (!folders.length) throw new Error('Open a folder first: the stack is copied into <folder>/stack.');
+      const folder =
+        folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Copy the DataPipeline stack into which folder?' });
+      if (!folder) return undefined;
+      const bundled = path.join(ctx.extensionContext.extensionPath, 'stack');
+      let target: string;
+      try {
+        target = addStackToWorkspace(bundled, folder.uri.fsPath);
+      } catch (err) {
+        if (err instanceof StackExistsError) {
+          throw new Error(`${err.target} already exists; the stack is used from there. Delete or rename it to add a fresh copy.`);
+        }
+        throw err;
+      }
+      log.info(`copied the bundled stack to ${target}`);
+      const choice = await vscode.window.showInformationMessage(
+        `DataPipeline: the stack is now in ${path.relative(folder.uri.fsPath, target) || target}; edit its DAGs and jobs there. Restart the stack to use it.`,
+        'Open Compose File',
+      );
+      if (choice === 'Open Compose File') await vscode.window.showTextDocument(vscode.Uri.file(path.join(target, 'docker-compose.yaml')));
+      return target;
+    }),
+    ctx.registerCommand('datapipeline.stack.resetData', async (opts?: { confirm?: boolean }) => {
+      if (opts?.confirm !== false) {
+        const ok = await vscode.window.showWarningMessage(
+          'Reset the stack data? This stops the stack and deletes the Kafka topics and messages, the Airflow database (DAG runs, connections) and the Spark checkpoints.',
+          { modal: true },
+          'Reset Data',
+        );
+        if (ok !== 'Reset Data') return undefined;
+      }
+      return withProgress('Resetting the stack data', async (b, o) => {
+        const resettable = b as StackBackend & { reset?: (o: OperationOptions) => Promise<void> };
+        if (!resettable.reset) throw new Error(`The ${b.kind} backend cannot reset its data.`);
+        if (b.kind === 'native') await b.stop(o);
+        await resettable.reset(o);
+      });
+    }),
+  );
+  return disposables;
+}
+
+async function pickService(ids: ServiceId[]): Promise<ServiceId | undefined> {
+  if (!ids.length) throw new Error('The stack has no services yet: start it first.');
+  return vscode.window.showQuickPick(ids, { placeHolder: 'Which service?' });
+}

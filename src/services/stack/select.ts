@@ -1,0 +1,74 @@
+/**
+ * Which backend runs the stack. `auto`: Docker when the docker CLI, the daemon and a compose CLI
+ * all answer, else the native processes; the reason is logged. No `vscode` import.
+ */
+import { createDocker, pingDocker } from '../docker/client';
+import { detectCompose, run } from '../docker/compose';
+import type { Logger } from '../util/logger';
+import { DockerBackend } from './docker/dockerBackend';
+import type { StackBackend } from './types';
+
+export type BackendSetting = 'auto' | 'docker' | 'native';
+
+export interface DockerProbe {
+  ok: boolean;
+  /** why docker is (not) used, for the log */
+  reason: string;
+}
+
+/** Do the docker CLI, the daemon and compose answer? Never throws. */
+export async function probeDocker(composeCommand: string[], env: NodeJS.ProcessEnv = process.env): Promise<DockerProbe> {
+  try {
+    const r = await run(['docker', '--version'], { env, timeoutMs: 10_000 });
+    if (r.code !== 0) return { ok: false, reason: `"docker --version" failed: ${r.stderr.trim()}` };
+  } catch {
+    return { ok: false, reason: 'the docker CLI is not installed' };
+  }
+  try {
+    await pingDocker(createDocker(env), 3000);
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+  try {
+    const cli = await detectCompose(composeCommand, env);
+    return { ok: true, reason: `docker answers and ${cli.command.join(' ')} ${cli.version} is installed` };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export interface BackendFactoryDeps {
+  /** the folder the docker backend runs compose in (already a writable copy when needed) */
+  dockerStackDir: () => string;
+  composeCommand: () => string[];
+  /** builds the native backend (the native module is loaded only when chosen) */
+  createNative: () => Promise<StackBackend>;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  onWarning?: (message: string) => void;
+  /** override the probe (tests) */
+  probe?: (composeCommand: string[], env?: NodeJS.ProcessEnv) => Promise<DockerProbe>;
+}
+
+/** The factory src/extension.ts gives the StackController. */
+export function createBackendFactory(deps: BackendFactoryDeps): (setting: BackendSetting) => Promise<StackBackend> {
+  const docker = () =>
+    new DockerBackend({
+      stackDir: deps.dockerStackDir(),
+      composeCommand: deps.composeCommand(),
+      env: deps.env,
+      log: deps.log,
+      onWarning: deps.onWarning,
+    });
+  return async (setting) => {
+    if (setting === 'docker') return docker();
+    if (setting === 'native') return deps.createNative();
+    const probe = await (deps.probe ?? probeDocker)(deps.composeCommand(), deps.env);
+    if (probe.ok) {
+      deps.log.info(`stack backend auto → docker: ${probe.reason}`);
+      return docker();
+    }
+    deps.log.info(`stack backend auto → native: ${probe.reason}`);
+    return deps.createNative();
+  };
+}

@@ -1,0 +1,38 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { BackendFactory } from './stackController';
+import type { Settings } from './settings';
+import { createBackendFactory } from './services/stack/select';
+import { prepareStackDir } from './services/stack/stackFiles';
+import type { Logger } from './services/util/logger';
+
+export interface StackBackendDeps {
+  extensionContext: vscode.ExtensionContext;
+  settings: Settings;
+  log: Logger;
+  /** the resolved stack folder (workspace stack/ or the bundled one) */
+  stackDir: () => string;
+  cacheDir: string;
+  stateDir: string;
+}
+
+/**
+ * The StackController's backend factory: `auto` probes Docker (CLI, daemon, compose) and falls
+ * back to the native processes. The Docker backend runs from the workspace's stack/ or from a
+ * writable copy of the bundled files in global storage.
+ */
+export function createStackBackendFactory(deps: StackBackendDeps): BackendFactory {
+  const ext = deps.extensionContext;
+  const bundled = path.join(ext.extensionPath, 'stack');
+  const version = String(ext.extension.packageJSON.version ?? '0');
+  return createBackendFactory({
+    dockerStackDir: () => prepareStackDir(deps.stackDir(), bundled, path.join(ext.globalStorageUri.fsPath, 'stack'), version),
+    composeCommand: () => deps.settings.composeCommand,
+    log: deps.log,
+    onWarning: (message) => void vscode.window.showWarningMessage(`DataPipeline: ${message}`),
+    createNative: async () => {
+      const { createNativeBackend } = await import('./services/stack/native/nativeBackend');
+      return createNativeBackend({ stackDir: deps.stackDir(), cacheDir: deps.cacheDir, stateDir: deps.stateDir });
+    },
+  });
+}

@@ -1,0 +1,90 @@
+import * as vscode from 'vscode';
+import type { ServicePort, ServiceStatus } from '../services/stack/types';
+import { serviceOk } from '../services/stack/statusModel';
+import { BaseTreeProvider } from './base';
+
+export type StackNode =
+  | { kind: 'service'; status: ServiceStatus }
+  | { kind: 'port'; service: ServiceStatus; port: ServicePort }
+  | { kind: 'message'; text: string; detail?: string; error: boolean };
+
+/** The icon and its colour for a service's state and health. */
+export function serviceIcon(s: ServiceStatus): vscode.ThemeIcon {
+  if (serviceOk(s)) {
+    return s.state === 'exited'
+      ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
+      : new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
+  }
+  if (s.state === 'starting' || (s.state === 'running' && s.health === 'starting')) return new vscode.ThemeIcon('loading~spin');
+  if (s.health === 'unhealthy') return new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  if (s.state === 'exited') return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+  if (s.state === 'stopped') return new vscode.ThemeIcon('circle-outline');
+  return new vscode.ThemeIcon('question');
+}
+
+/** "healthy", "running", "starting", "unhealthy", "exited (1)", "completed", "stopped" */
+export function stateText(s: ServiceStatus): string {
+  if (s.state === 'exited') return s.detail === 'completed' ? 'completed' : `exited (${s.exitCode ?? '?'})`;
+  if (s.state === 'running') return s.health === 'none' ? 'running' : s.health;
+  return s.state;
+}
+
+/**
+ * The Stack view: one item per service (state/health icon, inline Restart and Show Logs), its
+ * ports as children that open the UI. Reads the StackController's last status; the controller
+ * re-reads on backend events, so nothing polls here.
+ */
+export class StackTreeProvider extends BaseTreeProvider<StackNode> {
+  private error?: string;
+
+  constructor(private readonly source: { status: readonly ServiceStatus[]; running: boolean }) {
+    super();
+  }
+
+  setError(message: string | undefined): void {
+    this.error = message;
+    this.refresh(0);
+  }
+
+  getTreeItem(node: StackNode): vscode.TreeItem {
+    if (node.kind === 'message') {
+      const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+      item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'info');
+      item.tooltip = node.detail ?? node.text;
+      item.contextValue = 'stackMessage';
+      return item;
+    }
+    if (node.kind === 'port') {
+      const p = node.port;
+      const item = new vscode.TreeItem(`${p.name}`, vscode.TreeItemCollapsibleState.None);
+      item.description = `${p.host}:${p.port}`;
+      item.iconPath = new vscode.ThemeIcon(p.url ? 'link-external' : 'plug');
+      item.contextValue = 'servicePort';
+      item.tooltip = p.url ? `Open ${p.url}` : `${p.host}:${p.port}`;
+      if (p.url) item.command = { command: 'datapipeline.stack.openServiceUrl', title: 'Open', arguments: [node] };
+      return item;
+    }
+    const s = node.status;
+    const item = new vscode.TreeItem(s.id, s.ports.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    item.id = `service:${s.id}`;
+    item.description = s.detail && s.detail !== 'completed' && !/^exited/.test(s.detail) ? `${stateText(s)} · ${s.detail}` : stateText(s);
+    item.iconPath = serviceIcon(s);
+    item.contextValue = 'service';
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendText(`${s.label}\n\nstate: ${s.state}, health: ${s.health}${s.pid ? `, pid ${s.pid}` : ''}${s.detail ? `\n\n${s.detail}` : ''}`);
+    item.tooltip = tip;
+    return item;
+  }
+
+  getChildren(node?: StackNode): StackNode[] {
+    if (!node) {
+      if (this.error) return [{ kind: 'message', text: this.error, error: true }];
+      const status = this.source.status;
+      // Nothing created yet: an empty tree shows the "Start Stack" welcome content.
+      if (!status.some((s) => s.state !== 'stopped')) return [];
+      return status.map((s) => ({ kind: 'service', status: s }));
+    }
+    if (node.kind === 'service') return node.status.ports.map((port) => ({ kind: 'port', service: node.status, port }));
+    return [];
+  }
+}
