@@ -3,10 +3,12 @@ import * as vscode from 'vscode';
 import { registerAirflowFeature } from './commands/airflow';
 import { registerCommand } from './commands/registry';
 import { registerSparkFeature } from './commands/spark';
+import { registerStackFeature } from './commands/stack';
 import type { FeatureContext } from './featureContext';
 import { Logging } from './logging';
 import { resolveStackDir } from './services/stack/stackDir';
 import { Settings } from './settings';
+import { createStackBackendFactory } from './stackBackends';
 import { StackController } from './stackController';
 
 /**
@@ -28,9 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
     );
   const stack = new StackController(
     settings,
-    async () => {
-      throw new Error('No stack backend is built into this development build yet.');
-    },
+    createStackBackendFactory({ extensionContext: context, settings, log: logging.logger('stack'), stackDir, cacheDir, stateDir }),
     logging.logger('stack'),
   );
   context.subscriptions.push(stack);
@@ -58,4 +58,4 @@ export function deactivate(): void {
 }
 
 /** Each feature registers its views, commands and panels. */
-const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerAirflowFeature, registerSparkFeature];
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerStackFeature, registerAirflowFeature, registerSparkFeature];
