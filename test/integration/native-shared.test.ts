@@ -3,7 +3,8 @@
  * healthy, the stack's DAGs import in the native Airflow, and hello_spark.py runs on the native master.
  */
 import { strict as assert } from 'node:assert';
-import { ensureNativeStack, NativeStack } from './harness';
+import * as path from 'node:path';
+import { ensureNativeStack, NativeStack, stackDir } from './harness';
 
 describe('native stack (shared, default ports)', function () {
   let stack: NativeStack;
@@ -40,5 +41,41 @@ describe('native stack (shared, default ports)', function () {
     const conn = (await res.json()) as { conn_type: string; host: string; port: number };
     assert.equal(conn.conn_type, 'spark');
     assert.equal(`${conn.host}:${conn.port}`, stack.endpoints.sparkMasterUrl);
+  });
+
+  it("imports the stack's DAGs without errors (airflow dags list-import-errors is empty)", async function () {
+    this.timeout(240_000);
+    const auth = 'Basic ' + Buffer.from('admin:admin').toString('base64');
+    // the scheduler lists the DAGs folder every 30 s: wait until it has parsed both DAGs
+    const deadline = Date.now() + 150_000;
+    let ids: string[] = [];
+    while (Date.now() < deadline) {
+      const res = await fetch(`${stack.endpoints.airflowUrl}/api/v1/dags?limit=100`, { headers: { authorization: auth } });
+      ids = ((await res.json()) as { dags: Array<{ dag_id: string }> }).dags.map((d) => d.dag_id);
+      if (ids.includes('hello_spark_cluster') && ids.includes('kafka_spark_pipeline')) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.ok(ids.includes('hello_spark_cluster') && ids.includes('kafka_spark_pipeline'), `DAGs seen by Airflow: ${ids.join(', ') || 'none'}`);
+    const r = await stack.backend.airflowCli(['dags', 'list-import-errors', '--output', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const errors = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as unknown[];
+    assert.deepEqual(errors, [], `import errors: ${r.stdout}`);
+  });
+
+  it('runs stack/scripts/hello_spark.py on the native Spark master through submitSpark', async function () {
+    this.timeout(300_000);
+    let out = '';
+    let err = '';
+    const res = await stack.backend.submitSpark(
+      { file: path.join(stackDir, 'scripts', 'hello_spark.py') },
+      { onStdout: (c) => (out += c), onStderr: (c) => (err += c) },
+    );
+    assert.equal(res.exitCode, 0, err.slice(-3000));
+    assert.match(out, /HELLO WORLD FROM SPARK CLUSTER/);
+    assert.match(out, /\|\s*Spark\|\s*4\|/);
+    assert.match(res.appId ?? '', /^app-\d{14}-\d{4,}$/, 'the application id is read from the driver output');
+    // the application ran on the native master (not in local mode)
+    const apps = (await (await fetch(`${stack.endpoints.sparkUiUrl}/json/`)).json()) as { completedapps?: Array<{ id: string; name: string }> };
+    assert.ok(apps.completedapps?.some((a) => a.id === res.appId && a.name === 'HelloSparkCluster'), 'the master lists the completed application');
   });
 });

@@ -604,6 +604,14 @@ export class NativeBackend implements StackBackend {
     fs.writeFileSync(stamp, want);
   }
 
+  /** Runs the `airflow` CLI of the native stack with its environment (home, DB, DAGs folder). */
+  async airflowCli(args: string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const airflow = path.join(this.layout.airflowVenv, 'bin', 'airflow');
+    if (!fs.existsSync(airflow)) throw this.notProvisioned('Airflow');
+    const env = this.airflowEnv(await this.prerequisites(), this.secrets());
+    return run(airflow, args, { env, cwd: this.layout.airflowHome, signal: opts.signal, timeoutMs: opts.timeoutMs ?? 300_000 });
+  }
+
   // ---------------------------------------------------------------- status, logs, events
 
   async status(): Promise<ServiceStatus[]> {
@@ -658,7 +666,8 @@ export class NativeBackend implements StackBackend {
   async logs(service: ServiceId, onLine: (line: string) => void, opts: LogOptions = {}): Promise<void> {
     const ids = this.resolve(service);
     const file = this.store.logPath(ids[0]);
-    for (const line of tailLines(file, opts.tail ?? 200)) onLine(line);
+    const tail = opts.tail ?? 200;
+    if (tail > 0) for (const line of tailLines(file, tail)) onLine(line);
     if (!opts.follow) return;
     let pos = fileSize(file);
     let partial = '';

@@ -2,6 +2,7 @@
  * A lock on a native stack state folder, so two callers (the CLI, several test runs, the extension)
  * never start or stop the same services at the same time. The lock is a directory created
  * atomically with mkdir, holding the owner's pid; a lock whose owner is gone is taken over.
+ * Callers in one process queue too (never nest: the inner call would wait for the outer).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -44,10 +45,6 @@ export async function withStateLock<T>(
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const owner = readOwner(dir);
-    if (owner && owner.pid === process.pid) {
-      // re-entrant use in one process is a bug in the caller; refuse rather than deadlock
-      throw new Error(`The native stack state lock is already held by this process (${owner.what}).`);
-    }
     const stale = owner ? !isAlive(owner.pid, owner.startTime || undefined) : lockAgeMs(dir) > 5000;
     if (stale) {
       fs.rmSync(dir, { recursive: true, force: true });
