@@ -1,0 +1,95 @@
+/**
+ * The Airflow client against a real Apache Airflow 3.x (the newest from PyPI, installed by
+ * scripts/setup/airflow3.sh), started here on 127.0.0.1:28185 with its own AIRFLOW_HOME: the /api/v2
+ * token flow, listing, pause, trigger with config (logical_date null), runs, task instances, logs and
+ * import errors from a deliberately broken DAG file.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AirflowClient } from '../../src/services/airflow/client';
+import { AirflowError } from '../../src/services/airflow/errors';
+import { followRun } from '../../src/services/airflow/streamingRun';
+import { Airflow3, startAirflow3 } from './lib/airflow3';
+
+const PORT = 28185;
+
+const HELLO_DAG = `
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+def say(**context):
+    run = context["dag_run"]
+    print("DATAPIPELINE hello from", run.run_id, "with conf", dict(run.conf or {}))
+
+def check(**context):
+    print("DATAPIPELINE second task")
+
+with DAG(dag_id="dp_hello", schedule=None, start_date=datetime(2024, 1, 1), catchup=False, tags=["datapipeline", "test"]):
+    PythonOperator(task_id="say_hello", python_callable=say) >> PythonOperator(task_id="say_more", python_callable=check)
+`;
+
+const BROKEN_DAG = 'from airflow.sdk import DAG\n\nraise RuntimeError("deliberately broken for the DataPipeline test")\n';
+
+async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+describe('Airflow 3.x (throwaway, /api/v2)', function () {
+  this.timeout(15 * 60_000);
+  let af: Airflow3;
+  let client: AirflowClient;
+
+  before(async () => {
+    af = await startAirflow3({ port: PORT, dags: { 'dp_hello.py': HELLO_DAG, 'dp_broken.py': BROKEN_DAG } });
+    client = new AirflowClient({ baseUrl: af.url, username: 'admin', password: 'admin' });
+  });
+
+  after(async () => {
+    await af?.stop();
+  });
+
+  it('detects the 3.x API and lists the DAG with its tags', async () => {
+    assert.equal(await client.apiVersion(), 'v2');
+    const dag = await until('dp_hello to be parsed', 180_000, async () => (await client.listDags()).find((d) => d.dagId === 'dp_hello'));
+    assert.deepEqual([...dag.tags].sort(), ['datapipeline', 'test']);
+    assert.equal(dag.isPaused, true);
+    assert.equal(dag.fileloc, path.join(af.dagsDir, 'dp_hello.py'));
+  });
+
+  it('reports the broken DAG file as an import error', async () => {
+    const err = await until('the import error', 180_000, async () => (await client.listImportErrors()).find((e) => e.filename.endsWith('dp_broken.py')));
+    assert.match(err.stackTrace, /deliberately broken for the DataPipeline test/);
+    assert.ok(fs.existsSync(path.join(af.dagsDir, 'dp_broken.py')));
+  });
+
+  it('rejects a wrong password with an unauthorized error', async () => {
+    const wrong = new AirflowClient({ baseUrl: af.url, username: 'admin', password: 'wrong' });
+    await assert.rejects(wrong.listDags(), (e: unknown) => e instanceof AirflowError && e.kind === 'unauthorized');
+  });
+
+  it('unpauses, triggers with config twice, follows the runs and reads task logs', async () => {
+    assert.equal((await client.setPaused('dp_hello', false)).isPaused, false);
+    const first = await client.triggerDagRun('dp_hello', { conf: { greeting: 'from-datapipeline' } });
+    const second = await client.triggerDagRun('dp_hello', { conf: {} });
+    assert.notEqual(first.runId, second.runId, 'two manual runs with logical_date null');
+    const end = await followRun(client, 'dp_hello', first.runId, { pollMs: 2000, stuckAfterMs: 600_000 });
+    assert.equal(end.run.state, 'success', JSON.stringify(end.tasks.map((t) => [t.taskId, t.state])));
+    assert.deepEqual(end.run.conf, { greeting: 'from-datapipeline' });
+    assert.deepEqual(end.tasks.map((t) => [t.taskId, t.state]).sort(), [['say_hello', 'success'], ['say_more', 'success']]);
+    const ti = end.tasks.find((t) => t.taskId === 'say_hello')!;
+    assert.ok(ti.tryNumber >= 1);
+    const log = await client.getTaskLog(ti, ti.tryNumber);
+    assert.match(log.text, /DATAPIPELINE hello from .*from-datapipeline/);
+    const runs = await client.listDagRuns('dp_hello');
+    assert.deepEqual(new Set(runs.map((r) => r.runId)), new Set([first.runId, second.runId]));
+    assert.equal((await client.setPaused('dp_hello', true)).isPaused, true);
+  });
+});

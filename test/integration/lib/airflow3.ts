@@ -1,0 +1,131 @@
+/**
+ * A throwaway Apache Airflow 3.x for the client tests: its own AIRFLOW_HOME and DAGs folder in a temp
+ * dir, SQLite + LocalExecutor, the API server on 127.0.0.1:<port>, SimpleAuthManager user admin/admin.
+ * The install comes from scripts/setup/airflow3.sh (run by the test script's setup, or here when missing).
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cacheDir } from '../../../src/services/util/paths';
+
+export interface Airflow3 {
+  url: string;
+  home: string;
+  dagsDir: string;
+  version: string;
+  stop(): Promise<void>;
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+function airflow3Bin(): string {
+  const bin = path.join(cacheDir(), 'airflow3', 'venv', 'bin');
+  if (!fs.existsSync(path.join(bin, 'airflow'))) {
+    const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'setup', 'airflow3.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`scripts/setup/airflow3.sh failed (${r.status}); see ${path.join(cacheDir(), 'logs', 'airflow3-pip.log')}`);
+  }
+  return bin;
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, logs: string[]): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const tails = logs.map((f) => `--- ${f}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').slice(-30).join('\n') : '(no log)'}`);
+  throw new Error(`Airflow 3 did not get ${what} within ${timeoutMs / 1000}s.\n${tails.join('\n')}`);
+}
+
+/** Starts api-server, scheduler and dag-processor; resolves once the API answers healthy. */
+export async function startAirflow3(opts: { port: number; dags: Record<string, string> }): Promise<Airflow3> {
+  const bin = airflow3Bin();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-airflow3-'));
+  const home = path.join(root, 'home');
+  const dagsDir = path.join(root, 'dags');
+  fs.mkdirSync(home, { recursive: true });
+  fs.mkdirSync(dagsDir, { recursive: true });
+  for (const [name, text] of Object.entries(opts.dags)) fs.writeFileSync(path.join(dagsDir, name), text);
+  const passwords = path.join(home, 'passwords.json');
+  fs.writeFileSync(passwords, JSON.stringify({ admin: 'admin' }));
+  const url = `http://127.0.0.1:${opts.port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    AIRFLOW_HOME: home,
+    AIRFLOW__CORE__DAGS_FOLDER: dagsDir,
+    AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
+    AIRFLOW__CORE__EXECUTOR: 'LocalExecutor',
+    AIRFLOW__CORE__PARALLELISM: '2',
+    AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION: 'True',
+    AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: 'admin:admin',
+    AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: passwords,
+    AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${url}/execution/`,
+    AIRFLOW__API__HOST: '127.0.0.1',
+    AIRFLOW__API__PORT: String(opts.port),
+    AIRFLOW__API__BASE_URL: url,
+    AIRFLOW__API__WORKERS: '1',
+    AIRFLOW__API_AUTH__JWT_SECRET: 'datapipeline-test-only',
+    AIRFLOW__API__SECRET_KEY: 'datapipeline-test-only',
+    AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '5',
+    AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL: '5',
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${path.join(home, 'airflow.db')}`,
+  };
+  const airflow = path.join(bin, 'airflow');
+  const migrate = spawnSync(airflow, ['db', 'migrate'], { env, encoding: 'utf8' });
+  if (migrate.status !== 0) throw new Error(`airflow db migrate failed: ${migrate.stderr.slice(-2000)}`);
+  const version = spawnSync(airflow, ['version'], { env, encoding: 'utf8' }).stdout.trim().split('\n').pop() ?? '?';
+
+  const children: ChildProcess[] = [];
+  const logs: string[] = [];
+  const start = (name: string, args: string[]) => {
+    const file = path.join(root, `${name}.log`);
+    logs.push(file);
+    const fd = fs.openSync(file, 'a');
+    const child = spawn(airflow, args, { env, stdio: ['ignore', fd, fd], detached: true });
+    fs.closeSync(fd);
+    children.push(child);
+  };
+  start('api-server', ['api-server', '--host', '127.0.0.1', '--port', String(opts.port)]);
+  start('scheduler', ['scheduler']);
+  start('dag-processor', ['dag-processor']);
+
+  const stop = async () => {
+    for (const c of children) {
+      // each component was started in its own process group: signal the group (gunicorn/uvicorn workers, task runners)
+      if (c.pid && c.exitCode === null) {
+        try {
+          process.kill(-c.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    const deadline = Date.now() + 20_000;
+    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    for (const c of children) {
+      if (c.pid && c.exitCode === null && c.signalCode === null) {
+        try {
+          process.kill(-c.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+
+  try {
+    await waitFor('healthy', 180_000, async () => {
+      const res = await fetch(`${url}/api/v2/monitor/health`, { signal: AbortSignal.timeout(3000) });
+      if (!res.ok) return false;
+      const h = (await res.json()) as { scheduler?: { status?: string }; dag_processor?: { status?: string } };
+      return h.scheduler?.status === 'healthy' && h.dag_processor?.status === 'healthy';
+    }, logs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, home, dagsDir, version, stop };
+}
