@@ -195,6 +195,26 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     await faulty.stop();
   });
 
+  it('a dependency that never gets healthy makes compose up fail: the unhealthy service is named, not its dependent', async () => {
+    const faulty = new DockerBackend({
+      stackDir: PROJECT_DIR,
+      composeFile: 'docker-compose.faulty.yaml',
+      projectName: FAULTY,
+      healthTimeoutMs: 60_000,
+      env: { ...process.env, COMPOSE_PROFILES: 'dependent' },
+    });
+    const err = await faulty.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StackError, String(err));
+    assert.equal(err.service, 'sick', err.message);
+    assert.match(err.message, /sick is unhealthy/);
+    assert.ok(err.logTail.includes('sick: cannot reach its database'), err.logTail.join('\n'));
+    assert.ok((await faulty.status()).every((s) => s.state !== 'running'));
+    await faulty.stop();
+  });
+
   it('a service that exits: names it with its exit code and last log lines', async () => {
     const faulty = new DockerBackend({
       stackDir: PROJECT_DIR,

@@ -95,7 +95,7 @@ export function findPullFailure(output: string): { image?: string; line: string 
 export function findUnhealthyDependency(output: string, services: string[]): string | undefined {
   for (const line of output.split(/\r?\n/)) {
     if (!/unhealthy|didn't complete successfully|exited with code/i.test(line)) continue;
-    const named = /service\s+"?([\w.-]+)"?/i.exec(line)?.[1];
+    const named = (/service\s+"?([\w.-]+)"?/i.exec(line) ?? /ERROR: for\s+([\w.-]+)\s+Container/.exec(line))?.[1];
     if (named && services.includes(named)) return named;
     const byContainer = services.find((s) => new RegExp(`[-_]${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[-_]\\d+`).test(line));
     if (byContainer) return byContainer;
@@ -289,8 +289,11 @@ export class DockerBackend implements StackBackend {
       throw new StackError('Start Stack was cancelled; the services already started were stopped.');
     }
     if (r.code !== 0) {
-      const err = this.composeFailure('up', r, model);
-      if (err.service) err.opts.logTail = await this.tail(err.service);
+      let err = this.composeFailure('up', r, model);
+      // compose names the dependent service; the containers say which one actually failed.
+      const culprit = await this.firstFailure(model).catch(() => undefined);
+      if (culprit && !findPullFailure(`${r.stdout}\n${r.stderr}`)) err = culprit;
+      else if (err.service) err.opts.logTail = await this.tail(err.service);
       await this.rollback(compose, err.message);
       throw err;
     }
@@ -301,6 +304,21 @@ export class DockerBackend implements StackBackend {
       throw err;
     }
     progress({ step: 'Every service is healthy', percent: 100 });
+  }
+
+  /** The first service that failed (exited or unhealthy), as a StackError with its last log lines. */
+  private async firstFailure(model: ComposeModel): Promise<StackError | undefined> {
+    const current = this.byService(await this.containers());
+    for (const svc of model.services) {
+      const failure = serviceFailure(svc, current.get(svc.name));
+      if (!failure) continue;
+      return new StackError(`${svc.name} ${failure}.`, {
+        service: svc.name,
+        logTail: await this.tail(svc.name),
+        nextStep: `Look at the logs of ${svc.name} (Show Logs), fix it, then start again.`,
+      });
+    }
+    return undefined;
   }
 
   /** Stops what up started so no half-started stack is left behind (containers are kept for their logs). */

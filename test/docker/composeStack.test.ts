@@ -1,0 +1,139 @@
+/**
+ * The bundled compose stack (stack/docker-compose.yaml + .env): it parses, the compose CLI
+ * validates it, and it fixes what the original stack got wrong (ports, listeners, pins, health).
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { detectCompose, run } from '../../src/services/docker/compose';
+import { loadComposeModel, parseDotEnv } from '../../src/services/docker/composeFile';
+import { toServiceStatus } from '../../src/services/stack/docker/dockerBackend';
+
+const STACK = path.join(__dirname, '..', '..', 'stack');
+const COMPOSE = path.join(STACK, 'docker-compose.yaml');
+type Svc = Record<string, unknown> & { environment?: Record<string, string>; ports?: string[]; healthcheck?: { test: unknown } };
+
+describe('bundled compose stack (stack/docker-compose.yaml)', () => {
+  // Interpolated with .env only (not this process's environment), as a user's machine would see it.
+  const model = loadComposeModel(STACK, undefined, {});
+  const services = model.raw.services as Record<string, Svc>;
+  const dotEnv = parseDotEnv(fs.readFileSync(path.join(STACK, '.env'), 'utf8'));
+
+  it('parses with yaml and has the original services', () => {
+    const doc = parse(fs.readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, unknown> };
+    assert.deepEqual(Object.keys(doc.services).sort(), [
+      'airflow-init',
+      'airflow-scheduler',
+      'airflow-webserver',
+      'broker',
+      'kafka-ui',
+      'postgres',
+      'spark-master',
+      'spark-worker',
+    ]);
+  });
+
+  it('validates with the compose CLI ("config")', async function () {
+    this.timeout(60_000);
+    const cli = await detectCompose(['docker', 'compose']);
+    const r = await run([...cli.command, '-f', COMPOSE, 'config', '-q'], { cwd: STACK });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('binds every published port to 127.0.0.1, from a .env variable; postgres is not published', () => {
+    const raw = parse(fs.readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, Svc> };
+    let count = 0;
+    for (const [name, svc] of Object.entries(raw.services)) {
+      for (const spec of svc.ports ?? []) {
+        count++;
+        assert.match(spec, /^127\.0\.0\.1:\$\{([A-Z_]+):-\d+\}:\d+$/, `${name}: ${spec}`);
+        const variable = /\$\{([A-Z_]+)/.exec(spec)![1];
+        assert.ok(dotEnv[variable], `${variable} (${name}) is not set in stack/.env`);
+      }
+    }
+    assert.equal(count, 5);
+    assert.equal(services.postgres.ports, undefined);
+    const published = model.services.flatMap((s) => s.ports.filter((p) => p.containerPort !== undefined).map((p) => `${p.host}:${p.port}`)).sort();
+    assert.deepEqual(published, ['127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092']);
+  });
+
+  it('gives Kafka an internal listener for containers and one for the host, and points containers at the internal one', () => {
+    const env = services.broker.environment!;
+    assert.match(env.KAFKA_LISTENERS, /INTERNAL:\/\/0\.0\.0\.0:19092/);
+    assert.match(env.KAFKA_LISTENERS, /EXTERNAL:\/\/0\.0\.0\.0:9092/);
+    assert.match(env.KAFKA_ADVERTISED_LISTENERS, /INTERNAL:\/\/broker:19092/);
+    assert.match(env.KAFKA_ADVERTISED_LISTENERS, /EXTERNAL:\/\/(127\.0\.0\.1|localhost):9092/);
+    assert.equal(env.KAFKA_INTER_BROKER_LISTENER_NAME, 'INTERNAL');
+    assert.equal(services['kafka-ui'].environment!.KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS, 'broker:19092');
+    for (const name of ['airflow-webserver', 'airflow-scheduler']) {
+      assert.equal(services[name].environment!.KAFKA_BOOTSTRAP_SERVERS, 'broker:19092', name);
+      assert.equal(services[name].environment!.SPARK_MASTER_URL, 'spark://spark-master:7077', name);
+      assert.equal(services[name].environment!.INPUT_TOPIC, 'input-topic', name);
+      assert.equal(services[name].environment!.OUTPUT_TOPIC, 'output-topic', name);
+    }
+  });
+
+  it('pins every image (no :latest, no untagged), uses kafbat/kafka-ui, and pins the Dockerfiles\' bases', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      const image = svc.image as string;
+      assert.ok(image, `${name} has no image`);
+      assert.match(image, /^[\w./-]+:[\w.-]+$/, `${name}: ${image}`);
+      assert.doesNotMatch(image, /:latest$/, `${name}: ${image}`);
+    }
+    assert.match(services['kafka-ui'].image as string, /^kafbat\/kafka-ui:v\d+\.\d+\.\d+$/);
+    for (const dockerfile of ['airflow/Dockerfile', 'spark/Dockerfile']) {
+      const text = fs.readFileSync(path.join(STACK, dockerfile), 'utf8');
+      const args = Object.fromEntries([...text.matchAll(/^ARG (\w+)=(\S+)/gm)].map((m) => [m[1], m[2]]));
+      for (const m of text.matchAll(/^FROM (\S+)/gm)) {
+        const image = m[1].replace(/\$\{(\w+)\}/g, (_x, v: string) => args[v] ?? '');
+        assert.match(image, /:\d+\.\d+\.\d+/, `${dockerfile}: FROM ${m[1]}`);
+      }
+    }
+    assert.match(fs.readFileSync(path.join(STACK, 'airflow/Dockerfile'), 'utf8'), /openjdk-17/);
+    assert.match(fs.readFileSync(path.join(STACK, 'airflow/requirements.txt'), 'utf8'), /pyspark==3\.5\.0/);
+  });
+
+  it('has health checks and depends_on conditions, and a one-shot airflow-init', () => {
+    for (const name of ['postgres', 'broker', 'spark-master', 'airflow-webserver']) {
+      assert.ok(services[name].healthcheck?.test, `${name} has no health check`);
+    }
+    const deps = (name: string) => services[name].depends_on as Record<string, { condition: string }>;
+    assert.equal(deps('airflow-webserver')['airflow-init'].condition, 'service_completed_successfully');
+    assert.equal(deps('airflow-webserver').postgres.condition, 'service_healthy');
+    assert.equal(deps('airflow-scheduler').broker.condition, 'service_healthy');
+    assert.equal(deps('airflow-scheduler')['spark-master'].condition, 'service_healthy');
+    assert.equal(deps('kafka-ui').broker.condition, 'service_healthy');
+    assert.equal(deps('spark-worker')['spark-master'].condition, 'service_healthy');
+    assert.equal(model.services.find((s) => s.name === 'airflow-init')!.oneShot, true);
+  });
+
+  it('initialises Airflow idempotently (admin user, spark_cluster connection) and accepts basic auth on the API', () => {
+    const init = fs.readFileSync(path.join(STACK, 'airflow/init.sh'), 'utf8');
+    assert.match(init, /if airflow users list/);
+    assert.match(init, /if airflow connections get spark_cluster/);
+    assert.match(services['airflow-webserver'].environment!.AIRFLOW__API__AUTH_BACKENDS, /basic_auth/);
+  });
+
+  it('keeps the Ivy cache and checkpoints in named volumes, and the Spark image carries the Kafka connector jars', () => {
+    const volumes = Object.keys(model.raw.volumes as Record<string, unknown>);
+    for (const v of ['spark-ivy', 'airflow-ivy', 'checkpoints', 'kafka-data', 'postgres-data']) assert.ok(volumes.includes(v), v);
+    assert.ok((services['spark-master'].volumes as string[]).some((v) => v.startsWith('spark-ivy:')));
+    assert.ok((services['airflow-scheduler'].volumes as string[]).some((v) => v.startsWith('checkpoints:')));
+    const jars = fs.readFileSync(path.join(STACK, 'spark/kafka-connector-jars.txt'), 'utf8');
+    assert.match(jars, /spark-sql-kafka-0-10_2\.12-3\.5\.0\.jar/);
+    assert.match(fs.readFileSync(path.join(STACK, 'spark/Dockerfile'), 'utf8'), /kafka-connector-jars\.txt/);
+    for (const jar of dotEnv.SPARK_KAFKA_JARS.split(',')) assert.ok(jars.includes(path.basename(jar)), `${jar} is not baked into the image`);
+  });
+
+  it('shows the services in the view as the native backend names them, with their UIs', () => {
+    const view = model.services.map((s) => toServiceStatus(s, undefined, s.labels['datapipeline.id'] ?? s.name));
+    const by = Object.fromEntries(view.map((s) => [s.id, s]));
+    assert.ok(by.kafka, 'broker is not shown as "kafka"');
+    assert.deepEqual(
+      view.flatMap((s) => s.ports.filter((p) => p.url).map((p) => `${p.name} ${p.url}`)).sort(),
+      ['Airflow UI http://127.0.0.1:8085', 'Kafka UI http://127.0.0.1:8090', 'Spark UI http://127.0.0.1:8080'],
+    );
+    assert.equal(by.kafka.ports[0].name, 'Kafka bootstrap');
+  });
+});

@@ -1,0 +1,111 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ContainerSummary } from '../../src/services/docker/client';
+import { classifyDockerError } from '../../src/services/docker/client';
+import type { ComposeService } from '../../src/services/docker/composeFile';
+import {
+  findPullFailure,
+  findUnhealthyDependency,
+  serviceFailure,
+  serviceReady,
+  toServiceStatus,
+} from '../../src/services/stack/docker/dockerBackend';
+import { tarFiles } from '../../src/services/stack/docker/tar';
+
+const svc = (over: Partial<ComposeService> = {}): ComposeService => ({
+  name: 'web',
+  ports: [],
+  oneShot: false,
+  hasHealthcheck: true,
+  labels: {},
+  ...over,
+});
+const ctr = (over: Partial<ContainerSummary> = {}): ContainerSummary => ({
+  id: 'abc',
+  name: 'dp-web-1',
+  service: 'web',
+  state: 'running',
+  health: 'healthy',
+  ports: [],
+  restarting: false,
+  ...over,
+});
+
+describe('docker backend: pure logic', () => {
+  it('recognises an image that cannot be pulled in compose v1 and v2 output', () => {
+    const v1 = 'Pulling unpullable (datapipeline-fixture/never:0.0.1)...\nERROR: pull access denied for datapipeline-fixture/never, repository does not exist or may require \'docker login\'';
+    const hit = findPullFailure(v1);
+    assert.ok(hit);
+    assert.equal(hit.image, 'datapipeline-fixture/never');
+    const v2 = ' kafka-ui Error Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: Temporary failure in name resolution';
+    assert.ok(findPullFailure(v2));
+    assert.equal(findPullFailure('Creating dp_web_1 ... done\nERROR: for web  Container "1234" is unhealthy.'), undefined);
+  });
+
+  it('finds the service behind "is unhealthy" / "didn\'t complete successfully"', () => {
+    const names = ['postgres', 'airflow-init', 'airflow-webserver'];
+    assert.equal(findUnhealthyDependency('ERROR: for airflow-webserver  Container "ab12" is unhealthy.', names), 'airflow-webserver');
+    assert.equal(findUnhealthyDependency('dependency failed to start: container datapipeline-postgres-1 is unhealthy', names), 'postgres');
+    assert.equal(findUnhealthyDependency('service "airflow-init" didn\'t complete successfully: exit 1', names), 'airflow-init');
+    assert.equal(findUnhealthyDependency('Creating network', names), undefined);
+  });
+
+  it('decides when a service is ready, and when it can no longer become ready', () => {
+    assert.equal(serviceReady(svc(), ctr()), true);
+    assert.equal(serviceReady(svc(), ctr({ health: 'starting' })), false);
+    assert.equal(serviceReady(svc({ hasHealthcheck: false }), ctr({ health: 'none' })), true);
+    assert.equal(serviceReady(svc(), undefined), false);
+    assert.equal(serviceReady(svc({ oneShot: true }), ctr({ state: 'exited', exitCode: 0, health: 'none' })), true);
+    assert.equal(serviceReady(svc({ oneShot: true }), ctr({ state: 'running', health: 'none' })), false);
+    assert.equal(serviceFailure(svc(), ctr({ state: 'exited', exitCode: 3 })), 'exited with code 3');
+    assert.equal(serviceFailure(svc(), ctr({ health: 'unhealthy', healthOutput: 'first\nconnection refused' })), 'is unhealthy (health check: connection refused)');
+    assert.equal(serviceFailure(svc({ oneShot: true }), ctr({ state: 'exited', exitCode: 0 })), undefined);
+    assert.equal(serviceFailure(svc({ oneShot: true }), ctr({ state: 'exited', exitCode: 1 })), 'exited with code 1');
+    assert.equal(serviceFailure(svc(), ctr({ health: 'starting' })), undefined);
+  });
+
+  it('maps containers to the view\'s status: state, health, detail, ports with URLs', () => {
+    const s = svc({ labels: { 'datapipeline.label': 'Airflow webserver' }, ports: [{ host: '127.0.0.1', port: 8085, containerPort: 8080, name: 'Airflow UI', http: true }] });
+    assert.deepEqual(toServiceStatus(s, undefined), {
+      id: 'web',
+      label: 'Airflow webserver',
+      state: 'stopped',
+      health: 'none',
+      ports: [{ name: 'Airflow UI', host: '127.0.0.1', port: 8085, url: 'http://127.0.0.1:8085' }],
+      detail: 'not created',
+    });
+    assert.equal(toServiceStatus(s, ctr({ health: 'starting' })).state, 'starting');
+    assert.equal(toServiceStatus(s, ctr({ health: 'unhealthy', healthOutput: 'HTTP 500' })).detail, 'unhealthy: HTTP 500');
+    assert.equal(toServiceStatus(svc({ oneShot: true }), ctr({ state: 'exited', exitCode: 0 })).detail, 'completed');
+    assert.equal(toServiceStatus(svc(), ctr({ state: 'exited', exitCode: 137 })).detail, 'exited with code 137');
+    assert.equal(toServiceStatus(svc({ ports: [{ host: '0.0.0.0', port: 9092, containerPort: 9092 }] }), ctr()).ports[0].name, 'port 9092');
+    assert.equal(toServiceStatus(svc(), ctr(), 'kafka').id, 'kafka');
+  });
+
+  it('classifies daemon connection faults with the next step', () => {
+    const down = classifyDockerError(Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' }), 'unix:///var/run/docker.sock');
+    assert.equal(down.reason, 'daemon-down');
+    assert.match(down.nextStep, /Start Docker/);
+    const perm = classifyDockerError(Object.assign(new Error('connect EACCES'), { code: 'EACCES' }), 'unix:///var/run/docker.sock');
+    assert.equal(perm.reason, 'permission');
+    assert.match(perm.message, /Permission denied on the Docker socket/);
+    assert.match(perm.nextStep, /docker" group/);
+  });
+
+  it('writes a tar archive that tar itself lists and extracts (file + parent folders)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-tar-'));
+    const archive = path.join(dir, 'a.tar');
+    fs.writeFileSync(archive, tarFiles([{ path: 'datapipeline-submit/0123456789ab/job.py', content: 'print("hi")\n' }], 1_700_000_000));
+    const list = spawnSync('tar', ['-tf', archive], { encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    assert.deepEqual(list.stdout.trim().split('\n'), ['datapipeline-submit/', 'datapipeline-submit/0123456789ab/', 'datapipeline-submit/0123456789ab/job.py']);
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(out);
+    assert.equal(spawnSync('tar', ['-xf', archive, '-C', out]).status, 0);
+    assert.equal(fs.readFileSync(path.join(out, 'datapipeline-submit/0123456789ab/job.py'), 'utf8'), 'print("hi")\n');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
