@@ -25,7 +25,7 @@ describe('airflow DAGs view model', () => {
 
   it('describes paused state, tags, schedule and last run; contextValue follows paused', () => {
     const row = { dag: dag('x', { isPaused: true, tags: ['spark', 'demo'] }), lastRun: run({ state: 'success' }) };
-    assert.equal(dagDescription(row), 'paused · spark, demo · schedule: None · last: success');
+    assert.equal(dagDescription(row), 'paused · demo, spark · schedule: None · last: success');
     assert.equal(dagContextValue(row.dag), 'dag.paused');
     assert.equal(dagContextValue(dag('y')), 'dag.active');
   });

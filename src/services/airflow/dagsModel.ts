@@ -23,7 +23,7 @@ export function dagContextValue(dag: AirflowDag): 'dag.paused' | 'dag.active' {
 export function dagDescription(row: DagRow): string {
   const parts: string[] = [];
   if (row.dag.isPaused) parts.push('paused');
-  if (row.dag.tags.length) parts.push(row.dag.tags.join(', '));
+  if (row.dag.tags.length) parts.push([...row.dag.tags].sort().join(', '));
   parts.push(`schedule: ${row.dag.schedule}`);
   if (row.lastRun) parts.push(`last: ${row.lastRun.state}`);
   return parts.join(' · ');

@@ -1,0 +1,82 @@
+/**
+ * The headline flow in a real VS Code (code-server + Chromium) against the real native stack:
+ * "DataPipeline: Trigger Streaming DAG" from the command palette runs kafka_spark_pipeline, the
+ * output viewer lists the three adults the run wrote to output-topic, and the DAGs view shows the
+ * run's four tasks green.
+ */
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { ensureNativeStack, repoRoot } from '../integration/harness';
+import { VsCodeSession } from './lib/codeServer';
+
+const RUN_TIMEOUT_MS = 12 * 60_000;
+
+describe('Airflow: Trigger Streaming DAG in VS Code', function () {
+  this.timeout(25 * 60_000);
+  let vsc: VsCodeSession;
+
+  before(async () => {
+    await ensureNativeStack(['kafka', 'spark', 'airflow']);
+    vsc = await VsCodeSession.start({ workspace: path.join(repoRoot, 'stack') });
+  });
+
+  after(async () => {
+    await vsc?.close();
+  });
+
+  it('the DAGs view lists the stack DAGs', async () => {
+    await vsc.openContainer('DataPipeline');
+    await vsc.expandView('DAGs');
+    await vsc.treeItem('DAGs', /^kafka_spark_pipeline$/).waitFor({ timeout: 120_000 });
+    await vsc.treeItem('DAGs', /^hello_spark_cluster$/).waitFor({ timeout: 30_000 });
+    const description = await vsc.treeItem('DAGs', /^kafka_spark_pipeline$/).locator('.label-description').innerText();
+    assert.match(description, /kafka, spark, streaming/);
+  });
+
+  it('Trigger Streaming DAG opens the output viewer listing Alice, Charlie and Eve', async () => {
+    await vsc.runCommand('DataPipeline: Trigger Streaming DAG');
+    // the progress notification names the run and the task that runs
+    await vsc.page.locator('.notifications-toasts .notification-list-item-message', { hasText: /kafka_spark_pipeline|manual__/ }).first().waitFor({ timeout: 60_000 });
+    await vsc.screenshot('airflow-trigger-progress');
+    const frame = await vsc.webviewFrame({ containsSelector: '#messages', timeoutMs: RUN_TIMEOUT_MS });
+    await frame.locator('#run-state', { hasText: 'Run success' }).waitFor({ timeout: 30_000 });
+    const rows = frame.locator('#messages tbody tr');
+    const header = await frame.locator('#messages thead th').allInnerTexts();
+    const nameCol = header.indexOf('name');
+    const ageCol = header.indexOf('age');
+    const msgCol = header.indexOf('message');
+    assert.ok(nameCol >= 0 && ageCol >= 0 && msgCol >= 0, `columns: ${header.join(', ')}`);
+    const people: string[] = [];
+    for (let i = 0; i < (await rows.count()); i++) {
+      const cells = await rows.nth(i).locator('td').allInnerTexts();
+      people.push(`${cells[nameCol]} ${cells[ageCol]} ${cells[msgCol]}`);
+    }
+    await vsc.screenshot('airflow-output-viewer');
+    assert.deepEqual(people.sort(), ['Alice 25 Alice from NYC is an adult', 'Charlie 30 Charlie from Chicago is an adult', 'Eve 22 Eve from Seattle is an adult']);
+    const taskStates = await frame.locator('#tasks tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]?.textContent, tr.children[1]?.textContent]));
+    assert.deepEqual(taskStates, [
+      ['create_kafka_topics', 'success'],
+      ['produce_sample_data', 'success'],
+      ['process_kafka_with_spark', 'success'],
+      ['consume_output_topic', 'success'],
+    ]);
+  });
+
+  it("the DAGs view shows the run's tasks green", async () => {
+    await vsc.openContainer('DataPipeline');
+    const dag = vsc.treeItem('DAGs', /^kafka_spark_pipeline$/);
+    await dag.waitFor({ timeout: 30_000 });
+    if ((await dag.getAttribute('aria-expanded')) !== 'true') await dag.click();
+    const run = vsc.view('DAGs').locator('.monaco-list-row[role="treeitem"][aria-level="2"]').first();
+    await run.waitFor({ timeout: 30_000 });
+    assert.match(await run.locator('.label-description').innerText(), /^success/);
+    if ((await run.getAttribute('aria-expanded')) !== 'true') await run.click();
+    for (const task of ['create_kafka_topics', 'produce_sample_data', 'process_kafka_with_spark', 'consume_output_topic']) {
+      const item = vsc.treeItem('DAGs', new RegExp(`^${task}$`)).first();
+      await item.waitFor({ timeout: 30_000 });
+      assert.equal(await item.locator('.codicon-pass-filled').count(), 1, `${task} shows the green success icon`);
+      assert.match(await item.locator('.label-description').innerText(), /^success · try 1/);
+    }
+    await vsc.screenshot('airflow-dags-view-run');
+  });
+});
