@@ -1,0 +1,74 @@
+/**
+ * Start Stack in a real VS Code (code-server + Chromium) with the Docker backend on the fixture
+ * compose project (busybox FROM scratch, real dockerd), as a user would: the workspace holds the
+ * project as stack/, the user clicks Start Stack, the Stack view shows every service healthy with
+ * its UI port, the status bar says "DataPipeline: 4/4 running"; Stop Stack brings the welcome back.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ensureDocker, PROJECT_DIR, removeProject } from '../docker/harness';
+import { VsCodeSession } from './lib/codeServer';
+
+// The extension's fixed compose project name.
+const PROJECT = 'datapipeline';
+const WEB_PORT = 18091;
+
+describe('Stack view: Start Stack with the Docker backend in a real VS Code', function () {
+  this.timeout(300_000);
+  let vsc: VsCodeSession | undefined;
+  let workspace: string;
+
+  before(async function () {
+    this.timeout(600_000);
+    await ensureDocker();
+    await removeProject(PROJECT);
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-stack-e2e-'));
+    fs.cpSync(PROJECT_DIR, path.join(workspace, 'stack'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, 'stack', '.env'), `WEB_PORT=${WEB_PORT}\n`);
+    vsc = await VsCodeSession.start({
+      workspace,
+      settings: { 'datapipeline.stack.backend': 'docker', 'datapipeline.docker.composeCommand': 'docker-compose' },
+    });
+  });
+
+  after(async () => {
+    await vsc?.close();
+    await removeProject(PROJECT);
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('Start Stack shows every service healthy in the Stack view, with its UI port, and the status bar count', async () => {
+    const s = vsc!;
+    await s.openContainer('DataPipeline');
+    const stackView = s.view('Stack');
+    await stackView.locator('.welcome-view-content .monaco-button', { hasText: 'Start Stack' }).click({ timeout: 30_000 });
+    for (const [service, state] of [
+      ['web', 'healthy'],
+      ['spark-master', 'healthy'],
+      ['worker', 'running'],
+      ['init', 'completed'],
+    ] as const) {
+      await s.treeItem('Stack', new RegExp(`^${service}$`)).locator('.label-description', { hasText: new RegExp(`^${state}$`) }).waitFor({ timeout: 120_000 });
+    }
+    const port = s.treeItem('Stack', /^Web UI$/);
+    await port.waitFor({ timeout: 10_000 });
+    assert.equal((await port.locator('.label-description').innerText()).trim(), `127.0.0.1:${WEB_PORT}`);
+    const status = s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 4/4 running' });
+    await status.waitFor({ timeout: 30_000 });
+    await s.page.locator('.notifications-toasts', { hasText: 'stack started (4/4 running)' }).waitFor({ timeout: 30_000 });
+    await s.screenshot('stack-docker-all-healthy');
+    const res = await fetch(`http://127.0.0.1:${WEB_PORT}/`);
+    assert.match(await res.text(), /DataPipeline fixture web UI/);
+  });
+
+  it('Stop Stack removes the containers and the view offers Start Stack again', async () => {
+    const s = vsc!;
+    await s.runCommand('DataPipeline: Stop Stack');
+    await s.view('Stack').locator('.welcome-view-content .monaco-button', { hasText: 'Start Stack' }).waitFor({ timeout: 60_000 });
+    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: stopped' }).waitFor({ timeout: 30_000 });
+    await s.screenshot('stack-docker-stopped');
+    await assert.rejects(fetch(`http://127.0.0.1:${WEB_PORT}/`));
+  });
+});
