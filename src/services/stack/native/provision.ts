@@ -204,6 +204,26 @@ export interface StepContext {
   log: (s: string) => void;
 }
 
+export interface StepDuration {
+  step: string;
+  seconds: number;
+  at: string;
+}
+
+/** Where a step records how long it took (next to its stamp). */
+export function durationPath(step: ProvisionStep): string {
+  return `${step.stamp}.duration.json`;
+}
+
+/** The recorded duration of the last run of a step, when there is one. */
+export function readStepDuration(step: ProvisionStep): StepDuration | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(durationPath(step), 'utf8')) as StepDuration;
+  } catch {
+    return undefined;
+  }
+}
+
 export function stepsNeeded(steps: ProvisionStep[]): ProvisionStep[] {
   return steps.filter((s) => !stampOk(s.stamp, s.hash));
 }
@@ -221,9 +241,12 @@ export async function runSteps(
     if (ctx.signal?.aborted) throw abortError();
     if (!stampOk(s.stamp, s.hash)) {
       onProgress?.({ step: s.name, percent: Math.round((done / total) * 100) });
+      const t0 = Date.now();
       await s.run(ctx);
       fs.mkdirSync(path.dirname(s.stamp), { recursive: true });
       fs.writeFileSync(s.stamp, s.hash + '\n');
+      const record: StepDuration = { step: s.name, seconds: (Date.now() - t0) / 1000, at: new Date().toISOString() };
+      fs.writeFileSync(durationPath(s), JSON.stringify(record) + '\n');
       ran++;
     }
     done += s.weight;
