@@ -1,0 +1,133 @@
+/**
+ * Submit Spark Job in a real VS Code (code-server + Chromium) against the shared native stack:
+ * right-click scripts/hello_spark.py in the Explorer → Submit Spark Job → Submit; the driver
+ * output (banner and DataFrame table) shows in the DataPipeline terminal, a notification reports
+ * the exit status, and the application appears in the Spark Applications view.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cacheDir, stateDir } from '../../src/services/util/paths';
+import { ensureNativeStack, releaseNativeStack, repoRoot } from '../integration/harness';
+import { sleep, VsCodeSession } from './lib/codeServer';
+
+/**
+ * Everything the visible terminal holds, read the way a user would: scroll to the top, then page
+ * down through the scrollback (the DOM renderer only renders the rows in view).
+ */
+async function readTerminal(s: VsCodeSession): Promise<string> {
+  const page = s.page;
+  const term = page.locator('.terminal-wrapper.active .xterm, .integrated-terminal .xterm').first();
+  await term.waitFor({ state: 'visible', timeout: 15_000 });
+  const box = (await term.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const rows = async () => (await term.locator('.xterm-rows').innerText()).replace(/\u00a0/g, ' ');
+  let last = '';
+  for (let i = 0; i < 100; i++) {
+    await page.mouse.wheel(0, -5000);
+    await sleep(100);
+    const now = await rows();
+    if (now === last) break;
+    last = now;
+  }
+  const seen = [last];
+  for (let i = 0; i < 400; i++) {
+    await page.mouse.wheel(0, Math.max(40, box.height / 2));
+    await sleep(100);
+    const now = await rows();
+    if (now === last) break;
+    seen.push(now);
+    last = now;
+  }
+  return seen.join('\n');
+}
+
+describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function () {
+  this.timeout(600_000);
+  let vsc: VsCodeSession | undefined;
+  let workspace: string;
+
+  before(async function () {
+    this.timeout(900_000);
+    await ensureNativeStack(['kafka', 'spark']);
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-spark-e2e-'));
+    fs.mkdirSync(path.join(workspace, 'scripts'));
+    fs.copyFileSync(path.join(repoRoot, 'stack', 'scripts', 'hello_spark.py'), path.join(workspace, 'scripts', 'hello_spark.py'));
+    vsc = await VsCodeSession.start({
+      workspace,
+      // the extension uses the shared native stack the harness made sure of
+      env: { DATAPIPELINE_CACHE: cacheDir(), DATAPIPELINE_STATE: stateDir() },
+      settings: {
+        'datapipeline.stack.backend': 'native',
+        // DOM renderer: the terminal's text is in the page, readable like a user reads it
+        'terminal.integrated.gpuAcceleration': 'off',
+      },
+    });
+  });
+
+  after(async () => {
+    await vsc?.close();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+    await releaseNativeStack();
+  });
+
+  it('right-click hello_spark.py → Submit Spark Job streams the output and lists the application', async () => {
+    const s = vsc!;
+    const page = s.page;
+    await s.openContainer('Explorer');
+    const row = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace('.', '\\.')}$`) }) });
+    await row('scripts').click();
+    await row('hello_spark.py').waitFor({ state: 'visible', timeout: 30_000 });
+    const menuItem = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Submit Spark Job' }).first();
+    // the workbench may still be settling (activation, explorer refresh) and close the first menu
+    for (let attempt = 1; ; attempt++) {
+      await row('hello_spark.py').click({ button: 'right' });
+      const shown = await menuItem.waitFor({ state: 'visible', timeout: 5_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (shown) break;
+      if (attempt === 5) {
+        await s.screenshot('spark-explorer-context-menu-missing');
+        assert.fail('the Explorer context menu of hello_spark.py never showed "Submit Spark Job"');
+      }
+      await s.escape();
+      await sleep(1000);
+    }
+    await s.screenshot('spark-explorer-context-menu');
+    await menuItem.click();
+
+    // the quick form: defaults are fine, pick "Submit"
+    const submit = page.locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: /^\s*Submit\s*$/ }) }).first();
+    await submit.waitFor({ state: 'visible', timeout: 15_000 });
+    await s.screenshot('spark-submit-form');
+    await submit.click();
+
+    // the exit status notification
+    const deadline = Date.now() + 180_000;
+    let status = '';
+    while (Date.now() < deadline) {
+      status = (await s.notifications()).find((n) => /Spark job hello_spark\.py /.test(n)) ?? '';
+      if (status) break;
+      await sleep(500);
+    }
+    assert.match(status, /Spark job hello_spark\.py finished \(app-\d{14}-\d{4,}\)/, `notifications: ${JSON.stringify(await s.notifications())}`);
+    const appId = /(app-\d{14}-\d{4,})/.exec(status)![1];
+
+    // the driver output in the DataPipeline terminal
+    await s.screenshot('spark-driver-output');
+    const terminalText = await readTerminal(s);
+    assert.ok(terminalText.includes('HELLO WORLD FROM SPARK CLUSTER'), `terminal shows:\n${terminalText.slice(-3000)}`);
+    assert.ok(terminalText.includes('|Hello|    1|'), `terminal shows:\n${terminalText.slice(-3000)}`);
+    assert.ok(terminalText.includes(`spark-submit finished · ${appId}`), `terminal shows:\n${terminalText.slice(-3000)}`);
+
+    // the application in the Spark Applications view, completed and FINISHED
+    await s.openContainer('DataPipeline');
+    await s.expandView('Spark Applications');
+    const app = s.treeItem('Spark Applications', 'HelloSparkCluster').filter({ hasText: appId });
+    await app.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await app.innerText(), /FINISHED/);
+    await s.screenshot('spark-view-application');
+  });
+});
