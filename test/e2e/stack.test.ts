@@ -63,6 +63,30 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
     assert.match(await res.text(), /DataPipeline fixture web UI/);
   });
 
+  it('inline Show Logs streams a service log into its output channel; inline Restart restarts it', async () => {
+    const s = vsc!;
+    const worker = s.treeItem('Stack', /^worker$/);
+    await worker.hover();
+    await worker.locator('.action-label[aria-label="Show Service Logs"]').click();
+    const output = s.page.locator('.part.panel .monaco-editor .view-lines');
+    await output.filter({ hasText: /worker\stick\s\d+/ }).waitFor({ timeout: 30_000 });
+    const before = Math.max(...[...(await output.innerText()).matchAll(/worker\stick\s(\d+)/g)].map((m) => Number(m[1])));
+    // following: new ticks keep arriving in the channel (Monaco renders spaces as U+00A0, which \s matches)
+    await s.page.waitForFunction(
+      (n) => [...document.querySelectorAll('.part.panel .monaco-editor .view-line')].some((l) => Number(/worker\stick\s(\d+)/.exec(l.textContent ?? '')?.[1]) > n + 1),
+      before,
+      { timeout: 20_000 },
+    );
+    await s.screenshot('stack-docker-service-logs');
+
+    const web = s.treeItem('Stack', /^web$/);
+    await web.hover();
+    await web.locator('.action-label[aria-label="Restart Service"]').click();
+    await s.page.locator('.notifications-toasts', { hasText: /Restarting web/ }).waitFor({ timeout: 30_000 });
+    await web.locator('.label-description', { hasText: /^healthy$/ }).waitFor({ timeout: 60_000 });
+    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 4/4 running' }).waitFor({ timeout: 30_000 });
+  });
+
   it('Stop Stack removes the containers and the view offers Start Stack again', async () => {
     const s = vsc!;
     await s.runCommand('DataPipeline: Stop Stack');
@@ -70,5 +94,22 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
     await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: stopped' }).waitFor({ timeout: 30_000 });
     await s.screenshot('stack-docker-stopped');
     await assert.rejects(fetch(`http://127.0.0.1:${WEB_PORT}/`));
+  });
+
+  it('a service failing its health check: the error names it with its last log lines, and Show Logs opens them', async () => {
+    const s = vsc!;
+    // the user broke their stack: a service whose health check never passes
+    fs.copyFileSync(path.join(PROJECT_DIR, 'docker-compose.faulty.yaml'), path.join(workspace, 'stack', 'docker-compose.yaml'));
+    await s.runCommand('DataPipeline: Start Stack');
+    const toast = s.page.locator('.notifications-toasts .notification-list-item', { hasText: 'sick is unhealthy' });
+    await toast.waitFor({ timeout: 120_000 });
+    const text = await toast.locator('.notification-list-item-message').innerText();
+    assert.match(text, /sick is unhealthy \(health check: database not reachable\)/);
+    assert.match(text, /Last log lines: .*sick: cannot reach its database/);
+    await s.screenshot('stack-docker-unhealthy-error');
+    await toast.locator('.monaco-button', { hasText: 'Show Logs' }).click();
+    await s.page.locator('.part.panel .monaco-editor .view-lines', { hasText: 'sick: cannot reach its database' }).waitFor({ timeout: 30_000 });
+    // nothing is left running behind the failed start
+    await s.page.locator('.part.statusbar .statusbar-item', { hasText: /DataPipeline: stopped/ }).waitFor({ timeout: 30_000 });
   });
 });
