@@ -50,6 +50,7 @@ import { airflowHealth, HealthResult, kafkaHealth, sparkMasterHealth } from './h
 import { canBind, describeHolder, findPortHolders, isAlive, processTree, rssBytes } from './procfs';
 import { abortError, ProcessStore, sleep, tailLines } from './processes';
 import { checkDisk, checkPrerequisites, localConnectorJars, Prerequisites, provisionSteps, run, runSteps, stepsNeeded, which } from './provision';
+import { extensionRoot } from '../../util/paths';
 import { withStateLock } from './stateLock';
 
 export interface NativeBackendOptions {
@@ -106,6 +107,10 @@ export class NativeBackend implements StackBackend {
     this.ports = mergePorts(opts.ports);
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
     this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir);
+    // a user's stack folder may hold only dags/ and scripts/: the native files come with the extension
+    if (!fs.existsSync(path.join(this.layout.nativeDir, 'supervise.py'))) {
+      this.layout.nativeDir = path.join(extensionRoot(__dirname), 'stack', 'native');
+    }
     this.env = opts.env ?? process.env;
     this.store = new ProcessStore(this.layout.runDir, this.layout.logsDir);
   }
@@ -256,8 +261,31 @@ export class NativeBackend implements StackBackend {
     }
   }
 
+  /**
+   * Groups already served, healthy, by processes this state folder did not start (e.g. the CLI's
+   * stack seen from VS Code, whose state lives elsewhere): used as they are instead of refused.
+   */
+  private async foreignHealthyGroups(ids: NativeServiceId[]): Promise<ServiceGroup[]> {
+    const groups = ALL_GROUPS.filter((g) => ids.some((s) => SERVICE_GROUP[s] === g));
+    const candidates = groups.filter((g) => servicesFor([g]).every((s) => !this.store.alive(s)));
+    if (candidates.length === 0) return [];
+    const status = await this.status();
+    return candidates.filter((g) =>
+      servicesFor([g]).every((s) => {
+        const st = status.find((x) => x.id === s);
+        return st?.state === 'running' && st.health === 'healthy';
+      }),
+    );
+  }
+
   private async startServices(ids: NativeServiceId[], opts: OperationOptions): Promise<void> {
-    const toStart = ids.filter((s) => !this.store.alive(s));
+    let toStart = ids.filter((s) => !this.store.alive(s));
+    if (toStart.length === 0) return;
+    const foreign = await this.foreignHealthyGroups(toStart);
+    for (const g of foreign) {
+      opts.onProgress?.({ step: `${g} is already running and healthy (started outside ${this.layout.stateDir}): using it`, percent: 0 });
+    }
+    toStart = toStart.filter((s) => !foreign.includes(SERVICE_GROUP[s]));
     if (toStart.length === 0) return;
     await this.checkPorts(toStart);
     const pre = await this.prerequisites();
