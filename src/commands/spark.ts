@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
-import type { DriverLine } from '../services/spark/driverOutput';
+import { sparkLogLevel, type DriverLine } from '../services/spark/driverOutput';
 import { SparkApplication } from '../services/spark/models';
 import { SparkMasterClient } from '../services/spark/sparkMasterClient';
 import { SparkJob, SparkJobResult } from '../services/spark/sparkJob';
@@ -60,8 +60,13 @@ class DriverTerminal implements vscode.Pseudoterminal {
     else this.pending.push(s);
   }
 
+  /** Errors in red, Spark's WARN lines in yellow, its INFO/DEBUG chatter dimmed: the job's own prints stand out. */
   line(l: DriverLine): void {
-    this.write(l.error ? `\x1b[1;31m${l.text}\x1b[0m\n` : `${l.text}\n`);
+    if (l.error) return this.write(`\x1b[1;31m${l.text}\x1b[0m\n`);
+    const level = sparkLogLevel(l.text);
+    if (level === 'WARN') return this.write(`\x1b[33m${l.text}\x1b[0m\n`);
+    if (level) return this.write(`\x1b[2m${l.text}\x1b[0m\n`);
+    this.write(`${l.text}\n`);
   }
 
   info(text: string): void {
@@ -254,7 +259,10 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
         'Kill',
       );
       if (choice !== 'Kill') return;
-      await clientFor().killApp(app.id);
+      // A job submitted from here: stop its driver too (a killed application leaves a Python driver running).
+      const own = [...running].find((j) => j.applicationId === app.id);
+      if (own) await own.cancel();
+      else await clientFor().killApp(app.id);
       log.info(`killed ${app.id}`);
       await model.waitForApp(app.id, 15_000, ['KILLED', 'FINISHED', 'FAILED']);
     }),

@@ -229,6 +229,39 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     assert.ok(!(await client.status()).activeApps.some((a) => a.id === result.appId), 'the application is still active');
   });
 
+  it("the view's Kill (master kill endpoint) turns a running application KILLED", async () => {
+    const file = path.join(tmp, 'kill_from_view.py');
+    fs.writeFileSync(
+      file,
+      [
+        'import time',
+        'from pyspark.sql import SparkSession',
+        'spark = SparkSession.builder.appName("DataPipelineKillMe").getOrCreate()',
+        'for i in range(600):',
+        '    print("tick", i, flush=True)',
+        '    time.sleep(1)',
+        '',
+      ].join('\n'),
+    );
+    const job = new SparkJob(stack.backend, client, { file });
+    let onApp!: (id: string) => void;
+    const announced = new Promise<string>((resolve) => (onApp = resolve));
+    const run = job.run({ onAppId: (id) => onApp(id) });
+    try {
+      const appId = await Promise.race([announced, run.then(() => Promise.reject(new Error('the job ended before announcing its application')))]);
+      assert.ok(await model.waitForApp(appId, 30_000, ['RUNNING']), 'the application never showed RUNNING in the view');
+      await client.killApp(appId);
+      assert.ok(await model.waitForApp(appId, 30_000, ['KILLED']), `the application is ${model.findApp(appId)?.state} after Kill`);
+    } finally {
+      // the command also stops the driver it submitted; do the same here and check nothing is left
+      await job.cancel();
+      await run.catch(() => undefined);
+    }
+    const deadline = Date.now() + 15_000;
+    while (processesMentioning(file).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    assert.deepEqual(processesMentioning(file), []);
+  });
+
   it('refuses before submitting when the master is unreachable, naming its URL', async () => {
     const down = new SparkMasterClient('http://127.0.0.1:29998', { timeoutMs: 1500 });
     const job = new SparkJob(stack.backend, down, { file: path.join(SCRIPTS, 'hello_spark.py') });

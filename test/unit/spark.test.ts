@@ -9,9 +9,9 @@ import {
   KAFKA_CONNECTOR_PACKAGE,
   SubmitFormError,
 } from '../../src/services/spark/submitPlanner';
-import { ErrorLineDetector, LineSplitter, parseAppId, parseDriverUiUrl } from '../../src/services/spark/driverOutput';
+import { ErrorLineDetector, LineSplitter, parseAppId, parseDriverUiUrl, sparkLogLevel } from '../../src/services/spark/driverOutput';
 import { mapToContainerPath, parseComposeBindMounts } from '../../src/services/spark/containerPaths';
-import { appDuration, applyDriverOutcomes } from '../../src/services/spark/sparkViewModel';
+import { appDuration, applyDriverOutcomes, SparkViewModel, type SparkViewState } from '../../src/services/spark/sparkViewModel';
 import { checkSubmittable, SubmitRefusedError } from '../../src/services/spark/sparkJob';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import * as fs from 'node:fs';
@@ -344,5 +344,52 @@ describe('spark: submit refusals', () => {
       (e: unknown) => e instanceof SubmitRefusedError && /unreachable at http:\/\/127\.0\.0\.1:29997/.test(e.message) && /Start Stack/.test(e.message),
     );
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+});
+
+describe('spark: Spark log lines told apart from the job output', () => {
+  it('reads the log4j level of Spark lines and nothing from the program prints', () => {
+    assert.equal(sparkLogLevel('26/11/25 19:27:37 INFO SparkContext: Successfully stopped SparkContext'), 'INFO');
+    assert.equal(sparkLogLevel('26/11/25 19:27:37 WARN NativeCodeLoader: Unable to load native-hadoop library'), 'WARN');
+    assert.equal(sparkLogLevel('26/11/25 19:27:37 ERROR Executor: Exception in task 0.0'), 'ERROR');
+    assert.equal(sparkLogLevel('HELLO WORLD FROM SPARK CLUSTER'), undefined);
+    assert.equal(sparkLogLevel('|Hello|    1|'), undefined);
+    assert.equal(sparkLogLevel('INFO is a word the job may print'), undefined);
+  });
+});
+
+describe('spark: view model when the master is down', () => {
+  it('shows "unreachable" naming the URL, and polls only while visible', async () => {
+    let calls = 0;
+    const client = new SparkMasterClient('http://127.0.0.1:29996', { timeoutMs: 500 });
+    const model = new SparkViewModel(
+      () => {
+        calls++;
+        return client;
+      },
+      { intervalMs: 100 },
+    );
+    try {
+      assert.equal(model.state.kind, 'loading');
+      await model.refresh();
+      const s = model.state as SparkViewState;
+      assert.equal(s.kind, 'unreachable');
+      assert.ok(s.kind === 'unreachable' && s.message.includes('http://127.0.0.1:29996') && /Start Stack/.test(s.message), JSON.stringify(s));
+      // hidden: no polling
+      const before = calls;
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(calls, before);
+      // visible: polls on its own
+      model.setVisible(true);
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(calls >= before + 2, `polled ${calls - before} times while visible`);
+      model.setVisible(false);
+      await new Promise((r) => setTimeout(r, 200));
+      const hidden = calls;
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(calls, hidden, 'kept polling after the view was hidden');
+    } finally {
+      model.dispose();
+    }
   });
 });

@@ -82,3 +82,13 @@ export function parseAppId(line: string): string | undefined {
 export function parseDriverUiUrl(line: string): string | undefined {
   return DRIVER_UI_RE.exec(line)?.[1];
 }
+
+const LOG4J_LEVEL = /^\d{2}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) /;
+
+/**
+ * The log4j level of a Spark log line (`24/11/25 18:00:00 INFO SparkContext: ...`), undefined for
+ * the program's own output: the terminal dims Spark's chatter so the job's prints stand out.
+ */
+export function sparkLogLevel(line: string): 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL' | undefined {
+  return LOG4J_LEVEL.exec(line)?.[1] as ReturnType<typeof sparkLogLevel>;
+}
