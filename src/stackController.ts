@@ -42,7 +42,10 @@ export class StackController implements vscode.Disposable {
       this.backendPromise = this.factory(setting).then(
         (b) => {
           this.log.info(`stack backend: ${b.kind} (setting: ${setting})`);
-          this.backendListener = b.onDidChange(() => void this.refreshStatus());
+          this.backendListener = b.onDidChange(() => {
+            // e.g. the daemon went away between the event and the read: the next event retries
+            this.refreshStatus().catch((err: unknown) => this.log.debug(`stack status after a change event: ${String(err)}`));
+          });
           return b;
         },
         (err) => {

@@ -76,6 +76,15 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   };
   disposables.push(view.onDidChangeVisibility(readWhenVisible));
   readWhenVisible();
+  // A new backend (setting changed) has its own status: read it when the view is showing.
+  disposables.push(
+    ctx.settings.onDidChange((e) => {
+      if (e.affectsConfiguration('datapipeline.stack.backend') || e.affectsConfiguration('datapipeline.docker.composeCommand')) {
+        readOnce = false;
+        readWhenVisible();
+      }
+    }),
+  );
 
   /** One output channel per service; a new Show Logs restarts the follow. */
   const logChannels = new Map<string, { channel: vscode.OutputChannel; abort?: AbortController }>();

@@ -162,6 +162,36 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     await assert.rejects(httpGet(WEB_PORT));
   });
 
+  it('cancelling Start Stack stops what was started and says so', async () => {
+    const ac = new AbortController();
+    const err = await b
+      .start({
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (/^Starting \d+ services/.test(p.step)) ac.abort();
+        },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof StackError, String(err));
+    assert.match(err.message, /cancelled/);
+    const left = await b.status();
+    assert.ok(left.every((s) => s.state !== 'running' && s.state !== 'starting'), JSON.stringify(left));
+    await b.stop();
+  });
+
+  it('Reset Data removes the containers and the named volumes', async () => {
+    await b.start();
+    const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+    const volumes = async () => ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name).filter((n) => n.startsWith(`${PROJECT}_`));
+    assert.deepEqual(await volumes(), [`${PROJECT}_data`]);
+    await b.reset();
+    assert.deepEqual(await volumes(), []);
+    assert.ok((await b.status()).every((s) => s.state === 'stopped'));
+  });
+
   it('refuses to start when a port is taken, naming the port, the owner and the setting to change', async () => {
     const srv = net.createServer().listen(WEB_PORT, '127.0.0.1');
     await new Promise((r) => srv.once('listening', r));
@@ -254,6 +284,17 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     const left = await faulty.status();
     assert.ok(left.every((s) => s.state !== 'running'), JSON.stringify(left));
     await faulty.stop();
+  });
+
+  it('Docker not installed (no docker on PATH, no daemon): says so and offers the native backend', async () => {
+    const none = backend({ env: { PATH: '/nonexistent', DOCKER_HOST: `unix://${path.join(os.tmpdir(), 'no-docker-here.sock')}` } });
+    const err = await none.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StackError, String(err));
+    assert.match(err.message, /Docker is not installed/);
+    assert.match(err.nextStep ?? '', /native/);
   });
 
   it('daemon down (DOCKER_HOST at a dead socket): says so and what to do', async () => {

@@ -62,7 +62,8 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     child.stdout.on('data', (c: Buffer) => feed('stdout', c));
     child.stderr.on('data', (c: Buffer) => feed('stderr', c));
     const kill = () => child.kill('SIGTERM');
-    opts.signal?.addEventListener('abort', kill, { once: true });
+    if (opts.signal?.aborted) kill();
+    else opts.signal?.addEventListener('abort', kill, { once: true });
     const timer = opts.timeoutMs ? setTimeout(kill, opts.timeoutMs) : undefined;
     child.once('error', (err) => {
       if (timer) clearTimeout(timer);

@@ -201,6 +201,12 @@ export class DockerBackend implements StackBackend {
     try {
       await pingDocker(this.client());
     } catch (err) {
+      if (err instanceof DockerUnavailableError && err.reason === 'daemon-down' && !onPath('docker', this.env)) {
+        throw new StackError('Docker is not installed (no docker command on PATH, and no daemon answers).', {
+          nextStep: 'Install Docker Engine or Docker Desktop, or set datapipeline.stack.backend to "native" to run the stack as local processes.',
+          cause: err,
+        });
+      }
       throw toStackError(err);
     }
   }
@@ -566,6 +572,20 @@ export class DockerBackend implements StackBackend {
     });
     return { exitCode: r.exitCode, appId };
   }
+}
+
+/** Is `cmd` an executable file in one of env.PATH's folders? */
+export function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      /* not here */
+    }
+  }
+  return false;
 }
 
 function safeEnv(dir: string, env: NodeJS.ProcessEnv): Record<string, string> {
