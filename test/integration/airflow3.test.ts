@@ -92,4 +92,17 @@ describe('Airflow 3.x (throwaway, /api/v2)', function () {
     assert.deepEqual(new Set(runs.map((r) => r.runId)), new Set([first.runId, second.runId]));
     assert.equal((await client.setPaused('dp_hello', true)).isPaused, true);
   });
+
+  it('says a run is stuck in queued when the scheduler is down instead of waiting forever', async () => {
+    await af.stopComponent('scheduler');
+    assert.equal((await client.setPaused('dp_hello', false)).isPaused, false);
+    const run = await client.triggerDagRun('dp_hello');
+    const t0 = Date.now();
+    await assert.rejects(
+      followRun(client, 'dp_hello', run.runId, { pollMs: 2000, stuckAfterMs: 5000 }),
+      (e: unknown) => e instanceof AirflowError && e.kind === 'stuckQueued' && /queued for \d+s and the Airflow scheduler is not running/.test(e.message) && /Start the stack/.test(e.message),
+    );
+    assert.ok(Date.now() - t0 < 180_000, 'reported within the scheduler health threshold, not after a long wait');
+    assert.equal((await client.getDagRun('dp_hello', run.runId)).state, 'queued');
+  });
 });

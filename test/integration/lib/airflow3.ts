@@ -14,6 +14,8 @@ export interface Airflow3 {
   home: string;
   dagsDir: string;
   version: string;
+  /** Stops one component (e.g. the scheduler, to test a run that stays queued). */
+  stopComponent(name: 'scheduler' | 'dag-processor'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
   const version = spawnSync(airflow, ['version'], { env, encoding: 'utf8' }).stdout.trim().split('\n').pop() ?? '?';
 
   const children: ChildProcess[] = [];
+  const byName = new Map<string, ChildProcess>();
   const logs: string[] = [];
   const start = (name: string, args: string[]) => {
     const file = path.join(root, `${name}.log`);
@@ -86,13 +89,14 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
     const child = spawn(airflow, args, { env, stdio: ['ignore', fd, fd], detached: true });
     fs.closeSync(fd);
     children.push(child);
+    byName.set(name, child);
   };
   start('api-server', ['api-server', '--host', '127.0.0.1', '--port', String(opts.port)]);
   start('scheduler', ['scheduler']);
   start('dag-processor', ['dag-processor']);
 
-  const stop = async () => {
-    for (const c of children) {
+  const stopChildren = async (list: ChildProcess[]) => {
+    for (const c of list) {
       // each component was started in its own process group: signal the group (gunicorn/uvicorn workers, task runners)
       if (c.pid && c.exitCode === null) {
         try {
@@ -103,8 +107,8 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
       }
     }
     const deadline = Date.now() + 20_000;
-    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    for (const c of children) {
+    while (list.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    for (const c of list) {
       if (c.pid && c.exitCode === null && c.signalCode === null) {
         try {
           process.kill(-c.pid, 'SIGKILL');
@@ -113,7 +117,14 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
         }
       }
     }
+  };
+  const stop = async () => {
+    await stopChildren(children);
     fs.rmSync(root, { recursive: true, force: true });
+  };
+  const stopComponent = async (name: 'scheduler' | 'dag-processor') => {
+    const c = byName.get(name);
+    if (c) await stopChildren([c]);
   };
 
   try {
@@ -127,5 +138,5 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
     await stop();
     throw err;
   }
-  return { url, home, dagsDir, version, stop };
+  return { url, home, dagsDir, version, stopComponent, stop };
 }
