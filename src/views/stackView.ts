@@ -65,7 +65,7 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
       return item;
     }
     const s = node.status;
-    const item = new vscode.TreeItem(s.id, s.ports.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(s.id, s.ports.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `service:${s.id}`;
     item.description = s.detail && s.detail !== 'completed' && !/^exited/.test(s.detail) ? `${stateText(s)} · ${s.detail}` : stateText(s);
     item.iconPath = serviceIcon(s);

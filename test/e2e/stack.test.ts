@@ -52,6 +52,7 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
     ] as const) {
       await s.treeItem('Stack', new RegExp(`^${service}$`)).locator('.label-description', { hasText: new RegExp(`^${state}$`) }).waitFor({ timeout: 120_000 });
     }
+    await s.treeItem('Stack', /^web$/).click(); // expands it: its ports are its children
     const port = s.treeItem('Stack', /^Web UI$/);
     await port.waitFor({ timeout: 10_000 });
     assert.equal((await port.locator('.label-description').innerText()).trim(), `127.0.0.1:${WEB_PORT}`);

@@ -1,0 +1,50 @@
+/**
+ * The Stack view and status bar with the native backend in a real VS Code (code-server +
+ * Chromium), on the shared native stack (Kafka, Spark, Airflow as local processes): one item per
+ * service with its health, its ports as children, the status bar count. (Nothing is restarted
+ * here: the native stack is shared with other suites.)
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cacheDir, stateDir } from '../../src/services/util/paths';
+import { ensureNativeStack, releaseNativeStack } from '../integration/harness';
+import { VsCodeSession } from './lib/codeServer';
+
+describe('Stack view with the native backend in a real VS Code', function () {
+  this.timeout(600_000);
+  let vsc: VsCodeSession | undefined;
+  let workspace: string;
+
+  before(async function () {
+    this.timeout(1_200_000);
+    await ensureNativeStack(['kafka', 'spark', 'airflow']);
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-stack-native-e2e-'));
+    vsc = await VsCodeSession.start({
+      workspace,
+      env: { DATAPIPELINE_CACHE: cacheDir(), DATAPIPELINE_STATE: stateDir() },
+      settings: { 'datapipeline.stack.backend': 'native' },
+    });
+  });
+
+  after(async () => {
+    await vsc?.close();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+    await releaseNativeStack();
+  });
+
+  it('lists every native service healthy with its ports, and the status bar says 5/5 running', async () => {
+    const s = vsc!;
+    await s.openContainer('DataPipeline');
+    for (const service of ['kafka', 'spark-master', 'spark-worker', 'airflow-webserver', 'airflow-scheduler']) {
+      await s.treeItem('Stack', new RegExp(`^${service}$`)).locator('.label-description', { hasText: /^healthy/ }).waitFor({ timeout: 60_000 });
+    }
+    await s.treeItem('Stack', /^airflow-webserver$/).click(); // expands it: its ports are its children
+    const airflowUi = s.treeItem('Stack', /^Airflow UI$/);
+    await airflowUi.waitFor({ timeout: 10_000 });
+    assert.equal((await airflowUi.locator('.label-description').innerText()).trim(), '127.0.0.1:8085');
+    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 5/5 running' }).waitFor({ timeout: 30_000 });
+    await s.screenshot('stack-native-view');
+  });
+});
