@@ -5,6 +5,7 @@
  * run's four tasks green.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureNativeStack, repoRoot } from '../integration/harness';
 import { VsCodeSession } from './lib/codeServer';
@@ -78,5 +79,44 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       assert.match(await item.locator('.label-description').innerText(), /^success · try 1/);
     }
     await vsc.screenshot('airflow-dags-view-run');
+  });
+
+  it("clicking a task opens its log in a read-only editor", async () => {
+    await vsc.openContainer('DataPipeline');
+    const item = vsc.treeItem('DAGs', /^produce_sample_data$/).first();
+    if ((await item.count()) === 0) {
+      const dag = vsc.treeItem('DAGs', /^kafka_spark_pipeline$/);
+      if ((await dag.getAttribute('aria-expanded')) !== 'true') await dag.click();
+      const run = vsc.view('DAGs').locator('.monaco-list-row[role="treeitem"][aria-level="2"]').first();
+      if ((await run.getAttribute('aria-expanded')) !== 'true') await run.click();
+    }
+    await item.waitFor({ timeout: 30_000 });
+    await item.click();
+    await vsc.page.locator('.tabs-container .tab', { hasText: 'produce_sample_data try 1.log' }).waitFor({ timeout: 30_000 });
+    const text = vsc.page.locator('.editor-group-container.active .monaco-editor .view-lines');
+    await text.filter({ hasText: /kafka_spark_pipeline\.produce_sample_data/ }).waitFor({ timeout: 30_000 });
+    await vsc.screenshot('airflow-task-log');
+  });
+
+  it('a broken DAG file shows under Import errors and in the Problems panel, and clears once removed', async () => {
+    const name = `zz_e2e_broken_${process.pid}.py`;
+    const file = path.join(repoRoot, 'stack', 'dags', name);
+    fs.writeFileSync(file, 'from airflow import DAG\n\n\nraise ValueError("broken on purpose by the DataPipeline e2e test")\n');
+    try {
+      await vsc.openContainer('DataPipeline');
+      const node = vsc.treeItem('DAGs', name);
+      await node.waitFor({ timeout: 180_000 });
+      assert.match(await node.locator('.label-description').innerText(), /ValueError: broken on purpose/);
+      const focusProblems = (await vsc.paletteItems('Focus on Problems View')).find((l) => /Focus on Problems View/.test(l));
+      await vsc.escape();
+      assert.ok(focusProblems, 'the palette offers to focus the Problems view');
+      await vsc.runCommand(focusProblems);
+      const marker = vsc.page.locator('.markers-panel .monaco-list-row', { hasText: 'Airflow import error: ValueError: broken on purpose by the DataPipeline e2e test' });
+      await marker.first().waitFor({ timeout: 30_000 });
+      await vsc.screenshot('airflow-import-error');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+    await vsc.treeItem('DAGs', name).waitFor({ state: 'detached', timeout: 180_000 });
   });
 });
