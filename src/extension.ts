@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerAirflowFeature } from './commands/airflow';
+import { registerKafkaFeature } from './commands/kafka';
 import { registerCommand } from './commands/registry';
 import { registerSparkFeature } from './commands/spark';
 import { registerStackFeature } from './commands/stack';
@@ -58,4 +59,4 @@ export function deactivate(): void {
 }
 
 /** Each feature registers its views, commands and panels. */
-const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerStackFeature, registerAirflowFeature, registerSparkFeature];
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerStackFeature, registerAirflowFeature, registerKafkaFeature, registerSparkFeature];

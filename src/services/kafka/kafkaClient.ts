@@ -150,11 +150,19 @@ export class KafkaService {
   }
 
   async watermarks(topic: string): Promise<Watermark[]> {
-    return this.withAdmin(async (a) =>
-      (await a.fetchTopicOffsets(topic))
-        .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
-        .sort((x, y) => x.partition - y.partition),
-    );
+    return this.withAdmin(async (a) => {
+      // right after a broker (re)start leaders are still being elected: retry for up to ~5 s
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await a.fetchTopicOffsets(topic))
+            .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+            .sort((x, y) => x.partition - y.partition);
+        } catch (e) {
+          if (attempt >= 25 || !/not the leader|LEADER_NOT_AVAILABLE|leader is not available/i.test(String((e as Error).message))) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    });
   }
 
   async describeTopic(topic: string): Promise<PartitionSummary[]> {
@@ -268,6 +276,16 @@ export class KafkaService {
         ],
       });
       if (!created) throw new ValidationError(`Topic "${v.topic}" already exists. Pick another name.`);
+      // leaders can be elected a moment after createTopics returns: wait until offsets answer
+      for (let i = 0; i < 50; i++) {
+        try {
+          await a.fetchTopicOffsets(v.topic);
+          return;
+        } catch (e) {
+          if (!/leader|does not host|UNKNOWN_TOPIC/i.test(String((e as Error).message))) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
     });
   }
 
@@ -275,6 +293,14 @@ export class KafkaService {
     const err = topicNameError(topic);
     if (err) throw new ValidationError(err);
     await this.withAdmin((a) => a.deleteTopics({ topics: [topic], timeout: 10000 }));
+    // the producer keeps asking metadata for every topic it ever sent to; a deleted one fails its sends
+    this.resetProducer();
+  }
+
+  private resetProducer(): void {
+    const p = this.producer;
+    this.producer = undefined;
+    void p?.then((x) => x.disconnect()).catch(() => undefined);
   }
 
   async deleteGroups(groupIds: string[]): Promise<void> {
@@ -340,9 +366,19 @@ export class KafkaService {
     let sent = 0;
     const batch = 10_000;
     const all = copies === 1 ? messages : Array.from({ length: copies }, () => messages).flat();
+    let p = producer;
     for (let i = 0; i < all.length; i += batch) {
-      await producer.send({ topic, messages: all.slice(i, i + batch), acks: -1 });
-      sent += Math.min(batch, all.length - i);
+      const messages = all.slice(i, i + batch);
+      try {
+        await p.send({ topic, messages, acks: -1 });
+      } catch (e) {
+        // a topic deleted elsewhere poisons the producer's metadata: start a fresh producer once
+        if (!/does not host this topic-partition|UNKNOWN_TOPIC/i.test(`${(e as Error).message} ${String((e as { cause?: Error }).cause?.message)}`)) throw e;
+        this.resetProducer();
+        p = await this.getProducer();
+        await p.send({ topic, messages, acks: -1 });
+      }
+      sent += messages.length;
     }
     return sent;
   }

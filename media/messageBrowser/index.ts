@@ -1,0 +1,261 @@
+// Message browser front end. Everything from the broker is rendered as text (see media/shared/dom.ts).
+import type { FilterForm, StartForm, StartMode, StatusData, ToHost, ToWebview } from '../../src/protocol/messageBrowser';
+import { matchRanges } from '../../src/services/kafka/messageSearch';
+import { el, parseLocalDateTime, toLocalInput } from '../shared/dom';
+import { TimeHistogram } from '../shared/histogram';
+import { MessageDetail } from '../shared/messageDetail';
+import { MessageTable } from '../shared/messageTable';
+
+declare function acquireVsCodeApi(): { postMessage(m: ToHost): void };
+const vscode = acquireVsCodeApi();
+const send = (m: ToHost) => vscode.postMessage(m);
+
+let reqId = 0;
+let filter: FilterForm = { query: '', regex: false, caseSensitive: false, fields: { key: true, value: true, headers: true } };
+let histFrom: number | undefined;
+let histTo: number | undefined;
+let partitions: number[] = [];
+
+const highlight = (text: string) => (filter.query ? matchRanges(text, { query: filter.query, regex: filter.regex, caseSensitive: filter.caseSensitive }) : []);
+
+const table = new MessageTable({
+  fetchPage: (start, count) => send({ type: 'page', reqId: ++reqId, start, count }),
+  onSelect: (r) => send({ type: 'detail', seq: r.seq }),
+  highlight,
+});
+const detail = new MessageDetail({ copy: (seq) => send({ type: 'copy', seq }), produceAgain: (seq) => send({ type: 'produceAgain', seq }) }, highlight);
+const histogram = new TimeHistogram((from, to) => {
+  histFrom = from;
+  histTo = to;
+  applyFilter();
+});
+
+// --- start controls
+const modeSel = el('select', { id: 'start-mode', title: 'Where to start reading' });
+for (const [v, label] of [
+  ['earliest', 'Earliest'],
+  ['latest', 'Latest (live tail)'],
+  ['offset', 'Offset'],
+  ['timestamp', 'Timestamp'],
+  ['window', 'Time window'],
+  ['group', 'Consumer group offsets'],
+] as Array<[StartMode, string]>)
+  modeSel.append(el('option', { text: label, attrs: { value: v } }));
+const offsetsIn = el('input', { id: 'start-offsets', attrs: { type: 'text', placeholder: '42 or 0:42, 1:17', size: '14' } });
+const fromIn = el('input', { id: 'start-from', attrs: { type: 'datetime-local', step: '1' } });
+const toIn = el('input', { id: 'start-to', attrs: { type: 'datetime-local', step: '1' } });
+const groupSel = el('select', { id: 'start-group' });
+const partitionsBox = el('span', { cls: 'partitions', id: 'partitions' });
+const followIn = el('input', { id: 'start-follow', attrs: { type: 'checkbox' } });
+const startBtn = el('button', { text: 'Start', id: 'start', cls: 'primary' });
+const stopBtn = el('button', { text: 'Stop', id: 'stop' });
+const statusText = el('span', { cls: 'status', id: 'status', attrs: { role: 'status' } });
+
+function updateModeFields(): void {
+  const m = modeSel.value as StartMode;
+  offsetsIn.hidden = m !== 'offset';
+  fromIn.hidden = m !== 'timestamp' && m !== 'window';
+  toIn.hidden = m !== 'window';
+  groupSel.hidden = m !== 'group';
+  followIn.disabled = m === 'latest';
+  if (m === 'latest') followIn.checked = true;
+}
+modeSel.addEventListener('change', updateModeFields);
+
+function selectedPartitions(): number[] | undefined {
+  const boxes = [...partitionsBox.querySelectorAll<HTMLInputElement>('input[type=checkbox]')];
+  const on = boxes.filter((b) => b.checked).map((b) => Number(b.dataset.partition));
+  return on.length === boxes.length ? undefined : on;
+}
+
+function form(): StartForm {
+  return {
+    mode: modeSel.value as StartMode,
+    offsets: offsetsIn.value,
+    from: parseLocalDateTime(fromIn.value),
+    to: parseLocalDateTime(toIn.value),
+    groupId: groupSel.value || undefined,
+    partitions: selectedPartitions(),
+    follow: followIn.checked,
+  };
+}
+
+startBtn.addEventListener('click', () => {
+  detail.clear();
+  send({ type: 'start', form: form() });
+});
+stopBtn.addEventListener('click', () => send({ type: 'stop' }));
+
+// --- search controls
+const queryIn = el('input', { id: 'search', attrs: { type: 'search', placeholder: 'Search key, value, headers', size: '30' } });
+const regexIn = el('input', { id: 'search-regex', attrs: { type: 'checkbox' } });
+const caseIn = el('input', { id: 'search-case', attrs: { type: 'checkbox' } });
+const fKey = el('input', { id: 'search-key', attrs: { type: 'checkbox' } });
+const fValue = el('input', { id: 'search-value', attrs: { type: 'checkbox' } });
+const fHeaders = el('input', { id: 'search-headers', attrs: { type: 'checkbox' } });
+for (const b of [fKey, fValue, fHeaders]) b.checked = true;
+const matchText = el('span', { cls: 'matches', id: 'match-count' });
+const newestIn = el('input', { id: 'newest-first', attrs: { type: 'checkbox' } });
+const exportJson = el('button', { text: 'Export JSON…', id: 'export-json' });
+const exportCsv = el('button', { text: 'Export CSV…', id: 'export-csv' });
+exportJson.addEventListener('click', () => send({ type: 'export', format: 'json' }));
+exportCsv.addEventListener('click', () => send({ type: 'export', format: 'csv' }));
+newestIn.addEventListener('change', () => send({ type: 'order', newestFirst: newestIn.checked }));
+
+let searchTimer: number | undefined;
+function applyFilter(): void {
+  filter = {
+    query: queryIn.value,
+    regex: regexIn.checked,
+    caseSensitive: caseIn.checked,
+    fields: { key: fKey.checked, value: fValue.checked, headers: fHeaders.checked },
+    timeFrom: histFrom,
+    timeTo: histTo,
+  };
+  send({ type: 'filter', filter });
+}
+queryIn.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = window.setTimeout(applyFilter, 200);
+});
+for (const b of [regexIn, caseIn, fKey, fValue, fHeaders]) b.addEventListener('change', applyFilter);
+
+const label = (input: HTMLInputElement, text: string) => el('label', {}, input, ` ${text}`);
+
+const errorBox = el('div', { cls: 'error', id: 'error', attrs: { role: 'alert' } });
+errorBox.hidden = true;
+function showError(message: string, retry: boolean): void {
+  const children: Node[] = [el('span', { text: message })];
+  if (retry) {
+    const b = el('button', { text: 'Retry', id: 'retry' });
+    b.addEventListener('click', () => {
+      errorBox.hidden = true;
+      send({ type: 'retry' });
+    });
+    children.push(b);
+  }
+  const close = el('button', { text: '×', title: 'Dismiss', cls: 'dismiss' });
+  close.addEventListener('click', () => (errorBox.hidden = true));
+  children.push(close);
+  errorBox.replaceChildren(...children);
+  errorBox.hidden = false;
+}
+
+const title = el('h1', { id: 'title', text: '' });
+const startBar = el(
+  'div',
+  { cls: 'bar' },
+  modeSel,
+  offsetsIn,
+  fromIn,
+  toIn,
+  groupSel,
+  partitionsBox,
+  label(followIn, 'Follow'),
+  startBtn,
+  stopBtn,
+  statusText,
+);
+const searchBar = el(
+  'div',
+  { cls: 'bar' },
+  queryIn,
+  label(regexIn, 'Regex'),
+  label(caseIn, 'Match case'),
+  el('span', { cls: 'sep', text: 'in' }),
+  label(fKey, 'key'),
+  label(fValue, 'value'),
+  label(fHeaders, 'headers'),
+  matchText,
+  el('span', { cls: 'grow' }),
+  label(newestIn, 'Newest first'),
+  exportJson,
+  exportCsv,
+);
+const main = el('div', { cls: 'main' }, table.element, detail.element);
+document.getElementById('app')!.replaceChildren(title, startBar, searchBar, errorBox, histogram.element, main);
+updateModeFields();
+
+// --- status
+let lastStatus: StatusData | undefined;
+let histTimer: number | undefined;
+const STATE_TEXT: Record<StatusData['state'], string> = {
+  idle: 'Idle',
+  planning: 'Starting…',
+  reading: 'Reading…',
+  live: 'Live — waiting for new messages',
+  done: 'Done',
+  reconnecting: 'Reconnecting…',
+  stopped: 'Stopped',
+  error: 'Error',
+};
+function onStatus(s: StatusData): void {
+  lastStatus = s;
+  const full = s.evicted > 0 ? ` · buffer full (${s.capacity.toLocaleString('en-US')}), oldest dropped` : '';
+  statusText.textContent = `${STATE_TEXT[s.state]} · ${s.buffered.toLocaleString('en-US')} buffered${full}${s.message ? ` · ${s.message}` : ''}`;
+  statusText.className = `status state-${s.state}`;
+  matchText.textContent = filter.query || histFrom !== undefined ? `${s.count.toLocaleString('en-US')} match${s.count === 1 ? '' : 'es'}` : `${s.count.toLocaleString('en-US')} messages`;
+  table.setTotal(s.count, s.version);
+  // the histogram is recomputed at most every 2 s while messages stream in
+  if (histTimer === undefined) {
+    histTimer = window.setTimeout(() => {
+      histTimer = undefined;
+      send({ type: 'histogram' });
+    }, 300);
+  }
+}
+
+window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case 'init': {
+      title.textContent = m.title;
+      document.title = m.title;
+      partitions = m.partitions;
+      partitionsBox.replaceChildren(
+        el('span', { text: 'Partitions:' }),
+        ...partitions.map((p) => {
+          const b = el('input', { attrs: { type: 'checkbox', 'data-partition': String(p) } });
+          b.checked = m.form.partitions ? m.form.partitions.includes(p) : true;
+          return label(b, String(p));
+        }),
+      );
+      groupSel.replaceChildren(...m.groups.map((g) => el('option', { text: g, attrs: { value: g } })));
+      if (m.groups.length === 0) groupSel.append(el('option', { text: '(no consumer groups)', attrs: { value: '' } }));
+      modeSel.value = m.form.mode;
+      followIn.checked = m.form.follow;
+      if (m.form.offsets) offsetsIn.value = m.form.offsets;
+      fromIn.value = toLocalInput(m.form.from ?? Date.now() - 3600_000);
+      toIn.value = toLocalInput(m.form.to ?? Date.now());
+      if (m.form.groupId) groupSel.value = m.form.groupId;
+      updateModeFields();
+      return;
+    }
+    case 'status':
+      onStatus(m.status);
+      return;
+    case 'page':
+      table.setPage(m.start, m.rows, m.total, m.version);
+      return;
+    case 'detail':
+      detail.show(m.detail);
+      return;
+    case 'filterResult':
+      if (m.error) showError(m.error, false);
+      else {
+        errorBox.hidden = true;
+        matchText.title = `search took ${m.ms} ms`;
+      }
+      table.redraw();
+      if (lastStatus) onStatus({ ...lastStatus, count: m.count });
+      return;
+    case 'histogram':
+      histogram.set(m.histogram);
+      return;
+    case 'error':
+      showError(m.message, m.retry);
+      return;
+  }
+});
+
+send({ type: 'ready' });

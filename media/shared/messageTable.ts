@@ -1,0 +1,167 @@
+/**
+ * A virtualized message table: only the rows in view (plus a small overscan) exist in the DOM,
+ * whatever the row count (a million rows render ≤ MAX_DOM_ROWS elements). Rows are pulled from
+ * the host in pages through `fetchPage`; the table caches them per data version.
+ * Shared by the message browser and the Airflow output viewer.
+ */
+import type { RowData } from '../../src/protocol/messageBrowser';
+import { el, formatBytes, formatTime, setHighlighted } from './dom';
+
+export const ROW_HEIGHT = 24;
+export const MAX_DOM_ROWS = 200;
+const OVERSCAN = 10;
+
+export interface MessageTableOptions {
+  /** ask the host for rows [start, start+count); answer with `setPage` */
+  fetchPage(start: number, count: number): void;
+  onSelect?(row: RowData): void;
+  /** ranges to highlight in key/value previews */
+  highlight?(text: string): Array<[number, number]>;
+}
+
+export class MessageTable {
+  readonly element: HTMLElement;
+  private readonly viewport: HTMLElement;
+  private readonly spacer: HTMLElement;
+  private readonly body: HTMLElement;
+  private total = 0;
+  private version = -1;
+  private cache = new Map<number, RowData>();
+  private requested = new Set<number>();
+  private selectedSeq?: number;
+  private rafPending = false;
+  /** keep the newest row in view while rows arrive */
+  stickToEnd = false;
+
+  constructor(private readonly opts: MessageTableOptions) {
+    const header = el(
+      'div',
+      { cls: 'mt-row mt-head', attrs: { role: 'row' } },
+      ...['Partition', 'Offset', 'Timestamp', 'Key', 'Value', 'Headers'].map((h, i) => el('div', { cls: `mt-cell c${i}`, text: h, attrs: { role: 'columnheader' } })),
+    );
+    this.spacer = el('div', { cls: 'mt-spacer' });
+    this.body = el('div', { cls: 'mt-body', attrs: { role: 'rowgroup' } });
+    this.viewport = el('div', { cls: 'mt-viewport', attrs: { tabindex: '0' } }, this.spacer, this.body);
+    this.element = el('div', { cls: 'mt', id: 'message-table', attrs: { role: 'grid' } }, header, this.viewport);
+    this.viewport.addEventListener('scroll', () => this.schedule());
+    this.viewport.addEventListener('keydown', (e) => this.onKey(e));
+    new ResizeObserver(() => this.schedule()).observe(this.viewport);
+  }
+
+  /** New row count / data version from the host. A new version drops cached rows. */
+  setTotal(total: number, version: number): void {
+    if (version !== this.version) {
+      this.version = version;
+      this.cache.clear();
+      this.requested.clear();
+    }
+    this.total = total;
+    this.spacer.style.height = `${total * ROW_HEIGHT}px`;
+    if (this.stickToEnd) this.viewport.scrollTop = this.viewport.scrollHeight;
+    this.schedule();
+  }
+
+  setPage(start: number, rows: RowData[], total: number, version: number): void {
+    if (version !== this.version) this.setTotal(total, version);
+    rows.forEach((r, i) => this.cache.set(start + i, r));
+    for (let i = start; i < start + rows.length; i++) this.requested.delete(i);
+    this.schedule();
+  }
+
+  /** Re-renders visible rows (e.g. after the highlight changed). */
+  redraw(): void {
+    this.schedule();
+  }
+
+  get renderedRows(): number {
+    return this.body.childElementCount;
+  }
+
+  private schedule(): void {
+    if (this.rafPending) return;
+    this.rafPending = true;
+    requestAnimationFrame(() => {
+      this.rafPending = false;
+      this.render();
+    });
+  }
+
+  private visibleRange(): [number, number] {
+    const h = this.viewport.clientHeight || 400;
+    const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const count = Math.min(MAX_DOM_ROWS, Math.ceil(h / ROW_HEIGHT) + 2 * OVERSCAN);
+    return [first, Math.min(this.total, first + count)];
+  }
+
+  private render(): void {
+    const [first, end] = this.visibleRange();
+    let missingFrom = -1;
+    let missingTo = -1;
+    const rows: HTMLElement[] = [];
+    for (let i = first; i < end; i++) {
+      const r = this.cache.get(i);
+      if (!r) {
+        if (!this.requested.has(i)) {
+          if (missingFrom < 0) missingFrom = i;
+          missingTo = i;
+        }
+        rows.push(this.placeholder(i));
+      } else rows.push(this.rowElement(i, r));
+    }
+    this.body.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
+    this.body.replaceChildren(...rows);
+    if (missingFrom >= 0) {
+      // fetch a bit around the gap so small scrolls hit the cache
+      const start = Math.max(0, missingFrom - OVERSCAN);
+      const count = Math.min(this.total - start, missingTo - start + 1 + 2 * OVERSCAN);
+      for (let i = start; i < start + count; i++) this.requested.add(i);
+      this.opts.fetchPage(start, count);
+    }
+    // keep the cache bounded: drop rows far from view
+    if (this.cache.size > 2000) for (const k of this.cache.keys()) if (k < first - 500 || k > end + 500) this.cache.delete(k);
+  }
+
+  private placeholder(i: number): HTMLElement {
+    const e = el('div', { cls: 'mt-row loading', attrs: { role: 'row', 'aria-rowindex': String(i + 1) } }, el('div', { cls: 'mt-cell', text: '…' }));
+    return e;
+  }
+
+  private rowElement(i: number, r: RowData): HTMLElement {
+    const hl = this.opts.highlight ?? (() => []);
+    const key = el('div', { cls: `mt-cell c3${r.key === null ? ' null' : ''}${r.keyBinary ? ' binary' : ''}` });
+    setHighlighted(key, r.key ?? 'null', r.key === null || r.keyBinary ? [] : hl(r.key));
+    const value = el('div', { cls: `mt-cell c4${r.value === null ? ' null' : ''}${r.valueBinary ? ' binary' : ''}`, title: r.valueTruncated ? `${formatBytes(r.valueSize)} — select the row to see it all` : '' });
+    setHighlighted(value, (r.value ?? 'null') + (r.valueTruncated ? ' …' : ''), r.value === null || r.valueBinary ? [] : hl(r.value));
+    const row = el(
+      'div',
+      { cls: `mt-row${r.seq === this.selectedSeq ? ' selected' : ''}`, attrs: { role: 'row', 'aria-rowindex': String(i + 1), 'data-seq': String(r.seq) } },
+      el('div', { cls: 'mt-cell c0 num', text: String(r.partition) }),
+      el('div', { cls: 'mt-cell c1 num', text: String(r.offset) }),
+      el('div', { cls: 'mt-cell c2', text: formatTime(r.timestamp) }),
+      key,
+      value,
+      el('div', { cls: 'mt-cell c5 num', text: r.headerCount ? String(r.headerCount) : '' }),
+    );
+    row.addEventListener('click', () => this.select(i, r));
+    return row;
+  }
+
+  private select(i: number, r: RowData): void {
+    this.selectedSeq = r.seq;
+    this.selectedIndex = i;
+    this.opts.onSelect?.(r);
+    this.schedule();
+  }
+  private selectedIndex = -1;
+
+  private onKey(e: KeyboardEvent): void {
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    e.preventDefault();
+    const next = Math.max(0, Math.min(this.total - 1, this.selectedIndex + (e.key === 'ArrowDown' ? 1 : -1)));
+    const r = this.cache.get(next);
+    if (r) this.select(next, r);
+    const top = next * ROW_HEIGHT;
+    if (top < this.viewport.scrollTop) this.viewport.scrollTop = top;
+    else if (top + ROW_HEIGHT > this.viewport.scrollTop + this.viewport.clientHeight) this.viewport.scrollTop = top + ROW_HEIGHT - this.viewport.clientHeight;
+  }
+}

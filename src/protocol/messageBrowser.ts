@@ -1,0 +1,109 @@
+/**
+ * Messages between the message browser host (src/webviews/messageBrowser) and its front end
+ * (media/messageBrowser). Data stays in the host; the webview asks for pages of rows.
+ * Type-only module: imported by both sides, no runtime code.
+ */
+
+export type StartMode = 'earliest' | 'latest' | 'offset' | 'timestamp' | 'window' | 'group';
+
+export interface StartForm {
+  mode: StartMode;
+  /** offset mode: one offset for all partitions, or "0:12,1:40" per partition */
+  offsets?: string;
+  /** timestamp mode / window start, epoch ms */
+  from?: number;
+  /** window end, epoch ms */
+  to?: number;
+  groupId?: string;
+  /** undefined = all partitions */
+  partitions?: number[];
+  /** latest keeps tailing; other modes may follow too */
+  follow: boolean;
+}
+
+export interface FilterForm {
+  query: string;
+  regex: boolean;
+  caseSensitive: boolean;
+  fields: { key: boolean; value: boolean; headers: boolean };
+  partitions?: number[];
+  timeFrom?: number;
+  timeTo?: number;
+}
+
+export interface RowData {
+  seq: number;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  keyBinary: boolean;
+  value: string | null;
+  valueBinary: boolean;
+  valueTruncated: boolean;
+  valueSize: number;
+  headerCount: number;
+}
+
+export interface DetailData {
+  seq: number;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  keyBinary: boolean;
+  /** full text when UTF-8 (JSON pretty-printed separately) */
+  valueText: string | null;
+  valuePretty: string | null;
+  /** hex dump when not UTF-8 (first 256 KiB) */
+  valueHex: string | null;
+  valueHexTruncated: boolean;
+  valueSize: number;
+  headers: Array<{ key: string; value: string | null; binary: boolean }>;
+}
+
+export interface HistogramData {
+  from: number;
+  binMs: number;
+  counts: number[];
+}
+
+export type BrowseStateName = 'idle' | 'planning' | 'reading' | 'live' | 'done' | 'reconnecting' | 'stopped' | 'error';
+
+export interface StatusData {
+  state: BrowseStateName;
+  /** rows in the (filtered) view */
+  count: number;
+  /** messages in the buffer */
+  buffered: number;
+  capacity: number;
+  /** dropped from the front of the full buffer */
+  evicted: number;
+  /** bumps whenever rows change; the webview re-fetches its visible page */
+  version: number;
+  message?: string;
+}
+
+export type ToHost =
+  | { type: 'ready' }
+  | { type: 'start'; form: StartForm }
+  | { type: 'stop' }
+  | { type: 'retry' }
+  | { type: 'page'; reqId: number; start: number; count: number }
+  | { type: 'filter'; filter: FilterForm }
+  | { type: 'order'; newestFirst: boolean }
+  | { type: 'detail'; seq: number }
+  | { type: 'export'; format: 'json' | 'csv' }
+  | { type: 'copy'; seq: number }
+  | { type: 'produceAgain'; seq: number }
+  | { type: 'histogram' };
+
+export type ToWebview =
+  | { type: 'init'; topic: string; title: string; partitions: number[]; groups: string[]; capacity: number; form: StartForm }
+  | { type: 'status'; status: StatusData }
+  | { type: 'page'; reqId: number; start: number; total: number; version: number; rows: RowData[] }
+  | { type: 'detail'; detail: DetailData }
+  | { type: 'filterResult'; count: number; ms: number; error?: string }
+  | { type: 'histogram'; histogram: HistogramData | null }
+  /** an error shown inline; `retry` adds a Retry button */
+  | { type: 'error'; message: string; retry: boolean };

@@ -1,0 +1,203 @@
+import * as vscode from 'vscode';
+import { BaseTreeProvider } from './base';
+import type { GroupPartitionLag, GroupSummary, KafkaService, PartitionSummary, TopicSummary } from '../services/kafka/kafkaClient';
+
+export type TopicNode =
+  | { kind: 'unreachable'; bootstrap: string; message: string }
+  | { kind: 'empty'; text: string }
+  | { kind: 'topic'; topic: TopicSummary }
+  | { kind: 'partition'; topic: string; partition: PartitionSummary }
+  | { kind: 'topicGroup'; topic: string; group: GroupSummary }
+  | { kind: 'groupsSection'; groups: GroupSummary[] }
+  | { kind: 'group'; group: GroupSummary }
+  | { kind: 'lag'; lag: GroupPartitionLag; showTopic: boolean };
+
+/** Model of the Topics view: what the last refresh read from the broker. */
+interface Snapshot {
+  topics: TopicSummary[];
+  groups: GroupSummary[];
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** Does a topic name match the filter text (case-insensitive substring, `*` wildcard)? */
+export function matchesTopicFilter(name: string, filter: string): boolean {
+  const f = filter.trim().toLowerCase();
+  if (!f) return true;
+  if (!f.includes('*')) return name.toLowerCase().includes(f);
+  const re = new RegExp(`^${f.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(name.toLowerCase());
+}
+
+/**
+ * The Topics view: topics (partitions, message count), expandable to partitions and the consumer
+ * groups reading them with their lag, and a Consumer Groups section. A broker that is down shows
+ * one "Kafka unreachable … — Retry" item (no notifications). Polls only while visible.
+ */
+export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
+  private showInternal = false;
+  private filter = '';
+  private snapshot?: Snapshot;
+
+  constructor(private readonly service: () => Promise<KafkaService>, private readonly pollIntervalMs = 10_000) {
+    super();
+  }
+
+  createTopicsView(): vscode.TreeView<TopicNode> {
+    const view = this.createView('datapipeline.topics', { showCollapseAll: true });
+    this.setPolling(this.pollIntervalMs);
+    this.updateDescription();
+    return view;
+  }
+
+  get internalShown(): boolean {
+    return this.showInternal;
+  }
+  get filterText(): string {
+    return this.filter;
+  }
+
+  toggleInternal(): void {
+    this.showInternal = !this.showInternal;
+    this.updateDescription();
+    this.refresh(0);
+  }
+
+  setFilter(text: string): void {
+    this.filter = text.trim();
+    this.updateDescription();
+    this.refresh(0);
+  }
+
+  private updateDescription(): void {
+    if (!this.view) return;
+    const parts = [];
+    if (this.filter) parts.push(`filter: ${this.filter}`);
+    if (this.showInternal) parts.push('internal shown');
+    this.view.description = parts.join(' · ') || undefined;
+  }
+
+  /** Topic names from the last refresh (for pickers). */
+  get topicNames(): string[] {
+    return this.snapshot?.topics.map((t) => t.name) ?? [];
+  }
+
+  async getChildren(node?: TopicNode): Promise<TopicNode[]> {
+    if (!node) return this.roots();
+    switch (node.kind) {
+      case 'topic': {
+        const svc = await this.service();
+        const parts = await svc.describeTopic(node.topic.name).catch(() => [] as PartitionSummary[]);
+        const groups = (this.snapshot?.groups ?? []).filter((g) => g.topics.includes(node.topic.name));
+        return [
+          ...parts.map((partition): TopicNode => ({ kind: 'partition', topic: node.topic.name, partition })),
+          ...groups.map((group): TopicNode => ({ kind: 'topicGroup', topic: node.topic.name, group })),
+        ];
+      }
+      case 'topicGroup':
+        return node.group.lag.filter((l) => l.topic === node.topic).map((lag) => ({ kind: 'lag', lag, showTopic: false }));
+      case 'groupsSection':
+        return node.groups.length ? node.groups.map((group) => ({ kind: 'group', group })) : [{ kind: 'empty', text: 'No consumer groups' }];
+      case 'group':
+        return node.group.lag.length
+          ? node.group.lag.map((lag) => ({ kind: 'lag', lag, showTopic: true }))
+          : [{ kind: 'empty', text: 'No committed offsets' }];
+      default:
+        return [];
+    }
+  }
+
+  private async roots(): Promise<TopicNode[]> {
+    let svc: KafkaService | undefined;
+    try {
+      svc = await this.service();
+      const [topics, groups] = await Promise.all([svc.listTopics({ includeInternal: this.showInternal }), svc.listGroups().catch(() => [] as GroupSummary[])]);
+      this.snapshot = { topics, groups };
+    } catch (e) {
+      this.snapshot = undefined;
+      return [{ kind: 'unreachable', bootstrap: svc?.bootstrap ?? '?', message: (e as Error).message }];
+    }
+    const shown = this.snapshot.topics.filter((t) => matchesTopicFilter(t.name, this.filter));
+    const out: TopicNode[] = shown.map((topic) => ({ kind: 'topic', topic }));
+    if (shown.length === 0)
+      out.push({ kind: 'empty', text: this.filter ? `No topic matches "${this.filter}"` : 'No topics yet — create one with +' });
+    out.push({ kind: 'groupsSection', groups: this.snapshot.groups });
+    return out;
+  }
+
+  getTreeItem(node: TopicNode): vscode.TreeItem {
+    const None = vscode.TreeItemCollapsibleState.None;
+    const Collapsed = vscode.TreeItemCollapsibleState.Collapsed;
+    switch (node.kind) {
+      case 'unreachable': {
+        const item = new vscode.TreeItem(`Kafka unreachable at ${node.bootstrap} — Retry`, None);
+        item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));
+        item.tooltip = `${node.message}\nClick to retry.`;
+        item.command = { command: 'datapipeline.topics.refresh', title: 'Retry' };
+        item.contextValue = 'kafkaUnreachable';
+        return item;
+      }
+      case 'empty': {
+        const item = new vscode.TreeItem(node.text, None);
+        item.contextValue = 'empty';
+        return item;
+      }
+      case 'topic': {
+        const t = node.topic;
+        const item = new vscode.TreeItem(t.name, Collapsed);
+        item.id = `topic:${t.name}`;
+        item.description = `${t.partitions} partition${t.partitions === 1 ? '' : 's'} · ${formatCount(t.messageCount)} msg`;
+        item.tooltip = `${t.name}\n${t.partitions} partitions, ${formatCount(t.messageCount)} messages retained${t.internal ? '\ninternal topic' : ''}`;
+        item.contextValue = t.internal ? 'topic.internal' : 'topic';
+        item.iconPath = new vscode.ThemeIcon(t.internal ? 'lock' : 'symbol-event');
+        return item;
+      }
+      case 'partition': {
+        const p = node.partition;
+        const item = new vscode.TreeItem(`Partition ${p.partition}`, None);
+        item.id = `partition:${node.topic}:${p.partition}`;
+        item.description = `leader ${p.leader} · offsets ${formatCount(p.low)}–${formatCount(p.high)}`;
+        item.tooltip = `leader ${p.leader}, replicas [${p.replicas.join(', ')}], in sync [${p.isr.join(', ')}]\nstart offset ${p.low}, end offset ${p.high} (${formatCount(p.high - p.low)} messages)`;
+        item.contextValue = 'partition';
+        item.iconPath = new vscode.ThemeIcon('split-horizontal');
+        return item;
+      }
+      case 'topicGroup': {
+        const lag = node.group.lag.filter((l) => l.topic === node.topic).reduce((s, l) => s + l.lag, 0);
+        const item = new vscode.TreeItem(node.group.groupId, Collapsed);
+        item.id = `topicGroup:${node.topic}:${node.group.groupId}`;
+        item.description = `${node.group.state} · lag ${formatCount(lag)}`;
+        item.contextValue = 'consumerGroup';
+        item.iconPath = new vscode.ThemeIcon('organization');
+        return item;
+      }
+      case 'groupsSection': {
+        const item = new vscode.TreeItem('Consumer Groups', Collapsed);
+        item.id = 'groupsSection';
+        item.description = String(node.groups.length);
+        item.contextValue = 'consumerGroups';
+        item.iconPath = new vscode.ThemeIcon('organization');
+        return item;
+      }
+      case 'group': {
+        const g = node.group;
+        const item = new vscode.TreeItem(g.groupId, g.lag.length ? Collapsed : None);
+        item.id = `group:${g.groupId}`;
+        item.description = `${g.state} · ${g.members} member${g.members === 1 ? '' : 's'} · lag ${formatCount(g.totalLag)}`;
+        item.tooltip = `${g.groupId}\nstate ${g.state}, ${g.members} members\ntopics: ${g.topics.join(', ') || '—'}\ntotal lag ${g.totalLag}`;
+        item.contextValue = 'consumerGroup';
+        item.iconPath = new vscode.ThemeIcon('organization');
+        return item;
+      }
+      case 'lag': {
+        const l = node.lag;
+        const item = new vscode.TreeItem(node.showTopic ? `${l.topic} [${l.partition}]` : `Partition ${l.partition}`, None);
+        item.description = `lag ${formatCount(l.lag)} · committed ${l.committed < 0 ? '—' : formatCount(l.committed)} / end ${formatCount(l.high)}`;
+        item.contextValue = 'groupPartition';
+        return item;
+      }
+    }
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * The message browser's host logic without vscode: owns the MessageStore, the filtered view and
+ * the BrowseSession, answers the webview's page/detail/filter requests and throttles status
+ * updates. The panel (panel.ts) only moves messages and does file/clipboard I/O, so this class is
+ * driven directly by the integration tests and the benchmark.
+ */
+import { BrowseSession } from '../../services/kafka/browseSession';
+import { KafkaUnreachableError, type KafkaLog, type KafkaService } from '../../services/kafka/kafkaClient';
+import { exportMessages, exportRecord, hexDump, looksUtf8, preview, type ExportRecord } from '../../services/kafka/messageFormat';
+import { FilterError, type MessageFilter } from '../../services/kafka/messageSearch';
+import { MessageStore } from '../../services/kafka/messageStore';
+import { MessageView } from '../../services/kafka/messageView';
+import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
+import { ValidationError } from '../../services/kafka/validation';
+import type { BrowseStateName, DetailData, FilterForm, RowData, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
+
+export const MAX_PAGE_ROWS = 500;
+/** Detail pane text limit: a 10 MB value is shown in full up to this many characters. */
+export const DETAIL_TEXT_LIMIT = 16 * 1024 * 1024;
+
+export interface BrowserHostIO {
+  post(msg: ToWebview): void;
+  /** Ask where to save, then call `write` with a sink; returns false when the user cancelled. */
+  saveExport(format: 'json' | 'csv', write: (sink: (chunk: string) => Promise<void>) => Promise<number>): Promise<boolean>;
+  copy(text: string): Promise<void>;
+  produceAgain(record: ExportRecord): Promise<void>;
+}
+
+/** "12" → one offset; "0:12, 1:40" → per partition. Throws ValidationError. */
+export function parseOffsets(raw: string | undefined): { offset?: number; perPartition?: Record<number, number> } {
+  const s = (raw ?? '').trim();
+  if (/^\d+$/.test(s)) return { offset: Number(s) };
+  const per: Record<number, number> = {};
+  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(\d+)\s*:\s*(\d+)$/.exec(part);
+    if (!m) throw new ValidationError(`"${part}" is not an offset. Enter one offset (e.g. 42) or partition:offset pairs (e.g. 0:42, 1:17).`);
+    per[Number(m[1])] = Number(m[2]);
+  }
+  if (Object.keys(per).length === 0) throw new ValidationError('Enter a start offset (e.g. 42) or partition:offset pairs (e.g. 0:42, 1:17).');
+  return { perPartition: per };
+}
+
+export function formToRequest(form: StartForm): BrowseRequest {
+  let start: StartSpec;
+  switch (form.mode) {
+    case 'earliest':
+    case 'latest':
+      start = { mode: form.mode };
+      break;
+    case 'offset':
+      start = { mode: 'offset', ...parseOffsets(form.offsets) };
+      break;
+    case 'timestamp':
+      if (form.from === undefined || !Number.isFinite(form.from)) throw new ValidationError('Enter a valid date and time to start from.');
+      start = { mode: 'timestamp', timestamp: form.from };
+      break;
+    case 'window':
+      if (form.from === undefined || form.to === undefined || !Number.isFinite(form.from) || !Number.isFinite(form.to))
+        throw new ValidationError('Enter both ends of the time window.');
+      start = { mode: 'window', from: form.from, to: form.to };
+      break;
+    case 'group':
+      start = { mode: 'group', groupId: form.groupId ?? '' };
+      break;
+  }
+  return { start, partitions: form.partitions?.length ? form.partitions : undefined, follow: form.mode === 'latest' ? true : form.follow };
+}
+
+export function toFilter(f: FilterForm): MessageFilter {
+  return {
+    query: f.query,
+    regex: f.regex,
+    caseSensitive: f.caseSensitive,
+    fields: f.fields,
+    partitions: f.partitions?.length ? f.partitions : undefined,
+    timeFrom: f.timeFrom,
+    timeTo: f.timeTo,
+  };
+}
+
+export interface MessageBrowserOptions {
+  service: KafkaService;
+  topic: string;
+  title?: string;
+  capacity: number;
+  initial?: StartForm;
+  io: BrowserHostIO;
+  log?: KafkaLog;
+  /** ms between status updates while messages stream in (default 200) */
+  statusIntervalMs?: number;
+}
+
+export class MessageBrowserController {
+  readonly store: MessageStore;
+  readonly view: MessageView;
+  private session?: BrowseSession;
+  private state: BrowseStateName = 'idle';
+  private message?: string;
+  private statusTimer?: NodeJS.Timeout;
+  private lastForm: StartForm;
+  private disposed = false;
+  private ready = false;
+
+  constructor(private readonly opts: MessageBrowserOptions) {
+    this.store = new MessageStore(opts.capacity);
+    this.view = new MessageView(this.store);
+    this.lastForm = opts.initial ?? { mode: 'earliest', follow: false };
+  }
+
+  get topic(): string {
+    return this.opts.topic;
+  }
+  get browseSession(): BrowseSession | undefined {
+    return this.session;
+  }
+
+  async handle(msg: ToHost): Promise<void> {
+    try {
+      await this.dispatch(msg);
+    } catch (e) {
+      this.opts.io.post({ type: 'error', message: errorText(e), retry: e instanceof KafkaUnreachableError });
+    }
+  }
+
+  private async dispatch(msg: ToHost): Promise<void> {
+    switch (msg.type) {
+      case 'ready':
+        this.ready = true;
+        await this.sendInit();
+        if (this.opts.initial) await this.startBrowse(this.opts.initial);
+        return;
+      case 'retry':
+        await this.sendInit();
+        await this.startBrowse(this.lastForm);
+        return;
+      case 'start':
+        await this.startBrowse(msg.form);
+        return;
+      case 'stop':
+        await this.stopBrowse();
+        return;
+      case 'page':
+        this.opts.io.post(this.page(msg.reqId, msg.start, msg.count));
+        return;
+      case 'filter': {
+        let ms: number;
+        try {
+          ms = this.view.setFilter(toFilter(msg.filter));
+        } catch (e) {
+          if (e instanceof FilterError) {
+            this.opts.io.post({ type: 'filterResult', count: this.view.count, ms: 0, error: e.message });
+            return;
+          }
+          throw e;
+        }
+        this.opts.io.post({ type: 'filterResult', count: this.view.count, ms: Math.round(ms) });
+        this.postStatus();
+        return;
+      }
+      case 'order':
+        this.view.newestFirst = msg.newestFirst;
+        this.view.version++;
+        this.postStatus();
+        return;
+      case 'detail': {
+        const d = this.detail(msg.seq);
+        if (d) this.opts.io.post({ type: 'detail', detail: d });
+        else this.opts.io.post({ type: 'error', message: 'That message has left the buffer (it was full). Raise datapipeline.messageBrowser.capacity to keep more.', retry: false });
+        return;
+      }
+      case 'histogram': {
+        const h = this.view.histogram(80);
+        this.opts.io.post({ type: 'histogram', histogram: h ? { from: h.from, binMs: h.binMs, counts: h.counts } : null });
+        return;
+      }
+      case 'export':
+        await this.opts.io.saveExport(msg.format, (sink) => exportMessages(this.store, this.view.seqs(), msg.format, sink));
+        return;
+      case 'copy':
+        if (!this.store.has(msg.seq)) throw new ValidationError('That message has left the buffer; nothing to copy.');
+        await this.opts.io.copy(JSON.stringify(exportRecord(this.store, msg.seq), null, 2));
+        return;
+      case 'produceAgain':
+        if (!this.store.has(msg.seq)) throw new ValidationError('That message has left the buffer; nothing to produce.');
+        await this.opts.io.produceAgain(exportRecord(this.store, msg.seq));
+        return;
+    }
+  }
+
+  private async sendInit(): Promise<void> {
+    const [wm, groups] = await Promise.all([
+      this.opts.service.watermarks(this.opts.topic),
+      this.opts.service.listGroups().catch(() => []),
+    ]);
+    if (wm.length === 0) throw new ValidationError(`Topic "${this.opts.topic}" does not exist. Refresh the Topics view.`);
+    this.opts.io.post({
+      type: 'init',
+      topic: this.opts.topic,
+      title: this.opts.title ?? this.opts.topic,
+      partitions: wm.map((w) => w.partition),
+      groups: groups.map((g) => g.groupId),
+      capacity: this.store.capacity,
+      form: this.lastForm,
+    });
+  }
+
+  /** Starts a new read (the buffer is cleared). Resolves once reading has begun. */
+  async startBrowse(form: StartForm): Promise<void> {
+    this.lastForm = form;
+    const request = formToRequest(form);
+    await this.stopBrowse();
+    this.store.clear();
+    this.view.onClear();
+    this.state = 'planning';
+    this.message = undefined;
+    this.postStatus();
+    const session = new BrowseSession({
+      service: this.opts.service,
+      topic: this.opts.topic,
+      request,
+      store: this.store,
+      log: this.opts.log,
+      onMessages: (first, end) => {
+        for (let s = first; s < end; s++) this.view.onAppend(s);
+        this.scheduleStatus();
+      },
+      onStatus: (st) => {
+        if (session !== this.session) return;
+        this.state = st.state;
+        this.message = st.error;
+        this.postStatus();
+      },
+    });
+    this.session = session;
+    try {
+      await session.start();
+    } catch (e) {
+      if (session === this.session) {
+        this.session = undefined;
+        this.state = 'error';
+        this.message = errorText(e);
+        this.postStatus();
+      }
+      await session.stop();
+      throw e;
+    }
+  }
+
+  async stopBrowse(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    if (s) {
+      await s.stop();
+      if (this.state !== 'done') this.state = 'stopped';
+      this.postStatus();
+    }
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      this.postStatus();
+    }, this.opts.statusIntervalMs ?? 200);
+  }
+
+  statusData(): StatusData {
+    return {
+      state: this.state,
+      count: this.view.count,
+      buffered: this.store.size,
+      capacity: this.store.capacity,
+      evicted: this.store.evicted,
+      version: this.view.version,
+      message: this.message,
+    };
+  }
+
+  private postStatus(): void {
+    if (this.disposed || !this.ready) return;
+    this.opts.io.post({ type: 'status', status: this.statusData() });
+  }
+
+  page(reqId: number, start: number, count: number): Extract<ToWebview, { type: 'page' }> {
+    const seqs = this.view.page(start, Math.min(MAX_PAGE_ROWS, Math.max(0, count)));
+    return { type: 'page', reqId, start, total: this.view.count, version: this.view.version, rows: seqs.map((s) => this.row(s)) };
+  }
+
+  row(seq: number): RowData {
+    const k = preview(this.store.key(seq), 80);
+    const v = preview(this.store.value(seq));
+    return {
+      seq,
+      partition: this.store.partition(seq),
+      offset: this.store.offset(seq),
+      timestamp: this.store.timestamp(seq),
+      key: k?.text ?? null,
+      keyBinary: k?.binary ?? false,
+      value: v?.text ?? null,
+      valueBinary: v?.binary ?? false,
+      valueTruncated: v?.truncated ?? false,
+      valueSize: v?.size ?? 0,
+      headerCount: this.store.headerCount(seq),
+    };
+  }
+
+  detail(seq: number): DetailData | undefined {
+    if (!this.store.has(seq)) return undefined;
+    const key = this.store.key(seq);
+    const value = this.store.value(seq);
+    const keyText = key ? (looksUtf8(key) ? key.toString('utf8') : hexDump(key, 4096).text) : null;
+    let valueText: string | null = null;
+    let valuePretty: string | null = null;
+    let valueHex: string | null = null;
+    let valueHexTruncated = false;
+    if (value) {
+      if (looksUtf8(value)) {
+        valueText = value.toString('utf8', 0, Math.min(value.length, DETAIL_TEXT_LIMIT));
+        const head = valueText.trimStart()[0];
+        if ((head === '{' || head === '[') && value.length <= 4 * 1024 * 1024) {
+          try {
+            valuePretty = JSON.stringify(JSON.parse(valueText), null, 2);
+          } catch {
+            valuePretty = null;
+          }
+        }
+      } else {
+        const h = hexDump(value);
+        valueHex = h.text;
+        valueHexTruncated = h.truncated;
+      }
+    }
+    return {
+      seq,
+      partition: this.store.partition(seq),
+      offset: this.store.offset(seq),
+      timestamp: this.store.timestamp(seq),
+      key: keyText,
+      keyBinary: !!key && !looksUtf8(key),
+      valueText,
+      valuePretty,
+      valueHex,
+      valueHexTruncated,
+      valueSize: value ? value.length : 0,
+      headers: this.store.headers(seq).map((h) => {
+        const bin = !!h.value && !looksUtf8(h.value);
+        return { key: h.key, value: h.value ? (bin ? h.value.toString('hex') : h.value.toString('utf8')) : null, binary: bin };
+      }),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    await this.stopBrowse();
+  }
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

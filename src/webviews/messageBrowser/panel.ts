@@ -1,0 +1,162 @@
+/**
+ * The message browser webview panel: HTML shell with a strict CSP, one panel per topic (and
+ * title), message passing to MessageBrowserController, and the vscode-side I/O (save dialog,
+ * clipboard, "produce again").
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import type { FeatureContext } from '../../featureContext';
+import { KafkaService } from '../../services/kafka/kafkaClient';
+import type { ExportRecord } from '../../services/kafka/messageFormat';
+import type { StartForm, ToHost, ToWebview } from '../../protocol/messageBrowser';
+import { MessageBrowserController } from './controller';
+
+export const MESSAGE_BROWSER_VIEW_TYPE = 'datapipeline.messageBrowser';
+
+export interface OpenMessageBrowserOptions {
+  topic: string;
+  /** where to start (default: earliest, no follow) */
+  start?: StartForm;
+  /** panel title (default "Messages: <topic>"); panels are keyed by topic + title */
+  title?: string;
+}
+
+export interface MessageBrowserDeps {
+  ctx: FeatureContext;
+  /** "Produce again" (default: confirm, then send the record unchanged to the same topic) */
+  produceAgain?: (topic: string, record: ExportRecord, service: KafkaService) => Promise<void>;
+}
+
+/** Sends a record again as it was (key, value, headers; the partition is chosen by key). */
+export async function resendRecord(topic: string, r: ExportRecord, service: KafkaService): Promise<void> {
+  const ok = await vscode.window.showInformationMessage(
+    `Produce this message (partition ${r.partition}, offset ${r.offset}) again to "${topic}"?`,
+    { modal: true },
+    'Produce',
+  );
+  if (ok !== 'Produce') return;
+  const bytes = (s: string | null, enc: 'utf8' | 'base64') => (s === null ? null : Buffer.from(s, enc));
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.headers)) if (v !== null) headers[k] = v;
+  await service.produce(topic, [{ key: bytes(r.key, r.keyEncoding), value: bytes(r.value, r.valueEncoding), headers }]);
+  void vscode.window.setStatusBarMessage(`Produced 1 message to ${topic}`, 3000);
+}
+
+/** Opens (or reveals) the message browser for a topic. Also used by the Airflow output viewer. */
+export function openMessageBrowser(ctx: FeatureContext, opts: OpenMessageBrowserOptions, produceAgain?: MessageBrowserDeps['produceAgain']): MessageBrowserPanel {
+  return MessageBrowserPanel.open({ ctx, produceAgain }, opts);
+}
+
+const panels = new Map<string, MessageBrowserPanel>();
+
+export class MessageBrowserPanel implements vscode.Disposable {
+  readonly controller: MessageBrowserController;
+  private readonly service: KafkaService;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  private constructor(
+    readonly key: string,
+    readonly panel: vscode.WebviewPanel,
+    deps: MessageBrowserDeps,
+    opts: OpenMessageBrowserOptions,
+  ) {
+    const log = deps.ctx.logger('messageBrowser');
+    const post = (m: ToWebview) => void panel.webview.postMessage(m);
+    // one client per panel: closing the panel disconnects everything it opened
+    this.service = new KafkaService({ bootstrap: deps.ctx.settings.kafkaBootstrapServers.join(','), clientId: 'datapipeline-browser', log });
+    const service = this.service;
+    this.controller = new MessageBrowserController({
+      service,
+      topic: opts.topic,
+      title: opts.title,
+      capacity: deps.ctx.settings.messageBrowserCapacity,
+      initial: opts.start ?? { mode: 'earliest', follow: false },
+      log,
+      io: {
+        post,
+        copy: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)).then(() => {
+          void vscode.window.setStatusBarMessage('Message copied', 2000);
+        }),
+        produceAgain: (record) => (deps.produceAgain ?? resendRecord)(opts.topic, record, service),
+        saveExport: async (format, write) => {
+          const uri = await vscode.window.showSaveDialog({
+            title: `Export filtered messages of ${opts.topic}`,
+            defaultUri: vscode.Uri.file(`${opts.topic}.${format}`),
+            filters: format === 'json' ? { JSON: ['json'] } : { CSV: ['csv'] },
+          });
+          if (!uri) return false;
+          const out = fs.createWriteStream(uri.fsPath);
+          const n = await write(
+            (chunk) =>
+              new Promise<void>((resolve, reject) => {
+                out.write(chunk, (err) => (err ? reject(err) : resolve()));
+              }),
+          );
+          await new Promise<void>((r) => out.end(r));
+          void vscode.window.showInformationMessage(`Exported ${n} messages to ${uri.fsPath}.`);
+          return true;
+        },
+      },
+    });
+    panel.webview.html = this.html(deps.ctx.extensionContext.extensionUri);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: ToHost) => void this.controller.handle(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  static open(deps: MessageBrowserDeps, opts: OpenMessageBrowserOptions): MessageBrowserPanel {
+    const key = `${opts.topic}\u0000${opts.title ?? ''}`;
+    const existing = panels.get(key);
+    if (existing) {
+      existing.panel.reveal();
+      if (opts.start) void existing.controller.handle({ type: 'start', form: opts.start });
+      return existing;
+    }
+    const mediaRoot = vscode.Uri.joinPath(deps.ctx.extensionContext.extensionUri, 'dist', 'media');
+    const panel = vscode.window.createWebviewPanel(
+      MESSAGE_BROWSER_VIEW_TYPE,
+      opts.title ?? `Messages: ${opts.topic}`,
+      vscode.ViewColumn.Active,
+      { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [mediaRoot] },
+    );
+    const p = new MessageBrowserPanel(key, panel, deps, opts);
+    panels.set(key, p);
+    return p;
+  }
+
+  private html(extensionUri: vscode.Uri): string {
+    const w = this.panel.webview;
+    const nonce = crypto.randomBytes(16).toString('base64');
+    const script = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'messageBrowser.js'));
+    const css = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'messageBrowser', 'messageBrowser.css'));
+    const csp = [`default-src 'none'`, `style-src ${w.cspSource}`, `font-src ${w.cspSource}`, `img-src ${w.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}">
+<title>Message browser</title>
+</head>
+<body>
+<div id="app" aria-live="polite">Loading…</div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (panels.get(this.key) !== this) return;
+    panels.delete(this.key);
+    void this.controller.dispose().finally(() => this.service.dispose());
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+
+  static disposeAll(): void {
+    for (const p of [...panels.values()]) p.dispose();
+  }
+}
