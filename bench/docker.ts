@@ -99,9 +99,9 @@ export async function runDockerBench(): Promise<BenchEntry[]> {
   } finally {
     await removeProject(PROJECT);
   }
-  const baselineName = cli.major >= 2 ? 'compose up --wait' : 'compose v1 up -d + inspect poll';
+  console.error(`[bench/docker] baseline: ${cli.major >= 2 ? `compose ${cli.version} up -d --wait` : `docker-compose ${cli.version} up -d + inspect poll`}`);
   return [
-    entry(`docker: Start Stack to all healthy (fixture, median of ${ROUNDS}) vs ${baselineName}`, median(ours), 'ms', median(theirs)),
+    entry(`docker: Start Stack to all healthy vs compose up + wait (fixture, median of ${ROUNDS})`, median(ours), 'ms', median(theirs)),
     entry('docker: status model update after a container changes state (median of 10)', median(latencies), 'ms', null),
     entry('docker: status model update after a container changes state (max of 10)', Math.max(...latencies), 'ms', null),
   ];

@@ -286,6 +286,21 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     await faulty.stop();
   });
 
+  it('accepts docker-compose v1 with a warning and drives the same kind of project', async () => {
+    const warnings: string[] = [];
+    const v1 = backend({ composeCommand: ['docker-compose'], projectName: `${PROJECT}v1`, env: { ...process.env, WEB_PORT: '18082' }, onWarning: (w) => warnings.push(w) });
+    try {
+      await v1.start();
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /docker-compose 1\.\d+\.\d+ \(Compose v1, no longer maintained\)/);
+      assert.equal((await v1.status()).find((s) => s.id === 'web')?.health, 'healthy');
+      assert.match(await httpGet(18082), /fixture web UI/);
+    } finally {
+      await v1.stop();
+      await removeProject(`${PROJECT}v1`);
+    }
+  });
+
   it('Docker not installed (no docker on PATH, no daemon): says so and offers the native backend', async () => {
     const none = backend({ env: { PATH: '/nonexistent', DOCKER_HOST: `unix://${path.join(os.tmpdir(), 'no-docker-here.sock')}` } });
     const err = await none.start().then(
