@@ -47,4 +47,16 @@ describe('Stack view with the native backend in a real VS Code', function () {
     await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 5/5 running' }).waitFor({ timeout: 30_000 });
     await s.screenshot('stack-native-view');
   });
+
+  it('Add Stack to Workspace copies the bundled stack into the workspace, and refuses to overwrite it', async () => {
+    const s = vsc!;
+    await s.runCommand('DataPipeline: Add Stack to Workspace');
+    await s.page.locator('.notifications-toasts', { hasText: /the stack is now in stack/ }).waitFor({ timeout: 30_000 });
+    for (const f of ['docker-compose.yaml', '.env', 'dags/hello_spark_dag.py', 'scripts/hello_spark.py', 'airflow/init.sh']) {
+      assert.ok(fs.existsSync(path.join(workspace, 'stack', f)), `${f} was not copied`);
+    }
+    await s.screenshot('stack-added-to-workspace');
+    await s.runCommand('DataPipeline: Add Stack to Workspace');
+    await s.page.locator('.notifications-toasts', { hasText: /already exists; the stack is used from there/ }).waitFor({ timeout: 30_000 });
+  });
 });
