@@ -367,15 +367,17 @@ export class NativeBackend implements StackBackend {
 
   private async stopServices(ids: NativeServiceId[], opts: OperationOptions): Promise<void> {
     let i = 0;
+    const stopped: NativeServiceId[] = [];
     for (const s of ids) {
       if (this.store.read(s)) {
         opts.onProgress?.({ step: `Stopping ${SERVICE_LABEL[s]}`, percent: Math.round((i / ids.length) * 100), service: s });
         await this.store.stop(s, STOP_GRACE_MS);
+        stopped.push(s);
       }
       i++;
     }
     // the processes are gone; wait (briefly) for the kernel to release their listening ports
-    const ports = ids.flatMap((s) => servicePorts(s, this.ports).map((p) => p.port));
+    const ports = stopped.flatMap((s) => servicePorts(s, this.ports).map((p) => p.port));
     const deadline = Date.now() + 10000;
     for (const p of ports) {
       while (findPortHolders(p).length && Date.now() < deadline) await sleep(200);
