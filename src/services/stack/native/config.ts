@@ -340,9 +340,12 @@ export function normalizePkg(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
-/** Artifact name of a jar file name: "kafka-clients-3.4.1.jar" -> "kafka-clients". */
+/**
+ * Artifact name of a jar file name: "kafka-clients-3.4.1.jar" -> "kafka-clients". The version starts at
+ * the first "-<digits>.<digit>", so "spark-sql-kafka-0-10_2.12-3.5.0.jar" keeps its "-0-10_2.12".
+ */
 export function jarArtifact(fileName: string): string {
-  return fileName.replace(/\.jar$/, '').replace(/-\d[\w.+-]*$/, '');
+  return fileName.replace(/\.jar$/, '').replace(/-\d+\.\d[\w.+-]*$/, '');
 }
 
 /** Connector jars not already shipped by pyspark (same artifact name). */

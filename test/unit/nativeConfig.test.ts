@@ -1,0 +1,151 @@
+import { strict as assert } from 'node:assert';
+import {
+  airflowConfigEnv,
+  connectorExtras,
+  DEFAULT_PORTS,
+  jarArtifact,
+  kafkaClusterId,
+  kafkaServerProperties,
+  layout,
+  mergePorts,
+  parseJavaMajor,
+  parsePins,
+  parsePythonVersion,
+  parseServiceGroups,
+  parseSparkAppId,
+  pipelineEnv,
+  pythonSupported,
+  resolveServiceName,
+  servicesFor,
+} from '../../src/services/stack/native/config';
+import { hexToAddress, parseProcNetTcp, parseProcStat, parseVmRss } from '../../src/services/stack/native/procfs';
+
+const L = layout('/p/stack', '/c', '/s');
+
+describe('native stack configuration', function () {
+  it('parses service groups in start order and names an unknown one', function () {
+    assert.deepEqual(parseServiceGroups(undefined), ['kafka', 'spark', 'airflow']);
+    assert.deepEqual(parseServiceGroups('all'), ['kafka', 'spark', 'airflow']);
+    assert.deepEqual(parseServiceGroups(' Airflow , kafka,kafka'), ['kafka', 'airflow']);
+    assert.throws(() => parseServiceGroups('kafka,zookeeper'), /Unknown service group "zookeeper".*kafka, spark, airflow/);
+    assert.deepEqual(servicesFor(['spark']), ['spark-master', 'spark-worker']);
+  });
+
+  it('resolves user-facing service names, including the compose name "broker"', function () {
+    assert.deepEqual(resolveServiceName('broker'), ['kafka']);
+    assert.deepEqual(resolveServiceName('airflow'), ['airflow-webserver', 'airflow-scheduler']);
+    assert.deepEqual(resolveServiceName('spark-worker'), ['spark-worker']);
+    assert.throws(() => resolveServiceName('postgres'), /Unknown service "postgres". Known services: kafka, spark-master/);
+  });
+
+  it('refuses invalid or duplicate ports, naming both settings', function () {
+    assert.deepEqual(mergePorts({ kafka: 29092 }), { ...DEFAULT_PORTS, kafka: 29092 });
+    assert.throws(() => mergePorts({ airflow: 8080 }), /Port 8080 is configured for both sparkMasterUi and airflow/);
+    assert.throws(() => mergePorts({ kafka: 70000 }), /Invalid port for kafka: 70000/);
+  });
+
+  it('renders a single-node KRaft broker reachable from the host on 127.0.0.1 only', function () {
+    const props = kafkaServerProperties({ ...DEFAULT_PORTS, kafka: 24092, kafkaController: 24093 }, '/s/kafka/data');
+    const lines = props.split('\n');
+    assert.ok(lines.includes('process.roles=broker,controller'));
+    assert.ok(lines.includes('listeners=PLAINTEXT://127.0.0.1:24092,CONTROLLER://127.0.0.1:24093'));
+    assert.ok(lines.includes('advertised.listeners=PLAINTEXT://127.0.0.1:24092'));
+    assert.ok(lines.includes('controller.quorum.voters=1@127.0.0.1:24093'));
+    assert.ok(lines.includes('log.dirs=/s/kafka/data'));
+    assert.ok(lines.includes('num.partitions=3'));
+  });
+
+  it('gives DAGs and jobs the native endpoints through the documented env names', function () {
+    const env = pipelineEnv(DEFAULT_PORTS, L, ['/c/spark/kafka-jars/a.jar', '/c/spark/kafka-jars/b.jar'], { INPUT_TOPIC: 'in2', OTHER: 'x' });
+    assert.equal(env.KAFKA_BOOTSTRAP_SERVERS, '127.0.0.1:9092');
+    assert.equal(env.SPARK_MASTER_URL, 'spark://127.0.0.1:7077');
+    assert.equal(env.DATAPIPELINE_SCRIPTS_DIR, '/p/stack/scripts');
+    assert.equal(env.SPARK_KAFKA_JARS, '/c/spark/kafka-jars/a.jar,/c/spark/kafka-jars/b.jar');
+    assert.equal(env.INPUT_TOPIC, 'in2');
+    assert.equal(env.OTHER, undefined);
+  });
+
+  it('runs Airflow on 127.0.0.1 with the stack DAGs, SQLite + SequentialExecutor by default, LocalExecutor on Postgres', function () {
+    const keys = { secretKey: 's', fernetKey: 'f' };
+    const sqlite = airflowConfigEnv(DEFAULT_PORTS, L, keys);
+    assert.equal(sqlite.AIRFLOW__CORE__DAGS_FOLDER, '/p/stack/dags');
+    assert.equal(sqlite.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, 'sqlite:////s/airflow/airflow.db');
+    assert.equal(sqlite.AIRFLOW__CORE__EXECUTOR, 'SequentialExecutor');
+    assert.equal(sqlite.AIRFLOW__WEBSERVER__WEB_SERVER_HOST, '127.0.0.1');
+    assert.equal(sqlite.AIRFLOW__WEBSERVER__WEB_SERVER_PORT, '8085');
+    assert.match(sqlite.AIRFLOW__API__AUTH_BACKENDS, /basic_auth/);
+    assert.equal(sqlite.AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION, 'True');
+    const pg = airflowConfigEnv(DEFAULT_PORTS, L, { ...keys, sqlAlchemyConn: 'postgresql://a:b@127.0.0.1:5432/airflow' });
+    assert.equal(pg.AIRFLOW__CORE__EXECUTOR, 'LocalExecutor');
+  });
+
+  it('reads Java and Python versions and knows which Pythons Airflow 2.8.1 supports', function () {
+    assert.equal(parseJavaMajor('openjdk version "17.0.15" 2025-04-15'), 17);
+    assert.equal(parseJavaMajor('java version "1.8.0_392"'), 8);
+    assert.equal(parseJavaMajor('nonsense'), undefined);
+    const v = parsePythonVersion('Python 3.11.7\n')!;
+    assert.deepEqual(v, { major: 3, minor: 11, text: '3.11.7' });
+    assert.equal(pythonSupported(v), true);
+    assert.equal(pythonSupported({ major: 3, minor: 8 }), false);
+    assert.equal(pythonSupported({ major: 3, minor: 12 }), false);
+  });
+
+  it('parses the Airflow pins file and rejects a line that is not name==version', function () {
+    const pins = parsePins('# constraints\nFlask_AppBuilder==4.3.10\napache-airflow==2.8.1  # core\n\n');
+    assert.equal(pins.get('flask-appbuilder'), '4.3.10');
+    assert.equal(pins.get('apache-airflow'), '2.8.1');
+    assert.throws(() => parsePins('requests>=2'), /Bad pin line: "requests>=2"/);
+  });
+
+  it('keeps only connector jars pyspark does not already ship', function () {
+    assert.equal(jarArtifact('kafka-clients-3.4.1.jar'), 'kafka-clients');
+    assert.equal(jarArtifact('spark-sql-kafka-0-10_2.12-3.5.0.jar'), 'spark-sql-kafka-0-10_2.12');
+    assert.deepEqual(
+      connectorExtras(['spark-sql-kafka-0-10_2.12-3.5.0.jar', 'kafka-clients-3.4.1.jar', 'commons-pool2-2.11.1.jar', 'slf4j-api-2.0.7.jar'], ['slf4j-api-2.0.7.jar', 'zstd-jni-1.5.5-4.jar']),
+      ['commons-pool2-2.11.1.jar', 'kafka-clients-3.4.1.jar', 'spark-sql-kafka-0-10_2.12-3.5.0.jar'],
+    );
+  });
+
+  it('finds the application id in driver output and makes a Kafka cluster id', function () {
+    assert.equal(parseSparkAppId('INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-20261125191530-0003\n'), 'app-20261125191530-0003');
+    assert.equal(parseSparkAppId('no id here'), undefined);
+    assert.match(kafkaClusterId(Buffer.alloc(16, 7)), /^[A-Za-z0-9_-]{22}$/);
+    assert.throws(() => kafkaClusterId(Buffer.alloc(8)));
+  });
+});
+
+describe('native stack /proc parsing', function () {
+  it('lists listening sockets with their address and inode', function () {
+    const text = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:2384 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 51234 1 0000000000000000 100 0 0 10 0',
+      '   1: 0100007F:2384 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 51299 1 0000000000000000 20 4 30 10 -1',
+      '   2: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0',
+    ].join('\n');
+    assert.deepEqual(parseProcNetTcp(text), [
+      { localAddress: '127.0.0.1', port: 9092, inode: 51234 },
+      { localAddress: '0.0.0.0', port: 8080, inode: 777 },
+    ]);
+  });
+
+  it('decodes IPv6 addresses, including IPv4-mapped loopback', function () {
+    assert.equal(hexToAddress('0000000000000000FFFF00000100007F'), '::ffff:127.0.0.1');
+    assert.equal(hexToAddress('00000000000000000000000000000000'), '::');
+    assert.equal(hexToAddress('00000000000000000000000001000000'), '::1');
+  });
+
+  it('parses /proc/PID/stat even when the program name has spaces and parentheses', function () {
+    const st = parseProcStat('4121 (java (main) x) S 4100 4100 4100 0 -1 4194560 1 0 0 0 5 3 0 0 20 0 30 0 987654 1000 200')!;
+    assert.equal(st.pid, 4121);
+    assert.equal(st.comm, 'java (main) x');
+    assert.equal(st.state, 'S');
+    assert.equal(st.ppid, 4100);
+    assert.equal(st.pgrp, 4100);
+    assert.equal(st.startTime, 987654);
+  });
+
+  it('reads VmRSS in bytes', function () {
+    assert.equal(parseVmRss('Name:\tjava\nVmRSS:\t  393216 kB\nThreads: 40\n'), 393216 * 1024);
+    assert.equal(parseVmRss('Name:\tkthreadd\n'), 0);
+  });
+});
