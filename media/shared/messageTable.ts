@@ -37,7 +37,9 @@ export class MessageTable {
     const header = el(
       'div',
       { cls: 'mt-row mt-head', attrs: { role: 'row' } },
-      ...['Partition', 'Offset', 'Timestamp', 'Key', 'Value', 'Headers'].map((h, i) => el('div', { cls: `mt-cell c${i}`, text: h, attrs: { role: 'columnheader' } })),
+      ...[['P', 'Partition'], ['Offset', 'Offset'], ['Timestamp', 'Timestamp'], ['Key', 'Key'], ['Value', 'Value'], ['Hdrs', 'Header count']].map(([h, t], i) =>
+        el('div', { cls: `mt-cell c${i}`, text: h, title: t, attrs: { role: 'columnheader' } }),
+      ),
     );
     this.spacer = el('div', { cls: 'mt-spacer' });
     this.body = el('div', { cls: 'mt-body', attrs: { role: 'rowgroup' } });

@@ -15,27 +15,13 @@ import {
   topicConfigError,
   topicNameCollisionWarning,
   topicNameError,
+  copiesError,
+  produceValueError,
   ValidationError,
   type ProduceRecord,
 } from '../services/kafka/validation';
 import { TopicsTreeProvider, type TopicNode } from '../views/topicsView';
 import { openMessageBrowser } from '../webviews/messageBrowser';
-
-/** Values that look like JSON (start with { [ or ") must parse; anything else is sent as text. */
-export function produceValueError(text: string): string | undefined {
-  const t = text.trim();
-  if (!/^[[{"]/.test(t)) return undefined;
-  try {
-    JSON.parse(t);
-    return undefined;
-  } catch (e) {
-    return `This looks like JSON but does not parse: ${(e as Error).message}. Fix it, or remove the leading "${t[0]}" to send plain text.`;
-  }
-}
-
-export function copiesError(raw: string): string | undefined {
-  return /^\d+$/.test(raw.trim()) && Number(raw) >= 1 && Number(raw) <= 1_000_000 ? undefined : 'Enter how many copies to send: a whole number from 1 to 1000000.';
-}
 
 /** One KafkaService per bootstrap setting, created on first use. */
 class KafkaConnection implements vscode.Disposable {

@@ -56,6 +56,12 @@ describe('Kafka (real broker)', function () {
   this.timeout(180_000);
   let service: KafkaService;
   let groupsBefore: string[];
+  const created = new Set<string>();
+  /** creates a topic and remembers it, so a failed test leaves no topic behind either */
+  const create = (req: Parameters<KafkaService['createTopic']>[0]) => {
+    created.add(req.topic);
+    return service.createTopic(req);
+  };
 
   before(async function () {
     const { endpoints } = await ensureNativeStack(['kafka']);
@@ -67,6 +73,8 @@ describe('Kafka (real broker)', function () {
     // browsing leaves no consumer group behind (browse groups are deleted when a read stops)
     const after = (await service.listGroups({ includeBrowse: true })).map((g) => g.groupId);
     const leftover = after.filter((g) => !groupsBefore.includes(g) && g.startsWith('datapipeline-browse-'));
+    const remaining = (await service.topicNames()).filter((t) => created.has(t));
+    for (const t of remaining) await service.deleteTopic(t).catch(() => undefined);
     await service.dispose();
     assert.deepEqual(leftover, [], `browse groups left behind: ${leftover.join(', ')}`);
   });
@@ -74,7 +82,7 @@ describe('Kafka (real broker)', function () {
   describe('admin', function () {
     it('creates a topic with configs, lists it with partitions and message count, describes and deletes it', async function () {
       const topic = uniqueTopic('dp-admin');
-      await service.createTopic({ topic, numPartitions: 4, replicationFactor: 1, configs: { 'retention.ms': '3600000', 'cleanup.policy': 'delete' } });
+      await create({ topic, numPartitions: 4, replicationFactor: 1, configs: { 'retention.ms': '3600000', 'cleanup.policy': 'delete' } });
       await service.produce(topic, [{ key: 'a', value: '1' }, { key: 'b', value: '2' }], 3);
       const listed = (await service.listTopics()).find((t) => t.name === topic);
       assert.deepEqual(listed, { name: topic, partitions: 4, messageCount: 6, internal: false });
@@ -98,7 +106,7 @@ describe('Kafka (real broker)', function () {
 
     it('lists consumer groups with their lag, and hides internal topics unless asked', async function () {
       const topic = uniqueTopic('dp-lag');
-      await service.createTopic({ topic, numPartitions: 2 });
+      await create({ topic, numPartitions: 2 });
       await service.produce(topic, [{ value: 'x', partition: 0 }, { value: 'y', partition: 1 }], 5);
       const groupId = uniqueTopic('dp-test-group');
       const admin = service.kafka.admin();
@@ -129,7 +137,7 @@ describe('Kafka (real broker)', function () {
   describe('produce and browse', function () {
     it('round-trips keys, headers, null keys and binary values through the browser host', async function () {
       const topic = uniqueTopic('dp-rt');
-      await service.createTopic({ topic, numPartitions: 1 });
+      await create({ topic, numPartitions: 1 });
       const binary = Buffer.from([0x00, 0xff, 0xfe, 0x10, 0x80, 0x41]);
       await service.produce(topic, [
         { key: 'order-1', value: '{"id":1,"name":"Alice"}', headers: { source: 'test', trace: 'abc' } },
@@ -168,7 +176,7 @@ describe('Kafka (real broker)', function () {
 
     it('keeps a 10 MB message: the row preview is truncated, the detail pane has it all', async function () {
       const topic = uniqueTopic('dp-big');
-      await service.createTopic({ topic, numPartitions: 1, configs: { 'max.message.bytes': String(12 * 1024 * 1024) } });
+      await create({ topic, numPartitions: 1, configs: { 'max.message.bytes': String(12 * 1024 * 1024) } });
       const big = JSON.stringify({ payload: 'x'.repeat(10 * 1024 * 1024) });
       await service.produce(topic, [{ key: 'big', value: big }, { key: 'small', value: 'after' }]);
       const { c } = browser(service, topic);
@@ -190,7 +198,7 @@ describe('Kafka (real broker)', function () {
 
     it('search narrows the rows (substring, regex, key-only, headers) and an invalid regex says what to fix', async function () {
       const topic = uniqueTopic('dp-search');
-      await service.createTopic({ topic, numPartitions: 3 });
+      await create({ topic, numPartitions: 3 });
       const recs = Array.from({ length: 300 }, (_, i) => ({
         key: `user-${i}`,
         value: JSON.stringify({ i, city: ['Paris', 'Lima', 'Oslo'][i % 3] }),
@@ -227,7 +235,7 @@ describe('Kafka (real broker)', function () {
 
     before(async function () {
       topic = uniqueTopic('dp-modes');
-      await service.createTopic({ topic, numPartitions: 2 });
+      await create({ topic, numPartitions: 2 });
       // three batches 10 minutes apart (create-time timestamps), 10 messages per partition each
       const producer = service.kafka.producer();
       await producer.connect();
@@ -320,7 +328,7 @@ describe('Kafka (real broker)', function () {
 
   it('browsing a topic leaves no consumer group and commits nothing (groups listed before and after)', async function () {
     const topic = uniqueTopic('dp-nogroup');
-    await service.createTopic({ topic, numPartitions: 3 });
+    await create({ topic, numPartitions: 3 });
     await service.produce(topic, [{ value: 'v' }], 30);
     const before = (await service.listGroups({ includeBrowse: true })).map((g) => g.groupId).sort();
     const store = new MessageStore(1000);

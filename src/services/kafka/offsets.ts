@@ -89,7 +89,7 @@ export async function planBrowse(
           `${fmtTime(s.timestamp)} is in the future (now is ${fmtTime(now)}). Pick an earlier time, or start from Latest to wait for new messages.`,
         );
       const offs = await lookups.offsetsForTimestamp(s.timestamp);
-      return chosen.map((w) => ({ partition: w.partition, start: clamp(offs.get(w.partition) ?? w.high, w), end: end(w) }));
+      return chosen.map((w) => ({ partition: w.partition, start: atTime(offs.get(w.partition), w), end: end(w) }));
     }
     case 'window': {
       if (!Number.isFinite(s.from) || !Number.isFinite(s.to)) throw new ValidationError('Enter both ends of the time window.');
@@ -99,7 +99,7 @@ export async function planBrowse(
       // a window that ends in the future keeps reading until then; otherwise stop at today's end
       return chosen.map((w) => ({
         partition: w.partition,
-        start: clamp(offs.get(w.partition) ?? w.high, w),
+        start: atTime(offs.get(w.partition), w),
         end: s.to > now ? undefined : w.high,
         untilTimestamp: s.to,
       }));
@@ -114,6 +114,11 @@ export async function planBrowse(
       });
     }
   }
+}
+
+/** Offset found for a time; none (missing or -1) means no message at or after it: start at the end. */
+function atTime(o: number | undefined, w: Watermark): number {
+  return o === undefined || o < 0 ? w.high : clamp(o, w);
 }
 
 function clamp(o: number, w: Watermark): number {

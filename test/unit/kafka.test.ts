@@ -1,0 +1,244 @@
+/** Pure Kafka logic: buffer, search, paging view, start-offset planning, validation, formatting. */
+import { strict as assert } from 'node:assert';
+import { MessageStore } from '../../src/services/kafka/messageStore';
+import { CompiledFilter, FilterError, matchRanges } from '../../src/services/kafka/messageSearch';
+import { MessageView } from '../../src/services/kafka/messageView';
+import { planBrowse, lag, type Watermark } from '../../src/services/kafka/offsets';
+import { csvField, exportMessages, hexDump, preview } from '../../src/services/kafka/messageFormat';
+import { parseHeaders, parseProduceFile, produceValueError, topicNameError, validateCreateTopic, ValidationError } from '../../src/services/kafka/validation';
+import { formToRequest, parseOffsets } from '../../src/webviews/messageBrowser/controller';
+import { matchesTopicFilter } from '../../src/services/kafka/topicFilter';
+
+const b = (s: string) => Buffer.from(s);
+
+function fill(store: MessageStore, n: number, f: (i: number) => { key?: string; value: string; headers?: Record<string, string> }) {
+  for (let i = 0; i < n; i++) {
+    const m = f(i);
+    store.append({
+      partition: i % 3,
+      offset: Math.floor(i / 3),
+      timestamp: 1_000_000 + i * 1000,
+      key: m.key === undefined ? null : b(m.key),
+      value: b(m.value),
+      headers: Object.entries(m.headers ?? {}).map(([key, v]) => ({ key, value: b(v) })),
+    });
+  }
+}
+
+describe('kafka: MessageStore', () => {
+  it('keeps messages with keys, values and headers byte-exact', () => {
+    const s = new MessageStore(10);
+    const seq = s.append({ partition: 2, offset: 7, timestamp: 5, key: b('k'), value: Buffer.from([0, 255, 1]), headers: [{ key: 'h', value: b('v') }, { key: 'n', value: null }] });
+    const m = s.get(seq)!;
+    assert.equal(m.partition, 2);
+    assert.equal(m.offset, 7);
+    assert.deepEqual([...m.value!], [0, 255, 1]);
+    assert.equal(m.key!.toString(), 'k');
+    assert.deepEqual(m.headers.map((h) => [h.key, h.value?.toString() ?? null]), [['h', 'v'], ['n', null]]);
+  });
+
+  it('evicts the oldest messages when full (ring buffer) and reports how many were dropped', () => {
+    const s = new MessageStore(100);
+    fill(s, 250, (i) => ({ value: `v${i}` }));
+    assert.equal(s.size, 100);
+    assert.equal(s.evicted, 150);
+    assert.equal(s.value(s.firstSeq)!.toString(), 'v150');
+    assert.equal(s.get(10), undefined);
+  });
+
+  it('keeps a 10 MB value beside small ones', () => {
+    const s = new MessageStore(10);
+    s.append({ partition: 0, offset: 0, timestamp: 0, key: null, value: b('small'), headers: [] });
+    const big = Buffer.alloc(10 * 1024 * 1024, 0x61);
+    const seq = s.append({ partition: 0, offset: 1, timestamp: 0, key: null, value: big, headers: [] });
+    s.append({ partition: 0, offset: 2, timestamp: 0, key: null, value: b('after'), headers: [] });
+    assert.equal(s.value(seq)!.length, big.length);
+    assert.equal(s.value(seq + 1)!.toString(), 'after');
+    assert.equal(s.value(seq - 1)!.toString(), 'small');
+  });
+});
+
+describe('kafka: search', () => {
+  const store = new MessageStore(1000);
+  fill(store, 300, (i) => ({ key: `user-${i}`, value: JSON.stringify({ i, city: ['Paris', 'Lima', 'Oslo'][i % 3] }), headers: (i % 100 === 0 ? { trace: 'XYZ' } : {}) as Record<string, string> }));
+
+  it('substring search is case-insensitive by default and case-sensitive on request', () => {
+    assert.equal(new CompiledFilter({ query: 'oslo' }).scan(store).length, 100);
+    assert.equal(new CompiledFilter({ query: 'oslo', caseSensitive: true }).scan(store).length, 0);
+    assert.equal(new CompiledFilter({ query: 'Oslo', caseSensitive: true }).scan(store).length, 100);
+  });
+
+  it('limits the fields searched: key only, headers only', () => {
+    assert.equal(new CompiledFilter({ query: 'user-12', fields: { key: true, value: false, headers: false } }).scan(store).length, 11);
+    assert.equal(new CompiledFilter({ query: 'user-12', fields: { key: false, value: true, headers: false } }).scan(store).length, 0);
+    assert.deepEqual(new CompiledFilter({ query: 'xyz', fields: { key: false, value: false, headers: true } }).scan(store), [0, 100, 200]);
+  });
+
+  it('regex search, and a bad regex tells what to fix', () => {
+    assert.equal(new CompiledFilter({ query: '"i":2\\d,', regex: true }).scan(store).length, 10);
+    assert.throws(() => new CompiledFilter({ query: '(', regex: true }), (e: Error) => e instanceof FilterError && /turn off regex/.test(e.message));
+  });
+
+  it('scan agrees with the per-message test', () => {
+    for (const spec of [{ query: 'lima' }, { query: 'Lima', caseSensitive: true }, { query: 'r-2', regex: true }, { query: 'a', partitions: [1] }]) {
+      const f = new CompiledFilter(spec);
+      const slow: number[] = [];
+      for (let s = store.firstSeq; s < store.endSeq; s++) if (f.test(store, s)) slow.push(s);
+      assert.deepEqual(f.scan(store), slow, JSON.stringify(spec));
+    }
+  });
+
+  it('match ranges for highlighting', () => {
+    assert.deepEqual(matchRanges('abcABCabc', { query: 'abc' }), [[0, 3], [3, 6], [6, 9]]);
+    assert.deepEqual(matchRanges('abcABC', { query: 'b.', regex: true, caseSensitive: true }), [[1, 3]]);
+  });
+});
+
+describe('kafka: MessageView', () => {
+  it('pages rows, newest first, and follows appends through a filter', () => {
+    const store = new MessageStore(100);
+    const view = new MessageView(store);
+    fill(store, 10, (i) => ({ value: i % 2 ? 'odd' : 'even' }));
+    for (let s = 0; s < 10; s++) view.onAppend(s);
+    assert.deepEqual(view.page(0, 3), [0, 1, 2]);
+    view.newestFirst = true;
+    assert.deepEqual(view.page(0, 3), [9, 8, 7]);
+    view.newestFirst = false;
+    view.setFilter({ query: 'odd' });
+    assert.equal(view.count, 5);
+    fill(store, 2, () => ({ value: 'odd' }));
+    view.onAppend(10);
+    view.onAppend(11);
+    assert.equal(view.count, 7);
+  });
+
+  it('histogram counts every message in its time bin', () => {
+    const store = new MessageStore(100);
+    const view = new MessageView(store);
+    fill(store, 50, (i) => ({ value: String(i) }));
+    const h = view.histogram(10)!;
+    assert.equal(h.counts.reduce((a, c) => a + c, 0), 50);
+    assert.equal(h.from, 1_000_000);
+  });
+});
+
+describe('kafka: start offsets', () => {
+  const wm: Watermark[] = [
+    { partition: 0, low: 5, high: 20 },
+    { partition: 1, low: 0, high: 10 },
+  ];
+  const lookups = {
+    offsetsForTimestamp: async () => new Map([[0, 12], [1, -1]]),
+    groupOffsets: async () => new Map([[0, 15]]),
+  };
+  const now = 1_700_000_000_000;
+
+  it('earliest / latest / per-partition offsets / partition filter', async () => {
+    assert.deepEqual(await planBrowse({ start: { mode: 'earliest' }, follow: false }, wm, lookups, now), [
+      { partition: 0, start: 5, end: 20 },
+      { partition: 1, start: 0, end: 10 },
+    ]);
+    assert.deepEqual(await planBrowse({ start: { mode: 'latest' }, follow: true }, wm, lookups, now), [
+      { partition: 0, start: 20, end: undefined },
+      { partition: 1, start: 10, end: undefined },
+    ]);
+    const per = await planBrowse({ start: { mode: 'offset', perPartition: { 0: 7, 1: 3 } }, partitions: [1], follow: false }, wm, lookups, now);
+    assert.deepEqual(per, [{ partition: 1, start: 3, end: 10 }]);
+  });
+
+  it('refuses an offset outside the range and a time in the future, saying what to do', async () => {
+    await assert.rejects(planBrowse({ start: { mode: 'offset', offset: 3 }, follow: false }, wm, lookups, now), /outside partition 0's range 5–20/);
+    await assert.rejects(planBrowse({ start: { mode: 'timestamp', timestamp: now + 1000 }, follow: false }, wm, lookups, now), /in the future.*Pick an earlier time/);
+    await assert.rejects(planBrowse({ start: { mode: 'earliest' }, partitions: [7], follow: false }, wm, lookups, now), /Partition 7 does not exist/);
+  });
+
+  it('timestamp (no message at or after the time → nothing to read there), window, group offsets (none committed → earliest)', async () => {
+    assert.deepEqual(await planBrowse({ start: { mode: 'timestamp', timestamp: now - 1 }, follow: false }, wm, lookups, now), [
+      { partition: 0, start: 12, end: 20 },
+      { partition: 1, start: 10, end: 10 },
+    ]);
+    const w = await planBrowse({ start: { mode: 'window', from: now - 10, to: now - 5 }, follow: false }, wm, lookups, now);
+    assert.deepEqual(w.map((p) => p.untilTimestamp), [now - 5, now - 5]);
+    assert.deepEqual((await planBrowse({ start: { mode: 'group', groupId: 'g' }, follow: false }, wm, lookups, now)).map((p) => p.start), [15, 0]);
+  });
+
+  it('lag is end − committed, or the whole partition when nothing is committed', () => {
+    assert.equal(lag(100, 40, 0), 60);
+    assert.equal(lag(100, -1, 30), 70);
+  });
+
+  it('parses the offset field of the browser and maps the start form', () => {
+    assert.deepEqual(parseOffsets('42'), { offset: 42 });
+    assert.deepEqual(parseOffsets('0:4, 2:9'), { perPartition: { 0: 4, 2: 9 } });
+    assert.throws(() => parseOffsets('abc'), ValidationError);
+    assert.equal(formToRequest({ mode: 'latest', follow: false }).follow, true);
+    assert.throws(() => formToRequest({ mode: 'window', from: 1, follow: false }), /both ends/);
+  });
+});
+
+describe('kafka: validation and input', () => {
+  it("topic names follow Kafka's rules", () => {
+    assert.equal(topicNameError('orders.v1_x-y'), undefined);
+    assert.match(topicNameError('')!, /empty/);
+    assert.match(topicNameError('a b')!, /contains " "/);
+    assert.match(topicNameError('x'.repeat(250))!, /at most 249/);
+    assert.match(topicNameError('..')!, /not allowed/);
+  });
+
+  it('create topic checks partitions, replication and configs', () => {
+    assert.deepEqual(validateCreateTopic({ topic: 't', numPartitions: '3', configs: { 'retention.ms': '1000' } }), {
+      topic: 't',
+      numPartitions: 3,
+      replicationFactor: 1,
+      configs: { 'retention.ms': '1000' },
+    });
+    assert.throws(() => validateCreateTopic({ topic: 't', numPartitions: '0' }), /from 1/);
+    assert.throws(() => validateCreateTopic({ topic: 't', numPartitions: 'x' }), /whole number/);
+    assert.throws(() => validateCreateTopic({ topic: 't', numPartitions: 1, replicationFactor: 2 }, 1), /one broker/);
+    assert.throws(() => validateCreateTopic({ topic: 't', numPartitions: 1, configs: { 'foo.bar': '1' } }), /Unknown topic config/);
+  });
+
+  it('headers, produce files and JSON-looking values', () => {
+    assert.deepEqual(parseHeaders('a=1, b = two'), { a: '1', b: 'two' });
+    assert.throws(() => parseHeaders('novalue'), /name=value/);
+    assert.deepEqual(parseProduceFile('[{"key":"k","value":{"a":1},"headers":{"h":"v"},"partition":1}, "plain", 5]'), [
+      { key: 'k', value: '{"a":1}', headers: { h: 'v' }, partition: 1 },
+      { value: 'plain' },
+      { value: '5' },
+    ]);
+    assert.throws(() => parseProduceFile('{"a":1}'), /JSON array/);
+    assert.equal(produceValueError('plain text'), undefined);
+    assert.equal(produceValueError('{"a": 1}'), undefined);
+    assert.match(produceValueError('{"a": }')!, /looks like JSON but does not parse/);
+  });
+
+  it('topic filter: substring and * wildcard', () => {
+    assert.ok(matchesTopicFilter('input-topic', 'INPUT'));
+    assert.ok(matchesTopicFilter('input-topic', '*-topic'));
+    assert.ok(!matchesTopicFilter('input-topic', 'out*'));
+    assert.ok(matchesTopicFilter('x', ''));
+  });
+});
+
+describe('kafka: formatting and export', () => {
+  it('previews are bounded, single-line, and hex for binary', () => {
+    const p = preview(Buffer.from('a\nb'.repeat(1000)))!;
+    assert.ok(p.truncated && p.text.length <= 200 && !p.text.includes('\n'));
+    assert.deepEqual(preview(Buffer.from([0xff, 0x00])), { text: 'ff 00', binary: true, truncated: false, size: 2 });
+    assert.equal(preview(null), null);
+    assert.match(hexDump(Buffer.from('AB')).text, /^00000000 {2}41 42 +AB$/);
+  });
+
+  it('CSV escapes quotes and neutralises spreadsheet formulas; JSON export is an array', async () => {
+    assert.equal(csvField('a,"b"'), '"a,""b"""');
+    assert.equal(csvField('=1+1'), "'=1+1");
+    const store = new MessageStore(10);
+    fill(store, 2, (i) => ({ key: `k${i}`, value: `{"n":${i}}` }));
+    let out = '';
+    const n = await exportMessages(store, [0, 1], 'json', (c) => {
+      out += c;
+    });
+    assert.equal(n, 2);
+    assert.deepEqual((JSON.parse(out) as Array<{ key: string }>).map((r) => r.key), ['k0', 'k1']);
+  });
+});
