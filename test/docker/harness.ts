@@ -27,8 +27,32 @@ async function answers(): Promise<boolean> {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A dockerd still starting or shutting down (e.g. the previous test stage's): its pid, from its pid file. */
+function dockerdPidFromFile(): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync('/var/run/docker.pid', 'utf8').trim());
+    return pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function startDockerd(): Promise<void> {
   if (await answers()) return;
+  // Another dockerd is coming up or going down: wait for it to answer or to be gone.
+  for (let i = 0; i < 60 && dockerdPidFromFile(); i++) {
+    if (await answers()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   if (process.getuid?.() !== 0) throw new Error('dockerd is not running and these tests are not root: start Docker first.');
   const dockerd = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
   if (!dockerd) throw new Error('dockerd is not installed: run "bash scripts/setup/docker.sh" first.');
@@ -55,12 +79,17 @@ async function startDockerd(): Promise<void> {
 /** Stops the dockerd this process started (never one that was already running). */
 export function stopStartedDockerd(): void {
   if (!started) return;
-  try {
-    process.kill(started.pid, 'SIGTERM');
-  } catch {
-    /* already gone */
-  }
+  const { pid } = started;
   started = undefined;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  // Runs in the 'exit' handler, so wait synchronously (up to 20 s) for it to be gone: the next
+  // test stage must not find a daemon that is shutting down.
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 200 && alive(pid); i++) Atomics.wait(sleeper, 0, 0, 100);
 }
 
 async function buildFixtureImage(): Promise<void> {
