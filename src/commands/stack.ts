@@ -5,7 +5,7 @@ import { addStackToWorkspace, StackExistsError } from '../services/stack/stackFi
 import { summarize } from '../services/stack/statusModel';
 import { StackError, type OperationOptions, type ServiceId, type StackBackend, type StackProgress } from '../services/stack/types';
 import { StackTreeProvider, type StackNode } from '../views/stackView';
-import { describeError } from './registry';
+import { describeError as describeAnyError } from './registry';
 
 /** What Start/Stop/Restart resolve with (tests and other features read it). */
 export interface StackCommandResult {
@@ -246,6 +246,14 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     }),
   );
   return disposables;
+}
+
+/** Like the registry's describeError, without repeating the service when the message already starts with it. */
+function describeError(err: unknown): string {
+  if (err instanceof StackError && err.service && err.message.startsWith(`${err.service} `)) {
+    return `${err.message}${err.nextStep ? ` ${err.nextStep}` : ''}`;
+  }
+  return describeAnyError(err);
 }
 
 async function pickService(ids: ServiceId[]): Promise<ServiceId | undefined> {
