@@ -39,6 +39,46 @@ function processesMentioning(needle: string): number[] {
   return out;
 }
 
+async function createTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3 })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function produce(kafka: Kafka, topic: string, people: Array<{ name: string; age: number; city: string }>): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages: people.map((p) => ({ key: p.name, value: JSON.stringify(p) })) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+type Adult = { name: string; age: number; city: string; message: string | null };
+
+/** Everything in `topic` from the beginning: waits for `expected` records, then a moment for extras. */
+async function consumeAll(kafka: Kafka, topic: string, expected: number): Promise<Adult[]> {
+  const consumer = kafka.consumer({ groupId: `spark-it-check-${topic}-${Date.now()}` });
+  const received: Adult[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as Adult) });
+    const deadline = Date.now() + 30_000;
+    while (received.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    // anything beyond the expected records would arrive with them; give stragglers a moment
+    await new Promise((r) => setTimeout(r, 1500));
+  } finally {
+    await consumer.disconnect();
+  }
+  return received.sort((a, b) => a.name.localeCompare(b.name));
+}
+
 describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka', function () {
   this.timeout(240_000);
   let stack: NativeStack;
@@ -96,20 +136,8 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     const inputTopic = `spark-it-input-${run}`;
     const outputTopic = `spark-it-output-${run}`;
     const kafka = new Kafka({ clientId: 'spark-it', brokers: [stack.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: inputTopic, numPartitions: 3 }, { topic: outputTopic, numPartitions: 3 }] });
-    } finally {
-      await admin.disconnect();
-    }
-    const producer = kafka.producer();
-    await producer.connect();
-    try {
-      await producer.send({ topic: inputTopic, messages: PEOPLE.map((p) => ({ key: p.name, value: JSON.stringify(p) })) });
-    } finally {
-      await producer.disconnect();
-    }
+    await createTopics(kafka, [inputTopic, outputTopic]);
+    await produce(kafka, inputTopic, PEOPLE);
 
     const { result, lines } = await submit({
       file: path.join(SCRIPTS, 'kafka_spark_job.py'),
@@ -122,20 +150,7 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     assert.ok(out.includes('Output records: 3'), out.join('\n'));
     assert.ok(out.includes('Filtered out (age < 18): 2'), out.join('\n'));
 
-    const consumer = kafka.consumer({ groupId: `spark-it-check-${run}` });
-    const received: Array<{ name: string; age: number; city: string; message: string | null }> = [];
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: outputTopic, fromBeginning: true });
-      await consumer.run({ eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString())) });
-      const deadline = Date.now() + 30_000;
-      while (received.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      // anything beyond the three adults would arrive with them; give stragglers a moment
-      await new Promise((r) => setTimeout(r, 1500));
-    } finally {
-      await consumer.disconnect();
-    }
-    received.sort((a, b) => a.name.localeCompare(b.name));
+    const received = await consumeAll(kafka, outputTopic, 3);
     assert.deepEqual(
       received.map((r) => [r.name, r.age]),
       [
@@ -145,6 +160,46 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
       ],
     );
     for (const r of received) assert.equal(r.message, `${r.name} from ${r.city} is an adult`);
+  });
+
+  it('kafka_spark_streaming.py streams the adults, and a second run resumes from its checkpoint', async () => {
+    const run = Date.now();
+    const inputTopic = `spark-it-stream-in-${run}`;
+    const outputTopic = `spark-it-stream-out-${run}`;
+    const kafka = new Kafka({ clientId: 'spark-it', brokers: [stack.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING });
+    await createTopics(kafka, [inputTopic, outputTopic]);
+    await produce(kafka, inputTopic, PEOPLE);
+    const req: SparkSubmitRequest = {
+      file: path.join(SCRIPTS, 'kafka_spark_streaming.py'),
+      kafkaConnector: true,
+      args: ['--bootstrap-servers', stack.endpoints.kafkaBootstrap, '--input-topic', inputTopic, '--output-topic', outputTopic],
+    };
+    // the job keeps its checkpoint in the stack's checkpoint folder, one per topic pair
+    const checkpoint = path.join(stack.layout.sparkDir, 'checkpoints', `kafka_spark_streaming-${inputTopic}-${outputTopic}`);
+    try {
+      const first = await submit(req);
+      assert.equal(first.result.exitCode, 0, first.lines.map((l) => l.text).slice(-60).join('\n'));
+      assert.ok(fs.existsSync(path.join(checkpoint, 'offsets')), `no checkpoint written in ${checkpoint}`);
+      assert.ok(stdout(first.lines).some((l) => /checkpoint .*kafka_spark_streaming-/.test(l)), stdout(first.lines).join('\n'));
+      assert.deepEqual(
+        (await consumeAll(kafka, outputTopic, 3)).map((r) => [r.name, r.age, r.message]),
+        [
+          ['Alice', 25, 'Alice from NYC is an adult'],
+          ['Charlie', 30, 'Charlie from Chicago is an adult'],
+          ['Eve', 22, 'Eve from Seattle is an adult'],
+        ],
+      );
+      // one more person: the checkpoint makes the second run process only the new record
+      await produce(kafka, inputTopic, [{ name: 'Frank', age: 40, city: 'Denver' }]);
+      const second = await submit(req);
+      assert.equal(second.result.exitCode, 0, second.lines.map((l) => l.text).slice(-60).join('\n'));
+      assert.deepEqual(
+        (await consumeAll(kafka, outputTopic, 4)).map((r) => r.name),
+        ['Alice', 'Charlie', 'Eve', 'Frank'],
+      );
+    } finally {
+      fs.rmSync(checkpoint, { recursive: true, force: true });
+    }
   });
 
   it('a failing script exits non-zero, its traceback is flagged, and its application shows FAILED', async () => {
