@@ -2,7 +2,9 @@
  * Command line for the native stack (scripts, tests, newcomers without Docker):
  *
  *   npm run stack -- provision | up | down | status | logs SERVICE [-f] [--tail N] | restart [SERVICE] | reset
- *   options: --services kafka,spark,airflow (or env DATAPIPELINE_TEST_SERVICES)
+ *   options: --services kafka,spark,airflow (or env DATAPIPELINE_TEST_SERVICES; native only)
+ *            --backend native|docker|auto (or env DATAPIPELINE_BACKEND; default native; auto = Docker when
+ *            the daemon and compose answer, else native — what `npm start` uses)
  *
  * Installs are cached in $DATAPIPELINE_CACHE (default ~/.cache/datapipeline), pids/logs/data in
  * $DATAPIPELINE_STATE (default <cache>/state). Progress goes to stderr; exit code 1 on failure with
@@ -12,10 +14,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseServiceGroups, ServiceGroup } from '../services/stack/native/config';
 import { NativeBackend } from '../services/stack/native/nativeBackend';
-import { StackError, StackProgress } from '../services/stack/types';
+import { BackendSetting, createBackendFactory } from '../services/stack/select';
+import { StackBackend, StackError, StackProgress } from '../services/stack/types';
+import { consoleLogger } from '../services/util/logger';
 import { cacheDir, extensionRoot, stateDir } from '../services/util/paths';
 
-const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow]
+const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow] [--backend native|docker|auto]
 commands:
   provision            install Kafka, Spark and Airflow into the cache (quiet when done)
   up                   start the stack; returns when every service is healthy
@@ -31,12 +35,14 @@ interface Args {
   command: string;
   positional: string[];
   services: ServiceGroup[];
+  backend: BackendSetting;
   follow: boolean;
   tail?: number;
 }
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   let services: string | undefined = env.DATAPIPELINE_TEST_SERVICES;
+  let backend = env.DATAPIPELINE_BACKEND || 'native';
   const positional: string[] = [];
   let follow = false;
   let tail: number | undefined;
@@ -44,6 +50,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     const a = argv[i];
     if (a === '--services' || a === '-s') services = argv[++i];
     else if (a.startsWith('--services=')) services = a.slice('--services='.length);
+    else if (a === '--backend' || a === '-b') backend = argv[++i] ?? '';
+    else if (a.startsWith('--backend=')) backend = a.slice('--backend='.length);
     else if (a === '-f' || a === '--follow') follow = true;
     else if (a === '--tail' || a === '-n') tail = Number(argv[++i]);
     else if (a === '-h' || a === '--help') positional.unshift('help');
@@ -52,7 +60,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   }
   const command = positional.shift() ?? 'help';
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError('--tail needs a number of lines.');
-  return { command, positional, services: parseServiceGroups(services), follow, tail };
+  if (!['native', 'docker', 'auto'].includes(backend)) throw new UsageError(`Unknown backend "${backend}": use native, docker or auto.`);
+  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail };
 }
 
 class UsageError extends Error {}
@@ -67,7 +76,7 @@ function progressPrinter(): (p: StackProgress) => void {
   };
 }
 
-async function printStatus(backend: NativeBackend): Promise<void> {
+async function printStatus(backend: StackBackend): Promise<void> {
   const rows = (await backend.status()).map((s) => [
     s.id,
     s.state === 'exited' ? `exited (${s.exitCode})` : s.state,
@@ -89,13 +98,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const backend = new NativeBackend({
-    stackDir: path.join(extensionRoot(__dirname), 'stack'),
-    cacheDir: cacheDir(env),
-    stateDir: stateDir(env),
-    groups: args.services,
+  const stackDir = path.join(extensionRoot(__dirname), 'stack');
+  const createNative = () =>
+    new NativeBackend({ stackDir, cacheDir: cacheDir(env), stateDir: stateDir(env), groups: args.services, env });
+  const backend: StackBackend = await createBackendFactory({
+    dockerStackDir: () => stackDir,
+    composeCommand: () => (env.DATAPIPELINE_COMPOSE_COMMAND || 'docker compose').split(' ').filter(Boolean),
+    createNative: async () => createNative(),
+    log: consoleLogger('stack', env),
     env,
-  });
+    onWarning: (m) => process.stderr.write(`Warning: ${m}\n`),
+  })(args.backend);
+  const native = backend instanceof NativeBackend ? backend : undefined;
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   process.once('SIGINT', onSignal);
@@ -113,8 +127,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const t0 = Date.now();
         await backend.start(opts);
         // started (or adopted) from the command line: test runs must not stop it at their end
-        fs.rmSync(path.join(backend.layout.runDir, 'harness-started.json'), { force: true });
-        process.stderr.write(`Native stack healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
+        if (native) fs.rmSync(path.join(native.layout.runDir, 'harness-started.json'), { force: true });
+        process.stderr.write(`Stack (${backend.kind}) healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
         await printStatus(backend);
         const e = backend.endpoints();
         console.log(`\nKafka ${e.kafkaBootstrap}   Spark ${e.sparkMasterUrl} (UI ${e.sparkUiUrl})   Airflow ${e.airflowUrl} (admin/admin)`);
@@ -136,9 +150,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         await backend.restart(args.positional[0], opts);
         await printStatus(backend);
         return 0;
-      case 'reset':
-        await backend.reset(opts);
+      case 'reset': {
+        const resettable = backend as StackBackend & { reset?: (o: typeof opts) => Promise<void> };
+        if (!resettable.reset) throw new UsageError(`The ${backend.kind} backend cannot reset its data from here.`);
+        await resettable.reset(opts);
         return 0;
+      }
       default:
         throw new UsageError(`Unknown command "${args.command}".`);
     }
@@ -156,7 +173,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    backend.dispose();
+    native?.dispose();
   }
 }
 

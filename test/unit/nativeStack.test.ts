@@ -22,6 +22,13 @@ describe('native stack CLI arguments', function () {
     assert.deepEqual(parseArgs(['up', '--services=kafka'], { DATAPIPELINE_TEST_SERVICES: 'spark' }).services, ['kafka']);
   });
 
+  it('picks the backend from --backend or DATAPIPELINE_BACKEND, native by default', function () {
+    assert.equal(parseArgs(['up'], {}).backend, 'native');
+    assert.equal(parseArgs(['up'], { DATAPIPELINE_BACKEND: 'auto' }).backend, 'auto');
+    assert.equal(parseArgs(['up', '--backend', 'docker'], { DATAPIPELINE_BACKEND: 'auto' }).backend, 'docker');
+    assert.throws(() => parseArgs(['up', '--backend=podman'], {}), /Unknown backend "podman": use native, docker or auto/);
+  });
+
   it('rejects unknown options, groups and bad --tail values', function () {
     assert.throws(() => parseArgs(['up', '--bogus'], {}), /Unknown option --bogus/);
     assert.throws(() => parseArgs(['up', '--services', 'kafka,hive'], {}), /Unknown service group "hive"/);
