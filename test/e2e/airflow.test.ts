@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AirflowClient } from '../../src/services/airflow/client';
 import { ensureNativeStack, repoRoot } from '../integration/harness';
 import { VsCodeSession } from './lib/codeServer';
 
@@ -118,5 +119,56 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       fs.rmSync(file, { force: true });
     }
     await vsc.treeItem('DAGs', name).waitFor({ state: 'detached', timeout: 180_000 });
+  });
+
+  it('Trigger with Config checks the JSON and sends nothing while it is malformed', async () => {
+    const client = new AirflowClient({ baseUrl: 'http://127.0.0.1:8085', username: 'admin', password: 'admin' });
+    const before = (await client.listDagRuns('hello_spark_cluster')).length;
+    await vsc.openContainer('DataPipeline');
+    const dag = vsc.treeItem('DAGs', /^hello_spark_cluster$/);
+    await dag.waitFor({ timeout: 30_000 });
+    const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+    // the view re-renders when it polls, which can close a context menu: retry the right-click
+    for (let attempt = 0; ; attempt++) {
+      await dag.click({ button: 'right' });
+      const menuItem = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: 'Trigger DAG with Config' });
+      const opened = await menuItem.waitFor({ timeout: 5000 }).then(() => menuItem.click({ timeout: 5000 })).then(() => input.waitFor({ state: 'visible', timeout: 10_000 })).then(() => true, () => false);
+      if (opened) break;
+      if (attempt >= 2) throw new Error('Trigger DAG with Config did not open its input box from the context menu');
+      await vsc.escape();
+    }
+    await input.fill('{"rows": 3');
+    await vsc.page.locator('.quick-input-widget .quick-input-message', { hasText: 'Not valid JSON' }).waitFor({ timeout: 10_000 });
+    await vsc.page.keyboard.press('Enter');
+    await vsc.screenshot('airflow-trigger-config-invalid');
+    assert.equal(await input.isVisible(), true, 'the input stays open while the JSON is malformed');
+    await vsc.escape();
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await client.listDagRuns('hello_spark_cluster')).length, before, 'no run was triggered');
+  });
+});
+
+describe('Airflow: DAGs view when Airflow is down', function () {
+  this.timeout(5 * 60_000);
+  let vsc: VsCodeSession;
+
+  before(async () => {
+    vsc = await VsCodeSession.start({ workspace: path.join(repoRoot, 'stack'), settings: { 'datapipeline.airflow.url': 'http://127.0.0.1:29998' } });
+  });
+
+  after(async () => {
+    await vsc?.close();
+  });
+
+  it('shows one "Airflow unreachable at URL — Retry" item', async () => {
+    await vsc.openContainer('DataPipeline');
+    await vsc.expandView('DAGs');
+    const item = vsc.treeItem('DAGs', 'Airflow unreachable at http://127.0.0.1:29998 — Retry');
+    await item.waitFor({ timeout: 60_000 });
+    assert.equal(await vsc.view('DAGs').locator('.monaco-list-row[role="treeitem"]').count(), 1, 'only the unreachable item');
+    await item.click();
+    await vsc.screenshot('airflow-unreachable');
+    await item.waitFor({ timeout: 30_000 });
+    assert.equal(await vsc.view('DAGs').locator('.monaco-list-row[role="treeitem"]').count(), 1, 'Retry while still down: still one item');
   });
 });
