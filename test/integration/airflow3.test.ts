@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
-import { followRun } from '../../src/services/airflow/streamingRun';
+import { failingTask, followRun } from '../../src/services/airflow/streamingRun';
 import { Airflow3, startAirflow3 } from './lib/airflow3';
 
 const PORT = 28185;
@@ -30,6 +30,21 @@ with DAG(dag_id="dp_hello", schedule=None, start_date=datetime(2024, 1, 1), catc
     PythonOperator(task_id="say_hello", python_callable=say) >> PythonOperator(task_id="say_more", python_callable=check)
 `;
 
+const FAILING_DAG = `
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+def ok():
+    print("DATAPIPELINE fine")
+
+def boom():
+    raise RuntimeError("DATAPIPELINE task failed on purpose")
+
+with DAG(dag_id="dp_fails", schedule=None, start_date=datetime(2024, 1, 1), catchup=False, default_args={"retries": 0}):
+    PythonOperator(task_id="fine", python_callable=ok) >> PythonOperator(task_id="boom", python_callable=boom) >> PythonOperator(task_id="after", python_callable=ok)
+`;
+
 const BROKEN_DAG = 'from airflow.sdk import DAG\n\nraise RuntimeError("deliberately broken for the DataPipeline test")\n';
 
 async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
@@ -48,7 +63,7 @@ describe('Airflow 3.x (throwaway, /api/v2)', function () {
   let client: AirflowClient;
 
   before(async () => {
-    af = await startAirflow3({ port: PORT, dags: { 'dp_hello.py': HELLO_DAG, 'dp_broken.py': BROKEN_DAG } });
+    af = await startAirflow3({ port: PORT, dags: { 'dp_hello.py': HELLO_DAG, 'dp_fails.py': FAILING_DAG, 'dp_broken.py': BROKEN_DAG } });
     client = new AirflowClient({ baseUrl: af.url, username: 'admin', password: 'admin' });
   });
 
@@ -91,6 +106,20 @@ describe('Airflow 3.x (throwaway, /api/v2)', function () {
     const runs = await client.listDagRuns('dp_hello');
     assert.deepEqual(new Set(runs.map((r) => r.runId)), new Set([first.runId, second.runId]));
     assert.equal((await client.setPaused('dp_hello', true)).isPaused, true);
+  });
+
+  it('a failed run names the failing task and its log holds the exception', async () => {
+    await until('dp_fails to be parsed', 180_000, async () => (await client.listDags()).find((d) => d.dagId === 'dp_fails'));
+    await client.setPaused('dp_fails', false);
+    const run = await client.triggerDagRun('dp_fails');
+    const end = await followRun(client, 'dp_fails', run.runId, { pollMs: 2000, stuckAfterMs: 600_000 });
+    assert.equal(end.run.state, 'failed');
+    const failed = failingTask(end.tasks);
+    assert.equal(failed?.taskId, 'boom');
+    assert.equal(end.tasks.find((t) => t.taskId === 'after')?.state, 'upstream_failed');
+    const log = await client.getTaskLog(failed!, failed!.tryNumber);
+    assert.match(log.text, /DATAPIPELINE task failed on purpose/);
+    await client.setPaused('dp_fails', true);
   });
 
   it('says a run is stuck in queued when the scheduler is down instead of waiting forever', async () => {
