@@ -80,12 +80,33 @@ describe('kafka: search', () => {
   });
 
   it('scan agrees with the per-message test', () => {
-    for (const spec of [{ query: 'lima' }, { query: 'Lima', caseSensitive: true }, { query: 'r-2', regex: true }, { query: 'a', partitions: [1] }]) {
+    const specs = [
+      { query: 'lima' },
+      { query: 'Lima', caseSensitive: true },
+      { query: 'r-2', regex: true },
+      { query: 'user-1\\d+"', regex: true },
+      { query: 'OSLO', regex: true },
+      { query: '^user-2', regex: true },
+      { query: '"i":1\\d\\b', regex: true },
+      { query: 'a', partitions: [1] },
+    ];
+    for (const spec of specs) {
       const f = new CompiledFilter(spec);
       const slow: number[] = [];
       for (let s = store.firstSeq; s < store.endSeq; s++) if (f.test(store, s)) slow.push(s);
       assert.deepEqual(f.scan(store), slow, JSON.stringify(spec));
     }
+  });
+
+  it('never matches across the key/value boundary or across messages', () => {
+    const st = new MessageStore(10);
+    st.append({ partition: 0, offset: 0, timestamp: 0, key: b('ab'), value: b('cd'), headers: [] });
+    st.append({ partition: 0, offset: 1, timestamp: 0, key: b('ef'), value: b('gh'), headers: [] });
+    for (const spec of [{ query: 'bc' }, { query: 'BC' }, { query: 'b.*c', regex: true }, { query: 'dE', regex: true }, { query: 'hab' }]) {
+      assert.deepEqual(new CompiledFilter(spec).scan(st), [], JSON.stringify(spec));
+    }
+    assert.deepEqual(new CompiledFilter({ query: 'c.', regex: true }).scan(st), [0]);
+    assert.deepEqual(new CompiledFilter({ query: 'F', regex: false }).scan(st), [1]);
   });
 
   it('match ranges for highlighting', () => {

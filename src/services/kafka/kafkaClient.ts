@@ -364,11 +364,17 @@ export class KafkaService {
       partition: r.partition,
     }));
     let sent = 0;
-    const batch = 10_000;
     const all = copies === 1 ? messages : Array.from({ length: copies }, () => messages).flat();
     let p = producer;
-    for (let i = 0; i < all.length; i += batch) {
-      const messages = all.slice(i, i + batch);
+    // sends of at most ~512 KB (or one message): a record batch over the broker's
+    // max.message.bytes (1 MB by default) would be refused as a whole
+    const size = (m: (typeof all)[number]) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
+    for (let i = 0; i < all.length; ) {
+      let end = i;
+      let bytes = 0;
+      while (end < all.length && end - i < 10_000 && (end === i || bytes + size(all[end]) <= 512 * 1024)) bytes += size(all[end++]);
+      const messages = all.slice(i, end);
+      i = end;
       try {
         await p.send({ topic, messages, acks: -1 });
       } catch (e) {

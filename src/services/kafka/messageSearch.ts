@@ -36,6 +36,8 @@ export class CompiledFilter {
   private readonly needle?: Buffer;
   private readonly lowerNeedle?: string;
   private readonly re?: RegExp;
+  /** the same pattern with the g flag, for whole-chunk scans (only for context-free patterns) */
+  private readonly chunkRe?: RegExp;
   private readonly partitions?: Set<number>;
   private readonly hasText: boolean;
 
@@ -50,10 +52,15 @@ export class CompiledFilter {
         } catch (e) {
           throw new FilterError(`Invalid regular expression: ${(e as Error).message}. Fix the pattern or turn off regex.`);
         }
+        // anchors, lookarounds and word boundaries depend on the bytes around a field: those
+        // patterns are tested message by message
+        if (!/[\^$]|\(\?|\\[bB]/.test(q)) this.chunkRe = new RegExp(q, spec.caseSensitive ? 'g' : 'gi');
       } else if (spec.caseSensitive) {
         this.needle = Buffer.from(q, 'utf8');
       } else {
         this.lowerNeedle = q.toLowerCase();
+        // a case-insensitive literal regex over a chunk is ~4x faster than lowercasing the chunk
+        this.chunkRe = new RegExp(q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
       }
     }
     if (spec.partitions) this.partitions = new Set(spec.partitions);
@@ -117,6 +124,8 @@ export class CompiledFilter {
         this.scanBytes(store, c, out);
       } else if (this.lowerNeedle !== undefined && c.ascii && chunkScanOk) {
         this.scanLowerAscii(store, c, out);
+      } else if (this.re && this.chunkRe && c.ascii) {
+        this.scanRegexChunk(store, c, out);
       } else if (this.re && c.ascii) {
         this.scanRegexAscii(store, c, out);
       } else {
@@ -180,12 +189,31 @@ export class CompiledFilter {
   }
 
   private scanLowerAscii(store: MessageStore, c: { buf: Buffer; used: number; firstSeq: number; lastSeq: number }, out: number[]): void {
-    const text = c.buf.toString("latin1", 0, c.used).toLowerCase();
-    const needle = this.lowerNeedle!;
+    const text = c.buf.toString('latin1', 0, c.used);
+    const re = this.chunkRe!;
     this.collect(store, c, out, (from) => {
-      const at = text.indexOf(needle, from);
-      return at < 0 ? undefined : { at, len: needle.length };
+      re.lastIndex = from;
+      const m = re.exec(text);
+      return m ? { at: m.index, len: m[0].length } : undefined;
     });
+  }
+
+  /**
+   * ASCII chunk, context-free pattern: one global scan finds candidate messages, each is tested
+   * exactly, and the scan resumes at the next message (a match that spans messages is not taken).
+   */
+  private scanRegexChunk(store: MessageStore, c: { buf: Buffer; used: number; firstSeq: number; lastSeq: number }, out: number[]): void {
+    const text = c.buf.toString('latin1', 0, c.used);
+    const re = this.chunkRe!;
+    let from = store.pos(c.firstSeq);
+    while (from < c.used) {
+      re.lastIndex = from;
+      const m = re.exec(text);
+      if (!m) break;
+      const seq = this.seqAt(store, c.firstSeq, c.lastSeq, m.index);
+      if (this.test(store, seq)) out.push(seq);
+      from = seq < c.lastSeq ? store.pos(seq + 1) : c.used;
+    }
   }
 
   /** ASCII chunk: one string per chunk, fields tested as cheap substrings (no per-message decode). */

@@ -1,0 +1,227 @@
+/**
+ * Message browser benchmark on a large topic (default 1,000,000 × 200-byte JSON values, 3
+ * partitions; produced once and reused). Measures, in one run against the shared native broker:
+ * - browse throughput: broker → MessageStore → first page (the host side of the webview) vs a
+ *   bare kafkajs consumer reading the same topic (goal ratio ≥ 0.8), and the Java console consumer
+ *   from the same Kafka jars;
+ * - extension-host memory growth with the whole topic buffered (goal ≤ 400 MB);
+ * - search over the full buffer (median, goal ≤ 300 ms);
+ * DOM rows stay bounded by construction (media/shared/messageTable.ts, MAX_DOM_ROWS = 200;
+ * asserted in test/e2e/kafka.test.ts).
+ *
+ *   npx tsx bench/kafka.ts            (DP_BENCH_KAFKA_MESSAGES=200000 for a smaller topic)
+ */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { KafkaService } from '../src/services/kafka/kafkaClient';
+import { KAFKA_VERSION } from '../src/services/stack/native/config';
+import { cacheDir } from '../src/services/util/paths';
+import { MessageBrowserController } from '../src/webviews/messageBrowser/controller';
+import { ensureNativeStack, releaseNativeStack } from '../test/integration/harness';
+import { appendResults, type BenchEntry, entry, median, printTable } from './lib';
+
+const MESSAGES = Number(process.env.DP_BENCH_KAFKA_MESSAGES ?? 1_000_000);
+const TOPIC = `bench-browse-${MESSAGES}`;
+const VALUE_BYTES = 200;
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+function log(msg: string): void {
+  process.stderr.write(`[kafka bench] ${msg}\n`);
+}
+
+function valueFor(i: number): string {
+  const base = JSON.stringify({ id: i, user: `user-${i % 5000}`, city: ['Paris', 'Lima', 'Oslo', 'Pune'][i % 4], amount: (i * 37) % 1000, note: '' });
+  // pad the note so every value is exactly VALUE_BYTES bytes
+  return base.replace('"note":""', `"note":"${'x'.repeat(Math.max(0, VALUE_BYTES - base.length))}"`);
+}
+
+async function ensureTopic(service: KafkaService): Promise<void> {
+  const existing = (await service.listTopics()).find((t) => t.name === TOPIC);
+  if (existing && existing.messageCount >= MESSAGES) {
+    log(`reusing ${TOPIC} (${existing.messageCount} messages)`);
+    return;
+  }
+  if (existing) await service.deleteTopic(TOPIC);
+  await service.createTopic({ topic: TOPIC, numPartitions: 3 });
+  const t0 = Date.now();
+  const producer = service.kafka.producer();
+  await producer.connect();
+  // 3,000 messages per send (~270 KB per partition batch, under the 1 MB limit), 4 sends in flight
+  const batch = 3_000;
+  const send = (i: number) =>
+    producer.send({ topic: TOPIC, acks: 1, messages: Array.from({ length: Math.max(0, Math.min(batch, MESSAGES - i)) }, (_, j) => ({ key: `k${i + j}`, value: valueFor(i + j) })) });
+  for (let i = 0; i < MESSAGES; i += 4 * batch) await Promise.all([0, 1, 2, 3].map((k) => send(i + k * batch)));
+  await producer.disconnect();
+  log(`produced ${MESSAGES} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** A bare kafkajs consumer reading the whole topic: messages per second. */
+async function bareKafkajs(service: KafkaService): Promise<number> {
+  const groupId = `datapipeline-bench-${crypto.randomBytes(4).toString('hex')}`;
+  const consumer = service.kafka.consumer({ groupId, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 250 });
+  const t0 = performance.now();
+  let n = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      n += batch.messages.length;
+      if (n >= MESSAGES) done();
+    },
+  });
+  await finished;
+  const ms = performance.now() - t0;
+  await consumer.disconnect();
+  await service.deleteGroups([groupId]).catch(() => undefined);
+  return (MESSAGES / ms) * 1000;
+}
+
+function run(cmd: string, args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'] });
+    p.on('error', reject);
+    p.on('exit', resolve);
+  });
+}
+
+/** kafka-tools (the console consumer) is not part of the broker's jars: fetched once from Maven Central. */
+async function ensureKafkaTools(): Promise<string> {
+  const dir = path.join(cacheDir(), 'kafka', 'tools');
+  const jar = path.join(dir, `kafka-tools-${KAFKA_VERSION}.jar`);
+  if (!fs.existsSync(jar)) {
+    fs.mkdirSync(dir, { recursive: true });
+    const code = await run('mvn', ['-q', 'dependency:copy', `-Dartifact=org.apache.kafka:kafka-tools:${KAFKA_VERSION}`, `-DoutputDirectory=${dir}`]);
+    if (code !== 0 || !fs.existsSync(jar)) throw new Error(`could not fetch org.apache.kafka:kafka-tools:${KAFKA_VERSION} with mvn (exit ${code})`);
+  }
+  return dir;
+}
+
+/** The Java console consumer from the same Kafka jars: messages per second (output discarded). */
+async function javaConsole(bootstrap: string, service: KafkaService): Promise<number> {
+  const groupId = `datapipeline-bench-console-${crypto.randomBytes(4).toString('hex')}`;
+  const libs = path.join(cacheDir(), 'kafka', 'libs');
+  const tools = await ensureKafkaTools();
+  const t0 = performance.now();
+  const code = await run(
+      'java',
+      [
+        '-cp',
+        `${libs}/*:${tools}/*`,
+        'org.apache.kafka.tools.consumer.ConsoleConsumer',
+        '--bootstrap-server',
+        bootstrap,
+        '--topic',
+        TOPIC,
+        '--from-beginning',
+        '--max-messages',
+        String(MESSAGES),
+        '--group',
+        groupId,
+        '--consumer-property',
+        'enable.auto.commit=false',
+        '--timeout-ms',
+        '60000',
+      ],
+  );
+  const ms = performance.now() - t0;
+  await service.deleteGroups([groupId]).catch(() => undefined);
+  if (code !== 0) throw new Error(`console consumer exited with ${code}`);
+  return (MESSAGES / ms) * 1000;
+}
+
+/** rss, and what the process holds: JS heap + Buffers/ArrayBuffers (after a full GC), in MB. */
+function mem(): { rss: number; held: number } {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return { rss: m.rss / 1024 / 1024, held: (m.heapUsed + m.external) / 1024 / 1024 };
+}
+
+export async function runKafkaBench(): Promise<BenchEntry[]> {
+  const { endpoints } = await ensureNativeStack(['kafka']);
+  const service = new KafkaService({ bootstrap: endpoints.kafkaBootstrap });
+  const out: BenchEntry[] = [];
+  try {
+    await ensureTopic(service);
+    const n = MESSAGES.toLocaleString('en-US');
+
+    const bare = await bareKafkajs(service);
+    log(`bare kafkajs: ${Math.round(bare)} msg/s`);
+
+    const before = mem();
+    const c = new MessageBrowserController({
+      service,
+      topic: TOPIC,
+      capacity: MESSAGES,
+      io: { post: () => undefined, saveExport: async () => false, copy: async () => undefined, produceAgain: async () => undefined },
+    });
+    const t0 = performance.now();
+    await c.startBrowse({ mode: 'earliest', follow: false });
+    while (c.statusData().state !== 'done') await new Promise((r) => setTimeout(r, 20));
+    const firstPage = c.page(1, 0, 50);
+    const browseMs = performance.now() - t0;
+    if (firstPage.rows.length !== 50 || c.store.size !== MESSAGES) throw new Error(`browse read ${c.store.size} of ${MESSAGES}`);
+    const browse = (MESSAGES / browseMs) * 1000;
+    const after = mem();
+    const held = after.held - before.held;
+    const rss = after.rss - before.rss;
+    log(`browse: ${Math.round(browse)} msg/s, held +${Math.round(held)} MB, rss +${Math.round(rss)} MB`);
+
+    const queries = [
+      { query: 'oslo' },
+      { query: 'user-4242', caseSensitive: true },
+      { query: '"amount":99\\d', regex: true },
+      { query: 'k12345', fields: { key: true, value: false, headers: false } },
+      { query: 'nothing-matches-this' },
+    ];
+    const times: number[] = [];
+    for (let round = 0; round < 3; round++) for (const q of queries) times.push(c.view.setFilter(q));
+    c.view.setFilter({});
+    log(`search: median ${median(times).toFixed(1)} ms over ${times.length} searches`);
+    await c.dispose();
+
+    const java = await javaConsole(endpoints.kafkaBootstrap, service).catch((e) => {
+      log(`java console consumer failed: ${(e as Error).message}`);
+      return NaN;
+    });
+    log(`java console consumer: ${Math.round(java)} msg/s`);
+
+    out.push(
+      entry(`kafka browse throughput, ${n} msgs to first page (vs bare kafkajs consumer)`, browse, 'msg/s', bare),
+      entry(`kafka bare kafkajs consumer, ${n} msgs`, bare, 'msg/s'),
+    );
+    if (Number.isFinite(java)) out.push(entry(`kafka browse throughput vs Java console consumer, ${n} msgs`, browse, 'msg/s', java));
+    out.push(
+      entry(`kafka browser memory growth (heap + buffers), ${n} msgs buffered (goal 400 MB)`, held, 'MB', 400),
+      entry(`kafka browser rss growth, ${n} msgs buffered (goal 400 MB)`, rss, 'MB', 400),
+      entry(`kafka search median over ${n} buffered msgs (goal 300 ms)`, median(times), 'ms', 300),
+      entry('kafka message table DOM rows max (any buffer size)', 200, 'rows', 200),
+    );
+  } finally {
+    await service.dispose();
+  }
+  return out;
+}
+
+if (require.main === module) {
+  runKafkaBench()
+    .then(async (entries) => {
+      printTable(entries);
+      appendResults(entries);
+      await releaseNativeStack();
+    })
+    .catch(async (e) => {
+      console.error(e);
+      await releaseNativeStack();
+      process.exit(1);
+    });
+}
