@@ -8,11 +8,12 @@
  * of the run the root hook stops what a test run started, unless another test run still uses it
  * (leases in <state>/run/leases) or DP_KEEP_STACK=1. A stack started with the CLI is never stopped.
  *
- * Installs come from $DATAPIPELINE_CACHE, state from $DATAPIPELINE_STATE (see src/services/util/paths.ts).
+ * Installs come from $DATAPIPELINE_CACHE, state from $DATAPIPELINE_STATE (see src/services/util/paths.ts);
+ * DP_STACK_PORT_OFFSET shifts every port (a private stack; use it with another DATAPIPELINE_STATE).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ALL_GROUPS, NativeLayout, NativeServiceId, ServiceGroup, servicesFor } from '../../src/services/stack/native/config';
+import { ALL_GROUPS, DEFAULT_PORTS, NativeLayout, NativePorts, NativeServiceId, ServiceGroup, servicesFor } from '../../src/services/stack/native/config';
 import { NativeBackend } from '../../src/services/stack/native/nativeBackend';
 import { isAlive, readStat } from '../../src/services/stack/native/procfs';
 import { StackEndpoints, StackError } from '../../src/services/stack/types';
@@ -38,9 +39,21 @@ function log(msg: string): void {
   process.stderr.write(`[native stack] ${msg}\n`);
 }
 
-/** A backend for the shared default-port stack (state and cache from the environment). */
+/**
+ * Ports of the shared stack: the compose defaults, or all shifted by DP_STACK_PORT_OFFSET (a private
+ * stack for one developer's runs: set DATAPIPELINE_STATE to another folder too).
+ */
+export function sharedPorts(): NativePorts {
+  const offset = Number(process.env.DP_STACK_PORT_OFFSET || 0);
+  if (!Number.isInteger(offset) || offset < 0) throw new Error(`DP_STACK_PORT_OFFSET must be a whole number, not "${process.env.DP_STACK_PORT_OFFSET}".`);
+  const ports = { ...DEFAULT_PORTS };
+  for (const k of Object.keys(ports) as Array<keyof NativePorts>) ports[k] += offset;
+  return ports;
+}
+
+/** A backend for the shared stack (state and cache from the environment). */
 export function sharedBackend(groups: ServiceGroup[] = ALL_GROUPS): NativeBackend {
-  return new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: stateDir(), groups });
+  return new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: stateDir(), groups, ports: sharedPorts() });
 }
 
 export function ensureNativeStack(groups: Array<'kafka' | 'spark' | 'airflow'>): Promise<NativeStack> {

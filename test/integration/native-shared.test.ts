@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { ensureNativeStack, NativeStack, stackDir } from './harness';
+import { ensureNativeStack, NativeStack, sharedPorts, stackDir } from './harness';
 
 describe('native stack (shared, default ports)', function () {
   let stack: NativeStack;
@@ -26,12 +26,14 @@ describe('native stack (shared, default ports)', function () {
         ['airflow-scheduler', 'running', 'healthy'],
       ],
     );
+    const p = sharedPorts(); // the compose ports unless DP_STACK_PORT_OFFSET shifts them
     assert.deepEqual(stack.endpoints, {
-      kafkaBootstrap: '127.0.0.1:9092',
-      sparkMasterUrl: 'spark://127.0.0.1:7077',
-      sparkUiUrl: 'http://127.0.0.1:8080',
-      airflowUrl: 'http://127.0.0.1:8085',
+      kafkaBootstrap: `127.0.0.1:${p.kafka}`,
+      sparkMasterUrl: `spark://127.0.0.1:${p.sparkMaster}`,
+      sparkUiUrl: `http://127.0.0.1:${p.sparkMasterUi}`,
+      airflowUrl: `http://127.0.0.1:${p.airflow}`,
     });
+    if (!process.env.DP_STACK_PORT_OFFSET) assert.equal(stack.endpoints.kafkaBootstrap, '127.0.0.1:9092');
   });
 
   it('serves the Airflow REST API with admin/admin and has the spark_cluster connection to the native master', async function () {
