@@ -43,10 +43,13 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   statusItem.command = 'datapipeline.stack.focus';
   disposables.push(statusItem);
 
+  let known = false;
   const render = () => {
     const sum = summarize(stack.status);
-    statusItem.text = `$(server-process) DataPipeline: ${sum.text}`;
-    statusItem.tooltip = sum.running
+    statusItem.text = known ? `$(server-process) DataPipeline: ${sum.text}` : '$(server-process) DataPipeline';
+    statusItem.tooltip = !known
+      ? 'Reading the stack status… Click to open the Stack view.'
+      : sum.running
       ? `${sum.ok} of ${sum.total} services are up${sum.degraded ? ' — some are not healthy' : ''}. Click to open the Stack view.`
       : 'The DataPipeline stack is stopped. Click to open the Stack view.';
     statusItem.backgroundColor = sum.degraded ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
@@ -61,6 +64,8 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   const refresh = async (): Promise<void> => {
     try {
       await stack.refreshStatus();
+      known = true;
+      render();
       tree.setError(undefined);
     } catch (err) {
       log.warn(`reading the stack status failed: ${describeError(err)}`);
@@ -76,6 +81,11 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   };
   disposables.push(view.onDidChangeVisibility(readWhenVisible));
   readWhenVisible();
+  // The status bar is always visible: read the status once soon after activation (not during it).
+  const firstRead = setTimeout(() => {
+    if (!known) void refresh();
+  }, 1500);
+  disposables.push({ dispose: () => clearTimeout(firstRead) });
   // A new backend (setting changed) has its own status: read it when the view is showing.
   disposables.push(
     ctx.settings.onDidChange((e) => {

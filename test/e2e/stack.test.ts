@@ -42,6 +42,7 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
   it('Start Stack shows every service healthy in the Stack view, with its UI port, and the status bar count', async () => {
     const s = vsc!;
     await s.openContainer('DataPipeline');
+    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: stopped' }).waitFor({ timeout: 60_000 });
     const stackView = s.view('Stack');
     await stackView.locator('.welcome-view-content .monaco-button', { hasText: 'Start Stack' }).click({ timeout: 30_000 });
     for (const [service, state] of [
