@@ -138,6 +138,33 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     assert.match(out, /written outside every mount/);
   });
 
+  it('cancelling a submitted job stops spark-submit inside the container', async () => {
+    const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+    const [master] = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=spark-master'] } });
+    const ps = async () => {
+      let out = '';
+      const exec = await docker.getContainer(master.Id).exec({ Cmd: ['ps', '-o', 'args'], AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      await new Promise<void>((resolve) => {
+        stream.on('data', (c: Buffer) => (out += c.toString()));
+        stream.once('end', resolve);
+      });
+      return out;
+    };
+    const ac = new AbortController();
+    let out = '';
+    const job = b.submitSpark(
+      { file: path.join(PROJECT_DIR, 'scripts', 'job.py'), args: ['--sleep'] },
+      { onStdout: (s) => (out += s), onStderr: (s) => (out += s), signal: ac.signal },
+    );
+    await until('the job to be running', () => (/sleeping like a streaming job/.test(out) ? true : undefined));
+    assert.doesNotMatch(out, /datapipeline-submit-pid/, 'the wrapper line leaked into the output');
+    assert.match(await ps(), /sleep 4242/);
+    ac.abort();
+    await job;
+    await until('spark-submit to be gone from the container', async () => (/sleep 4242/.test(await ps()) ? undefined : true), 10_000);
+  });
+
   it('restarts one service and waits for it to be healthy again; the others keep running', async () => {
     const before = Object.fromEntries((await b.status()).map((s) => [s.id, s]));
     const steps: string[] = [];

@@ -4,6 +4,7 @@
  * fixture image FROM scratch with busybox-static (nothing can be pulled here).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -92,16 +93,28 @@ export function stopStartedDockerd(): void {
   for (let i = 0; i < 200 && alive(pid); i++) Atomics.wait(sleeper, 0, 0, 100);
 }
 
+/** Hash of the fixture image's sources and busybox: the image is rebuilt when they change. */
+function fixtureHash(busybox: string): string {
+  const h = crypto.createHash('sha256');
+  const dir = path.join(FIXTURE_DIR, 'image');
+  for (const f of fs.readdirSync(dir).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  h.update(fs.readFileSync(busybox));
+  return h.digest('hex').slice(0, 16);
+}
+
 async function buildFixtureImage(): Promise<void> {
-  const inspect = spawnSync('docker', ['image', 'inspect', FIXTURE_IMAGE], { stdio: 'ignore' });
-  if (inspect.status === 0) return;
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
+  if (!busybox) throw new Error('busybox-static is not installed: run "bash scripts/setup/docker.sh" first.');
+  const hash = fixtureHash(busybox);
+  const inspect = spawnSync('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "datapipeline.fixture-hash"}}', FIXTURE_IMAGE], { encoding: 'utf8' });
+  if (inspect.status === 0 && inspect.stdout.trim() === hash) return;
   const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-fixture-image-'));
   try {
     for (const f of fs.readdirSync(path.join(FIXTURE_DIR, 'image'))) fs.copyFileSync(path.join(FIXTURE_DIR, 'image', f), path.join(ctx, f));
-    const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
-    if (!busybox) throw new Error('busybox-static is not installed: run "bash scripts/setup/docker.sh" first.');
     fs.copyFileSync(busybox, path.join(ctx, 'busybox'));
-    const r = await run(['docker', 'build', '--network=none', '-t', FIXTURE_IMAGE, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    const r = await run(['docker', 'build', '--network=none', '--label', `datapipeline.fixture-hash=${hash}`, '-t', FIXTURE_IMAGE, ctx], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    });
     if (r.code !== 0) throw new Error(`building ${FIXTURE_IMAGE} failed:\n${r.stdout}\n${r.stderr}`);
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });

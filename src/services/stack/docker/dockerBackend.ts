@@ -43,6 +43,7 @@ import {
 import { tarFiles } from './tar';
 
 export const DEFAULT_PROJECT = 'datapipeline';
+const PID_MARK = 'datapipeline-submit-pid ';
 
 /** Compose service names whose shared service id differs (the bundled stack calls Kafka "broker"). */
 const ID_LABEL = 'datapipeline.id';
@@ -559,17 +560,45 @@ export class DockerBackend implements StackBackend {
     const scan = (chunk: string) => {
       for (const line of chunk.split(/\r?\n/)) appId ??= parseAppId(line);
     };
-    const r = await execInContainer(this.client(), c.id, [this.opts.sparkSubmitPath ?? '/opt/spark/bin/spark-submit', ...argv], {
-      onStdout: (s) => {
-        scan(s);
-        io.onStdout(s);
-      },
-      onStderr: (s) => {
-        scan(s);
-        io.onStderr(s);
-      },
-      signal: io.signal,
-    });
+    // The docker API cannot signal an exec: a tiny wrapper prints spark-submit's pid in the
+    // container (then execs it with the argv unchanged), so Cancel can send it SIGTERM.
+    const submit = this.opts.sparkSubmitPath ?? '/opt/spark/bin/spark-submit';
+    const cmd = ['sh', '-c', `echo "${PID_MARK}$$"; exec "$0" "$@"`, submit, ...argv];
+    let pid: string | undefined;
+    let head = '';
+    const onAbort = () => {
+      if (!pid) return;
+      void execInContainer(this.client(), c.id, ['kill', '-TERM', pid], { onStdout: () => undefined, onStderr: () => undefined }).catch(() => undefined);
+    };
+    io.signal?.addEventListener('abort', onAbort, { once: true });
+    let r: { exitCode: number };
+    try {
+      r = await execInContainer(this.client(), c.id, cmd, {
+        onStdout: (chunk) => {
+          let s = chunk;
+          if (pid === undefined) {
+            head += s;
+            const nl = head.indexOf('\n');
+            if (nl < 0) return;
+            const first = head.slice(0, nl);
+            pid = first.startsWith(PID_MARK) ? first.slice(PID_MARK.length).trim() : '';
+            s = pid ? head.slice(nl + 1) : head;
+            head = '';
+            if (!s) return;
+          }
+          scan(s);
+          io.onStdout(s);
+        },
+        onStderr: (s) => {
+          scan(s);
+          io.onStderr(s);
+        },
+        signal: io.signal,
+      });
+    } finally {
+      io.signal?.removeEventListener('abort', onAbort);
+    }
+    if (io.signal?.aborted) onAbort();
     return { exitCode: r.exitCode, appId };
   }
 }
