@@ -92,7 +92,8 @@ describe('Airflow 2.8.1 (native stack)', function () {
       { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },
       { name: 'Charlie', age: 30, message: 'Charlie from Chicago is an adult' },
       { name: 'Eve', age: 22, message: 'Eve from Seattle is an adult' },
-    ], `output of run ${runId}: ${JSON.stringify(data.records)} ${data.note ?? ''}`);
+    ], `output of run ${runId}: ${people.map((p) => p.name).join(', ') || 'none'}${data.note ? ` (${data.note})` : ''}. ` +
+      'Names repeated = the Spark job read input-topic from the earliest offset instead of this run\'s range (KAFKA_STARTING_OFFSETS / KAFKA_ENDING_OFFSETS).');
     assert.equal(data.topic, 'output-topic');
     assert.deepEqual(data.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));
     return data;
@@ -124,7 +125,37 @@ describe('Airflow 2.8.1 (native stack)', function () {
 
   it('runs it a second time: topics already there are fine and the output is again exactly those three', async () => {
     assert.ok(firstRunId, 'the first run happened');
+    // Follow the Spark task's log while it runs, as View Task Log does: the whole log, then only what was appended.
+    const followed: { chunks: number; text: string; ended: boolean } = { chunks: 0, text: '', ended: false };
+    const follower = (async () => {
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      let ti;
+      while (Date.now() < deadline) {
+        const runs = await client.listDagRuns(STREAMING_DAG_ID, { limit: 1 });
+        const current = runs[0] && runs[0].runId !== firstRunId ? runs[0] : undefined;
+        ti = current && (await client.listTaskInstances(STREAMING_DAG_ID, current.runId)).find((t) => t.taskId === 'process_kafka_with_spark' && t.state === 'running');
+        if (ti) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      if (!ti) return;
+      let token: string | undefined;
+      while (Date.now() < deadline) {
+        const chunk = await client.getTaskLog(ti, ti.tryNumber, token);
+        if (chunk.text) followed.chunks++;
+        followed.text += chunk.text;
+        token = chunk.continuationToken ?? token;
+        if (chunk.endOfLog) {
+          followed.ended = true;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    })();
     const { triggered, end } = await runStreaming({});
+    await follower;
+    assert.ok(followed.chunks >= 2, `the running task's log grew while followed (${followed.chunks} chunks)`);
+    assert.ok(followed.ended, 'the followed log ends once the task finished');
+    assert.match(followed.text, /Output records: \d+/, 'the followed log holds the end of the Spark job output');
     assert.notEqual(triggered.runId, firstRunId);
     assert.equal(end.run.state, 'success', `tasks: ${JSON.stringify(end.tasks.map((t) => [t.taskId, t.state]))}`);
     const createLog = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: triggered.runId, taskId: 'create_kafka_topics' }, 1);
