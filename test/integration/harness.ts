@@ -34,6 +34,10 @@ const MARKER = 'harness-started.json';
 
 let queue: Promise<unknown> = Promise.resolve();
 let leaseFile: string | undefined;
+/** ensureNativeStack calls not yet matched by releaseNativeStack in this process */
+let users = 0;
+/** mocha was started with `--require test/integration/harness.ts` (its root hook will run) */
+const rootHookLoaded = process.argv.some((a) => /integration[/\\]harness(\.ts)?$/.test(a));
 
 function log(msg: string): void {
   process.stderr.write(`[native stack] ${msg}\n`);
@@ -57,6 +61,7 @@ export function sharedBackend(groups: ServiceGroup[] = ALL_GROUPS): NativeBacken
 }
 
 export function ensureNativeStack(groups: Array<'kafka' | 'spark' | 'airflow'>): Promise<NativeStack> {
+  users++;
   // one caller at a time inside this process; other processes are serialised by the state lock
   const next = queue.then(() => ensure(groups));
   queue = next.catch(() => undefined);
@@ -165,11 +170,16 @@ function addToMarker(l: NativeLayout, groups: ServiceGroup[]): void {
 }
 
 /**
- * End of a test run: drop this run's lease and, when no other run uses the stack, stop the
- * groups test runs started (DP_KEEP_STACK=1 keeps them). For suites not loaded with --require.
+ * A suite is done with the stack. When no other suite of this process still holds it (every
+ * ensureNativeStack matched by a release) this ends the run's use: drop the lease and, when no
+ * other test run uses the stack, stop the groups test runs started (DP_KEEP_STACK=1 keeps them).
+ * The root hook (mocha --require test/integration/harness.ts) does this at the end in any case.
  */
-export async function releaseNativeStack(): Promise<void> {
-  if (!leaseFile) return;
+export async function releaseNativeStack(opts: { final?: boolean } = {}): Promise<void> {
+  users = opts.final ? 0 : Math.max(0, users - 1);
+  // loaded with --require: the root hook releases once at the end, so later suites reuse the stack
+  if (!opts.final && rootHookLoaded) return;
+  if (users > 0 || !leaseFile) return;
   const backend = sharedBackend();
   const l = backend.layout;
   fs.rmSync(leaseFile, { force: true });
@@ -198,6 +208,6 @@ export async function releaseNativeStack(): Promise<void> {
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
     this.timeout(120_000);
-    await releaseNativeStack();
+    await releaseNativeStack({ final: true });
   },
 };
