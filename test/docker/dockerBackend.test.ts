@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import Dockerode from 'dockerode';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -337,6 +338,37 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     assert.ok(err instanceof StackError, String(err));
     assert.match(err.message, /Docker is not installed/);
     assert.match(err.nextStep ?? '', /native/);
+  });
+
+  it('no permission on the Docker socket: says so and how to get it', async () => {
+    let result: { ok: boolean; message?: string; nextStep?: string };
+    if (process.getuid?.() === 0) {
+      // root may use any socket: ask as an unprivileged user, against the real daemon's socket
+      const r = spawnSync(path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'), [path.join(__dirname, 'fixture', 'ping.ts')], {
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: os.tmpdir(), DOCKER_HOST: 'unix:///var/run/docker.sock' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      result = JSON.parse(r.stdout.trim().split('\n').pop()!) as typeof result;
+    } else {
+      const sock = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dp-sock-')), 'docker.sock');
+      const srv = net.createServer().listen(sock);
+      await new Promise((r) => srv.once('listening', r));
+      fs.chmodSync(sock, 0);
+      try {
+        await backend({ env: { ...process.env, DOCKER_HOST: `unix://${sock}` } }).ping();
+        result = { ok: true };
+      } catch (err) {
+        result = { ok: false, message: (err as Error).message, nextStep: (err as StackError).nextStep };
+      } finally {
+        srv.close();
+      }
+    }
+    assert.equal(result.ok, false);
+    assert.match(result.message ?? '', /Permission denied on the Docker socket unix:\/\/.*docker\.sock/);
+    assert.match(result.nextStep ?? '', /docker" group/);
   });
 
   it('daemon down (DOCKER_HOST at a dead socket): says so and what to do', async () => {
