@@ -121,6 +121,22 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     await vsc.treeItem('DAGs', name).waitFor({ state: 'detached', timeout: 180_000 });
   });
 
+  it('Open DAG File maps the server path to the workspace file', async () => {
+    await vsc.openContainer('DataPipeline');
+    const dag = vsc.treeItem('DAGs', /^kafka_spark_pipeline$/);
+    await dag.waitFor({ timeout: 30_000 });
+    for (let attempt = 0; ; attempt++) {
+      await dag.click({ button: 'right' });
+      const menuItem = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: 'Open DAG File' });
+      const ok = await menuItem.waitFor({ timeout: 5000 }).then(() => menuItem.click({ timeout: 5000 })).then(() => true, () => false);
+      if (ok) break;
+      if (attempt >= 2) throw new Error('Open DAG File is not in the DAG context menu');
+      await vsc.escape();
+    }
+    await vsc.page.locator('.tabs-container .tab', { hasText: 'kafka_spark_dag.py' }).waitFor({ timeout: 30_000 });
+    await vsc.page.locator('.editor-group-container.active .monaco-editor .view-lines', { hasText: 'kafka_spark_pipeline' }).waitFor({ timeout: 30_000 });
+  });
+
   it('Trigger with Config checks the JSON and sends nothing while it is malformed', async () => {
     const client = new AirflowClient({ baseUrl: 'http://127.0.0.1:8085', username: 'admin', password: 'admin' });
     const before = (await client.listDagRuns('hello_spark_cluster')).length;
