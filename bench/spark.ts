@@ -83,11 +83,11 @@ export async function runSparkBench(): Promise<BenchEntry[]> {
     model.dispose();
   }
   process.stderr.write(`spark bench: extension ${viaExtension.map(Math.round).join(', ')} ms; direct ${direct.map(Math.round).join(', ')} ms; view ${viewLag.map(Math.round).join(', ')} ms\n`);
-  const ext = median(viaExtension);
-  const raw = median(direct);
+  // Best of N is the figure to compare on a shared machine (noise only ever adds time); medians for context.
   return [
-    entry(`spark: submit → first driver line (Submit Spark Job, median of ${ROUNDS})`, ext, 'ms', raw),
-    entry(`spark: submit → first driver line (spark-submit directly, median of ${ROUNDS})`, raw, 'ms'),
+    entry(`spark: submit → first driver line (Submit Spark Job, best of ${ROUNDS})`, Math.min(...viaExtension), 'ms', Math.min(...direct)),
+    entry(`spark: submit → first driver line (spark-submit directly, best of ${ROUNDS})`, Math.min(...direct), 'ms'),
+    entry(`spark: submit → first driver line (Submit Spark Job, median of ${ROUNDS})`, median(viaExtension), 'ms', median(direct)),
     entry(`spark: view lists a new application after the master registered it (median of ${ROUNDS})`, median(viewLag), 'ms'),
   ];
 }

@@ -221,6 +221,8 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
       throw err;
     } finally {
       running.delete(job);
+      // closing the terminal later must not "cancel" (and POST a kill for) a finished job
+      term.onCancel = undefined;
     }
     if (result.appId && result.driverUiUrl) driverUis.set(result.appId, result.driverUiUrl);
     if (result.appId && !result.cancelled) model.recordDriverExit(result.appId, result.exitCode);

@@ -16,7 +16,7 @@ import { sleep, VsCodeSession } from './lib/codeServer';
  * Everything the visible terminal holds, read the way a user would: scroll to the top, then page
  * down through the scrollback (the DOM renderer only renders the rows in view).
  */
-async function readTerminal(s: VsCodeSession): Promise<string> {
+async function readTerminal(s: VsCodeSession, screenshotWhenShown?: { text: string; name: string }): Promise<string> {
   const page = s.page;
   const term = page.locator('.terminal-wrapper.active .xterm, .integrated-terminal .xterm').first();
   await term.waitFor({ state: 'visible', timeout: 15_000 });
@@ -39,6 +39,10 @@ async function readTerminal(s: VsCodeSession): Promise<string> {
     if (now === last) break;
     seen.push(now);
     last = now;
+    if (screenshotWhenShown && now.includes(screenshotWhenShown.text)) {
+      await s.screenshot(screenshotWhenShown.name);
+      screenshotWhenShown = undefined;
+    }
   }
   return seen.join('\n');
 }
@@ -117,7 +121,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
 
     // the driver output in the DataPipeline terminal
     await s.screenshot('spark-driver-output');
-    const terminalText = await readTerminal(s);
+    const terminalText = await readTerminal(s, { text: '|Hello|    1|', name: 'spark-driver-output-table' });
     assert.ok(terminalText.includes('HELLO WORLD FROM SPARK CLUSTER'), `terminal shows:\n${terminalText.slice(-3000)}`);
     assert.ok(terminalText.includes('|Hello|    1|'), `terminal shows:\n${terminalText.slice(-3000)}`);
     assert.ok(terminalText.includes(`spark-submit finished · ${appId}`), `terminal shows:\n${terminalText.slice(-3000)}`);
