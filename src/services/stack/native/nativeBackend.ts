@@ -60,6 +60,7 @@ export interface NativeBackendOptions {
   cacheDir: string;
   /** pids, logs, Kafka data, Airflow home */
   stateDir: string;
+  /** default: the ports this state folder last started with, else the compose ports */
   ports?: Partial<NativePorts>;
   /** limit the stack to these service groups (default: all) */
   groups?: ServiceGroup[];
@@ -104,7 +105,7 @@ export class NativeBackend implements StackBackend {
   private prereq?: Prerequisites;
 
   constructor(private readonly opts: NativeBackendOptions) {
-    this.ports = mergePorts(opts.ports);
+    this.ports = mergePorts(opts.ports ?? recordedPorts(opts.stateDir));
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
     this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir);
     // a user's stack folder may hold only dags/ and scripts/: the native files come with the extension
@@ -290,6 +291,7 @@ export class NativeBackend implements StackBackend {
     await this.checkPorts(toStart);
     const pre = await this.prerequisites();
     const secrets = this.secrets();
+    fs.writeFileSync(path.join(this.layout.stateDir, 'ports.json'), JSON.stringify(this.ports, null, 2));
     // airflow webserver and scheduler start together: the scheduler needs no webserver
     const waves: NativeServiceId[][] = [];
     for (const s of toStart) {
@@ -852,6 +854,15 @@ export class NativeBackend implements StackBackend {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     this.events.removeAllListeners();
+  }
+}
+
+/** The ports a state folder's stack last started with (so the CLI finds a stack started on other ports). */
+function recordedPorts(stateDir: string): Partial<NativePorts> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')) as Partial<NativePorts>;
+  } catch {
+    return undefined;
   }
 }
 
