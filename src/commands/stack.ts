@@ -121,14 +121,25 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     const channel = entry.channel;
     channel.clear();
     channel.show(true);
-    backend
-      .logs(service, (line) => channel.appendLine(line), { follow: true, tail: 500, signal: abort.signal })
-      .then(
+    const follow = (): void => {
+      backend.logs(service, (line) => channel.appendLine(line), { follow: true, tail: 500, signal: abort.signal }).then(
         () => {
-          if (!abort.signal.aborted) channel.appendLine(`--- ${service} stopped: end of its log ---`);
+          if (abort.signal.aborted) return;
+          channel.appendLine(`--- ${service} stopped: end of its log (following again when it runs) ---`);
+          // A restarted service (new container or process) is followed again.
+          const sub = stack.onDidChange(() => {
+            const st = stack.status.find((x) => x.id === service);
+            if (abort.signal.aborted || !st || (st.state !== 'running' && st.state !== 'starting')) return;
+            sub.dispose();
+            channel.appendLine(`--- ${service} is running again ---`);
+            follow();
+          });
+          abort.signal.addEventListener('abort', () => sub.dispose(), { once: true });
         },
         (err: unknown) => channel.appendLine(`--- could not read the logs of ${service}: ${describeError(err)} ---`),
       );
+    };
+    follow();
   };
 
   /** Runs a stack operation under a cancellable notification; failures get one message with "Show Logs". */

@@ -65,7 +65,7 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
     assert.match(await res.text(), /DataPipeline fixture web UI/);
   });
 
-  it('inline Show Logs streams a service log into its output channel; inline Restart restarts it', async () => {
+  it('inline Show Logs streams a service log into its output channel; inline Restart restarts it and its log is followed again', async () => {
     const s = vsc!;
     const worker = s.treeItem('Stack', /^worker$/);
     await worker.hover();
@@ -83,9 +83,13 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
 
     const web = s.treeItem('Stack', /^web$/);
     await web.hover();
+    await web.locator('.action-label[aria-label="Show Service Logs"]').click();
+    await web.hover();
     await web.locator('.action-label[aria-label="Restart Service"]').click();
     await s.page.locator('.notifications-toasts', { hasText: /Restarting web/ }).waitFor({ timeout: 30_000 });
     await web.locator('.label-description', { hasText: /^healthy$/ }).waitFor({ timeout: 60_000 });
+    // its log channel follows the new container
+    await output.filter({ hasText: 'web is running again' }).waitFor({ timeout: 30_000 });
     await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 4/4 running' }).waitFor({ timeout: 30_000 });
   });
 
