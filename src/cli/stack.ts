@@ -5,6 +5,7 @@
  *   options: --services kafka,spark,airflow (or env DATAPIPELINE_TEST_SERVICES; native only)
  *            --backend native|docker|auto (or env DATAPIPELINE_BACKEND; default native; auto = Docker when
  *            the daemon and compose answer, else native — what `npm start` uses)
+ *   env DATAPIPELINE_AIRFLOW_DB: the native Airflow's metadata DB URL (default SQLite in the state folder)
  *
  * Installs are cached in $DATAPIPELINE_CACHE (default ~/.cache/datapipeline), pids/logs/data in
  * $DATAPIPELINE_STATE (default <cache>/state). Progress goes to stderr; exit code 1 on failure with
@@ -100,7 +101,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const stackDir = path.join(extensionRoot(__dirname), 'stack');
   const createNative = () =>
-    new NativeBackend({ stackDir, cacheDir: cacheDir(env), stateDir: stateDir(env), groups: args.services, env });
+    new NativeBackend({
+      stackDir,
+      cacheDir: cacheDir(env),
+      stateDir: stateDir(env),
+      groups: args.services,
+      env,
+      // e.g. postgresql://airflow:airflow@127.0.0.1:5432/airflow (LocalExecutor); default SQLite
+      airflowSqlAlchemyConn: env.DATAPIPELINE_AIRFLOW_DB || undefined,
+    });
   const backend: StackBackend = await createBackendFactory({
     dockerStackDir: () => stackDir,
     composeCommand: () => (env.DATAPIPELINE_COMPOSE_COMMAND || 'docker compose').split(' ').filter(Boolean),

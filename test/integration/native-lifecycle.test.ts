@@ -239,6 +239,36 @@ describe('native stack faults', function () {
     }
   });
 
+  it('cancelling a start stops what was already started', async function () {
+    this.timeout(300_000);
+    const stateDir = tmpState('cancel');
+    const backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir, ports: PORTS, groups: ['kafka', 'spark'] });
+    const ac = new AbortController();
+    let kafkaPids: number[] = [];
+    try {
+      await assert.rejects(
+        backend.start({
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (p.service === 'spark-master' && /^Starting/.test(p.step)) {
+              kafkaPids = backend.pids(['kafka']);
+              ac.abort();
+            }
+          },
+        }),
+        (e: Error) => e.name === 'AbortError',
+      );
+      assert.ok(kafkaPids.length > 0, 'Kafka was running when the start was cancelled');
+      assert.deepEqual(kafkaPids.filter((p) => isAlive(p)), [], 'Kafka was stopped');
+      assert.deepEqual(backend.pids(), []);
+      for (const port of Object.values(PORTS)) assert.ok(await canBind(port), `port ${port} is free`);
+    } finally {
+      await backend.stop();
+      backend.dispose();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
   it('says Java is missing and how to install it', async function () {
     const backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: tmpState('nojava'), ports: PORTS, env: { PATH: '/nonexistent', HOME: os.homedir() } });
     await assert.rejects(backend.start(), (e: unknown) => {
