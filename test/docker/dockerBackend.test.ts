@@ -65,6 +65,7 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     const healthy = steps.filter((s) => s.service).map((s) => s.service);
     assert.deepEqual([...healthy].sort(), ['init', 'spark-master', 'web', 'worker']);
     assert.equal(steps[steps.length - 1].percent, 100);
+    assert.ok(steps.some((s) => !s.service && /(Creating|Created|Starting|Started) \S*web/.test(s.step)), steps.map((s) => s.step).join(' | '));
     assert.match(await httpGet(WEB_PORT), /DataPipeline fixture web UI/);
   });
 

@@ -7,6 +7,7 @@ import type { ContainerSummary } from '../../src/services/docker/client';
 import { classifyDockerError } from '../../src/services/docker/client';
 import type { ComposeService } from '../../src/services/docker/composeFile';
 import {
+  composeProgressStep,
   findPullFailure,
   findUnhealthyDependency,
   serviceFailure,
@@ -43,6 +44,18 @@ describe('docker backend: pure logic', () => {
     const v2 = ' kafka-ui Error Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: Temporary failure in name resolution';
     assert.ok(findPullFailure(v2));
     assert.equal(findPullFailure('Creating dp_web_1 ... done\nERROR: for web  Container "1234" is unhealthy.'), undefined);
+  });
+
+  it('turns compose up output (v1 and v2) into progress steps and drops the noise', () => {
+    assert.equal(composeProgressStep('Creating dpfixture_web_1 ... done'), 'Creating dpfixture_web_1');
+    assert.equal(composeProgressStep('Creating dpfixture_web_1 ... '), 'Creating dpfixture_web_1');
+    assert.equal(composeProgressStep(' Container dpfixture-web-1  Started'), 'Started dpfixture-web-1');
+    assert.equal(composeProgressStep(' Container dpfixture-init-1  Waiting'), 'Waiting dpfixture-init-1');
+    assert.equal(composeProgressStep('Pulling broker (apache/kafka:3.9.1)...'), 'Pulling broker (apache/kafka:3.9.1)...');
+    assert.equal(composeProgressStep(' broker Pulling '), 'Pulling');
+    assert.equal(composeProgressStep('Building airflow-init'), 'Building airflow-init');
+    assert.equal(composeProgressStep(' Network dp_default  Created'), undefined);
+    assert.equal(composeProgressStep('#5 [internal] load metadata'), undefined);
   });
 
   it('finds the service behind "is unhealthy" / "didn\'t complete successfully"', () => {

@@ -104,6 +104,20 @@ export function findUnhealthyDependency(output: string, services: string[]): str
   return undefined;
 }
 
+/**
+ * A progress step from a line of `compose up` output, or undefined for noise: v1 "Creating
+ * dp_web_1 ... done", v2 " Container dp-web-1  Started", image pulls and builds.
+ */
+export function composeProgressStep(line: string): string | undefined {
+  const v2 = /^\s*Container\s+(\S+)\s+(Creating|Created|Recreate|Recreated|Starting|Started|Waiting|Healthy|Exited)\s*$/.exec(line);
+  if (v2) return `${v2[2]} ${v2[1]}`;
+  const v1 = /^(Creating|Starting|Recreating)\s+(\S+)\s+\.\.\./.exec(line);
+  if (v1) return `${v1[1]} ${v1[2]}`;
+  const image = /^\s*(?:\S+\s+)?(Pulling|Pulled|Building|Built)\b(.*)$/.exec(line);
+  if (image) return `${image[1]}${image[2]}`.trim();
+  return undefined;
+}
+
 /** Is the service where start() wants it: healthy, running without a health check, or a one-shot that exited 0? */
 export function serviceReady(svc: ComposeService, c: ContainerSummary | undefined): boolean {
   if (!c) return false;
@@ -287,8 +301,8 @@ export class DockerBackend implements StackBackend {
       signal: opts.signal,
       onLine: (line) => {
         this.log.debug(`compose up: ${line}`);
-        const m = /(?:Creating|Starting|Recreating|Building|Pulling)\s+([\w.-]+)/.exec(line);
-        if (m) progress({ step: line.replace(/\s*\.\.\.\s*(done)?\s*$/, '').trim(), percent: 10 });
+        const step = composeProgressStep(line);
+        if (step) progress({ step, percent: 10 });
       },
     });
     if (opts.signal?.aborted) {
