@@ -667,7 +667,10 @@ export class NativeBackend implements StackBackend {
       const base = { id: s, label: SERVICE_LABEL[s], ports };
       const rec = this.store.alive(s);
       if (rec) {
-        return { ...base, state: 'running', health: h?.ok ? 'healthy' : 'starting', pid: rec.pid, detail: h?.detail } as ServiceStatus;
+        // not healthy yet is "starting" for as long as a start may take, "unhealthy" after that
+        const young = Date.now() - Date.parse(rec.startedAt) < (s.startsWith('airflow') ? 480_000 : 180_000);
+        const health = h?.ok ? 'healthy' : young ? 'starting' : 'unhealthy';
+        return { ...base, state: 'running', health, pid: rec.pid, detail: h?.detail } as ServiceStatus;
       }
       const exit = this.store.read(s) ? this.store.readExit(s) : undefined;
       if (exit) {
