@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DockerBackend } from '../../src/services/stack/docker/dockerBackend';
+import { probeDocker } from '../../src/services/stack/select';
 import { StackStatusModel } from '../../src/services/stack/statusModel';
 import { StackError, type StackProgress } from '../../src/services/stack/types';
 import { ensureDocker, PROJECT_DIR, removeProject } from './harness';
@@ -370,6 +371,17 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     assert.equal(result.ok, false);
     assert.match(result.message ?? '', /Permission denied on the Docker socket unix:\/\/.*docker\.sock/);
     assert.match(result.nextStep ?? '', /docker" group/);
+  });
+
+  it('auto backend selection: docker when CLI, daemon and compose answer; the reason when not', async () => {
+    const up = await probeDocker(['docker', 'compose']);
+    assert.equal(up.ok, true, up.reason);
+    assert.match(up.reason, /docker answers and .*compose.* \d+\.\d+\.\d+ is installed/);
+    const down = await probeDocker(['docker', 'compose'], { ...process.env, DOCKER_HOST: `unix://${path.join(os.tmpdir(), 'no-docker-here.sock')}` });
+    assert.equal(down.ok, false);
+    assert.match(down.reason, /Docker daemon is not running/);
+    const noCli = await probeDocker(['docker', 'compose'], { PATH: '/nonexistent' });
+    assert.deepEqual(noCli, { ok: false, reason: 'the docker CLI is not installed' });
   });
 
   it('daemon down (DOCKER_HOST at a dead socket): says so and what to do', async () => {
