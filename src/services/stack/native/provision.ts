@@ -279,8 +279,11 @@ async function mavenCopy(pom: string, outDir: string, ctx: StepContext, what: st
     });
   }
   const tmp = `${outDir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(outDir), { recursive: true });
+  // leftovers of an interrupted run (provisioning holds a lock: no other run is using them)
+  for (const f of fs.readdirSync(path.dirname(outDir))) {
+    if (f.startsWith(`${path.basename(outDir)}.tmp-`)) fs.rmSync(path.join(path.dirname(outDir), f), { recursive: true, force: true });
+  }
   await mustRun(
     what,
     mvn,
