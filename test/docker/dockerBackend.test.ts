@@ -275,6 +275,27 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     await faulty.stop();
   });
 
+  it('a service still not healthy when Start Stack gives up: names it, and stops what was started', async () => {
+    const faulty = new DockerBackend({
+      stackDir: PROJECT_DIR,
+      composeFile: 'docker-compose.slow.yaml',
+      projectName: FAULTY,
+      healthTimeoutMs: 4000,
+    });
+    const t0 = Date.now();
+    const err = await faulty.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StackError, String(err));
+    assert.equal(err.service, 'slow');
+    assert.match(err.message, /slow did not become healthy within 4 s/);
+    assert.deepEqual(err.logTail, ['slow: warming up forever']);
+    assert.ok(Date.now() - t0 < 60_000);
+    assert.ok((await faulty.status()).every((s) => s.state !== 'running'));
+    await faulty.stop();
+  });
+
   it('a service that exits: names it with its exit code and last log lines', async () => {
     const faulty = new DockerBackend({
       stackDir: PROJECT_DIR,
