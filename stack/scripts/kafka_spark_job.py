@@ -54,13 +54,17 @@ def main(argv=None) -> int:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
-        print(f"Reading {input_topic} from {bootstrap} (earliest offsets)")
+        # The kafka_spark_pipeline DAG passes the offset range its produce task wrote (Spark's JSON
+        # offsets), so each run processes only its own records; run by hand it reads everything.
+        starting = os.environ.get("KAFKA_STARTING_OFFSETS") or "earliest"
+        ending = os.environ.get("KAFKA_ENDING_OFFSETS") or "latest"
+        print(f"Reading {input_topic} from {bootstrap} (offsets {starting} to {ending})")
         raw = (
             spark.read.format("kafka")
             .option("kafka.bootstrap.servers", bootstrap)
             .option("subscribe", input_topic)
-            .option("startingOffsets", "earliest")
-            .option("endingOffsets", "latest")
+            .option("startingOffsets", starting)
+            .option("endingOffsets", ending)
             .load()
         )
         people = (
