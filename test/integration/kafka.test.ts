@@ -400,7 +400,9 @@ describe('Kafka (real broker)', function () {
       const wm = await svc.watermarks(topic);
       for (const w of wm) assert.deepEqual(seen.get(w.partition), Array.from({ length: w.high }, (_, i) => i), `partition ${w.partition} offsets`);
       await s.stop();
-      assert.ok(states.includes('live'));
+      assert.ok(states.includes('reconnecting') && states.lastIndexOf('live') > states.indexOf('reconnecting'), `states: ${states.join(' → ')}`);
+      // the group the lost consumer was in is deleted too, once its session expired
+      assert.deepEqual((await svc.listGroups({ includeBrowse: true })).map((g) => g.groupId), []);
     });
   });
 });

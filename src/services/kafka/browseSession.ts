@@ -13,6 +13,9 @@ import { BROWSE_GROUP_PREFIX, type KafkaLog, type KafkaService } from './kafkaCl
 import type { MessageStore } from './messageStore';
 import { planBrowse, type BrowseRequest, type PartitionPlan } from './offsets';
 
+/** kept short (the broker's minimum is 6 s) so a member lost in a broker restart expires soon */
+const SESSION_TIMEOUT_MS = 10_000;
+
 export type BrowseState = 'planning' | 'reading' | 'live' | 'done' | 'reconnecting' | 'stopped' | 'error';
 
 export interface BrowseStatus {
@@ -38,7 +41,9 @@ export interface BrowseSessionOptions {
 }
 
 export class BrowseSession {
-  readonly groupId = `${BROWSE_GROUP_PREFIX}${crypto.randomBytes(6).toString('hex')}`;
+  private readonly baseGroupId = `${BROWSE_GROUP_PREFIX}${crypto.randomBytes(6).toString('hex')}`;
+  /** the consumer group of the current consumer */
+  groupId = this.baseGroupId;
   private consumer?: Consumer;
   private plans: PartitionPlan[] = [];
   private readonly next = new Map<number, number>();
@@ -50,8 +55,10 @@ export class BrowseSession {
   private received = 0;
   private stopped = false;
   private generation = 0;
-  private groupUsed = false;
+  /** every group a consumer of this session joined; all are deleted on stop */
+  private readonly groupsUsed = new Set<string>();
   private reconnecting = false;
+  private crashedWhileReconnecting = false;
 
   constructor(private readonly opts: BrowseSessionOptions) {}
 
@@ -100,22 +107,27 @@ export class BrowseSession {
 
   private async runConsumer(): Promise<void> {
     const gen = ++this.generation;
+    // After a broker restart the coordinator still lists the lost member until its session times
+    // out, and a rejoin would wait for it: each rebuilt consumer gets a fresh group instead.
+    this.groupId = gen === 1 ? this.baseGroupId : `${this.baseGroupId}-r${gen}`;
     const consumer = this.opts.service.kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      heartbeatInterval: 1_000,
       maxBytes: 64 * 1024 * 1024,
       maxBytesPerPartition: 16 * 1024 * 1024,
       maxWaitTimeInMs: 250,
       retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000, restartOnFailure: async () => false },
     });
     this.consumer = consumer;
-    this.groupUsed = true;
+    this.groupsUsed.add(this.groupId);
     consumer.on(consumer.events.CRASH, (e) => {
-      if (gen !== this.generation || this.stopped || this.reconnecting) return;
+      if (gen !== this.generation || this.stopped) return;
       this.opts.log?.warn(`browse ${this.opts.topic}: consumer stopped (${e.payload.error?.message}); reconnecting`);
-      void this.reconnect();
+      // a crash while a reconnect is finishing (e.g. "coordinator is loading") needs another round
+      if (this.reconnecting) this.crashedWhileReconnecting = true;
+      else void this.reconnect();
     });
     // kafkajs applies seeks after each (re)join; re-seek on every join so a rebalance never resets
     consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -246,6 +258,10 @@ export class BrowseSession {
       }
     } finally {
       this.reconnecting = false;
+      if (this.crashedWhileReconnecting && !this.stopped) {
+        this.crashedWhileReconnecting = false;
+        void this.reconnect();
+      }
     }
   }
 
@@ -258,14 +274,28 @@ export class BrowseSession {
   }
 
   private async deleteGroup(): Promise<void> {
-    if (!this.groupUsed) return;
-    try {
-      await this.opts.service.deleteGroups([this.groupId]);
-      this.groupUsed = false;
-    } catch (e) {
-      // GROUP_ID_NOT_FOUND: the broker already dropped the empty group
-      if (/not.?found|does not exist|GROUP_ID_NOT_FOUND/i.test(String((e as Error).message))) this.groupUsed = false;
-      else this.opts.log?.warn(`could not delete browse group ${this.groupId}: ${(e as Error).message}`);
+    // a group whose member was lost in a broker restart is not empty until its session times out
+    const deadline = Date.now() + SESSION_TIMEOUT_MS + 5_000;
+    for (const id of [...this.groupsUsed]) {
+      for (;;) {
+        try {
+          await this.opts.service.deleteGroups([id]);
+          this.groupsUsed.delete(id);
+          break;
+        } catch (e) {
+          const msg = String((e as Error).message) + String((e as { groups?: Array<{ error?: Error }> }).groups?.map((g) => g.error?.message) ?? '');
+          if (/not.?found|does not exist|GROUP_ID_NOT_FOUND/i.test(msg)) {
+            this.groupsUsed.delete(id);
+            break;
+          }
+          if (/not empty|NON_EMPTY/i.test(msg) && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 1000));
+            continue;
+          }
+          this.opts.log?.warn(`could not delete browse group ${id}: ${msg}. It is removed the next time the browser starts.`);
+          break;
+        }
+      }
     }
   }
 
