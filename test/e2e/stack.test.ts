@@ -60,6 +60,9 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
     const status = s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 4/4 running' });
     await status.waitFor({ timeout: 30_000 });
     await s.page.locator('.notifications-toasts', { hasText: 'stack started (4/4 running)' }).waitFor({ timeout: 30_000 });
+    // datapipeline.stackRunning is true: the view's title bar offers Stop, not Start
+    await stackView.locator('.pane-header .action-label[aria-label="Stop Stack"]').waitFor({ state: 'attached', timeout: 10_000 });
+    assert.equal(await stackView.locator('.pane-header .action-label[aria-label="Start Stack"]').count(), 0);
     await s.screenshot('stack-docker-all-healthy');
     const res = await fetch(`http://127.0.0.1:${WEB_PORT}/`);
     assert.match(await res.text(), /DataPipeline fixture web UI/);
@@ -98,6 +101,7 @@ describe('Stack view: Start Stack with the Docker backend in a real VS Code', fu
     await s.runCommand('DataPipeline: Stop Stack');
     await s.view('Stack').locator('.welcome-view-content .monaco-button', { hasText: 'Start Stack' }).waitFor({ timeout: 60_000 });
     await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: stopped' }).waitFor({ timeout: 30_000 });
+    await s.view('Stack').locator('.pane-header .action-label[aria-label="Start Stack"]').waitFor({ state: 'attached', timeout: 10_000 });
     await s.screenshot('stack-docker-stopped');
     await assert.rejects(fetch(`http://127.0.0.1:${WEB_PORT}/`));
   });
