@@ -53,6 +53,19 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     await vsc!.screenshot('kafka-topics-view');
   });
 
+  it('Create Topic rejects an invalid name in the input box, before anything is sent', async function () {
+    const s = vsc!;
+    await s.runCommand('DataPipeline: Create Topic…');
+    const input = s.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('bad name!');
+    const message = s.page.locator('.quick-input-widget .quick-input-message');
+    await message.filter({ hasText: 'which Kafka does not allow' }).waitFor({ timeout: 10_000 });
+    await s.screenshot('kafka-create-topic-invalid-name');
+    await s.escape();
+    assert.ok(!(await service.topicNames()).includes('bad name!'));
+  });
+
   it('the message browser shows the messages, renders a bounded number of rows, and search narrows them', async function () {
     const s = vsc!;
     await s.runCommand('DataPipeline: Open Message Browser');
@@ -95,5 +108,35 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     await sleep(500);
     assert.deepEqual(dialogs, [], 'no alert ran');
     await s.screenshot('kafka-message-browser-html-as-text');
+  });
+});
+
+describe('Kafka: Topics view when the broker is down', function () {
+  this.timeout(300_000);
+  let vsc: VsCodeSession | undefined;
+
+  before(async function () {
+    this.timeout(600_000);
+    // nothing listens on 29999: the view must say so once, without notifications
+    vsc = await VsCodeSession.start({ settings: { 'datapipeline.kafka.bootstrapServers': '127.0.0.1:29999' } });
+  });
+
+  after(async function () {
+    await vsc?.close();
+  });
+
+  it('shows one "Kafka unreachable at … — Retry" item and no error notification; Retry tries again', async function () {
+    const s = vsc!;
+    await s.openContainer('DataPipeline');
+    await s.expandView('Topics');
+    const item = s.treeItem('Topics', 'Kafka unreachable at 127.0.0.1:29999 — Retry');
+    await item.waitFor({ timeout: 60_000 });
+    assert.equal(await s.view('Topics').locator('.monaco-list-row[role="treeitem"]').count(), 1);
+    await item.click();
+    await sleep(4000);
+    await item.waitFor();
+    const toasts = await s.notifications();
+    assert.ok(!toasts.some((t) => /kafka/i.test(t)), `notifications: ${JSON.stringify(toasts)}`);
+    await s.screenshot('kafka-topics-unreachable');
   });
 });
