@@ -73,12 +73,14 @@ async function consumeAll(bootstrap: string, topic: string, count: number): Prom
 }
 
 describe('native stack lifecycle (second stack on ports 24xxx)', function () {
-  const stateDir = tmpState('lifecycle');
-  const backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir, ports: PORTS });
+  let stateDir: string;
+  let backend: NativeBackend;
   const progress: StackProgress[] = [];
 
   before(async function () {
     this.timeout(900_000);
+    stateDir = tmpState('lifecycle');
+    backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir, ports: PORTS });
     await backend.start({ onProgress: (p) => progress.push(p) });
   });
 
