@@ -13,7 +13,8 @@ import { stackDir } from './harness';
 
 describe('native stack provisioning (throwaway cache)', function () {
   this.timeout(600_000);
-  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-provision-'));
+  let cache: string;
+  before(() => (cache = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-provision-'))));
   after(() => fs.rmSync(cache, { recursive: true, force: true }));
 
   it('resumes after an interruption, then does nothing, quietly', async function () {
