@@ -13,6 +13,10 @@ import { type BenchEntry, printTable, resultsFile, writeResults } from './lib';
 const BENCHES: Array<[file: string, fn: string]> = [
   ['foundation.ts', 'runFoundationBench'],
   ['native.ts', 'runNativeBench'],
+  ['kafka.ts', 'runKafkaBench'],
+  ['spark.ts', 'runSparkBench'],
+  ['airflow.ts', 'runAirflowBench'],
+  ['docker.ts', 'runDockerBench'],
 ];
 
 type BenchFn = () => Promise<BenchEntry[]> | BenchEntry[];

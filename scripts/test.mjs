@@ -24,7 +24,7 @@ if (process.env.DP_SKIP_SETUP !== '1') {
       codeServer: has('exthost') || has('e2e'),
       nativeStack: has('integration') || has('e2e'),
       airflow3: has('integration'),
-      docker: has('docker'),
+      docker: has('docker') || has('e2e'), // test/e2e/stack.test.ts drives a real dockerd too
     },
     failLine,
   );
