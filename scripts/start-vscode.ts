@@ -39,20 +39,21 @@ function stack(args: string[]): number {
 async function main(): Promise<void> {
   const backend = process.env.DATAPIPELINE_BACKEND ?? 'auto';
   const withStack = process.env.DP_NO_STACK !== '1';
-  let startedStack = false;
+  let startedStack: string | undefined; // the backend that runs it
   if (withStack) {
     console.log(`\n=== starting the stack (backend: ${backend}); the first start takes a few minutes`);
-    const code = stack(['up', '--backend', backend]);
-    if (code !== 0) {
-      console.error('\nThe stack did not start (see above). VS Code opens anyway: fix the cause and run "DataPipeline: Start Stack".');
-    } else {
-      startedStack = true;
+    if (stack(['up', '--backend', backend]) === 0) startedStack = backend;
+    else if (backend === 'auto') {
+      // Docker answered but its stack did not come up (e.g. images that cannot be pulled): local processes need neither.
+      console.log('\n=== the Docker stack did not start; starting the native stack (local processes) instead');
+      if (stack(['up', '--backend', 'native']) === 0) startedStack = 'native';
     }
+    if (!startedStack) console.error('\nThe stack did not start (see above). VS Code opens anyway: fix the cause and run "DataPipeline: Start Stack".');
   }
 
   const codeServer = ensureCodeServer();
   const home = path.join(cacheDir(), 'npm-start');
-  const profile = createProfile(home, { 'datapipeline.stack.backend': backend === 'auto' ? 'auto' : backend });
+  const profile = createProfile(home, { 'datapipeline.stack.backend': startedStack ?? backend });
   installExtensions(codeServer, profile, [datapipelineVsix]);
   const wanted = Number(process.env.DATAPIPELINE_VSCODE_PORT ?? '8100');
   const port = (await portFree(wanted)) ? wanted : await freePort();
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     await server.stop();
     if (startedStack && process.env.DP_KEEP_STACK !== '1') {
       console.log('stopping the stack ...');
-      stack(['down']);
+      stack(['down', '--backend', startedStack]);
     }
     process.exit(0);
   };

@@ -53,7 +53,7 @@ if (has('exthost')) {
   fs.rmSync(file, { force: true });
   ran.push({ stage: 'exthost', file, ok: run('tests: exthost (code-server extension host)', bin('tsx'), ['test/exthost/run.ts']) });
 }
-if (has('e2e') && fs.existsSync('test/e2e')) ran.push(mocha('e2e', ['test/e2e/**/*.test.ts'], ['--timeout', '600000']));
+if (has('e2e') && fs.existsSync('test/e2e')) ran.push(mocha('e2e', ['test/e2e/**/*.test.ts'], ['--require', 'test/integration/harness.ts', '--timeout', '600000']));
 
 // 4. Summary.
 let passed = 0;
