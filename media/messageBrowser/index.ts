@@ -196,12 +196,16 @@ function onStatus(s: StatusData): void {
   statusText.className = `status state-${s.state}`;
   matchText.textContent = filter.query || histFrom !== undefined ? `${s.count.toLocaleString('en-US')} match${s.count === 1 ? '' : 'es'}` : `${s.count.toLocaleString('en-US')} messages`;
   table.setTotal(s.count, s.version);
-  // the histogram is recomputed at most every 2 s while messages stream in
+  // the histogram is recomputed at most every 2 s while messages stream in, soon after they stop
   if (histTimer === undefined) {
-    histTimer = window.setTimeout(() => {
-      histTimer = undefined;
-      send({ type: 'histogram' });
-    }, 300);
+    const streaming = s.state === 'reading' || s.state === 'live' || s.state === 'planning';
+    histTimer = window.setTimeout(
+      () => {
+        histTimer = undefined;
+        send({ type: 'histogram' });
+      },
+      streaming ? 2000 : 300,
+    );
   }
 }
 

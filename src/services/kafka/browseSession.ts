@@ -188,8 +188,8 @@ export class BrowseSession {
     const store = this.opts.store;
     const first = store.endSeq;
     let next = this.next.get(p) ?? plan.start;
+    if (!isRunning() || isStale()) return;
     for (const m of batch.messages) {
-      if (!isRunning() || isStale()) break;
       const off = Number(m.offset);
       if (off < next) continue; // already stored before a reconnect
       if (plan.end !== undefined && off >= plan.end) {
@@ -308,7 +308,13 @@ export class BrowseSession {
   }
 }
 
-function headerList(h: Record<string, unknown>): Array<{ key: string; value: Buffer | null }> {
+function headerList(h: Record<string, unknown>): Array<{ key: string; value: Buffer | null }> | undefined {
+  let any = false;
+  for (const _k in h) {
+    any = true;
+    break;
+  }
+  if (!any) return undefined;
   const out: Array<{ key: string; value: Buffer | null }> = [];
   for (const [key, v] of Object.entries(h)) {
     const vals = Array.isArray(v) ? v : [v];

@@ -38,8 +38,9 @@ interface Chunk {
   used: number;
   firstSeq: number;
   lastSeq: number;
-  /** every byte < 0x80: byte offsets equal string offsets, so whole-chunk string search is exact */
-  ascii: boolean;
+  /** every byte < 0x80: byte offsets equal string offsets, so whole-chunk string search is exact.
+   * Computed once when the chunk is sealed (undefined while it is being filled). */
+  ascii?: boolean;
   sealed: boolean;
 }
 
@@ -128,8 +129,15 @@ export class MessageStore {
     const start = chunk.used;
     let p = start;
     const buf = chunk.buf;
-    if (m.key) p += m.key.copy(buf, p);
-    if (m.value) p += m.value.copy(buf, p);
+    // TypedArray#set is a fast builtin; Buffer#copy goes through a native binding per call
+    if (m.key) {
+      buf.set(m.key, p);
+      p += m.key.length;
+    }
+    if (m.value) {
+      buf.set(m.value, p);
+      p += m.value.length;
+    }
     for (const h of headers) {
       const kLen = buf.write(h.key, p + 2, 'utf8');
       buf.writeUInt16LE(kLen, p);
@@ -140,7 +148,6 @@ export class MessageStore {
     }
     chunk.used = p;
     chunk.lastSeq = seq;
-    if (chunk.ascii && total > 0 && !isAscii(buf.subarray(start, p))) chunk.ascii = false;
     this.arenaBytes += total;
 
     const i = seq % this.capacity;
@@ -166,7 +173,6 @@ export class MessageStore {
       used: 0,
       firstSeq: seq,
       lastSeq: seq,
-      ascii: true,
       sealed: false,
     };
     if (this.chunks.length === 0) this.firstChunkId = this.nextChunkId;
@@ -179,6 +185,7 @@ export class MessageStore {
   /** A chunk closed early (a big message came) is shrunk so a mostly empty 4 MB block is not kept. */
   private seal(c: Chunk): void {
     c.sealed = true;
+    c.ascii = isAscii(c.buf.subarray(0, c.used));
     if (c.used < c.buf.length / 2) {
       const tight = Buffer.allocUnsafeSlow(c.used);
       c.buf.copy(tight, 0, 0, c.used);
@@ -282,7 +289,7 @@ export class MessageStore {
     for (const c of this.chunks) {
       const firstSeq = Math.max(c.firstSeq, this.head);
       if (c.used === 0 || c.lastSeq < firstSeq || firstSeq >= this.tail) continue;
-      out.push({ buf: c.buf, used: c.used, ascii: c.ascii, firstSeq, lastSeq: c.lastSeq });
+      out.push({ buf: c.buf, used: c.used, ascii: c.ascii ?? isAscii(c.buf.subarray(0, c.used)), firstSeq, lastSeq: c.lastSeq });
     }
     return out;
   }

@@ -47,6 +47,12 @@ export class MessageView {
     this.version++;
   }
 
+  /** Call after appending seqs [first, end). */
+  onAppendRange(first: number, end: number): void {
+    if (this.matches) for (let s = first; s < end; s++) if (this.filter.test(this.store, s)) this.matches.push(s);
+    this.version++;
+  }
+
   /** Call after store.clear(). */
   onClear(): void {
     if (this.matches) this.matches = [];
@@ -117,17 +123,22 @@ export class MessageView {
   histogram(bins = 80): Histogram | undefined {
     const n = this.count;
     if (n === 0) return undefined;
+    // plain loops (no generator): this runs over up to a million rows while messages stream in
+    const m = this.matches;
+    const first = this.store.firstSeq;
+    const base = m ? this.matchHead : 0;
+    const seqAt = (j: number) => (m ? m[base + j] : first + j);
     let min = Infinity;
     let max = -Infinity;
-    for (const s of this.seqs()) {
-      const t = this.store.timestamp(s);
+    for (let j = 0; j < n; j++) {
+      const t = this.store.timestamp(seqAt(j));
       if (t < min) min = t;
       if (t > max) max = t;
     }
     const span = Math.max(1, max - min + 1);
     const binMs = Math.ceil(span / bins);
     const counts = new Array<number>(bins).fill(0);
-    for (const s of this.seqs()) counts[Math.min(bins - 1, Math.floor((this.store.timestamp(s) - min) / binMs))]++;
+    for (let j = 0; j < n; j++) counts[Math.min(bins - 1, Math.floor((this.store.timestamp(seqAt(j)) - min) / binMs))]++;
     return { from: min, to: min + binMs * bins - 1, binMs, counts };
   }
 }

@@ -221,7 +221,7 @@ export class MessageBrowserController {
       store: this.store,
       log: this.opts.log,
       onMessages: (first, end) => {
-        for (let s = first; s < end; s++) this.view.onAppend(s);
+        this.view.onAppendRange(first, end);
         this.scheduleStatus();
       },
       onStatus: (st) => {
