@@ -198,6 +198,16 @@ export class KafkaService {
     });
   }
 
+  /** Consumer group ids only (one request; browse groups hidden). */
+  async groupIds(): Promise<string[]> {
+    return this.withAdmin(async (a) =>
+      (await a.listGroups()).groups
+        .map((g) => g.groupId)
+        .filter((g) => !g.startsWith(BROWSE_GROUP_PREFIX))
+        .sort(),
+    );
+  }
+
   async listGroups(opts: { includeBrowse?: boolean } = {}): Promise<GroupSummary[]> {
     return this.withAdmin(async (a) => {
       const ids = (await a.listGroups()).groups

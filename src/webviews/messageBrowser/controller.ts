@@ -188,17 +188,14 @@ export class MessageBrowserController {
   }
 
   private async sendInit(): Promise<void> {
-    const [wm, groups] = await Promise.all([
-      this.opts.service.watermarks(this.opts.topic),
-      this.opts.service.listGroups().catch(() => []),
-    ]);
+    const [wm, groups] = await Promise.all([this.opts.service.watermarks(this.opts.topic), this.opts.service.groupIds().catch(() => [] as string[])]);
     if (wm.length === 0) throw new ValidationError(`Topic "${this.opts.topic}" does not exist. Refresh the Topics view.`);
     this.opts.io.post({
       type: 'init',
       topic: this.opts.topic,
       title: this.opts.title ?? this.opts.topic,
       partitions: wm.map((w) => w.partition),
-      groups: groups.map((g) => g.groupId),
+      groups,
       capacity: this.store.capacity,
       form: this.lastForm,
     });
