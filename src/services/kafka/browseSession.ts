@@ -115,8 +115,10 @@ export class BrowseSession {
       allowAutoTopicCreation: false,
       sessionTimeout: SESSION_TIMEOUT_MS,
       heartbeatInterval: 1_000,
-      maxBytes: 64 * 1024 * 1024,
-      maxBytesPerPartition: 16 * 1024 * 1024,
+      // moderate fetches keep the extension host responsive (rows reach the webview while a big
+      // topic streams in); a single larger message is still returned whole (KIP-74)
+      maxBytes: 16 * 1024 * 1024,
+      maxBytesPerPartition: 4 * 1024 * 1024,
       maxWaitTimeInMs: 250,
       retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000, restartOnFailure: async () => false },
     });
