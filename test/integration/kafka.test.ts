@@ -30,12 +30,21 @@ function uniqueTopic(prefix: string): string {
   return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
+/** what the last export wrote */
+let exportedText = '';
+
 /** The browser host with the webview side recorded (what the webview would receive). */
 function browser(service: KafkaService, topic: string, capacity = 100_000) {
   const posts: ToWebview[] = [];
   const io: BrowserHostIO = {
     post: (m) => posts.push(m),
-    saveExport: async () => false,
+    saveExport: async (_format, write) => {
+      exportedText = '';
+      await write(async (chunk) => {
+        exportedText += chunk;
+      });
+      return true;
+    },
     copy: async () => undefined,
     produceAgain: async () => undefined,
   };
@@ -213,6 +222,21 @@ describe('Kafka (real broker)', function () {
         await c.handle({ type: 'filter', filter: { ...f, query: 'oslo' } });
         assert.equal(c.view.count, 100);
         assert.ok(rows(c).every((x) => x.value!.includes('Oslo')));
+        // export writes exactly the filtered messages
+        for (const format of ['csv', 'json'] as const) {
+          await c.handle({ type: 'export', format });
+          const text = exportedText;
+          if (format === 'csv') {
+            const lines = text.trim().split('\n');
+            assert.equal(lines[0], 'partition,offset,timestamp,iso_time,key,value,headers');
+            assert.equal(lines.length, 101);
+            assert.ok(lines.slice(1).every((l) => l.includes('Oslo')));
+          } else {
+            const arr = JSON.parse(text) as Array<{ key: string; value: string }>;
+            assert.equal(arr.length, 100);
+            assert.ok(arr.every((r) => JSON.parse(r.value).city === 'Oslo' && r.key.startsWith('user-')));
+          }
+        }
         await c.handle({ type: 'filter', filter: { ...f, query: '^user-1\\d$', regex: true, fields: { key: true, value: false, headers: false } } });
         assert.deepEqual(rows(c).map((x) => x.key).sort(), Array.from({ length: 10 }, (_, i) => `user-1${i}`).sort());
         await c.handle({ type: 'filter', filter: { ...f, query: 'special', fields: { key: false, value: false, headers: true } } });
