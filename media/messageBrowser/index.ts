@@ -51,8 +51,12 @@ const startBtn = el('button', { text: 'Start', id: 'start', cls: 'primary' });
 const stopBtn = el('button', { text: 'Stop', id: 'stop' });
 const statusText = el('span', { cls: 'status', id: 'status', attrs: { role: 'status' } });
 
+let previousMode: StartMode | undefined;
 function updateModeFields(): void {
   const m = modeSel.value as StartMode;
+  // Latest always follows; leaving it restores a plain read
+  if (previousMode === 'latest' && m !== 'latest') followIn.checked = false;
+  previousMode = m;
   offsetsIn.hidden = m !== 'offset';
   fromIn.hidden = m !== 'timestamp' && m !== 'window';
   toIn.hidden = m !== 'window';
@@ -195,6 +199,7 @@ function onStatus(s: StatusData): void {
   statusText.textContent = `${STATE_TEXT[s.state]} · ${s.buffered.toLocaleString('en-US')} buffered${full}${s.message ? ` · ${s.message}` : ''}`;
   statusText.className = `status state-${s.state}`;
   matchText.textContent = filter.query || histFrom !== undefined ? `${s.count.toLocaleString('en-US')} match${s.count === 1 ? '' : 'es'}` : `${s.count.toLocaleString('en-US')} messages`;
+  table.stickToEnd = s.state === 'live' && !newestIn.checked;
   table.setTotal(s.count, s.version);
   // the histogram is recomputed at most every 2 s while messages stream in, soon after they stop
   if (histTimer === undefined) {

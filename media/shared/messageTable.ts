@@ -30,7 +30,7 @@ export class MessageTable {
   private requested = new Set<number>();
   private selectedSeq?: number;
   private rafPending = false;
-  /** keep the newest row in view while rows arrive */
+  /** while live: keep the newest row in view as rows arrive, if the view is at the end */
   stickToEnd = false;
 
   constructor(private readonly opts: MessageTableOptions) {
@@ -57,9 +57,12 @@ export class MessageTable {
       this.cache.clear();
       this.requested.clear();
     }
+    // follow new rows only when the user is already at the end (never yank them away from a row)
+    const v = this.viewport;
+    const atEnd = v.scrollTop + v.clientHeight >= this.total * ROW_HEIGHT - 2 * ROW_HEIGHT;
     this.total = total;
     this.spacer.style.height = `${total * ROW_HEIGHT}px`;
-    if (this.stickToEnd) this.viewport.scrollTop = this.viewport.scrollHeight;
+    if (this.stickToEnd && atEnd) v.scrollTop = v.scrollHeight;
     this.schedule();
   }
 

@@ -50,7 +50,13 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     await item.waitFor({ timeout: 60_000 });
     const text = await item.innerText();
     assert.match(text.replace(/\s+/g, ' '), /3 partitions · 3,001 msg/);
+    // expanding it shows its partitions with leader and offsets
+    await item.click();
+    const p0 = vsc!.treeItem('Topics', /^Partition 0$/);
+    await p0.first().waitFor({ timeout: 30_000 });
+    assert.match((await p0.first().innerText()).replace(/\s+/g, ' '), /leader 1 · offsets 0–\d/);
     await vsc!.screenshot('kafka-topics-view');
+    await item.click();
   });
 
   it('Create Topic rejects an invalid name in the input box, before anything is sent', async function () {
@@ -91,6 +97,24 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     assert.equal(await frame.locator('.mt-row[data-seq] mark').count(), 5, 'each match is highlighted');
     await s.screenshot('kafka-message-browser-search');
     assert.ok((await count.innerText()).includes('5 matches'));
+  });
+
+  it('Latest tails the topic live: messages produced after Start appear', async function () {
+    const s = vsc!;
+    const frame = await s.webviewFrame({ containsSelector: '#message-table' });
+    await frame.locator('#search').fill('');
+    await frame.locator('#start-mode').selectOption('latest');
+    await frame.locator('#start').click();
+    await frame.locator('#status', { hasText: 'Live' }).waitFor({ timeout: 60_000 });
+    await frame.locator('#match-count', { hasText: /^0 messages$/ }).waitFor({ timeout: 15_000 });
+    await service.produce(topic, [{ key: 'live', value: 'tail-1' }, { key: 'live', value: 'tail-2' }]);
+    await frame.locator('#match-count', { hasText: /^2 messages$/ }).waitFor({ timeout: 30_000 });
+    await frame.locator('.mt-row[data-seq] .c4', { hasText: 'tail-2' }).waitFor({ timeout: 15_000 });
+    await s.screenshot('kafka-message-browser-live');
+    // back to the whole topic for the next test
+    await frame.locator('#start-mode').selectOption('earliest');
+    await frame.locator('#start').click();
+    await frame.locator('#status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
   });
 
   it('a value holding HTML is shown as text, in the table and the detail pane (no element, no script)', async function () {
