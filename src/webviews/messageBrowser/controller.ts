@@ -154,6 +154,7 @@ export class MessageBrowserController {
           throw e;
         }
         this.opts.io.post({ type: 'filterResult', count: this.view.count, ms: Math.round(ms) });
+        this.opts.log?.info(`search ${JSON.stringify(msg.filter.query)}: ${this.view.count} of ${this.store.size} in ${Math.round(ms)} ms`);
         this.postStatus();
         return;
       }
