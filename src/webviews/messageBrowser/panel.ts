@@ -3,9 +3,9 @@
  * title), message passing to MessageBrowserController, and the vscode-side I/O (save dialog,
  * clipboard, "produce again").
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { webviewShellHtml } from '../shell';
 import type { FeatureContext } from '../../featureContext';
 import { KafkaService } from '../../services/kafka/kafkaClient';
 import type { ExportRecord } from '../../services/kafka/messageFormat';
@@ -99,7 +99,13 @@ export class MessageBrowserPanel implements vscode.Disposable {
         },
       },
     });
-    panel.webview.html = this.html(deps.ctx.extensionContext.extensionUri);
+    panel.webview.html = webviewShellHtml(panel.webview, deps.ctx.extensionContext.extensionUri, {
+      name: 'messageBrowser',
+      stylesheet: 'messageBrowser.css',
+      title: 'Message browser',
+      rootId: 'app',
+      placeholder: 'Loading…',
+    });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: ToHost) => void this.controller.handle(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -124,28 +130,6 @@ export class MessageBrowserPanel implements vscode.Disposable {
     const p = new MessageBrowserPanel(key, panel, deps, opts);
     panels.set(key, p);
     return p;
-  }
-
-  private html(extensionUri: vscode.Uri): string {
-    const w = this.panel.webview;
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const script = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'messageBrowser.js'));
-    const css = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'messageBrowser', 'messageBrowser.css'));
-    const csp = [`default-src 'none'`, `style-src ${w.cspSource}`, `font-src ${w.cspSource}`, `img-src ${w.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
-<title>Message browser</title>
-</head>
-<body>
-<div id="app" aria-live="polite">Loading…</div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
   }
 
   dispose(): void {

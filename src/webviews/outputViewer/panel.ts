@@ -2,8 +2,8 @@
  * The output viewer panel: one per run, strict CSP (default-src 'none', script by nonce), the data
  * gathered in the extension host (collectRunOutput) and rendered as text by media/outputViewer.
  */
-import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewShellHtml } from '../shell';
 import { isFromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
 
 export const OUTPUT_VIEWER_VIEW_TYPE = 'datapipeline.outputViewer';
@@ -47,7 +47,13 @@ export class OutputViewerPanel implements vscode.Disposable {
     readonly dagId: string,
     readonly runId: string,
   ) {
-    panel.webview.html = shellHtml(panel.webview, extensionUri);
+    panel.webview.html = webviewShellHtml(panel.webview, extensionUri, {
+      name: 'outputViewer',
+      stylesheet: 'style.css',
+      title: 'Output viewer',
+      rootId: 'root',
+      placeholder: '<p class="note">Loading…</p>',
+    });
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
@@ -107,24 +113,4 @@ export class OutputViewerPanel implements vscode.Disposable {
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
-}
-
-function shellHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'outputViewer.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'outputViewer', 'style.css'));
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Output viewer</title>
-</head>
-<body>
-<div id="root"><p class="note">Loading…</p></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
 }
