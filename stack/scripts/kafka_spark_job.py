@@ -10,49 +10,16 @@ not launched by spark-submit, whose --master wins), INPUT_TOPIC, OUTPUT_TOPIC; t
 arguments --bootstrap-servers, --input-topic and --output-topic override them.
 The Kafka connector comes from spark-submit --jars (SPARK_KAFKA_JARS) or --packages.
 """
-import argparse
 import os
 import sys
 
-from pyspark.sql import SparkSession
-from pyspark.sql.functions import col, concat, from_json, lit, struct, to_json
-from pyspark.sql.types import IntegerType, StringType, StructField, StructType
-
-SCHEMA = StructType(
-    [
-        StructField("name", StringType()),
-        StructField("age", IntegerType()),
-        StructField("city", StringType()),
-    ]
-)
-
-
-def master_from_environment():
-    """SPARK_MASTER_URL, unless spark-submit launched us: then its --master wins."""
-    if os.environ.get("PYSPARK_GATEWAY_PORT"):
-        return None
-    return os.environ.get("SPARK_MASTER_URL", "spark://spark-master:7077")
-
-
-def parse_args(argv):
-    """Endpoints from the environment; program arguments (e.g. from Submit Spark Job) override them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092"))
-    parser.add_argument("--input-topic", default=os.environ.get("INPUT_TOPIC", "input-topic"))
-    parser.add_argument("--output-topic", default=os.environ.get("OUTPUT_TOPIC", "output-topic"))
-    return parser.parse_args(argv)
+from pipeline_common import adults_with_message, as_kafka_records, parse_args, parse_people, spark_session
 
 
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv, __doc__.splitlines()[0])
     bootstrap, input_topic, output_topic = args.bootstrap_servers, args.input_topic, args.output_topic
-
-    builder = SparkSession.builder.appName("KafkaSparkPipeline")
-    master = master_from_environment()
-    if master:
-        builder = builder.master(master)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+    spark = spark_session("KafkaSparkPipeline")
     try:
         # The kafka_spark_pipeline DAG passes the offset range its produce task wrote (Spark's JSON
         # offsets), so each run processes only its own records; run by hand it reads everything.
@@ -67,24 +34,14 @@ def main(argv=None) -> int:
             .option("endingOffsets", ending)
             .load()
         )
-        people = (
-            raw.select(from_json(col("value").cast("string"), SCHEMA).alias("p"))
-            .select("p.*")
-            .where(col("name").isNotNull())
-            .cache()
-        )
-        adults = people.where(col("age") >= 18).withColumn(
-            "message", concat(col("name"), lit(" from "), col("city"), lit(" is an adult"))
-        )
+        people = parse_people(raw).cache()
+        adults = adults_with_message(people)
         input_count = people.count()
         output_count = adults.count()
         adults.show(truncate=False)
 
         (
-            adults.select(
-                col("name").alias("key"),
-                to_json(struct("name", "age", "city", "message")).alias("value"),
-            )
+            as_kafka_records(adults)
             .write.format("kafka")
             .option("kafka.bootstrap.servers", bootstrap)
             .option("topic", output_topic)

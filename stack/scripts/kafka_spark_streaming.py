@@ -10,69 +10,30 @@ not launched by spark-submit), INPUT_TOPIC, OUTPUT_TOPIC (or the program argumen
 --bootstrap-servers, --input-topic, --output-topic), DATAPIPELINE_CHECKPOINT_DIR
 (default /opt/checkpoints), STREAMING_TIMEOUT_SECONDS (default 0 = availableNow).
 """
-import argparse
 import os
 import sys
 
-from pyspark.sql import SparkSession
-from pyspark.sql.functions import col, concat, from_json, lit, struct, to_json
-from pyspark.sql.types import IntegerType, StringType, StructField, StructType
-
-SCHEMA = StructType(
-    [
-        StructField("name", StringType()),
-        StructField("age", IntegerType()),
-        StructField("city", StringType()),
-    ]
-)
-
-
-def master_from_environment():
-    """SPARK_MASTER_URL, unless spark-submit launched us: then its --master wins."""
-    if os.environ.get("PYSPARK_GATEWAY_PORT"):
-        return None
-    return os.environ.get("SPARK_MASTER_URL", "spark://spark-master:7077")
-
-
-def parse_args(argv):
-    """Endpoints from the environment; program arguments (e.g. from Submit Spark Job) override them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092"))
-    parser.add_argument("--input-topic", default=os.environ.get("INPUT_TOPIC", "input-topic"))
-    parser.add_argument("--output-topic", default=os.environ.get("OUTPUT_TOPIC", "output-topic"))
-    return parser.parse_args(argv)
+from pipeline_common import adults_with_message, as_kafka_records, parse_args, parse_people, spark_session
 
 
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv, __doc__.splitlines()[0])
     bootstrap, input_topic, output_topic = args.bootstrap_servers, args.input_topic, args.output_topic
     checkpoint_root = os.environ.get("DATAPIPELINE_CHECKPOINT_DIR", "/opt/checkpoints")
     checkpoint = os.path.join(checkpoint_root, f"kafka_spark_streaming-{input_topic}-{output_topic}")
     timeout = float(os.environ.get("STREAMING_TIMEOUT_SECONDS", "0") or 0)
 
-    builder = SparkSession.builder.appName("KafkaSparkStreaming")
-    master = master_from_environment()
-    if master:
-        builder = builder.master(master)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+    spark = spark_session("KafkaSparkStreaming")
     try:
-        adults = (
+        raw = (
             spark.readStream.format("kafka")
             .option("kafka.bootstrap.servers", bootstrap)
             .option("subscribe", input_topic)
             .option("startingOffsets", "earliest")
             .load()
-            .select(from_json(col("value").cast("string"), SCHEMA).alias("p"))
-            .select("p.*")
-            .where(col("name").isNotNull() & (col("age") >= 18))
-            .withColumn("message", concat(col("name"), lit(" from "), col("city"), lit(" is an adult")))
         )
         writer = (
-            adults.select(
-                col("name").alias("key"),
-                to_json(struct("name", "age", "city", "message")).alias("value"),
-            )
+            as_kafka_records(adults_with_message(parse_people(raw)))
             .writeStream.format("kafka")
             .option("kafka.bootstrap.servers", bootstrap)
             .option("topic", output_topic)

@@ -1,0 +1,70 @@
+"""What the batch and streaming Kafka jobs share: endpoints, the people schema, the adults
+transformation and the Kafka record shape. spark-submit puts the job's folder first on the
+driver's sys.path, so `import pipeline_common` works in both backends (no UDFs: executors never
+import it).
+"""
+import argparse
+import os
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.functions import col, concat, from_json, lit, struct, to_json
+from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+SCHEMA = StructType(
+    [
+        StructField("name", StringType()),
+        StructField("age", IntegerType()),
+        StructField("city", StringType()),
+    ]
+)
+
+
+def master_from_environment():
+    """SPARK_MASTER_URL, unless spark-submit launched us: then its --master wins."""
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return None
+    return os.environ.get("SPARK_MASTER_URL", "spark://spark-master:7077")
+
+
+def spark_session(app_name: str) -> SparkSession:
+    builder = SparkSession.builder.appName(app_name)
+    master = master_from_environment()
+    if master:
+        builder = builder.master(master)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def parse_args(argv, description: str):
+    """Endpoints from the environment; program arguments (e.g. from Submit Spark Job) override them."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092"))
+    parser.add_argument("--input-topic", default=os.environ.get("INPUT_TOPIC", "input-topic"))
+    parser.add_argument("--output-topic", default=os.environ.get("OUTPUT_TOPIC", "output-topic"))
+    return parser.parse_args(argv)
+
+
+def parse_people(kafka_rows: DataFrame) -> DataFrame:
+    """Kafka rows -> (name, age, city), dropping values that are not such JSON."""
+    return (
+        kafka_rows.select(from_json(col("value").cast("string"), SCHEMA).alias("p"))
+        .select("p.*")
+        .where(col("name").isNotNull())
+    )
+
+
+def adults_with_message(people: DataFrame) -> DataFrame:
+    """Keeps age >= 18 and adds "<name> from <city> is an adult", built with concat: the original
+    stack used + on strings, which Spark treats as numeric addition and yields null."""
+    return people.where(col("age") >= 18).withColumn(
+        "message", concat(col("name"), lit(" from "), col("city"), lit(" is an adult"))
+    )
+
+
+def as_kafka_records(adults: DataFrame) -> DataFrame:
+    """key = name, value = the row as JSON."""
+    return adults.select(
+        col("name").alias("key"),
+        to_json(struct("name", "age", "city", "message")).alias("value"),
+    )
