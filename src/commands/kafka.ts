@@ -2,23 +2,18 @@
  * The Kafka feature: Topics view, topic commands (create, delete, produce, copy name, filter,
  * toggle internal) and the message browser. kafkajs is loaded on first use.
  */
-import * as fs from 'node:fs/promises';
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import type { KafkaService } from '../services/kafka/kafkaClient';
 import type { ExportRecord } from '../services/kafka/messageFormat';
+import { parseProduceDocument, produceTemplate } from '../services/kafka/produceDocument';
 import {
   KNOWN_TOPIC_CONFIGS,
-  parseHeaders,
-  parseProduceFile,
   partitionsError,
   topicConfigError,
   topicNameCollisionWarning,
   topicNameError,
-  copiesError,
-  produceValueError,
   ValidationError,
-  type ProduceRecord,
 } from '../services/kafka/validation';
 import { TopicsTreeProvider, type TopicNode } from '../views/topicsView';
 import { openMessageBrowser } from '../webviews/messageBrowser';
@@ -126,66 +121,50 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     void vscode.window.showInformationMessage(`Deleted topic "${topic}".`);
   };
 
+  /** Open produce documents (untitled JSON) → the topic each one sends to. */
+  const produceDocs = new Map<string, string>();
+  const lensChanged = new vscode.EventEmitter<void>();
+  const updateProduceContext = (): void => {
+    const uri = vscode.window.activeTextEditor?.document.uri.toString();
+    void vscode.commands.executeCommand('setContext', 'datapipeline.kafka.produceEditor', uri !== undefined && produceDocs.has(uri));
+  };
+
+  /** Produce Message: opens a JSON document with a message template and a "Send to <topic>" action. */
   const produce = async (arg: unknown, prefill?: ExportRecord): Promise<void> => {
     const topic = await pickTopic(arg, 'Topic to produce to');
     if (!topic) return;
+    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: produceTemplate(prefill) });
+    produceDocs.set(doc.uri.toString(), topic);
+    lensChanged.fire();
+    await vscode.window.showTextDocument(doc, { preview: false });
+    updateProduceContext();
+    void vscode.window.setStatusBarMessage(`Edit the message (or an array of them), then "Send to ${topic}" above the document.`, 8000);
+  };
+
+  /** Sends the produce document (the active one, or the one given by the CodeLens) to its topic. */
+  const sendProduceDocument = async (arg: unknown): Promise<void> => {
+    const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    const topic = uri && produceDocs.get(uri.toString());
+    if (!uri || !topic) throw new ValidationError('This editor is not a Produce Message document. Run "DataPipeline: Produce Message…" on a topic first.');
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (!doc) throw new ValidationError('The Produce Message document was closed. Run "DataPipeline: Produce Message…" again.');
+    const records = parseProduceDocument(doc.getText());
     const svc = await conn.get();
-    let records: ProduceRecord[];
-    const source = prefill
-      ? 'type'
-      : (await vscode.window.showQuickPick(
-          [
-            { label: 'Type a message', description: 'key, value, headers, partition', id: 'type' },
-            { label: 'From a JSON file…', description: 'an array of values or {key, value, headers, partition}', id: 'file' },
-          ],
-          { title: `Produce to ${topic}` },
-        ))?.id;
-    if (!source) return;
-    if (source === 'file') {
-      const uris = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { JSON: ['json'] }, title: `Messages for ${topic}` });
-      if (!uris?.length) return;
-      records = parseProduceFile(await fs.readFile(uris[0].fsPath, 'utf8'));
-      if (records.length === 0) throw new ValidationError(`${uris[0].fsPath} holds an empty array: nothing to send.`);
-    } else {
-      const wm = await svc.watermarks(topic);
-      const key = await vscode.window.showInputBox({ title: `Produce to ${topic}: key (empty = no key)`, value: prefill?.keyEncoding === 'utf8' ? (prefill.key ?? '') : '' });
-      if (key === undefined) return;
-      const value = await vscode.window.showInputBox({
-        title: `Produce to ${topic}: value (JSON or text)`,
-        value: prefill?.valueEncoding === 'utf8' ? (prefill.value ?? '') : '{"hello": "world"}',
-        validateInput: produceValueError,
-      });
-      if (value === undefined) return;
-      const headersRaw = await vscode.window.showInputBox({
-        title: `Produce to ${topic}: headers (optional)`,
-        prompt: 'name=value, separated by commas',
-        value: prefill ? Object.entries(prefill.headers).map(([k, v]) => `${k}=${v ?? ''}`).join(', ') : '',
-        validateInput: (v) => {
-          try {
-            parseHeaders(v);
-            return undefined;
-          } catch (e) {
-            return (e as Error).message;
-          }
-        },
-      });
-      if (headersRaw === undefined) return;
-      const partitionRaw = await vscode.window.showInputBox({
-        title: `Produce to ${topic}: partition (empty = chosen by key)`,
-        validateInput: (v) =>
-          v.trim() === '' || (/^\d+$/.test(v.trim()) && Number(v) < wm.length) ? undefined : `Enter a partition from 0 to ${wm.length - 1}, or leave empty.`,
-      });
-      if (partitionRaw === undefined) return;
-      records = [{ key: key === '' ? null : key, value, headers: parseHeaders(headersRaw), partition: partitionRaw.trim() === '' ? undefined : Number(partitionRaw) }];
-    }
-    const copiesRaw = await vscode.window.showInputBox({ title: `Produce to ${topic}: copies`, value: '1', validateInput: copiesError });
-    if (copiesRaw === undefined) return;
     const sent = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Producing to ${topic}…` },
-      () => svc.produce(topic, records.map((r) => ({ ...r, value: r.value })), Number(copiesRaw)),
+      { location: vscode.ProgressLocation.Notification, title: `Sending to ${topic}…` },
+      () => svc.produce(topic, records),
     );
     tree.refresh(0);
-    void vscode.window.showInformationMessage(`Produced ${sent.toLocaleString('en-US')} message${sent === 1 ? '' : 's'} to "${topic}".`);
+    void vscode.window.showInformationMessage(`Sent ${sent.toLocaleString('en-US')} message${sent === 1 ? '' : 's'} to ${topic}.`);
+  };
+
+  const produceLenses: vscode.CodeLensProvider = {
+    onDidChangeCodeLenses: lensChanged.event,
+    provideCodeLenses: (doc) => {
+      const topic = produceDocs.get(doc.uri.toString());
+      if (!topic) return [];
+      return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `$(send) Send to ${topic}`, command: 'datapipeline.topics.sendProduceDocument', arguments: [doc.uri] })];
+    },
   };
 
   const openBrowser = async (arg: unknown): Promise<void> => {
@@ -204,6 +183,13 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     ctx.registerCommand('datapipeline.topics.create', createTopic),
     ctx.registerCommand('datapipeline.topics.delete', deleteTopic),
     ctx.registerCommand('datapipeline.topics.produce', (arg: unknown) => produce(arg)),
+    ctx.registerCommand('datapipeline.topics.sendProduceDocument', sendProduceDocument),
+    lensChanged,
+    vscode.languages.registerCodeLensProvider({ language: 'json' }, produceLenses),
+    vscode.window.onDidChangeActiveTextEditor(updateProduceContext),
+    vscode.workspace.onDidCloseTextDocument((d) => {
+      if (produceDocs.delete(d.uri.toString())) updateProduceContext();
+    }),
     ctx.registerCommand('datapipeline.topics.copyName', async (arg: unknown) => {
       const topic = await pickTopic(arg, 'Topic name to copy');
       if (!topic) return;

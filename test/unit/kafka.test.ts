@@ -5,6 +5,7 @@ import { CompiledFilter, FilterError, matchRanges } from '../../src/services/kaf
 import { MessageView } from '../../src/services/kafka/messageView';
 import { planBrowse, lag, type Watermark } from '../../src/services/kafka/offsets';
 import { csvField, exportMessages, hexDump, preview } from '../../src/services/kafka/messageFormat';
+import { parseProduceDocument, produceTemplate } from '../../src/services/kafka/produceDocument';
 import { parseHeaders, parseProduceFile, produceValueError, topicNameError, validateCreateTopic, ValidationError } from '../../src/services/kafka/validation';
 import { formToRequest, parseOffsets } from '../../src/webviews/messageBrowser/controller';
 import { matchesTopicFilter } from '../../src/services/kafka/topicFilter';
@@ -261,5 +262,40 @@ describe('kafka: formatting and export', () => {
     });
     assert.equal(n, 2);
     assert.deepEqual((JSON.parse(out) as Array<{ key: string }>).map((r) => r.key), ['k0', 'k1']);
+  });
+});
+
+describe('Produce Message document (the JSON editor)', () => {
+  it('the template is one record with key, value, headers and partition null, and sends as one message', () => {
+    const text = produceTemplate();
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(parsed), ['key', 'value', 'headers', 'partition']);
+    assert.equal(parsed.partition, null);
+    const records = parseProduceDocument(text);
+    assert.equal(records.length, 1);
+    assert.equal(records[0].partition, undefined, 'null partition = chosen by key');
+    assert.equal(records[0].value, JSON.stringify(parsed.value));
+  });
+
+  it('prefills from a browsed message (JSON value shown as JSON, headers kept)', () => {
+    const text = produceTemplate({ partition: 2, offset: 5, timestamp: 0, key: 'k1', value: '{"a":1}', keyEncoding: 'utf8', valueEncoding: 'utf8', headers: { h: 'v' } });
+    assert.deepEqual(JSON.parse(text), { key: 'k1', value: { a: 1 }, headers: { h: 'v' }, partition: null });
+    assert.deepEqual(parseProduceDocument(text), [{ key: 'k1', value: '{"a":1}', headers: { h: 'v' }, partition: undefined }]);
+  });
+
+  it('accepts an array of records with headers and partitions', () => {
+    const records = parseProduceDocument('[{"key":"a","value":{"n":1},"headers":{"t":"x"},"partition":0},{"key":null,"value":"text","partition":null}]');
+    assert.deepEqual(records, [
+      { key: 'a', value: '{"n":1}', headers: { t: 'x' }, partition: 0 },
+      { key: null, value: 'text', headers: {}, partition: undefined },
+    ]);
+  });
+
+  it('rejects malformed JSON, an empty document, an empty array and an object without value, saying what to fix', () => {
+    assert.throws(() => parseProduceDocument('{"key": "a", "value": '), (e: Error) => e instanceof ValidationError && /not valid JSON.*Nothing was sent/.test(e.message));
+    assert.throws(() => parseProduceDocument('   '), /empty/);
+    assert.throws(() => parseProduceDocument('[]'), /nothing to send/);
+    assert.throws(() => parseProduceDocument('{"key": "a"}'), /no "value"/);
+    assert.throws(() => parseProduceDocument('{"value": 1, "partition": -1}'), /non-negative integer/);
   });
 });

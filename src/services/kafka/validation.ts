@@ -153,13 +153,13 @@ export function parseProduceFile(text: string): ProduceRecord[] {
         throw new ValidationError(`Message ${i}: "headers" must be an object of name → string.`);
       for (const [k, v] of Object.entries(o.headers as Record<string, unknown>)) headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
     }
-    if (o.partition !== undefined && (!Number.isInteger(o.partition) || (o.partition as number) < 0))
-      throw new ValidationError(`Message ${i}: "partition" must be a non-negative integer.`);
+    if (o.partition !== undefined && o.partition !== null && (!Number.isInteger(o.partition) || (o.partition as number) < 0))
+      throw new ValidationError(`Message ${i}: "partition" must be a non-negative integer, or null to let the key choose.`);
     return {
       key: o.key === undefined || o.key === null ? null : typeof o.key === 'string' ? o.key : JSON.stringify(o.key),
       value: o.value === null ? null : typeof o.value === 'string' ? o.value : JSON.stringify(o.value),
       headers,
-      partition: o.partition as number | undefined,
+      partition: o.partition === null ? undefined : (o.partition as number | undefined),
     };
   });
 }
