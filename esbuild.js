@@ -50,6 +50,18 @@ const problemReporter = {
   },
 };
 
+// Large libraries the extension loads on first use (kafkajs, dockerode with ssh2/grpc, yaml) go to
+// their own files in dist/vendor/: activation then parses ~0.2 MB instead of ~1.5 MB.
+const VENDORED = ['kafkajs', 'dockerode', 'yaml'];
+const vendorExternal = {
+  name: 'vendor-external',
+  setup(build) {
+    const filter = new RegExp(`^(${VENDORED.join('|')})$`);
+    build.onResolve({ filter }, (args) => ({ path: `./vendor/${args.path}.js`, external: true }));
+  },
+};
+const NODE_EXTERNALS = ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
+
 async function main() {
   const common = {
     bundle: true,
@@ -67,7 +79,17 @@ async function main() {
     target: 'node18',
     format: 'cjs',
     // vscode is provided by the host; ssh2's optional native helpers are loaded in try/catch.
-    external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
+    external: NODE_EXTERNALS,
+    plugins: [...common.plugins, vendorExternal],
+  });
+  const vendor = await esbuild.context({
+    ...common,
+    entryPoints: Object.fromEntries(VENDORED.map((name) => [`vendor/${name}`, require.resolve(name)])),
+    outdir: 'dist',
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    external: NODE_EXTERNALS,
   });
   const webviews = await esbuild.context({
     ...common,
@@ -78,12 +100,12 @@ async function main() {
     format: 'iife',
   });
   if (watch) {
-    await Promise.all([extension.watch(), webviews.watch()]);
+    await Promise.all([extension.watch(), vendor.watch(), webviews.watch()]);
     return;
   }
-  await Promise.all([extension.rebuild(), webviews.rebuild()]);
+  await Promise.all([extension.rebuild(), vendor.rebuild(), webviews.rebuild()]);
   copyCss();
-  await Promise.all([extension.dispose(), webviews.dispose()]);
+  await Promise.all([extension.dispose(), vendor.dispose(), webviews.dispose()]);
 }
 
 main().catch((e) => {

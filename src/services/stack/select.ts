@@ -2,11 +2,12 @@
  * Which backend runs the stack. `auto`: Docker when the docker CLI, the daemon and a compose CLI
  * all answer, else the native processes; the reason is logged. No `vscode` import.
  */
-import { createDocker, pingDocker } from '../docker/client';
 import { detectCompose, run } from '../docker/compose';
 import type { Logger } from '../util/logger';
-import { DockerBackend } from './docker/dockerBackend';
 import type { StackBackend } from './types';
+
+// dockerode (with ssh2, grpc, protobufjs) and the Docker backend load on first use, not at
+// extension activation: a static import made activation ~10x slower than a hello-world extension.
 
 export type BackendSetting = 'auto' | 'docker' | 'native';
 
@@ -25,6 +26,7 @@ export async function probeDocker(composeCommand: string[], env: NodeJS.ProcessE
     return { ok: false, reason: 'the docker CLI is not installed' };
   }
   try {
+    const { createDocker, pingDocker } = await import('../docker/client');
     await pingDocker(createDocker(env), 3000);
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
@@ -52,14 +54,16 @@ export interface BackendFactoryDeps {
 
 /** The factory src/extension.ts gives the StackController. */
 export function createBackendFactory(deps: BackendFactoryDeps): (setting: BackendSetting) => Promise<StackBackend> {
-  const docker = () =>
-    new DockerBackend({
+  const docker = async () => {
+    const { DockerBackend } = await import('./docker/dockerBackend');
+    return new DockerBackend({
       stackDir: deps.dockerStackDir(),
       composeCommand: deps.composeCommand(),
       env: deps.env,
       log: deps.log,
       onWarning: deps.onWarning,
     });
+  };
   return async (setting) => {
     if (setting === 'docker') return docker();
     if (setting === 'native') return deps.createNative();
