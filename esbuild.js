@@ -63,6 +63,8 @@ const vendorExternal = {
 const NODE_EXTERNALS = ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
 
 async function main() {
+  // A production build starts clean, so no development source map or stale bundle is packaged.
+  if (production) fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   const common = {
     bundle: true,
     minify: production,
