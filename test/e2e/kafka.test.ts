@@ -5,6 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { ensureNativeStack } from '../integration/harness';
 import { sleep, VsCodeSession } from './lib/codeServer';
@@ -99,6 +101,37 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     assert.ok((await count.innerText()).includes('5 matches'));
   });
 
+  it('Export JSON writes exactly the filtered messages to the file the user picks', async function () {
+    const s = vsc!;
+    const frame = await s.webviewFrame({ containsSelector: '#message-table' });
+    await frame.locator('#match-count', { hasText: /^5 matches$/ }).waitFor({ timeout: 15_000 });
+    const file = path.join(s.workspace, `${topic}-needle.json`);
+    await frame.locator('#export-json').click();
+    // code-server's save dialog is VS Code's simple file dialog: a quick input holding the path
+    const input = s.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    // wait for the dialog to show its default name (it fills the box asynchronously), then type ours
+    for (let i = 0; i < 50 && !(await input.inputValue()).endsWith(`${topic}.json`); i++) await sleep(200);
+    await sleep(500);
+    for (let i = 0; i < 5 && (await input.inputValue()) !== file; i++) {
+      await input.fill(file);
+      await sleep(500);
+    }
+    assert.equal(await input.inputValue(), file);
+    await s.screenshot('kafka-export-save-dialog');
+    await s.page.locator('.quick-input-widget').getByRole('button', { name: 'OK' }).click();
+    await s.page.locator('.notifications-toasts .notification-list-item-message', { hasText: /Exported 5 messages to/ }).waitFor({ timeout: 30_000 });
+    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ key: string; value: string; headers: Record<string, string> }>;
+    assert.equal(written.length, 5);
+    for (const r of written) {
+      assert.match(r.key, /^order-\d+$/);
+      assert.equal((JSON.parse(r.value) as { item: string }).item, 'needle');
+      assert.deepEqual(r.headers, { source: 'e2e' });
+    }
+    const ids = written.map((r) => (JSON.parse(r.value) as { id: number }).id).sort((a, b) => a - b);
+    assert.deepEqual(ids, [7, 607, 1207, 1807, 2407]);
+  });
+
   it('Latest tails the topic live: messages produced after Start appear', async function () {
     const s = vsc!;
     const frame = await s.webviewFrame({ containsSelector: '#message-table' });
@@ -132,6 +165,19 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     await sleep(500);
     assert.deepEqual(dialogs, [], 'no alert ran');
     await s.screenshot('kafka-message-browser-html-as-text');
+  });
+
+  it('Copy in the detail pane puts the selected message (key, value, headers) on the clipboard', async function () {
+    const s = vsc!;
+    await s.page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await s.page.evaluate(() => navigator.clipboard.writeText('before copy'));
+    const frame = await s.webviewFrame({ containsSelector: '#message-table' });
+    await frame.locator('#detail-copy').click();
+    await s.page.locator('.statusbar', { hasText: 'Message copied' }).waitFor({ timeout: 15_000 });
+    const copied = JSON.parse(await s.page.evaluate(() => navigator.clipboard.readText())) as { key: string; value: string; headers: Record<string, string> };
+    assert.equal(copied.key, 'html');
+    assert.equal(copied.value, XSS);
+    assert.deepEqual(copied.headers, { source: 'e2e' });
   });
 });
 
