@@ -25,7 +25,21 @@ export class AirflowConnection {
   private cached?: { key: string; client: AirflowClient };
   private asking?: Promise<boolean>;
 
+  /** URL/user/password combinations already asked about after a 401 (so a poll never asks twice). */
+  private readonly askedAfter401 = new Set<string>();
+
   constructor(private readonly ctx: FeatureContext) {}
+
+  /**
+   * A 401 seen by the DAGs view: asks for the password once for these credentials; true when a new
+   * one was entered (the caller reloads). Cancelling leaves the "Enter Password" item in the view.
+   */
+  async askOnceAfter401(reason: string): Promise<boolean> {
+    const key = this.cached?.key ?? `${this.url}\n${this.ctx.settings.airflowUsername}`;
+    if (this.askedAfter401.has(key)) return false;
+    this.askedAfter401.add(key);
+    return this.askPassword(reason);
+  }
 
   get url(): string {
     return this.ctx.settings.airflowUrl;
@@ -204,6 +218,11 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     client: () => conn.client(),
     airflowUrl: () => conn.url,
     onImportErrors: (errors) => void diagnostics.update(errors).catch((e: unknown) => log.warn(`import error diagnostics: ${String(e)}`)),
+    onUnauthorized: (err) =>
+      void conn.askOnceAfter401(err.message).then(
+        (entered) => entered && provider.refresh(0),
+        (e: unknown) => log.warn(`password prompt: ${String(e)}`),
+      ),
   });
   const logs = new TaskLogProvider(conn);
   const disposables: vscode.Disposable[] = [provider, diagnostics, logs];

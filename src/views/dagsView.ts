@@ -27,6 +27,8 @@ export interface DagsViewDeps {
   airflowUrl(): string;
   /** Called with every import-error listing (the Problems panel follows it). */
   onImportErrors(errors: AirflowImportError[]): void;
+  /** Called when Airflow answers 401 (the feature asks for the password once). */
+  onUnauthorized?(err: AirflowError): void;
 }
 
 function themeIcon(state: string | undefined): vscode.ThemeIcon {
@@ -184,7 +186,10 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
   private errorNode(err: unknown): DagNode {
     const url = this.deps.airflowUrl();
     if (err instanceof AirflowError && err.kind === 'unreachable') return { kind: 'unreachable', url, message: err.message };
-    if (err instanceof AirflowError && err.kind === 'unauthorized') return { kind: 'unauthorized', url, message: err.message };
+    if (err instanceof AirflowError && err.kind === 'unauthorized') {
+      this.deps.onUnauthorized?.(err);
+      return { kind: 'unauthorized', url, message: err.message };
+    }
     return { kind: 'error', message: err instanceof Error ? err.message : String(err) };
   }
 }

@@ -5,6 +5,7 @@
  * run's four tasks green.
  */
 import { strict as assert } from 'node:assert';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
@@ -12,6 +13,19 @@ import { ensureNativeStack, repoRoot } from '../integration/harness';
 import { VsCodeSession } from './lib/codeServer';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Right-clicks a tree item and picks a context-menu entry; the view re-renders when it polls, so retry. */
+async function contextMenu(vsc: VsCodeSession, item: ReturnType<VsCodeSession['treeItem']>, entry: string, opened: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await item.click({ button: 'right' });
+    const menuItem = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: entry });
+    const ok = await menuItem.waitFor({ timeout: 5000 }).then(() => menuItem.click({ timeout: 5000 })).then(opened).then(() => true, () => false);
+    if (ok) return;
+    if (attempt >= 2) throw new Error(`${entry} did not open from the context menu`);
+    await vsc.escape();
+  }
+}
 
 describe('Airflow: Trigger Streaming DAG in VS Code', function () {
   this.timeout(25 * 60_000);
@@ -162,6 +176,92 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal((await client.listDagRuns('hello_spark_cluster')).length, before, 'no run was triggered');
   });
+
+  const helloRun = { runId: '' };
+  it('Trigger with Config sends a valid config as the run conf and offers it again next time', async () => {
+    const client = new AirflowClient({ baseUrl: 'http://127.0.0.1:8085', username: 'admin', password: 'admin' });
+    const marker = `e2e-${process.pid}-${Date.now()}`;
+    const configText = `{"e2e_marker": "${marker}", "rows": 3, "nested": {"ok": true}}`;
+    await vsc.openContainer('DataPipeline');
+    const dag = vsc.treeItem('DAGs', /^hello_spark_cluster$/);
+    await dag.waitFor({ timeout: 30_000 });
+    const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+    const title = vsc.page.locator('.quick-input-widget .quick-input-title');
+    // a poll can re-render the row under the menu, then the command asks which DAG: answer it
+    const openConfigBox = async () => {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await title.filter({ hasText: /Choose a DAG|with config/ }).waitFor({ timeout: 5000 });
+      if (/Choose a DAG/.test(await title.innerText())) {
+        await input.fill('hello_spark_cluster');
+        await vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'hello_spark_cluster' }).first().click();
+      }
+      await title.filter({ hasText: 'Trigger hello_spark_cluster with config' }).waitFor({ timeout: 5000 });
+    };
+    await contextMenu(vsc, dag, 'Trigger DAG with Config', openConfigBox);
+    for (const end = Date.now() + 5000; (await input.inputValue()) !== '{}' && Date.now() < end; ) await sleep(100);
+    await input.fill(configText);
+    await vsc.page.keyboard.press('Enter');
+    let sent;
+    for (const end = Date.now() + 30_000; !sent && Date.now() < end; await sleep(1000)) {
+      sent = (await client.listDagRuns('hello_spark_cluster')).find((r) => r.conf?.e2e_marker === marker);
+    }
+    if (!sent) await vsc.screenshot('airflow-trigger-config-not-sent');
+    assert.ok(sent, `a hello_spark_cluster run carries the config (notifications: ${(await vsc.notifications()).join(' | ')})`);
+    assert.deepEqual(sent.conf, { e2e_marker: marker, rows: 3, nested: { ok: true } });
+    helloRun.runId = sent.runId;
+    const runsAfter = (await client.listDagRuns('hello_spark_cluster')).length;
+    // next time, the same DAG offers the last config
+    await contextMenu(vsc, dag, 'Trigger DAG with Config', openConfigBox);
+    for (const end = Date.now() + 5000; (await input.inputValue()) !== configText && Date.now() < end; ) await sleep(100);
+    assert.equal(await input.inputValue(), configText, 'the last config is offered again');
+    await vsc.screenshot('airflow-trigger-config-remembered');
+    await vsc.escape();
+    await sleep(1500);
+    assert.equal((await client.listDagRuns('hello_spark_cluster')).length, runsAfter, 'Escape sends nothing');
+  });
+
+  it('Clear Task re-queues a finished task: its try number goes up and the view shows try 2', async () => {
+    assert.ok(helloRun.runId, 'needs the run of the previous test');
+    const client = new AirflowClient({ baseUrl: 'http://127.0.0.1:8085', username: 'admin', password: 'admin' });
+    const dagId = 'hello_spark_cluster';
+    const wasPaused = (await client.getDag(dagId)).isPaused;
+    const task = async () => (await client.listTaskInstances(dagId, helloRun.runId)).find((t) => t.taskId === 'submit_hello_spark');
+    const finished = (s?: string) => s === 'success' || s === 'failed' || s === 'upstream_failed' || s === 'skipped';
+    try {
+      if (wasPaused) await client.setPaused(dagId, false);
+      let first = await task();
+      for (const end = Date.now() + 5 * 60_000; !finished(first?.state) && Date.now() < end; await sleep(2000)) first = await task();
+      assert.ok(first && finished(first.state), `the run finished (state ${first?.state})`);
+      assert.equal(first.tryNumber, 1);
+      await vsc.openContainer('DataPipeline');
+      const dag = vsc.treeItem('DAGs', /^hello_spark_cluster$/);
+      await dag.waitFor({ timeout: 30_000 });
+      if ((await dag.getAttribute('aria-expanded')) !== 'true') await dag.click();
+      const run = vsc.treeItem('DAGs', helloRun.runId);
+      await run.waitFor({ timeout: 30_000 });
+      if ((await run.getAttribute('aria-expanded')) !== 'true') await run.click();
+      const item = vsc.treeItem('DAGs', /^submit_hello_spark$/).first();
+      await item.waitFor({ timeout: 30_000 });
+      await item.locator('.label-description', { hasText: /try 1/ }).waitFor({ timeout: 30_000 });
+      const confirm = vsc.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Clear$/ });
+      await contextMenu(vsc, item, 'Clear Task', () => confirm.waitFor({ state: 'visible', timeout: 10_000 }));
+      await vsc.screenshot('airflow-clear-task-confirm');
+      await confirm.click();
+      // Airflow re-queues it: the state leaves the finished one and the try number goes up
+      let again = await task();
+      const states = new Set<string>();
+      for (const end = Date.now() + 3 * 60_000; again && again.tryNumber <= first.tryNumber && Date.now() < end; await sleep(1000)) {
+        states.add(String(again.state ?? 'none'));
+        again = await task();
+      }
+      assert.ok(again && again.tryNumber > first.tryNumber, `try number went up (now ${again?.tryNumber}; states seen: ${[...states].join(', ')})`);
+      assert.ok(states.has('none') || states.has('queued') || states.has('scheduled') || states.has('running') || !finished(again.state), `the task left its finished state (states seen: ${[...states].join(', ')}, now ${again.state})`);
+      await item.locator('.label-description', { hasText: /try 2/ }).waitFor({ timeout: 60_000 });
+      await vsc.screenshot('airflow-clear-task-try2');
+    } finally {
+      if (wasPaused) await client.setPaused(dagId, true);
+    }
+  });
 });
 
 describe('Airflow: DAGs view when Airflow is down', function () {
@@ -186,5 +286,51 @@ describe('Airflow: DAGs view when Airflow is down', function () {
     await vsc.screenshot('airflow-unreachable');
     await item.waitFor({ timeout: 30_000 });
     assert.equal(await vsc.view('DAGs').locator('.monaco-list-row[role="treeitem"]').count(), 1, 'Retry while still down: still one item');
+  });
+});
+
+describe('Airflow: a 401 asks for the password once', function () {
+  this.timeout(8 * 60_000);
+  const username = `dp_e2e_${process.pid}`;
+  const password = `pw-${crypto.randomBytes(9).toString('base64url')}`;
+  let vsc: VsCodeSession;
+  let backend: Awaited<ReturnType<typeof ensureNativeStack>>['backend'];
+
+  before(async () => {
+    ({ backend } = await ensureNativeStack(['airflow']));
+    const r = await backend.airflowCli(['users', 'create', '--username', username, '--password', password, '--firstname', 'E2E', '--lastname', 'User', '--role', 'Viewer', '--email', `${username}@example.org`]);
+    assert.equal(r.code, 0, `airflow users create: ${r.stderr.slice(-2000)}`);
+    vsc = await VsCodeSession.start({ workspace: path.join(repoRoot, 'stack'), settings: { 'datapipeline.airflow.username': username } });
+  });
+
+  after(async () => {
+    await vsc?.close();
+    await backend?.airflowCli(['users', 'delete', '--username', username]).catch(() => undefined);
+  });
+
+  it('the password typed into the prompt is stored and the DAGs view loads', async () => {
+    await vsc.openContainer('DataPipeline');
+    await vsc.expandView('DAGs');
+    const widget = vsc.page.locator('.quick-input-widget', { hasText: `Airflow password for ${username}` });
+    await widget.waitFor({ state: 'visible', timeout: 60_000 });
+    // the view says what happened behind the prompt
+    await vsc.treeItem('DAGs', 'Airflow rejected the credentials — Enter Password').waitFor({ timeout: 30_000 });
+    await vsc.screenshot('airflow-password-prompt');
+    const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+    assert.equal(await input.getAttribute('type'), 'password', 'the input hides the password');
+    await input.fill(password);
+    await vsc.page.keyboard.press('Enter');
+    await vsc.treeItem('DAGs', /^kafka_spark_pipeline$/).waitFor({ timeout: 60_000 });
+    await vsc.treeItem('DAGs', /^hello_spark_cluster$/).waitFor({ timeout: 30_000 });
+    await sleep(12_000); // one more poll of the view: no second prompt
+    assert.equal(await vsc.page.locator('.quick-input-widget').isVisible(), false, 'asked only once');
+    await vsc.screenshot('airflow-password-accepted');
+    // stored in SecretStorage: a reloaded window loads the DAGs without asking
+    await vsc.page.reload();
+    await vsc.waitForWorkbench();
+    await vsc.openContainer('DataPipeline');
+    await vsc.expandView('DAGs');
+    await vsc.treeItem('DAGs', /^kafka_spark_pipeline$/).waitFor({ timeout: 60_000 });
+    assert.equal(await vsc.page.locator('.quick-input-widget').isVisible(), false, 'no prompt after a reload');
   });
 });
