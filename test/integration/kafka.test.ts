@@ -89,6 +89,21 @@ describe('Kafka (real broker)', function () {
   });
 
   describe('admin', function () {
+    it('keeps working after another client deletes a topic this one has read', async function () {
+      const topic = uniqueTopic('dp-deleted-elsewhere');
+      await create({ topic, numPartitions: 1, replicationFactor: 1 });
+      await service.describeTopic(topic); // this admin now refreshes metadata for the topic
+      const other = new KafkaService({ bootstrap: service.bootstrap });
+      try {
+        await other.deleteTopic(topic);
+      } finally {
+        await other.dispose();
+      }
+      // listing groups and topics still answers (no "does not host this topic-partition")
+      await service.listGroups({ includeBrowse: true });
+      assert.ok(!(await service.topicNames()).includes(topic));
+    });
+
     it('creates a topic with configs, lists it with partitions and message count, describes and deletes it', async function () {
       const topic = uniqueTopic('dp-admin');
       await create({ topic, numPartitions: 4, replicationFactor: 1, configs: { 'retention.ms': '3600000', 'cleanup.policy': 'delete' } });

@@ -98,6 +98,20 @@ export class KafkaService {
   }
 
   private async withAdmin<T>(fn: (a: Admin) => Promise<T>): Promise<T> {
+    try {
+      return await this.withAdminOnce(fn);
+    } catch (e) {
+      // kafkajs refreshes metadata for every topic this admin has touched; one deleted meanwhile
+      // (by another client) fails every later call. A fresh admin forgets it: retry once.
+      if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+      const stale = this.admin;
+      this.admin = undefined;
+      void stale?.then((a) => a.disconnect()).catch(() => undefined);
+      return this.withAdminOnce(fn);
+    }
+  }
+
+  private async withAdminOnce<T>(fn: (a: Admin) => Promise<T>): Promise<T> {
     if (!this.admin) {
       const a = this.kafka.admin();
       this.admin = a.connect().then(() => a);
