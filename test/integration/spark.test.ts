@@ -39,7 +39,12 @@ function processesMentioning(needle: string): number[] {
   return out;
 }
 
+/** What the tests create on the shared broker, removed when the suite ends. */
+const createdTopics = new Set<string>();
+const createdGroups = new Set<string>();
+
 async function createTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  for (const t of topics) createdTopics.add(t);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -63,7 +68,9 @@ type Adult = { name: string; age: number; city: string; message: string | null }
 
 /** Everything in `topic` from the beginning: waits for `expected` records, then a moment for extras. */
 async function consumeAll(kafka: Kafka, topic: string, expected: number): Promise<Adult[]> {
-  const consumer = kafka.consumer({ groupId: `spark-it-check-${topic}-${Date.now()}` });
+  const groupId = `spark-it-check-${topic}-${Date.now()}`;
+  createdGroups.add(groupId);
+  const consumer = kafka.consumer({ groupId });
   const received: Adult[] = [];
   await consumer.connect();
   try {
@@ -94,9 +101,18 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dp spark it '));
   });
 
-  after(() => {
+  after(async () => {
     model?.dispose();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    if (!stack || (createdTopics.size === 0 && createdGroups.size === 0)) return;
+    const admin = new Kafka({ clientId: 'spark-it-cleanup', brokers: [stack.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.deleteGroups([...createdGroups]).catch(() => undefined);
+      await admin.deleteTopics({ topics: [...createdTopics] }).catch(() => undefined);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   async function submit(req: SparkSubmitRequest, onLine?: (l: DriverLine, job: SparkJob) => void): Promise<{ result: SparkJobResult; lines: DriverLine[]; job: SparkJob }> {
