@@ -273,6 +273,11 @@ export class VsCodeSession {
       const session = new VsCodeSession(dir, profile, workspace, server, browser, page, keep);
       await page.goto(folderUrl(server.url, workspace));
       await session.waitForWorkbench();
+      // DataPipeline's contributions (its container, its palette commands) register a moment after
+      // the workbench renders: wait for them so a test may start with the command palette.
+      if ((options.extensions ?? [datapipelineVsix]).includes(datapipelineVsix)) {
+        await session.activityBarItem('DataPipeline').waitFor({ state: 'visible', timeout: 60_000 });
+      }
       return session;
     } catch (e) {
       await browser?.close().catch(() => undefined);
