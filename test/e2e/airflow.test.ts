@@ -18,13 +18,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Right-clicks a tree item and picks a context-menu entry; the view re-renders when it polls, so retry. */
 async function contextMenu(vsc: VsCodeSession, item: ReturnType<VsCodeSession['treeItem']>, entry: string, opened: () => Promise<unknown>): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    await item.click({ button: 'right' });
+    // a menu or input left open by an earlier attempt would swallow the click
+    for (let i = 0; i < 3 && (await vsc.page.locator('.context-view .monaco-menu, .quick-input-widget .quick-input-box input').first().isVisible()); i++) await vsc.escape();
+    await item.click({ button: 'right', timeout: 10_000 });
     const menuItem = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: entry });
     const ok = await menuItem.waitFor({ timeout: 5000 }).then(() => menuItem.click({ timeout: 5000 })).then(opened).then(() => true, () => false);
     if (ok) return;
     if (attempt >= 2) throw new Error(`${entry} did not open from the context menu`);
     await vsc.escape();
   }
+}
+
+/** Opens "Trigger DAG with Config" on hello_spark_cluster's row; if a poll re-rendered the row and the command asks which DAG, answers it. */
+async function openTriggerWithConfig(vsc: VsCodeSession, dag: ReturnType<VsCodeSession['treeItem']>): Promise<void> {
+  const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+  const title = vsc.page.locator('.quick-input-widget .quick-input-title');
+  await contextMenu(vsc, dag, 'Trigger DAG with Config', async () => {
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await title.filter({ hasText: /Choose a DAG|with config/ }).waitFor({ timeout: 5000 });
+    if (/Choose a DAG/.test(await title.innerText())) {
+      await input.fill('hello_spark_cluster');
+      await vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'hello_spark_cluster' }).first().click();
+    }
+    await title.filter({ hasText: 'Trigger hello_spark_cluster with config' }).waitFor({ timeout: 5000 });
+  });
 }
 
 describe('Airflow: Trigger Streaming DAG in VS Code', function () {
@@ -158,15 +175,7 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     const dag = vsc.treeItem('DAGs', /^hello_spark_cluster$/);
     await dag.waitFor({ timeout: 30_000 });
     const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
-    // the view re-renders when it polls, which can close a context menu: retry the right-click
-    for (let attempt = 0; ; attempt++) {
-      await dag.click({ button: 'right' });
-      const menuItem = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: 'Trigger DAG with Config' });
-      const opened = await menuItem.waitFor({ timeout: 5000 }).then(() => menuItem.click({ timeout: 5000 })).then(() => input.waitFor({ state: 'visible', timeout: 10_000 })).then(() => true, () => false);
-      if (opened) break;
-      if (attempt >= 2) throw new Error('Trigger DAG with Config did not open its input box from the context menu');
-      await vsc.escape();
-    }
+    await openTriggerWithConfig(vsc, dag);
     await input.fill('{"rows": 3');
     await vsc.page.locator('.quick-input-widget .quick-input-message', { hasText: 'Not valid JSON' }).waitFor({ timeout: 10_000 });
     await vsc.page.keyboard.press('Enter');
@@ -186,18 +195,7 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     const dag = vsc.treeItem('DAGs', /^hello_spark_cluster$/);
     await dag.waitFor({ timeout: 30_000 });
     const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
-    const title = vsc.page.locator('.quick-input-widget .quick-input-title');
-    // a poll can re-render the row under the menu, then the command asks which DAG: answer it
-    const openConfigBox = async () => {
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await title.filter({ hasText: /Choose a DAG|with config/ }).waitFor({ timeout: 5000 });
-      if (/Choose a DAG/.test(await title.innerText())) {
-        await input.fill('hello_spark_cluster');
-        await vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'hello_spark_cluster' }).first().click();
-      }
-      await title.filter({ hasText: 'Trigger hello_spark_cluster with config' }).waitFor({ timeout: 5000 });
-    };
-    await contextMenu(vsc, dag, 'Trigger DAG with Config', openConfigBox);
+    await openTriggerWithConfig(vsc, dag);
     for (const end = Date.now() + 5000; (await input.inputValue()) !== '{}' && Date.now() < end; ) await sleep(100);
     await input.fill(configText);
     await vsc.page.keyboard.press('Enter');
@@ -211,7 +209,7 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     helloRun.runId = sent.runId;
     const runsAfter = (await client.listDagRuns('hello_spark_cluster')).length;
     // next time, the same DAG offers the last config
-    await contextMenu(vsc, dag, 'Trigger DAG with Config', openConfigBox);
+    await openTriggerWithConfig(vsc, dag);
     for (const end = Date.now() + 5000; (await input.inputValue()) !== configText && Date.now() < end; ) await sleep(100);
     assert.equal(await input.inputValue(), configText, 'the last config is offered again');
     await vsc.screenshot('airflow-trigger-config-remembered');
