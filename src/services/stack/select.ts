@@ -8,6 +8,7 @@ import type { StackBackend } from './types';
 
 // dockerode (with ssh2, grpc, protobufjs) and the Docker backend load on first use, not at
 // extension activation: a static import made activation ~10x slower than a hello-world extension.
+// require(), not import(): under tsx's CommonJS hook (the tests) import() cannot resolve a .ts path.
 
 export type BackendSetting = 'auto' | 'docker' | 'native';
 
@@ -26,7 +27,7 @@ export async function probeDocker(composeCommand: string[], env: NodeJS.ProcessE
     return { ok: false, reason: 'the docker CLI is not installed' };
   }
   try {
-    const { createDocker, pingDocker } = await import('../docker/client');
+    const { createDocker, pingDocker } = require('../docker/client') as typeof import('../docker/client');
     await pingDocker(createDocker(env), 3000);
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
@@ -55,7 +56,7 @@ export interface BackendFactoryDeps {
 /** The factory src/extension.ts gives the StackController. */
 export function createBackendFactory(deps: BackendFactoryDeps): (setting: BackendSetting) => Promise<StackBackend> {
   const docker = async () => {
-    const { DockerBackend } = await import('./docker/dockerBackend');
+    const { DockerBackend } = require('./docker/dockerBackend') as typeof import('./docker/dockerBackend');
     return new DockerBackend({
       stackDir: deps.dockerStackDir(),
       composeCommand: deps.composeCommand(),
