@@ -20,7 +20,7 @@ import { collectRunOutput, kafkaRangeReader } from '../src/services/airflow/runO
 import { followRun, STREAMING_DAG_ID, triggerStreaming } from '../src/services/airflow/streamingRun';
 import { cacheDir } from '../src/services/util/paths';
 import { ensureNativeStack, releaseNativeStack } from '../test/integration/harness';
-import { appendResults, BenchEntry, entry, median, printTable } from './lib';
+import { BenchEntry, entry, median, runStandalone } from './lib';
 
 const DAG_COUNT = 500;
 const RUN_COUNT = 200;
@@ -199,15 +199,4 @@ export async function runAirflowBench(): Promise<BenchEntry[]> {
   return out;
 }
 
-if (require.main === module) {
-  runAirflowBench().then(
-    (entries) => {
-      printTable(entries);
-      appendResults(entries);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(runAirflowBench);

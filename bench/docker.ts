@@ -13,7 +13,7 @@ import { detectCompose, run, type ComposeCli } from '../src/services/docker/comp
 import { DockerBackend } from '../src/services/stack/docker/dockerBackend';
 import { StackStatusModel } from '../src/services/stack/statusModel';
 import { ensureDocker, PROJECT_DIR, removeProject, stopStartedDockerd } from '../test/docker/harness';
-import { appendResults, entry, median, printTable, type BenchEntry } from './lib';
+import { entry, median, type BenchEntry, runStandalone } from './lib';
 
 const PROJECT = 'dpbench';
 const WEB_PORT = '18181';
@@ -107,15 +107,4 @@ export async function runDockerBench(): Promise<BenchEntry[]> {
   ];
 }
 
-if (require.main === module) {
-  runDockerBench()
-    .then((entries) => {
-      printTable(entries);
-      appendResults(entries);
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    })
-    .finally(stopStartedDockerd);
-}
+if (require.main === module) runStandalone(runDockerBench, stopStartedDockerd);

@@ -22,7 +22,7 @@ import { KAFKA_VERSION } from '../src/services/stack/native/config';
 import { cacheDir } from '../src/services/util/paths';
 import { MessageBrowserController } from '../src/webviews/messageBrowser/controller';
 import { ensureNativeStack, releaseNativeStack } from '../test/integration/harness';
-import { appendResults, type BenchEntry, entry, median, printTable } from './lib';
+import { type BenchEntry, entry, median, runStandalone } from './lib';
 
 const MESSAGES = Number(process.env.DP_BENCH_KAFKA_MESSAGES ?? 1_000_000);
 const TOPIC = `bench-browse-${MESSAGES}`;
@@ -313,16 +313,4 @@ export async function runKafkaBench(): Promise<BenchEntry[]> {
   return out;
 }
 
-if (require.main === module) {
-  runKafkaBench()
-    .then(async (entries) => {
-      printTable(entries);
-      appendResults(entries);
-      await releaseNativeStack();
-    })
-    .catch(async (e) => {
-      console.error(e);
-      await releaseNativeStack();
-      process.exit(1);
-    });
-}
+if (require.main === module) runStandalone(runKafkaBench, releaseNativeStack);

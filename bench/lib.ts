@@ -74,3 +74,20 @@ function round(v: number): number {
 function fmt(v: number): string {
   return Number.isInteger(v) ? v.toLocaleString('en-US') : String(v);
 }
+
+/**
+ * Runs one bench module on its own (`tsx bench/<name>.ts`): prints its table, appends its entries
+ * to the results file, then runs `cleanup` (release a shared stack, stop a daemon) either way.
+ */
+export function runStandalone(run: () => Promise<BenchEntry[]>, cleanup: () => unknown = () => undefined): void {
+  run()
+    .then((entries) => {
+      printTable(entries);
+      appendResults(entries);
+    })
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    })
+    .finally(cleanup);
+}

@@ -14,7 +14,7 @@ import { layout, NativePorts } from '../src/services/stack/native/config';
 import { NativeBackend } from '../src/services/stack/native/nativeBackend';
 import { checkPrerequisites, provisionSteps, readStepDuration, runSteps } from '../src/services/stack/native/provision';
 import { cacheDir } from '../src/services/util/paths';
-import { appendResults, BenchEntry, entry, printTable } from './lib';
+import { BenchEntry, entry, runStandalone } from './lib';
 
 const root = path.resolve(__dirname, '..');
 const stackDir = path.join(root, 'stack');
@@ -93,15 +93,4 @@ export async function runNativeBench(): Promise<BenchEntry[]> {
   return out;
 }
 
-if (require.main === module) {
-  runNativeBench().then(
-    (entries) => {
-      printTable(entries);
-      appendResults(entries);
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(runNativeBench);

@@ -16,7 +16,7 @@ import { SparkJob } from '../src/services/spark/sparkJob';
 import { SparkViewModel } from '../src/services/spark/sparkViewModel';
 import type { NativeBackend } from '../src/services/stack/native/nativeBackend';
 import { HOST } from '../src/services/stack/native/config';
-import { appendResults, type BenchEntry, entry, median, printTable } from './lib';
+import { type BenchEntry, entry, median, runStandalone } from './lib';
 
 const ROUNDS = Number(process.env.DP_BENCH_SPARK_ROUNDS || 4);
 const HELLO = path.join(repoRoot, 'stack', 'scripts', 'hello_spark.py');
@@ -92,16 +92,4 @@ export async function runSparkBench(): Promise<BenchEntry[]> {
   ];
 }
 
-if (require.main === module) {
-  runSparkBench()
-    .then(async (entries) => {
-      printTable(entries);
-      appendResults(entries);
-      await releaseNativeStack();
-    })
-    .catch(async (e) => {
-      console.error(e);
-      await releaseNativeStack();
-      process.exit(1);
-    });
-}
+if (require.main === module) runStandalone(runSparkBench, releaseNativeStack);

@@ -12,18 +12,9 @@ import { AirflowError } from '../../src/services/airflow/errors';
 import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { ensureNativeStack, NativeStack, stackDir } from './harness';
+import { until } from './lib/until';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-}
 
 describe('Airflow 2.8.1 (native stack)', function () {
   this.timeout(30 * 60_000);

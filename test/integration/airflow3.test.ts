@@ -11,6 +11,7 @@ import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
 import { failingTask, followRun } from '../../src/services/airflow/streamingRun';
 import { Airflow3, startAirflow3 } from './lib/airflow3';
+import { until } from './lib/until';
 
 const PORT = 28185;
 
@@ -46,16 +47,6 @@ with DAG(dag_id="dp_fails", schedule=None, start_date=datetime(2024, 1, 1), catc
 `;
 
 const BROKEN_DAG = 'from airflow.sdk import DAG\n\nraise RuntimeError("deliberately broken for the DataPipeline test")\n';
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-}
 
 describe('Airflow 3.x (throwaway, /api/v2)', function () {
   this.timeout(15 * 60_000);
