@@ -328,8 +328,14 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       provider.refresh(0);
     }),
     ctx.registerCommand('datapipeline.dags.openDagFile', async (node?: DagNode) => {
-      const fileloc = node?.kind === 'dag' ? node.row.dag.fileloc : node?.kind === 'importError' ? node.error.filename : undefined;
-      if (!fileloc) return;
+      let fileloc = node?.kind === 'dag' ? node.row.dag.fileloc : node?.kind === 'importError' ? node.error.filename : undefined;
+      if (!fileloc) {
+        // from the palette, or a row that a refresh replaced while its menu was open: ask which DAG
+        const dagId = await pickDag(node);
+        if (!dagId) return;
+        fileloc = (await conn.withClient((c) => c.listDags())).find((d) => d.dagId === dagId)?.fileloc;
+        if (!fileloc) throw new Error(`Airflow does not know the DAG ${dagId} any more. Refresh the DAGs view.`);
+      }
       const uri = await resolveDagFile(fileloc, ctx.stackDir());
       if (!uri) throw new Error(`No workspace file matches ${fileloc}. Open the folder that holds your DAGs (e.g. the stack's dags/) and retry.`);
       const line = node?.kind === 'importError' ? importErrorLocation(node.error).line : 0;

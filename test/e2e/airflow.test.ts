@@ -156,14 +156,17 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     await vsc.openContainer('DataPipeline');
     const dag = vsc.treeItem('DAGs', /^kafka_spark_pipeline$/);
     await dag.waitFor({ timeout: 30_000 });
-    for (let attempt = 0; ; attempt++) {
-      await dag.click({ button: 'right' });
-      const menuItem = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: 'Open DAG File' });
-      const ok = await menuItem.waitFor({ timeout: 5000 }).then(() => menuItem.click({ timeout: 5000 })).then(() => true, () => false);
-      if (ok) break;
-      if (attempt >= 2) throw new Error('Open DAG File is not in the DAG context menu');
-      await vsc.escape();
-    }
+    const tab = vsc.page.locator('.tabs-container .tab', { hasText: 'kafka_spark_dag.py' });
+    const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+    await contextMenu(vsc, dag, 'Open DAG File', async () => {
+      // a poll that re-rendered the row while the menu was open makes the command ask which DAG
+      await Promise.race([tab.waitFor({ timeout: 15_000 }).catch(() => undefined), input.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => undefined)]);
+      if (await input.isVisible()) {
+        await input.fill('kafka_spark_pipeline');
+        await vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'kafka_spark_pipeline' }).first().click();
+      }
+      await tab.waitFor({ timeout: 15_000 });
+    });
     await vsc.page.locator('.tabs-container .tab', { hasText: 'kafka_spark_dag.py' }).waitFor({ timeout: 30_000 });
     await vsc.page.locator('.editor-group-container.active .monaco-editor .view-lines', { hasText: 'kafka_spark_pipeline' }).waitFor({ timeout: 30_000 });
   });

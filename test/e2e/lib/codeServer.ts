@@ -304,10 +304,14 @@ export class VsCodeSession {
 
   /** Opens a view container in the side bar (no-op when it is already open). */
   async openContainer(title = 'DataPipeline'): Promise<void> {
-    const sidebarTitle = this.page.locator('.part.sidebar .composite.title h2');
-    if ((await sidebarTitle.count()) > 0 && (await sidebarTitle.first().innerText()).toLowerCase() === title.toLowerCase()) return;
-    await this.activityBarItem(title).click();
-    await this.page.locator('.part.sidebar .composite.title h2', { hasText: new RegExp(`^${escapeRegExp(title)}$`, 'i') }).waitFor();
+    const shown = this.page.locator('.part.sidebar .composite.title h2', { hasText: new RegExp(`^${escapeRegExp(title)}$`, 'i') });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await shown.isVisible()) return;
+      // clicking the icon of the container already open hides the side bar: check again after each click
+      await this.activityBarItem(title).click();
+      if (await shown.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) return;
+    }
+    await shown.waitFor({ state: 'visible', timeout: 10_000 });
   }
 
   /** Side-bar view pane by its title ("Stack", "DAGs", "Topics", "Spark Applications"). */
