@@ -31,13 +31,17 @@ export interface FilterForm {
   timeTo?: number;
 }
 
-export interface RowData {
+/** Where a message sits and its key: shared by a table row and the detail pane. */
+interface MessageMeta {
   seq: number;
   partition: number;
   offset: number;
   timestamp: number;
   key: string | null;
   keyBinary: boolean;
+}
+
+export interface RowData extends MessageMeta {
   value: string | null;
   valueBinary: boolean;
   valueTruncated: boolean;
@@ -45,13 +49,7 @@ export interface RowData {
   headerCount: number;
 }
 
-export interface DetailData {
-  seq: number;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  keyBinary: boolean;
+export interface DetailData extends MessageMeta {
   /** full text when UTF-8 (JSON pretty-printed separately) */
   valueText: string | null;
   valuePretty: string | null;
