@@ -19,13 +19,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function contextMenu(vsc: VsCodeSession, item: ReturnType<VsCodeSession['treeItem']>, entry: string, opened: () => Promise<unknown>): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     // a menu or input left open by an earlier attempt would swallow the click
-    for (let i = 0; i < 3 && (await vsc.page.locator('.context-view .monaco-menu, .quick-input-widget .quick-input-box input').first().isVisible()); i++) await vsc.escape();
+    for (let i = 0; i < 3 && (await vsc.page.locator('.context-view .monaco-menu, .context-view-block, .quick-input-widget .quick-input-box input').first().isVisible()); i++) await vsc.escape();
     await item.click({ button: 'right', timeout: 10_000 });
     const menuItem = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: entry });
     const ok = await menuItem.waitFor({ timeout: 5000 }).then(() => menuItem.click({ timeout: 5000 })).then(opened).then(() => true, () => false);
     if (ok) return;
-    if (attempt >= 2) throw new Error(`${entry} did not open from the context menu`);
+    if (attempt >= 5) throw new Error(`${entry} did not open from the context menu`);
     await vsc.escape();
+    await sleep(1000); // let a poll that re-rendered the view settle before right-clicking again
   }
 }
 
@@ -234,6 +235,8 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       for (const end = Date.now() + 5 * 60_000; !finished(first?.state) && Date.now() < end; await sleep(2000)) first = await task();
       assert.ok(first && finished(first.state), `the run finished (state ${first?.state})`);
       assert.equal(first.tryNumber, 1);
+      // a menu left open by an earlier test would swallow the clicks below
+      for (let i = 0; i < 3 && (await vsc.page.locator('.context-view-block, .quick-input-widget .quick-input-box input').first().isVisible()); i++) await vsc.escape();
       await vsc.openContainer('DataPipeline');
       const dag = vsc.treeItem('DAGs', /^hello_spark_cluster$/);
       await dag.waitFor({ timeout: 30_000 });
