@@ -220,7 +220,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     onImportErrors: (errors) => void diagnostics.update(errors).catch((e: unknown) => log.warn(`import error diagnostics: ${String(e)}`)),
     onUnauthorized: (err) =>
       void conn.askOnceAfter401(err.message).then(
-        (entered) => entered && provider.refresh(0),
+        (entered) => entered && provider.reloadAll(),
         (e: unknown) => log.warn(`password prompt: ${String(e)}`),
       ),
   });
@@ -229,7 +229,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   disposables.push(provider.createDagsView());
   disposables.push(vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs));
   disposables.push(ctx.stack.onDidChange(() => provider.refresh()));
-  disposables.push(ctx.settings.onDidChange((e) => e.affectsConfiguration('datapipeline.airflow') && provider.refresh()));
+  disposables.push(ctx.settings.onDidChange((e) => e.affectsConfiguration('datapipeline.airflow') && provider.reloadAll(250)));
 
   // Re-read import errors shortly after a DAG file is saved (the scheduler re-parses within ~30 s).
   let saveTimers: NodeJS.Timeout[] = [];
@@ -279,7 +279,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   disposables.push(
     ctx.registerCommand('datapipeline.dags.refresh', async (opts?: { askPassword?: boolean }) => {
       if (opts && typeof opts === 'object' && opts.askPassword) await conn.askPassword();
-      provider.refresh(0);
+      provider.reloadAll();
     }),
     ctx.registerCommand('datapipeline.dags.trigger', async (node?: unknown) => {
       const dagId = await pickDag(node);

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
  * and polls (optionally) only while visible.
  */
 export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>, vscode.Disposable {
-  protected readonly changeEmitter = new vscode.EventEmitter<T | undefined | void>();
+  protected readonly changeEmitter = new vscode.EventEmitter<T | T[] | undefined | void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   protected view?: vscode.TreeView<T>;
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
@@ -45,8 +45,24 @@ export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>,
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined;
-      this.changeEmitter.fire();
+      void this.runUpdate();
     }, debounceMs);
+  }
+
+  /**
+   * What a refresh or a poll does: by default re-reads the whole tree. A view whose rows carry
+   * context-menu commands overrides it to update only the rows whose data changed.
+   */
+  protected update(): void | Promise<void> {
+    this.changeEmitter.fire();
+  }
+
+  private async runUpdate(): Promise<void> {
+    try {
+      await this.update();
+    } catch {
+      this.changeEmitter.fire(); // the full re-read shows the error as a node
+    }
   }
 
   /** Polls with `refresh()` every `ms` while visible (0 turns polling off). */
@@ -59,10 +75,12 @@ export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>,
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
     if (this.pollMs > 0 && this.visible) {
-      this.pollTimer = setTimeout(() => {
-        this.changeEmitter.fire();
-        this.schedulePoll();
+      const timer = setTimeout(() => {
+        void this.runUpdate().then(() => {
+          if (this.pollTimer === timer) this.schedulePoll(); // not if setPolling() rescheduled meanwhile
+        });
       }, this.pollMs);
+      this.pollTimer = timer;
     }
   }
 
@@ -74,6 +92,7 @@ export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>,
   dispose(): void {
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }

@@ -3,21 +3,14 @@ import { BaseTreeProvider } from './base';
 import type { AirflowClient } from '../services/airflow/client';
 import { AirflowError } from '../services/airflow/errors';
 import {
-  buildDagRows, dagContextValue, dagDescription, DagRow, importErrorLocation, runDescription, stateIcon, taskDescription,
+  buildDagRows, dagContextValue, dagDescription, DagNode, dagNodeActive, dagNodeKey, dagNodeSignature, importErrorLocation, runDescription,
+  stateIcon, taskDescription,
 } from '../services/airflow/dagsModel';
+import { diffListing } from '../services/util/reconcile';
 import { orderTasks } from '../services/airflow/streamingRun';
-import type { AirflowDagRun, AirflowImportError, AirflowTaskInstance } from '../services/airflow/types';
+import type { AirflowImportError } from '../services/airflow/types';
 
-export type DagNode =
-  | { kind: 'unreachable'; url: string; message: string }
-  | { kind: 'unauthorized'; url: string; message: string }
-  | { kind: 'error'; message: string }
-  | { kind: 'importErrors'; errors: AirflowImportError[] }
-  | { kind: 'importError'; error: AirflowImportError }
-  | { kind: 'dag'; row: DagRow }
-  | { kind: 'run'; run: AirflowDagRun }
-  | { kind: 'task'; ti: AirflowTaskInstance }
-  | { kind: 'empty'; text: string };
+export type { DagNode };
 
 /** How many recent runs a DAG node lists. */
 export const RUNS_PER_DAG = 10;
@@ -39,11 +32,19 @@ function themeIcon(state: string | undefined): vscode.ThemeIcon {
 /**
  * The Airflow DAGs view: DAGs (paused state, tags, schedule, last run), their recent runs, each run's
  * task instances; an import-errors node; one "unreachable — Retry" item when Airflow is down.
- * Polls only while visible (faster while something runs).
+ * Polls only while visible (faster while something runs). A poll re-reads what is shown and
+ * re-renders only the rows whose data changed, keeping the same node objects: a full re-render
+ * on every poll closed open context menus and handed menu commands a stale row.
  */
 export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
-  /** last root listing, kept so children of a DAG don't refetch the DAG list */
   private anyRunning = false;
+  /** the root rows and each expanded parent's children, as last handed to VS Code (stable objects) */
+  private shownRoot?: DagNode[];
+  private readonly shownChildren = new Map<string, DagNode[]>();
+  private readonly nodes = new Map<string, DagNode>();
+  private readonly parentOf = new Map<string, string>();
+  private readonly expanded = new Set<string>();
+  private fullReload = false;
 
   constructor(private readonly deps: DagsViewDeps) {
     super();
@@ -51,8 +52,104 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
 
   createDagsView(): vscode.TreeView<DagNode> {
     const view = this.createView('datapipeline.dags', { showCollapseAll: true });
+    this.register(view.onDidExpandElement((e) => this.expanded.add(dagNodeKey(e.element))));
+    this.register(view.onDidCollapseElement((e) => this.expanded.delete(dagNodeKey(e.element))));
     this.setPolling(10_000);
     return view;
+  }
+
+  /** Re-reads the whole tree (the Refresh button, new settings, a password entered). */
+  reloadAll(debounceMs = 0): void {
+    this.fullReload = true;
+    this.refresh(debounceMs);
+  }
+
+  protected override async update(): Promise<void> {
+    const root = this.shownRoot;
+    if (this.fullReload || !root || !root.every((n) => n.kind === 'dag' || n.kind === 'importErrors' || n.kind === 'empty')) {
+      this.fullReload = false;
+      this.changeEmitter.fire();
+      return;
+    }
+    const client = await this.deps.client();
+    const now = Date.now();
+    const freshRoot = await this.fetchRoot(client);
+    const top = diffListing(root, freshRoot, dagNodeKey, (n) => dagNodeSignature(n, now));
+    if (!top.sameKeys) {
+      this.changeEmitter.fire();
+      return;
+    }
+    const changed = new Set<DagNode>();
+    for (const [shown, fresh] of top.changed) {
+      Object.assign(shown, fresh);
+      changed.add(shown);
+    }
+    let running = freshRoot.some(dagNodeActive);
+    for (const [key, children] of [...this.shownChildren]) {
+      const parent = this.nodes.get(key);
+      if (!parent || (parent.kind !== 'dag' && parent.kind !== 'run') || !this.isOpen(key) || this.ancestorIn(key, changed)) continue;
+      const fresh = await this.listChildren(client, parent);
+      running ||= fresh.some(dagNodeActive);
+      const diff = diffListing(children, fresh, dagNodeKey, (n) => dagNodeSignature(n, now));
+      if (!diff.sameKeys) {
+        changed.add(parent); // VS Code asks for its children again
+        continue;
+      }
+      for (const [shown, f] of diff.changed) {
+        Object.assign(shown, f);
+        changed.add(shown);
+      }
+    }
+    this.setRunning(running);
+    if (changed.size) this.changeEmitter.fire([...changed]);
+  }
+
+  /** expanded, and every ancestor expanded too (rows under a collapsed DAG are not polled) */
+  private isOpen(key: string): boolean {
+    for (let k: string | undefined = key; k; k = this.parentOf.get(k)) if (!this.expanded.has(k)) return false;
+    return true;
+  }
+
+  private ancestorIn(key: string, set: Set<DagNode>): boolean {
+    for (let k = this.parentOf.get(key); k; k = this.parentOf.get(k)) {
+      const n = this.nodes.get(k);
+      if (n && set.has(n)) return true;
+    }
+    return false;
+  }
+
+  /** Keeps the node object already shown for each key (updating its data), so handles stay valid. */
+  private adopt(parentKey: string | undefined, fresh: DagNode[]): DagNode[] {
+    const previous = parentKey ? this.shownChildren.get(parentKey) : this.shownRoot;
+    const byKey = new Map((previous ?? []).map((n) => [dagNodeKey(n), n]));
+    const out = fresh.map((f) => {
+      const p = byKey.get(dagNodeKey(f));
+      if (p && p.kind === f.kind) {
+        Object.assign(p, f);
+        return p;
+      }
+      return f;
+    });
+    const kept = new Set(out.map(dagNodeKey));
+    for (const k of byKey.keys()) if (!kept.has(k)) this.forget(k);
+    for (const n of out) {
+      if (n.kind === 'empty') continue; // "No runs yet" is not unique across parents
+      const k = dagNodeKey(n);
+      this.nodes.set(k, n);
+      if (parentKey) this.parentOf.set(k, parentKey);
+      else this.parentOf.delete(k);
+    }
+    if (parentKey) this.shownChildren.set(parentKey, out);
+    else this.shownRoot = out;
+    return out;
+  }
+
+  private forget(key: string): void {
+    for (const c of this.shownChildren.get(key) ?? []) this.forget(dagNodeKey(c));
+    this.shownChildren.delete(key);
+    this.nodes.delete(key);
+    this.parentOf.delete(key);
+    this.expanded.delete(key);
   }
 
   getTreeItem(node: DagNode): vscode.TreeItem {
@@ -142,33 +239,34 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
 
   async getChildren(node?: DagNode): Promise<DagNode[]> {
     try {
-      if (!node) return await this.rootChildren();
-      const client = await this.deps.client();
-      if (node.kind === 'importErrors') return node.errors.map((error) => ({ kind: 'importError', error }));
-      if (node.kind === 'dag') {
-        const runs = await client.listDagRuns(node.row.dag.dagId, { limit: RUNS_PER_DAG });
-        if (runs.some((r) => r.state === 'running' || r.state === 'queued')) this.markRunning();
-        return runs.length ? runs.map((run) => ({ kind: 'run', run })) : [{ kind: 'empty', text: 'No runs yet' }];
+      if (!node) {
+        const client = await this.deps.client();
+        const rows = await this.fetchRoot(client);
+        this.setRunning(rows.some(dagNodeActive));
+        return this.adopt(undefined, rows);
       }
-      if (node.kind === 'run') {
-        const tis = orderTasks(await client.listTaskInstances(node.run.dagId, node.run.runId), []);
-        if (tis.some((t) => t.state === 'running' || t.state === 'queued')) this.markRunning();
-        return tis.length ? tis.map((ti) => ({ kind: 'task', ti })) : [{ kind: 'empty', text: 'No task instances yet' }];
+      const key = dagNodeKey(node);
+      if (node.kind === 'importErrors') {
+        this.expanded.add(key);
+        return this.adopt(key, node.errors.map((error) => ({ kind: 'importError', error })));
+      }
+      if (node.kind === 'dag' || node.kind === 'run') {
+        this.expanded.add(key); // asked for its children: it is expanded
+        const children = await this.listChildren(await this.deps.client(), node);
+        if (children.some(dagNodeActive)) this.setRunning(true);
+        return this.adopt(key, children);
       }
       return [];
     } catch (err) {
-      return [this.errorNode(err)];
+      const e = [this.errorNode(err)];
+      return node ? e : this.adopt(undefined, e);
     }
   }
 
-  private async rootChildren(): Promise<DagNode[]> {
-    this.anyRunning = false;
-    const client = await this.deps.client();
+  private async fetchRoot(client: AirflowClient): Promise<DagNode[]> {
     const [dags, latest, importErrors] = await Promise.all([client.listDags(), client.latestRunByDag(), client.listImportErrors()]);
     this.deps.onImportErrors(importErrors);
     const rows = buildDagRows(dags, latest);
-    if (rows.some((r) => r.lastRun && (r.lastRun.state === 'running' || r.lastRun.state === 'queued'))) this.markRunning();
-    else this.setPolling(10_000);
     const nodes: DagNode[] = [];
     if (importErrors.length) nodes.push({ kind: 'importErrors', errors: importErrors });
     nodes.push(...rows.map((row): DagNode => ({ kind: 'dag', row })));
@@ -176,10 +274,20 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
     return nodes;
   }
 
-  private markRunning(): void {
-    if (!this.anyRunning) {
-      this.anyRunning = true;
-      this.setPolling(3000);
+  private async listChildren(client: AirflowClient, node: DagNode & { kind: 'dag' | 'run' }): Promise<DagNode[]> {
+    if (node.kind === 'dag') {
+      const runs = await client.listDagRuns(node.row.dag.dagId, { limit: RUNS_PER_DAG });
+      return runs.length ? runs.map((run) => ({ kind: 'run', run })) : [{ kind: 'empty', text: 'No runs yet' }];
+    }
+    const tis = orderTasks(await client.listTaskInstances(node.run.dagId, node.run.runId), []);
+    return tis.length ? tis.map((ti) => ({ kind: 'task', ti })) : [{ kind: 'empty', text: 'No task instances yet' }];
+  }
+
+  /** 3 s polls while something is queued or running, 10 s otherwise. */
+  private setRunning(running: boolean): void {
+    if (running !== this.anyRunning) {
+      this.anyRunning = running;
+      this.setPolling(running ? 3000 : 10_000);
     }
   }
 

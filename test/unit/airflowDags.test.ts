@@ -7,6 +7,8 @@ import {
   describeProgress, failingTask, orderTasks, parseOutputRange, schedulerDown, sparkAppIdFromLog, summarizeTasks, toOutputRecord,
 } from '../../src/services/airflow/streamingRun';
 import { isFromOutputViewer } from '../../src/protocol/outputViewer';
+import { dagNodeActive, dagNodeKey, dagNodeSignature, type DagNode } from '../../src/services/airflow/dagsModel';
+import { diffListing } from '../../src/services/util/reconcile';
 import type { AirflowDag, AirflowDagRun, AirflowTaskInstance } from '../../src/services/airflow/types';
 
 const dag = (id: string, over: Partial<AirflowDag> = {}): AirflowDag => ({ dagId: id, isPaused: false, fileloc: `/opt/airflow/dags/${id}.py`, tags: [], schedule: 'None', owners: [], ...over });
@@ -133,5 +135,47 @@ describe('airflow streaming run', () => {
     assert.equal(isFromOutputViewer({ type: 'openTaskLog', taskId: 'a' }), false);
     assert.equal(isFromOutputViewer({ type: 'eval' }), false);
     assert.equal(isFromOutputViewer(null), false);
+  });
+});
+
+describe('DAGs view polling: only rows whose data changed are re-rendered', () => {
+  const key = dagNodeKey;
+  const t0 = Date.parse('2026-11-25T10:00:00Z');
+  const dagNode = (id: string, lastState?: string): DagNode => ({ kind: 'dag', row: { dag: dag(id), lastRun: lastState ? run({ dagId: id, state: lastState }) : undefined } });
+
+  it('an unchanged listing changes nothing; a changed last run changes only that DAG row', () => {
+    const shown = [dagNode('a', 'success'), dagNode('b', 'running')];
+    assert.deepEqual(diffListing(shown, [dagNode('a', 'success'), dagNode('b', 'running')], key, (n) => dagNodeSignature(n, t0)), { sameKeys: true, changed: [] });
+    const fresh = [dagNode('a', 'success'), dagNode('b', 'success')];
+    const d = diffListing(shown, fresh, key, (n) => dagNodeSignature(n, t0));
+    assert.equal(d.sameKeys, true);
+    assert.deepEqual(d.changed.map(([s]) => key(s)), ['dag:b']);
+    assert.equal(d.changed[0]![1], fresh[1]);
+  });
+
+  it('a DAG added, removed or reordered is a structural change (the parent is re-read)', () => {
+    const shown = [dagNode('a'), dagNode('b')];
+    const sig = (n: DagNode) => dagNodeSignature(n, t0);
+    assert.equal(diffListing(shown, [dagNode('a')], key, sig).sameKeys, false);
+    assert.equal(diffListing(shown, [dagNode('a'), dagNode('c')], key, sig).sameKeys, false);
+    assert.equal(diffListing(shown, [dagNode('b'), dagNode('a')], key, sig).sameKeys, false);
+  });
+
+  it("a running run's row changes as its duration ticks; a finished one does not", () => {
+    const running: DagNode = { kind: 'run', run: run({ state: 'running', startDate: '2026-11-25T09:59:00Z' }) };
+    assert.notEqual(dagNodeSignature(running, t0), dagNodeSignature(running, t0 + 5000));
+    const done: DagNode = { kind: 'run', run: run({ state: 'success', startDate: '2026-11-25T09:59:00Z', endDate: '2026-11-25T09:59:30Z' }) };
+    assert.equal(dagNodeSignature(done, t0), dagNodeSignature(done, t0 + 5000));
+    const task: DagNode = { kind: 'task', ti: ti('produce', 'success', { tryNumber: 1 }) };
+    assert.notEqual(dagNodeSignature(task, t0), dagNodeSignature({ kind: 'task', ti: ti('produce', 'success', { tryNumber: 2 }) }, t0), 'a cleared task (try 2) re-renders');
+  });
+
+  it('keys are unique per DAG, run and task instance; active means queued or running', () => {
+    assert.equal(key({ kind: 'run', run: run({ runId: 'manual__x' }) }), 'run:kafka_spark_pipeline:manual__x');
+    assert.equal(key({ kind: 'task', ti: ti('consume', 'queued', { mapIndex: 2 }) }), 'ti:kafka_spark_pipeline:manual__1:consume:2');
+    assert.equal(dagNodeActive(dagNode('a', 'queued')), true);
+    assert.equal(dagNodeActive(dagNode('a', 'success')), false);
+    assert.equal(dagNodeActive({ kind: 'task', ti: ti('x', 'running') }), true);
+    assert.equal(dagNodeActive({ kind: 'empty', text: 'No runs yet' }), false);
   });
 });

@@ -29,6 +29,56 @@ export function dagDescription(row: DagRow): string {
   return parts.join(' · ');
 }
 
+/** One row of the DAGs view (the view maps it to a TreeItem). */
+export type DagNode =
+  | { kind: 'unreachable'; url: string; message: string }
+  | { kind: 'unauthorized'; url: string; message: string }
+  | { kind: 'error'; message: string }
+  | { kind: 'importErrors'; errors: AirflowImportError[] }
+  | { kind: 'importError'; error: AirflowImportError }
+  | { kind: 'dag'; row: DagRow }
+  | { kind: 'run'; run: AirflowDagRun }
+  | { kind: 'task'; ti: AirflowTaskInstance }
+  | { kind: 'empty'; text: string };
+
+/** A row's identity across polls (also its TreeItem id where it has one). */
+export function dagNodeKey(n: DagNode): string {
+  switch (n.kind) {
+    case 'dag':
+      return `dag:${n.row.dag.dagId}`;
+    case 'run':
+      return `run:${n.run.dagId}:${n.run.runId}`;
+    case 'task':
+      return `ti:${n.ti.dagId}:${n.ti.runId}:${n.ti.taskId}:${n.ti.mapIndex}`;
+    case 'importErrors':
+      return 'importErrors';
+    case 'importError':
+      return `importError:${n.error.filename}`;
+    case 'empty':
+      return `empty:${n.text}`;
+    default:
+      return n.kind;
+  }
+}
+
+/** Everything a row shows, at `now` (a running run's duration ticks): equal signatures need no re-render. */
+export function dagNodeSignature(n: DagNode, now: number = Date.now()): string {
+  switch (n.kind) {
+    case 'run':
+      return JSON.stringify(n.run) + runDescription(n.run, now);
+    case 'task':
+      return JSON.stringify(n.ti) + taskDescription(n.ti, now);
+    default:
+      return JSON.stringify(n);
+  }
+}
+
+/** Whether a row stands for something still queued or running (the view then polls faster). */
+export function dagNodeActive(n: DagNode): boolean {
+  const s = n.kind === 'dag' ? n.row.lastRun?.state : n.kind === 'run' ? n.run.state : n.kind === 'task' ? n.ti.state : undefined;
+  return s === 'running' || s === 'queued';
+}
+
 /** A theme icon id and color id for a run or task state (view maps them to ThemeIcon). */
 export interface StateIcon {
   icon: string;
