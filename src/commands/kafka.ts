@@ -8,6 +8,7 @@ import type { KafkaService } from '../services/kafka/kafkaClient';
 import type { ExportRecord } from '../services/kafka/messageFormat';
 import { parseProduceDocument, produceTemplate } from '../services/kafka/produceDocument';
 import {
+  copiesError,
   KNOWN_TOPIC_CONFIGS,
   partitionsError,
   topicConfigError,
@@ -49,6 +50,9 @@ function topicArg(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
   return undefined;
 }
+
+/** sendProduceDocument's second argument: ask how many copies to send. */
+const ASK_COPIES = -1;
 
 export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   const conn = new KafkaConnection(ctx);
@@ -123,6 +127,8 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
 
   /** Open produce documents (untitled JSON) → the topic each one sends to. */
   const produceDocs = new Map<string, string>();
+  /** what "Send N Copies…" offers next (the last count entered this session) */
+  let lastCopies = '10';
   const lensChanged = new vscode.EventEmitter<void>();
   const updateProduceContext = (): void => {
     const uri = vscode.window.activeTextEditor?.document.uri.toString();
@@ -142,17 +148,29 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   };
 
   /** Sends the produce document (the active one, or the one given by the CodeLens) to its topic. */
-  const sendProduceDocument = async (arg: unknown): Promise<void> => {
+  const sendProduceDocument = async (arg: unknown, copiesArg?: number): Promise<void> => {
     const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
     const topic = uri && produceDocs.get(uri.toString());
     if (!uri || !topic) throw new ValidationError('This editor is not a Produce Message document. Run "DataPipeline: Produce Message…" on a topic first.');
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (!doc) throw new ValidationError('The Produce Message document was closed. Run "DataPipeline: Produce Message…" again.');
     const records = parseProduceDocument(doc.getText());
+    let copies = 1;
+    if (copiesArg === ASK_COPIES) {
+      const raw = await vscode.window.showInputBox({
+        title: `Send ${records.length === 1 ? 'the message' : `the ${records.length} messages`} to ${topic} how many times?`,
+        value: lastCopies,
+        prompt: 'Copies (1 to 1000000); each copy sends every message of the document once',
+        validateInput: copiesError,
+      });
+      if (raw === undefined) return;
+      lastCopies = raw.trim();
+      copies = Number(raw);
+    }
     const svc = await conn.get();
     const sent = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Sending to ${topic}…` },
-      () => svc.produce(topic, records),
+      { location: vscode.ProgressLocation.Notification, title: `Sending ${copies === 1 ? '' : `${(records.length * copies).toLocaleString('en-US')} messages `}to ${topic}…` },
+      () => svc.produce(topic, records, copies),
     );
     tree.refresh(0);
     void vscode.window.showInformationMessage(`Sent ${sent.toLocaleString('en-US')} message${sent === 1 ? '' : 's'} to ${topic}.`);
@@ -163,7 +181,11 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     provideCodeLenses: (doc) => {
       const topic = produceDocs.get(doc.uri.toString());
       if (!topic) return [];
-      return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `$(send) Send to ${topic}`, command: 'datapipeline.topics.sendProduceDocument', arguments: [doc.uri] })];
+      const top = new vscode.Range(0, 0, 0, 0);
+      return [
+        new vscode.CodeLens(top, { title: `$(send) Send to ${topic}`, command: 'datapipeline.topics.sendProduceDocument', arguments: [doc.uri] }),
+        new vscode.CodeLens(top, { title: '$(copy) Send N Copies…', command: 'datapipeline.topics.sendProduceDocumentCopies', arguments: [doc.uri] }),
+      ];
     },
   };
 
@@ -183,7 +205,8 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     ctx.registerCommand('datapipeline.topics.create', createTopic),
     ctx.registerCommand('datapipeline.topics.delete', deleteTopic),
     ctx.registerCommand('datapipeline.topics.produce', (arg: unknown) => produce(arg)),
-    ctx.registerCommand('datapipeline.topics.sendProduceDocument', sendProduceDocument),
+    ctx.registerCommand('datapipeline.topics.sendProduceDocument', (arg: unknown) => sendProduceDocument(arg)),
+    ctx.registerCommand('datapipeline.topics.sendProduceDocumentCopies', (arg: unknown) => sendProduceDocument(arg, ASK_COPIES)),
     lensChanged,
     vscode.languages.registerCodeLensProvider({ language: 'json' }, produceLenses),
     vscode.window.onDidChangeActiveTextEditor(updateProduceContext),

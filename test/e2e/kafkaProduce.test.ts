@@ -112,6 +112,29 @@ describe('Kafka: Produce Message through a JSON editor in a real VS Code', funct
     assert.equal(await total(), 4);
   });
 
+  it('Send N Copies… sends the whole document N times, and refuses a count that is not 1 to 1000000', async function () {
+    const s = vsc!;
+    const before = await total();
+    await editorText().filter({ hasText: 'plain text' }).waitFor();
+    await s.page.locator('.editor-group-container.active .codelens-decoration a', { hasText: 'Send N Copies' }).click();
+    const input = s.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await s.page.locator('.quick-input-widget .quick-input-title', { hasText: `the 2 messages to ${topic} how many times` }).waitFor({ timeout: 5000 });
+    await input.fill('0');
+    await s.page.locator('.quick-input-widget .quick-input-message', { hasText: 'whole number from 1 to 1000000' }).waitFor({ timeout: 5000 });
+    await s.page.keyboard.press('Enter');
+    assert.equal(await input.isVisible(), true, 'the input stays open while the count is invalid');
+    await input.fill('3');
+    await s.page.keyboard.press('Enter');
+    for (const end = Date.now() + 30_000; (await total()) < before + 6 && Date.now() < end; ) await sleep(300);
+    assert.equal(await total(), before + 6, 'two messages x 3 copies');
+    // the workbench may keep the toast in the notification center (it was posted as the input closed)
+    await s.runCommand('Notifications: Show Notifications');
+    await s.page.locator('.notifications-center .notification-list-item-message', { hasText: `Sent 6 messages to ${topic}` }).waitFor({ timeout: 10_000 });
+    await s.screenshot('kafka-produce-copies');
+    await s.runCommand('Notifications: Hide Notifications');
+  });
+
   it('malformed JSON shows an error and sends nothing (editor title button)', async function () {
     const s = vsc!;
     const before = await total();
