@@ -60,6 +60,16 @@ const vendorExternal = {
     build.onResolve({ filter }, (args) => ({ path: `./vendor/${args.path}.js`, external: true }));
   },
 };
+// The activation shell (dist/extension.js) loads the features (dist/main.js) on first use: keep
+// them in their own file so activation parses only the shell.
+const featuresExternal = {
+  name: 'features-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/main$/ }, (args) =>
+      args.importer.endsWith(path.join('src', 'extension.ts')) ? { path: './main.js', external: true } : undefined,
+    );
+  },
+};
 const NODE_EXTERNALS = ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
 
 async function main() {
@@ -75,14 +85,14 @@ async function main() {
   };
   const extension = await esbuild.context({
     ...common,
-    entryPoints: { extension: 'src/extension.ts' },
+    entryPoints: { extension: 'src/extension.ts', main: 'src/main.ts' },
     outdir: 'dist',
     platform: 'node',
     target: 'node18',
     format: 'cjs',
     // vscode is provided by the host; ssh2's optional native helpers are loaded in try/catch.
     external: NODE_EXTERNALS,
-    plugins: [...common.plugins, vendorExternal],
+    plugins: [...common.plugins, vendorExternal, featuresExternal],
   });
   const vendor = await esbuild.context({
     ...common,

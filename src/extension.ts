@@ -1,62 +1,101 @@
-import * as path from 'node:path';
-import * as vscode from 'vscode';
-import { registerAirflowFeature } from './commands/airflow';
-import { registerKafkaFeature } from './commands/kafka';
-import { registerCommand } from './commands/registry';
-import { registerSparkFeature } from './commands/spark';
-import { registerStackFeature } from './commands/stack';
-import type { FeatureContext } from './featureContext';
-import { Logging } from './logging';
-import { resolveStackDir } from './services/stack/stackDir';
-import { Settings } from './settings';
-import { createStackBackendFactory } from './stackBackends';
-import { StackController } from './stackController';
-
 /**
- * Builds every object once and passes it in; every registration goes to context.subscriptions.
- * Activation spawns nothing and makes no network call: backends and clients are created on first use.
+ * The activation shell. It creates the four tree views and a stub for every command declared in
+ * package.json, and nothing else: the features (src/main.ts, its own file dist/main.js with the
+ * services, views and webviews) load on first use — when a view asks for its rows or a command runs.
+ * Activation therefore parses ~5 KB instead of ~200 KB and spawns, fetches and reads nothing.
  */
-export function activate(context: vscode.ExtensionContext): void {
-  const logging = new Logging();
-  context.subscriptions.push(logging);
-  const log = logging.logger('extension');
-  const settings = new Settings();
-  const storage = context.globalStorageUri.fsPath;
-  const cacheDir = process.env.DATAPIPELINE_CACHE || path.join(storage, 'cache');
-  const stateDir = process.env.DATAPIPELINE_STATE || path.join(storage, 'state');
-  const stackDir = () =>
-    resolveStackDir(
-      (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
-      path.join(context.extensionPath, 'stack'),
-    );
-  const stack = new StackController(
-    settings,
-    createStackBackendFactory({ extensionContext: context, settings, log: logging.logger('stack'), stackDir, cacheDir, stateDir }),
-    logging.logger('stack'),
-  );
-  context.subscriptions.push(stack);
+import * as vscode from 'vscode';
+import type { ShellHost } from './shellHost';
 
-  const showLog = () => logging.channel.show(true);
-  const ctx: FeatureContext = {
-    extensionContext: context,
-    logger: (name) => logging.logger(name),
-    showLog,
-    settings,
-    stack,
-    registerCommand: (id, handler) => registerCommand(id, handler, { log: logging.logger(id), showLog }),
-    stackDir,
-    cacheDir,
-    stateDir,
+/** The views declared in package.json, with the options their TreeViews need at creation. */
+const VIEWS: ReadonlyArray<{ id: string; showCollapseAll: boolean }> = [
+  { id: 'datapipeline.stack', showCollapseAll: false },
+  { id: 'datapipeline.dags', showCollapseAll: true },
+  { id: 'datapipeline.topics', showCollapseAll: true },
+  { id: 'datapipeline.spark', showCollapseAll: false },
+];
+
+/** Serves a view through the real provider once the features have loaded (loading them on the first request). */
+class LazyTree<T> implements vscode.TreeDataProvider<T>, vscode.Disposable {
+  private real?: vscode.TreeDataProvider<T>;
+  private readonly emitter = new vscode.EventEmitter<T | T[] | undefined | null | void>();
+  private forwarding?: vscode.Disposable;
+  readonly onDidChangeTreeData = this.emitter.event;
+
+  constructor(private readonly load: () => void) {}
+
+  attach(real: vscode.TreeDataProvider<T>): void {
+    this.real = real;
+    this.forwarding = real.onDidChangeTreeData?.((e) => this.emitter.fire(e));
+  }
+
+  private provider(): vscode.TreeDataProvider<T> {
+    if (!this.real) this.load();
+    if (!this.real) throw new Error('DataPipeline: this view has no provider (the extension failed to load; see the DataPipeline log).');
+    return this.real;
+  }
+
+  getTreeItem(element: T): vscode.TreeItem | Thenable<vscode.TreeItem> {
+    return this.provider().getTreeItem(element);
+  }
+
+  getChildren(element?: T): vscode.ProviderResult<T[]> {
+    return this.provider().getChildren(element);
+  }
+
+  dispose(): void {
+    this.forwarding?.dispose();
+    this.emitter.dispose();
+  }
+}
+
+export function activate(context: vscode.ExtensionContext): void {
+  const trees = new Map<string, LazyTree<unknown>>();
+  const views = new Map<string, vscode.TreeView<unknown>>();
+  const handlers = new Map<string, (...args: unknown[]) => unknown>();
+  const contributes = (context.extension.packageJSON as { contributes?: { commands?: Array<{ command: string }> } }).contributes;
+  const declared = new Set((contributes?.commands ?? []).map((c) => c.command));
+
+  let loaded = false;
+  const load = (): void => {
+    if (loaded) return;
+    loaded = true;
+    const host: ShellHost = {
+      treeView: <T>(viewId: string, provider: vscode.TreeDataProvider<T>) => {
+        const tree = trees.get(viewId) as LazyTree<T> | undefined;
+        const view = views.get(viewId) as vscode.TreeView<T> | undefined;
+        if (!tree || !view) return vscode.window.createTreeView(viewId, { treeDataProvider: provider });
+        tree.attach(provider);
+        return view;
+      },
+      registerCommand: (id, handler) => {
+        if (!declared.has(id)) return vscode.commands.registerCommand(id, handler);
+        handlers.set(id, handler);
+        return { dispose: () => handlers.delete(id) };
+      },
+    };
+    (require('./main') as typeof import('./main')).activateFeatures(context, host);
   };
 
-  context.subscriptions.push(ctx.registerCommand('datapipeline.showLog', showLog));
-  for (const register of FEATURES) context.subscriptions.push(...register(ctx));
-  log.info(`DataPipeline ${context.extension.packageJSON.version} activated`);
+  for (const v of VIEWS) {
+    const tree = new LazyTree<unknown>(load);
+    const view = vscode.window.createTreeView(v.id, { treeDataProvider: tree, showCollapseAll: v.showCollapseAll });
+    trees.set(v.id, tree);
+    views.set(v.id, view);
+    context.subscriptions.push(tree, view);
+  }
+  for (const id of declared) {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, (...args: unknown[]) => {
+        load();
+        const handler = handlers.get(id);
+        if (!handler) throw new Error(`DataPipeline: the command ${id} is not available.`);
+        return handler(...args);
+      }),
+    );
+  }
 }
 
 export function deactivate(): void {
   // Everything is disposed through context.subscriptions.
 }
-
-/** Each feature registers its views, commands and panels. */
-const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerStackFeature, registerAirflowFeature, registerKafkaFeature, registerSparkFeature];

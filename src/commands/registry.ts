@@ -15,15 +15,11 @@ export function describeError(err: unknown): string {
 }
 
 /**
- * Registers a command through one wrapper: it logs, catches, and shows the error once with a
+ * The one wrapper every command runs through: it logs, catches, and shows the error once with a
  * "Show Log" action, so no handler needs its own try/catch for the unexpected.
  */
-export function registerCommand(
-  id: string,
-  handler: CommandHandler,
-  deps: { log: Logger; showLog: () => void },
-): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+export function wrapCommand(id: string, handler: CommandHandler, deps: { log: Logger; showLog: () => void }): (...args: unknown[]) => Promise<unknown> {
+  return async (...args: unknown[]) => {
     try {
       deps.log.debug(`command ${id}`);
       return await (handler as (...a: unknown[]) => unknown)(...args);
@@ -37,5 +33,6 @@ export function registerCommand(
       if (choice === 'Show Log') deps.showLog();
       return undefined;
     }
-  });
+  };
 }
+

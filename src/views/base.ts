@@ -1,5 +1,13 @@
 import * as vscode from 'vscode';
 
+type TreeViewSource = <T>(viewId: string, provider: vscode.TreeDataProvider<T>, options: Omit<vscode.TreeViewOptions<T>, 'treeDataProvider'>) => vscode.TreeView<T>;
+let treeViewSource: TreeViewSource = (viewId, provider, options) => vscode.window.createTreeView(viewId, { ...options, treeDataProvider: provider });
+
+/** Where createView() gets its TreeView: the activation shell created the views already. */
+export function setTreeViewSource(source: TreeViewSource): void {
+  treeViewSource = source;
+}
+
 /**
  * Base for every DataPipeline tree: owns the change event, refreshes only while the view is
  * visible (a refresh requested while hidden runs when it becomes visible), debounces bursts,
@@ -20,7 +28,7 @@ export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>,
 
   /** Creates the TreeView for `viewId` and tracks its visibility. */
   createView(viewId: string, options: Omit<vscode.TreeViewOptions<T>, 'treeDataProvider'> = {}): vscode.TreeView<T> {
-    this.view = vscode.window.createTreeView(viewId, { ...options, treeDataProvider: this });
+    this.view = treeViewSource(viewId, this, options);
     this.register(this.view);
     this.register(
       this.view.onDidChangeVisibility((e) => {

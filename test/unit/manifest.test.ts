@@ -92,4 +92,18 @@ describe('extension manifest', () => {
     assert.ok(!pkg.activationEvents.includes('*'));
     assert.ok(!pkg.activationEvents.includes('onStartupFinished'));
   });
+
+  it('the activation shell creates every declared view, imports only vscode, and every command a feature registers is declared (so the shell stubs it)', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const src = path.resolve(__dirname, '../../src');
+    const shell = fs.readFileSync(path.join(src, 'extension.ts'), 'utf8');
+    for (const view of c.views.datapipeline) assert.match(shell, new RegExp(`id: '${view.id.replace('.', '\\.')}'`), `${view.id} is in the shell's VIEWS`);
+    const imports = [...shell.matchAll(/^import (type )?.* from '([^']+)';$/gm)].filter((m) => !m[1]).map((m) => m[2]);
+    assert.deepEqual(imports, ['vscode'], 'the shell loads nothing else at activation');
+    const declared = new Set(c.commands.map((x) => x.command));
+    for (const file of fs.readdirSync(path.join(src, 'commands'))) {
+      const text = fs.readFileSync(path.join(src, 'commands', file), 'utf8');
+      for (const m of text.matchAll(/registerCommand\(\s*'([^']+)'/g)) assert.ok(declared.has(m[1]!), `${m[1]} (${file}) is declared in package.json`);
+    }
+  });
 });

@@ -1,0 +1,62 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { registerAirflowFeature } from './commands/airflow';
+import { registerKafkaFeature } from './commands/kafka';
+import { wrapCommand } from './commands/registry';
+import { registerSparkFeature } from './commands/spark';
+import { registerStackFeature } from './commands/stack';
+import type { FeatureContext } from './featureContext';
+import type { ShellHost } from './shellHost';
+import { Logging } from './logging';
+import { resolveStackDir } from './services/stack/stackDir';
+import { Settings } from './settings';
+import { createStackBackendFactory } from './stackBackends';
+import { StackController } from './stackController';
+import { setTreeViewSource } from './views/base';
+
+/**
+ * The features, loaded by the activation shell (src/extension.ts) on first use. Builds every object
+ * once and passes it in; every registration goes to context.subscriptions. Spawns nothing and makes
+ * no network call: backends and clients are created on first use.
+ */
+export function activateFeatures(context: vscode.ExtensionContext, host: ShellHost): void {
+  setTreeViewSource((viewId, provider) => host.treeView(viewId, provider));
+  const logging = new Logging();
+  context.subscriptions.push(logging);
+  const log = logging.logger('extension');
+  const settings = new Settings();
+  const storage = context.globalStorageUri.fsPath;
+  const cacheDir = process.env.DATAPIPELINE_CACHE || path.join(storage, 'cache');
+  const stateDir = process.env.DATAPIPELINE_STATE || path.join(storage, 'state');
+  const stackDir = () =>
+    resolveStackDir(
+      (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+      path.join(context.extensionPath, 'stack'),
+    );
+  const stack = new StackController(
+    settings,
+    createStackBackendFactory({ extensionContext: context, settings, log: logging.logger('stack'), stackDir, cacheDir, stateDir }),
+    logging.logger('stack'),
+  );
+  context.subscriptions.push(stack);
+
+  const showLog = () => logging.channel.show(true);
+  const ctx: FeatureContext = {
+    extensionContext: context,
+    logger: (name) => logging.logger(name),
+    showLog,
+    settings,
+    stack,
+    registerCommand: (id, handler) => host.registerCommand(id, wrapCommand(id, handler, { log: logging.logger(id), showLog })),
+    stackDir,
+    cacheDir,
+    stateDir,
+  };
+
+  context.subscriptions.push(ctx.registerCommand('datapipeline.showLog', showLog));
+  for (const register of FEATURES) context.subscriptions.push(...register(ctx));
+  log.info(`DataPipeline ${context.extension.packageJSON.version}: features loaded`);
+}
+
+/** Each feature registers its views, commands and panels. */
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerStackFeature, registerAirflowFeature, registerKafkaFeature, registerSparkFeature];
