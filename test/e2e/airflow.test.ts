@@ -261,6 +261,9 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       for (const end = Date.now() + 5 * 60_000; !finished(first?.state) && Date.now() < end; await sleep(2000)) first = await task();
       assert.ok(first && finished(first.state), `the run finished (state ${first?.state})`);
       assert.equal(first.tryNumber, 1);
+      // and the run itself (Airflow closes it a moment after its last task)
+      const runState = async () => (await client.listDagRuns(dagId)).find((r) => r.runId === helloRun.runId)?.state;
+      for (const end = Date.now() + 60_000; !/^(success|failed)$/.test(String(await runState())) && Date.now() < end; ) await sleep(1000);
       // a menu left open by an earlier test would swallow the clicks below
       for (let i = 0; i < 3 && (await vsc.page.locator('.context-view-block, .quick-input-widget .quick-input-box input').first().isVisible()); i++) await vsc.escape();
       await vsc.openContainer('DataPipeline');
@@ -269,6 +272,7 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       if ((await dag.getAttribute('aria-expanded')) !== 'true') await dag.click();
       const run = vsc.treeItem('DAGs', helloRun.runId);
       await run.waitFor({ timeout: 30_000 });
+      await run.locator('.label-description', { hasText: /^(success|failed)/ }).waitFor({ timeout: 30_000 });
       if ((await run.getAttribute('aria-expanded')) !== 'true') await run.click();
       const item = vsc.treeItem('DAGs', /^submit_hello_spark$/).first();
       await item.waitFor({ timeout: 30_000 });

@@ -161,9 +161,13 @@ describe('DAGs view polling: only rows whose data changed are re-rendered', () =
     assert.equal(diffListing(shown, [dagNode('b'), dagNode('a')], key, sig).sameKeys, false);
   });
 
-  it("a running run's row changes as its duration ticks; a finished one does not", () => {
+  it("a run row re-renders (and re-reads its tasks) only when the run changes, not as time passes; a task's duration ticks", () => {
     const running: DagNode = { kind: 'run', run: run({ state: 'running', startDate: '2026-11-25T09:59:00Z' }) };
-    assert.notEqual(dagNodeSignature(running, t0), dagNodeSignature(running, t0 + 5000));
+    assert.equal(dagNodeSignature(running, t0), dagNodeSignature(running, t0 + 5000));
+    assert.equal(runDescription((running as { run: ReturnType<typeof run> }).run, t0), 'running · started 09:59:00');
+    assert.notEqual(dagNodeSignature(running, t0), dagNodeSignature({ kind: 'run', run: run({ state: 'success', startDate: '2026-11-25T09:59:00Z', endDate: '2026-11-25T09:59:30Z' }) }, t0));
+    const ticking: DagNode = { kind: 'task', ti: ti('spark', 'running', { startDate: '2026-11-25T09:59:00Z' }) };
+    assert.notEqual(dagNodeSignature(ticking, t0), dagNodeSignature(ticking, t0 + 5000));
     const done: DagNode = { kind: 'run', run: run({ state: 'success', startDate: '2026-11-25T09:59:00Z', endDate: '2026-11-25T09:59:30Z' }) };
     assert.equal(dagNodeSignature(done, t0), dagNodeSignature(done, t0 + 5000));
     const task: DagNode = { kind: 'task', ti: ti('produce', 'success', { tryNumber: 1 }) };

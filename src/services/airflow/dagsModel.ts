@@ -65,7 +65,7 @@ export function dagNodeKey(n: DagNode): string {
 export function dagNodeSignature(n: DagNode, now: number = Date.now()): string {
   switch (n.kind) {
     case 'run':
-      return JSON.stringify(n.run) + runDescription(n.run, now);
+      return JSON.stringify(n.run) + runDescription(n.run, now); // no ticking part: see runDescription
     case 'task':
       return JSON.stringify(n.ti) + taskDescription(n.ti, now);
     default:
@@ -131,11 +131,18 @@ export function spanSeconds(start: string | undefined, end: string | undefined, 
 }
 
 /** "success · 2026-11-25 19:20:01 · 1m 05s" */
+/**
+ * "success · 2026-11-25 19:20:01 · 1m 05s"; a run still going shows when it started instead of a ticking
+ * duration: re-rendering a run row re-reads its task rows, so a run row changes only when the run does.
+ */
 export function runDescription(run: AirflowDagRun, now: number = Date.now()): string {
   const parts = [run.state];
   if (run.logicalDate) parts.push(shortDate(run.logicalDate));
-  const d = spanSeconds(run.startDate, run.endDate, now);
-  if (d !== undefined) parts.push(formatSeconds(d));
+  if (run.startDate && !run.endDate && !isFinishedRunState(run.state)) parts.push(`started ${shortDate(run.startDate).slice(11)}`);
+  else {
+    const d = spanSeconds(run.startDate, run.endDate, now);
+    if (d !== undefined) parts.push(formatSeconds(d));
+  }
   return parts.join(' · ');
 }
 
