@@ -239,6 +239,21 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
     return { ...result, file, output };
   }
 
+  const pickRunningApp = async (): Promise<SparkApplication | undefined> => {
+    await model.refresh();
+    const state = model.state;
+    if (state.kind !== 'ok') throw new Error(state.kind === 'unreachable' ? state.message : 'The Spark master has not answered yet; try again.');
+    if (!state.status.activeApps.length) {
+      void vscode.window.showInformationMessage('No Spark application is running.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      state.status.activeApps.map((a) => ({ label: a.name || a.id, description: a.id, detail: `${a.state} · ${a.cores} cores`, app: a })),
+      { title: 'Kill which Spark application?', matchOnDescription: true },
+    );
+    return picked?.app;
+  };
+
   const appOf = (node: unknown): SparkApplication | undefined =>
     node && typeof node === 'object' && (node as SparkNode).kind === 'app' ? (node as { app: SparkApplication }).app : undefined;
 
@@ -253,8 +268,9 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
       return vscode.env.openExternal(vscode.Uri.parse(live ?? clientFor().appPageUrl(app.id)));
     }),
     ctx.registerCommand('datapipeline.spark.killApp', async (node?: SparkNode) => {
-      const app = appOf(node);
-      if (!app) throw new Error('Pick a running application in the Spark Applications view to kill it.');
+      // from the palette (or a row the 1 s refresh of running apps replaced): ask which running application
+      const app = appOf(node) ?? (await pickRunningApp());
+      if (!app) return;
       const choice = await vscode.window.showWarningMessage(
         `Kill Spark application "${app.name}" (${app.id})?`,
         { modal: true, detail: 'Its executors stop and its driver is told to stop; work in progress is lost.' },

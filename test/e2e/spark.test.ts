@@ -8,8 +8,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SparkJob } from '../../src/services/spark/sparkJob';
+import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { cacheDir, stateDir } from '../../src/services/util/paths';
-import { ensureNativeStack, releaseNativeStack, repoRoot } from '../integration/harness';
+import { ensureNativeStack, type NativeStack, releaseNativeStack, repoRoot } from '../integration/harness';
 import { sleep, VsCodeSession } from './lib/codeServer';
 
 /**
@@ -51,10 +53,11 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
   this.timeout(600_000);
   let vsc: VsCodeSession | undefined;
   let workspace: string;
+  let stack: NativeStack;
 
   before(async function () {
     this.timeout(900_000);
-    await ensureNativeStack(['kafka', 'spark']);
+    stack = await ensureNativeStack(['kafka', 'spark']);
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-spark-e2e-'));
     fs.mkdirSync(path.join(workspace, 'scripts'));
     fs.copyFileSync(path.join(repoRoot, 'stack', 'scripts', 'hello_spark.py'), path.join(workspace, 'scripts', 'hello_spark.py'));
@@ -133,5 +136,42 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
     await app.waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await app.innerText(), /FINISHED/);
     await s.screenshot('spark-view-application');
+  });
+
+  it('Kill Spark Application from the palette lists the running application, asks, and kills it', async () => {
+    const s = vsc!;
+    const client = new SparkMasterClient(stack.endpoints.sparkUiUrl);
+    const file = path.join(workspace, 'scripts', 'kill_me.py');
+    fs.writeFileSync(file, ['import time', 'from pyspark.sql import SparkSession', 'spark = SparkSession.builder.appName("DataPipelineE2EKillMe").getOrCreate()', 'time.sleep(600)', ''].join('\n'));
+    const job = new SparkJob(stack.backend, client, { file });
+    let onApp!: (id: string) => void;
+    const announced = new Promise<string>((resolve) => (onApp = resolve));
+    const run = job.run({ onAppId: (id) => onApp(id) });
+    try {
+      const appId = await Promise.race([announced, run.then(() => Promise.reject(new Error('the job ended before announcing its application')))]);
+      for (const end = Date.now() + 60_000; !(await client.status()).activeApps.some((a) => a.id === appId) && Date.now() < end; ) await sleep(500);
+      await s.runCommand('DataPipeline: Kill Spark Application…');
+      const row = s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: appId });
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      assert.match(await row.innerText(), /DataPipelineE2EKillMe/);
+      await s.screenshot('spark-kill-pick');
+      await row.click();
+      const confirm = s.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Kill$/ });
+      await confirm.waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match(await s.page.locator('.monaco-dialog-box').innerText(), new RegExp(`DataPipelineE2EKillMe.*${appId}`));
+      await confirm.click();
+      let state = '';
+      for (const end = Date.now() + 60_000; state !== 'KILLED' && Date.now() < end; await sleep(500)) {
+        state = (await client.status()).completedApps.find((a) => a.id === appId)?.state ?? '';
+      }
+      assert.equal(state, 'KILLED', 'the master lists the application KILLED');
+      await s.openContainer('DataPipeline');
+      await s.expandView('Spark Applications');
+      await s.treeItem('Spark Applications', 'DataPipelineE2EKillMe').filter({ hasText: 'KILLED' }).waitFor({ timeout: 30_000 });
+      await s.screenshot('spark-kill-done');
+    } finally {
+      await job.cancel();
+      await run.catch(() => undefined);
+    }
   });
 });

@@ -56,10 +56,10 @@ describe('extension manifest', () => {
         .flatMap(([, items]) => items.map((i) => i.command)),
     );
     for (const id of itemOnly) {
-      if (alsoElsewhere.has(id) || id === 'datapipeline.topics.openMessageBrowser' || id === 'datapipeline.topics.produce') continue;
+      if (alsoElsewhere.has(id) || id === 'datapipeline.topics.openMessageBrowser' || id === 'datapipeline.topics.produce' || id === 'datapipeline.spark.killApp') continue;
       assert.equal(palette.get(id), 'false', `${id} is hidden from the palette`);
     }
-    for (const id of ['datapipeline.stack.start', 'datapipeline.dags.triggerStreaming', 'datapipeline.spark.submit']) {
+    for (const id of ['datapipeline.stack.start', 'datapipeline.dags.triggerStreaming', 'datapipeline.spark.submit', 'datapipeline.spark.killApp']) {
       assert.ok(!palette.has(id), `${id} stays in the palette`);
     }
   });

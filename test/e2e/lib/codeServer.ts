@@ -308,7 +308,8 @@ export class VsCodeSession {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await shown.isVisible()) return;
       // clicking the icon of the container already open hides the side bar: check again after each click
-      await this.activityBarItem(title).click();
+      // click the item, not its label: a view badge ("2 services are not healthy") lies over the label
+      await this.page.locator('.part.activitybar .action-item', { has: this.page.locator(`a.action-label[aria-label^="${cssString(title)}"]`) }).first().click();
       if (await shown.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) return;
     }
     await shown.waitFor({ state: 'visible', timeout: 10_000 });
