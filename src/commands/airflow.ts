@@ -210,6 +210,13 @@ export interface StreamingOutcome {
   failedTask?: string;
 }
 
+/** True for a task-instance row; otherwise says how to run a task command (from the palette, or on a row a refresh replaced). */
+function isTaskRow(node: DagNode | undefined): node is Extract<DagNode, { kind: 'task' }> {
+  if (node?.kind === 'task') return true;
+  void vscode.window.showInformationMessage('Pick a task instance in the DAGs view (expand a DAG, then a run) and run this on it. If you just did, the row was being refreshed: try again.');
+  return false;
+}
+
 export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[] {
   const log = ctx.logger('airflow');
   const conn = new AirflowConnection(ctx);
@@ -348,10 +355,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       await vscode.env.openExternal(vscode.Uri.parse(url));
     }),
     ctx.registerCommand('datapipeline.dags.viewTaskLog', async (node?: DagNode) => {
-      if (node?.kind !== 'task') {
-        void vscode.window.showInformationMessage('Pick a task instance in the DAGs view (expand a DAG, then a run) and run this on it. If you just did, the row was being refreshed: try again.');
-        return;
-      }
+      if (!isTaskRow(node)) return;
       if (node.ti.tryNumber < 1) {
         void vscode.window.showInformationMessage(`${node.ti.taskId} has not started yet (${node.ti.state ?? 'no status'}); its log appears once it runs.`);
         return;
@@ -359,10 +363,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       await openTaskLog({ dagId: node.ti.dagId, runId: node.ti.runId, taskId: node.ti.taskId, tryNumber: node.ti.tryNumber, mapIndex: node.ti.mapIndex });
     }),
     ctx.registerCommand('datapipeline.dags.clearTask', async (node?: DagNode, confirm?: boolean) => {
-      if (node?.kind !== 'task') {
-        void vscode.window.showInformationMessage('Pick a task instance in the DAGs view (expand a DAG, then a run) and run this on it. If you just did, the row was being refreshed: try again.');
-        return;
-      }
+      if (!isTaskRow(node)) return;
       if (confirm !== false) {
         const ok = await vscode.window.showWarningMessage(`Clear ${node.ti.taskId} in run ${node.ti.runId}? It will run again.`, { modal: true }, 'Clear');
         if (ok !== 'Clear') return;

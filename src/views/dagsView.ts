@@ -74,15 +74,10 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
     const client = await this.deps.client();
     const now = Date.now();
     const freshRoot = await this.fetchRoot(client);
-    const top = diffListing(root, freshRoot, dagNodeKey, (n) => dagNodeSignature(n, now));
-    if (!top.sameKeys) {
+    const changed = new Set<DagNode>();
+    if (!this.updateInPlace(root, freshRoot, now, changed)) {
       this.changeEmitter.fire();
       return;
-    }
-    const changed = new Set<DagNode>();
-    for (const [shown, fresh] of top.changed) {
-      Object.assign(shown, fresh);
-      changed.add(shown);
     }
     let running = freshRoot.some(dagNodeActive);
     for (const [key, children] of [...this.shownChildren]) {
@@ -90,18 +85,23 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
       if (!parent || (parent.kind !== 'dag' && parent.kind !== 'run') || !this.isOpen(key) || this.ancestorIn(key, changed)) continue;
       const fresh = await this.listChildren(client, parent);
       running ||= fresh.some(dagNodeActive);
-      const diff = diffListing(children, fresh, dagNodeKey, (n) => dagNodeSignature(n, now));
-      if (!diff.sameKeys) {
-        changed.add(parent); // VS Code asks for its children again
-        continue;
-      }
-      for (const [shown, f] of diff.changed) {
-        Object.assign(shown, f);
-        changed.add(shown);
-      }
+      if (!this.updateInPlace(children, fresh, now, changed)) changed.add(parent); // VS Code asks for its children again
     }
     this.setRunning(running);
     if (changed.size) this.changeEmitter.fire([...changed]);
+  }
+
+  /**
+   * Copies fresh data into the shown rows whose content changed and adds them to `changed`; false when
+   * rows were added, removed or reordered (then the parent must be re-read).
+   */
+  private updateInPlace(shown: DagNode[], fresh: DagNode[], now: number, changed: Set<DagNode>): boolean {
+    const diff = diffListing(shown, fresh, dagNodeKey, (n) => dagNodeSignature(n, now));
+    for (const [s, f] of diff.changed) {
+      Object.assign(s, f);
+      changed.add(s);
+    }
+    return diff.sameKeys;
   }
 
   /** expanded, and every ancestor expanded too (rows under a collapsed DAG are not polled) */
@@ -180,7 +180,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
       case 'importErrors': {
         const item = new vscode.TreeItem(`Import errors (${node.errors.length})`, vscode.TreeItemCollapsibleState.Expanded);
         item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-        item.id = 'importErrors';
+        item.id = dagNodeKey(node);
         return item;
       }
       case 'importError': {
@@ -196,7 +196,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
       case 'dag': {
         const { dag, lastRun } = node.row;
         const item = new vscode.TreeItem(dag.dagId, Collapsed);
-        item.id = `dag:${dag.dagId}`;
+        item.id = dagNodeKey(node);
         item.description = dagDescription(node.row);
         item.contextValue = dagContextValue(dag);
         item.iconPath = dag.isPaused
@@ -213,7 +213,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
       }
       case 'run': {
         const item = new vscode.TreeItem(node.run.runId, Collapsed);
-        item.id = `run:${node.run.dagId}:${node.run.runId}`;
+        item.id = dagNodeKey(node);
         item.description = runDescription(node.run);
         item.iconPath = themeIcon(node.run.state);
         item.contextValue = 'dagRun';
@@ -221,7 +221,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
       }
       case 'task': {
         const item = new vscode.TreeItem(node.ti.taskId, None);
-        item.id = `ti:${node.ti.dagId}:${node.ti.runId}:${node.ti.taskId}:${node.ti.mapIndex}`;
+        item.id = dagNodeKey(node);
         item.description = taskDescription(node.ti);
         item.iconPath = themeIcon(node.ti.state);
         item.contextValue = `taskInstance.${node.ti.state ?? 'none'}`;

@@ -10,10 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { ensureNativeStack, repoRoot } from '../integration/harness';
-import { VsCodeSession } from './lib/codeServer';
+import { sleep, VsCodeSession } from './lib/codeServer';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Clicks a context-menu entry. The workbench's menu sometimes ignores a click that lands right after it

@@ -12,6 +12,7 @@ import { SparkJob } from '../../src/services/spark/sparkJob';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { cacheDir, stateDir } from '../../src/services/util/paths';
 import { ensureNativeStack, type NativeStack, releaseNativeStack, repoRoot } from '../integration/harness';
+import { startJob } from '../integration/lib/sparkJobs';
 import { sleep, VsCodeSession } from './lib/codeServer';
 
 /**
@@ -144,11 +145,9 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
     const file = path.join(workspace, 'scripts', 'kill_me.py');
     fs.writeFileSync(file, ['import time', 'from pyspark.sql import SparkSession', 'spark = SparkSession.builder.appName("DataPipelineE2EKillMe").getOrCreate()', 'time.sleep(600)', ''].join('\n'));
     const job = new SparkJob(stack.backend, client, { file });
-    let onApp!: (id: string) => void;
-    const announced = new Promise<string>((resolve) => (onApp = resolve));
-    const run = job.run({ onAppId: (id) => onApp(id) });
+    const { run, appId: announced } = startJob(job);
     try {
-      const appId = await Promise.race([announced, run.then(() => Promise.reject(new Error('the job ended before announcing its application')))]);
+      const appId = await announced;
       for (const end = Date.now() + 60_000; !(await client.status()).activeApps.some((a) => a.id === appId) && Date.now() < end; ) await sleep(500);
       await s.runCommand('DataPipeline: Kill Spark Application…');
       const row = s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: appId });

@@ -14,6 +14,7 @@ import { SparkJob, SparkJobResult, SubmitRefusedError } from '../../src/services
 import { SparkViewModel } from '../../src/services/spark/sparkViewModel';
 import type { SparkSubmitRequest } from '../../src/services/stack/types';
 import { ensureNativeStack, NativeStack, repoRoot } from './harness';
+import { startJob } from './lib/sparkJobs';
 
 const SCRIPTS = path.join(repoRoot, 'stack', 'scripts');
 
@@ -315,11 +316,9 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
       ].join('\n'),
     );
     const job = new SparkJob(stack.backend, client, { file });
-    let onApp!: (id: string) => void;
-    const announced = new Promise<string>((resolve) => (onApp = resolve));
-    const run = job.run({ onAppId: (id) => onApp(id) });
+    const { run, appId: announced } = startJob(job);
     try {
-      const appId = await Promise.race([announced, run.then(() => Promise.reject(new Error('the job ended before announcing its application')))]);
+      const appId = await announced;
       assert.ok(await model.waitForApp(appId, 30_000, ['RUNNING']), 'the application never showed RUNNING in the view');
       await client.killApp(appId);
       assert.ok(await model.waitForApp(appId, 30_000, ['KILLED']), `the application is ${model.findApp(appId)?.state} after Kill`);

@@ -61,16 +61,12 @@ export function dagNodeKey(n: DagNode): string {
   }
 }
 
-/** Everything a row shows, at `now` (a running run's duration ticks): equal signatures need no re-render. */
+/**
+ * Everything a row shows, at `now`: equal signatures need no re-render. Only a task row's duration
+ * ticks; a run row shows no ticking part (see runDescription), so its data is its signature.
+ */
 export function dagNodeSignature(n: DagNode, now: number = Date.now()): string {
-  switch (n.kind) {
-    case 'run':
-      return JSON.stringify(n.run) + runDescription(n.run, now); // no ticking part: see runDescription
-    case 'task':
-      return JSON.stringify(n.ti) + taskDescription(n.ti, now);
-    default:
-      return JSON.stringify(n);
-  }
+  return n.kind === 'task' ? JSON.stringify(n.ti) + taskDescription(n.ti, now) : JSON.stringify(n);
 }
 
 /** Whether a row stands for something still queued or running (the view then polls faster). */
@@ -130,7 +126,6 @@ export function spanSeconds(start: string | undefined, end: string | undefined, 
   return Math.max(0, (b - a) / 1000);
 }
 
-/** "success · 2026-11-25 19:20:01 · 1m 05s" */
 /**
  * "success · 2026-11-25 19:20:01 · 1m 05s"; a run still going shows when it started instead of a ticking
  * duration: re-rendering a run row re-reads its task rows, so a run row changes only when the run does.

@@ -76,6 +76,14 @@ export interface KafkaServiceOptions {
   connectionTimeout?: number;
 }
 
+/** The broker's consumer group ids, sorted; the message browser's own groups only when asked. */
+async function sortedGroupIds(a: Admin, includeBrowse: boolean): Promise<string[]> {
+  return (await a.listGroups()).groups
+    .map((g) => g.groupId)
+    .filter((g) => includeBrowse || !g.startsWith(BROWSE_GROUP_PREFIX))
+    .sort();
+}
+
 export class KafkaService {
   readonly kafka: Kafka;
   readonly bootstrap: string;
@@ -214,20 +222,12 @@ export class KafkaService {
 
   /** Consumer group ids only (one request; browse groups hidden). */
   async groupIds(): Promise<string[]> {
-    return this.withAdmin(async (a) =>
-      (await a.listGroups()).groups
-        .map((g) => g.groupId)
-        .filter((g) => !g.startsWith(BROWSE_GROUP_PREFIX))
-        .sort(),
-    );
+    return this.withAdmin((a) => sortedGroupIds(a, false));
   }
 
   async listGroups(opts: { includeBrowse?: boolean } = {}): Promise<GroupSummary[]> {
     return this.withAdmin(async (a) => {
-      const ids = (await a.listGroups()).groups
-        .map((g) => g.groupId)
-        .filter((g) => opts.includeBrowse || !g.startsWith(BROWSE_GROUP_PREFIX))
-        .sort();
+      const ids = await sortedGroupIds(a, opts.includeBrowse ?? false);
       if (ids.length === 0) return [];
       const described = (await a.describeGroups(ids)).groups;
       const highCache = new Map<string, Map<number, number>>();

@@ -53,7 +53,7 @@ export interface BackendFactoryDeps {
   probe?: (composeCommand: string[], env?: NodeJS.ProcessEnv) => Promise<DockerProbe>;
 }
 
-/** The factory src/extension.ts gives the StackController. */
+/** The factory src/main.ts gives the StackController. */
 export function createBackendFactory(deps: BackendFactoryDeps): (setting: BackendSetting) => Promise<StackBackend> {
   const docker = async () => {
     const { DockerBackend } = require('./docker/dockerBackend') as typeof import('./docker/dockerBackend');
