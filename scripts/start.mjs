@@ -8,7 +8,7 @@ import { bin, ensureNodeModules, must, root, setup } from './lib/setup.mjs';
 
 process.chdir(root);
 ensureNodeModules();
-if (process.env.DP_SKIP_SETUP !== '1') setup({ codeServer: true, nativeStack: process.env.DATAPIPELINE_BACKEND !== 'docker' });
+if (process.env.DP_SKIP_SETUP !== '1') await setup({ codeServer: true, nativeStack: process.env.DATAPIPELINE_BACKEND !== 'docker' });
 must('build + package', 'npm', ['run', '--silent', 'package']);
 // The rest is TypeScript (it shares the code-server helpers with the e2e tests).
 const child = spawn(bin('tsx'), ['scripts/start-vscode.ts', ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -20,8 +20,8 @@ export interface FeatureContext {
   registerCommand(id: string, handler: CommandHandler): vscode.Disposable;
   /** Folder holding the stack's files (dags/, scripts/, docker-compose.yaml): the workspace's `stack/` if it has one. */
   stackDir(): string;
-  /** Where downloads/venvs are cached ($DATAPIPELINE_CACHE, else globalStorage/cache). */
+  /** Where downloads/venvs are cached ($DATAPIPELINE_CACHE, else ~/.cache/datapipeline: the same as `npm run stack`). */
   readonly cacheDir: string;
-  /** Where the native stack keeps pids/logs/data ($DATAPIPELINE_STATE, else globalStorage/state). */
+  /** Where the native stack keeps pids/logs/data ($DATAPIPELINE_STATE, else <cache>/state). */
   readonly stateDir: string;
 }

@@ -9,6 +9,7 @@ import type { FeatureContext } from './featureContext';
 import type { ShellHost } from './shellHost';
 import { Logging } from './logging';
 import { resolveStackDir } from './services/stack/stackDir';
+import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from './services/util/paths';
 import { Settings } from './settings';
 import { createStackBackendFactory } from './stackBackends';
 import { StackController } from './stackController';
@@ -25,9 +26,10 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
   context.subscriptions.push(logging);
   const log = logging.logger('extension');
   const settings = new Settings();
-  const storage = context.globalStorageUri.fsPath;
-  const cacheDir = process.env.DATAPIPELINE_CACHE || path.join(storage, 'cache');
-  const stateDir = process.env.DATAPIPELINE_STATE || path.join(storage, 'state');
+  // One cache and state for the extension and `npm run stack` (~/.cache/datapipeline unless
+  // $DATAPIPELINE_CACHE / $DATAPIPELINE_STATE say otherwise): a stack started from either is the same stack.
+  const cacheDir = defaultCacheDir();
+  const stateDir = defaultStateDir();
   const stackDir = () =>
     resolveStackDir(
       (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),

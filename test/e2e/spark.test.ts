@@ -3,6 +3,9 @@
  * right-click scripts/hello_spark.py in the Explorer → Submit Spark Job → Submit; the driver
  * output (banner and DataFrame table) shows in the DataPipeline terminal, a notification reports
  * the exit status, and the application appears in the Spark Applications view.
+ *
+ * The packaged extension runs as users get it: its environment has no DATAPIPELINE_* variable,
+ * and it finds the stack the harness (like `npm run stack -- up`) started by the default cache.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -13,7 +16,7 @@ import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { cacheDir, stateDir } from '../../src/services/util/paths';
 import { ensureNativeStack, type NativeStack, releaseNativeStack, repoRoot } from '../integration/harness';
 import { startJob } from '../integration/lib/sparkJobs';
-import { sleep, VsCodeSession } from './lib/codeServer';
+import { asInstalledEnv, sleep, VsCodeSession } from './lib/codeServer';
 
 /**
  * Everything the visible terminal holds, read the way a user would: scroll to the top, then page
@@ -54,6 +57,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
   this.timeout(600_000);
   let vsc: VsCodeSession | undefined;
   let workspace: string;
+  let home: string | undefined;
   let stack: NativeStack;
 
   before(async function () {
@@ -62,10 +66,11 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-spark-e2e-'));
     fs.mkdirSync(path.join(workspace, 'scripts'));
     fs.copyFileSync(path.join(repoRoot, 'stack', 'scripts', 'hello_spark.py'), path.join(workspace, 'scripts', 'hello_spark.py'));
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-spark-e2e-home-'));
     vsc = await VsCodeSession.start({
       workspace,
-      // the extension uses the shared native stack the harness made sure of
-      env: { DATAPIPELINE_CACHE: cacheDir(), DATAPIPELINE_STATE: stateDir() },
+      // no DATAPIPELINE_* variable: the extension finds the harness's stack by its default cache
+      env: asInstalledEnv(home, cacheDir(), stateDir()),
       settings: {
         'datapipeline.stack.backend': 'native',
         // DOM renderer: the terminal's text is in the page, readable like a user reads it
@@ -77,6 +82,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
   after(async () => {
     await vsc?.close();
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+    if (home) fs.rmSync(home, { recursive: true, force: true });
     await releaseNativeStack();
   });
 

@@ -211,6 +211,28 @@ export function readExthostLog(userDataDir: string): string {
   return out.join('\n');
 }
 
+/**
+ * Environment overrides for code-server that make the extension run as users get it: no
+ * DATAPIPELINE_* or DP_* variable at all, so it finds the cache and state by its own defaults
+ * (~/.cache/datapipeline, as `npm run stack` does). When the test run itself uses another cache
+ * ($DATAPIPELINE_CACHE, as the fresh check does), HOME points at a temporary home whose
+ * .cache/datapipeline is that cache, so the default path is still the one exercised.
+ */
+export function asInstalledEnv(home: string, testCache: string, testState: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of Object.keys(process.env)) if (/^(DATAPIPELINE|DP)_/.test(k)) env[k] = undefined;
+  const defaultCache = path.join(os.homedir(), '.cache', 'datapipeline');
+  if (path.resolve(testState) !== path.join(path.resolve(testCache), 'state')) {
+    throw new Error(`This test needs the native stack's state inside its cache (${testCache}/state), not ${testState}: unset DATAPIPELINE_STATE.`);
+  }
+  if (path.resolve(testCache) !== defaultCache) {
+    fs.mkdirSync(path.join(home, '.cache'), { recursive: true });
+    fs.symlinkSync(path.resolve(testCache), path.join(home, '.cache', 'datapipeline'));
+    env.HOME = home;
+  }
+  return env;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -19,6 +19,7 @@ import {
   PYSPARK_VERSION,
   sparkHome,
 } from './config';
+import { packageManagerEnv } from '../../util/childEnv';
 import { abortError } from './processes';
 
 export interface Prerequisites {
@@ -258,7 +259,7 @@ export async function runSteps(
 async function mustRun(what: string, cmd: string, args: string[], ctx: StepContext, nextStep: string, opts: { cwd?: string } = {}) {
   let r: RunResult;
   try {
-    r = await run(cmd, args, { env: ctx.env, signal: ctx.signal, cwd: opts.cwd, onOutput: ctx.log });
+    r = await run(cmd, args, { env: packageManagerEnv(ctx.env), signal: ctx.signal, cwd: opts.cwd, onOutput: ctx.log });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new StackError(`${what} failed: could not run ${cmd}: ${(e as Error).message}`, { nextStep, cause: e });
