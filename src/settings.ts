@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { NativePorts } from './services/stack/native/config';
 import type { StackEndpoints } from './services/stack/types';
 
 export type BackendSetting = 'auto' | 'docker' | 'native';
@@ -32,6 +33,25 @@ export class Settings {
   }
   get composeCommand(): string[] {
     return this.cfg.get<string>('docker.composeCommand', 'docker compose').trim().split(/\s+/);
+  }
+  /** datapipeline.stack.nativePorts: only the ports the user changed (undefined when none). */
+  get nativePorts(): Partial<NativePorts> | undefined {
+    const v = this.cfg.get<Partial<NativePorts>>('stack.nativePorts', {});
+    return v && typeof v === 'object' && Object.keys(v).length ? v : undefined;
+  }
+  /** Endpoint settings the user set (any scope): they win over the stack's own addresses. */
+  explicitEndpoints(): Partial<StackEndpoints> {
+    const set = (key: string) => {
+      const i = this.cfg.inspect(key);
+      return i && (i.globalValue !== undefined || i.workspaceValue !== undefined || i.workspaceFolderValue !== undefined);
+    };
+    const e = this.endpoints();
+    const out: Partial<StackEndpoints> = {};
+    if (set('kafka.bootstrapServers')) out.kafkaBootstrap = e.kafkaBootstrap;
+    if (set('spark.masterUrl')) out.sparkMasterUrl = e.sparkMasterUrl;
+    if (set('spark.uiUrl')) out.sparkUiUrl = e.sparkUiUrl;
+    if (set('airflow.url')) out.airflowUrl = e.airflowUrl;
+    return out;
   }
   get messageBrowserCapacity(): number {
     const n = this.cfg.get<number>('messageBrowser.capacity', 100_000);

@@ -32,7 +32,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
     onWarning: (message) => void vscode.window.showWarningMessage(`DataPipeline: ${message}`),
     createNative: async () => {
       const { createNativeBackend } = await import('./services/stack/native/nativeBackend');
-      return createNativeBackend({ stackDir: deps.stackDir(), cacheDir: deps.cacheDir, stateDir: deps.stateDir });
+      return createNativeBackend({ stackDir: deps.stackDir(), cacheDir: deps.cacheDir, stateDir: deps.stateDir, ports: deps.settings.nativePorts });
     },
   });
 }

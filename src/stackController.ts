@@ -17,6 +17,8 @@ export class StackController implements vscode.Disposable {
   readonly onDidChange = this.changeEmitter.event;
   private runningState = false;
   private lastStatus: ServiceStatus[] = [];
+  /** the backend's own addresses (the Docker stack's .env ports, the native stack's ports) once known */
+  private backendEndpoints?: StackEndpoints;
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
 
   constructor(
@@ -26,7 +28,11 @@ export class StackController implements vscode.Disposable {
   ) {
     this.disposables.push(
       settings.onDidChange((e) => {
-        if (e.affectsConfiguration('datapipeline.stack.backend') || e.affectsConfiguration('datapipeline.docker.composeCommand')) {
+        if (
+          e.affectsConfiguration('datapipeline.stack.backend') ||
+          e.affectsConfiguration('datapipeline.docker.composeCommand') ||
+          e.affectsConfiguration('datapipeline.stack.nativePorts')
+        ) {
           this.resetBackend();
         }
         this.changeEmitter.fire();
@@ -42,6 +48,10 @@ export class StackController implements vscode.Disposable {
       this.backendPromise = this.factory(setting).then(
         (b) => {
           this.log.info(`stack backend: ${b.kind} (setting: ${setting})`);
+          const before = JSON.stringify(this.endpoints());
+          this.backendEndpoints = b.endpoints();
+          // the stack's own ports differ from the defaults: the views reconnect
+          if (JSON.stringify(this.endpoints()) !== before) this.changeEmitter.fire();
           this.backendListener = b.onDidChange(() => {
             // e.g. the daemon went away between the event and the read: the next event retries
             this.refreshStatus().catch((err: unknown) => this.log.debug(`stack status after a change event: ${String(err)}`));
@@ -62,8 +72,12 @@ export class StackController implements vscode.Disposable {
     return this.backendPromise ? this.backendPromise.catch(() => undefined) : undefined;
   }
 
+  /**
+   * Where the views and clients connect: an address the user set in the settings wins; otherwise the
+   * stack's own (its ports may have been moved), once the backend is known; else the defaults.
+   */
   endpoints(): StackEndpoints {
-    return this.settings.endpoints();
+    return { ...this.settings.endpoints(), ...this.backendEndpoints, ...this.settings.explicitEndpoints() };
   }
 
   get running(): boolean {
@@ -91,6 +105,7 @@ export class StackController implements vscode.Disposable {
   }
 
   private resetBackend(): void {
+    this.backendEndpoints = undefined;
     this.backendListener?.dispose();
     this.backendListener = undefined;
     this.backendPromise = undefined;

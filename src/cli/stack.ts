@@ -3,6 +3,7 @@
  *
  *   npm run stack -- provision | up | down | status | logs SERVICE [-f] [--tail N] | restart [SERVICE] | reset
  *   options: --services kafka,spark,airflow (or env DATAPIPELINE_TEST_SERVICES; native only)
+ *            --ports kafka=19092,airflow=18085 (or env DATAPIPELINE_PORTS; native only, remembered by the state folder)
  *            --backend native|docker|auto (or env DATAPIPELINE_BACKEND; default native; auto = Docker when
  *            the daemon and compose answer, else native — what `npm start` uses)
  *   env DATAPIPELINE_AIRFLOW_DB: the native Airflow's metadata DB URL (default SQLite in the state folder)
@@ -13,14 +14,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseServiceGroups, ServiceGroup } from '../services/stack/native/config';
+import { NativePorts, parsePortsSpec, parseServiceGroups, ServiceGroup } from '../services/stack/native/config';
 import { NativeBackend } from '../services/stack/native/nativeBackend';
 import { BackendSetting, createBackendFactory } from '../services/stack/select';
 import { StackBackend, StackError, StackProgress } from '../services/stack/types';
 import { consoleLogger } from '../services/util/logger';
 import { cacheDir, extensionRoot, stateDir } from '../services/util/paths';
 
-const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow] [--backend native|docker|auto]
+const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow] [--backend native|docker|auto] [--ports NAME=PORT,...]
 commands:
   provision            install Kafka, Spark and Airflow into the cache (quiet when done)
   up                   start the stack; returns when every service is healthy
@@ -30,7 +31,9 @@ commands:
                        print (and follow) a service's log (kafka, spark-master, spark-worker,
                        airflow-webserver, airflow-scheduler)
   restart [SERVICE]    restart one service (or spark/airflow), or the whole stack
-  reset                delete Kafka data, the Airflow database and Spark checkpoints (stack stopped)`;
+  reset                delete Kafka data, the Airflow database and Spark checkpoints (stack stopped)
+--ports moves native services (names: kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi,
+airflow); later commands on the same state folder use the ports it last started with.`;
 
 interface Args {
   command: string;
@@ -39,6 +42,7 @@ interface Args {
   backend: BackendSetting;
   follow: boolean;
   tail?: number;
+  ports: Partial<NativePorts>;
 }
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
@@ -47,12 +51,15 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   const positional: string[] = [];
   let follow = false;
   let tail: number | undefined;
+  let ports: string | undefined = env.DATAPIPELINE_PORTS;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--services' || a === '-s') services = argv[++i];
     else if (a.startsWith('--services=')) services = a.slice('--services='.length);
     else if (a === '--backend' || a === '-b') backend = argv[++i] ?? '';
     else if (a.startsWith('--backend=')) backend = a.slice('--backend='.length);
+    else if (a === '--ports') ports = argv[++i] ?? '';
+    else if (a.startsWith('--ports=')) ports = a.slice('--ports='.length);
     else if (a === '-f' || a === '--follow') follow = true;
     else if (a === '--tail' || a === '-n') tail = Number(argv[++i]);
     else if (a === '-h' || a === '--help') positional.unshift('help');
@@ -62,7 +69,13 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   const command = positional.shift() ?? 'help';
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError('--tail needs a number of lines.');
   if (!['native', 'docker', 'auto'].includes(backend)) throw new UsageError(`Unknown backend "${backend}": use native, docker or auto.`);
-  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail };
+  let portChanges: Partial<NativePorts>;
+  try {
+    portChanges = parsePortsSpec(ports);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges };
 }
 
 class UsageError extends Error {}
@@ -106,6 +119,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       cacheDir: cacheDir(env),
       stateDir: stateDir(env),
       groups: args.services,
+      ports: Object.keys(args.ports).length ? args.ports : undefined,
       env,
       // e.g. postgresql://airflow:airflow@127.0.0.1:5432/airflow (LocalExecutor); default SQLite
       airflowSqlAlchemyConn: env.DATAPIPELINE_AIRFLOW_DB || undefined,

@@ -42,7 +42,7 @@ export class AirflowConnection {
   }
 
   get url(): string {
-    return this.ctx.settings.airflowUrl;
+    return this.ctx.stack.endpoints().airflowUrl;
   }
 
   async client(): Promise<AirflowClient> {
@@ -272,10 +272,10 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
 
   const openOutputViewer = (dagId: string, runId: string): OutputViewerPanel =>
     OutputViewerPanel.show(ctx.extensionContext.extensionUri, {
-      load: (d, r) => conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(ctx.settings.kafkaBootstrapServers.join(',')), d, r)),
+      load: (d, r) => conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(ctx.stack.endpoints().kafkaBootstrap), d, r)),
       openTaskLog: (d, r, taskId, tryNumber) => openTaskLog({ dagId: d, runId: r, taskId, tryNumber, mapIndex: -1 }),
       openSparkApp: async (appId) => {
-        const base = ctx.settings.sparkUiUrl.replace(/\/+$/, '');
+        const base = ctx.stack.endpoints().sparkUiUrl.replace(/\/+$/, '');
         await vscode.env.openExternal(vscode.Uri.parse(appId ? `${base}/app/?appId=${encodeURIComponent(appId)}` : base));
       },
       openInAirflow: async (d, r) => {

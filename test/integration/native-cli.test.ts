@@ -61,6 +61,20 @@ describe('npm run stack (native CLI)', function () {
     }
   });
 
+  it('up --ports moves a service to a free port; later commands on the same state folder remember it', function () {
+    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-cli-ports-'));
+    try {
+      const up = cli(['up', '--services', 'kafka', '--ports', 'kafka=24192,kafkaController=24193'], { DATAPIPELINE_STATE: state });
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(up.stdout, /Kafka 127\.0\.0\.1:24192/);
+      const status = cli(['status', '--services', 'kafka'], { DATAPIPELINE_STATE: state });
+      assert.match(status.stdout, /^kafka\s+running\s+healthy\s+\d+\s+24192,24193\s/m);
+    } finally {
+      cli(['down', '--services', 'kafka'], { DATAPIPELINE_STATE: state });
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  });
+
   it('fails with exit code 1, what happened and the next step', function () {
     const r = cli(['restart', 'hive']);
     assert.equal(r.code, 1);

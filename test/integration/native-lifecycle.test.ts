@@ -309,6 +309,8 @@ describe('native stack faults', function () {
         assert.ok(e instanceof StackError);
         assert.match(e.message, new RegExp(`Port 24085 \\(Airflow UI\\) is in use by pid ${process.pid} \\(node`));
         assert.equal(e.service, 'airflow-webserver');
+        // the next step names the ways to move the stack's ports
+        assert.match(e.nextStep ?? '', /npm run stack -- up --ports kafka=19092,airflow=18085.*datapipeline\.stack\.nativePorts/);
         return true;
       });
       assert.deepEqual(backend.pids(), []);

@@ -29,6 +29,14 @@ describe('native stack CLI arguments', function () {
     assert.throws(() => parseArgs(['up', '--backend=podman'], {}), /Unknown backend "podman": use native, docker or auto/);
   });
 
+  it('moves ports with --ports or DATAPIPELINE_PORTS, and names the valid port names when one is wrong', function () {
+    assert.deepEqual(parseArgs(['up', '--ports', 'kafka=19092,airflow=18085'], {}).ports, { kafka: 19092, airflow: 18085 });
+    assert.deepEqual(parseArgs(['up'], { DATAPIPELINE_PORTS: 'sparkMasterUi=18080' }).ports, { sparkMasterUi: 18080 });
+    assert.deepEqual(parseArgs(['up', '--ports=kafka=29092'], { DATAPIPELINE_PORTS: 'kafka=1' }).ports, { kafka: 29092 });
+    assert.deepEqual(parseArgs(['status'], {}).ports, {});
+    assert.throws(() => parseArgs(['up', '--ports', 'broker=19092'], {}), /"broker=19092" is not a port setting\. Use name=port with names kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi, airflow/);
+  });
+
   it('rejects unknown options, groups and bad --tail values', function () {
     assert.throws(() => parseArgs(['up', '--bogus'], {}), /Unknown option --bogus/);
     assert.throws(() => parseArgs(['up', '--services', 'kafka,hive'], {}), /Unknown service group "hive"/);

@@ -110,6 +110,29 @@ export function mergePorts(p?: Partial<NativePorts>): NativePorts {
   return ports;
 }
 
+/**
+ * "kafka=19092,airflow=18085" → ports to change (names as in NativePorts). Used by
+ * `npm run stack -- up --ports …` / DATAPIPELINE_PORTS; the extension's setting
+ * datapipeline.stack.nativePorts is the same object.
+ */
+export function parsePortsSpec(spec: string | undefined): Partial<NativePorts> {
+  const out: Partial<NativePorts> = {};
+  for (const part of (spec ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z]+)\s*=\s*(\d+)$/.exec(part);
+    const name = m?.[1] as keyof NativePorts | undefined;
+    if (!m || !name || !(name in DEFAULT_PORTS)) {
+      throw new Error(`"${part}" is not a port setting. Use name=port with names ${Object.keys(DEFAULT_PORTS).join(', ')} (e.g. kafka=19092,airflow=18085).`);
+    }
+    out[name] = Number(m[2]);
+  }
+  return out;
+}
+
+/** What a user does when a port of the native stack is taken (the port conflict's next step). */
+export const MOVE_PORTS_HINT =
+  'Stop the program holding the port, or move the native stack to free ports: `npm run stack -- up --ports kafka=19092,airflow=18085` ' +
+  '(or DATAPIPELINE_PORTS), or in VS Code the setting datapipeline.stack.nativePorts ({"kafka": 19092}); the views follow.';
+
 /** Ports each service listens on (checked before starting). */
 export function servicePorts(id: NativeServiceId, ports: NativePorts): Array<{ name: string; port: number; url?: string }> {
   switch (id) {

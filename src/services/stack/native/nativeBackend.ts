@@ -34,6 +34,7 @@ import {
   layout as makeLayout,
   MEMORY,
   mergePorts,
+  MOVE_PORTS_HINT,
   NativeLayout,
   NativePorts,
   NativeServiceId,
@@ -105,7 +106,7 @@ export class NativeBackend implements StackBackend {
   private prereq?: Prerequisites;
 
   constructor(private readonly opts: NativeBackendOptions) {
-    this.ports = mergePorts(opts.ports ?? recordedPorts(opts.stateDir));
+    this.ports = mergePorts({ ...recordedPorts(opts.stateDir), ...opts.ports });
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
     this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir);
     // a user's stack folder may hold only dags/ and scripts/: the native files come with the extension
@@ -257,7 +258,7 @@ export class NativeBackend implements StackBackend {
     if (problems.length) {
       throw new StackError(`Cannot start the native stack: ${problems.join(' ')} Nothing was started.`, {
         service,
-        nextStep: 'Stop the program holding the port, or give the native stack other ports, then start again.',
+        nextStep: MOVE_PORTS_HINT,
       });
     }
   }

@@ -317,14 +317,14 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites): ProvisionSt
   const cache = l.cacheDir;
   return [
     {
-      name: 'Fetching Apache Kafka jars (Maven Central)',
+      name: 'Fetching Apache Kafka jars and tools (Maven Central, ~45 MB, under a minute)',
       weight: 10,
       stamp: path.join(cache, 'kafka', '.stamp'),
       hash: hashOf(read(kafkaPom)),
       run: (ctx) => mavenCopy(kafkaPom, l.kafkaLibs, ctx, 'Fetching the Kafka jars'),
     },
     {
-      name: `Installing Spark ${PYSPARK_VERSION} (pip install pyspark)`,
+      name: `Installing Spark ${PYSPARK_VERSION} (pip install pyspark, ~320 MB, about a minute)`,
       weight: 30,
       stamp: path.join(cache, 'spark', '.stamp-venv'),
       hash: hashOf(PYSPARK_VERSION, pre.pythonVersion),
@@ -334,7 +334,7 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites): ProvisionSt
       },
     },
     {
-      name: 'Fetching the Spark Kafka connector jars (Maven Central)',
+      name: 'Fetching the Spark Kafka connector jars (Maven Central, under 30 s)',
       weight: 10,
       stamp: path.join(cache, 'spark', '.stamp-kafka-jars'),
       hash: hashOf(read(connectorPom), PYSPARK_VERSION),
@@ -348,7 +348,7 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites): ProvisionSt
       },
     },
     {
-      name: `Installing Airflow ${AIRFLOW_VERSION} (pip, pinned; takes a few minutes)`,
+      name: `Installing Airflow ${AIRFLOW_VERSION} (pip, pinned constraints; 2-3 minutes)`,
       weight: 50,
       stamp: path.join(cache, 'airflow', '.stamp-venv'),
       hash: hashOf(read(pins), pre.pythonVersion),
