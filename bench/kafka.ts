@@ -3,7 +3,8 @@
  * partitions; produced once and reused). Measures, in one run against the shared native broker:
  * - browse throughput: broker → MessageStore → first page (the host side of the webview) vs a
  *   bare kafkajs consumer reading the same topic (goal ratio ≥ 0.8), and the Java console consumer
- *   from the same Kafka jars;
+ *   from the same Kafka jars; the same on lz4- and zstd-compressed copies of the topic, against a
+ *   bare kafkajs consumer with the same codecs registered;
  * - extension-host memory growth with the whole topic buffered (goal ≤ 400 MB);
  * - search over the full buffer (median, goal ≤ 300 ms);
  * - in the real webview (code-server + Chromium, when datapipeline.vsix exists): time to first
@@ -17,8 +18,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import { KAFKAJS_COMPRESSION, type CodecName } from '../src/services/kafka/codecs';
 import { KafkaService } from '../src/services/kafka/kafkaClient';
-import { KAFKA_VERSION } from '../src/services/stack/native/config';
 import { cacheDir } from '../src/services/util/paths';
 import { MessageBrowserController } from '../src/webviews/messageBrowser/controller';
 import { ensureNativeStack, releaseNativeStack } from '../test/integration/harness';
@@ -41,28 +42,37 @@ function valueFor(i: number): string {
   return base.replace('"note":""', `"note":"${'x'.repeat(Math.max(0, VALUE_BYTES - base.length))}"`);
 }
 
-async function ensureTopic(service: KafkaService): Promise<void> {
-  const existing = (await service.listTopics()).find((t) => t.name === TOPIC);
+/** The benchmark topic, produced once (with `codec`) and reused. */
+async function ensureTopic(service: KafkaService, codec: CodecName = 'none'): Promise<string> {
+  const topic = codec === 'none' ? TOPIC : `${TOPIC}-${codec}`;
+  const existing = (await service.listTopics()).find((t) => t.name === topic);
   if (existing && existing.messageCount >= MESSAGES) {
-    log(`reusing ${TOPIC} (${existing.messageCount} messages)`);
-    return;
+    log(`reusing ${topic} (${existing.messageCount} messages)`);
+    return topic;
   }
-  if (existing) await service.deleteTopic(TOPIC);
-  await service.createTopic({ topic: TOPIC, numPartitions: 3 });
+  if (existing) await service.deleteTopic(topic);
+  await service.createTopic({ topic, numPartitions: 3 });
   const t0 = Date.now();
   const producer = service.kafka.producer();
   await producer.connect();
   // 3,000 messages per send (~270 KB per partition batch, under the 1 MB limit), 4 sends in flight
   const batch = 3_000;
+  const compression = KAFKAJS_COMPRESSION[codec];
   const send = (i: number) =>
-    producer.send({ topic: TOPIC, acks: 1, messages: Array.from({ length: Math.max(0, Math.min(batch, MESSAGES - i)) }, (_, j) => ({ key: `k${i + j}`, value: valueFor(i + j) })) });
+    producer.send({
+      topic,
+      acks: 1,
+      compression,
+      messages: Array.from({ length: Math.max(0, Math.min(batch, MESSAGES - i)) }, (_, j) => ({ key: `k${i + j}`, value: valueFor(i + j) })),
+    });
   for (let i = 0; i < MESSAGES; i += 4 * batch) await Promise.all([0, 1, 2, 3].map((k) => send(i + k * batch)));
   await producer.disconnect();
-  log(`produced ${MESSAGES} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(`produced ${MESSAGES} ${codec} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return topic;
 }
 
-/** A bare kafkajs consumer reading the whole topic: messages per second. */
-async function bareKafkajs(service: KafkaService): Promise<number> {
+/** A bare kafkajs consumer reading the whole topic (the same codecs registered): messages per second. */
+async function bareKafkajs(service: KafkaService, topic = TOPIC): Promise<number> {
   const groupId = `datapipeline-bench-${crypto.randomBytes(4).toString('hex')}`;
   const consumer = service.kafka.consumer({ groupId, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 250 });
   const t0 = performance.now();
@@ -70,7 +80,7 @@ async function bareKafkajs(service: KafkaService): Promise<number> {
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   await consumer.connect();
-  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
@@ -93,29 +103,16 @@ function run(cmd: string, args: string[]): Promise<number | null> {
   });
 }
 
-/** kafka-tools (the console consumer) is not part of the broker's jars: fetched once from Maven Central. */
-async function ensureKafkaTools(): Promise<string> {
-  const dir = path.join(cacheDir(), 'kafka', 'tools');
-  const jar = path.join(dir, `kafka-tools-${KAFKA_VERSION}.jar`);
-  if (!fs.existsSync(jar)) {
-    fs.mkdirSync(dir, { recursive: true });
-    const code = await run('mvn', ['-q', 'dependency:copy', `-Dartifact=org.apache.kafka:kafka-tools:${KAFKA_VERSION}`, `-DoutputDirectory=${dir}`]);
-    if (code !== 0 || !fs.existsSync(jar)) throw new Error(`could not fetch org.apache.kafka:kafka-tools:${KAFKA_VERSION} with mvn (exit ${code})`);
-  }
-  return dir;
-}
-
-/** The Java console consumer from the same Kafka jars: messages per second (output discarded). */
+/** The Java console consumer from the same Kafka jars (kafka-tools is among them): messages per second (output discarded). */
 async function javaConsole(bootstrap: string, service: KafkaService): Promise<number> {
   const groupId = `datapipeline-bench-console-${crypto.randomBytes(4).toString('hex')}`;
   const libs = path.join(cacheDir(), 'kafka', 'libs');
-  const tools = await ensureKafkaTools();
   const t0 = performance.now();
   const code = await run(
       'java',
       [
         '-cp',
-        `${libs}/*:${tools}/*`,
+        `${libs}/*`,
         'org.apache.kafka.tools.consumer.ConsoleConsumer',
         '--bootstrap-server',
         bootstrap,
@@ -147,10 +144,10 @@ function mem(): { rss: number; held: number } {
 }
 
 /** Browses the whole topic through the host controller; `ms` is the time to "done" and the first page. */
-async function browseToFirstPage(service: KafkaService): Promise<{ c: MessageBrowserController; firstPage: ReturnType<MessageBrowserController['page']>; ms: number }> {
+async function browseToFirstPage(service: KafkaService, topic = TOPIC): Promise<{ c: MessageBrowserController; firstPage: ReturnType<MessageBrowserController['page']>; ms: number }> {
   const c = new MessageBrowserController({
     service,
-    topic: TOPIC,
+    topic,
     capacity: MESSAGES,
     io: { post: () => undefined, saveExport: async () => false, copy: async () => undefined, produceAgain: async () => undefined },
   });
@@ -162,10 +159,34 @@ async function browseToFirstPage(service: KafkaService): Promise<{ c: MessageBro
 }
 
 /** One more browse through the host controller: messages per second to the first page. */
-async function browseOnce(service: KafkaService): Promise<number> {
-  const { c, ms } = await browseToFirstPage(service);
+async function browseOnce(service: KafkaService, topic = TOPIC): Promise<number> {
+  const { c, ms } = await browseToFirstPage(service, topic);
+  if (c.store.size !== MESSAGES) throw new Error(`browse of ${topic} read ${c.store.size} of ${MESSAGES}`);
   await c.dispose();
   return (MESSAGES / ms) * 1000;
+}
+
+/** Compressed copies of the topic: the browser vs a bare kafkajs consumer with the same codecs, best of two each. */
+async function compressedBench(service: KafkaService): Promise<BenchEntry[]> {
+  const out: BenchEntry[] = [];
+  const n = MESSAGES.toLocaleString('en-US');
+  for (const codec of ['lz4', 'zstd'] as const) {
+    const topic = await ensureTopic(service, codec);
+    let bare = 0;
+    let browse = 0;
+    for (let round = 0; round < 2; round++) {
+      bare = Math.max(bare, await bareKafkajs(service, topic));
+      browse = Math.max(browse, await browseOnce(service, topic));
+    }
+    log(`${codec}: bare kafkajs ${Math.round(bare)} msg/s, browse ${Math.round(browse)} msg/s`);
+    // ~200 MB each, produced again in ~20 s: not kept on the shared broker (long topic lists hide the e2e tests' topics)
+    await service.deleteTopic(topic);
+    out.push(
+      entry(`kafka browse throughput, ${n} ${codec} msgs (vs bare kafkajs with the same codecs)`, browse, 'msg/s', bare),
+      entry(`kafka bare kafkajs consumer, ${n} ${codec} msgs`, bare, 'msg/s'),
+    );
+  }
+  return out;
 }
 
 /**
@@ -293,6 +314,7 @@ export async function runKafkaBench(): Promise<BenchEntry[]> {
       entry(`kafka bare kafkajs consumer, ${n} msgs`, bare, 'msg/s'),
     );
     if (Number.isFinite(java)) out.push(entry(`kafka browse throughput vs Java console consumer, ${n} msgs`, browse, 'msg/s', java));
+    if (process.env.DP_BENCH_KAFKA_CODECS !== '0') out.push(...(await compressedBench(service)));
     out.push(
       entry(`kafka browser memory growth (heap + buffers), ${n} msgs buffered (goal 400 MB)`, held, 'MB', 400),
       entry(`kafka browser rss growth, ${n} msgs buffered (goal 400 MB)`, rss, 'MB', 400),

@@ -33,6 +33,7 @@ if (process.env.DP_SKIP_SETUP !== '1') {
       codeServer: has('exthost') || has('e2e'),
       nativeStack: has('integration') || has('e2e'),
       airflow3: has('integration'),
+      testClients: has('integration'),
       docker: has('docker') || has('e2e'), // test/e2e/stack.test.ts drives a real dockerd too
     },
     failLine,

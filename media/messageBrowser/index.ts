@@ -47,6 +47,8 @@ const toIn = el('input', { id: 'start-to', attrs: { type: 'datetime-local', step
 const groupSel = el('select', { id: 'start-group' });
 const partitionsBox = el('span', { cls: 'partitions', id: 'partitions' });
 const followIn = el('input', { id: 'start-follow', attrs: { type: 'checkbox' } });
+const isolationSel = el('select', { id: 'start-isolation', title: 'Transactions: read committed hides records of aborted transactions (what consumers see by default)' });
+isolationSel.append(el('option', { text: 'Read committed', attrs: { value: 'read_committed' } }), el('option', { text: 'Read uncommitted (mark aborted)', attrs: { value: 'read_uncommitted' } }));
 const startBtn = el('button', { text: 'Start', id: 'start', cls: 'primary' });
 const stopBtn = el('button', { text: 'Stop', id: 'stop' });
 const statusText = el('span', { cls: 'status', id: 'status', attrs: { role: 'status' } });
@@ -81,6 +83,7 @@ function form(): StartForm {
     groupId: groupSel.value || undefined,
     partitions: selectedPartitions(),
     follow: followIn.checked,
+    isolation: isolationSel.value === 'read_uncommitted' ? 'read_uncommitted' : 'read_committed',
   };
 }
 
@@ -156,6 +159,7 @@ const startBar = el(
   groupSel,
   partitionsBox,
   label(followIn, 'Follow'),
+  isolationSel,
   startBtn,
   stopBtn,
   statusText,
@@ -233,6 +237,7 @@ window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
       if (m.groups.length === 0) groupSel.append(el('option', { text: '(no consumer groups)', attrs: { value: '' } }));
       modeSel.value = m.form.mode;
       followIn.checked = m.form.follow;
+      isolationSel.value = m.form.isolation ?? 'read_committed';
       if (m.form.offsets) offsetsIn.value = m.form.offsets;
       fromIn.value = toLocalInput(m.form.from ?? Date.now() - 3600_000);
       toIn.value = toLocalInput(m.form.to ?? Date.now());

@@ -35,7 +35,8 @@ export class MessageDetail {
   private render(): void {
     const d = this.detail;
     if (!d) return;
-    const meta = el('div', { cls: 'md-meta', text: `partition ${d.partition} · offset ${d.offset} · ${formatTime(d.timestamp)} · ${formatBytes(d.valueSize)}` });
+    const markText = d.mark === 'aborted' ? ' · aborted transaction' : d.mark === 'open-transaction' ? ' · transaction still open' : d.mark === 'error' ? ' · not a message (read error)' : '';
+    const meta = el('div', { cls: 'md-meta', text: `partition ${d.partition} · offset ${d.offset} · ${formatTime(d.timestamp)} · ${formatBytes(d.valueSize)}${markText}` });
     const actions = el('div', { cls: 'md-actions' });
     if (this.actions.copy) {
       const b = el('button', { text: 'Copy', id: 'detail-copy' });

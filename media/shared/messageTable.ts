@@ -132,14 +132,20 @@ export class MessageTable {
   }
 
   private rowElement(i: number, r: RowData): HTMLElement {
+    // a mark shows as a tag in front of the value, readable without colour
     const hl = this.opts.highlight ?? (() => []);
     const key = el('div', { cls: `mt-cell c3${r.key === null ? ' null' : ''}${r.keyBinary ? ' binary' : ''}` });
     setHighlighted(key, r.key ?? 'null', r.key === null || r.keyBinary ? [] : hl(r.key));
     const value = el('div', { cls: `mt-cell c4${r.value === null ? ' null' : ''}${r.valueBinary ? ' binary' : ''}`, title: r.valueTruncated ? `${formatBytes(r.valueSize)} — select the row to see it all` : '' });
     setHighlighted(value, (r.value ?? 'null') + (r.valueTruncated ? ' …' : ''), r.value === null || r.valueBinary ? [] : hl(r.value));
+    if (r.mark) value.prepend(el('span', { cls: 'mt-tag', text: MARK_TAG[r.mark] }));
     const row = el(
       'div',
-      { cls: `mt-row${r.seq === this.selectedSeq ? ' selected' : ''}`, attrs: { role: 'row', 'aria-rowindex': String(i + 1), 'data-seq': String(r.seq) } },
+      {
+        cls: `mt-row${r.seq === this.selectedSeq ? ' selected' : ''}${r.mark ? ` mark-${r.mark}` : ''}`,
+        title: r.mark ? MARK_TEXT[r.mark] : '',
+        attrs: { role: 'row', 'aria-rowindex': String(i + 1), 'data-seq': String(r.seq), ...(r.mark ? { 'data-mark': r.mark } : {}) },
+      },
       el('div', { cls: 'mt-cell c0 num', text: String(r.partition) }),
       el('div', { cls: 'mt-cell c1 num', text: String(r.offset) }),
       el('div', { cls: 'mt-cell c2', text: formatTime(r.timestamp) }),
@@ -170,3 +176,10 @@ export class MessageTable {
     else if (top + ROW_HEIGHT > this.viewport.scrollTop + this.viewport.clientHeight) this.viewport.scrollTop = top + ROW_HEIGHT - this.viewport.clientHeight;
   }
 }
+
+const MARK_TAG: Record<NonNullable<RowData['mark']>, string> = { aborted: 'aborted', 'open-transaction': 'open txn', error: 'error' };
+const MARK_TEXT: Record<NonNullable<RowData['mark']>, string> = {
+  aborted: 'Written in a transaction that was aborted: read committed consumers never see it.',
+  'open-transaction': 'Written in a transaction that has not committed or aborted yet.',
+  error: 'Not a message: this row stands for data that could not be read.',
+};

@@ -62,7 +62,7 @@ export function seconds(ms) {
  * The install steps each need asks for (see setupSteps). A step's script prints what it installs
  * and roughly how long it takes, and nothing when it is already done.
  */
-export function setupSteps({ aptPackages = [], docker = false, codeServer = false, nativeStack = false, airflow3 = false } = {}) {
+export function setupSteps({ aptPackages = [], docker = false, codeServer = false, nativeStack = false, airflow3 = false, testClients = false } = {}) {
   const steps = [];
   if (aptPackages.length) {
     steps.push({ name: 'system packages', cmd: 'bash', args: ['scripts/setup/apt.sh', ...aptPackages], retry: `bash scripts/setup/apt.sh ${aptPackages.join(' ')}` });
@@ -71,6 +71,7 @@ export function setupSteps({ aptPackages = [], docker = false, codeServer = fals
   if (codeServer) steps.push({ name: 'code-server', cmd: 'bash', args: ['scripts/setup/code-server.sh'], retry: 'bash scripts/setup/code-server.sh', quietStdout: true });
   if (nativeStack) steps.push({ name: 'native stack (Kafka, Spark, Airflow)', cmd: bin('tsx'), args: ['src/cli/stack.ts', 'provision'], retry: 'npm run stack -- provision' });
   if (airflow3) steps.push({ name: 'Airflow 3 for the client tests', cmd: 'bash', args: ['scripts/setup/airflow3.sh'], retry: 'bash scripts/setup/airflow3.sh', quietStdout: true });
+  if (testClients) steps.push({ name: 'foreign Kafka clients for the tests', cmd: 'bash', args: ['scripts/setup/test-clients.sh'], retry: 'bash scripts/setup/test-clients.sh', quietStdout: true });
   return steps;
 }
 

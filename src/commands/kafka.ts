@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import type { KafkaService } from '../services/kafka/kafkaClient';
 import type { ExportRecord } from '../services/kafka/messageFormat';
+import { CODEC_NAMES, type CodecName } from '../services/kafka/codecs';
 import { parseProduceDocument, produceTemplate } from '../services/kafka/produceDocument';
 import {
   copiesError,
@@ -25,7 +26,7 @@ class KafkaConnection implements vscode.Disposable {
   constructor(private readonly ctx: FeatureContext) {}
 
   get(): Promise<KafkaService> {
-    const bootstrap = this.ctx.settings.kafkaBootstrapServers.join(',');
+    const bootstrap = this.ctx.stack.endpoints().kafkaBootstrap;
     if (this.current?.bootstrap !== bootstrap) {
       this.dispose();
       const log = this.ctx.logger('kafka');
@@ -125,8 +126,8 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     void vscode.window.showInformationMessage(`Deleted topic "${topic}".`);
   };
 
-  /** Open produce documents (untitled JSON) → the topic each one sends to. */
-  const produceDocs = new Map<string, string>();
+  /** Open produce documents (untitled JSON) → the topic each one sends to, and with which compression. */
+  const produceDocs = new Map<string, { topic: string; compression: CodecName }>();
   /** what "Send N Copies…" offers next (the last count entered this session) */
   let lastCopies = '10';
   const lensChanged = new vscode.EventEmitter<void>();
@@ -140,7 +141,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     const topic = await pickTopic(arg, 'Topic to produce to');
     if (!topic) return;
     const doc = await vscode.workspace.openTextDocument({ language: 'json', content: produceTemplate(prefill) });
-    produceDocs.set(doc.uri.toString(), topic);
+    produceDocs.set(doc.uri.toString(), { topic, compression: 'none' });
     lensChanged.fire();
     await vscode.window.showTextDocument(doc, { preview: false });
     updateProduceContext();
@@ -150,8 +151,9 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   /** Sends the produce document (the active one, or the one given by the CodeLens) to its topic. */
   const sendProduceDocument = async (arg: unknown, copiesArg?: number): Promise<void> => {
     const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-    const topic = uri && produceDocs.get(uri.toString());
-    if (!uri || !topic) throw new ValidationError('This editor is not a Produce Message document. Run "DataPipeline: Produce Message…" on a topic first.');
+    const target = uri && produceDocs.get(uri.toString());
+    if (!uri || !target) throw new ValidationError('This editor is not a Produce Message document. Run "DataPipeline: Produce Message…" on a topic first.');
+    const { topic, compression } = target;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (!doc) throw new ValidationError('The Produce Message document was closed. Run "DataPipeline: Produce Message…" again.');
     const records = parseProduceDocument(doc.getText());
@@ -170,21 +172,37 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     const svc = await conn.get();
     const sent = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sending ${copies === 1 ? '' : `${(records.length * copies).toLocaleString('en-US')} messages `}to ${topic}…` },
-      () => svc.produce(topic, records, copies),
+      () => svc.produce(topic, records, copies, { compression }),
     );
     tree.refresh(0);
-    void vscode.window.showInformationMessage(`Sent ${sent.toLocaleString('en-US')} message${sent === 1 ? '' : 's'} to ${topic}.`);
+    const how = compression === 'none' ? '' : ` (${compression}-compressed)`;
+    void vscode.window.showInformationMessage(`Sent ${sent.toLocaleString('en-US')} message${sent === 1 ? '' : 's'} to ${topic}${how}.`);
+  };
+
+  /** The codec the produce document is sent with (as producers configure compression.type). */
+  const setProduceCompression = async (arg: unknown): Promise<void> => {
+    const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    const target = uri && produceDocs.get(uri.toString());
+    if (!target) throw new ValidationError('This editor is not a Produce Message document. Run "DataPipeline: Produce Message…" on a topic first.');
+    const pick = await vscode.window.showQuickPick(
+      CODEC_NAMES.map((c) => ({ label: c, description: c === target.compression ? 'current' : c === 'none' ? 'uncompressed' : `compression.type=${c}` })),
+      { title: `Compression for messages sent to ${target.topic}`, placeHolder: target.compression },
+    );
+    if (!pick) return;
+    target.compression = pick.label as CodecName;
+    lensChanged.fire();
   };
 
   const produceLenses: vscode.CodeLensProvider = {
     onDidChangeCodeLenses: lensChanged.event,
     provideCodeLenses: (doc) => {
-      const topic = produceDocs.get(doc.uri.toString());
-      if (!topic) return [];
+      const target = produceDocs.get(doc.uri.toString());
+      if (!target) return [];
       const top = new vscode.Range(0, 0, 0, 0);
       return [
-        new vscode.CodeLens(top, { title: `$(send) Send to ${topic}`, command: 'datapipeline.topics.sendProduceDocument', arguments: [doc.uri] }),
+        new vscode.CodeLens(top, { title: `$(send) Send to ${target.topic}`, command: 'datapipeline.topics.sendProduceDocument', arguments: [doc.uri] }),
         new vscode.CodeLens(top, { title: '$(copy) Send N Copies…', command: 'datapipeline.topics.sendProduceDocumentCopies', arguments: [doc.uri] }),
+        new vscode.CodeLens(top, { title: `$(package) Compression: ${target.compression}`, command: 'datapipeline.topics.setProduceCompression', arguments: [doc.uri] }),
       ];
     },
   };
@@ -207,6 +225,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     ctx.registerCommand('datapipeline.topics.produce', (arg: unknown) => produce(arg)),
     ctx.registerCommand('datapipeline.topics.sendProduceDocument', (arg: unknown) => sendProduceDocument(arg)),
     ctx.registerCommand('datapipeline.topics.sendProduceDocumentCopies', (arg: unknown) => sendProduceDocument(arg, ASK_COPIES)),
+    ctx.registerCommand('datapipeline.topics.setProduceCompression', (arg: unknown) => setProduceCompression(arg)),
     lensChanged,
     vscode.languages.registerCodeLensProvider({ language: 'json' }, produceLenses),
     vscode.window.onDidChangeActiveTextEditor(updateProduceContext),

@@ -19,6 +19,8 @@ export interface StartForm {
   partitions?: number[];
   /** latest keeps tailing; other modes may follow too */
   follow: boolean;
+  /** default read_committed: records of aborted transactions are not shown */
+  isolation?: 'read_committed' | 'read_uncommitted';
 }
 
 export interface FilterForm {
@@ -41,7 +43,11 @@ interface MessageMeta {
   keyBinary: boolean;
 }
 
+/** What a row is beyond its bytes: a transaction's state, or an error standing for unreadable data. */
+export type RowMark = 'aborted' | 'open-transaction' | 'error';
+
 export interface RowData extends MessageMeta {
+  mark?: RowMark;
   value: string | null;
   valueBinary: boolean;
   valueTruncated: boolean;
@@ -50,6 +56,7 @@ export interface RowData extends MessageMeta {
 }
 
 export interface DetailData extends MessageMeta {
+  mark?: RowMark;
   /** full text when UTF-8 (JSON pretty-printed separately) */
   valueText: string | null;
   valuePretty: string | null;

@@ -137,7 +137,7 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
         const item = new vscode.TreeItem(t.name, Collapsed);
         item.id = `topic:${t.name}`;
         item.description = `${t.partitions} partition${t.partitions === 1 ? '' : 's'} · ${formatCount(t.messageCount)} msg`;
-        item.tooltip = `${t.name}\n${t.partitions} partitions, ${formatCount(t.messageCount)} messages retained${t.internal ? '\ninternal topic' : ''}`;
+        item.tooltip = `${t.name}\n${t.partitions} partitions, ${formatCount(t.messageCount)} offsets retained (end − start; transaction markers and aborted records take offsets too: the message browser counts them apart)${t.internal ? '\ninternal topic' : ''}`;
         item.contextValue = t.internal ? 'topic.internal' : 'topic';
         item.iconPath = new vscode.ThemeIcon(t.internal ? 'lock' : 'symbol-event');
         return item;

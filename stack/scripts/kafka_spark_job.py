@@ -6,14 +6,15 @@ original used + on strings, which Spark treats as numeric addition and yields nu
 rows as JSON values to OUTPUT_TOPIC and prints the input/output/filtered counts.
 
 Environment: KAFKA_BOOTSTRAP_SERVERS (default broker:19092), SPARK_MASTER_URL (used only when
-not launched by spark-submit, whose --master wins), INPUT_TOPIC, OUTPUT_TOPIC; the program
-arguments --bootstrap-servers, --input-topic and --output-topic override them.
+not launched by spark-submit, whose --master wins), INPUT_TOPIC, OUTPUT_TOPIC,
+KAFKA_COMPRESSION_TYPE (none, gzip, snappy, lz4 or zstd; default none); the program arguments
+--bootstrap-servers, --input-topic, --output-topic and --compression-type override them.
 The Kafka connector comes from spark-submit --jars (SPARK_KAFKA_JARS) or --packages.
 """
 import os
 import sys
 
-from pipeline_common import adults_with_message, as_kafka_records, parse_args, parse_people, spark_session
+from pipeline_common import adults_with_message, as_kafka_records, kafka_sink_options, parse_args, parse_people, spark_session
 
 
 def main(argv=None) -> int:
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
         (
             as_kafka_records(adults)
             .write.format("kafka")
-            .option("kafka.bootstrap.servers", bootstrap)
+            .options(**kafka_sink_options(args))
             .option("topic", output_topic)
             .save()
         )

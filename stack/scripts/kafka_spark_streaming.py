@@ -13,7 +13,7 @@ not launched by spark-submit), INPUT_TOPIC, OUTPUT_TOPIC (or the program argumen
 import os
 import sys
 
-from pipeline_common import adults_with_message, as_kafka_records, parse_args, parse_people, spark_session
+from pipeline_common import adults_with_message, as_kafka_records, kafka_sink_options, parse_args, parse_people, spark_session
 
 
 def main(argv=None) -> int:
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
         writer = (
             as_kafka_records(adults_with_message(parse_people(raw)))
             .writeStream.format("kafka")
-            .option("kafka.bootstrap.servers", bootstrap)
+            .options(**kafka_sink_options(args))
             .option("topic", output_topic)
             .option("checkpointLocation", checkpoint)
             .outputMode("append")

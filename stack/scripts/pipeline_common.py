@@ -42,7 +42,18 @@ def parse_args(argv, description: str):
     parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092"))
     parser.add_argument("--input-topic", default=os.environ.get("INPUT_TOPIC", "input-topic"))
     parser.add_argument("--output-topic", default=os.environ.get("OUTPUT_TOPIC", "output-topic"))
+    parser.add_argument(
+        "--compression-type",
+        default=os.environ.get("KAFKA_COMPRESSION_TYPE", "none"),
+        choices=["none", "gzip", "snappy", "lz4", "zstd"],
+        help="compression.type of the records written to the output topic",
+    )
     return parser.parse_args(argv)
+
+
+def kafka_sink_options(args) -> dict:
+    """Options of the Kafka sink: the brokers, and the producer's compression.type."""
+    return {"kafka.bootstrap.servers": args.bootstrap_servers, "kafka.compression.type": args.compression_type}
 
 
 def parse_people(kafka_rows: DataFrame) -> DataFrame:

@@ -1,7 +1,8 @@
 /**
  * Kafka in a real VS Code (code-server + Chromium) against the shared native broker: the Topics
  * view lists a topic with its counts, the message browser shows its messages with a bounded
- * number of DOM rows, search narrows them with highlights, and a value holding HTML shows as text.
+ * number of DOM rows, search narrows them with highlights, a value holding HTML shows as text, and
+ * what Kafka's Java clients write (lz4 and zstd batches, an aborted transaction) reads in the webview.
  */
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
@@ -9,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { ensureNativeStack } from '../integration/harness';
+import { consoleProduce, javaTransactions } from '../integration/lib/foreignClients';
 import { sleep, VsCodeSession } from './lib/codeServer';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -17,13 +19,16 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
   this.timeout(300_000);
   let vsc: VsCodeSession | undefined;
   let service: KafkaService;
+  let bootstrap: string;
   const topic = `e2e-orders-${crypto.randomBytes(3).toString('hex')}`;
+  const javaTopic = `e2e-java-${crypto.randomBytes(3).toString('hex')}`;
   const dialogs: string[] = [];
 
   before(async function () {
     this.timeout(600_000);
     const { endpoints } = await ensureNativeStack(['kafka']);
-    service = new KafkaService({ bootstrap: endpoints.kafkaBootstrap });
+    bootstrap = endpoints.kafkaBootstrap;
+    service = new KafkaService({ bootstrap });
     await service.createTopic({ topic, numPartitions: 3 });
     const records = Array.from({ length: 3000 }, (_, i) => ({
       key: `order-${i}`,
@@ -42,6 +47,7 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
   after(async function () {
     await vsc?.close();
     await service?.deleteTopic(topic).catch(() => undefined);
+    await service?.deleteTopic(javaTopic).catch(() => undefined);
     await service?.dispose();
   });
 
@@ -178,6 +184,33 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     assert.equal(copied.key, 'html');
     assert.equal(copied.value, XSS);
     assert.deepEqual(copied.headers, { source: 'e2e' });
+  });
+
+  it("what Kafka's Java clients write reads in the webview: lz4 and zstd batches, an aborted transaction hidden or marked", async function () {
+    const s = vsc!;
+    await service.createTopic({ topic: javaTopic, numPartitions: 1 });
+    await consoleProduce(bootstrap, javaTopic, [{ key: 'lz-1', value: 'from the Java console producer, lz4' }], 'lz4');
+    await consoleProduce(bootstrap, javaTopic, [{ key: 'zs-1', value: 'from the Java console producer, zstd' }], 'zstd');
+    await javaTransactions(bootstrap, javaTopic, 'zstd', ['commit:kept', 'abort:thrown-away']);
+    await s.runCommand('DataPipeline: Open Message Browser');
+    const input = s.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(javaTopic);
+    await s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: javaTopic }).first().click();
+    const frame = await s.webviewFrame({ containsText: javaTopic, containsSelector: '#message-table', timeoutMs: 60_000 });
+    await frame.locator('#status', { hasText: /Done · 3 buffered .*2 transaction markers .*1 record of aborted transactions hidden/ }).waitFor({ timeout: 60_000 });
+    const values = async () => (await frame.locator('.mt-row[data-seq] .c4').allInnerTexts()).map((v) => v.trim());
+    assert.deepEqual(await values(), ['from the Java console producer, lz4', 'from the Java console producer, zstd', 'kept']);
+    await s.screenshot('kafka-browser-java-codecs');
+    // read uncommitted: the aborted record appears, tagged
+    await frame.locator('#start-isolation').selectOption('read_uncommitted');
+    await frame.locator('#start').click();
+    await frame.locator('#status', { hasText: /Done · 4 buffered/ }).waitFor({ timeout: 60_000 });
+    const aborted = frame.locator('.mt-row[data-mark="aborted"]');
+    await aborted.waitFor({ timeout: 10_000 });
+    assert.equal(await aborted.count(), 1);
+    assert.match(await aborted.innerText(), /aborted\s*thrown-away/);
+    await s.screenshot('kafka-browser-read-uncommitted');
   });
 });
 

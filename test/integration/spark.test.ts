@@ -8,12 +8,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { failDecompressionForTests } from '../../src/services/kafka/codecs';
+import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import type { DriverLine } from '../../src/services/spark/driverOutput';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { SparkJob, SparkJobResult, SubmitRefusedError } from '../../src/services/spark/sparkJob';
 import { SparkViewModel } from '../../src/services/spark/sparkViewModel';
 import type { SparkSubmitRequest } from '../../src/services/stack/types';
 import { ensureNativeStack, NativeStack, repoRoot } from './harness';
+import { browser, waitFor } from './lib/kafkaBrowser';
 import { startJob } from './lib/sparkJobs';
 
 const SCRIPTS = path.join(repoRoot, 'stack', 'scripts');
@@ -177,6 +180,41 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
       ],
     );
     for (const r of received) assert.equal(r.message, `${r.name} from ${r.city} is an adult`);
+  });
+
+  it("Spark's Kafka sink with kafka.compression.type=zstd: the message browser reads the adults from the zstd batches", async () => {
+    const run = Date.now();
+    const inputTopic = `spark-it-zstd-in-${run}`;
+    const outputTopic = `spark-it-zstd-out-${run}`;
+    const kafka = new Kafka({ clientId: 'spark-it', brokers: [stack.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING });
+    await createTopics(kafka, [inputTopic, outputTopic]);
+    await produce(kafka, inputTopic, PEOPLE);
+    const { result, lines } = await submit({
+      file: path.join(SCRIPTS, 'kafka_spark_job.py'),
+      kafkaConnector: true,
+      args: ['--bootstrap-servers', stack.endpoints.kafkaBootstrap, '--input-topic', inputTopic, '--output-topic', outputTopic, '--compression-type', 'zstd'],
+    });
+    assert.equal(result.exitCode, 0, `spark-submit failed:\n${lines.map((l) => l.text).slice(-60).join('\n')}`);
+    const service = new KafkaService({ bootstrap: stack.endpoints.kafkaBootstrap });
+    const read = async () => {
+      const { c } = browser(service, outputTopic);
+      await c.startBrowse({ mode: 'earliest', follow: false });
+      await waitFor('the read to finish', () => c.statusData().state === 'done', 30_000);
+      const rows = c.page(1, 0, 100).rows;
+      await c.dispose();
+      return rows;
+    };
+    try {
+      const rows = await read();
+      assert.deepEqual(rows.map((r) => JSON.parse(r.value!).name).sort(), ['Alice', 'Charlie', 'Eve']);
+      // the batches really are zstd: with zstd decompression failing, only error rows remain
+      failDecompressionForTests('zstd', 'zstd switched off by the test');
+      const broken = await read();
+      assert.ok(broken.length > 0 && broken.every((r) => r.mark === 'error' && /zstd-compressed batch/.test(r.value!)), JSON.stringify(broken));
+    } finally {
+      failDecompressionForTests('zstd', undefined);
+      await service.dispose();
+    }
   });
 
   it('kafka_spark_streaming.py streams the adults, and a second run resumes from its checkpoint', async () => {

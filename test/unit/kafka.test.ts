@@ -45,6 +45,11 @@ describe('kafka: MessageStore', () => {
     assert.equal(s.evicted, 150);
     assert.equal(s.value(s.firstSeq)!.toString(), 'v150');
     assert.equal(s.get(10), undefined);
+    // a new read (Start again) starts from an empty buffer: nothing was dropped from it
+    s.clear();
+    fill(s, 6, (i) => ({ value: `again ${i}` }));
+    assert.equal(s.size, 6);
+    assert.equal(s.evicted, 0, 'a cleared buffer reports no drops ("buffer full" was shown with 6 buffered)');
   });
 
   it('keeps a 10 MB value beside small ones', () => {

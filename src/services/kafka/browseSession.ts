@@ -1,20 +1,19 @@
 /**
- * One message-browser read of a topic: plans start offsets, consumes into a MessageStore, and
- * leaves nothing behind. kafkajs always joins a consumer group, so each session uses a unique
- * group id (BROWSE_GROUP_PREFIX), never commits, and deletes the group when it stops.
+ * One message-browser read of a topic: plans start offsets, reads into a MessageStore with a
+ * TopicReader (Fetch requests, no consumer group: nothing committed, nothing left behind), and
+ * stops at the planned ends or keeps tailing.
  *
- * Broker restarts: kafkajs' own restart would rejoin with no committed offsets and jump to the
- * reset position, so restarts are handled here: the consumer is rebuilt and seeks every partition
- * to the next offset it has not stored yet; offsets below that are dropped (no gap, no duplicate).
+ * Transactions: under read committed (the default) records of aborted transactions are never
+ * shown and the end is the last stable offset; under read uncommitted every record is shown, marked
+ * while its transaction is open and once it is aborted. Transaction markers are never messages; the
+ * status counts them, so a topic whose last offsets are markers still reads to Done.
+ * A batch that could not be decompressed becomes one error row (partition, offsets, reason).
  */
-import * as crypto from 'node:crypto';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { BROWSE_GROUP_PREFIX, type KafkaLog, type KafkaService } from './kafkaClient';
-import type { MessageStore } from './messageStore';
+import type { UndecodableBatch } from './codecs';
+import type { KafkaLog, KafkaService } from './kafkaClient';
+import { MessageFlags, type MessageStore } from './messageStore';
 import { planBrowse, type BrowseRequest, type PartitionPlan } from './offsets';
-
-/** kept short (the broker's minimum is 6 s) so a member lost in a broker restart expires soon */
-const SESSION_TIMEOUT_MS = 10_000;
+import { TopicReader, type IsolationLevel, type PartitionFetch } from './topicReader';
 
 export type BrowseState = 'planning' | 'reading' | 'live' | 'done' | 'reconnecting' | 'stopped' | 'error';
 
@@ -25,6 +24,14 @@ export interface BrowseStatus {
   /** next offset to read per partition */
   next: Record<number, number>;
   error?: string;
+  /** transaction markers passed (never messages) */
+  markers: number;
+  /** records of aborted transactions: hidden (read committed) or marked (read uncommitted) */
+  aborted: number;
+  /** batches that could not be decompressed (each one error row) */
+  undecodable: UndecodableBatch[];
+  /** offsets deleted by retention before they were read */
+  skipped: number;
 }
 
 export interface BrowseSessionOptions {
@@ -32,8 +39,12 @@ export interface BrowseSessionOptions {
   topic: string;
   request: BrowseRequest;
   store: MessageStore;
-  /** called after each batch is appended, with the seqs appended */
+  /** default read_committed */
+  isolation?: IsolationLevel;
+  /** called after each fetch is appended, with the seqs appended */
   onMessages?: (firstSeq: number, endSeq: number) => void;
+  /** called when stored messages changed (a transaction's outcome marked them) */
+  onChanged?: () => void;
   onStatus?: (s: BrowseStatus) => void;
   log?: KafkaLog;
   /** ms between reconnect attempts after the broker went away (default 1000) */
@@ -41,29 +52,40 @@ export interface BrowseSessionOptions {
 }
 
 export class BrowseSession {
-  private readonly baseGroupId = `${BROWSE_GROUP_PREFIX}${crypto.randomBytes(6).toString('hex')}`;
-  /** the consumer group of the current consumer */
-  groupId = this.baseGroupId;
-  private consumer?: Consumer;
   private plans: PartitionPlan[] = [];
-  private readonly next = new Map<number, number>();
+  private reader?: TopicReader;
   private readonly done = new Set<number>();
-  /** end offsets when the read started: reaching them on every partition means "caught up" */
-  private caughtUpAt = new Map<number, number>();
+  private readonly lastEnd = new Map<number, number>();
   private state: BrowseState = 'planning';
   private error?: string;
   private received = 0;
+  private markers = 0;
+  private aborted = 0;
+  private skipped = 0;
+  private readonly undecodable: UndecodableBatch[] = [];
+  /** read uncommitted: seqs of records whose transaction is still open, by producer id */
+  private readonly openTxn = new Map<string, number[]>();
   private stopped = false;
-  private generation = 0;
-  /** every group a consumer of this session joined; all are deleted on stop */
-  private readonly groupsUsed = new Set<string>();
-  private reconnecting = false;
-  private crashedWhileReconnecting = false;
 
   constructor(private readonly opts: BrowseSessionOptions) {}
 
+  get isolation(): IsolationLevel {
+    return this.opts.isolation ?? 'read_committed';
+  }
+
   get status(): BrowseStatus {
-    return { state: this.state, received: this.received, next: Object.fromEntries(this.next), error: this.error };
+    const next: Record<number, number> = {};
+    for (const p of this.plans) next[p.partition] = this.reader?.nextOffset(p.partition) ?? p.start;
+    return {
+      state: this.state,
+      received: this.received,
+      next,
+      error: this.error,
+      markers: this.markers,
+      aborted: this.aborted,
+      undecodable: [...this.undecodable],
+      skipped: this.skipped,
+    };
   }
 
   get partitionPlans(): readonly PartitionPlan[] {
@@ -81,20 +103,44 @@ export class BrowseSession {
     const { service, topic, request } = this.opts;
     const wm = await service.watermarks(topic);
     if (wm.length === 0) throw new Error(`Topic "${topic}" does not exist. Refresh the Topics view.`);
-    this.plans = await planBrowse(request, wm, {
+    const reader = new TopicReader({
+      kafka: service.kafka,
+      topic,
+      isolation: this.isolation,
+      log: this.opts.log,
+      reconnectDelayMs: this.opts.reconnectDelayMs,
+      onFetch: (f) => this.onFetch(f),
+      onState: (st, message) => this.onReaderState(st, message),
+      onSkipped: (p, from, to) => {
+        this.skipped += to - from;
+        this.opts.log?.warn(`browse ${topic}: partition ${p} offsets ${from}–${to - 1} were deleted (retention) before they were read`);
+      },
+    });
+    this.reader = reader;
+    // the end as this isolation level sees it: the last stable offset under read committed
+    const ends = await reader.endOffsets(wm.map((w) => w.partition));
+    const marks = wm.map((w) => ({ ...w, high: ends.get(w.partition) ?? w.high }));
+    this.plans = await planBrowse(request, marks, {
       offsetsForTimestamp: (ts) => service.offsetsForTimestamp(topic, ts),
       groupOffsets: (g) => service.groupOffsets(g, topic),
     });
     for (const p of this.plans) {
-      this.next.set(p.partition, p.start);
-      if (p.end !== undefined && p.start >= p.end) this.done.add(p.partition);
+      reader.seek(p.partition, p.start);
+      this.lastEnd.set(p.partition, marks.find((w) => w.partition === p.partition)?.high ?? p.start);
     }
-    this.caughtUpAt = new Map(wm.map((w) => [w.partition, w.high]));
+    for (const p of this.plans) if (p.end !== undefined && p.start >= p.end) this.finish(p.partition);
     if (this.allDone()) {
       this.setState('done');
+      await this.reader.stop();
       return;
     }
-    await this.runConsumer();
+    this.reader.start();
+    this.setState(request.follow && this.isCaughtUp() ? 'live' : 'reading');
+  }
+
+  private finish(partition: number): void {
+    this.done.add(partition);
+    this.reader?.finish(partition);
   }
 
   private allDone(): boolean {
@@ -102,225 +148,113 @@ export class BrowseSession {
   }
 
   private isCaughtUp(): boolean {
-    return this.plans.every((p) => this.done.has(p.partition) || (this.next.get(p.partition) ?? 0) >= (this.caughtUpAt.get(p.partition) ?? 0));
+    return this.plans.every((p) => this.done.has(p.partition) || (this.reader?.nextOffset(p.partition) ?? p.start) >= (this.lastEnd.get(p.partition) ?? 0));
   }
 
-  private async runConsumer(): Promise<void> {
-    const gen = ++this.generation;
-    // After a broker restart the coordinator still lists the lost member until its session times
-    // out, and a rejoin would wait for it: each rebuilt consumer gets a fresh group instead.
-    this.groupId = gen === 1 ? this.baseGroupId : `${this.baseGroupId}-r${gen}`;
-    const consumer = this.opts.service.kafka.consumer({
-      groupId: this.groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: SESSION_TIMEOUT_MS,
-      heartbeatInterval: 1_000,
-      // moderate fetches keep the extension host responsive (rows reach the webview while a big
-      // topic streams in); a single larger message is still returned whole (KIP-74)
-      maxBytes: 16 * 1024 * 1024,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxWaitTimeInMs: 250,
-      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2000, restartOnFailure: async () => false },
-    });
-    this.consumer = consumer;
-    this.groupsUsed.add(this.groupId);
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (gen !== this.generation || this.stopped) return;
-      this.opts.log?.warn(`browse ${this.opts.topic}: consumer stopped (${e.payload.error?.message}); reconnecting`);
-      // a crash while a reconnect is finishing (e.g. "coordinator is loading") needs another round
-      if (this.reconnecting) this.crashedWhileReconnecting = true;
-      else void this.reconnect();
-    });
-    // kafkajs applies seeks after each (re)join; re-seek on every join so a rebalance never resets
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (gen !== this.generation) return;
-      this.seekAll(consumer);
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: true,
-        eachBatch: (b) => this.onBatch(b, gen),
-      });
-    } catch (e) {
-      if (gen !== this.generation || this.stopped) return;
-      throw e;
-    }
-    this.seekAll(consumer);
-    this.pauseFinished(consumer);
-    this.setState(this.opts.request.follow && this.isCaughtUp() ? 'live' : 'reading');
+  private onReaderState(st: 'reading' | 'reconnecting' | 'error', message?: string): void {
+    if (this.stopped) return;
+    if (st === 'reconnecting') this.setState('reconnecting', `Lost the connection to Kafka at ${this.opts.service.bootstrap}; retrying… (${message ?? ''})`);
+    else if (st === 'error') this.setState('error', message);
+    else this.setState(this.opts.request.follow && this.isCaughtUp() ? 'live' : 'reading');
   }
 
-  private seekAll(consumer: Consumer): void {
-    for (const p of this.plans) {
-      if (this.done.has(p.partition)) continue;
-      try {
-        consumer.seek({ topic: this.opts.topic, partition: p.partition, offset: String(this.next.get(p.partition) ?? p.start) });
-      } catch {
-        // the consumer crashed while starting (e.g. the group coordinator is not ready yet): the
-        // crash handler rebuilds it and seeks again; offsets below `next` are dropped meanwhile
-        return;
-      }
-    }
-    this.pauseFinished(consumer);
-  }
-
-  /** Partitions not chosen, or finished, are paused so the consumer does not fetch them. */
-  private pauseFinished(consumer: Consumer): void {
-    const chosen = new Set(this.plans.map((p) => p.partition));
-    const paused = [...this.done];
-    const total = this.caughtUpAt.size;
-    for (let p = 0; p < total; p++) if (!chosen.has(p)) paused.push(p);
-    if (paused.length) {
-      try {
-        consumer.pause([{ topic: this.opts.topic, partitions: paused }]);
-      } catch {
-        // not running (crashed): the next consumer pauses them
-      }
-    }
-  }
-
-  private async onBatch({ batch, isRunning, isStale }: EachBatchPayload, gen: number): Promise<void> {
-    if (gen !== this.generation || this.stopped) return;
-    const p = batch.partition;
+  private onFetch(f: PartitionFetch): void {
+    if (this.stopped) return;
+    const p = f.partition;
     const plan = this.plans.find((x) => x.partition === p);
     if (!plan || this.done.has(p)) return;
     const store = this.opts.store;
     const first = store.endSeq;
-    let next = this.next.get(p) ?? plan.start;
-    if (!isRunning() || isStale()) return;
-    for (const m of batch.messages) {
-      const off = Number(m.offset);
-      if (off < next) continue; // already stored before a reconnect
-      if (plan.end !== undefined && off >= plan.end) {
-        this.done.add(p);
-        break;
-      }
-      const ts = Number(m.timestamp);
-      if (plan.untilTimestamp !== undefined && ts > plan.untilTimestamp) {
-        if (plan.end === undefined) {
-          // a window ending in the future: stop this partition at the first message after it
-          this.done.add(p);
-          break;
-        }
-        next = off + 1;
+    let changed = false;
+    for (const it of f.items) {
+      const off = it.kind === 'record' ? it.record.offset : it.kind === 'undecodable' ? it.batch.firstOffset : it.offset;
+      if (plan.end !== undefined && off >= plan.end) break;
+      if (it.kind === 'control') {
+        this.markers++;
+        changed = this.endTransaction(it.producerId, it.commit) || changed;
         continue;
       }
-      store.append({
-        partition: p,
-        offset: off,
-        timestamp: ts,
-        key: m.key,
-        value: m.value,
-        headers: m.headers ? headerList(m.headers) : undefined,
-      });
-      this.received++;
-      next = off + 1;
+      if (it.kind === 'aborted') {
+        this.aborted++;
+        continue;
+      }
+      if (it.kind === 'undecodable') {
+        this.undecodable.push(it.batch);
+        this.appendErrorRow(p, it.batch.firstOffset, 0, undecodableText(p, it.batch));
+        continue;
+      }
+      const r = it.record;
+      if (plan.untilTimestamp !== undefined && r.timestamp > plan.untilTimestamp) {
+        // a window ending in the future: stop this partition at the first message after it
+        if (plan.end === undefined) {
+          this.finish(p);
+          break;
+        }
+        continue;
+      }
+      const open = r.transactional && this.isolation === 'read_uncommitted';
+      try {
+        const seq = store.append({
+          partition: p,
+          offset: r.offset,
+          timestamp: r.timestamp,
+          key: r.key,
+          value: r.value,
+          headers: r.headers.length ? r.headers : undefined,
+          flags: (r.transactional ? MessageFlags.TRANSACTIONAL : 0) | (open ? MessageFlags.OPEN_TRANSACTION : 0),
+        });
+        if (open) {
+          const list = this.openTxn.get(r.producerId) ?? [];
+          list.push(seq);
+          this.openTxn.set(r.producerId, list);
+        }
+        this.received++;
+      } catch (e) {
+        // one message that cannot be kept never stops the read: it becomes an error row
+        this.appendErrorRow(p, r.offset, r.timestamp, `Partition ${p} offset ${r.offset}: this message could not be kept (${(e as Error).message}).`);
+      }
     }
-    this.next.set(p, next);
-    if (plan.end !== undefined && next >= plan.end) this.done.add(p);
-    const hw = Number(batch.highWatermark);
-    if (hw > (this.caughtUpAt.get(p) ?? 0) && !this.opts.request.follow) this.caughtUpAt.set(p, hw);
+    const end = this.isolation === 'read_committed' ? f.lastStableOffset : f.highWatermark;
+    if (end >= 0) this.lastEnd.set(p, end);
+    if (plan.end !== undefined && f.next >= plan.end) this.finish(p);
     if (store.endSeq > first) this.opts.onMessages?.(first, store.endSeq);
-    if (this.done.has(p) && this.consumer) this.pauseFinished(this.consumer);
+    if (changed) this.opts.onChanged?.();
     if (this.allDone()) {
       this.setState('done');
-      void this.closeConsumer();
+      void this.reader?.stop();
     } else if (this.state === 'reading' && this.opts.request.follow && this.isCaughtUp()) {
       this.setState('live');
     }
   }
 
-  private async reconnect(): Promise<void> {
-    if (this.reconnecting) return;
-    this.reconnecting = true;
-    this.setState('reconnecting', `Lost the connection to Kafka at ${this.opts.service.bootstrap}; retrying…`);
-    try {
-      const old = this.consumer;
-      this.consumer = undefined;
-      this.generation++;
-      await old?.disconnect().catch(() => undefined);
-      const delay = this.opts.reconnectDelayMs ?? 1000;
-      while (!this.stopped) {
-        try {
-          await this.opts.service.ping();
-          await this.runConsumer();
-          this.opts.log?.info(`browse ${this.opts.topic}: reconnected, resuming at ${JSON.stringify(Object.fromEntries(this.next))}`);
-          return;
-        } catch (e) {
-          this.opts.log?.debug(`browse ${this.opts.topic}: reconnect failed: ${(e as Error).message}`);
-          const c = this.consumer as Consumer | undefined;
-          this.consumer = undefined;
-          this.generation++;
-          await c?.disconnect().catch(() => undefined);
-          await new Promise((r) => setTimeout(r, delay));
-        }
-      }
-    } finally {
-      this.reconnecting = false;
-      if (this.crashedWhileReconnecting && !this.stopped) {
-        this.crashedWhileReconnecting = false;
-        void this.reconnect();
-      }
+  /** Read uncommitted: a marker ends a producer's transaction; its records were open until now. */
+  private endTransaction(producerId: string, commit: boolean): boolean {
+    const seqs = this.openTxn.get(producerId);
+    if (!seqs) return false;
+    this.openTxn.delete(producerId);
+    const store = this.opts.store;
+    for (const s of seqs) {
+      const f = store.flags(s) & ~MessageFlags.OPEN_TRANSACTION;
+      store.setFlags(s, commit ? f : f | MessageFlags.ABORTED);
     }
+    if (!commit) this.aborted += seqs.length;
+    return true;
   }
 
-  private async closeConsumer(): Promise<void> {
-    const c = this.consumer;
-    this.consumer = undefined;
-    this.generation++;
-    if (c) await c.disconnect().catch(() => undefined);
-    await this.deleteGroup();
+  private appendErrorRow(partition: number, offset: number, timestamp: number, text: string): void {
+    this.opts.store.append({ partition, offset, timestamp, key: null, value: Buffer.from(text), flags: MessageFlags.ERROR_ROW });
   }
 
-  private async deleteGroup(): Promise<void> {
-    // a group whose member was lost in a broker restart is not empty until its session times out
-    const deadline = Date.now() + SESSION_TIMEOUT_MS + 5_000;
-    for (const id of [...this.groupsUsed]) {
-      for (;;) {
-        try {
-          await this.opts.service.deleteGroups([id]);
-          this.groupsUsed.delete(id);
-          break;
-        } catch (e) {
-          const msg = String((e as Error).message) + String((e as { groups?: Array<{ error?: Error }> }).groups?.map((g) => g.error?.message) ?? '');
-          if (/not.?found|does not exist|GROUP_ID_NOT_FOUND/i.test(msg)) {
-            this.groupsUsed.delete(id);
-            break;
-          }
-          if (/not empty|NON_EMPTY/i.test(msg) && Date.now() < deadline) {
-            await new Promise((r) => setTimeout(r, 1000));
-            continue;
-          }
-          this.opts.log?.warn(`could not delete browse group ${id}: ${msg}. It is removed the next time the browser starts.`);
-          break;
-        }
-      }
-    }
-  }
-
-  /** Stops reading, disconnects and deletes the consumer group. Safe to call twice. */
+  /** Stops reading. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.closeConsumer();
+    await this.reader?.stop();
     if (this.state !== 'done') this.setState('stopped');
   }
 }
 
-function headerList(h: Record<string, unknown>): Array<{ key: string; value: Buffer | null }> | undefined {
-  let any = false;
-  for (const _k in h) {
-    any = true;
-    break;
-  }
-  if (!any) return undefined;
-  const out: Array<{ key: string; value: Buffer | null }> = [];
-  for (const [key, v] of Object.entries(h)) {
-    const vals = Array.isArray(v) ? v : [v];
-    for (const x of vals) out.push({ key, value: x === undefined || x === null ? null : Buffer.isBuffer(x) ? x : Buffer.from(String(x)) });
-  }
-  return out;
+export function undecodableText(partition: number, b: UndecodableBatch): string {
+  const range = b.lastOffset > b.firstOffset ? `offsets ${b.firstOffset}–${b.lastOffset}` : `offset ${b.firstOffset}`;
+  return `Partition ${partition} ${range}: ${b.codec}-compressed batch could not be decompressed: ${b.reason}. The other messages are shown.`;
 }

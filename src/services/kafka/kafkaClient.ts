@@ -3,6 +3,8 @@
  * turns kafkajs errors into messages that say what to do, and never imports vscode.
  */
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { KAFKAJS_COMPRESSION, registerCodecs, type CodecName } from './codecs';
+import { describeConsumerProtocolGroups } from './groupDescribe';
 import { lag as lagOf, type Watermark } from './offsets';
 import { validateCreateTopic, type ProduceRecord, ValidationError, topicNameError } from './validation';
 
@@ -92,6 +94,7 @@ export class KafkaService {
   private readonly log?: KafkaLog;
 
   constructor(opts: KafkaServiceOptions) {
+    registerCodecs();
     this.bootstrap = opts.bootstrap;
     this.log = opts.log;
     this.kafka = new Kafka({
@@ -230,11 +233,17 @@ export class KafkaService {
       const ids = await sortedGroupIds(a, opts.includeBrowse ?? false);
       if (ids.length === 0) return [];
       const described = (await a.describeGroups(ids)).groups;
+      // Kafka 4's consumer protocol (KIP-848): DescribeGroups reports such a group as Dead with no
+      // members; ConsumerGroupDescribe knows its real state and members.
+      const maybeNew = described.filter((g) => g.state === 'Dead' && g.members.length === 0).map((g) => g.groupId);
+      const modern = new Map((await describeConsumerProtocolGroups(this.kafka, maybeNew).catch(() => [])).map((g) => [g.groupId, g]));
       const highCache = new Map<string, Map<number, number>>();
       const lowCache = new Map<string, Map<number, number>>();
       const out: GroupSummary[] = [];
       for (const g of described) {
         const topics = new Set<string>();
+        const m848 = modern.get(g.groupId);
+        for (const m of m848?.members ?? []) for (const t of [...m.subscribedTopics, ...m.assignment.map((x) => x.topic)]) topics.add(t);
         for (const m of g.members) {
           try {
             const asg = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
@@ -266,9 +275,9 @@ export class KafkaService {
         }
         out.push({
           groupId: g.groupId,
-          state: g.state,
-          members: g.members.length,
-          protocolType: g.protocolType,
+          state: m848?.state ?? g.state,
+          members: m848 ? m848.members.length : g.members.length,
+          protocolType: m848 ? 'consumer (KIP-848)' : g.protocolType,
           topics: [...topics].sort(),
           lag: lag.sort((x, y) => x.topic.localeCompare(y.topic) || x.partition - y.partition),
           totalLag: lag.reduce((s, l) => s + l.lag, 0),
@@ -365,7 +374,10 @@ export class KafkaService {
     topic: string,
     records: Array<Omit<ProduceRecord, 'value' | 'key'> & { key?: string | Buffer | null; value: string | Buffer | null }>,
     copies = 1,
+    opts: { compression?: CodecName } = {},
   ): Promise<number> {
+    const compression = KAFKAJS_COMPRESSION[opts.compression ?? 'none'];
+    if (compression === undefined) throw new ValidationError(`Unknown compression "${opts.compression}": use none, gzip, snappy, lz4 or zstd.`);
     const err = topicNameError(topic);
     if (err) throw new ValidationError(err);
     if (!Number.isInteger(copies) || copies < 1 || copies > 1_000_000)
@@ -400,13 +412,13 @@ export class KafkaService {
       const messages = all.slice(i, end);
       i = end;
       try {
-        await p.send({ topic, messages, acks: -1 });
+        await p.send({ topic, messages, acks: -1, compression });
       } catch (e) {
         // a topic deleted elsewhere poisons the producer's metadata: start a fresh producer once
         if (!/does not host this topic-partition|UNKNOWN_TOPIC/i.test(`${(e as Error).message} ${String((e as { cause?: Error }).cause?.message)}`)) throw e;
         this.resetProducer();
         p = await this.getProducer();
-        await p.send({ topic, messages, acks: -1 });
+        await p.send({ topic, messages, acks: -1, compression });
       }
       sent += messages.length;
     }

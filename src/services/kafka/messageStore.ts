@@ -22,7 +22,21 @@ export interface IncomingMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers?: MessageHeader[];
+  /** MessageFlags */
+  flags?: number;
 }
+
+/** What the browser knows about a message beyond its bytes (bits of `flags`). */
+export const MessageFlags = {
+  /** written in a transaction */
+  TRANSACTIONAL: 1,
+  /** read uncommitted: its transaction has not ended yet */
+  OPEN_TRANSACTION: 2,
+  /** read uncommitted: its transaction was aborted */
+  ABORTED: 4,
+  /** not a message: a row standing for something that could not be read (the value says what) */
+  ERROR_ROW: 8,
+} as const;
 
 export interface StoredMessage extends IncomingMessage {
   seq: number;
@@ -64,6 +78,7 @@ export class MessageStore {
   private readonly valueLenCol: Int32Array;
   private readonly headersLenCol: Int32Array;
   private readonly headerCountCol: Uint16Array;
+  private readonly flagsCol: Uint8Array;
   private chunks: Chunk[] = [];
   /** chunk id of chunks[0] */
   private firstChunkId = 0;
@@ -81,6 +96,7 @@ export class MessageStore {
     this.valueLenCol = new Int32Array(c);
     this.headersLenCol = new Int32Array(c);
     this.headerCountCol = new Uint16Array(c);
+    this.flagsCol = new Uint8Array(c);
   }
 
   /** Oldest live seq. */
@@ -94,10 +110,11 @@ export class MessageStore {
   get size(): number {
     return this.tail - this.head;
   }
-  /** Messages dropped from the front because the ring was full. */
+  /** Messages dropped from the front because the ring was full (since the last clear). */
   get evicted(): number {
-    return this.head;
+    return this.dropped;
   }
+  private dropped = 0;
   get bytes(): number {
     return this.arenaBytes;
   }
@@ -108,6 +125,7 @@ export class MessageStore {
 
   clear(): void {
     this.head = this.tail;
+    this.dropped = 0;
     this.chunks = [];
     this.firstChunkId = 0;
     this.arenaBytes = 0;
@@ -160,6 +178,7 @@ export class MessageStore {
     this.valueLenCol[i] = vl;
     this.headersLenCol[i] = hl;
     this.headerCountCol[i] = Math.min(headers.length, 0xffff);
+    this.flagsCol[i] = m.flags ?? 0;
     this.tail = seq + 1;
     return seq;
   }
@@ -197,6 +216,7 @@ export class MessageStore {
     const i = this.head % this.capacity;
     this.arenaBytes -= Math.max(0, this.keyLenCol[i]) + Math.max(0, this.valueLenCol[i]) + this.headersLenCol[i];
     this.head++;
+    this.dropped++;
     while (this.chunks.length > 0 && this.chunks[0].lastSeq < this.head && this.chunks[0] !== this.chunks[this.chunks.length - 1]) {
       this.chunks.shift();
       this.firstChunkId++;
@@ -215,6 +235,13 @@ export class MessageStore {
   }
   timestamp(seq: number): number {
     return this.timestampCol[seq % this.capacity];
+  }
+  flags(seq: number): number {
+    return this.flagsCol[seq % this.capacity];
+  }
+  /** Changes a live message's flags (a transaction's outcome becomes known after its records). */
+  setFlags(seq: number, flags: number): void {
+    if (this.has(seq)) this.flagsCol[seq % this.capacity] = flags;
   }
   headerCount(seq: number): number {
     return this.headerCountCol[seq % this.capacity];
@@ -277,6 +304,7 @@ export class MessageStore {
       key: this.key(seq),
       value: this.value(seq),
       headers: this.headers(seq),
+      flags: this.flags(seq),
     };
   }
 

@@ -8,11 +8,12 @@ import { BrowseSession } from '../../services/kafka/browseSession';
 import { KafkaUnreachableError, type KafkaLog, type KafkaService } from '../../services/kafka/kafkaClient';
 import { exportMessages, exportRecord, hexDump, looksUtf8, preview, type ExportRecord } from '../../services/kafka/messageFormat';
 import { FilterError, type MessageFilter } from '../../services/kafka/messageSearch';
-import { MessageStore } from '../../services/kafka/messageStore';
+import { MessageFlags, MessageStore } from '../../services/kafka/messageStore';
 import { MessageView } from '../../services/kafka/messageView';
 import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
 import { ValidationError } from '../../services/kafka/validation';
-import type { BrowseStateName, DetailData, FilterForm, RowData, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
+import type { BrowseStatus } from '../../services/kafka/browseSession';
+import type { BrowseStateName, DetailData, FilterForm, RowData, RowMark, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
 
 export const MAX_PAGE_ROWS = 500;
 /** Detail pane text limit: a 10 MB value is shown in full up to this many characters. */
@@ -217,15 +218,21 @@ export class MessageBrowserController {
       topic: this.opts.topic,
       request,
       store: this.store,
+      isolation: form.isolation ?? 'read_committed',
       log: this.opts.log,
       onMessages: (first, end) => {
         this.view.onAppendRange(first, end);
         this.scheduleStatus();
       },
+      onChanged: () => {
+        // a transaction ended: the rows it marked show their new state on the next page request
+        this.view.version++;
+        this.scheduleStatus();
+      },
       onStatus: (st) => {
         if (session !== this.session) return;
         this.state = st.state;
-        this.message = st.error;
+        this.message = statusNote(st, session.isolation);
         this.postStatus();
       },
     });
@@ -289,6 +296,7 @@ export class MessageBrowserController {
     const v = preview(this.store.value(seq));
     return {
       seq,
+      mark: markOf(this.store.flags(seq)),
       partition: this.store.partition(seq),
       offset: this.store.offset(seq),
       timestamp: this.store.timestamp(seq),
@@ -330,6 +338,7 @@ export class MessageBrowserController {
     }
     return {
       seq,
+      mark: markOf(this.store.flags(seq)),
       partition: this.store.partition(seq),
       offset: this.store.offset(seq),
       timestamp: this.store.timestamp(seq),
@@ -352,6 +361,31 @@ export class MessageBrowserController {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     await this.stopBrowse();
   }
+}
+
+function markOf(flags: number): RowMark | undefined {
+  if (flags & MessageFlags.ERROR_ROW) return 'error';
+  if (flags & MessageFlags.ABORTED) return 'aborted';
+  if (flags & MessageFlags.OPEN_TRANSACTION) return 'open-transaction';
+  return undefined;
+}
+
+/**
+ * The status line's note: the error while there is one; otherwise what was read that is not a
+ * message (transaction markers, aborted records, undecodable batches), so the counts add up to the
+ * end offsets shown.
+ */
+export function statusNote(st: BrowseStatus, isolation: 'read_committed' | 'read_uncommitted'): string | undefined {
+  if (st.error) return st.error;
+  const parts: string[] = [];
+  if (st.undecodable.length) {
+    const n = st.undecodable.length;
+    parts.push(`${n} batch${n === 1 ? '' : 'es'} could not be decompressed (error rows)`);
+  }
+  if (st.markers) parts.push(`${st.markers} transaction marker${st.markers === 1 ? '' : 's'} (not messages)`);
+  if (st.aborted) parts.push(`${st.aborted} record${st.aborted === 1 ? '' : 's'} of aborted transactions ${isolation === 'read_committed' ? 'hidden (read committed)' : 'marked'}`);
+  if (st.skipped) parts.push(`${st.skipped} offsets deleted by retention before they were read`);
+  return parts.length ? `Offsets read also held ${parts.join(', ')}.` : undefined;
 }
 
 export function errorText(e: unknown): string {

@@ -64,7 +64,7 @@ export class MessageBrowserPanel implements vscode.Disposable {
     const log = deps.ctx.logger('messageBrowser');
     const post = (m: ToWebview) => void panel.webview.postMessage(m);
     // one client per panel: closing the panel disconnects everything it opened
-    this.service = new KafkaService({ bootstrap: deps.ctx.settings.kafkaBootstrapServers.join(','), clientId: 'datapipeline-browser', log });
+    this.service = new KafkaService({ bootstrap: deps.ctx.stack.endpoints().kafkaBootstrap, clientId: 'datapipeline-browser', log });
     const service = this.service;
     this.controller = new MessageBrowserController({
       service,

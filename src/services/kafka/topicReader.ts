@@ -1,0 +1,391 @@
+/**
+ * Reads partitions of one topic by Fetch requests to their leaders, without a consumer group:
+ * nothing is committed, nothing is left on the broker, and there is no rebalance to wait for.
+ * Used by the message browser (BrowseSession) and the output viewer (readOutputRange).
+ *
+ * Each fetched record is classified in offset order:
+ *   record        a data record (under read uncommitted: whether it is in a transaction, by whom)
+ *   control       a transaction marker (commit/abort); never shown as a message
+ *   aborted       a record of an aborted transaction, hidden under read committed (the broker's
+ *                 aborted-transaction list says which)
+ *   undecodable   a batch that could not be decompressed: partition, offset range, reason
+ * The next offset of a partition moves past all four, so the end offset of a topic with
+ * transactions is reached even though its markers are never messages.
+ *
+ * Faults: a lost connection or a broker restart is retried (status "reconnecting") and reading
+ * resumes at the next offset of each partition: no gap, no duplicate. Leader changes refresh the
+ * metadata. Offsets deleted by retention are skipped to the partition's start and reported.
+ */
+import type { Kafka } from 'kafkajs';
+import { parseUndecodable, UndecodableBatchError, type UndecodableBatch } from './codecs';
+import { createCluster, isConnectionError, kafkaErrorType, READ_COMMITTED, READ_UNCOMMITTED, type InternalCluster, type RawRecord } from './kafkaInternals';
+
+export type IsolationLevel = 'read_committed' | 'read_uncommitted';
+
+export interface ReadRecord {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Array<{ key: string; value: Buffer | null }>;
+  /** written inside a transaction (read uncommitted: its outcome may still be unknown) */
+  transactional: boolean;
+  producerId: string;
+}
+
+export type ReadItem =
+  | { kind: 'record'; record: ReadRecord }
+  | { kind: 'control'; offset: number; producerId: string; commit: boolean }
+  | { kind: 'aborted'; offset: number }
+  | { kind: 'undecodable'; batch: UndecodableBatch };
+
+export interface PartitionFetch {
+  partition: number;
+  items: ReadItem[];
+  /** next offset to read, after these items */
+  next: number;
+  highWatermark: number;
+  lastStableOffset: number;
+}
+
+export interface TopicReaderOptions {
+  kafka: Kafka;
+  topic: string;
+  isolation: IsolationLevel;
+  /** first offset to read per partition (or seek() before start()) */
+  start?: Map<number, number>;
+  /** called for every partition of every fetch response, after `next` moved past the items */
+  onFetch(f: PartitionFetch): void;
+  /** the reader's own state: reading, reconnecting (with the reason), or a fatal error */
+  onState?(state: 'reading' | 'reconnecting' | 'error', message?: string): void;
+  /** offsets between `from` and `to` were deleted (retention) before they were read */
+  onSkipped?(partition: number, from: number, to: number): void;
+  log?: { debug(m: string): void; info(m: string): void; warn(m: string): void };
+  /** ms a fetch waits for new data (live tail); default 250 */
+  maxWaitMs?: number;
+  /** ms between reconnect attempts; default 1000 */
+  reconnectDelayMs?: number;
+  maxBytes?: number;
+  maxBytesPerPartition?: number;
+}
+
+const ABORT = 0;
+
+export class TopicReader {
+  /** next offset not yet handed to onFetch, per partition */
+  private readonly next = new Map<number, number>();
+  /** next offset to request (ahead of `next` while a prefetch is in flight) */
+  private readonly fetchPos = new Map<number, number>();
+  private readonly finished = new Set<number>();
+  private cluster?: InternalCluster;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private reconnecting = false;
+
+  constructor(private readonly o: TopicReaderOptions) {
+    for (const [p, off] of o.start ?? []) this.seek(p, off);
+  }
+
+  /** Sets where a partition is read from (before start(); a partition not sought is not read). */
+  seek(partition: number, offset: number): void {
+    this.next.set(partition, offset);
+    this.fetchPos.set(partition, offset);
+  }
+
+  get isolationLevel(): number {
+    return this.o.isolation === 'read_committed' ? READ_COMMITTED : READ_UNCOMMITTED;
+  }
+
+  nextOffset(partition: number): number | undefined {
+    return this.next.get(partition);
+  }
+
+  /** Stops reading a partition (its end was reached). */
+  finish(partition: number): void {
+    this.finished.add(partition);
+  }
+
+  private active(): number[] {
+    return [...this.next.keys()].filter((p) => !this.finished.has(p)).sort((a, b) => a - b);
+  }
+
+  /** End offsets per partition as this reader's isolation level sees them (LSO under read committed). */
+  async endOffsets(partitions: number[]): Promise<Map<number, number>> {
+    const cluster = await this.connected();
+    const res = await cluster.fetchTopicsOffset([{ topic: this.o.topic, partitions: partitions.map((partition) => ({ partition })), fromBeginning: false }]);
+    return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  }
+
+  private async connected(): Promise<InternalCluster> {
+    if (!this.cluster) {
+      const c = createCluster(this.o.kafka, { isolationLevel: this.isolationLevel });
+      this.cluster = c;
+      try {
+        await c.connect();
+        await c.addTargetTopic(this.o.topic);
+      } catch (e) {
+        this.cluster = undefined;
+        await c.disconnect().catch(() => undefined);
+        throw e;
+      }
+    }
+    return this.cluster;
+  }
+
+  /** Starts the fetch loop (returns at once; failures reach onState). */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Resolves when the loop has ended (all partitions finished, stopped, or a fatal error). */
+  whenDone(): Promise<void> {
+    return this.loop ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop?.catch(() => undefined);
+    const c = this.cluster;
+    this.cluster = undefined;
+    await c?.disconnect().catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    let unknownTopic = 0;
+    /** the next fetch, sent before the last one's records are handed over (the broker works meanwhile) */
+    let prefetch: Promise<PartitionFetch[]> | undefined;
+    while (!this.stopped) {
+      const partitions = this.active();
+      if (partitions.length === 0) return;
+      try {
+        const cluster = await this.connected();
+        const fetched = await (prefetch ?? this.fetchOnce(cluster, partitions));
+        prefetch = undefined;
+        unknownTopic = 0;
+        if (this.reconnecting) {
+          this.reconnecting = false;
+          this.o.log?.info(`read ${this.o.topic}: reconnected, resuming at ${JSON.stringify(Object.fromEntries(this.next))}`);
+          this.o.onState?.('reading');
+        }
+        if (this.stopped) return;
+        const more = this.active();
+        if (more.length) {
+          prefetch = this.fetchOnce(cluster, more);
+          prefetch.catch(() => undefined); // its failure is handled when it is awaited
+        }
+        for (const f of fetched) {
+          if (this.finished.has(f.partition)) continue;
+          this.next.set(f.partition, f.next);
+          this.o.onFetch(f);
+        }
+      } catch (e) {
+        prefetch = undefined;
+        // what was fetched ahead and not handed over is fetched again
+        for (const [p, off] of this.next) this.fetchPos.set(p, off);
+        if (this.stopped) return;
+        const type = kafkaErrorType(e);
+        if ((e as Error).name === 'KafkaJSOffsetOutOfRange') {
+          await this.skipToStart((e as { partition?: number }).partition);
+          continue;
+        }
+        if (e instanceof UndecodableBatchError) {
+          await this.isolateUndecodable(partitions);
+          continue;
+        }
+        if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && ++unknownTopic > 20) {
+          this.o.onState?.('error', `Topic "${this.o.topic}" no longer exists (deleted while it was being read).`);
+          return;
+        }
+        if (/NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PARTITION|FENCED_LEADER_EPOCH|UNKNOWN_LEADER_EPOCH|NOT_COORDINATOR|REPLICA_NOT_AVAILABLE|KAFKA_STORAGE_ERROR/.test(type)) {
+          this.o.log?.debug(`read ${this.o.topic}: ${type}; refreshing metadata`);
+          await this.cluster?.refreshMetadata().catch(() => undefined);
+          await this.sleep(200);
+          continue;
+        }
+        if (isConnectionError(e) || (e as { retriable?: boolean }).retriable) {
+          if (!this.reconnecting) {
+            this.reconnecting = true;
+            this.o.log?.warn(`read ${this.o.topic}: ${(e as Error).message}; reconnecting`);
+            this.o.onState?.('reconnecting', (e as Error).message);
+          }
+          // a broker restart leaves dead sockets in the cluster: start from a fresh one
+          const c = this.cluster;
+          this.cluster = undefined;
+          await c?.disconnect().catch(() => undefined);
+          await this.sleep(this.o.reconnectDelayMs ?? 1000);
+          continue;
+        }
+        this.o.onState?.('error', (e as Error).message ?? String(e));
+        return;
+      }
+    }
+  }
+
+  /** One fetch from each leader of `partitions`; moves each partition's next offset past what it returned. */
+  private async fetchOnce(cluster: InternalCluster, partitions: number[]): Promise<PartitionFetch[]> {
+    await cluster.refreshMetadataIfNecessary();
+    const byLeader = cluster.findLeaderForPartitions(this.o.topic, partitions);
+    const leaders = Object.keys(byLeader);
+    if (leaders.length === 0) throw Object.assign(new Error(`No leader for ${this.o.topic} partitions ${partitions.join(', ')}`), { type: 'LEADER_NOT_AVAILABLE' });
+    const all = await Promise.all(
+      leaders.map(async (nodeId) => {
+        const broker = await cluster.findBroker({ nodeId });
+        return this.fetchFrom(broker, byLeader[nodeId]);
+      }),
+    );
+    return all.flat();
+  }
+
+  private async fetchFrom(broker: Awaited<ReturnType<InternalCluster['findBroker']>>, partitions: number[]): Promise<PartitionFetch[]> {
+    const res = await broker.fetch({
+      replicaId: -1,
+      isolationLevel: this.isolationLevel,
+      maxWaitTime: this.o.maxWaitMs ?? 250,
+      minBytes: 1,
+      maxBytes: this.o.maxBytes ?? 16 * 1024 * 1024,
+      topics: [
+        {
+          topic: this.o.topic,
+          partitions: partitions.map((partition) => ({ partition, fetchOffset: String(this.fetchPos.get(partition) ?? 0), maxBytes: this.o.maxBytesPerPartition ?? 4 * 1024 * 1024 })),
+        },
+      ],
+    });
+    const out: PartitionFetch[] = [];
+    if (this.stopped) return out;
+    for (const t of res.responses) {
+      for (const p of t.partitions) {
+        const from = this.fetchPos.get(p.partition);
+        if (this.finished.has(p.partition) || from === undefined) continue;
+        const items = this.classify(p.messages, from, p.abortedTransactions);
+        let next = from;
+        for (const it of items) next = Math.max(next, itemEnd(it));
+        this.fetchPos.set(p.partition, next);
+        out.push({ partition: p.partition, items, next, highWatermark: Number(p.highWatermark), lastStableOffset: Number(p.lastStableOffset) });
+      }
+    }
+    return out;
+  }
+
+  /** Records at or after `from`, in offset order, as ReadItems (see the file comment). */
+  private classify(messages: RawRecord[], from: number, abortedList: Array<{ producerId: string; firstOffset: string }>): ReadItem[] {
+    const items: ReadItem[] = [];
+    const aborted = [...(abortedList ?? [])].sort((a, b) => Number(a.firstOffset) - Number(b.firstOffset));
+    const inAborted = new Set<string>();
+    let last = from - 1;
+    for (const m of messages) {
+      const offset = Number(m.offset);
+      const ctx = m.batchContext;
+      while (aborted.length && offset >= Number(aborted[0].firstOffset)) inAborted.add(aborted.shift()!.producerId);
+      if (offset <= last) continue; // before the fetch offset (a compressed batch starts earlier), or a placeholder repeat
+      const undecodable = parseUndecodable(m.headers);
+      if (undecodable) {
+        items.push({ kind: 'undecodable', batch: undecodable });
+        last = undecodable.lastOffset;
+        continue;
+      }
+      last = offset;
+      if (m.isControlRecord || ctx.isControlBatch) {
+        const type = m.key && m.key.length >= 4 ? m.key.readInt16BE(2) : -1;
+        if (type === ABORT) inAborted.delete(ctx.producerId);
+        items.push({ kind: 'control', offset, producerId: ctx.producerId, commit: type !== ABORT });
+        continue;
+      }
+      if (ctx.inTransaction && inAborted.has(ctx.producerId)) {
+        items.push({ kind: 'aborted', offset });
+        continue;
+      }
+      items.push({
+        kind: 'record',
+        record: {
+          offset,
+          timestamp: Number(m.timestamp),
+          key: m.key,
+          value: m.value,
+          headers: headerList(m.headers),
+          transactional: ctx.inTransaction,
+          producerId: ctx.producerId,
+        },
+      });
+    }
+    return items;
+  }
+
+  /** OFFSET_OUT_OF_RANGE: the data was deleted (retention) or the offset is past the end. */
+  private async skipToStart(partition: number | undefined): Promise<void> {
+    const cluster = await this.connected();
+    const parts = partition === undefined ? this.active() : [partition];
+    const low = await cluster.fetchTopicsOffset([{ topic: this.o.topic, partitions: parts.map((p) => ({ partition: p })), fromBeginning: true }]);
+    const high = await this.endOffsets(parts);
+    for (const { partition: p, offset } of low[0]?.partitions ?? []) {
+      const cur = this.next.get(p) ?? 0;
+      const lo = Number(offset);
+      const hi = high.get(p) ?? lo;
+      if (cur < lo) {
+        this.o.onSkipped?.(p, cur, lo);
+        this.seek(p, lo);
+      } else if (cur > hi) this.seek(p, hi);
+    }
+  }
+
+  /**
+   * A batch failed to decompress and its header could not be read back: fetch each partition on
+   * its own to find which one holds it; that partition stops with an undecodable item, the others go on.
+   */
+  private async isolateUndecodable(partitions: number[]): Promise<void> {
+    const cluster = await this.connected();
+    for (const p of partitions) {
+      try {
+        for (const f of await this.fetchOnce(cluster, [p])) {
+          this.next.set(f.partition, f.next);
+          this.o.onFetch(f);
+        }
+      } catch (err) {
+        if (!(err instanceof UndecodableBatchError)) throw err;
+        const at = this.next.get(p) ?? 0;
+        this.finish(p);
+        this.o.onFetch({
+          partition: p,
+          items: [{ kind: 'undecodable', batch: { codec: err.codec, firstOffset: at, lastOffset: at, records: 0, reason: `${err.reason} (reading of this partition stopped here)` } }],
+          next: at,
+          highWatermark: at,
+          lastStableOffset: at,
+        });
+      }
+    }
+  }
+}
+
+function itemEnd(it: ReadItem): number {
+  switch (it.kind) {
+    case 'record':
+      return it.record.offset + 1;
+    case 'undecodable':
+      return it.batch.lastOffset + 1;
+    default:
+      return it.offset + 1;
+  }
+}
+
+/** kafkajs' header object (repeated keys become arrays) as an ordered list, repeats kept. */
+export function headerList(h: Record<string, unknown> | undefined): Array<{ key: string; value: Buffer | null }> {
+  const out: Array<{ key: string; value: Buffer | null }> = [];
+  if (!h) return out;
+  for (const key in h) {
+    const v = h[key];
+    const vals = Array.isArray(v) ? v : [v];
+    for (const x of vals) out.push({ key, value: x === undefined || x === null ? null : Buffer.isBuffer(x) ? x : Buffer.from(String(x)) });
+  }
+  return out;
+}
