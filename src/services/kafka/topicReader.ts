@@ -80,6 +80,8 @@ export class TopicReader {
   private cluster?: InternalCluster;
   private stopped = false;
   private loop?: Promise<void>;
+  /** a fetch in flight (the prefetch may still be running when the loop ends) */
+  private inflight?: Promise<unknown>;
   private wake?: () => void;
   private reconnecting = false;
 
@@ -147,6 +149,8 @@ export class TopicReader {
     this.stopped = true;
     this.wake?.();
     await this.loop?.catch(() => undefined);
+    // a prefetch still running would connect to a broker after the disconnect below
+    await this.inflight?.catch(() => undefined);
     const c = this.cluster;
     this.cluster = undefined;
     await c?.disconnect().catch(() => undefined);
@@ -234,8 +238,15 @@ export class TopicReader {
   }
 
   /** One fetch from each leader of `partitions`; moves each partition's next offset past what it returned. */
-  private async fetchOnce(cluster: InternalCluster, partitions: number[]): Promise<PartitionFetch[]> {
+  private fetchOnce(cluster: InternalCluster, partitions: number[]): Promise<PartitionFetch[]> {
+    const p = this.fetchLeaders(cluster, partitions);
+    this.inflight = p;
+    return p;
+  }
+
+  private async fetchLeaders(cluster: InternalCluster, partitions: number[]): Promise<PartitionFetch[]> {
     await cluster.refreshMetadataIfNecessary();
+    if (this.stopped) return [];
     const byLeader = cluster.findLeaderForPartitions(this.o.topic, partitions);
     const leaders = Object.keys(byLeader);
     if (leaders.length === 0) throw Object.assign(new Error(`No leader for ${this.o.topic} partitions ${partitions.join(', ')}`), { type: 'LEADER_NOT_AVAILABLE' });
