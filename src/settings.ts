@@ -31,6 +31,10 @@ export class Settings {
   get airflowUsername(): string {
     return this.cfg.get<string>('airflow.username', 'admin');
   }
+  /** datapipeline.docker.extraCaFile: a PEM bundle the stack's images trust while they are built */
+  get dockerExtraCaFile(): string | undefined {
+    return this.cfg.get<string>('docker.extraCaFile', '').trim() || undefined;
+  }
   get composeCommand(): string[] {
     return this.cfg.get<string>('docker.composeCommand', 'docker compose').trim().split(/\s+/);
   }
@@ -38,6 +42,10 @@ export class Settings {
   get nativePorts(): Partial<NativePorts> | undefined {
     const v = this.cfg.get<Partial<NativePorts>>('stack.nativePorts', {});
     return v && typeof v === 'object' && Object.keys(v).length ? v : undefined;
+  }
+  /** datapipeline.stack.airflowDatabase: the native Airflow's metadata DB */
+  get airflowDatabase(): 'postgres' | 'sqlite' {
+    return this.cfg.get<string>('stack.airflowDatabase', 'postgres') === 'sqlite' ? 'sqlite' : 'postgres';
   }
   /** Endpoint settings the user set (any scope): they win over the stack's own addresses. */
   explicitEndpoints(): Partial<StackEndpoints> {

@@ -28,11 +28,18 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
   return createBackendFactory({
     dockerStackDir: () => prepareStackDir(deps.stackDir(), bundled, path.join(ext.globalStorageUri.fsPath, 'stack'), version),
     composeCommand: () => deps.settings.composeCommand,
+    extraCaFile: () => deps.settings.dockerExtraCaFile,
     log: deps.log,
     onWarning: (message) => void vscode.window.showWarningMessage(`DataPipeline: ${message}`),
     createNative: async () => {
       const { createNativeBackend } = await import('./services/stack/native/nativeBackend');
-      return createNativeBackend({ stackDir: deps.stackDir(), cacheDir: deps.cacheDir, stateDir: deps.stateDir, ports: deps.settings.nativePorts });
+      return createNativeBackend({
+        stackDir: deps.stackDir(),
+        cacheDir: deps.cacheDir,
+        stateDir: deps.stateDir,
+        ports: deps.settings.nativePorts,
+        airflowDatabase: deps.settings.airflowDatabase,
+      });
     },
   });
 }

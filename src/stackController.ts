@@ -31,7 +31,9 @@ export class StackController implements vscode.Disposable {
         if (
           e.affectsConfiguration('datapipeline.stack.backend') ||
           e.affectsConfiguration('datapipeline.docker.composeCommand') ||
-          e.affectsConfiguration('datapipeline.stack.nativePorts')
+          e.affectsConfiguration('datapipeline.stack.nativePorts') ||
+          e.affectsConfiguration('datapipeline.stack.airflowDatabase') ||
+          e.affectsConfiguration('datapipeline.docker.extraCaFile')
         ) {
           this.resetBackend();
         }

@@ -6,7 +6,8 @@
  *            --ports kafka=19092,airflow=18085 (or env DATAPIPELINE_PORTS; native only, remembered by the state folder)
  *            --backend native|docker|auto (or env DATAPIPELINE_BACKEND; default native; auto = Docker when
  *            the daemon and compose answer, else native — what `npm start` uses)
- *   env DATAPIPELINE_AIRFLOW_DB: the native Airflow's metadata DB URL (default SQLite in the state folder)
+ *   env DATAPIPELINE_AIRFLOW_DB: the native Airflow's metadata DB: postgres (default: the stack's own
+ *       PostgreSQL, LocalExecutor), sqlite (the fallback: no server, one task at a time) or a URL
  *
  * Installs are cached in $DATAPIPELINE_CACHE (default ~/.cache/datapipeline), pids/logs/data in
  * $DATAPIPELINE_STATE (default <cache>/state). Progress goes to stderr; exit code 1 on failure with
@@ -14,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativePorts, parsePortsSpec, parseServiceGroups, ServiceGroup } from '../services/stack/native/config';
+import { NativePorts, parseAirflowDatabase, parsePortsSpec, parseServiceGroups, ServiceGroup } from '../services/stack/native/config';
 import { NativeBackend } from '../services/stack/native/nativeBackend';
 import { BackendSetting, createBackendFactory } from '../services/stack/select';
 import { StackBackend, StackError, StackProgress } from '../services/stack/types';
@@ -121,8 +122,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       groups: args.services,
       ports: Object.keys(args.ports).length ? args.ports : undefined,
       env,
-      // e.g. postgresql://airflow:airflow@127.0.0.1:5432/airflow (LocalExecutor); default SQLite
-      airflowSqlAlchemyConn: env.DATAPIPELINE_AIRFLOW_DB || undefined,
+      airflowDatabase: parseAirflowDatabase(env.DATAPIPELINE_AIRFLOW_DB),
     });
   const backend: StackBackend = await createBackendFactory({
     dockerStackDir: () => stackDir,

@@ -3,6 +3,17 @@
 # create the admin user and the spark_cluster connection unless they already exist.
 set -euo pipefail
 
+# Started as root (compose: user 0:0): the workspace folders the services write, logs/ and
+# checkpoints/, belong to DATAPIPELINE_UID whoever made them (docker makes a missing one as root);
+# then everything else runs as that user.
+uid="${DATAPIPELINE_UID:-50000}"
+if [ "$(id -u)" = 0 ] && [ "$uid" != 0 ]; then
+  for d in /opt/airflow/logs /opt/checkpoints; do
+    [ "$(stat -c %u "$d")" = "$uid" ] || chown -R "$uid:0" "$d"
+  done
+  exec setpriv --reuid="$uid" --regid=0 --clear-groups with-user bash "$0" "$@"
+fi
+
 airflow db migrate
 
 if airflow users list --output plain 2>/dev/null | awk '{print $2}' | grep -qx "${AIRFLOW_ADMIN_USER}"; then

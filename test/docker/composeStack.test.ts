@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { detectCompose, run } from '../../src/services/docker/compose';
 import { loadComposeModel, parseDotEnv } from '../../src/services/docker/composeFile';
 import { toServiceStatus } from '../../src/services/stack/docker/dockerBackend';
+import { stackVersions } from '../../src/services/stack/native/config';
 
 const STACK = path.join(__dirname, '..', '..', 'stack');
 const COMPOSE = path.join(STACK, 'docker-compose.yaml');
@@ -74,24 +75,40 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     }
   });
 
-  it('pins every image (no :latest, no untagged), uses kafbat/kafka-ui, and pins the Dockerfiles\' bases', () => {
+  it('builds every image but Kafka UI from one pinned base, with the versions of stack/.env (the same the native stack uses)', () => {
+    const versions = stackVersions(dotEnv);
+    assert.deepEqual(versions, { kafka: '4.0.0', spark: '3.5.0', airflow: '2.8.1' });
+    assert.equal(dotEnv.BASE_IMAGE, 'debian:bookworm-slim');
+    const images = Object.fromEntries(Object.entries(services).map(([name, svc]) => [name, svc.image as string]));
+    assert.deepEqual(images, {
+      postgres: 'datapipeline/postgres:15',
+      broker: `datapipeline/kafka:${versions.kafka}`,
+      'kafka-ui': 'kafbat/kafka-ui:v1.3.0',
+      'spark-master': `datapipeline/spark:${versions.spark}`,
+      'spark-worker': `datapipeline/spark:${versions.spark}`,
+      'airflow-init': `datapipeline/airflow:${versions.airflow}`,
+      'airflow-webserver': `datapipeline/airflow:${versions.airflow}`,
+      'airflow-scheduler': `datapipeline/airflow:${versions.airflow}`,
+    });
     for (const [name, svc] of Object.entries(services)) {
-      const image = svc.image as string;
-      assert.ok(image, `${name} has no image`);
-      assert.match(image, /^[\w./-]+:[\w.-]+$/, `${name}: ${image}`);
-      assert.doesNotMatch(image, /:latest$/, `${name}: ${image}`);
+      if (name === 'kafka-ui') continue;
+      const build = svc.build as { context: string; dockerfile: string; network: string; args: Record<string, string> };
+      assert.equal(build.context, '.', name);
+      assert.equal(build.network, 'host', `${name}: builds reach the package registries`);
+      assert.equal(build.args.BASE_IMAGE, 'debian:bookworm-slim', name);
+      const text = fs.readFileSync(path.join(STACK, build.dockerfile), 'utf8');
+      const froms = [...text.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)];
+      assert.equal(froms[0][1], '${BASE_IMAGE}', `${build.dockerfile} starts from the one base`);
+      const stages = new Set(froms.map((m) => m[2]).filter(Boolean));
+      for (const m of froms.slice(1)) assert.ok(stages.has(m[1]), `${build.dockerfile}: FROM ${m[1]} is one of its own stages`);
+      assert.match(text, /certs\/extra-ca\.crt/, `${build.dockerfile} trusts the extra CA`);
     }
-    assert.match(services['kafka-ui'].image as string, /^kafbat\/kafka-ui:v\d+\.\d+\.\d+$/);
-    for (const dockerfile of ['airflow/Dockerfile', 'spark/Dockerfile']) {
-      const text = fs.readFileSync(path.join(STACK, dockerfile), 'utf8');
-      const args = Object.fromEntries([...text.matchAll(/^ARG (\w+)=(\S+)/gm)].map((m) => [m[1], m[2]]));
-      for (const m of text.matchAll(/^FROM (\S+)/gm)) {
-        const image = m[1].replace(/\$\{(\w+)\}/g, (_x, v: string) => args[v] ?? '');
-        assert.match(image, /:\d+\.\d+\.\d+/, `${dockerfile}: FROM ${m[1]}`);
-      }
-    }
-    assert.match(fs.readFileSync(path.join(STACK, 'airflow/Dockerfile'), 'utf8'), /openjdk-17/);
-    assert.match(fs.readFileSync(path.join(STACK, 'airflow/requirements.txt'), 'utf8'), /pyspark==3\.5\.0/);
+    // Kafka and the Spark connector from the poms the native stack uses, Airflow from its constraints
+    assert.match(fs.readFileSync(path.join(STACK, 'kafka/Dockerfile'), 'utf8'), /versions\/kafka-pom\.xml[\s\S]*-Dkafka\.version=\$\{KAFKA_VERSION\}/);
+    for (const f of ['spark/Dockerfile', 'airflow/Dockerfile']) assert.match(fs.readFileSync(path.join(STACK, f), 'utf8'), /versions\/spark-kafka-pom\.xml[\s\S]*-Dspark\.version=\$\{SPARK_VERSION\}/, f);
+    assert.match(fs.readFileSync(path.join(STACK, 'airflow/Dockerfile'), 'utf8'), /-c "\/build\/airflow-constraints-\$\{AIRFLOW_VERSION\}\.txt"/);
+    assert.ok(fs.existsSync(path.join(STACK, 'versions', `airflow-constraints-${versions.airflow}.txt`)));
+    assert.equal(fs.readFileSync(path.join(STACK, 'certs', 'extra-ca.crt'), 'utf8'), '', 'no extra CA unless the user adds one');
   });
 
   it('has health checks and depends_on conditions, and a one-shot airflow-init', () => {
@@ -115,15 +132,15 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.match(services['airflow-webserver'].environment!.AIRFLOW__API__AUTH_BACKENDS, /basic_auth/);
   });
 
-  it('keeps the Ivy cache and checkpoints in named volumes, and the Spark image carries the Kafka connector jars', () => {
+  it('keeps data in named volumes, task logs and checkpoints in the workspace, and runs as the workspace owner', () => {
     const volumes = Object.keys(model.raw.volumes as Record<string, unknown>);
-    for (const v of ['spark-ivy', 'airflow-ivy', 'checkpoints', 'kafka-data', 'postgres-data']) assert.ok(volumes.includes(v), v);
+    assert.deepEqual(volumes.sort(), ['airflow-ivy', 'kafka-data', 'postgres-data', 'spark-ivy']);
     assert.ok((services['spark-master'].volumes as string[]).some((v) => v.startsWith('spark-ivy:')));
-    assert.ok((services['airflow-scheduler'].volumes as string[]).some((v) => v.startsWith('checkpoints:')));
-    const jars = fs.readFileSync(path.join(STACK, 'spark/kafka-connector-jars.txt'), 'utf8');
-    assert.match(jars, /spark-sql-kafka-0-10_2\.12-3\.5\.0\.jar/);
-    assert.match(fs.readFileSync(path.join(STACK, 'spark/Dockerfile'), 'utf8'), /kafka-connector-jars\.txt/);
-    for (const jar of dotEnv.SPARK_KAFKA_JARS.split(',')) assert.ok(jars.includes(path.basename(jar)), `${jar} is not baked into the image`);
+    for (const name of ['airflow-scheduler', 'spark-worker']) assert.ok((services[name].volumes as string[]).includes('./checkpoints:/opt/checkpoints'), name);
+    assert.ok((services['airflow-scheduler'].volumes as string[]).includes('./logs:/opt/airflow/logs'));
+    for (const name of ['broker', 'spark-master', 'airflow-scheduler']) assert.match(String(services[name].user), /^\d+:0$/, `${name} runs as DATAPIPELINE_UID`);
+    const raw = fs.readFileSync(COMPOSE, 'utf8');
+    assert.match(raw, /user: "\$\{DATAPIPELINE_UID:-50000\}:0"/);
   });
 
   it('shows the services in the view as the native backend names them, with their UIs', () => {

@@ -1,7 +1,13 @@
 /**
  * Docker test harness: makes sure a real dockerd answers on /var/run/docker.sock (starts one in
- * the background when none does, and stops it by pid when the test process exits) and builds the
- * fixture image FROM scratch with busybox-static (nothing can be pulled here).
+ * the background when none does, and stops it by pid when the test process exits), builds the
+ * fixture image FROM scratch with busybox-static, and makes the bundled stack's base image
+ * (debian:bookworm-slim) with debootstrap (nothing can be pulled here).
+ *
+ * The dockerd it starts keeps its images under the cache (<cache>/docker/data, so built layers
+ * survive between runs) and has no default bridge and no iptables rules: compose projects get
+ * their own bridge networks (containers reach each other by service name), and the host reaches
+ * them only through ports published on 127.0.0.1 (docker's userland proxy).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -10,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createDocker, pingDocker } from '../../src/services/docker/client';
 import { run } from '../../src/services/docker/compose';
+import { cacheDir } from '../../src/services/util/paths';
 
 export const FIXTURE_IMAGE = 'datapipeline-fixture/busybox:1';
 export const FIXTURE_DIR = path.join(__dirname, 'fixture');
@@ -59,8 +66,9 @@ async function startDockerd(): Promise<void> {
   if (!dockerd) throw new Error('dockerd is not installed: run "bash scripts/setup/docker.sh" first.');
   const log = path.join(os.tmpdir(), `datapipeline-dockerd-${process.pid}.log`);
   const out = fs.openSync(log, 'a');
-  // No bridge network: fixture containers use network_mode host or none only.
-  const child = spawn(dockerd, ['--host', `unix://${SOCKET}`, '--bridge=none', '--iptables=false', '--ip6tables=false'], {
+  const dataRoot = path.join(cacheDir(), 'docker', 'data');
+  fs.mkdirSync(dataRoot, { recursive: true });
+  const child = spawn(dockerd, ['--host', `unix://${SOCKET}`, '--data-root', dataRoot, '--bridge=none', '--iptables=false', '--ip6tables=false'], {
     stdio: ['ignore', out, out],
     detached: true,
   });
@@ -126,8 +134,17 @@ export function ensureDocker(): Promise<void> {
   ready ??= (async () => {
     await startDockerd();
     await buildFixtureImage();
+    // no buildx plugin here: compose builds with the classic builder (users' BuildKit works too)
+    if (spawnSync('docker', ['buildx', 'version']).status !== 0) process.env.DOCKER_BUILDKIT = '0';
   })();
   return ready;
+}
+
+/** debian:bookworm-slim in the daemon, made by scripts/setup/docker-base.sh (debootstrap + import) when missing. */
+export async function ensureBaseImage(): Promise<void> {
+  await ensureDocker();
+  const r = await run(['bash', path.join(__dirname, '..', '..', 'scripts', 'setup', 'docker-base.sh')], { env: { ...process.env, DOCKER_HOST: `unix://${SOCKET}` } });
+  if (r.code !== 0) throw new Error(`making the base image failed (scripts/setup/docker-base.sh):\n${r.stderr.slice(-3000)}`);
 }
 
 /** Removes every container of a compose project (whatever state it is in), by label. */

@@ -15,7 +15,7 @@ import { StackError, StackProgress } from '../../src/services/stack/types';
 import { cacheDir } from '../../src/services/util/paths';
 import { stackDir } from './harness';
 
-const PORTS: NativePorts = { kafka: 24092, kafkaController: 24093, sparkMaster: 24077, sparkMasterUi: 24080, sparkWorkerUi: 24081, airflow: 24085 };
+const PORTS: NativePorts = { kafka: 24092, kafkaController: 24093, sparkMaster: 24077, sparkMasterUi: 24080, sparkWorkerUi: 24081, airflow: 24085, postgres: 24432 };
 
 function tmpState(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `dp-native-${name}-`));
@@ -95,10 +95,10 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     const status = await backend.status();
     assert.deepEqual(
       status.map((s) => `${s.id} ${s.state} ${s.health}`),
-      ['kafka running healthy', 'spark-master running healthy', 'spark-worker running healthy', 'airflow-webserver running healthy', 'airflow-scheduler running healthy'],
+      ['kafka running healthy', 'spark-master running healthy', 'spark-worker running healthy', 'postgres running healthy', 'airflow-webserver running healthy', 'airflow-scheduler running healthy'],
     );
     for (const s of status) assert.ok(s.pid && isAlive(s.pid), `${s.id} has a live pid`);
-    for (const id of ['kafka', 'spark-master', 'spark-worker', 'airflow-webserver', 'airflow-scheduler']) {
+    for (const id of ['kafka', 'spark-master', 'spark-worker', 'postgres', 'airflow-webserver', 'airflow-scheduler']) {
       assert.ok(progress.some((p) => p.service === id && /healthy/.test(p.step)), `progress says ${id} is healthy`);
     }
     assert.equal(progress[progress.length - 1].percent, 100);
@@ -200,12 +200,14 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     for (const port of Object.values(PORTS)) assert.ok(await canBind(port), `port ${port} is free`);
     assert.deepEqual(
       (await backend.status()).map((s) => s.state),
-      ['stopped', 'stopped', 'stopped', 'stopped', 'stopped'],
+      ['stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped'],
     );
     assert.ok(fs.existsSync(path.join(stateDir, 'kafka', 'data', 'meta.properties')));
+    const pgData = path.join(backend.layout.postgresDir, 'data');
+    assert.ok(fs.existsSync(path.join(pgData, 'PG_VERSION')), 'Airflow kept its metadata in the stack\u2019s PostgreSQL');
     await backend.reset();
     assert.ok(!fs.existsSync(path.join(stateDir, 'kafka', 'data')), 'Kafka data deleted');
-    assert.ok(!fs.existsSync(path.join(stateDir, 'airflow', 'airflow.db')), 'Airflow database deleted');
+    assert.ok(!fs.existsSync(pgData), 'the Airflow database (PostgreSQL) deleted');
   });
 });
 

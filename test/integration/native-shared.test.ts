@@ -22,6 +22,7 @@ describe('native stack (shared, default ports)', function () {
         ['kafka', 'running', 'healthy'],
         ['spark-master', 'running', 'healthy'],
         ['spark-worker', 'running', 'healthy'],
+        ['postgres', 'running', 'healthy'],
         ['airflow-webserver', 'running', 'healthy'],
         ['airflow-scheduler', 'running', 'healthy'],
       ],

@@ -9,18 +9,23 @@ import type { ComposeService } from '../../src/services/docker/composeFile';
 import {
   composeProgressStep,
   findPullFailure,
+  buildStep,
   findUnhealthyDependency,
+  shortInstruction,
   serviceFailure,
   serviceReady,
   toServiceStatus,
 } from '../../src/services/stack/docker/dockerBackend';
 import { tarFiles } from '../../src/services/stack/docker/tar';
+import { summarize } from '../../src/services/stack/statusModel';
 
 const svc = (over: Partial<ComposeService> = {}): ComposeService => ({
   name: 'web',
   ports: [],
   oneShot: false,
   hasHealthcheck: true,
+  built: false,
+  profiles: [],
   labels: {},
   ...over,
 });
@@ -120,5 +125,22 @@ describe('docker backend: pure logic', () => {
     assert.equal(spawnSync('tar', ['-xf', archive, '-C', out]).status, 0);
     assert.equal(fs.readFileSync(path.join(out, 'datapipeline-submit/0123456789ab/job.py'), 'utf8'), 'print("hi")\n');
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the build step from classic and BuildKit output, and shortens the instruction', () => {
+    assert.deepEqual(buildStep('Step 7/19 : RUN set -eux;     python3 -m venv /opt/airflow-venv'), { step: 7, total: 19, instruction: 'RUN set -eux;     python3 -m venv /opt/airflow-venv' });
+    assert.deepEqual(buildStep('#12 [airflow java 2/3] RUN set -eux; apt-get update'), { step: 2, total: 3, instruction: 'RUN set -eux; apt-get update', stage: 'java' });
+    assert.deepEqual(buildStep(' => [spark-master jars 1/3] COPY versions/spark-kafka-pom.xml /build/   0.1s'), { step: 1, total: 3, instruction: 'COPY versions/spark-kafka-pom.xml /build/', stage: 'jars' });
+    assert.equal(buildStep(' ---> Running in 5c1d2e3f'), undefined);
+    assert.equal(buildStep('Successfully tagged datapipeline/kafka:4.0.0'), undefined);
+    assert.equal(shortInstruction('RUN set -eux; \\\n    apt-get update; \\\n    apt-get install -y maven'), 'RUN apt-get update; apt-get install -y maven');
+    assert.equal(shortInstruction('RUN ' + 'x'.repeat(100), 20), `RUN ${'x'.repeat(15)}…`);
+  });
+
+  it('an optional service that is not running (Kafka UI without its image) is not counted as missing', () => {
+    const st = (id: string, state: 'running' | 'stopped', optional = false) => ({ id, label: id, state, health: 'healthy' as const, ports: [], optional });
+    assert.equal(summarize([st('kafka', 'running'), st('spark-master', 'running'), st('kafka-ui', 'stopped', true)]).text, '2/2 running');
+    assert.equal(summarize([st('kafka', 'running'), st('kafka-ui', 'running', true)]).text, '2/2 running');
+    assert.equal(summarize([st('kafka', 'running'), st('spark-master', 'stopped')]).text, '1/2 running');
   });
 });

@@ -9,11 +9,14 @@ import {
   layout,
   mergePorts,
   parseJavaMajor,
+  parseAirflowDatabase,
   parsePins,
   parsePythonVersion,
   parseServiceGroups,
   parseSparkAppId,
   pipelineEnv,
+  postgresArgs,
+  postgresUrl,
   pythonSupported,
   resolveServiceName,
   servicesFor,
@@ -35,7 +38,8 @@ describe('native stack configuration', function () {
     assert.deepEqual(resolveServiceName('broker'), ['kafka']);
     assert.deepEqual(resolveServiceName('airflow'), ['airflow-webserver', 'airflow-scheduler']);
     assert.deepEqual(resolveServiceName('spark-worker'), ['spark-worker']);
-    assert.throws(() => resolveServiceName('postgres'), /Unknown service "postgres". Known services: kafka, spark-master/);
+    assert.deepEqual(resolveServiceName('postgres'), ['postgres']);
+    assert.throws(() => resolveServiceName('hive'), /Unknown service "hive". Known services: kafka, spark-master, spark-worker, postgres/);
   });
 
   it('refuses invalid or duplicate ports, naming both settings', function () {
@@ -75,8 +79,22 @@ describe('native stack configuration', function () {
     assert.equal(sqlite.AIRFLOW__WEBSERVER__WEB_SERVER_PORT, '8085');
     assert.match(sqlite.AIRFLOW__API__AUTH_BACKENDS, /basic_auth/);
     assert.equal(sqlite.AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION, 'True');
-    const pg = airflowConfigEnv(DEFAULT_PORTS, L, { ...keys, sqlAlchemyConn: 'postgresql://a:b@127.0.0.1:5432/airflow' });
+    const pg = airflowConfigEnv(DEFAULT_PORTS, L, { ...keys, sqlAlchemyConn: postgresUrl(DEFAULT_PORTS, 'p/w+') });
+    assert.equal(pg.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, 'postgresql+psycopg2://airflow:p%2Fw%2B@127.0.0.1:5432/airflow');
     assert.equal(pg.AIRFLOW__CORE__EXECUTOR, 'LocalExecutor');
+    assert.equal(pg.AIRFLOW__CORE__PARALLELISM, '2');
+  });
+
+  it('keeps Airflow on the stack\u2019s own PostgreSQL by default, SQLite only when named; the server listens on 127.0.0.1 only', function () {
+    assert.equal(parseAirflowDatabase(undefined), 'postgres');
+    assert.equal(parseAirflowDatabase('sqlite'), 'sqlite');
+    assert.deepEqual(parseAirflowDatabase('postgresql://u:p@127.0.0.1:5433/af'), { url: 'postgresql://u:p@127.0.0.1:5433/af' });
+    assert.throws(() => parseAirflowDatabase('oracle'), /"oracle" is not an Airflow database: use postgres \(default\), sqlite, or a postgresql:\/\/ URL/);
+    const args = postgresArgs(DEFAULT_PORTS, '/s/postgres/data', '/s/postgres/run');
+    assert.deepEqual(args.slice(0, 4), ['-D', '/s/postgres/data', '-p', '5432']);
+    assert.ok(args.includes('listen_addresses=127.0.0.1'));
+    assert.ok(args.includes('unix_socket_directories=/s/postgres/run'));
+    assert.deepEqual(servicesFor(['airflow']), ['postgres', 'airflow-webserver', 'airflow-scheduler']);
   });
 
   it('reads Java and Python versions and knows which Pythons Airflow 2.8.1 supports', function () {

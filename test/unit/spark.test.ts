@@ -283,6 +283,18 @@ volumes:
     assert.throws(() => parseComposeBindMounts(compose, dir, 'nope', {}), /no "nope" service/);
   });
 
+  it('reads the mounts of the bundled stack, whose Spark services take them from a merge key (<<: *spark-common)', () => {
+    const stack = path.join(__dirname, '..', '..', 'stack');
+    const mounts = parseComposeBindMounts(fs.readFileSync(path.join(stack, 'docker-compose.yaml'), 'utf8'), stack, 'spark-master', {});
+    assert.deepEqual(mounts, [
+      { source: path.join(stack, 'scripts'), target: '/opt/airflow/scripts', readOnly: true },
+      { source: path.join(stack, 'checkpoints'), target: '/opt/checkpoints', readOnly: false },
+    ]);
+    // so a job importing its sibling module runs in place, not copied alone
+    const job = mapToContainerPath(path.join(stack, 'scripts', 'kafka_spark_job.py'), mounts);
+    assert.deepEqual([job.kind, job.containerPath], ['mounted', '/opt/airflow/scripts/kafka_spark_job.py']);
+  });
+
   it('maps files under a mount, the most specific mount winning, keeping special characters', () => {
     const mounts = parseComposeBindMounts(compose, dir, 'spark-master', {});
     const m1 = mapToContainerPath(path.join(dir, 'scripts/hello_spark.py'), mounts);

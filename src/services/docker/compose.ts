@@ -141,8 +141,10 @@ export class ComposeProject {
     return [...this.cli.command, '-p', this.projectName, '-f', this.composeFile, ...args];
   }
 
-  run(args: string[], opts: Omit<RunOptions, 'cwd' | 'env'> = {}): Promise<RunResult> {
-    return run(this.argv(args), { ...opts, cwd: this.cwd, env: this.env });
+  /** `extraEnv` adds to the project's environment for this one call (e.g. a build's label value). */
+  run(args: string[], opts: Omit<RunOptions, 'cwd' | 'env'> & { extraEnv?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    const { extraEnv, ...rest } = opts;
+    return run(this.argv(args), { ...rest, cwd: this.cwd, env: { ...this.env, ...extraEnv } });
   }
 
   /** `up -d` (builds missing images); `--wait` is not used so v1 and v2 behave the same. */

@@ -25,6 +25,10 @@ export interface ComposeService {
   oneShot: boolean;
   hasHealthcheck: boolean;
   image?: string;
+  /** built from a Dockerfile of the project (compose `build:`) */
+  built: boolean;
+  /** compose profiles: a service with any is started only when one of them is enabled */
+  profiles: string[];
   networkMode?: string;
   labels: Record<string, string>;
 }
@@ -164,6 +168,8 @@ export function loadComposeModel(dir: string, file?: string, env: NodeJS.Process
       oneShot: waitedToComplete.has(name) || labels['datapipeline.oneshot'] === 'true',
       hasHealthcheck: !!hc && !hc.disable && hc.test !== undefined && !(Array.isArray(hc.test) && hc.test[0] === 'NONE'),
       image: svc?.image as string | undefined,
+      built: svc?.build !== undefined,
+      profiles: Array.isArray(svc?.profiles) ? (svc.profiles as unknown[]).map(String) : [],
       networkMode: svc?.network_mode as string | undefined,
       labels,
     };

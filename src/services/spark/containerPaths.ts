@@ -42,7 +42,8 @@ export function parseComposeBindMounts(
   service = 'spark-master',
   env: NodeJS.ProcessEnv = process.env,
 ): BindMount[] {
-  const doc = parse(composeText) as unknown;
+  // merge keys: the bundled stack's services take their volumes from an x-spark-common anchor (<<)
+  const doc = parse(composeText, { merge: true }) as unknown;
   const services = (doc as { services?: Record<string, unknown> } | null)?.services;
   if (!services || typeof services !== 'object') throw new Error('The compose file has no services section.');
   const svc = services[service] as { volumes?: unknown } | undefined;

@@ -142,6 +142,8 @@ export interface ArgvOptions {
    * `--packages` with KAFKA_CONNECTOR_PACKAGE (downloads through Ivy).
    */
   kafkaJars?: string[];
+  /** the connector is already on Spark's classpath (the bundled Docker images bake it in): add nothing */
+  kafkaConnectorBuiltIn?: boolean;
   /** Extra `--conf` added before the user's (the user's win). */
   defaultConf?: Record<string, string>;
 }
@@ -151,7 +153,7 @@ export function buildSparkSubmitArgv(req: SparkSubmitRequest, opts: ArgvOptions)
   const argv = ['--master', opts.masterUrl, '--deploy-mode', 'client'];
   const packages = [...(req.packages ?? [])];
   const jars = [...(req.jars ?? [])];
-  if (req.kafkaConnector) {
+  if (req.kafkaConnector && !opts.kafkaConnectorBuiltIn) {
     if (opts.kafkaJars?.length) jars.push(...opts.kafkaJars.filter((j) => !jars.includes(j)));
     else if (!packages.includes(KAFKA_CONNECTOR_PACKAGE)) packages.push(KAFKA_CONNECTOR_PACKAGE);
   }

