@@ -17,6 +17,7 @@ const BENCHES: Array<[file: string, fn: string]> = [
   ['spark.ts', 'runSparkBench'],
   ['airflow.ts', 'runAirflowBench'],
   ['docker.ts', 'runDockerBench'],
+  ['dockerStack.ts', 'runDockerStackBench'],
 ];
 
 type BenchFn = () => Promise<BenchEntry[]> | BenchEntry[];

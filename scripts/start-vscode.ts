@@ -5,6 +5,7 @@
  * DP_KEEP_STACK=1 (leave the stack running on exit), DP_NO_STACK=1 (VS Code only).
  */
 import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
   const home = path.join(cacheDir(), 'npm-start');
   const profile = createProfile(home, { 'datapipeline.stack.backend': startedStack ?? backend });
   installExtensions(codeServer, profile, [datapipelineVsix]);
+  // code-server is a shell for whoever opens it: password auth, a fresh password each start
+  const password = crypto.randomBytes(12).toString('base64url');
   const wanted = Number(process.env.DATAPIPELINE_VSCODE_PORT ?? '8100');
   const port = (await portFree(wanted)) ? wanted : await freePort();
   const workspace = path.join(repoRoot, 'stack');
@@ -66,9 +69,12 @@ async function main(): Promise<void> {
     // The extension's native backend shares the CLI's state: it sees (and can stop) the same stack.
     env: { DATAPIPELINE_CACHE: cacheDir(), DATAPIPELINE_STATE: stateDir() },
     logFile: path.join(home, 'code-server.log'),
+    password,
   });
   const url = `${server.url}?folder=${encodeURIComponent(workspace)}`;
   console.log(`\nDataPipeline is ready: open ${url}`);
+  console.log(`password: ${password}   (a new one each start; also in ${path.join(home, 'password')})`);
+  fs.writeFileSync(path.join(home, 'password'), `${password}\n`, { mode: 0o600 });
   console.log(`(VS Code: code-server on 127.0.0.1:${port}; log ${server.logFile}. Ctrl+C stops VS Code${startedStack && process.env.DP_KEEP_STACK !== '1' ? ' and the stack' : ''}.)`);
   fs.writeFileSync(path.join(home, 'url'), url + '\n');
 

@@ -67,21 +67,43 @@ export class MessageDetail {
       tabBar.append(b);
     }
     const key = el('div', { cls: 'md-key' }, el('span', { cls: 'label', text: 'Key ' }));
-    const keyText = el('code');
-    setHighlighted(keyText, d.key ?? 'null', d.key && !d.keyBinary ? this.highlight(d.key) : []);
-    key.append(keyText);
+    if (d.key === null) {
+      // no key at all, unlike a key that is the text "null"
+      key.append(el('span', { cls: 'md-none', id: 'detail-key-none', text: '(no key)' }));
+    } else {
+      const keyText = el('code', { id: 'detail-key' });
+      setHighlighted(keyText, d.key, !d.keyBinary ? this.highlight(d.key) : []);
+      key.append(keyText);
+    }
     const body = el('pre', { cls: 'md-body', id: 'detail-body' });
     if (current === 'headers') {
       const table = el('table', { cls: 'md-headers' });
-      for (const h of d.headers) table.append(el('tr', {}, el('td', { text: h.key }), el('td', { text: h.value === null ? 'null' : h.binary ? `0x${h.value}` : h.value })));
+      for (const h of d.headers) {
+        const value = h.value === null ? el('span', { cls: 'md-none', text: '(no value)' }) : h.value === '' ? el('span', { cls: 'md-none', text: '(empty)' }) : document.createTextNode(h.binary ? `0x${h.value}` : h.value);
+        table.append(el('tr', {}, el('td', { text: h.key }), el('td', {}, value)));
+      }
       if (!d.headers.length) table.append(el('tr', {}, el('td', { text: 'No headers' })));
       this.element.replaceChildren(meta, actions, key, tabBar, table);
       return;
     }
+    if (d.valueText === null && d.valueHex === null) {
+      // a null value (a tombstone: in a compacted topic it deletes the key) is not an empty one
+      body.append(el('span', { cls: 'md-none', id: 'detail-value-none', text: '(null value: a tombstone, it deletes the key in a compacted topic)' }));
+      this.element.replaceChildren(meta, actions, key, tabBar, body);
+      return;
+    }
     const text =
-      current === 'hex' ? (d.valueHex ?? '') + (d.valueHexTruncated ? '\n… (hex shows the first 256 KiB; export to get all bytes)' : '') : current === 'pretty' ? (d.valuePretty ?? '') : (d.valueText ?? 'null');
-    // highlighting a 10 MB text would freeze the pane: highlight only reasonable sizes
-    setHighlighted(body, text, current !== 'hex' && text.length < 1_000_000 ? this.highlight(text) : []);
+      current === 'hex' ? (d.valueHex ?? '') + (d.valueHexTruncated ? '\n… (hex shows the first 256 KiB; export to get all bytes)' : '') : current === 'pretty' ? (d.valuePretty ?? '') : (d.valueText ?? '');
+    if (text === '' && current !== 'hex') {
+      body.append(el('span', { cls: 'md-none', id: 'detail-value-empty', text: '(empty value, 0 bytes)' }));
+      this.element.replaceChildren(meta, actions, key, tabBar, body);
+      return;
+    }
+    // every match of a big value is found, the first thousand marked (more marks would freeze the pane)
+    const ranges = current !== 'hex' ? this.highlight(text).slice(0, 1000) : [];
+    setHighlighted(body, text, ranges);
     this.element.replaceChildren(meta, actions, key, tabBar, body);
+    // bring the first match into view: in a 5 MB value it is far below the top
+    body.querySelector('mark')?.scrollIntoView({ block: 'center' });
   }
 }

@@ -32,7 +32,8 @@ commands:
                        print (and follow) a service's log (kafka, spark-master, spark-worker,
                        airflow-webserver, airflow-scheduler)
   restart [SERVICE]    restart one service (or spark/airflow), or the whole stack
-  reset                delete Kafka data, the Airflow database and Spark checkpoints (stack stopped)
+  reset [--yes]        delete Kafka data, the Airflow database, its logs and Spark checkpoints
+                       (stack stopped; lists what it deletes and asks unless --yes)
 --ports moves native services (names: kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi,
 airflow); later commands on the same state folder use the ports it last started with.`;
 
@@ -44,6 +45,8 @@ interface Args {
   follow: boolean;
   tail?: number;
   ports: Partial<NativePorts>;
+  /** reset without asking */
+  yes: boolean;
 }
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
@@ -51,6 +54,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   let backend = env.DATAPIPELINE_BACKEND || 'native';
   const positional: string[] = [];
   let follow = false;
+  let yes = false;
   let tail: number | undefined;
   let ports: string | undefined = env.DATAPIPELINE_PORTS;
   for (let i = 0; i < argv.length; i++) {
@@ -62,6 +66,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     else if (a === '--ports') ports = argv[++i] ?? '';
     else if (a.startsWith('--ports=')) ports = a.slice('--ports='.length);
     else if (a === '-f' || a === '--follow') follow = true;
+    else if (a === '-y' || a === '--yes') yes = true;
     else if (a === '--tail' || a === '-n') tail = Number(argv[++i]);
     else if (a === '-h' || a === '--help') positional.unshift('help');
     else if (a.startsWith('-')) throw new UsageError(`Unknown option ${a}.`);
@@ -76,10 +81,22 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges };
+  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges, yes };
 }
 
 class UsageError extends Error {}
+
+/** A yes/no question on the terminal (default no). */
+function confirm(question: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    process.stderr.write(question);
+    process.stdin.setEncoding('utf8');
+    process.stdin.once('data', (d) => {
+      process.stdin.pause();
+      resolve(/^\s*y(es)?\s*$/i.test(String(d)));
+    });
+  });
+}
 
 function progressPrinter(): (p: StackProgress) => void {
   let last = '';
@@ -174,8 +191,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         await printStatus(backend);
         return 0;
       case 'reset': {
-        const resettable = backend as StackBackend & { reset?: (o: typeof opts) => Promise<void> };
+        const resettable = backend as StackBackend & { reset?: (o: typeof opts) => Promise<void>; describeReset?: () => string[] };
         if (!resettable.reset) throw new UsageError(`The ${backend.kind} backend cannot reset its data from here.`);
+        const targets = resettable.describeReset?.() ?? [];
+        if (!args.yes) {
+          process.stderr.write(`Reset deletes:\n${targets.map((t) => `  ${t}`).join('\n') || '  nothing (no data yet)'}\n`);
+          if (!process.stdin.isTTY) throw new UsageError('reset asks before deleting: run it in a terminal, or add --yes.');
+          if (!(await confirm('Delete these? [y/N] '))) {
+            process.stderr.write('Nothing was deleted.\n');
+            return 1;
+          }
+        }
         await resettable.reset(opts);
         return 0;
       }

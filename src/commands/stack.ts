@@ -251,9 +251,11 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     }),
     ctx.registerCommand('datapipeline.stack.resetData', async (opts?: { confirm?: boolean }) => {
       if (opts?.confirm !== false) {
+        const b = (await ctx.stack.backend()) as StackBackend & { describeReset?: () => string[] };
+        const targets = b.describeReset?.() ?? [];
         const ok = await vscode.window.showWarningMessage(
-          'Reset the stack data? This stops the stack and deletes the Kafka topics and messages, the Airflow database (DAG runs, connections) and the Spark checkpoints.',
-          { modal: true },
+          'Reset the stack data? This stops the stack and deletes:',
+          { modal: true, detail: targets.length ? targets.map((t) => `• ${t}`).join('\n') : 'nothing (no data yet)' },
           'Reset Data',
         );
         if (ok !== 'Reset Data') return undefined;

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { escapeMarkdown } from '../services/util/markdown';
 import { BaseTreeProvider } from './base';
 import { formatDuration, formatMemoryMiB, SparkApplication, SparkWorker } from '../services/spark/models';
 import { appDuration, SparkViewModel } from '../services/spark/sparkViewModel';
@@ -95,8 +96,8 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
           `${st.url} · ${st.aliveWorkers} worker${st.aliveWorkers === 1 ? '' : 's'} · ` +
           `cores ${st.coresUsed}/${st.cores} · memory ${formatMemoryMiB(st.memoryUsed)}/${formatMemoryMiB(st.memory)}`;
         item.tooltip = new vscode.MarkdownString(
-          `**Spark master** ${st.status}\n\n` +
-            `- URL: \`${st.url}\`\n- UI: ${s.uiUrl}\n- Workers alive: ${st.aliveWorkers}\n` +
+          `**Spark master** ${escapeMarkdown(st.status)}\n\n` +
+            `- URL: ${escapeMarkdown(st.url)}\n- UI: ${escapeMarkdown(s.uiUrl)}\n- Workers alive: ${st.aliveWorkers}\n` +
             `- Cores used/total: ${st.coresUsed}/${st.cores}\n` +
             `- Memory used/total: ${formatMemoryMiB(st.memoryUsed)}/${formatMemoryMiB(st.memory)}`,
         );
@@ -135,7 +136,7 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
           ? `${a.id} · ${a.cores} cores · ${formatMemoryMiB(a.memoryPerExecutor)}/executor · ${formatDuration(duration)}`
           : `${a.state} · ${formatDuration(duration)} · ${a.id}`;
         item.tooltip = new vscode.MarkdownString(
-          `**${a.name}** (${a.state})\n\n- id: \`${a.id}\`\n- user: ${a.user}\n- cores: ${a.cores}\n` +
+          `**${escapeMarkdown(a.name)}** (${escapeMarkdown(a.state)})\n\n- id: ${escapeMarkdown(a.id)}\n- user: ${escapeMarkdown(a.user)}\n- cores: ${a.cores}\n` +
             `- memory per executor: ${formatMemoryMiB(a.memoryPerExecutor)}\n` +
             `- started: ${new Date(a.startTime).toLocaleString()}\n- duration: ${formatDuration(duration)}` +
             (a.driverExitCode !== undefined ? `\n- spark-submit exit code: ${a.driverExitCode}` : ''),

@@ -186,6 +186,56 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     assert.deepEqual(copied.headers, { source: 'e2e' });
   });
 
+  it('the detail pane tells a missing key from the text "null", an empty value from a tombstone, and shows a match deep in a 5 MB value', async function () {
+    const s = vsc!;
+    const t = `e2e-detail-${crypto.randomBytes(3).toString('hex')}`;
+    await service.createTopic({ topic: t, numPartitions: 1, configs: { 'max.message.bytes': String(8 * 1024 * 1024) } });
+    try {
+      const big = `${'x'.repeat(4 * 1024 * 1024)} NEEDLE deep inside ${'y'.repeat(1024 * 1024)}`;
+      await service.produce(t, [
+        { key: null, value: 'no key' },
+        { key: 'null', value: 'a key that reads null' },
+        { key: 'empty', value: '' },
+        { key: 'tomb', value: null },
+        { key: 'big', value: big },
+      ]);
+      await s.runCommand('DataPipeline: Open Message Browser');
+      const input = s.page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(t);
+      await s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: t }).first().click();
+      const frame = await s.webviewFrame({ containsText: t, containsSelector: '#message-table', timeoutMs: 60_000 });
+      await frame.locator('#status', { hasText: /Done · 5 buffered/ }).waitFor({ timeout: 60_000 });
+      const open = async (offset: number) => {
+        await frame.locator('.mt-row[data-seq]').filter({ has: frame.locator('.c1', { hasText: new RegExp(`^${offset}$`) }) }).click();
+        await frame.locator('.md-meta', { hasText: `offset ${offset} ` }).waitFor({ timeout: 10_000 });
+      };
+      await open(0);
+      assert.equal(await frame.locator('#detail-key-none').innerText(), '(no key)');
+      await open(1);
+      assert.equal(await frame.locator('#detail-key').innerText(), 'null');
+      assert.equal(await frame.locator('#detail-key-none').count(), 0);
+      await open(2);
+      assert.equal(await frame.locator('#detail-value-empty').innerText(), '(empty value, 0 bytes)');
+      await open(3);
+      assert.match(await frame.locator('#detail-value-none').innerText(), /^\(null value: a tombstone/);
+      await s.screenshot('kafka-detail-tombstone');
+      await frame.locator('#search').fill('NEEDLE');
+      await frame.locator('#match-count', { hasText: /^1 match$/ }).waitFor({ timeout: 15_000 });
+      await open(4);
+      const mark = frame.locator('#detail-body mark');
+      await mark.waitFor({ timeout: 15_000 });
+      assert.equal(await mark.innerText(), 'NEEDLE');
+      const pane = (await frame.locator('.md').boundingBox())!;
+      const box = (await mark.boundingBox())!;
+      assert.ok(box.y >= pane.y && box.y + box.height <= pane.y + pane.height, `the match is scrolled into view (mark at ${box.y}, pane ${pane.y}–${pane.y + pane.height})`);
+      await s.screenshot('kafka-detail-big-match');
+      await frame.locator('#search').fill('');
+    } finally {
+      await service.deleteTopic(t).catch(() => undefined);
+    }
+  });
+
   it("what Kafka's Java clients write reads in the webview: lz4 and zstd batches, an aborted transaction hidden or marked", async function () {
     const s = vsc!;
     await service.createTopic({ topic: javaTopic, numPartitions: 1 });

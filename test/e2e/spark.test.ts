@@ -149,7 +149,9 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
     const s = vsc!;
     const client = new SparkMasterClient(stack.endpoints.sparkUiUrl);
     const file = path.join(workspace, 'scripts', 'kill_me.py');
-    fs.writeFileSync(file, ['import time', 'from pyspark.sql import SparkSession', 'spark = SparkSession.builder.appName("DataPipelineE2EKillMe").getOrCreate()', 'time.sleep(600)', ''].join('\n'));
+    // a name full of Markdown: the view's tooltip must show it as text (no link, no image fetched)
+    const hostile = 'DataPipelineE2EKillMe **bold** [link](command:workbench.action.quit) ![img](http://127.0.0.1:9/x.png)';
+    fs.writeFileSync(file, ['import time', 'from pyspark.sql import SparkSession', `spark = SparkSession.builder.appName(${JSON.stringify(hostile)}).getOrCreate()`, 'time.sleep(600)', ''].join('\n'));
     const job = new SparkJob(stack.backend, client, { file });
     const { run, appId: announced } = startJob(job);
     try {
@@ -172,8 +174,16 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
       assert.equal(state, 'KILLED', 'the master lists the application KILLED');
       await s.openContainer('DataPipeline');
       await s.expandView('Spark Applications');
-      await s.treeItem('Spark Applications', 'DataPipelineE2EKillMe').filter({ hasText: 'KILLED' }).waitFor({ timeout: 30_000 });
+      const killed = s.treeItem('Spark Applications', 'DataPipelineE2EKillMe').filter({ hasText: 'KILLED' }).filter({ hasText: appId });
+      await killed.waitFor({ timeout: 30_000 });
       await s.screenshot('spark-kill-done');
+      // its tooltip shows the name as the text it is
+      await killed.hover();
+      const hover = s.page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'DataPipelineE2EKillMe' }).first();
+      await hover.waitFor({ state: 'visible', timeout: 15_000 });
+      assert.ok((await hover.innerText()).includes(hostile), `tooltip: ${await hover.innerText()}`);
+      assert.equal(await hover.locator('img, a[href]').count(), 0, 'no image and no link in the tooltip');
+      await s.screenshot('spark-tooltip-as-text');
     } finally {
       await job.cancel();
       await run.catch(() => undefined);

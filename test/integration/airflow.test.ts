@@ -5,6 +5,7 @@
  * result: kafka_spark_pipeline run twice, each run's output is exactly Alice, Charlie and Eve.
  */
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
@@ -64,6 +65,22 @@ describe('Airflow 2.8.1 (native stack)', function () {
       assert.match(err.stackTrace, /deliberately broken for the DataPipeline test/);
     } finally {
       fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('a program that is not Airflow on the port is named, not shown as an error page', async () => {
+    // a plain web server (404 pages in HTML) where Airflow should be
+    const server = spawn('python3', ['-m', 'http.server', '28086', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+    try {
+      await until('the web server to answer', 20_000, async () => (await fetch('http://127.0.0.1:28086/').then(() => true, () => undefined)), 200);
+      const impostor = new AirflowClient({ baseUrl: 'http://127.0.0.1:28086', username: 'admin', password: 'admin' });
+      await assert.rejects(impostor.listDags(), (e: Error) => {
+        assert.match(e.message, new RegExp(`^http://127\\.0\\.0\\.1:28086 answers, but it is not Airflow \\(no REST API at /api/v2 or /api/v1; /api/v1/health: HTTP 404, text/html\\): port 28086 is held by pid ${server.pid} \\(python3\\)\\.`));
+        assert.doesNotMatch(e.message, /<html|<!DOCTYPE/i);
+        return true;
+      });
+    } finally {
+      server.kill();
     }
   });
 

@@ -183,6 +183,26 @@ describe('Kafka (real broker)', function () {
       }
     });
 
+    it('a 5 MB value with one bad byte deep inside is binary: a hex view, never text with U+FFFD', async function () {
+      const topic = uniqueTopic('dp-badbyte');
+      await create({ topic, numPartitions: 1, configs: { 'max.message.bytes': String(8 * 1024 * 1024) } });
+      const value = Buffer.alloc(5 * 1024 * 1024, 'a');
+      value[100_000] = 0xff; // not UTF-8, far past any prefix
+      await service.produce(topic, [{ key: 'bad', value }]);
+      const { c } = browser(service, topic);
+      try {
+        await browseAll(c, { mode: 'earliest', follow: false });
+        const [row] = rows(c);
+        assert.equal(row.valueBinary, true, 'the row shows it as binary');
+        const d = c.detail(row.seq)!;
+        assert.equal(d.valueText, null);
+        assert.ok(d.valueHex && d.valueHex.startsWith('00000000'), 'the detail pane offers the hex view');
+      } finally {
+        await c.dispose();
+        await service.deleteTopic(topic);
+      }
+    });
+
     it('search narrows the rows (substring, regex, key-only, headers) and an invalid regex says what to fix', async function () {
       const topic = uniqueTopic('dp-search');
       await create({ topic, numPartitions: 3 });
@@ -294,6 +314,14 @@ describe('Kafka (real broker)', function () {
       assert.ok(r.every((x) => x.key!.startsWith('b1-')));
       const { c } = browser(service, topic);
       await assert.rejects(c.startBrowse({ mode: 'window', from: T0 + 900_000, to: T0, follow: false }), /starts .* after it ends/);
+      // the status line speaks of that attempt too
+      assert.equal(c.statusData().state, 'error');
+      assert.match(c.statusData().message ?? '', /starts .* after it ends/);
+      // a window that holds nothing says which window, and when the topic has messages
+      await browseAll(c, { mode: 'window', from: T0 - 7_200_000, to: T0 - 3_600_000, follow: false });
+      const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+      await waitFor('the empty-window note', () => /^No message/.test(c.statusData().message ?? ''), 15_000);
+      assert.equal(c.statusData().message, `No message from ${iso(T0 - 7_200_000)} to ${iso(T0 - 3_600_000)}; the topic holds messages from ${iso(T0)} to ${iso(T0 + 1_200_000)}.`);
       await c.dispose();
     });
 

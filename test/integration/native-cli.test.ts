@@ -75,6 +75,25 @@ describe('npm run stack (native CLI)', function () {
     }
   });
 
+  it('reset lists exactly what it deletes and asks; without a terminal it needs --yes; with --yes it deletes that', function () {
+    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-cli-reset-'));
+    try {
+      const kafkaData = path.join(state, 'kafka', 'data');
+      fs.mkdirSync(kafkaData, { recursive: true });
+      fs.writeFileSync(path.join(kafkaData, 'meta.properties'), 'cluster.id=x\n');
+      const asked = cli(['reset', '--services', 'kafka'], { DATAPIPELINE_STATE: state });
+      assert.equal(asked.code, 2);
+      assert.match(asked.stderr, new RegExp(`Reset deletes:\\n  Kafka topics and messages: ${kafkaData.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+      assert.match(asked.stderr, /reset asks before deleting: run it in a terminal, or add --yes/);
+      assert.ok(fs.existsSync(kafkaData), 'nothing deleted without an answer');
+      const yes = cli(['reset', '--services', 'kafka', '--yes'], { DATAPIPELINE_STATE: state });
+      assert.equal(yes.code, 0, yes.stderr);
+      assert.ok(!fs.existsSync(kafkaData), 'deleted with --yes');
+    } finally {
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  });
+
   it('fails with exit code 1, what happened and the next step', function () {
     const r = cli(['restart', 'hive']);
     assert.equal(r.code, 1);

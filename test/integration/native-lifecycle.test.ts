@@ -104,6 +104,16 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     assert.equal(progress[progress.length - 1].percent, 100);
   });
 
+  it('writes no password into any log (the admin user is created with one)', function () {
+    const logs = backend.layout.logsDir;
+    const init = fs.readFileSync(path.join(logs, 'airflow-init.log'), 'utf8');
+    assert.match(init, /airflow users create --username admin --password \*\*\* --firstname/);
+    for (const f of fs.readdirSync(logs)) {
+      const text = fs.readFileSync(path.join(logs, f), 'utf8');
+      assert.doesNotMatch(text, /--password admin\b/, f);
+    }
+  });
+
   it('listens only on 127.0.0.1', function () {
     for (const port of Object.values(PORTS)) {
       const holders = findPortHolders(port);
@@ -238,6 +248,27 @@ describe('native stack faults', function () {
       assert.ok(fs.existsSync(path.join(stateDir, 'kafka', 'data', 'meta.properties')), 'Kafka data kept');
     } finally {
       await backend.stop();
+      backend.dispose();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an unreadable secrets.json is never replaced: start refuses, says why and what to do, and starts nothing', async function () {
+    this.timeout(120_000);
+    const stateDir = tmpState('secrets');
+    const file = path.join(stateDir, 'secrets.json');
+    fs.writeFileSync(file, '{"kafkaClusterId": "abc", "fernetKey": ');
+    const backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir, ports: PORTS, groups: ['kafka'] });
+    try {
+      await assert.rejects(backend.start(), (e: unknown) => {
+        assert.ok(e instanceof StackError);
+        assert.match(e.message, /secrets\.json cannot be used \(not JSON.*\)\. It holds the Kafka cluster id and the Airflow keys/);
+        assert.match(e.nextStep ?? '', /Restore the file.*npm run stack -- reset/);
+        return true;
+      });
+      assert.equal(fs.readFileSync(file, 'utf8'), '{"kafkaClusterId": "abc", "fernetKey": ', 'the file is untouched');
+      assert.deepEqual(backend.pids(), []);
+    } finally {
       backend.dispose();
       fs.rmSync(stateDir, { recursive: true, force: true });
     }

@@ -177,6 +177,11 @@ describe('kafka: start offsets', () => {
     await assert.rejects(planBrowse({ start: { mode: 'offset', offset: 3 }, follow: false }, wm, lookups, now), /outside partition 0's range 5–20/);
     await assert.rejects(planBrowse({ start: { mode: 'timestamp', timestamp: now + 1000 }, follow: false }, wm, lookups, now), /in the future.*Pick an earlier time/);
     await assert.rejects(planBrowse({ start: { mode: 'earliest' }, partitions: [7], follow: false }, wm, lookups, now), /Partition 7 does not exist/);
+    // "7:3" on a topic without partition 7 names partition 7, not partition 0
+    await assert.rejects(
+      planBrowse({ start: { mode: 'offset', perPartition: { 7: 3 } }, follow: false }, wm, lookups, now),
+      /^ValidationError: Partition 7 does not exist; this topic has partitions 0–1\. Use partition:offset pairs for those\.$/,
+    );
   });
 
   it('timestamp (no message at or after the time → nothing to read there), window, group offsets (none committed → earliest)', async () => {

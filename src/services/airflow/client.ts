@@ -1,3 +1,4 @@
+import { findPortsInUse } from '../util/ports';
 import { AirflowError, dagNotFound, unauthorized, unreachable } from './errors';
 import { decodeContinuationToken, textFromV1Content, textFromV2Content } from './logs';
 import type {
@@ -58,15 +59,23 @@ export class AirflowClient {
   }
 
   private async detectVersion(): Promise<AirflowApiVersion> {
+    let last = '';
     for (const [version, path] of [['v2', '/api/v2/monitor/health'], ['v1', '/api/v1/health']] as const) {
       const res = await this.rawFetch(`${this.baseUrl}${path}`, { headers: { accept: 'application/json' } });
-      if (res.ok && (res.headers.get('content-type') ?? '').includes('json')) return version;
+      const type = res.headers.get('content-type') ?? '';
+      if (res.ok && type.includes('json')) return version;
+      last = `${path}: HTTP ${res.status}${type ? `, ${type.split(';')[0]}` : ''}`;
+      await res.body?.cancel().catch(() => undefined);
     }
+    // something answers on the port: name it when it is a local program (a port another tool took)
+    const holder = await localHolder(this.baseUrl);
     throw new AirflowError(
       'badResponse',
-      `No Airflow REST API answers at ${this.baseUrl} (neither /api/v2 nor /api/v1).`,
+      `${this.baseUrl} answers, but it is not Airflow (no REST API at /api/v2 or /api/v1; ${last})${holder ? `: ${holder}` : ''}.`,
       this.baseUrl,
-      'Check datapipeline.airflow.url points at the Airflow webserver / API server.',
+      holder
+        ? 'Stop that program, or move the stack\u2019s Airflow to another port and point datapipeline.airflow.url at it.'
+        : 'Check datapipeline.airflow.url points at the Airflow webserver / API server.',
     );
   }
 
@@ -411,4 +420,15 @@ export function decodeTaskInstance(v: unknown, path: string): AirflowTaskInstanc
   };
 }
 
-
+/** "port 8085 is held by pid 4121 (python3)" for a loopback URL whose port a local program holds. */
+async function localHolder(baseUrl: string): Promise<string | undefined> {
+  try {
+    const u = new URL(baseUrl);
+    if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(u.hostname)) return undefined;
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    const [check] = await findPortsInUse([port]);
+    return check?.owner ? `port ${port} is held by pid ${check.owner.pid} (${check.owner.program})` : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -5,6 +5,7 @@
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
 import { KAFKAJS_COMPRESSION, registerCodecs, type CodecName } from './codecs';
 import { describeConsumerProtocolGroups } from './groupDescribe';
+import { TopicReader } from './topicReader';
 import { lag as lagOf, type Watermark } from './offsets';
 import { validateCreateTopic, type ProduceRecord, ValidationError, topicNameError } from './validation';
 
@@ -188,6 +189,35 @@ export class KafkaService {
         }
       }
     });
+  }
+
+  /**
+   * The timestamps of the topic's first and last retained messages (the oldest first record and
+   * the newest last record over its partitions), undefined when it holds none. Reads one record
+   * at each end of each partition, without a consumer group.
+   */
+  async timeRange(topic: string): Promise<{ first: number; last: number } | undefined> {
+    const wm = (await this.watermarks(topic)).filter((w) => w.high > w.low);
+    if (!wm.length) return undefined;
+    const stamps: number[] = [];
+    const ends = [...wm.map((w) => ({ p: w.partition, at: w.low })), ...wm.map((w) => ({ p: w.partition, at: w.high - 1 }))];
+    for (const end of ends) {
+      const one = new TopicReader({
+        kafka: this.kafka,
+        topic,
+        isolation: 'read_uncommitted',
+        start: new Map([[end.p, end.at]]),
+        onFetch: (f) => {
+          const r = f.items.find((i) => i.kind === 'record');
+          if (r && r.kind === 'record') stamps.push(r.record.timestamp);
+          one.finish(f.partition);
+        },
+      });
+      one.start();
+      await Promise.race([one.whenDone(), new Promise((r) => setTimeout(r, 5000))]);
+      await one.stop();
+    }
+    return stamps.length ? { first: Math.min(...stamps), last: Math.max(...stamps) } : undefined;
   }
 
   async describeTopic(topic: string): Promise<PartitionSummary[]> {

@@ -17,11 +17,11 @@ export interface TextPreview {
   size: number;
 }
 
-/** Is this buffer text? Big buffers are judged by a prefix (a cut multi-byte char at the end is tolerated). */
+/** Is this buffer valid UTF-8 text, all of it? */
 export function looksUtf8(buf: Buffer): boolean {
-  if (buf.length <= 64 * 1024) return isUtf8(buf);
-  for (let cut = 0; cut < 4; cut++) if (isUtf8(buf.subarray(0, 64 * 1024 - cut))) return true;
-  return false;
+  // the whole value (node's native check runs at GB/s): a bad byte deep inside a large value
+  // makes it binary, shown as hex, not as text with U+FFFD in it
+  return isUtf8(buf);
 }
 
 export function preview(buf: Buffer | null, maxChars = PREVIEW_CHARS): TextPreview | null {

@@ -71,7 +71,13 @@ export async function planBrowse(
       return chosen.map((w) => ({ partition: w.partition, start: w.low, end: end(w) }));
     case 'latest':
       return chosen.map((w) => ({ partition: w.partition, start: w.high, end: end(w) }));
-    case 'offset':
+    case 'offset': {
+      const unknown = Object.keys(s.perPartition ?? {}).map(Number).filter((p) => !all.includes(p));
+      if (unknown.length) {
+        throw new ValidationError(
+          `Partition ${unknown.join(', ')} does not exist; this topic has partitions ${all.length > 1 ? `${all[0]}–${all[all.length - 1]}` : all[0]}. Use partition:offset pairs for those.`,
+        );
+      }
       return chosen.map((w) => {
         const o = s.perPartition?.[w.partition] ?? s.offset;
         if (o === undefined || !Number.isInteger(o) || o < 0)
@@ -82,6 +88,7 @@ export async function planBrowse(
           );
         return { partition: w.partition, start: o, end: end(w) };
       });
+    }
     case 'timestamp': {
       if (!Number.isFinite(s.timestamp)) throw new ValidationError('Enter a valid date and time.');
       if (s.timestamp > now)

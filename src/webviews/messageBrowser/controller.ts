@@ -206,7 +206,16 @@ export class MessageBrowserController {
   /** Starts a new read (the buffer is cleared). Resolves once reading has begun. */
   async startBrowse(form: StartForm): Promise<void> {
     this.lastForm = form;
-    const request = formToRequest(form);
+    let request: BrowseRequest;
+    try {
+      request = formToRequest(form);
+    } catch (e) {
+      // the status line speaks of this attempt, not of an earlier one (the error box shows the same)
+      this.state = 'error';
+      this.message = errorText(e);
+      this.postStatus();
+      throw e;
+    }
     await this.stopBrowse();
     this.store.clear();
     this.view.onClear();
@@ -234,6 +243,17 @@ export class MessageBrowserController {
         this.state = st.state;
         this.message = statusNote(st, session.isolation);
         this.postStatus();
+        // a time that holds nothing: say which window, and when the topic does have messages
+        if (st.state === 'done' && this.store.size === 0 && (form.mode === 'window' || form.mode === 'timestamp')) {
+          void this.opts.service
+            .timeRange(this.opts.topic)
+            .then((range) => {
+              if (session !== this.session || this.store.size > 0) return;
+              this.message = emptyTimeNote(form, range);
+              this.postStatus();
+            })
+            .catch(() => undefined);
+        }
       },
     });
     this.session = session;
@@ -361,6 +381,14 @@ export class MessageBrowserController {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     await this.stopBrowse();
   }
+}
+
+/** "No message from … to …; the topic holds messages from … to …" (or: it is empty). */
+export function emptyTimeNote(form: StartForm, range: { first: number; last: number } | undefined): string {
+  const t = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '?' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+  const asked = form.mode === 'window' ? `from ${t(form.from)} to ${t(form.to)}` : `at or after ${t(form.from)}`;
+  const holds = range ? `the topic holds messages from ${t(range.first)} to ${t(range.last)}` : 'the topic holds no messages';
+  return `No message ${asked}; ${holds}.`;
 }
 
 function markOf(flags: number): RowMark | undefined {

@@ -129,13 +129,15 @@ export interface StartCodeServerOptions {
   env?: NodeJS.ProcessEnv;
   logFile: string;
   timeoutMs?: number;
+  /** password auth (npm start: any local user of the machine could otherwise open a shell); default none (tests) */
+  password?: string;
 }
 
-/** Starts code-server (no auth) on 127.0.0.1 and resolves once it answers HTTP. */
+/** Starts code-server on 127.0.0.1 (password auth when given) and resolves once it answers HTTP. */
 export async function startCodeServer(o: StartCodeServerOptions): Promise<CodeServerProcess> {
   const port = o.port ?? (await freePort());
   const args = [
-    '--auth', 'none',
+    '--auth', o.password ? 'password' : 'none',
     '--bind-addr', `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
@@ -147,7 +149,8 @@ export async function startCodeServer(o: StartCodeServerOptions): Promise<CodeSe
   fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
   const log = fs.openSync(o.logFile, 'a');
   // Its own process group, so stop() also ends the extension host, pty host and watchers it forks.
-  const proc = spawn(o.codeServer, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...o.env } });
+  // the password goes by environment (PASSWORD), never on the command line other users can read
+  const proc = spawn(o.codeServer, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...o.env, PASSWORD: o.password } });
   fs.closeSync(log);
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const stop = async () => {

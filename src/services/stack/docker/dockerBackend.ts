@@ -757,6 +757,20 @@ export class DockerBackend implements StackBackend {
     return Object.keys((this.model().raw.volumes as Record<string, unknown> | undefined) ?? {}).map((v) => `${this.projectName}_${v}`);
   }
 
+  /** "Kafka topics and messages: volume datapipeline_kafka-data", for each volume Reset removes. */
+  describeReset(): string[] {
+    const what: Record<string, string> = {
+      'kafka-data': 'Kafka topics and messages',
+      'postgres-data': 'the Airflow database (DAG runs, connections, users)',
+      'airflow-ivy': 'the Airflow Ivy cache (--packages downloads)',
+      'spark-ivy': 'the Spark Ivy cache (--packages downloads)',
+    };
+    return [
+      'the stack\u2019s containers',
+      ...Object.keys((this.model().raw.volumes as Record<string, unknown> | undefined) ?? {}).map((v) => `${what[v] ?? 'data'}: volume ${this.projectName}_${v}`),
+    ];
+  }
+
   restart(service?: ServiceId, opts: OperationOptions = {}): Promise<void> {
     return this.serial(() => this.restartNow(service, opts));
   }

@@ -97,6 +97,11 @@ interface ServiceSpec {
 
 const STOP_GRACE_MS = 20000;
 
+/** argv with the value after --password (and of --password=…) replaced: no password in any log. */
+export function redactArgs(args: string[]): string[] {
+  return args.map((a, i) => (args[i - 1] === '--password' ? '***' : a.replace(/^(--password=).*/, '$1***')));
+}
+
 /** JVM options of the stack's daemons (Kafka, the Spark master and worker): small and steady, not fast. */
 const LEAN_JVM = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:ReservedCodeCacheSize=48m'];
 
@@ -239,21 +244,31 @@ export class NativeBackend implements StackBackend {
           nextStep: 'Stop the stack first (npm run stack -- down, or DataPipeline: Stop Stack), then reset.',
         });
       }
-      const l = this.layout;
-      for (const p of [
-        l.kafkaData,
-        path.join(l.postgresDir, 'data'),
-        path.join(l.airflowHome, 'airflow.db'),
-        path.join(l.airflowHome, '.initialized'),
-        path.join(l.airflowHome, 'logs'),
-        path.join(l.sparkDir, 'checkpoints'),
-        path.join(l.sparkDir, 'work'),
-      ]) {
-        fs.rmSync(p, { recursive: true, force: true });
-      }
+      for (const { path: p } of this.resetTargets()) fs.rmSync(p, { recursive: true, force: true });
+      fs.rmSync(path.join(this.layout.airflowHome, '.initialized'), { force: true });
       opts.onProgress?.({ step: 'Kafka data, the Airflow database (PostgreSQL and SQLite), Airflow logs and Spark checkpoints deleted', percent: 100 });
     });
     this.fire();
+  }
+
+  /** What reset deletes, each with what it is: the confirmation lists exactly these. */
+  private resetTargets(): Array<{ what: string; path: string }> {
+    const l = this.layout;
+    return [
+      { what: 'Kafka topics and messages', path: l.kafkaData },
+      { what: 'the Airflow database (PostgreSQL: DAG runs, connections, users)', path: path.join(l.postgresDir, 'data') },
+      { what: 'the Airflow database (SQLite)', path: path.join(l.airflowHome, 'airflow.db') },
+      { what: 'Airflow task logs', path: path.join(l.airflowHome, 'logs') },
+      { what: 'Spark streaming checkpoints', path: path.join(l.sparkDir, 'checkpoints') },
+      { what: 'Spark work folders', path: path.join(l.sparkDir, 'work') },
+    ];
+  }
+
+  /** "Kafka topics and messages: /…/kafka/data", for each target that exists. */
+  describeReset(): string[] {
+    return this.resetTargets()
+      .filter((t) => fs.existsSync(t.path))
+      .map((t) => `${t.what}: ${t.path}`);
   }
 
   private async locked<T>(what: string, opts: OperationOptions, fn: () => Promise<T>): Promise<T> {
@@ -437,16 +452,20 @@ export class NativeBackend implements StackBackend {
     return path.join(this.layout.nativeDir, 'supervise.py');
   }
 
+  /**
+   * The stack's secrets (Kafka cluster id, Airflow's Fernet and secret keys, the PostgreSQL
+   * password): made on the first start. A file that exists but cannot be read is never replaced:
+   * new ones would not open the data made with the old ones.
+   */
   private secrets(): Secrets {
     const file = path.join(this.layout.stateDir, 'secrets.json');
+    let text: string | undefined;
     try {
-      const s = JSON.parse(fs.readFileSync(file, 'utf8')) as Secrets;
-      if (!s.postgresPassword) {
-        s.postgresPassword = crypto.randomBytes(18).toString('base64url');
-        fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
-      }
-      return s;
-    } catch {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw this.badSecrets(file, (e as Error).message);
+    }
+    if (text === undefined) {
       const s: Secrets = {
         kafkaClusterId: kafkaClusterId(crypto.randomBytes(16)),
         fernetKey: crypto.randomBytes(32).toString('base64url') + '=',
@@ -457,6 +476,27 @@ export class NativeBackend implements StackBackend {
       fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
       return s;
     }
+    let s: Secrets;
+    try {
+      s = JSON.parse(text) as Secrets;
+    } catch (e) {
+      throw this.badSecrets(file, `not JSON (${(e as Error).message})`);
+    }
+    if (!s || typeof s.kafkaClusterId !== 'string' || typeof s.fernetKey !== 'string' || typeof s.secretKey !== 'string') {
+      throw this.badSecrets(file, 'kafkaClusterId, fernetKey or secretKey is missing');
+    }
+    if (!s.postgresPassword) {
+      s.postgresPassword = crypto.randomBytes(18).toString('base64url');
+      fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+    }
+    return s;
+  }
+
+  private badSecrets(file: string, why: string): StackError {
+    return new StackError(
+      `${file} cannot be used (${why}). It holds the Kafka cluster id and the Airflow keys the stack's data was made with, so it is not replaced.`,
+      { nextStep: `Restore the file (e.g. from a backup), or start over: npm run stack -- reset, then delete ${file}, then start again.` },
+    );
   }
 
   /** The pyspark installation (SPARK_HOME) inside the Spark venv. */
@@ -807,7 +847,7 @@ export class NativeBackend implements StackBackend {
     ];
     for (const [step, args] of steps) {
       o.onProgress?.({ step, percent: 0, service: 'airflow-webserver' });
-      fs.appendFileSync(log, `\n===== ${new Date().toISOString()} airflow ${args.join(' ')}\n`);
+      fs.appendFileSync(log, `\n===== ${new Date().toISOString()} airflow ${redactArgs(args).join(' ')}\n`);
       const r = await run(airflow, args, { env, cwd: l.airflowHome, signal: o.signal, onOutput: (t) => fs.appendFileSync(log, t), timeoutMs: 600_000 });
       if (r.code !== 0) {
         throw new StackError(`${step} failed (airflow exited with ${r.code}).`, {
