@@ -150,6 +150,7 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     } catch (err) {
       return fail(err);
     }
+    const notices: string[] = [];
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `DataPipeline: ${title}`, cancellable: true },
       async (progress, token): Promise<{ ok: true } | { ok: false; cancelled: boolean; err: unknown }> => {
@@ -158,6 +159,7 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
         let last = 0;
         const onProgress = (p: StackProgress) => {
           log.info(`${title}: ${p.step}`);
+          if (p.notice) notices.push(p.step);
           const increment = Math.max(0, p.percent - last);
           last = Math.max(last, p.percent);
           progress.report({ message: p.step, increment });
@@ -173,6 +175,7 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
       },
     );
     await refresh();
+    for (const n of notices) void vscode.window.showWarningMessage(`DataPipeline: ${n}`);
     if (outcome.ok) return { ok: true, summary: summarize(stack.status).text };
     if (outcome.cancelled) {
       void vscode.window.showInformationMessage(`DataPipeline: ${title} was cancelled; ${describeError(outcome.err)}`);

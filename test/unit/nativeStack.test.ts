@@ -1,8 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatError, parseArgs } from '../../src/cli/stack';
+import { ProcessStore, RunRecord } from '../../src/services/stack/native/processes';
+import { bootId, isAlive, readStat } from '../../src/services/stack/native/procfs';
 import { withStateLock } from '../../src/services/stack/native/stateLock';
 import { StackError } from '../../src/services/stack/types';
 
@@ -79,5 +83,106 @@ describe('native stack state lock', function () {
     // pid 2^22 + 1 is above Linux's pid_max: that process cannot exist
     fs.writeFileSync(path.join(dir, 'lock', 'owner.json'), JSON.stringify({ pid: 4194305, startTime: 1, what: 'crashed run' }));
     assert.equal(await withStateLock(dir, 'me', async () => 'ran', { timeoutMs: 2000 }), 'ran');
+  });
+
+  it('lets exactly one of several processes take over a stale lock at once; the others wait their turn', async function () {
+    this.timeout(120_000);
+    const contenders = 6;
+    for (let round = 0; round < 2; round++) {
+      const runDir = path.join(dir, `round${round}`);
+      fs.mkdirSync(path.join(runDir, 'lock'), { recursive: true });
+      fs.writeFileSync(path.join(runDir, 'lock', 'owner.json'), JSON.stringify({ pid: 4194305, startTime: 1, what: 'crashed run' }));
+      const journal = path.join(runDir, 'journal');
+      const startAt = Date.now() + 4000;
+      const tsx = path.resolve('node_modules/.bin/tsx');
+      const runs = Array.from({ length: contenders }, () =>
+        new Promise<number>((resolve) => {
+          const p = spawn(tsx, [path.resolve('test/fixtures/node/lockContender.ts'), runDir, String(startAt), journal], { stdio: ['ignore', 'ignore', 'inherit'] });
+          p.on('exit', (code) => resolve(code ?? -1));
+        }),
+      );
+      assert.deepEqual(await Promise.all(runs), Array(contenders).fill(0), 'every contender finished');
+      const lines = fs.readFileSync(journal, 'utf8').trim().split('\n');
+      assert.equal(lines.length, contenders * 2);
+      for (let i = 0; i < lines.length; i += 2) {
+        const [inWord, pid] = lines[i].split(' ');
+        assert.equal(inWord, 'in', `round ${round}: two holders at once: ${lines.join(', ')}`);
+        assert.equal(lines[i + 1], `out ${pid}`, `round ${round}: two holders at once: ${lines.join(', ')}`);
+      }
+      assert.ok(!fs.existsSync(path.join(runDir, 'lock')), 'the lock is released at the end');
+    }
+  });
+});
+
+describe('native stack process records', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: ProcessStore;
+  const strangers: ChildProcess[] = [];
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-procs-'));
+    store = new ProcessStore(path.join(dir, 'run'), path.join(dir, 'logs'));
+  });
+  afterEach(() => {
+    for (const p of strangers.splice(0)) p.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** An unrelated program in its own process group, as another user's program would be. */
+  function stranger(): ChildProcess {
+    const p = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    strangers.push(p);
+    return p;
+  }
+
+  function writeRecord(rec: Partial<RunRecord>): void {
+    fs.mkdirSync(store.runDir, { recursive: true });
+    const full: RunRecord = { service: 'kafka', pid: 4194305, pgid: 4194305, startTime: 1, startedAt: new Date().toISOString(), argv: ['java'], log: store.logPath('kafka'), ...rec };
+    fs.writeFileSync(store.recordPath('kafka'), JSON.stringify(full));
+  }
+
+  it('a stale record whose process group now belongs to another program leaves that program alone, drops the record and says so', async function () {
+    const other = stranger();
+    await new Promise((r) => setTimeout(r, 200));
+    writeRecord({ pgid: other.pid!, runId: randomUUID(), bootId: bootId() });
+    const r = await store.stop('kafka', 2000);
+    assert.ok(isAlive(other.pid!), 'the unrelated sleep is still running');
+    assert.equal(r.signalled, 0);
+    assert.match(r.note ?? '', new RegExp(`stale.*pid ${other.pid} \\(sleep\\).*left alone`));
+    assert.equal(store.read('kafka'), undefined, 'the record is dropped');
+  });
+
+  it('a record from before run ids only ever matches the supervisor itself: a reused pid with the same start time is not signalled', async function () {
+    const other = stranger();
+    await new Promise((r) => setTimeout(r, 200));
+    writeRecord({ pid: other.pid!, pgid: other.pid!, startTime: readStat(other.pid!)!.startTime });
+    assert.equal(store.alive('kafka'), undefined, 'sleep is not our supervisor');
+    await store.stop('kafka', 2000);
+    assert.ok(isAlive(other.pid!), 'the unrelated sleep is still running');
+  });
+
+  it('after a supervisor crash, stop still ends the children it left behind (and only them), even with the logs folder gone', async function () {
+    const other = stranger();
+    const supervisor = path.resolve('stack/native/supervise.py');
+    // the "service" starts a child of its own, as Spark's worker starts executors
+    const prog = ['python3', '-c', 'import subprocess,time; subprocess.Popen(["sleep","300"]); time.sleep(300)'];
+    const { record } = store.start('kafka', 'python3', supervisor, prog, { env: process.env, cwd: dir });
+    let tree: number[] = [];
+    for (let i = 0; i < 50 && tree.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      tree = store.pids('kafka');
+    }
+    assert.equal(tree.length, 3, `supervisor, program and its child: ${tree.join(',')}`);
+    process.kill(record.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(store.alive('kafka'), undefined, 'the supervisor is gone');
+    const left = store.pids('kafka');
+    assert.equal(left.length, 2, 'program and child linger');
+    fs.rmSync(store.logsDir, { recursive: true, force: true });
+    const r = await store.stop('kafka', 3000);
+    assert.equal(r.signalled, 2);
+    for (const p of left) assert.ok(!isAlive(p), `pid ${p} was stopped`);
+    assert.ok(isAlive(other.pid!), 'the unrelated program is untouched');
+    assert.equal(store.read('kafka'), undefined);
   });
 });

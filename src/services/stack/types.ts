@@ -49,6 +49,8 @@ export interface StackProgress {
   /** 0..100 for the whole operation */
   percent: number;
   service?: ServiceId;
+  /** a step the user should still read after the operation (shown as a warning at the end) */
+  notice?: boolean;
 }
 
 export interface OperationOptions {

@@ -432,7 +432,8 @@ export class NativeBackend implements StackBackend {
     for (const s of ids) {
       if (this.store.read(s)) {
         opts.onProgress?.({ step: `Stopping ${SERVICE_LABEL[s]}`, percent: Math.round((i / ids.length) * 100), service: s });
-        await this.store.stop(s, STOP_GRACE_MS);
+        const r = await this.store.stop(s, STOP_GRACE_MS);
+        if (r.note) opts.onProgress?.({ step: r.note, percent: Math.round((i / ids.length) * 100), service: s, notice: true });
         stopped.push(s);
       }
       i++;

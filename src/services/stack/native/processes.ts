@@ -2,11 +2,22 @@
  * Starting and stopping the native services as recorded process trees.
  * Each service runs under stack/native/supervise.py as a session leader; its pid, process group
  * and start time are recorded in <state>/run/<service>.json, its exit code in <service>.exit.json.
+ *
+ * A record can outlive its processes (a reboot, a container restart, a crash) and its pid or
+ * process group can then belong to another program. So a process is treated as ours only when
+ * its identity still matches: it was started in this boot, and it carries the run id we put in
+ * the environment of the service (every child inherits it), or, for records written before run
+ * ids, it is the supervisor itself with the recorded start time and command line. Nothing else
+ * is ever signalled.
  */
 import { spawn, ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAlive, processTree, readStat } from './procfs';
+import { bootId, cmdline, environValue, isAlive, processTree, programName, readStat } from './procfs';
+
+/** The environment variable that marks every process of one service run. */
+export const RUN_ID_ENV = 'DATAPIPELINE_RUN_ID';
 
 export interface RunRecord {
   service: string;
@@ -16,6 +27,17 @@ export interface RunRecord {
   startedAt: string;
   argv: string[];
   log: string;
+  /** marks every process of this run (environment variable RUN_ID_ENV) */
+  runId?: string;
+  /** /proc/sys/kernel/random/boot_id when the record was written */
+  bootId?: string;
+}
+
+export interface StopResult {
+  /** processes signalled */
+  signalled: number;
+  /** set when the record was stale: what was found and left alone */
+  note?: string;
 }
 
 export interface ExitRecord {
@@ -53,11 +75,19 @@ export class ProcessStore {
     }
   }
 
-  /** The recorded process is still alive (same pid and start time). */
+  /** The recorded supervisor is still alive and still ours (same boot, pid, start time and run id). */
   alive(service: string): RunRecord | undefined {
     const r = this.read(service);
-    if (r && isAlive(r.pid, r.startTime)) return r;
+    if (r && isAlive(r.pid, r.startTime) && this.ours(r, r.pid)) return r;
     return undefined;
+  }
+
+  /** Whether `pid` is a process of the run `rec` describes (see the header). */
+  ours(rec: RunRecord, pid: number): boolean {
+    if (rec.bootId && rec.bootId !== bootId()) return false;
+    if (rec.runId) return environValue(pid, RUN_ID_ENV) === rec.runId;
+    // a record from before run ids: only the supervisor itself, by start time and command line
+    return pid === rec.pid && isAlive(pid, rec.startTime) && cmdline(pid).some((a) => a.endsWith('supervise.py'));
   }
 
   /**
@@ -78,11 +108,12 @@ export class ProcessStore {
     fs.appendFileSync(log, `\n===== ${new Date().toISOString()} starting ${service}: ${argv.join(' ')}\n`);
     fs.rmSync(this.exitPath(service), { force: true });
     const fd = fs.openSync(log, 'a');
+    const runId = randomUUID();
     let child: ChildProcess;
     try {
       child = spawn(python, [supervisor, this.exitPath(service), '--', ...argv], {
         cwd: opts.cwd,
-        env: opts.env,
+        env: { ...opts.env, [RUN_ID_ENV]: runId },
         detached: true,
         stdio: ['ignore', fd, fd],
       });
@@ -101,6 +132,8 @@ export class ProcessStore {
       startedAt: new Date().toISOString(),
       argv,
       log,
+      runId,
+      bootId: bootId(),
     };
     const tmp = this.recordPath(service) + '.tmp';
     fs.writeFileSync(tmp, JSON.stringify(record, null, 2));
@@ -108,31 +141,39 @@ export class ProcessStore {
     return { child, record };
   }
 
-  /** Every live pid of the recorded tree (supervisor, program, its children). */
+  /** Every live pid of the recorded tree (supervisor, program, its children) that is still ours. */
   pids(service: string): number[] {
-    const r = this.alive(service);
-    if (!r) {
-      const rec = this.read(service);
-      // the supervisor is gone but children of its group may linger
-      return rec ? processTree(-1, rec.pgid) : [];
-    }
-    return processTree(r.pid, r.pgid);
+    const rec = this.read(service);
+    if (!rec) return [];
+    return this.candidates(rec).filter((p) => this.ours(rec, p));
+  }
+
+  /** The supervisor's tree and process group as recorded, before the identity check. */
+  private candidates(rec: RunRecord): number[] {
+    return processTree(isAlive(rec.pid, rec.startTime) ? rec.pid : -1, rec.pgid);
   }
 
   /**
-   * Stops exactly the recorded tree: SIGTERM to the group and every descendant, wait,
-   * SIGKILL what is left after `graceMs`, then remove the record.
+   * Stops exactly the recorded tree: SIGTERM to every process of it that is still ours, wait,
+   * SIGKILL what is left after `graceMs`, then remove the record. A stale record (its pid or
+   * group now another program's) is dropped and the result says what was left alone.
+   * Never throws because the logs folder has gone.
    */
-  async stop(service: string, graceMs = 20000): Promise<void> {
+  async stop(service: string, graceMs = 20000): Promise<StopResult> {
     const rec = this.read(service);
-    if (!rec) return;
+    if (!rec) return { signalled: 0 };
+    const supervisorOurs = !!this.alive(service);
+    const foreign = this.candidates(rec).filter((p) => !this.ours(rec, p));
     const signalAll = (sig: NodeJS.Signals): number[] => {
-      const pids = this.alive(service) ? processTree(rec.pid, rec.pgid) : processTree(-1, rec.pgid);
+      const pids = this.pids(service);
       if (pids.length === 0) return pids;
-      try {
-        process.kill(-rec.pgid, sig);
-      } catch {
-        /* group gone */
+      // the group kill reaches a child forked a moment ago; only while the group is provably ours
+      if (supervisorOurs && isAlive(rec.pid, rec.startTime)) {
+        try {
+          process.kill(-rec.pgid, sig);
+        } catch {
+          /* group gone */
+        }
       }
       for (const p of pids) {
         try {
@@ -144,6 +185,7 @@ export class ProcessStore {
       return pids;
     };
     let remaining = signalAll('SIGTERM');
+    const signalled = remaining.length;
     const deadline = Date.now() + graceMs;
     while (remaining.length && Date.now() < deadline) {
       await sleep(200);
@@ -151,22 +193,28 @@ export class ProcessStore {
     }
     if (remaining.length) {
       signalAll('SIGKILL');
-      for (const p of remaining) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
       const killDeadline = Date.now() + 5000;
       while (remaining.length && Date.now() < killDeadline) {
         await sleep(100);
         remaining = remaining.filter((p) => isAlive(p));
       }
     }
-    fs.appendFileSync(this.logPath(service), `===== ${new Date().toISOString()} stopped ${service}\n`);
+    let note: string | undefined;
+    if (!supervisorOurs && signalled === 0) {
+      const others = foreign.slice(0, 3).map((p) => `pid ${p} (${programName(p) ?? 'unknown'})`);
+      note =
+        `The run record of ${service} was stale (pid ${rec.pid} has gone) and was dropped` +
+        (others.length ? `; ${others.join(', ')} now use${others.length === 1 ? 's' : ''} its process ids and ${others.length === 1 ? 'was' : 'were'} left alone.` : '.');
+    }
+    try {
+      fs.mkdirSync(this.logsDir, { recursive: true });
+      fs.appendFileSync(this.logPath(service), `===== ${new Date().toISOString()} stopped ${service}${note ? ` (${note})` : ''}\n`);
+    } catch {
+      /* a log line is not worth failing a stop for */
+    }
     fs.rmSync(this.recordPath(service), { force: true });
     fs.rmSync(this.exitPath(service), { force: true });
+    return { signalled, note };
   }
 }
 

@@ -176,6 +176,23 @@ export function readStat(pid: number): ProcStat | undefined {
   return t ? parseProcStat(t) : undefined;
 }
 
+/** The kernel's id of this boot (a start time recorded in another boot means nothing). */
+export function bootId(): string | undefined {
+  return readSafe('/proc/sys/kernel/random/boot_id').trim() || undefined;
+}
+
+/** The value of one variable in the environment a process was started with; undefined when absent or unreadable (another user's process). */
+export function environValue(pid: number, name: string): string | undefined {
+  const prefix = `${name}=`;
+  for (const kv of readSafe(`/proc/${pid}/environ`).split('\0')) if (kv.startsWith(prefix)) return kv.slice(prefix.length);
+  return undefined;
+}
+
+/** The command line a process runs, as argv. */
+export function cmdline(pid: number): string[] {
+  return readSafe(`/proc/${pid}/cmdline`).split('\0').filter(Boolean);
+}
+
 /** true when the pid exists, is not a zombie and (when given) has the recorded start time. */
 export function isAlive(pid: number, startTime?: number): boolean {
   const st = readStat(pid);

@@ -1,9 +1,10 @@
 /**
  * A lock on a native stack state folder, so two callers (the CLI, several test runs, the extension)
- * never start or stop the same services at the same time. The lock is a directory created
- * atomically with mkdir, holding the owner's pid; a lock whose owner is gone is taken over.
+ * never start or stop the same services at the same time. The lock is a directory holding the
+ * owner's pid; a lock whose owner is gone is taken over.
  * Callers in one process queue too (never nest: the inner call would wait for the outer).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isAlive, readStat } from './procfs';
@@ -23,7 +24,15 @@ function readOwner(dir: string): LockOwner | undefined {
   }
 }
 
-/** Runs fn while holding the lock `<runDir>/lock`. Waits (up to timeoutMs) while another live process holds it. */
+/**
+ * Runs fn while holding the lock `<runDir>/lock`. Waits (up to timeoutMs) while another live process holds it.
+ *
+ * Taking the lock is one rename of a prepared folder (owner.json inside) onto `lock`: it either
+ * happens whole or fails because the lock exists, so a lock is never seen without its owner.
+ * Taking over a stale lock happens under a second lock (`lock.takeover`, mkdir), re-checking the
+ * owner there, so two processes that both saw the same dead owner cannot both remove it and
+ * both enter (one of them would otherwise remove the lock the other had just taken).
+ */
 export async function withStateLock<T>(
   runDir: string,
   what: string,
@@ -33,21 +42,14 @@ export async function withStateLock<T>(
   fs.mkdirSync(runDir, { recursive: true });
   const dir = path.join(runDir, 'lock');
   const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
+  const me: LockOwner = { pid: process.pid, startTime: readStat(process.pid)?.startTime ?? 0, what };
   let told = false;
   for (;;) {
     if (opts.signal?.aborted) throw abortError();
-    try {
-      fs.mkdirSync(dir);
-      const me: LockOwner = { pid: process.pid, startTime: readStat(process.pid)?.startTime ?? 0, what };
-      fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify(me));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+    if (tryAcquire(dir, me)) break;
     const owner = readOwner(dir);
-    const stale = owner ? !isAlive(owner.pid, owner.startTime || undefined) : lockAgeMs(dir) > 5000;
-    if (stale) {
-      fs.rmSync(dir, { recursive: true, force: true });
+    if (isStale(dir, owner)) {
+      takeOver(dir, owner);
       continue;
     }
     if (Date.now() > deadline) {
@@ -59,7 +61,7 @@ export async function withStateLock<T>(
       told = true;
       opts.onWait?.(`pid ${owner.pid} (${owner.what})`);
     }
-    await sleep(500, opts.signal);
+    await sleep(100 + Math.floor(Math.random() * 400), opts.signal);
   }
   try {
     return await fn();
@@ -68,9 +70,54 @@ export async function withStateLock<T>(
   }
 }
 
-function lockAgeMs(dir: string): number {
+/** Creates `dir` with owner.json in one rename; false when the lock is held. */
+function tryAcquire(dir: string, me: LockOwner): boolean {
+  const tmp = `${dir}.new.${process.pid}.${randomBytes(4).toString('hex')}`;
+  fs.mkdirSync(tmp);
   try {
-    return Date.now() - fs.statSync(dir).mtimeMs;
+    fs.writeFileSync(path.join(tmp, 'owner.json'), JSON.stringify(me));
+    fs.renameSync(tmp, dir);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw e;
+    return false;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function isStale(dir: string, owner: LockOwner | undefined): boolean {
+  // a lock without an owner is from an older version or a crash while writing it
+  return owner ? !isAlive(owner.pid, owner.startTime || undefined) : ageMs(dir) > 5000;
+}
+
+function sameOwner(a: LockOwner | undefined, b: LockOwner | undefined): boolean {
+  return a?.pid === b?.pid && a?.startTime === b?.startTime && a?.what === b?.what;
+}
+
+/** Removes the stale lock, unless someone else has taken it over meanwhile. */
+function takeOver(dir: string, seen: LockOwner | undefined): void {
+  const guard = `${dir}.takeover`;
+  try {
+    fs.mkdirSync(guard);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // another process is taking over right now (a takeover takes microseconds; one older than 30 s crashed)
+    if (ageMs(guard) > 30_000) fs.rmSync(guard, { recursive: true, force: true });
+    return;
+  }
+  try {
+    const now = readOwner(dir);
+    if (fs.existsSync(dir) && sameOwner(now, seen) && isStale(dir, now)) fs.rmSync(dir, { recursive: true, force: true });
+  } finally {
+    fs.rmSync(guard, { recursive: true, force: true });
+  }
+}
+
+function ageMs(p: string): number {
+  try {
+    return Date.now() - fs.statSync(p).mtimeMs;
   } catch {
     return 0;
   }
