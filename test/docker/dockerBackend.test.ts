@@ -60,6 +60,11 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     await removeProject(FAULTY);
   });
 
+  // the failure variants share one project name: each starts from nothing, whatever the last one left
+  afterEach(async () => {
+    await removeProject(FAULTY);
+  });
+
   it('starts every service, reporting each as it becomes healthy, and the web UI answers', async () => {
     const steps: StackProgress[] = [];
     await b.start({ onProgress: (p) => steps.push(p) });
@@ -258,10 +263,9 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
   it('a dependency that never gets healthy makes compose up fail: the unhealthy service is named, not its dependent', async () => {
     const faulty = new DockerBackend({
       stackDir: PROJECT_DIR,
-      composeFile: 'docker-compose.faulty.yaml',
+      composeFile: 'docker-compose.dependent.yaml',
       projectName: FAULTY,
       healthTimeoutMs: 60_000,
-      env: { ...process.env, COMPOSE_PROFILES: 'dependent' },
     });
     const err = await faulty.start().then(
       () => undefined,
@@ -271,7 +275,10 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     assert.equal(err.service, 'sick', err.message);
     assert.match(err.message, /sick is unhealthy/);
     assert.ok(err.logTail.includes('sick: cannot reach its database'), err.logTail.join('\n'));
-    assert.ok((await faulty.status()).every((s) => s.state !== 'running'));
+    // the dependent was created but never started: it is removed, not shown as waiting forever
+    const left = await faulty.status();
+    assert.ok(left.every((s) => s.state !== 'running' && s.state !== 'starting'), `left running: ${JSON.stringify(left)}`);
+    assert.equal(left.find((s) => s.id === 'needs-sick')?.detail, 'not created');
     await faulty.stop();
   });
 
@@ -299,31 +306,27 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
   it('a service that exits: names it with its exit code and last log lines', async () => {
     const faulty = new DockerBackend({
       stackDir: PROJECT_DIR,
-      composeFile: 'docker-compose.faulty.yaml',
+      composeFile: 'docker-compose.quitter.yaml',
       projectName: FAULTY,
       healthTimeoutMs: 60_000,
-      env: { ...process.env, COMPOSE_PROFILES: 'quitter' },
     });
     const err = await faulty.start().then(
       () => undefined,
       (e: unknown) => e,
     );
     assert.ok(err instanceof StackError, String(err));
-    // "sick" may fail first; both are real failures, but quitter exits at once.
-    assert.ok(err.service === 'quitter' || err.service === 'sick', err.message);
-    if (err.service === 'quitter') {
-      assert.match(err.message, /quitter exited with code 3/);
-      assert.deepEqual(err.logTail, ['quitter: bad config']);
-    }
+    assert.equal(err.service, 'quitter', err.message);
+    assert.match(err.message, /quitter exited with code 3/);
+    assert.deepEqual(err.logTail, ['quitter: bad config']);
+    assert.ok((await faulty.status()).every((s) => s.state !== 'running'));
     await faulty.stop();
   });
 
   it('an image that cannot be pulled: one clear message with the next step, nothing left running', async () => {
     const faulty = new DockerBackend({
       stackDir: PROJECT_DIR,
-      composeFile: 'docker-compose.faulty.yaml',
+      composeFile: 'docker-compose.unpullable.yaml',
       projectName: FAULTY,
-      env: { ...process.env, COMPOSE_PROFILES: 'unpullable' },
     });
     const err = await faulty.start().then(
       () => undefined,

@@ -141,6 +141,21 @@ describe('native stack process records', function () {
     fs.writeFileSync(store.recordPath('kafka'), JSON.stringify(full));
   }
 
+  it('a service started through a chain of execs (a pyenv shim: bash, then python) is the stack’s own from its first moment', async function () {
+    // while a process execs, /proc/<pid>/environ reads empty for a moment: that must never make
+    // Start Stack report "exited during start" (it did, on a loaded machine, for the Spark worker)
+    const shim = path.join(dir, 'python3');
+    fs.writeFileSync(shim, '#!/usr/bin/env bash\nexec bash -c \'exec python3 "$@"\' shim "$@"\n', { mode: 0o755 });
+    const supervisor = path.resolve('stack/native/supervise.py');
+    let missed = 0;
+    for (let i = 0; i < 40; i++) {
+      store.start('spark-worker', shim, supervisor, ['sleep', '30'], { env: process.env, cwd: dir });
+      for (let k = 0; k < 5; k++) if (!store.alive('spark-worker')) missed++;
+      await store.stop('spark-worker', 0);
+    }
+    assert.equal(missed, 0, 'a live service read as not alive');
+  });
+
   it('a stale record whose process group now belongs to another program leaves that program alone, drops the record and says so', async function () {
     const other = stranger();
     await new Promise((r) => setTimeout(r, 200));

@@ -607,11 +607,19 @@ export class DockerBackend implements StackBackend {
     return undefined;
   }
 
-  /** Stops what up started so no half-started stack is left behind (containers are kept for their logs). */
+  /**
+   * Stops what up started so no half-started stack is left behind. Containers that ran are kept for
+   * their logs; those compose created but never started (waiting on a dependency that failed) are
+   * removed, or the Stack view would go on showing them as "waiting for its dependencies".
+   */
   private async rollback(compose: ComposeProject, why: string): Promise<void> {
     this.log.warn(`start failed (${why}); stopping the stack's containers`);
     const r = await compose.run(['stop', '-t', '5']).catch((e: unknown) => ({ code: 1, stdout: '', stderr: String(e) }));
     if (r.code !== 0) this.log.error(`compose stop after a failed start: ${r.stderr.trim()}`);
+    const neverStarted = (await this.containers().catch(() => [] as ContainerSummary[])).filter((c) => c.state === 'created').map((c) => c.service);
+    if (!neverStarted.length) return;
+    const rm = await compose.run(['rm', '-f', ...new Set(neverStarted)]).catch((e: unknown) => ({ code: 1, stdout: '', stderr: String(e) }));
+    if (rm.code !== 0) this.log.error(`compose rm of never-started containers: ${rm.stderr.trim()}`);
   }
 
   /** Host ports the stack publishes must be free, except those its own running containers hold. */

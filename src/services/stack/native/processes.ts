@@ -14,10 +14,12 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bootId, cmdline, environValue, isAlive, processTree, programName, readStat } from './procfs';
+import { bootId, cmdline, environOf, environValue, isAlive, processTree, programName, readStat } from './procfs';
 
 /** The environment variable that marks every process of one service run. */
 export const RUN_ID_ENV = 'DATAPIPELINE_RUN_ID';
+/** for a short synchronous pause (Atomics.wait) */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export interface RunRecord {
   service: string;
@@ -85,7 +87,15 @@ export class ProcessStore {
   /** Whether `pid` is a process of the run `rec` describes (see the header). */
   ours(rec: RunRecord, pid: number): boolean {
     if (rec.bootId && rec.bootId !== bootId()) return false;
-    if (rec.runId) return environValue(pid, RUN_ID_ENV) === rec.runId;
+    if (rec.runId) {
+      // while a process execs (a pyenv shim: bash, then pyenv, then python) its environment reads
+      // as empty for a moment; an empty read is asked again, never taken as "not ours"
+      for (let i = 0; ; i++) {
+        const env = environOf(pid);
+        if (env || i >= 40 || !isAlive(pid)) return environValue(pid, RUN_ID_ENV, env) === rec.runId;
+        Atomics.wait(PAUSE, 0, 0, 5);
+      }
+    }
     // a record from before run ids: only the supervisor itself, by start time and command line
     return pid === rec.pid && isAlive(pid, rec.startTime) && cmdline(pid).some((a) => a.endsWith('supervise.py'));
   }

@@ -182,9 +182,14 @@ export function bootId(): string | undefined {
 }
 
 /** The value of one variable in the environment a process was started with; undefined when absent or unreadable (another user's process). */
-export function environValue(pid: number, name: string): string | undefined {
+/** The raw environment block of a process ('' when it cannot be read, or for a moment while it execs). */
+export function environOf(pid: number): string {
+  return readSafe(`/proc/${pid}/environ`);
+}
+
+export function environValue(pid: number, name: string, environ = environOf(pid)): string | undefined {
   const prefix = `${name}=`;
-  for (const kv of readSafe(`/proc/${pid}/environ`).split('\0')) if (kv.startsWith(prefix)) return kv.slice(prefix.length);
+  for (const kv of environ.split('\0')) if (kv.startsWith(prefix)) return kv.slice(prefix.length);
   return undefined;
 }
 

@@ -66,8 +66,24 @@ export async function withStateLock<T>(
   try {
     return await fn();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeLock(dir);
   }
+}
+
+/**
+ * Removes a lock folder by first renaming it away whole. Removing it in place (owner.json, then the
+ * folder) leaves a moment where `lock` is an empty folder, and a rename onto an empty folder succeeds:
+ * another process would take the lock and then have it removed under it.
+ */
+function removeLock(dir: string): void {
+  const gone = `${dir}.old.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    fs.renameSync(dir, gone);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  fs.rmSync(gone, { recursive: true, force: true });
 }
 
 /** Creates `dir` with owner.json in one rename; false when the lock is held. */
@@ -109,7 +125,7 @@ function takeOver(dir: string, seen: LockOwner | undefined): void {
   }
   try {
     const now = readOwner(dir);
-    if (fs.existsSync(dir) && sameOwner(now, seen) && isStale(dir, now)) fs.rmSync(dir, { recursive: true, force: true });
+    if (fs.existsSync(dir) && sameOwner(now, seen) && isStale(dir, now)) removeLock(dir);
   } finally {
     fs.rmSync(guard, { recursive: true, force: true });
   }
