@@ -102,7 +102,8 @@ async function main() {
   };
   const extension = await esbuild.context({
     ...common,
-    entryPoints: { extension: 'src/extension.ts', main: 'src/main.ts' },
+    // the search worker is its own file: a worker thread loads it (src/services/kafka/searchRunner.ts)
+    entryPoints: { extension: 'src/extension.ts', main: 'src/main.ts', searchWorker: 'src/services/kafka/searchWorker.ts' },
     outdir: 'dist',
     platform: 'node',
     target: 'node18',

@@ -6,7 +6,7 @@
  *   from the same Kafka jars; the same on lz4- and zstd-compressed copies of the topic, against a
  *   bare kafkajs consumer with the same codecs registered;
  * - extension-host memory growth with the whole topic buffered (goal ≤ 400 MB);
- * - search over the full buffer (median, goal ≤ 300 ms);
+ * - search over the full buffer in the search worker (median, goal ≤ 300 ms; ratio to the same scan on the host thread);
  * - in the real webview (code-server + Chromium, when datapipeline.vsix exists): time to first
  *   rows and to Done, DOM rows with everything buffered (goal ≤ 200), scroll and search latency.
  *
@@ -282,7 +282,8 @@ export async function runKafkaBench(): Promise<BenchEntry[]> {
     if (firstPage.rows.length !== 50 || c.store.size !== MESSAGES) throw new Error(`browse read ${c.store.size} of ${MESSAGES}`);
     let browse = (MESSAGES / browseMs) * 1000;
     const after = mem();
-    const held = after.held - before.held;
+    // the buffer lives in SharedArrayBuffers (shared with the search worker): not in `external`
+    const held = after.held - before.held + c.store.retainedBytes / 1024 / 1024;
     const rss = after.rss - before.rss;
     log(`browse: ${Math.round(browse)} msg/s, held +${Math.round(held)} MB, rss +${Math.round(rss)} MB`);
 
@@ -293,10 +294,21 @@ export async function runKafkaBench(): Promise<BenchEntry[]> {
       { query: 'k12345', fields: { key: true, value: false, headers: false } },
       { query: 'nothing-matches-this' },
     ];
+    // what the user gets: the search worker, timed from the request to the result on this thread
+    // (snapshot, message passing, the copy of the matches back); the same scans on this thread
+    // are the baseline
     const times: number[] = [];
-    for (let round = 0; round < 3; round++) for (const q of queries) times.push(c.view.setFilter(q));
+    const onThread: number[] = [];
+    for (let round = 0; round < 3; round++)
+      for (const q of queries) {
+        const t0 = performance.now();
+        const r = await c.view.applyFilter(q);
+        if (r.error || r.cancelled) throw new Error(`search ${q.query}: ${r.error ?? 'cancelled'}`);
+        times.push(performance.now() - t0);
+        onThread.push(c.view.setFilter(q));
+      }
     c.view.setFilter({});
-    log(`search: median ${median(times).toFixed(1)} ms over ${times.length} searches`);
+    log(`search: median ${median(times).toFixed(1)} ms in the worker, ${median(onThread).toFixed(1)} ms on the host thread, over ${times.length} searches`);
     await c.dispose();
 
     bare = Math.max(bare, await bareKafkajs(service));
@@ -318,7 +330,8 @@ export async function runKafkaBench(): Promise<BenchEntry[]> {
     out.push(
       entry(`kafka browser memory growth (heap + buffers), ${n} msgs buffered (goal 400 MB)`, held, 'MB', 400),
       entry(`kafka browser rss growth, ${n} msgs buffered (goal 400 MB)`, rss, 'MB', 400),
-      entry(`kafka search median over ${n} buffered msgs (goal 300 ms)`, median(times), 'ms', 300),
+      entry(`kafka search median over ${n} buffered msgs, search worker (goal 300 ms)`, median(times), 'ms', 300),
+      entry(`kafka search median over ${n} buffered msgs, worker vs on the host thread`, median(times), 'ms', median(onThread)),
     );
     const web = process.env.DP_BENCH_KAFKA_WEBVIEW === '0' ? [] : await runKafkaWebviewBench(endpoints.kafkaBootstrap);
     // the webview throughput is compared with the bare consumer measured above

@@ -28,6 +28,10 @@ export class Settings {
   get airflowUrl(): string {
     return this.cfg.get<string>('airflow.url', 'http://127.0.0.1:8085');
   }
+  /** The airflow.url default (the bundled stack's own port), whatever the settings say. */
+  get defaultAirflowUrl(): string {
+    return this.cfg.inspect<string>('airflow.url')?.defaultValue ?? 'http://127.0.0.1:8085';
+  }
   get airflowUsername(): string {
     return this.cfg.get<string>('airflow.username', 'admin');
   }
@@ -64,6 +68,10 @@ export class Settings {
   get messageBrowserCapacity(): number {
     const n = this.cfg.get<number>('messageBrowser.capacity', 100_000);
     return Math.min(1_000_000, Math.max(1_000, Math.floor(Number.isFinite(n) ? n : 100_000)));
+  }
+  get messageBrowserMaxBytes(): number {
+    const mb = this.cfg.get<number>('messageBrowser.maxMegabytes', 512);
+    return Math.min(65_536, Math.max(16, Math.floor(Number.isFinite(mb) ? mb : 512))) * 1024 * 1024;
   }
   /** The endpoints the views and clients talk to. */
   endpoints(): StackEndpoints {

@@ -1,7 +1,7 @@
 // Message browser front end. Everything from the broker is rendered as text (see media/shared/dom.ts).
 import type { FilterForm, StartForm, StartMode, StatusData, ToHost, ToWebview } from '../../src/protocol/messageBrowser';
 import { matchRanges } from '../../src/services/kafka/messageSearch';
-import { el, parseLocalDateTime, toLocalInput } from '../shared/dom';
+import { el, formatBytes, parseLocalDateTime, toLocalInput } from '../shared/dom';
 import { TimeHistogram } from '../shared/histogram';
 import { MessageDetail } from '../shared/messageDetail';
 import { MessageTable } from '../shared/messageTable';
@@ -16,7 +16,19 @@ let histFrom: number | undefined;
 let histTo: number | undefined;
 let partitions: number[] = [];
 
-const highlight = (text: string) => (filter.query ? matchRanges(text, { query: filter.query, regex: filter.regex, caseSensitive: filter.caseSensitive }) : []);
+// Plain-text searches are highlighted here (indexOf: safe). A regular expression is never run in
+// the webview: the host sends the ranges its search worker computed with each page and detail.
+const hostRanges = new Map<string, Array<[number, number]>>();
+const highlight = (text: string): Array<[number, number]> => {
+  if (!filter.query) return [];
+  if (filter.regex) return hostRanges.get(text) ?? [];
+  return matchRanges(text, { query: filter.query, regex: false, caseSensitive: filter.caseSensitive });
+};
+function keepHighlights(h: Array<[string, Array<[number, number]>]> | undefined): void {
+  if (!h) return;
+  if (hostRanges.size > 5000) hostRanges.clear();
+  for (const [text, ranges] of h) hostRanges.set(text, ranges);
+}
 
 const table = new MessageTable({
   fetchPage: (start, count) => send({ type: 'page', reqId: ++reqId, start, count }),
@@ -119,6 +131,7 @@ function applyFilter(): void {
     timeFrom: histFrom,
     timeTo: histTo,
   };
+  hostRanges.clear();
   send({ type: 'filter', filter });
 }
 queryIn.addEventListener('input', () => {
@@ -197,12 +210,24 @@ const STATE_TEXT: Record<StatusData['state'], string> = {
   stopped: 'Stopped',
   error: 'Error',
 };
+/** "1,234 oldest dropped (buffer full: 512 MiB; up to p0 @ 4,566, p1 @ 789)" */
+function droppedText(s: StatusData): string {
+  const limit = s.evictedBy === 'bytes' ? formatBytes(s.maxBytes) : `${s.capacity.toLocaleString('en-US')} messages`;
+  const upTo = (s.droppedUpTo ?? []).map(([p, o]) => `p${p} @ ${o.toLocaleString('en-US')}`);
+  const where = upTo.length ? `; up to ${upTo.slice(0, 4).join(', ')}${upTo.length > 4 ? ` and ${upTo.length - 4} more partitions` : ''}` : '';
+  return `${s.evicted.toLocaleString('en-US')} oldest dropped (buffer full: ${limit}${where})`;
+}
+
 function onStatus(s: StatusData): void {
   lastStatus = s;
-  const full = s.evicted > 0 ? ` · buffer full (${s.capacity.toLocaleString('en-US')}), oldest dropped` : '';
+  const full = s.evicted > 0 ? ` · ${droppedText(s)}` : '';
   statusText.textContent = `${STATE_TEXT[s.state]} · ${s.buffered.toLocaleString('en-US')} buffered${full}${s.message ? ` · ${s.message}` : ''}`;
   statusText.className = `status state-${s.state}`;
-  matchText.textContent = filter.query || histFrom !== undefined ? `${s.count.toLocaleString('en-US')} match${s.count === 1 ? '' : 'es'}` : `${s.count.toLocaleString('en-US')} messages`;
+  matchText.textContent = s.searching
+    ? 'Searching…'
+    : filter.query || histFrom !== undefined
+      ? `${s.count.toLocaleString('en-US')} match${s.count === 1 ? '' : 'es'}`
+      : `${s.count.toLocaleString('en-US')} messages`;
   table.stickToEnd = s.state === 'live' && !newestIn.checked;
   table.setTotal(s.count, s.version);
   // the histogram is recomputed at most every 2 s while messages stream in, soon after they stop
@@ -249,9 +274,11 @@ window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
       onStatus(m.status);
       return;
     case 'page':
+      keepHighlights(m.highlights);
       table.setPage(m.start, m.rows, m.total, m.version);
       return;
     case 'detail':
+      keepHighlights(m.detail.highlights);
       detail.show(m.detail);
       return;
     case 'filterResult':

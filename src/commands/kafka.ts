@@ -30,10 +30,13 @@ class KafkaConnection implements vscode.Disposable {
     if (this.current?.bootstrap !== bootstrap) {
       this.dispose();
       const log = this.ctx.logger('kafka');
-      this.current = {
-        bootstrap,
-        service: import('../services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ bootstrap, log })),
-      };
+      const service = import('../services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ bootstrap, log }));
+      this.current = { bootstrap, service };
+      // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
+      void service
+        .then((s) => s.cleanupStaleBrowseGroups())
+        .then((ids) => ids.length && log.info(`removed ${ids.length} empty browse group(s) left by an earlier session: ${ids.join(', ')}`))
+        .catch(() => undefined);
     }
     return this.current.service;
   }

@@ -65,7 +65,15 @@ export interface DetailData extends MessageMeta {
   valueHexTruncated: boolean;
   valueSize: number;
   headers: Array<{ key: string; value: string | null; binary: boolean }>;
+  /** regex searches: ranges for the key, value text and pretty value */
+  highlights?: Highlights;
 }
+
+/**
+ * Highlight ranges the host computed for a regular-expression search (text → [start, end) pairs):
+ * the webview never runs the user's pattern itself, so a slow pattern cannot freeze it.
+ */
+export type Highlights = Array<[string, Array<[number, number]>]>;
 
 export interface HistogramData {
   from: number;
@@ -84,9 +92,18 @@ export interface StatusData {
   capacity: number;
   /** dropped from the front of the full buffer */
   evicted: number;
+  /** byte budget of the buffer (keys, values, headers) and what it holds now */
+  maxBytes: number;
+  bytes: number;
+  /** the limit that dropped messages: the message count or the byte budget */
+  evictedBy?: 'count' | 'bytes';
+  /** per partition, the newest offset dropped: [partition, offset] */
+  droppedUpTo?: Array<[number, number]>;
   /** bumps whenever rows change; the webview re-fetches its visible page */
   version: number;
   message?: string;
+  /** a search is running in the search worker (the rows are the previous search's until it ends) */
+  searching?: boolean;
 }
 
 export type ToHost =
@@ -106,7 +123,7 @@ export type ToHost =
 export type ToWebview =
   | { type: 'init'; topic: string; title: string; partitions: number[]; groups: string[]; capacity: number; form: StartForm }
   | { type: 'status'; status: StatusData }
-  | { type: 'page'; reqId: number; start: number; total: number; version: number; rows: RowData[] }
+  | { type: 'page'; reqId: number; start: number; total: number; version: number; rows: RowData[]; highlights?: Highlights }
   | { type: 'detail'; detail: DetailData }
   | { type: 'filterResult'; count: number; ms: number; error?: string }
   | { type: 'histogram'; histogram: HistogramData | null }

@@ -13,6 +13,16 @@ import { ensureNativeStack } from '../integration/harness';
 import { consoleProduce, javaTransactions } from '../integration/lib/foreignClients';
 import { sleep, VsCodeSession } from './lib/codeServer';
 
+/** Open Message Browser from the palette, pick `topic`, and return the panel's frame. */
+async function openBrowserOn(s: VsCodeSession, topic: string, containsText?: string) {
+  await s.runCommand('DataPipeline: Open Message Browser');
+  const input = s.page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(topic);
+  await s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: topic }).first().click();
+  return s.webviewFrame({ containsText, containsSelector: '#message-table', timeoutMs: 60_000 });
+}
+
 const XSS = '<img src=x onerror=alert(1)>';
 
 describe('Kafka: Topics view and message browser in a real VS Code', function () {
@@ -82,12 +92,7 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
 
   it('the message browser shows the messages, renders a bounded number of rows, and search narrows them', async function () {
     const s = vsc!;
-    await s.runCommand('DataPipeline: Open Message Browser');
-    const input = s.page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(topic);
-    await s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: topic }).first().click();
-    const frame = await s.webviewFrame({ containsSelector: '#message-table', timeoutMs: 60_000 });
+    const frame = await openBrowserOn(s, topic);
     const count = frame.locator('#match-count');
     await frame.locator('#status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
     await frame.locator('#match-count', { hasText: '3,001 messages' }).waitFor({ timeout: 30_000 });
@@ -127,12 +132,12 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     await s.screenshot('kafka-export-save-dialog');
     await s.page.locator('.quick-input-widget').getByRole('button', { name: 'OK' }).click();
     await s.page.locator('.notifications-toasts .notification-list-item-message', { hasText: /Exported 5 messages to/ }).waitFor({ timeout: 30_000 });
-    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ key: string; value: string; headers: Record<string, string> }>;
+    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ key: string; value: string; headers: Array<{ key: string; value: string; encoding: string }> }>;
     assert.equal(written.length, 5);
     for (const r of written) {
       assert.match(r.key, /^order-\d+$/);
       assert.equal((JSON.parse(r.value) as { item: string }).item, 'needle');
-      assert.deepEqual(r.headers, { source: 'e2e' });
+      assert.deepEqual(r.headers, [{ key: 'source', value: 'e2e', encoding: 'utf8' }]);
     }
     const ids = written.map((r) => (JSON.parse(r.value) as { id: number }).id).sort((a, b) => a - b);
     assert.deepEqual(ids, [7, 607, 1207, 1807, 2407]);
@@ -180,10 +185,10 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     const frame = await s.webviewFrame({ containsSelector: '#message-table' });
     await frame.locator('#detail-copy').click();
     await s.page.locator('.statusbar', { hasText: 'Message copied' }).waitFor({ timeout: 15_000 });
-    const copied = JSON.parse(await s.page.evaluate(() => navigator.clipboard.readText())) as { key: string; value: string; headers: Record<string, string> };
+    const copied = JSON.parse(await s.page.evaluate(() => navigator.clipboard.readText())) as { key: string; value: string; headers: Array<{ key: string; value: string; encoding: string }> };
     assert.equal(copied.key, 'html');
     assert.equal(copied.value, XSS);
-    assert.deepEqual(copied.headers, { source: 'e2e' });
+    assert.deepEqual(copied.headers, [{ key: 'source', value: 'e2e', encoding: 'utf8' }]);
   });
 
   it('the detail pane tells a missing key from the text "null", an empty value from a tombstone, and shows a match deep in a 5 MB value', async function () {
@@ -199,12 +204,7 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
         { key: 'tomb', value: null },
         { key: 'big', value: big },
       ]);
-      await s.runCommand('DataPipeline: Open Message Browser');
-      const input = s.page.locator('.quick-input-widget .quick-input-box input');
-      await input.waitFor({ state: 'visible' });
-      await input.fill(t);
-      await s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: t }).first().click();
-      const frame = await s.webviewFrame({ containsText: t, containsSelector: '#message-table', timeoutMs: 60_000 });
+      const frame = await openBrowserOn(s, t, t);
       await frame.locator('#status', { hasText: /Done · 5 buffered/ }).waitFor({ timeout: 60_000 });
       const open = async (offset: number) => {
         await frame.locator('.mt-row[data-seq]').filter({ has: frame.locator('.c1', { hasText: new RegExp(`^${offset}$`) }) }).click();
@@ -236,18 +236,46 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     }
   });
 
+  it('a regular expression that would backtrack for minutes is stopped with a clear message; VS Code stays responsive meanwhile', async function () {
+    const s = vsc!;
+    const t = `e2e-redos-${crypto.randomBytes(3).toString('hex')}`;
+    await service.createTopic({ topic: t, numPartitions: 1 });
+    try {
+      await service.produce(t, [...Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `{"n":${i}}` })), { key: 'evil', value: 'a'.repeat(40) + '!' }]);
+      const frame = await openBrowserOn(s, t, t);
+      await frame.locator('#status', { hasText: /Done · 201 buffered/ }).waitFor({ timeout: 60_000 });
+      await frame.locator('#search-regex').check();
+      const t0 = Date.now();
+      await frame.locator('#search').fill('(a+)+$');
+      await frame.locator('#match-count', { hasText: 'Searching…' }).waitFor({ timeout: 10_000 });
+      // the extension host is not blocked: a DataPipeline command runs while the pattern does
+      await s.runCommand('DataPipeline: Show Log');
+      await s.page.locator('.part.panel .monaco-editor', { hasText: /search|DataPipeline|kafka/ }).first().waitFor({ timeout: 5_000 });
+      const answered = Date.now() - t0;
+      assert.ok(answered < 8_000, `Show Log answered ${answered} ms into the search`);
+      const err = frame.locator('#error', { hasText: /stopped after 10 s.*Simplify the pattern/ });
+      await err.waitFor({ timeout: 30_000 });
+      await s.screenshot('kafka-search-slow-regex');
+      // a pattern that is fine searches and highlights as usual (ranges from the host)
+      await frame.locator('#search').fill('a{3}!$');
+      await frame.locator('#match-count', { hasText: /^1 match$/ }).waitFor({ timeout: 15_000 });
+      await frame.locator('.mt-row[data-seq] mark').first().waitFor({ timeout: 10_000 });
+      assert.equal(await frame.locator('.mt-row[data-seq] mark').first().innerText(), 'aaa!');
+      assert.ok(await frame.locator('#error').isHidden(), 'the error box is gone');
+      await frame.locator('#search').fill('');
+      await frame.locator('#search-regex').uncheck();
+    } finally {
+      await service.deleteTopic(t).catch(() => undefined);
+    }
+  });
+
   it("what Kafka's Java clients write reads in the webview: lz4 and zstd batches, an aborted transaction hidden or marked", async function () {
     const s = vsc!;
     await service.createTopic({ topic: javaTopic, numPartitions: 1 });
     await consoleProduce(bootstrap, javaTopic, [{ key: 'lz-1', value: 'from the Java console producer, lz4' }], 'lz4');
     await consoleProduce(bootstrap, javaTopic, [{ key: 'zs-1', value: 'from the Java console producer, zstd' }], 'zstd');
     await javaTransactions(bootstrap, javaTopic, 'zstd', ['commit:kept', 'abort:thrown-away']);
-    await s.runCommand('DataPipeline: Open Message Browser');
-    const input = s.page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(javaTopic);
-    await s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: javaTopic }).first().click();
-    const frame = await s.webviewFrame({ containsText: javaTopic, containsSelector: '#message-table', timeoutMs: 60_000 });
+    const frame = await openBrowserOn(s, javaTopic, javaTopic);
     await frame.locator('#status', { hasText: /Done · 3 buffered .*2 transaction markers .*1 record of aborted transactions hidden/ }).waitFor({ timeout: 60_000 });
     const values = async () => (await frame.locator('.mt-row[data-seq] .c4').allInnerTexts()).map((v) => v.trim());
     assert.deepEqual(await values(), ['from the Java console producer, lz4', 'from the Java console producer, zstd', 'kept']);

@@ -5,6 +5,10 @@
  * The broker-restart test runs its own broker on 29192/29193 (the shared one is never stopped).
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { BrowseSession } from '../../src/services/kafka/browseSession';
 import { MessageStore } from '../../src/services/kafka/messageStore';
@@ -22,6 +26,40 @@ async function browseAll(c: MessageBrowserController, form: StartForm, expectSta
 
 function rows(c: MessageBrowserController): RowData[] {
   return c.page(1, 0, 500).rows;
+}
+
+/** RFC 4180 CSV, each field with whether it was quoted (an empty quoted field is an empty string, an unquoted one null). */
+function parseCsv(text: string): Array<Array<{ value: string; quoted: boolean }>> {
+  const rows: Array<Array<{ value: string; quoted: boolean }>> = [];
+  let row: Array<{ value: string; quoted: boolean }> = [];
+  let i = 0;
+  while (i < text.length) {
+    let value = '';
+    let quoted = false;
+    if (text[i] === '"') {
+      quoted = true;
+      i++;
+      for (;;) {
+        if (text[i] === '"' && text[i + 1] === '"') {
+          value += '"';
+          i += 2;
+        } else if (text[i] === '"') {
+          i++;
+          break;
+        } else value += text[i++];
+      }
+    } else {
+      while (i < text.length && text[i] !== ',' && text[i] !== '\n') value += text[i++];
+    }
+    row.push({ value, quoted });
+    if (text[i] === ',') i++;
+    else {
+      rows.push(row);
+      row = [];
+      i++;
+    }
+  }
+  return rows;
 }
 
 describe('Kafka (real broker)', function () {
@@ -80,6 +118,30 @@ describe('Kafka (real broker)', function () {
       await assert.rejects(service.createTopic({ topic, numPartitions: 1 }), /already exists/);
       await service.deleteTopic(topic);
       await waitFor('topic to disappear', async () => !(await service.topicNames()).includes(topic));
+    });
+
+    it('listing topics while another client deletes some: the list goes on without them, never "Kafka unreachable", and lists a topic created next', async function () {
+      const other = new KafkaService({ bootstrap: service.bootstrap });
+      try {
+        for (let round = 0; round < 3; round++) {
+          const doomed = Array.from({ length: 6 }, () => uniqueTopic('dp-doomed'));
+          for (const t of doomed) await create({ topic: t, numPartitions: 3 });
+          await service.listTopics(); // this client has seen them
+          const deleting = Promise.all(doomed.map((t) => other.deleteTopic(t)));
+          const lists: string[][] = [];
+          for (let i = 0; i < 10; i++) lists.push((await service.listTopics()).map((t) => t.name));
+          await deleting;
+          assert.ok(lists.length === 10);
+          // a topic created by someone else right after is listed (the deleted ones this client had seen do not hide it)
+          const fresh = uniqueTopic('dp-fresh');
+          await other.createTopic({ topic: fresh, numPartitions: 1 });
+          created.add(fresh);
+          await waitFor(`${fresh} listed`, async () => (await service.listTopics()).some((t) => t.name === fresh), 10_000);
+          assert.ok(!(await service.listTopics()).some((t) => doomed.includes(t.name)), 'the deleted topics are gone from the list');
+        }
+      } finally {
+        await other.dispose();
+      }
     });
 
     it('rejects invalid names, partition counts and configs before anything is sent', async function () {
@@ -226,7 +288,7 @@ describe('Kafka (real broker)', function () {
           const text = exported();
           if (format === 'csv') {
             const lines = text.trim().split('\n');
-            assert.equal(lines[0], 'partition,offset,timestamp,iso_time,key,value,headers');
+            assert.equal(lines[0], 'partition,offset,timestamp,iso_time,key_encoding,key,value_encoding,value,headers');
             assert.equal(lines.length, 101);
             assert.ok(lines.slice(1).every((l) => l.includes('Oslo')));
           } else {
@@ -237,6 +299,11 @@ describe('Kafka (real broker)', function () {
         }
         await c.handle({ type: 'filter', filter: { ...f, query: '^user-1\\d$', regex: true, fields: { key: true, value: false, headers: false } } });
         assert.deepEqual(rows(c).map((x) => x.key).sort(), Array.from({ length: 10 }, (_, i) => `user-1${i}`).sort());
+        // the webview never runs the pattern: the page it gets carries the ranges to highlight
+        await c.handle({ type: 'page', reqId: 7, start: 0, count: 10 });
+        const page = posts.filter((p) => p.type === 'page').pop();
+        assert.ok(page && page.type === 'page' && page.highlights, 'a regex page has host-computed highlights');
+        assert.deepEqual(new Map(page.highlights).get('user-10'), [[0, 7]]);
         await c.handle({ type: 'filter', filter: { ...f, query: 'special', fields: { key: false, value: false, headers: true } } });
         assert.equal(c.view.count, 6);
         await c.handle({ type: 'filter', filter: { ...f, query: 'user-(', regex: true } });
@@ -250,6 +317,81 @@ describe('Kafka (real broker)', function () {
       }
     });
   });
+
+    it('export keeps each message as it was: a timestamp beyond JavaScript dates, null apart from empty, binary key and header values marked base64, repeated header keys; a failed export leaves no partial file', async function () {
+      const topic = uniqueTopic('dp-export');
+      // Kafka 4 refuses timestamps over an hour ahead unless the topic allows them (as a producer replaying data would need)
+      await create({ topic, numPartitions: 1, configs: { 'message.timestamp.after.max.ms': '9223372036854775807' } });
+      const producer = service.kafka.producer();
+      await producer.connect();
+      try {
+        await producer.send({
+          topic,
+          messages: [
+            { key: 'far', value: 'v', timestamp: '9000000000000000', headers: { trace: ['a', 'b'], bin: Buffer.from([0xff, 0x00, 0x01]) } },
+            { key: null, value: '' },
+            { key: '', value: null },
+            { key: Buffer.from([0xc3, 0x28]), value: '=1+1' },
+          ],
+        });
+      } finally {
+        await producer.disconnect();
+      }
+      const { c, exported, exportedFile } = browser(service, topic);
+      try {
+        await browseAll(c, { mode: 'earliest', follow: false });
+        assert.equal(c.view.count, 4);
+        await c.handle({ type: 'export', format: 'json' });
+        const json = JSON.parse(exported()) as Array<{ key: string | null; value: string | null; keyEncoding: string; timestamp: number; headers: Array<{ key: string; value: string; encoding: string }> }>;
+        assert.equal(json.length, 4);
+        assert.equal(json[0].timestamp, 9e15);
+        assert.deepEqual(json[0].headers, [
+          { key: 'trace', value: 'a', encoding: 'utf8' },
+          { key: 'trace', value: 'b', encoding: 'utf8' },
+          { key: 'bin', value: Buffer.from([0xff, 0x00, 0x01]).toString('base64'), encoding: 'base64' },
+        ]);
+        assert.deepEqual([json[1].key, json[1].value, json[2].key, json[2].value], [null, '', '', null]);
+        assert.deepEqual([json[3].key, json[3].keyEncoding], [Buffer.from([0xc3, 0x28]).toString('base64'), 'base64']);
+
+        await c.handle({ type: 'export', format: 'csv' });
+        const rowsCsv = parseCsv(exported());
+        assert.deepEqual(rowsCsv[0].map((f) => f.value), ['partition', 'offset', 'timestamp', 'iso_time', 'key_encoding', 'key', 'value_encoding', 'value', 'headers']);
+        assert.equal(rowsCsv.length, 5, 'every message is a row, the far-future one too');
+        const [far, nullKey, nullValue, binKey] = rowsCsv.slice(1).map((r) => ({ raw: r, ts: r[2], iso: r[3], keyEnc: r[4], key: r[5], valueEnc: r[6], value: r[7], headers: r[8] }));
+        assert.equal(far.ts.value, '9000000000000000');
+        assert.equal(far.iso.value, '', 'no ISO time for a timestamp a Date cannot hold, and no error');
+        assert.deepEqual(JSON.parse(far.headers.value), json[0].headers);
+        assert.deepEqual([nullKey.keyEnc.value, nullKey.key, nullKey.value], ['null', { value: '', quoted: false }, { value: '', quoted: true }]);
+        assert.deepEqual([nullValue.key, nullValue.valueEnc.value, nullValue.value], [{ value: '', quoted: true }, 'null', { value: '', quoted: false }]);
+        assert.deepEqual([binKey.keyEnc.value, binKey.key.value, binKey.value.value], ['base64', Buffer.from([0xc3, 0x28]).toString('base64'), "'=1+1"]);
+
+        // a write error part way (the file size limit of the process, as a full disk would): nothing half-written is left
+        const file = exportedFile();
+        const before = fs.readFileSync(file, 'utf8');
+        const { c: big, posts: bigPosts, exportedFile: bigFile } = browser(service, topic, 100_000, { exportFile: file });
+        try {
+          await browseAll(big, { mode: 'earliest', follow: false });
+          const limit = spawnSync('prlimit', ['--pid', String(process.pid), '--fsize=200:unlimited']);
+          assert.equal(limit.status, 0, String(limit.stderr));
+          try {
+            await big.handle({ type: 'export', format: 'json' });
+          } finally {
+            spawnSync('prlimit', ['--pid', String(process.pid), '--fsize=unlimited:unlimited']);
+          }
+          const err = bigPosts.filter((p) => p.type === 'error').pop();
+          assert.ok(err && err.type === 'error', 'the failure is shown');
+          assert.match(err.message, /^Export to .+ failed after 0\.0 MB: the file grew larger than this system allows\. Nothing was written there \(the file that was there is unchanged\); the partial copy was removed\.$/);
+          assert.equal(bigFile(), file);
+          assert.equal(fs.readFileSync(file, 'utf8'), before, 'the file that was there is unchanged');
+          assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((n) => n.endsWith('.part')), [], 'no partial file left');
+        } finally {
+          await big.dispose();
+        }
+      } finally {
+        await c.dispose();
+        await service.deleteTopic(topic);
+      }
+    });
 
   describe('start modes', function () {
     let topic: string;
@@ -383,6 +525,108 @@ describe('Kafka (real broker)', function () {
     assert.equal(err.retry, true);
     await c.dispose();
     await down.dispose();
+  });
+
+  it('a regular expression that backtracks for minutes is stopped with a clear error; the host answers meanwhile and the next search works', async function () {
+    const topic = uniqueTopic('dp-redos');
+    await create({ topic, numPartitions: 1 });
+    await service.produce(topic, [...Array.from({ length: 500 }, (_, i) => ({ value: `{"n":${i}}` })), { value: 'a'.repeat(40) + '!' }]);
+    const { c, posts } = browser(service, topic, 100_000, { searchLimitMs: 3000 });
+    try {
+      await browseAll(c, { mode: 'earliest', follow: true }, 'live');
+      const f = { regex: true, caseSensitive: false, fields: { key: true, value: true, headers: true } };
+      const t0 = Date.now();
+      const search = c.handle({ type: 'filter', filter: { ...f, query: '(a+)+$' } });
+      // while the pattern runs, the host thread serves the webview: a page comes back at once
+      await sleep(300);
+      assert.equal(c.statusData().searching, true, 'the status says a search is running');
+      const p0 = Date.now();
+      await c.handle({ type: 'page', reqId: 1, start: 0, count: 50 });
+      assert.ok(Date.now() - p0 < 500, `a page took ${Date.now() - p0} ms during the search`);
+      await search;
+      const took = Date.now() - t0;
+      const fr = posts.filter((p) => p.type === 'filterResult').pop();
+      assert.ok(fr && fr.type === 'filterResult');
+      assert.match(fr.error ?? '', /stopped after 3 s.*Simplify the pattern/);
+      assert.ok(took < 6000, `stopped after ${took} ms`);
+      assert.equal(c.view.count, 0);
+      // live tail goes on, and is not tested against the stopped pattern
+      await service.produce(topic, [{ value: 'a'.repeat(40) + '!' }]);
+      await waitFor('the new message', () => c.statusData().buffered === 502);
+      await c.handle({ type: 'filter', filter: { ...f, query: '"n":4\\d\\d' } });
+      assert.equal(c.view.count, 100);
+    } finally {
+      await c.dispose();
+      await service.deleteTopic(topic);
+    }
+  });
+
+  it('live tail keeps a message with a 70,000-character header key and goes on: no loop, no duplicate', async function () {
+    const topic = uniqueTopic('dp-longheader');
+    await create({ topic, numPartitions: 1, configs: { 'max.message.bytes': String(2 * 1024 * 1024) } });
+    await service.produce(topic, Array.from({ length: 5 }, (_, i) => ({ value: `before ${i}` })));
+    const { c } = browser(service, topic);
+    try {
+      await browseAll(c, { mode: 'earliest', follow: true }, 'live');
+      const longKey = 'h'.repeat(70_000);
+      await service.produce(topic, [{ value: 'first of batch' }, { value: 'long header', headers: { [longKey]: 'v' } }, { value: 'last of batch' }]);
+      await service.produce(topic, [{ value: 'next batch' }]);
+      await waitFor('9 messages', () => c.statusData().buffered >= 9, 30_000);
+      await sleep(1500); // a retry loop would append the batch again meanwhile
+      const st = c.statusData();
+      assert.equal(st.buffered, 9, 'each message once');
+      assert.equal(st.state, 'live', `state ${st.state}: ${st.message ?? ''}`);
+      const r = rows(c);
+      assert.deepEqual(r.map((x) => x.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      const d = c.detail(r[6].seq)!;
+      assert.equal(d.valueText, 'long header');
+      assert.equal(d.headers.length, 1);
+      assert.equal(d.headers[0].key.length, 70_000);
+      assert.equal(d.headers[0].value, 'v');
+    } finally {
+      await c.dispose();
+      await service.deleteTopic(topic);
+    }
+  });
+
+  it('clears empty browse groups a crashed window of an older version left, and never touches any other group', async function () {
+    const hex = uniqueTopic('g').slice(2);
+    const topic = uniqueTopic('dp-groups');
+    await create({ topic, numPartitions: 1 });
+    await service.produce(topic, [{ value: 'v' }]);
+    const kafka = new Kafka({ clientId: 'groups-test', brokers: [service.bootstrap], logLevel: logLevel.NOTHING });
+    /** a group that read the topic and committed, then its consumer left: Empty, with offsets */
+    const emptyGroup = async (groupId: string) => {
+      const consumer = kafka.consumer({ groupId });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      let got = false;
+      await consumer.run({ eachMessage: async () => void (got = true) });
+      await waitFor(`${groupId} to read`, () => got, 30_000);
+      await consumer.disconnect();
+    };
+    const stale = `datapipeline-browse-${hex}`;
+    const teams = `orders-app-${hex}`;
+    await emptyGroup(stale);
+    await emptyGroup(teams);
+    const live = kafka.consumer({ groupId: `datapipeline-browse-live-${hex}` });
+    await live.connect();
+    await live.subscribe({ topic, fromBeginning: true });
+    let liveGot = false;
+    await live.run({ eachMessage: async () => void (liveGot = true) });
+    try {
+      await waitFor('the live group to read', () => liveGot, 30_000);
+      const removed = await service.cleanupStaleBrowseGroups();
+      assert.deepEqual(removed, [stale]);
+      const ids = (await service.listGroups({ includeBrowse: true })).map((g) => g.groupId);
+      assert.ok(!ids.includes(stale), 'the stale browse group is gone');
+      assert.ok(ids.includes(teams), 'a team group is never touched, empty or not');
+      assert.ok(ids.includes(`datapipeline-browse-live-${hex}`), 'a browse group with a member is kept');
+    } finally {
+      await live.disconnect();
+      await service.deleteGroups([teams, `datapipeline-browse-live-${hex}`]).catch(() => undefined);
+      await service.deleteTopic(topic);
+    }
   });
 
   describe('broker restarted during live tail (own broker on 29192)', function () {

@@ -3,8 +3,9 @@ import { strict as assert } from 'node:assert';
 import { MessageStore } from '../../src/services/kafka/messageStore';
 import { CompiledFilter, FilterError, matchRanges } from '../../src/services/kafka/messageSearch';
 import { MessageView } from '../../src/services/kafka/messageView';
+import { SearchRunner } from '../../src/services/kafka/searchRunner';
 import { planBrowse, lag, type Watermark } from '../../src/services/kafka/offsets';
-import { csvField, exportMessages, hexDump, preview } from '../../src/services/kafka/messageFormat';
+import { csvField, exportMessages, hexDump, isoTime, preview } from '../../src/services/kafka/messageFormat';
 import { parseProduceDocument, produceTemplate } from '../../src/services/kafka/produceDocument';
 import { parseHeaders, parseProduceFile, produceValueError, topicNameError, validateCreateTopic, ValidationError } from '../../src/services/kafka/validation';
 import { formToRequest, parseOffsets } from '../../src/webviews/messageBrowser/controller';
@@ -50,6 +51,37 @@ describe('kafka: MessageStore', () => {
     fill(s, 6, (i) => ({ value: `again ${i}` }));
     assert.equal(s.size, 6);
     assert.equal(s.evicted, 0, 'a cleared buffer reports no drops ("buffer full" was shown with 6 buffered)');
+  });
+
+  it('holds no more than its byte budget: 1 MiB values drop the oldest, and it says up to which offset of each partition', () => {
+    const budget = 16 * 1024 * 1024;
+    const s = new MessageStore(100_000, budget);
+    const mib = Buffer.alloc(1024 * 1024, 0x62);
+    let maxMemory = 0;
+    for (let i = 0; i < 200; i++) {
+      s.append({ partition: i % 2, offset: Math.floor(i / 2), timestamp: i, key: null, value: mib, headers: [] });
+      maxMemory = Math.max(maxMemory, s.chunkMemory);
+    }
+    assert.ok(maxMemory <= budget, `${maxMemory} bytes of chunks, budget ${budget}`);
+    assert.ok(s.size >= 12 && s.size <= 16, `${s.size} held`);
+    assert.equal(s.evicted, 200 - s.size);
+    assert.equal(s.evictedBy, 'bytes');
+    const firstHeld = s.offset(s.firstSeq);
+    const upTo = new Map(s.droppedUpTo);
+    assert.equal(upTo.get(s.partition(s.firstSeq)), firstHeld - 1, 'the partition of the oldest held message was dropped up to just before it');
+    assert.equal(s.offset(s.endSeq - 1), 99, 'the newest are kept');
+    s.clear();
+    assert.equal(s.evictedBy, undefined);
+    assert.equal(s.droppedUpTo.size, 0);
+    assert.equal(s.chunkMemory, 0);
+  });
+
+  it('keeps the newest message even when it alone is over the byte budget', () => {
+    const s = new MessageStore(10, 16 * 1024 * 1024);
+    s.append({ partition: 0, offset: 0, timestamp: 0, key: null, value: b('small'), headers: [] });
+    const seq = s.append({ partition: 0, offset: 1, timestamp: 0, key: null, value: Buffer.alloc(17 * 1024 * 1024), headers: [] });
+    assert.equal(s.size, 1);
+    assert.equal(s.value(seq)!.length, 17 * 1024 * 1024);
   });
 
   it('keeps a 10 MB value beside small ones', () => {
@@ -126,7 +158,7 @@ describe('kafka: MessageView', () => {
     const store = new MessageStore(100);
     const view = new MessageView(store);
     fill(store, 10, (i) => ({ value: i % 2 ? 'odd' : 'even' }));
-    for (let s = 0; s < 10; s++) view.onAppend(s);
+    view.onAppendRange(0, 10);
     assert.deepEqual(view.page(0, 3), [0, 1, 2]);
     view.newestFirst = true;
     assert.deepEqual(view.page(0, 3), [9, 8, 7]);
@@ -134,9 +166,67 @@ describe('kafka: MessageView', () => {
     view.setFilter({ query: 'odd' });
     assert.equal(view.count, 5);
     fill(store, 2, () => ({ value: 'odd' }));
-    view.onAppend(10);
-    view.onAppend(11);
+    view.onAppendRange(10, 12);
     assert.equal(view.count, 7);
+  });
+
+  it('searches in the worker: a catastrophic regex is stopped at the limit with a clear error while this thread keeps running', async function () {
+    this.timeout(30_000);
+    const store = new MessageStore(10_000);
+    fill(store, 2000, (i) => ({ key: `k${i}`, value: i === 1500 ? 'a'.repeat(40) + '!' : `{"n":${i}}` }));
+    const runner = new SearchRunner(store);
+    const view = new MessageView(store, runner, { limitMs: 1500 });
+    try {
+      const ok = await view.applyFilter({ query: '"n":1\\d{3}\\}', regex: true });
+      assert.equal(ok.count, 999, 'n = 1000..1999 except the odd one out');
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 20);
+      const t0 = Date.now();
+      const bad = await view.applyFilter({ query: '(a+)+$', regex: true });
+      clearInterval(timer);
+      const took = Date.now() - t0;
+      assert.match(bad.error ?? '', /stopped after 2 s.*\(a\+\)\+ backtracks/);
+      assert.equal(view.count, 0);
+      assert.ok(took >= 1400 && took < 5000, `took ${took} ms`);
+      assert.ok(ticks >= took / 20 / 2, `the main thread ran timers meanwhile: ${ticks} ticks in ${took} ms`);
+      // new messages are not tested against the stopped pattern; the next filter works again
+      fill(store, 10, () => ({ value: 'aaaa!' }));
+      view.onAppendRange(store.endSeq - 10, store.endSeq);
+      assert.equal(view.count, 0);
+      const again = await view.applyFilter({ query: 'aaaa!' });
+      assert.equal(again.error, undefined);
+      assert.equal(again.count, 11, 'the 10 new ones and the long one');
+      // live appends go through the worker, in order
+      fill(store, 5, () => ({ value: 'aaaa! late' }));
+      view.onAppendRange(store.endSeq - 5, store.endSeq);
+      const deadline = Date.now() + 5000;
+      while (view.count < 16 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(view.count, 16);
+      assert.deepEqual(view.page(0, 16), [...view.page(0, 16)].sort((a, b) => a - b));
+    } finally {
+      runner.dispose();
+    }
+  });
+
+  it('a newer search replaces one still running: only the newer result is shown', async function () {
+    this.timeout(30_000);
+    const store = new MessageStore(10_000);
+    fill(store, 100, (i) => ({ value: i === 50 ? 'a'.repeat(40) + '!' : `plain ${i}` }));
+    const runner = new SearchRunner(store);
+    const view = new MessageView(store, runner, { limitMs: 20_000 });
+    try {
+      const slow = view.applyFilter({ query: '(a+)+$', regex: true });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(view.searching, true);
+      const t0 = Date.now();
+      const fast = await view.applyFilter({ query: 'plain 7' });
+      assert.ok(Date.now() - t0 < 3000, 'the newer search did not wait for the slow one');
+      assert.equal((await slow).cancelled, true);
+      assert.equal(fast.count, 11);
+      assert.equal(view.count, 11);
+    } finally {
+      runner.dispose();
+    }
   });
 
   it('histogram counts every message in its time bin', () => {
@@ -264,6 +354,8 @@ describe('kafka: formatting and export', () => {
   it('CSV escapes quotes and neutralises spreadsheet formulas; JSON export is an array', async () => {
     assert.equal(csvField('a,"b"'), '"a,""b"""');
     assert.equal(csvField('=1+1'), "'=1+1");
+    assert.deepEqual([csvField(null), csvField('')], ['', '""'], 'null and empty stay apart');
+    assert.deepEqual([isoTime(0), isoTime(-1), isoTime(9e15)], ['1970-01-01T00:00:00.000Z', '', '']);
     const store = new MessageStore(10);
     fill(store, 2, (i) => ({ key: `k${i}`, value: `{"n":${i}}` }));
     let out = '';
@@ -288,7 +380,7 @@ describe('Produce Message document (the JSON editor)', () => {
   });
 
   it('prefills from a browsed message (JSON value shown as JSON, headers kept)', () => {
-    const text = produceTemplate({ partition: 2, offset: 5, timestamp: 0, key: 'k1', value: '{"a":1}', keyEncoding: 'utf8', valueEncoding: 'utf8', headers: { h: 'v' } });
+    const text = produceTemplate({ partition: 2, offset: 5, timestamp: 0, key: 'k1', value: '{"a":1}', keyEncoding: 'utf8', valueEncoding: 'utf8', headers: [{ key: 'h', value: 'v', encoding: 'utf8' }] });
     assert.deepEqual(JSON.parse(text), { key: 'k1', value: { a: 1 }, headers: { h: 'v' }, partition: null });
     assert.deepEqual(parseProduceDocument(text), [{ key: 'k1', value: '{"a":1}', headers: { h: 'v' }, partition: undefined }]);
   });

@@ -79,9 +79,34 @@ export interface KafkaServiceOptions {
   connectionTimeout?: number;
 }
 
+/** The Kafka protocol error (e.g. UNKNOWN_TOPIC_OR_PARTITION) behind an error, also when kafkajs wrapped it in its retries. */
+export function protocolType(e: unknown): string | undefined {
+  for (let c = e as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, i = 0; c && i < 5; c = (c.cause ?? c.originalError) as typeof c, i++) {
+    if (typeof c.type === 'string') return c.type;
+  }
+  return undefined;
+}
+
+/**
+ * A broker that has just started answers group requests with COORDINATOR_LOAD_IN_PROGRESS for a few
+ * seconds while it reads __consumer_offsets: asked again (up to ~15 s) instead of shown as an error.
+ */
+export async function whileCoordinatorLoads<T>(fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      return await fn();
+    } catch (e) {
+      const type = protocolType(e);
+      if ((type !== 'COORDINATOR_LOAD_IN_PROGRESS' && type !== 'COORDINATOR_NOT_AVAILABLE') || Date.now() + wait > deadline) throw e;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 /** The broker's consumer group ids, sorted; the message browser's own groups only when asked. */
 async function sortedGroupIds(a: Admin, includeBrowse: boolean): Promise<string[]> {
-  return (await a.listGroups()).groups
+  return (await whileCoordinatorLoads(() => a.listGroups())).groups
     .map((g) => g.groupId)
     .filter((g) => includeBrowse || !g.startsWith(BROWSE_GROUP_PREFIX))
     .sort();
@@ -109,17 +134,18 @@ export class KafkaService {
     });
   }
 
-  private async withAdmin<T>(fn: (a: Admin) => Promise<T>): Promise<T> {
+  /** `retried` is true on the second try, with a fresh admin (after a topic vanished under the first). */
+  private async withAdmin<T>(fn: (a: Admin, retried: boolean) => Promise<T>): Promise<T> {
     try {
-      return await this.withAdminOnce(fn);
+      return await this.withAdminOnce((a) => fn(a, false));
     } catch (e) {
       // kafkajs refreshes metadata for every topic this admin has touched; one deleted meanwhile
       // (by another client) fails every later call. A fresh admin forgets it: retry once.
-      if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+      if (protocolType(e) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
       const stale = this.admin;
       this.admin = undefined;
       void stale?.then((a) => a.disconnect()).catch(() => undefined);
-      return this.withAdminOnce(fn);
+      return this.withAdminOnce((a) => fn(a, true));
     }
   }
 
@@ -140,7 +166,9 @@ export class KafkaService {
       return await fn(admin);
     } catch (e) {
       const name = (e as Error).name ?? '';
-      if (/Connection|NumberOfRetriesExceeded|BrokerNotFound|NoBrokerAvailable/.test(name)) {
+      // retries that ended on a broker's answer (a topic being deleted, ...) are that answer, not a lost connection
+      const answered = name === 'KafkaJSNumberOfRetriesExceeded' && protocolType(e) !== undefined;
+      if (!answered && /Connection|NumberOfRetriesExceeded|BrokerNotFound|NoBrokerAvailable/.test(name)) {
         // drop the connection so the next call reconnects (the broker may have restarted)
         this.admin = undefined;
         admin.disconnect().catch(() => undefined);
@@ -163,15 +191,25 @@ export class KafkaService {
   }
 
   async listTopics(opts: { includeInternal?: boolean } = {}): Promise<TopicSummary[]> {
-    return this.withAdmin(async (a) => {
+    return this.withAdmin(async (a, retried) => {
       const names = (await a.listTopics()).filter((n) => opts.includeInternal || !isInternalTopic(n)).sort();
-      return Promise.all(
+      const topics = await Promise.all(
         names.map(async (name) => {
-          const offs = await a.fetchTopicOffsets(name);
+          let offs: Awaited<ReturnType<Admin['fetchTopicOffsets']>>;
+          try {
+            offs = await a.fetchTopicOffsets(name);
+          } catch (e) {
+            // kafkajs asks about every topic this admin has touched, so one deleted elsewhere fails the
+            // call for all: the first time, a fresh admin tries again (withAdmin); then a topic still
+            // unknown was listed a moment ago and deleted since, and is left out
+            if (retried && protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
+            throw e;
+          }
           const messageCount = offs.reduce((s, o) => s + (Number(o.high) - Number(o.low)), 0);
           return { name, partitions: offs.length, messageCount, internal: isInternalTopic(name) };
         }),
       );
+      return topics.filter((t): t is TopicSummary => t !== undefined);
     });
   }
 
@@ -248,7 +286,7 @@ export class KafkaService {
   /** A group's committed offsets for one topic, read with the admin API (never joins the group). */
   async groupOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
     return this.withAdmin(async (a) => {
-      const res = await a.fetchOffsets({ groupId, topics: [topic] });
+      const res = await whileCoordinatorLoads(() => a.fetchOffsets({ groupId, topics: [topic] }));
       return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
     });
   }
@@ -262,7 +300,7 @@ export class KafkaService {
     return this.withAdmin(async (a) => {
       const ids = await sortedGroupIds(a, opts.includeBrowse ?? false);
       if (ids.length === 0) return [];
-      const described = (await a.describeGroups(ids)).groups;
+      const described = (await whileCoordinatorLoads(() => a.describeGroups(ids))).groups;
       // Kafka 4's consumer protocol (KIP-848): DescribeGroups reports such a group as Dead with no
       // members; ConsumerGroupDescribe knows its real state and members.
       const maybeNew = described.filter((g) => g.state === 'Dead' && g.members.length === 0).map((g) => g.groupId);
@@ -283,7 +321,7 @@ export class KafkaService {
           }
         }
         const lag: GroupPartitionLag[] = [];
-        const committed = await a.fetchOffsets({ groupId: g.groupId });
+        const committed = await whileCoordinatorLoads(() => a.fetchOffsets({ groupId: g.groupId }));
         for (const t of committed) {
           if (t.partitions.every((p) => Number(p.offset) < 0)) continue;
           topics.add(t.topic);
@@ -374,9 +412,9 @@ export class KafkaService {
   /** Browse groups left behind by a crashed window (empty, our prefix). Returns the ids deleted. */
   async cleanupStaleBrowseGroups(): Promise<string[]> {
     return this.withAdmin(async (a) => {
-      const ids = (await a.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(BROWSE_GROUP_PREFIX));
+      const ids = (await whileCoordinatorLoads(() => a.listGroups())).groups.map((g) => g.groupId).filter((g) => g.startsWith(BROWSE_GROUP_PREFIX));
       if (ids.length === 0) return [];
-      const empty = (await a.describeGroups(ids)).groups.filter((g) => g.state === 'Empty' || g.state === 'Dead').map((g) => g.groupId);
+      const empty = (await whileCoordinatorLoads(() => a.describeGroups(ids))).groups.filter((g) => g.state === 'Empty' || g.state === 'Dead').map((g) => g.groupId);
       if (empty.length) await a.deleteGroups(empty).catch(() => undefined);
       return empty;
     });
@@ -402,7 +440,7 @@ export class KafkaService {
    */
   async produce(
     topic: string,
-    records: Array<Omit<ProduceRecord, 'value' | 'key'> & { key?: string | Buffer | null; value: string | Buffer | null }>,
+    records: Array<Omit<ProduceRecord, 'value' | 'key' | 'headers'> & { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string | Buffer | Array<string | Buffer>> }>,
     copies = 1,
     opts: { compression?: CodecName } = {},
   ): Promise<number> {

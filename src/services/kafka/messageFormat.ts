@@ -1,8 +1,12 @@
 /**
  * Turning stored bytes into what people read: previews (truncated, single line), full text,
- * hex dumps for bytes that are not UTF-8, and export rows. Pure functions, no vscode.
+ * hex dumps for bytes that are not UTF-8, and export rows and files. No vscode.
  */
 import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { existsSync as fsExistsSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import type { MessageStore } from './messageStore';
 
 export const PREVIEW_CHARS = 200;
@@ -54,6 +58,16 @@ export function hexDump(buf: Buffer, limit = HEX_DUMP_LIMIT): { text: string; tr
   return { text: lines.join('\n'), truncated: n < buf.length };
 }
 
+export type TextEncoding = 'utf8' | 'base64';
+
+export interface ExportHeader {
+  key: string;
+  /** null: a header without a value */
+  value: string | null;
+  /** "base64" for a value that is not UTF-8 */
+  encoding: TextEncoding;
+}
+
 export interface ExportRecord {
   partition: number;
   offset: number;
@@ -61,12 +75,13 @@ export interface ExportRecord {
   key: string | null;
   value: string | null;
   /** "utf8" or "base64" (for bytes that are not UTF-8) */
-  keyEncoding: 'utf8' | 'base64';
-  valueEncoding: 'utf8' | 'base64';
-  headers: Record<string, string | null>;
+  keyEncoding: TextEncoding;
+  valueEncoding: TextEncoding;
+  /** in the record's order; a key may appear more than once, as Kafka allows */
+  headers: ExportHeader[];
 }
 
-function text(buf: Buffer | null): { s: string | null; enc: 'utf8' | 'base64' } {
+function text(buf: Buffer | null): { s: string | null; enc: TextEncoding } {
   if (!buf) return { s: null, enc: 'utf8' };
   return isUtf8(buf) ? { s: buf.toString('utf8'), enc: 'utf8' } : { s: buf.toString('base64'), enc: 'base64' };
 }
@@ -74,8 +89,10 @@ function text(buf: Buffer | null): { s: string | null; enc: 'utf8' | 'base64' } 
 export function exportRecord(store: MessageStore, seq: number): ExportRecord {
   const k = text(store.key(seq));
   const v = text(store.value(seq));
-  const headers: Record<string, string | null> = {};
-  for (const h of store.headers(seq)) headers[h.key] = h.value ? text(h.value).s : null;
+  const headers = store.headers(seq).map((h) => {
+    const t = text(h.value);
+    return { key: h.key, value: t.s, encoding: t.enc };
+  });
   return {
     partition: store.partition(seq),
     offset: store.offset(seq),
@@ -88,27 +105,39 @@ export function exportRecord(store: MessageStore, seq: number): ExportRecord {
   };
 }
 
+/** ISO 8601 for a Kafka timestamp; '' for none (-1) or one a JavaScript Date cannot hold (beyond ±8.64e15 ms). */
+export function isoTime(ts: number): string {
+  return Number.isFinite(ts) && ts >= 0 && ts <= 8.64e15 ? new Date(ts).toISOString() : '';
+}
+
+/**
+ * One CSV field. null is an empty field and an empty string is `""`, so the two stay apart (the
+ * convention of PostgreSQL's COPY and pandas' `keep_default_na`); the encoding columns say "null" too.
+ */
 export function csvField(v: string | number | null): string {
   if (v === null) return '';
   const s = String(v);
+  if (s === '') return '""';
   // leading =,+,-,@ would run as formulas in spreadsheet apps
   const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-export const CSV_HEADER = 'partition,offset,timestamp,iso_time,key,value,headers';
+export const CSV_HEADER = 'partition,offset,timestamp,iso_time,key_encoding,key,value_encoding,value,headers';
 
 export function csvRow(r: ExportRecord): string {
   return [
     r.partition,
     r.offset,
     r.timestamp,
-    new Date(r.timestamp).toISOString(),
+    isoTime(r.timestamp) || null,
+    r.key === null ? 'null' : r.keyEncoding,
     r.key,
+    r.value === null ? 'null' : r.valueEncoding,
     r.value,
-    Object.keys(r.headers).length ? JSON.stringify(r.headers) : '',
+    r.headers.length ? JSON.stringify(r.headers) : null,
   ]
-    .map((f) => csvField(f as string | number | null))
+    .map((f) => csvField(f))
     .join(',');
 }
 
@@ -135,4 +164,45 @@ export async function exportMessages(
   batch += format === 'json' ? '\n]\n' : '';
   await write(batch);
   return n;
+}
+
+/** An export that could not be completed; the file it was meant for was not written. */
+export class ExportError extends Error {}
+
+/**
+ * Exports to `file` without ever leaving half a file: the rows go to a temporary file beside it,
+ * which replaces `file` only once everything is written and flushed. On an error (disk full, file
+ * too large, permission) the temporary file is removed, `file` is as it was, and the error says
+ * how far it got.
+ */
+export async function exportToFile(store: MessageStore, seqs: Iterable<number>, format: 'json' | 'csv', file: string): Promise<number> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
+  let written = 0;
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(tmp, 'wx');
+    const h = handle;
+    const n = await exportMessages(store, seqs, format, async (chunk) => {
+      const buf = Buffer.from(chunk, 'utf8');
+      // a write may take only part of the buffer (at a size limit, on a full disk): go on until all is written or it fails
+      for (let off = 0; off < buf.length; ) {
+        const { bytesWritten } = await h.write(buf, off, buf.length - off);
+        if (bytesWritten === 0) throw new Error('the disk took no more bytes');
+        off += bytesWritten;
+        written += bytesWritten;
+      }
+    });
+    await h.sync();
+    await h.close();
+    handle = undefined;
+    await fs.rename(tmp, file);
+    return n;
+  } catch (e) {
+    await handle?.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    const reason = (e as NodeJS.ErrnoException).code === 'EFBIG' ? 'the file grew larger than this system allows' : (e as Error).message;
+    throw new ExportError(
+      `Export to ${file} failed after ${(written / 1e6).toFixed(1)} MB: ${reason}. Nothing was written there${fsExistsSync(file) ? ' (the file that was there is unchanged)' : ''}; the partial copy was removed.`,
+    );
+  }
 }

@@ -39,7 +39,8 @@ export class CompiledFilter {
   /** the same pattern with the g flag, for whole-chunk scans (only for context-free patterns) */
   private readonly chunkRe?: RegExp;
   private readonly partitions?: Set<number>;
-  private readonly hasText: boolean;
+  /** has a text query over at least one field (what the search worker is for) */
+  readonly hasText: boolean;
 
   constructor(readonly spec: MessageFilter) {
     const q = spec.query ?? '';
@@ -109,17 +110,23 @@ export class CompiledFilter {
     return out;
   }
 
-  /** All live matching seqs, ascending. */
-  scan(store: MessageStore): number[] {
+  /** The live matching seqs in [from, to) (default: all), ascending. */
+  scan(store: MessageStore, from = store.firstSeq, to = store.endSeq): number[] {
     const out: number[] = [];
-    if (!this.hasText) {
-      for (let s = store.firstSeq; s < store.endSeq; s++) if (this.passesMeta(store, s)) out.push(s);
+    from = Math.max(from, store.firstSeq);
+    to = Math.min(to, store.endSeq);
+    if (!this.hasText || to - from <= 64) {
+      // a few new messages (live tail): testing each is cheaper than decoding their chunk
+      for (let s = from; s < to; s++) if (this.test(store, s)) out.push(s);
       return out;
     }
     // headers are length-prefixed inside the arena; a byte scan could match across prefixes, so
     // header-only searches take the exact per-message path.
     const chunkScanOk = !this.fields.headers || this.fields.key || this.fields.value;
-    for (const c of store.liveChunks()) {
+    for (const whole of store.liveChunks()) {
+      if (whole.lastSeq < from || whole.firstSeq >= to) continue;
+      const lastSeq = Math.min(whole.lastSeq, to - 1);
+      const c = { ...whole, firstSeq: Math.max(whole.firstSeq, from), lastSeq, used: lastSeq < whole.lastSeq ? store.pos(lastSeq + 1) : whole.used };
       if (this.needle && chunkScanOk) {
         this.scanBytes(store, c, out);
       } else if (this.lowerNeedle !== undefined && c.ascii && chunkScanOk) {

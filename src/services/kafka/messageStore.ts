@@ -1,5 +1,7 @@
 /**
- * The message browser's buffer: a ring of up to `capacity` messages kept compactly.
+ * The message browser's buffer: a ring of up to `capacity` messages in at most `maxBytes` of
+ * memory (the byte chunks below, unused tails included), kept compactly; the oldest go first when
+ * either limit is reached.
  *
  * Per-message metadata lives in typed-array columns indexed by `seq % capacity`; key, value and
  * header bytes are copied back-to-back into large byte chunks (an arena), so a million 200-byte
@@ -7,6 +9,10 @@
  * the ring evicts the oldest messages. Text is decoded lazily, only for the rows a page shows.
  *
  * `seq` is a monotonically increasing id assigned on append; a seq is live while head <= seq < tail.
+ *
+ * Columns and chunks live in SharedArrayBuffers, so the search worker (searchWorker.ts) reads the
+ * very same bytes through a replica (`MessageStore.replica`) without a copy: a user's regular
+ * expression never runs on the extension host's thread.
  */
 import { isAscii } from 'node:buffer';
 
@@ -45,6 +51,8 @@ export interface StoredMessage extends IncomingMessage {
 
 export const DEFAULT_CAPACITY = 100_000;
 export const MAX_CAPACITY = 1_000_000;
+export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+const MIN_MAX_BYTES = 16 * 1024 * 1024;
 const CHUNK_SIZE = 4 * 1024 * 1024;
 
 interface Chunk {
@@ -63,8 +71,39 @@ export function clampCapacity(n: number | undefined): number {
   return Math.max(1, Math.min(MAX_CAPACITY, Math.floor(n)));
 }
 
+/** Memory shared with a search worker: the column arrays (fixed for the store's life). */
+export interface SharedStoreColumns {
+  capacity: number;
+  columns: Record<ColumnName, SharedArrayBuffer>;
+}
+
+/** What a replica needs to read the live messages at one moment. */
+export interface StoreSnapshot {
+  head: number;
+  tail: number;
+  firstChunkId: number;
+  chunks: Array<{ buf: SharedArrayBuffer; length: number; used: number; firstSeq: number; lastSeq: number; ascii?: boolean }>;
+}
+
+type ColumnName = 'partition' | 'offset' | 'timestamp' | 'chunk' | 'pos' | 'keyLen' | 'valueLen' | 'headersLen' | 'headerCount' | 'flags';
+
+const EMPTY_CHUNK: Chunk = { buf: Buffer.alloc(0), used: 0, firstSeq: 0, lastSeq: -1, sealed: true, ascii: true };
+
+function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
+}
+
+export function clampMaxBytes(n: number | undefined): number {
+  if (n === undefined || !Number.isFinite(n)) return DEFAULT_MAX_BYTES;
+  return Math.max(MIN_MAX_BYTES, Math.floor(n));
+}
+
+/** Which limit made the buffer drop its oldest messages. */
+export type EvictionCause = 'count' | 'bytes';
+
 export class MessageStore {
   readonly capacity: number;
+  readonly maxBytes: number;
   private head = 0;
   private tail = 0;
   private readonly partitionCol: Int32Array;
@@ -77,26 +116,73 @@ export class MessageStore {
   /** -1 = null value */
   private readonly valueLenCol: Int32Array;
   private readonly headersLenCol: Int32Array;
-  private readonly headerCountCol: Uint16Array;
+  private readonly headerCountCol: Uint32Array;
   private readonly flagsCol: Uint8Array;
   private chunks: Chunk[] = [];
   /** chunk id of chunks[0] */
   private firstChunkId = 0;
   private arenaBytes = 0;
+  /** memory of `chunks` (what the byte budget limits) */
+  private chunkBytes = 0;
 
-  constructor(capacity: number = DEFAULT_CAPACITY) {
+  constructor(capacity: number = DEFAULT_CAPACITY, maxBytes: number = DEFAULT_MAX_BYTES, shared?: Record<ColumnName, SharedArrayBuffer>) {
     this.capacity = clampCapacity(capacity);
+    this.maxBytes = clampMaxBytes(maxBytes);
     const c = this.capacity;
-    this.partitionCol = new Int32Array(c);
-    this.offsetCol = new Float64Array(c);
-    this.timestampCol = new Float64Array(c);
-    this.chunkCol = new Int32Array(c);
-    this.posCol = new Int32Array(c);
-    this.keyLenCol = new Int32Array(c);
-    this.valueLenCol = new Int32Array(c);
-    this.headersLenCol = new Int32Array(c);
-    this.headerCountCol = new Uint16Array(c);
-    this.flagsCol = new Uint8Array(c);
+    const sab = (name: ColumnName, bytes: number) => (this.shared[name] = shared?.[name] ?? new SharedArrayBuffer(c * bytes));
+    this.partitionCol = new Int32Array(sab('partition', 4));
+    this.offsetCol = new Float64Array(sab('offset', 8));
+    this.timestampCol = new Float64Array(sab('timestamp', 8));
+    this.chunkCol = new Int32Array(sab('chunk', 4));
+    this.posCol = new Int32Array(sab('pos', 4));
+    this.keyLenCol = new Int32Array(sab('keyLen', 4));
+    this.valueLenCol = new Int32Array(sab('valueLen', 4));
+    this.headersLenCol = new Int32Array(sab('headersLen', 4));
+    this.headerCountCol = new Uint32Array(sab('headerCount', 4));
+    this.flagsCol = new Uint8Array(sab('flags', 1));
+  }
+  private readonly shared = {} as Record<ColumnName, SharedArrayBuffer>;
+
+  /** The shared columns, for a search worker's replica (send once). */
+  sharedColumns(): SharedStoreColumns {
+    return { capacity: this.capacity, columns: { ...this.shared } };
+  }
+
+  /** The live messages now, for a replica (cheap: no bytes are copied). */
+  snapshot(): StoreSnapshot {
+    return {
+      head: this.head,
+      tail: this.tail,
+      firstChunkId: this.firstChunkId,
+      chunks: this.chunks.map((c) => ({
+        buf: c.buf.buffer as SharedArrayBuffer,
+        length: c.buf.length,
+        used: c.used,
+        firstSeq: c.firstSeq,
+        lastSeq: c.lastSeq,
+        ascii: c.ascii,
+      })),
+    };
+  }
+
+  /** A read-only view over another store's shared memory (in a worker); `sync` it to a snapshot before reading. */
+  static replica(shared: SharedStoreColumns): MessageStore {
+    return new MessageStore(shared.capacity, DEFAULT_MAX_BYTES, shared.columns);
+  }
+
+  /** Points a replica at the live messages of a snapshot. */
+  sync(snap: StoreSnapshot): void {
+    this.head = snap.head;
+    this.tail = snap.tail;
+    this.firstChunkId = snap.firstChunkId;
+    this.chunks = snap.chunks.map((c) => ({
+      buf: Buffer.from(c.buf, 0, c.length),
+      used: c.used,
+      firstSeq: c.firstSeq,
+      lastSeq: c.lastSeq,
+      ascii: c.ascii,
+      sealed: c.ascii !== undefined,
+    }));
   }
 
   /** Oldest live seq. */
@@ -115,6 +201,28 @@ export class MessageStore {
     return this.dropped;
   }
   private dropped = 0;
+  /** The limit that last dropped messages (since the last clear). */
+  get evictedBy(): EvictionCause | undefined {
+    return this.lastCause;
+  }
+  private lastCause: EvictionCause | undefined;
+  /** Per partition, the newest offset dropped from the front (since the last clear). */
+  get droppedUpTo(): ReadonlyMap<number, number> {
+    return this.droppedOffsets;
+  }
+  private droppedOffsets = new Map<number, number>();
+  /** Memory the store holds: its chunks (with their unused tails) and its columns. SharedArrayBuffers
+   * are not in process.memoryUsage().external, so this is how their size is known. */
+  get retainedBytes(): number {
+    let n = this.chunkBytes;
+    for (const sab of Object.values(this.shared)) n += sab.byteLength;
+    return n;
+  }
+  /** Memory of the message chunks alone: what `maxBytes` limits. */
+  get chunkMemory(): number {
+    return this.chunkBytes;
+  }
+  /** Bytes of keys, values and headers held. */
   get bytes(): number {
     return this.arenaBytes;
   }
@@ -126,7 +234,10 @@ export class MessageStore {
   clear(): void {
     this.head = this.tail;
     this.dropped = 0;
+    this.lastCause = undefined;
+    this.droppedOffsets = new Map();
     this.chunks = [];
+    this.chunkBytes = 0;
     this.firstChunkId = 0;
     this.arenaBytes = 0;
     // seqs keep increasing so stale page requests never alias new messages
@@ -137,11 +248,16 @@ export class MessageStore {
     const kl = m.key ? m.key.length : -1;
     const vl = m.value ? m.value.length : -1;
     let hl = 0;
-    for (const h of headers) hl += 2 + Buffer.byteLength(h.key) + 4 + (h.value ? h.value.length : 0);
+    for (const h of headers) hl += 4 + Buffer.byteLength(h.key) + 4 + (h.value ? h.value.length : 0);
     const total = Math.max(0, kl) + Math.max(0, vl) + hl;
 
     const seq = this.tail;
-    if (seq - this.head >= this.capacity) this.evictOne();
+    if (seq - this.head >= this.capacity) this.evictOne('count');
+    // the byte budget counts the chunks' memory (a new chunk counts once it is needed); the newest
+    // message is always kept, even one bigger than the whole budget
+    const cur = this.chunks[this.chunks.length - 1];
+    const need = cur && !cur.sealed && cur.used + total <= cur.buf.length ? 0 : Math.max(CHUNK_SIZE, total);
+    while (this.tail > this.head && this.chunkBytes + need > this.maxBytes) this.evictOne('bytes');
     const chunk = this.chunkFor(total, seq);
     const chunkId = this.firstChunkId + this.chunks.length - 1;
     const start = chunk.used;
@@ -157,9 +273,10 @@ export class MessageStore {
       p += m.value.length;
     }
     for (const h of headers) {
-      const kLen = buf.write(h.key, p + 2, 'utf8');
-      buf.writeUInt16LE(kLen, p);
-      p += 2 + kLen;
+      // header keys are not short in general: a 70,000-character key is valid Kafka
+      const kLen = buf.write(h.key, p + 4, 'utf8');
+      buf.writeUInt32LE(kLen, p);
+      p += 4 + kLen;
       buf.writeInt32LE(h.value ? h.value.length : -1, p);
       p += 4;
       if (h.value) p += h.value.copy(buf, p);
@@ -177,7 +294,7 @@ export class MessageStore {
     this.keyLenCol[i] = kl;
     this.valueLenCol[i] = vl;
     this.headersLenCol[i] = hl;
-    this.headerCountCol[i] = Math.min(headers.length, 0xffff);
+    this.headerCountCol[i] = headers.length;
     this.flagsCol[i] = m.flags ?? 0;
     this.tail = seq + 1;
     return seq;
@@ -188,7 +305,7 @@ export class MessageStore {
     if (cur && !cur.sealed && cur.used + total <= cur.buf.length) return cur;
     if (cur && !cur.sealed) this.seal(cur);
     cur = {
-      buf: Buffer.allocUnsafeSlow(Math.max(CHUNK_SIZE, total)),
+      buf: sharedBuffer(Math.max(CHUNK_SIZE, total)),
       used: 0,
       firstSeq: seq,
       lastSeq: seq,
@@ -196,6 +313,7 @@ export class MessageStore {
     };
     if (this.chunks.length === 0) this.firstChunkId = this.nextChunkId;
     this.chunks.push(cur);
+    this.chunkBytes += cur.buf.length;
     this.nextChunkId++;
     return cur;
   }
@@ -206,25 +324,29 @@ export class MessageStore {
     c.sealed = true;
     c.ascii = isAscii(c.buf.subarray(0, c.used));
     if (c.used < c.buf.length / 2) {
-      const tight = Buffer.allocUnsafeSlow(c.used);
+      const tight = sharedBuffer(c.used);
       c.buf.copy(tight, 0, 0, c.used);
+      this.chunkBytes += tight.length - c.buf.length;
       c.buf = tight;
     }
   }
 
-  private evictOne(): void {
+  private evictOne(cause: EvictionCause): void {
     const i = this.head % this.capacity;
+    this.lastCause = cause;
+    if (!(this.flagsCol[i] & MessageFlags.ERROR_ROW)) this.droppedOffsets.set(this.partitionCol[i], this.offsetCol[i]);
     this.arenaBytes -= Math.max(0, this.keyLenCol[i]) + Math.max(0, this.valueLenCol[i]) + this.headersLenCol[i];
     this.head++;
     this.dropped++;
     while (this.chunks.length > 0 && this.chunks[0].lastSeq < this.head && this.chunks[0] !== this.chunks[this.chunks.length - 1]) {
-      this.chunks.shift();
+      this.chunkBytes -= this.chunks.shift()!.buf.length;
       this.firstChunkId++;
     }
   }
 
   private chunkOf(seq: number): Chunk {
-    return this.chunks[this.chunkCol[seq % this.capacity] - this.firstChunkId];
+    // a replica may read a slot the ring has reused since its snapshot: that seq is gone anyway
+    return this.chunks[this.chunkCol[seq % this.capacity] - this.firstChunkId] ?? EMPTY_CHUNK;
   }
 
   partition(seq: number): number {
@@ -282,8 +404,8 @@ export class MessageStore {
     const out: MessageHeader[] = [];
     let p = 0;
     while (p < b.length) {
-      const kl = b.readUInt16LE(p);
-      p += 2;
+      const kl = b.readUInt32LE(p);
+      p += 4;
       const key = b.toString('utf8', p, p + kl);
       p += kl;
       const vl = b.readInt32LE(p);

@@ -17,7 +17,8 @@ export function produceTemplate(prefill?: ExportRecord): string {
       }
     }
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(prefill.headers)) headers[k] = v ?? '';
+    // the document's headers are a name → text object: text headers only, the last of a repeated name
+    for (const h of prefill.headers) if (h.encoding === 'utf8') headers[h.key] = h.value ?? '';
     return `${JSON.stringify({ key: prefill.key, value, headers, partition: null }, null, 2)}\n`;
   }
   return `${JSON.stringify({ key: 'order-1', value: { id: 1, item: 'book', qty: 2 }, headers: { source: 'vscode' }, partition: null }, null, 2)}\n`;

@@ -70,6 +70,10 @@ const CONFIG_RULES: Record<string, (v: string) => string | undefined> = {
     /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 2147483647 ? undefined : 'max.message.bytes must be a positive number of bytes.',
   'min.insync.replicas': (v) => (/^\d+$/.test(v) && Number(v) >= 1 ? undefined : 'min.insync.replicas must be 1 or more.'),
   'segment.bytes': (v) => (/^\d+$/.test(v) && Number(v) >= 14 ? undefined : 'segment.bytes must be a number of bytes (at least 14).'),
+  // replaying old or future-dated data: Kafka 4 refuses timestamps more than an hour ahead by default
+  'message.timestamp.type': (v) => (/^(CreateTime|LogAppendTime)$/.test(v) ? undefined : 'message.timestamp.type must be CreateTime or LogAppendTime.'),
+  'message.timestamp.before.max.ms': (v) => (/^\d+$/.test(v) ? undefined : 'message.timestamp.before.max.ms must be a number of milliseconds.'),
+  'message.timestamp.after.max.ms': (v) => (/^\d+$/.test(v) ? undefined : 'message.timestamp.after.max.ms must be a number of milliseconds.'),
   'compression.type': (v) =>
     /^(uncompressed|zstd|lz4|snappy|gzip|producer)$/.test(v) ? undefined : 'compression.type must be one of uncompressed, zstd, lz4, snappy, gzip, producer.',
 };

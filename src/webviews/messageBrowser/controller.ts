@@ -6,23 +6,28 @@
  */
 import { BrowseSession } from '../../services/kafka/browseSession';
 import { KafkaUnreachableError, type KafkaLog, type KafkaService } from '../../services/kafka/kafkaClient';
-import { exportMessages, exportRecord, hexDump, looksUtf8, preview, type ExportRecord } from '../../services/kafka/messageFormat';
+import { exportRecord, exportToFile, hexDump, looksUtf8, preview, type ExportRecord } from '../../services/kafka/messageFormat';
 import { FilterError, type MessageFilter } from '../../services/kafka/messageSearch';
 import { MessageFlags, MessageStore } from '../../services/kafka/messageStore';
-import { MessageView } from '../../services/kafka/messageView';
+import { MessageView, type FilterOutcome } from '../../services/kafka/messageView';
+import { SearchRunner } from '../../services/kafka/searchRunner';
 import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
 import { ValidationError } from '../../services/kafka/validation';
 import type { BrowseStatus } from '../../services/kafka/browseSession';
-import type { BrowseStateName, DetailData, FilterForm, RowData, RowMark, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
+import type { BrowseStateName, DetailData, FilterForm, Highlights, RowData, RowMark, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
 
 export const MAX_PAGE_ROWS = 500;
 /** Detail pane text limit: a 10 MB value is shown in full up to this many characters. */
 export const DETAIL_TEXT_LIMIT = 16 * 1024 * 1024;
+/** how long highlighting a page / the detail pane may take in the worker before it is shown plain */
+const PAGE_HIGHLIGHT_LIMIT_MS = 1000;
+const DETAIL_HIGHLIGHT_LIMIT_MS = 2000;
 
 export interface BrowserHostIO {
   post(msg: ToWebview): void;
   /** Ask where to save, then call `write` with a sink; returns false when the user cancelled. */
-  saveExport(format: 'json' | 'csv', write: (sink: (chunk: string) => Promise<void>) => Promise<number>): Promise<boolean>;
+  /** Asks where to save, then calls exportTo(file) (which writes the whole file or nothing). */
+  saveExport(format: 'json' | 'csv', exportTo: (file: string) => Promise<number>): Promise<boolean>;
   copy(text: string): Promise<void>;
   produceAgain(record: ExportRecord): Promise<void>;
 }
@@ -84,16 +89,22 @@ export interface MessageBrowserOptions {
   topic: string;
   title?: string;
   capacity: number;
+  /** byte budget of the buffer (default 512 MiB) */
+  maxBytes?: number;
   initial?: StartForm;
   io: BrowserHostIO;
   log?: KafkaLog;
   /** ms between status updates while messages stream in (default 200) */
   statusIntervalMs?: number;
+  /** how long one search may run before it is stopped (default SEARCH_LIMIT_MS) */
+  searchLimitMs?: number;
 }
 
 export class MessageBrowserController {
   readonly store: MessageStore;
   readonly view: MessageView;
+  private readonly searcher: SearchRunner;
+  private readonly highlighter: SearchRunner;
   private session?: BrowseSession;
   private state: BrowseStateName = 'idle';
   private message?: string;
@@ -103,8 +114,12 @@ export class MessageBrowserController {
   private ready = false;
 
   constructor(private readonly opts: MessageBrowserOptions) {
-    this.store = new MessageStore(opts.capacity);
-    this.view = new MessageView(this.store);
+    this.store = new MessageStore(opts.capacity, opts.maxBytes);
+    // the user's pattern runs in worker threads: one for searches, one for highlights (so a page
+    // never waits behind a long search)
+    this.searcher = new SearchRunner(this.store);
+    this.highlighter = new SearchRunner(this.store);
+    this.view = new MessageView(this.store, this.searcher, { limitMs: opts.searchLimitMs, onChange: () => this.scheduleStatus() });
     this.lastForm = opts.initial ?? { mode: 'earliest', follow: false };
   }
 
@@ -140,13 +155,19 @@ export class MessageBrowserController {
       case 'stop':
         await this.stopBrowse();
         return;
-      case 'page':
-        this.opts.io.post(this.page(msg.reqId, msg.start, msg.count));
+      case 'page': {
+        const page = this.page(msg.reqId, msg.start, msg.count);
+        const texts = page.rows.flatMap((r) => [r.keyBinary ? null : r.key, r.valueBinary ? null : r.value]);
+        const highlights = await this.highlights(texts, 100, PAGE_HIGHLIGHT_LIMIT_MS);
+        this.opts.io.post(highlights ? { ...page, highlights } : page);
         return;
+      }
       case 'filter': {
-        let ms: number;
+        let outcome: FilterOutcome;
         try {
-          ms = this.view.setFilter(toFilter(msg.filter));
+          const running = this.view.applyFilter(toFilter(msg.filter));
+          this.postStatus(); // "Searching…"
+          outcome = await running;
         } catch (e) {
           if (e instanceof FilterError) {
             this.opts.io.post({ type: 'filterResult', count: this.view.count, ms: 0, error: e.message });
@@ -154,8 +175,10 @@ export class MessageBrowserController {
           }
           throw e;
         }
-        this.opts.io.post({ type: 'filterResult', count: this.view.count, ms: Math.round(ms) });
-        this.opts.log?.info(`search ${JSON.stringify(msg.filter.query)}: ${this.view.count} of ${this.store.size} in ${Math.round(ms)} ms`);
+        if (outcome.cancelled) return;
+        const ms = Math.round(outcome.ms);
+        this.opts.io.post({ type: 'filterResult', count: outcome.count, ms, error: outcome.error });
+        this.opts.log?.info(`search ${JSON.stringify(msg.filter.query)}${msg.filter.regex ? ' (regex)' : ''}: ${outcome.error ?? `${outcome.count} of ${this.store.size} in ${ms} ms`}`);
         this.postStatus();
         return;
       }
@@ -166,8 +189,11 @@ export class MessageBrowserController {
         return;
       case 'detail': {
         const d = this.detail(msg.seq);
-        if (d) this.opts.io.post({ type: 'detail', detail: d });
-        else this.opts.io.post({ type: 'error', message: 'That message has left the buffer (it was full). Raise datapipeline.messageBrowser.capacity to keep more.', retry: false });
+        if (d) {
+          const highlights = await this.highlights([d.key, d.valueText, d.valuePretty], 1000, DETAIL_HIGHLIGHT_LIMIT_MS);
+          this.opts.io.post({ type: 'detail', detail: highlights ? { ...d, highlights } : d });
+        }
+        else this.opts.io.post({ type: 'error', message: 'That message has left the buffer (it was full). Raise datapipeline.messageBrowser.capacity or datapipeline.messageBrowser.maxMegabytes to keep more.', retry: false });
         return;
       }
       case 'histogram': {
@@ -176,7 +202,7 @@ export class MessageBrowserController {
         return;
       }
       case 'export':
-        await this.opts.io.saveExport(msg.format, (sink) => exportMessages(this.store, this.view.seqs(), msg.format, sink));
+        await this.opts.io.saveExport(msg.format, (file) => exportToFile(this.store, this.view.seqs(), msg.format, file));
         return;
       case 'copy':
         if (!this.store.has(msg.seq)) throw new ValidationError('That message has left the buffer; nothing to copy.');
@@ -186,6 +212,20 @@ export class MessageBrowserController {
         if (!this.store.has(msg.seq)) throw new ValidationError('That message has left the buffer; nothing to produce.');
         await this.opts.io.produceAgain(exportRecord(this.store, msg.seq));
         return;
+    }
+  }
+
+  /** Regex searches: highlight ranges computed in the worker (none when the pattern is too slow). */
+  private async highlights(texts: Array<string | null>, max: number, limitMs: number): Promise<Highlights | undefined> {
+    const spec = this.view.filterSpec;
+    if (!spec.regex || !spec.query || this.view.failure) return undefined;
+    const unique = [...new Set(texts.filter((t): t is string => !!t))];
+    if (unique.length === 0) return undefined;
+    try {
+      const ranges = await this.highlighter.ranges({ query: spec.query, regex: true, caseSensitive: spec.caseSensitive }, unique, max, limitMs);
+      return unique.map((t, i) => [t, ranges[i]]);
+    } catch {
+      return undefined;
     }
   }
 
@@ -296,8 +336,13 @@ export class MessageBrowserController {
       buffered: this.store.size,
       capacity: this.store.capacity,
       evicted: this.store.evicted,
+      maxBytes: this.store.maxBytes,
+      bytes: this.store.bytes,
+      evictedBy: this.store.evictedBy,
+      droppedUpTo: this.store.evicted ? [...this.store.droppedUpTo].sort((a, b) => a[0] - b[0]) : undefined,
       version: this.view.version,
       message: this.message,
+      searching: this.view.searching || undefined,
     };
   }
 
@@ -379,6 +424,8 @@ export class MessageBrowserController {
   async dispose(): Promise<void> {
     this.disposed = true;
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.searcher.dispose();
+    this.highlighter.dispose();
     await this.stopBrowse();
   }
 }

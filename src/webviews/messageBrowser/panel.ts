@@ -3,7 +3,6 @@
  * title), message passing to MessageBrowserController, and the vscode-side I/O (save dialog,
  * clipboard, "produce again").
  */
-import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { webviewShellHtml } from '../shell';
 import type { FeatureContext } from '../../featureContext';
@@ -37,8 +36,9 @@ export async function resendRecord(topic: string, r: ExportRecord, service: Kafk
   );
   if (ok !== 'Produce') return;
   const bytes = (s: string | null, enc: 'utf8' | 'base64') => (s === null ? null : Buffer.from(s, enc));
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r.headers)) if (v !== null) headers[k] = v;
+  // every header as it was: repeated keys as a list, binary values as bytes (a header without a value cannot be sent by kafkajs)
+  const headers: Record<string, Buffer[]> = {};
+  for (const h of r.headers) if (h.value !== null) (headers[h.key] ??= []).push(Buffer.from(h.value, h.encoding));
   await service.produce(topic, [{ key: bytes(r.key, r.keyEncoding), value: bytes(r.value, r.valueEncoding), headers }]);
   void vscode.window.setStatusBarMessage(`Produced 1 message to ${topic}`, 3000);
 }
@@ -71,6 +71,7 @@ export class MessageBrowserPanel implements vscode.Disposable {
       topic: opts.topic,
       title: opts.title,
       capacity: deps.ctx.settings.messageBrowserCapacity,
+      maxBytes: deps.ctx.settings.messageBrowserMaxBytes,
       initial: opts.start ?? { mode: 'earliest', follow: false },
       log,
       io: {
@@ -79,21 +80,17 @@ export class MessageBrowserPanel implements vscode.Disposable {
           void vscode.window.setStatusBarMessage('Message copied', 2000);
         }),
         produceAgain: (record) => (deps.produceAgain ?? resendRecord)(opts.topic, record, service),
-        saveExport: async (format, write) => {
+        saveExport: async (format, exportTo) => {
           const uri = await vscode.window.showSaveDialog({
             title: `Export filtered messages of ${opts.topic}`,
             defaultUri: vscode.Uri.file(`${opts.topic}.${format}`),
             filters: format === 'json' ? { JSON: ['json'] } : { CSV: ['csv'] },
           });
           if (!uri) return false;
-          const out = fs.createWriteStream(uri.fsPath);
-          const n = await write(
-            (chunk) =>
-              new Promise<void>((resolve, reject) => {
-                out.write(chunk, (err) => (err ? reject(err) : resolve()));
-              }),
+          const n = await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: `Exporting to ${uri.fsPath}…` },
+            () => exportTo(uri.fsPath),
           );
-          await new Promise<void>((r) => out.end(r));
           void vscode.window.showInformationMessage(`Exported ${n} messages to ${uri.fsPath}.`);
           return true;
         },

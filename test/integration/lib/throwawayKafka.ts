@@ -21,13 +21,15 @@ export class ThrowawayKafka {
   constructor(
     readonly port = 29092,
     readonly controllerPort = 29093,
+    /** broker properties on top of the native stack's (later keys win) */
+    extra: Record<string, string> = {},
   ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-kafka-'));
     this.bootstrap = `127.0.0.1:${port}`;
     this.libs = path.join(cacheDir(), 'kafka', 'libs');
     if (!fs.existsSync(this.libs)) throw new Error(`Kafka jars are missing in ${this.libs}. Run "npm run stack -- up --services kafka" once to provision them.`);
     const props = kafkaServerProperties({ ...DEFAULT_PORTS, kafka: port, kafkaController: controllerPort }, path.join(this.dir, 'data'));
-    fs.writeFileSync(path.join(this.dir, 'server.properties'), props);
+    fs.writeFileSync(path.join(this.dir, 'server.properties'), props + Object.entries(extra).map(([k, v]) => `\n${k}=${v}`).join('') + '\n');
     fs.writeFileSync(path.join(this.dir, 'log4j2.properties'), kafkaLog4j2());
     const fmt = spawnSync(
       'java',
