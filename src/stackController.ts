@@ -82,6 +82,11 @@ export class StackController implements vscode.Disposable {
     return { ...this.settings.endpoints(), ...this.backendEndpoints, ...this.settings.explicitEndpoints() };
   }
 
+  /** The stack's own Airflow URL (its backend's port once known), never a setting: the only place the bundled admin password goes. */
+  stackAirflowUrl(): string {
+    return this.backendEndpoints?.airflowUrl ?? this.settings.defaultAirflowUrl;
+  }
+
   get running(): boolean {
     return this.runningState;
   }

@@ -4,35 +4,40 @@ import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import { AirflowClient } from '../services/airflow/client';
 import { bestFileMatch, importErrorLocation, isFinishedTaskState, parseTriggerConfig } from '../services/airflow/dagsModel';
-import { AirflowError } from '../services/airflow/errors';
+import { AirflowCredentials, plainHttpWarning } from '../services/airflow/credentials';
+import { pathInBundledStack } from '../services/stack/stackFiles';
+import { AirflowError, passwordNeeded } from '../services/airflow/errors';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { failingTask, followRun, STREAMING_DAG_ID, triggerStreaming } from '../services/airflow/streamingRun';
 import type { AirflowDagRun, AirflowImportError } from '../services/airflow/types';
 import { DagNode, DagsTreeProvider } from '../views/dagsView';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 
-export const AIRFLOW_PASSWORD_KEY = 'datapipeline.airflow.password';
-/** Password of the bundled stack's admin user, used until the user stores another one. */
-const DEFAULT_PASSWORD = 'admin';
 const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
 const LOG_SCHEME = 'datapipeline-airflow-log';
 
 /**
- * One AirflowClient for the current URL/user/password; a 401 asks for the password once
+ * One AirflowClient for the current URL/user/password; the password is kept per server (URL + user)
+ * in SecretStorage. A server without one is asked for it before anything is sent; a 401 asks once
  * (SecretStorage), and later calls use the new client.
  */
 export class AirflowConnection {
   private cached?: { key: string; client: AirflowClient };
   private asking?: Promise<boolean>;
+  private readonly credentials: AirflowCredentials;
+  private readonly warned = new Set<string>();
 
   /** URL/user/password combinations already asked about after a 401 (so a poll never asks twice). */
   private readonly askedAfter401 = new Set<string>();
 
-  constructor(private readonly ctx: FeatureContext) {}
+  constructor(private readonly ctx: FeatureContext) {
+    this.credentials = new AirflowCredentials(ctx.extensionContext.secrets, () => ctx.stack.stackAirflowUrl());
+  }
 
   /**
-   * A 401 seen by the DAGs view: asks for the password once for these credentials; true when a new
-   * one was entered (the caller reloads). Cancelling leaves the "Enter Password" item in the view.
+   * A 401 (or no password yet) seen by the DAGs view: asks for the password once for these
+   * credentials; true when a new one was entered (the caller reloads). Cancelling leaves the
+   * "Enter Password" item in the view.
    */
   async askOnceAfter401(reason: string): Promise<boolean> {
     const key = this.cached?.key ?? `${this.url}\n${this.ctx.settings.airflowUsername}`;
@@ -46,10 +51,24 @@ export class AirflowConnection {
   }
 
   async client(): Promise<AirflowClient> {
+    const url = this.url;
     const username = this.ctx.settings.airflowUsername;
-    const password = (await this.ctx.extensionContext.secrets.get(AIRFLOW_PASSWORD_KEY)) ?? DEFAULT_PASSWORD;
-    const key = `${this.url}\n${username}\n${password}`;
-    if (this.cached?.key !== key) this.cached = { key, client: new AirflowClient({ baseUrl: this.url, username, password }) };
+    const password = await this.credentials.password(url, username);
+    if (password === undefined) {
+      this.cached = undefined;
+      // a server that is down or is not Airflow says so first (the health endpoint needs no credentials)
+      await new AirflowClient({ baseUrl: url, username, password: '' }).health();
+      throw passwordNeeded(url, username);
+    }
+    const key = `${url}\n${username}\n${password}`;
+    if (this.cached?.key !== key) {
+      this.cached = { key, client: new AirflowClient({ baseUrl: url, username, password }) };
+      const warning = plainHttpWarning(url);
+      if (warning && !this.warned.has(url)) {
+        this.warned.add(url);
+        void vscode.window.showWarningMessage(warning);
+      }
+    }
     return this.cached.client;
   }
 
@@ -57,26 +76,28 @@ export class AirflowConnection {
   askPassword(reason?: string): Promise<boolean> {
     if (!this.asking) {
       this.asking = (async () => {
+        const url = this.url;
+        const username = this.ctx.settings.airflowUsername;
         const pw = await vscode.window.showInputBox({
-          title: `Airflow password for ${this.ctx.settings.airflowUsername} at ${this.url}`,
-          prompt: reason ?? 'Stored in VS Code SecretStorage.',
+          title: `Airflow password for ${username} at ${url}`,
+          prompt: [reason ?? 'Stored in VS Code SecretStorage for this server only.', plainHttpWarning(url)].filter(Boolean).join(' '),
           password: true,
           ignoreFocusOut: true,
         });
         if (pw === undefined) return false;
-        await this.ctx.extensionContext.secrets.store(AIRFLOW_PASSWORD_KEY, pw);
+        await this.credentials.save(url, username, pw);
         return true;
       })().finally(() => (this.asking = undefined));
     }
     return this.asking;
   }
 
-  /** Runs `fn` with a client; on 401 asks for the password once and retries. */
+  /** Runs `fn` with a client; with no password yet or on a 401, asks for the password once and retries. */
   async withClient<T>(fn: (c: AirflowClient) => Promise<T>): Promise<T> {
     try {
       return await fn(await this.client());
     } catch (err) {
-      if (err instanceof AirflowError && err.kind === 'unauthorized' && err.status === 401) {
+      if (err instanceof AirflowError && err.kind === 'unauthorized') {
         if (await this.askPassword(err.message)) return fn(await this.client());
       }
       throw err;
@@ -343,10 +364,30 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
         fileloc = (await conn.withClient((c) => c.listDags())).find((d) => d.dagId === dagId)?.fileloc;
         if (!fileloc) throw new Error(`Airflow does not know the DAG ${dagId} any more. Refresh the DAGs view.`);
       }
-      const uri = await resolveDagFile(fileloc, ctx.stackDir());
+      let uri = await resolveDagFile(fileloc, ctx.stackDir());
       if (!uri) throw new Error(`No workspace file matches ${fileloc}. Open the folder that holds your DAGs (e.g. the stack's dags/) and retry.`);
       const line = node?.kind === 'importError' ? importErrorLocation(node.error).line : 0;
-      await vscode.window.showTextDocument(uri, { selection: new vscode.Range(line, 0, line, 0) });
+      const selection = new vscode.Range(line, 0, line, 0);
+      const ext = ctx.extensionContext;
+      const rel = pathInBundledStack(uri.fsPath, [path.join(ext.extensionPath, 'stack'), path.join(ext.globalStorageUri.fsPath, 'stack')]);
+      if (rel !== undefined) {
+        // the extension's own copy: edits there are lost on its next update
+        const choice = await vscode.window.showWarningMessage(
+          `${path.basename(uri.fsPath)} is in DataPipeline's own copy of the stack: edits there are lost when the extension updates. Add Stack to Workspace gives you a copy to edit (and the stack runs from it).`,
+          'Add Stack to Workspace',
+          'Open Read-Only',
+        );
+        if (choice === 'Add Stack to Workspace') {
+          const target = await vscode.commands.executeCommand<string | undefined>('datapipeline.stack.addToWorkspace');
+          if (!target) return;
+          uri = vscode.Uri.file(path.join(target, rel));
+        } else if (choice === 'Open Read-Only') {
+          await vscode.window.showTextDocument(uri, { selection });
+          await vscode.commands.executeCommand('workbench.action.files.setActiveEditorReadonlyInSession');
+          return;
+        } else return;
+      }
+      await vscode.window.showTextDocument(uri, { selection });
     }),
     ctx.registerCommand('datapipeline.dags.openInAirflow', async (node?: DagNode) => {
       const dagId = await pickDag(node);

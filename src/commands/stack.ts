@@ -245,11 +245,15 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
         throw err;
       }
       log.info(`copied the bundled stack to ${target}`);
-      const choice = await vscode.window.showInformationMessage(
-        `DataPipeline: the stack is now in ${path.relative(folder.uri.fsPath, target) || target}; edit its DAGs and jobs there. Restart the stack to use it.`,
-        'Open Compose File',
-      );
-      if (choice === 'Open Compose File') await vscode.window.showTextDocument(vscode.Uri.file(path.join(target, 'docker-compose.yaml')));
+      // not awaited: a caller (Open DAG File) goes on with the copy while the message is up
+      void vscode.window
+        .showInformationMessage(
+          `DataPipeline: the stack is now in ${path.relative(folder.uri.fsPath, target) || target}; edit its DAGs and jobs there. Restart the stack to use it.`,
+          'Open Compose File',
+        )
+        .then((choice) => {
+          if (choice === 'Open Compose File') void vscode.window.showTextDocument(vscode.Uri.file(path.join(target, 'docker-compose.yaml')));
+        });
       return target;
     }),
     ctx.registerCommand('datapipeline.stack.resetData', async (opts?: { confirm?: boolean }) => {

@@ -164,7 +164,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
         return item;
       }
       case 'unauthorized': {
-        const item = new vscode.TreeItem(`Airflow rejected the credentials — Enter Password`, None);
+        const item = new vscode.TreeItem(node.status === 401 ? 'Airflow rejected the credentials — Enter Password' : `Airflow at ${node.url} needs a password — Enter Password`, None);
         item.iconPath = new vscode.ThemeIcon('key', new vscode.ThemeColor('charts.orange'));
         item.tooltip = node.message;
         item.command = { command: 'datapipeline.dags.refresh', title: 'Enter Password', arguments: [{ askPassword: true }] };
@@ -296,7 +296,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
     if (err instanceof AirflowError && err.kind === 'unreachable') return { kind: 'unreachable', url, message: err.message };
     if (err instanceof AirflowError && err.kind === 'unauthorized') {
       this.deps.onUnauthorized?.(err);
-      return { kind: 'unauthorized', url, message: err.message };
+      return { kind: 'unauthorized', url, message: err.message, status: err.status };
     }
     return { kind: 'error', message: err instanceof Error ? err.message : String(err) };
   }

@@ -29,6 +29,17 @@ function backend(extra: Partial<ConstructorParameters<typeof DockerBackend>[0]> 
   });
 }
 
+/** Starts a failure variant of the fixture (project FAULTY): its backend and the StackError Start Stack gave. */
+async function failedStart(composeFile: string, healthTimeoutMs = 60_000): Promise<{ faulty: DockerBackend; err: StackError }> {
+  const faulty = new DockerBackend({ stackDir: PROJECT_DIR, composeFile, projectName: FAULTY, healthTimeoutMs });
+  const err = await faulty.start().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof StackError, String(err));
+  return { faulty, err };
+}
+
 async function httpGet(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/`);
   return res.text();
@@ -246,12 +257,7 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
   });
 
   it('a service failing its health check: names it, shows its last log lines, and stops what was started', async () => {
-    const faulty = new DockerBackend({ stackDir: PROJECT_DIR, composeFile: 'docker-compose.faulty.yaml', projectName: FAULTY, healthTimeoutMs: 60_000 });
-    const err = await faulty.start().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof StackError, String(err));
+    const { faulty, err } = await failedStart('docker-compose.faulty.yaml');
     assert.equal(err.service, 'sick');
     assert.match(err.message, /sick is unhealthy \(health check: database not reachable\)/);
     assert.ok(err.logTail.includes('sick: cannot reach its database'), err.logTail.join('\n'));
@@ -261,17 +267,7 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
   });
 
   it('a dependency that never gets healthy makes compose up fail: the unhealthy service is named, not its dependent', async () => {
-    const faulty = new DockerBackend({
-      stackDir: PROJECT_DIR,
-      composeFile: 'docker-compose.dependent.yaml',
-      projectName: FAULTY,
-      healthTimeoutMs: 60_000,
-    });
-    const err = await faulty.start().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof StackError, String(err));
+    const { faulty, err } = await failedStart('docker-compose.dependent.yaml');
     assert.equal(err.service, 'sick', err.message);
     assert.match(err.message, /sick is unhealthy/);
     assert.ok(err.logTail.includes('sick: cannot reach its database'), err.logTail.join('\n'));
@@ -283,18 +279,8 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
   });
 
   it('a service still not healthy when Start Stack gives up: names it, and stops what was started', async () => {
-    const faulty = new DockerBackend({
-      stackDir: PROJECT_DIR,
-      composeFile: 'docker-compose.slow.yaml',
-      projectName: FAULTY,
-      healthTimeoutMs: 4000,
-    });
     const t0 = Date.now();
-    const err = await faulty.start().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof StackError, String(err));
+    const { faulty, err } = await failedStart('docker-compose.slow.yaml', 4000);
     assert.equal(err.service, 'slow');
     assert.match(err.message, /slow did not become healthy within 4 s/);
     assert.deepEqual(err.logTail, ['slow: warming up forever']);
@@ -304,17 +290,7 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
   });
 
   it('a service that exits: names it with its exit code and last log lines', async () => {
-    const faulty = new DockerBackend({
-      stackDir: PROJECT_DIR,
-      composeFile: 'docker-compose.quitter.yaml',
-      projectName: FAULTY,
-      healthTimeoutMs: 60_000,
-    });
-    const err = await faulty.start().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof StackError, String(err));
+    const { faulty, err } = await failedStart('docker-compose.quitter.yaml');
     assert.equal(err.service, 'quitter', err.message);
     assert.match(err.message, /quitter exited with code 3/);
     assert.deepEqual(err.logTail, ['quitter: bad config']);
@@ -323,16 +299,7 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
   });
 
   it('an image that cannot be pulled: one clear message with the next step, nothing left running', async () => {
-    const faulty = new DockerBackend({
-      stackDir: PROJECT_DIR,
-      composeFile: 'docker-compose.unpullable.yaml',
-      projectName: FAULTY,
-    });
-    const err = await faulty.start().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof StackError, String(err));
+    const { faulty, err } = await failedStart('docker-compose.unpullable.yaml');
     assert.match(err.message, /could not be pulled/);
     assert.match(err.nextStep ?? '', /network|registry/);
     const left = await faulty.status();

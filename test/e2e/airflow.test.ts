@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { ensureNativeStack, repoRoot } from '../integration/harness';
@@ -348,22 +349,26 @@ describe('Airflow: a 401 asks for the password once', function () {
     await backend?.airflowCli(['users', 'delete', '--username', username]).catch(() => undefined);
   });
 
-  it('the password typed into the prompt is stored and the DAGs view loads', async () => {
+  it('a user with no password yet is asked first; a wrong one is refused (401) and asked once more; the right one is stored and the DAGs view loads', async () => {
     await vsc.openContainer('DataPipeline');
     await vsc.expandView('DAGs');
     const widget = vsc.page.locator('.quick-input-widget', { hasText: `Airflow password for ${username}` });
-    await widget.waitFor({ state: 'visible', timeout: 60_000 });
-    // the view says what happened behind the prompt
-    await vsc.treeItem('DAGs', 'Airflow rejected the credentials — Enter Password').waitFor({ timeout: 30_000 });
-    await vsc.screenshot('airflow-password-prompt');
     const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+    await widget.waitFor({ state: 'visible', timeout: 60_000 });
+    // the bundled admin password is the admin's: another user of the stack is asked before anything is sent
+    await vsc.treeItem('DAGs', /needs a password — Enter Password$/).waitFor({ timeout: 30_000 });
     assert.equal(await input.getAttribute('type'), 'password', 'the input hides the password');
+    await input.fill(`${password}-wrong`);
+    await vsc.page.keyboard.press('Enter');
+    await vsc.treeItem('DAGs', 'Airflow rejected the credentials — Enter Password').waitFor({ timeout: 60_000 });
+    await widget.waitFor({ state: 'visible', timeout: 60_000 });
+    await vsc.screenshot('airflow-password-prompt');
     await input.fill(password);
     await vsc.page.keyboard.press('Enter');
     await vsc.treeItem('DAGs', /^kafka_spark_pipeline$/).waitFor({ timeout: 60_000 });
     await vsc.treeItem('DAGs', /^hello_spark_cluster$/).waitFor({ timeout: 30_000 });
-    await sleep(12_000); // one more poll of the view: no second prompt
-    assert.equal(await vsc.page.locator('.quick-input-widget').isVisible(), false, 'asked only once');
+    await sleep(12_000); // one more poll of the view: no further prompt
+    assert.equal(await vsc.page.locator('.quick-input-widget').isVisible(), false, 'asked only once after the 401');
     await vsc.screenshot('airflow-password-accepted');
     // stored in SecretStorage: a reloaded window loads the DAGs without asking
     await vsc.page.reload();
@@ -372,5 +377,51 @@ describe('Airflow: a 401 asks for the password once', function () {
     await vsc.expandView('DAGs');
     await vsc.treeItem('DAGs', /^kafka_spark_pipeline$/).waitFor({ timeout: 60_000 });
     assert.equal(await vsc.page.locator('.quick-input-widget').isVisible(), false, 'no prompt after a reload');
+  });
+});
+
+describe('Airflow: a server that is not the stack’s own gets no password until one is entered for it', function () {
+  this.timeout(8 * 60_000);
+  let vsc: VsCodeSession;
+  let proxy: http.Server;
+  const seen: Array<{ path: string; auth?: string }> = [];
+
+  before(async () => {
+    await ensureNativeStack(['airflow']);
+    // another URL for the real Airflow (as a workspace's settings could point anywhere): a pass-through that notes what is sent
+    proxy = http.createServer((req, res) => {
+      seen.push({ path: req.url ?? '', auth: req.headers.authorization });
+      const up = http.request({ host: '127.0.0.1', port: 8085, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    vsc = await VsCodeSession.start({ workspace: path.join(repoRoot, 'stack'), settings: { 'datapipeline.airflow.url': `http://127.0.0.1:${port}` } });
+  });
+
+  after(async () => {
+    await vsc?.close();
+    proxy?.close();
+  });
+
+  it('asks for the password of admin at that URL before sending any; what is typed is what it gets', async () => {
+    const port = (proxy.address() as { port: number }).port;
+    await vsc.openContainer('DataPipeline');
+    await vsc.expandView('DAGs');
+    const widget = vsc.page.locator('.quick-input-widget', { hasText: `Airflow password for admin at http://127.0.0.1:${port}` });
+    await widget.waitFor({ state: 'visible', timeout: 60_000 });
+    await vsc.treeItem('DAGs', `Airflow at http://127.0.0.1:${port} needs a password — Enter Password`).waitFor({ timeout: 30_000 });
+    await vsc.screenshot('airflow-new-server-asks');
+    assert.ok(seen.length > 0, 'the server was reached (its health, which needs no password)');
+    assert.deepEqual(seen.filter((r) => r.auth), [], 'no credentials were sent before the user entered them');
+    await vsc.page.locator('.quick-input-widget .quick-input-box input').fill('admin');
+    await vsc.page.keyboard.press('Enter');
+    await vsc.treeItem('DAGs', /^kafka_spark_pipeline$/).waitFor({ timeout: 60_000 });
+    const sent = [...new Set(seen.map((r) => r.auth).filter(Boolean))];
+    assert.deepEqual(sent, [`Basic ${Buffer.from('admin:admin').toString('base64')}`], 'only what was typed for this server');
   });
 });

@@ -93,4 +93,41 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
     await s.screenshot('docker-stack-output-viewer');
     assert.deepEqual(people.sort(), ['Alice 25 Alice from NYC is an adult', 'Charlie 30 Charlie from Chicago is an adult', 'Eve 22 Eve from Seattle is an adult']);
   });
+
+  it('in a folder without the stack, Open DAG File warns that the extension’s own copy loses edits, and Add Stack to Workspace opens the DAG from the user’s copy', async function () {
+    // another window on the same running stack, its folder holding no stack: the DAG's server path
+    // (/opt/airflow/dags/…) maps to the extension's bundled files
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-no-stack-e2e-'));
+    const other = await VsCodeSession.start({ workspace: bare, settings: { 'datapipeline.stack.backend': 'docker', 'datapipeline.airflow.url': `http://127.0.0.1:${PORTS.AIRFLOW_PORT}` } });
+    try {
+      await other.runCommand('DataPipeline: Open DAG File');
+      const input = other.page.locator('.quick-input-widget .quick-input-box input');
+      // this window's own stack would be on the default port: that URL is another server to it, so it asks first
+      await other.page.locator('.quick-input-widget', { hasText: `Airflow password for admin at http://127.0.0.1:${PORTS.AIRFLOW_PORT}` }).waitFor({ timeout: 60_000 });
+      await input.fill('admin');
+      await other.page.keyboard.press('Enter');
+      await other.page.locator('.quick-input-widget', { hasText: 'Choose a DAG' }).waitFor({ timeout: 60_000 });
+      await input.fill('kafka_spark_pipeline');
+      await other.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: /^kafka_spark_pipeline/ }).first().waitFor({ timeout: 60_000 });
+      await other.page.keyboard.press('Enter');
+      const toast = other.page.locator('.notifications-toasts .notification-toast', { hasText: /is in DataPipeline's own copy of the stack: edits there are lost when the extension updates/ });
+      await toast.waitFor({ timeout: 30_000 });
+      assert.equal(await other.page.locator('.tabs-container .tab', { hasText: 'kafka_spark_dag.py' }).count(), 0, 'nothing opened for editing in the extension’s folder');
+      await other.screenshot('docker-dag-in-extension-folder');
+      await toast.getByRole('button', { name: 'Add Stack to Workspace' }).click();
+      await other.page.locator('.tabs-container .tab', { hasText: 'kafka_spark_dag.py' }).waitFor({ timeout: 30_000 });
+      const copy = path.join(bare, 'stack', 'dags', 'kafka_spark_dag.py');
+      assert.ok(fs.existsSync(copy), 'the stack was copied into the folder');
+      // the editor holds the user's copy: an edit saved there lands in that file
+      await other.page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+      await other.page.keyboard.press('Control+End');
+      await other.page.keyboard.type('\n# edited in e2e\n');
+      await other.page.keyboard.press('Control+S');
+      for (let i = 0; i < 50 && !fs.readFileSync(copy, 'utf8').includes('# edited in e2e'); i++) await new Promise((r) => setTimeout(r, 200));
+      assert.match(fs.readFileSync(copy, 'utf8'), /# edited in e2e/);
+    } finally {
+      await other.close();
+      fs.rmSync(bare, { recursive: true, force: true });
+    }
+  });
 });

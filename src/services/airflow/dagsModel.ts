@@ -32,7 +32,7 @@ export function dagDescription(row: DagRow): string {
 /** One row of the DAGs view (the view maps it to a TreeItem). */
 export type DagNode =
   | { kind: 'unreachable'; url: string; message: string }
-  | { kind: 'unauthorized'; url: string; message: string }
+  | { kind: 'unauthorized'; url: string; message: string; /** 401: the server refused; undefined: no password yet, nothing sent */ status?: number }
   | { kind: 'error'; message: string }
   | { kind: 'importErrors'; errors: AirflowImportError[] }
   | { kind: 'importError'; error: AirflowImportError }

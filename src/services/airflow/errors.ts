@@ -35,6 +35,16 @@ export function unauthorized(baseUrl: string, user: string): AirflowError {
   );
 }
 
+/** No password is known for this server and user yet: nothing was sent; the user is asked first. */
+export function passwordNeeded(baseUrl: string, user: string): AirflowError {
+  return new AirflowError(
+    'unauthorized',
+    `No password is stored for user "${user}" at ${baseUrl}; nothing was sent to it.`,
+    baseUrl,
+    'Enter the password (it is kept in VS Code SecretStorage for this server only).',
+  );
+}
+
 export function dagNotFound(baseUrl: string, dagId: string): AirflowError {
   return new AirflowError(
     'notFound',

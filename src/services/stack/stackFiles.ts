@@ -43,3 +43,16 @@ export function addStackToWorkspace(bundled: string, workspaceFolder: string): s
   copyTree(bundled, target);
   return target;
 }
+
+/**
+ * The path of `file` inside one of the stack copies that are not the user's (the extension's
+ * install folder, the copy the Docker backend runs from), relative to that copy; undefined when it
+ * is elsewhere. Edits there are lost when the extension updates.
+ */
+export function pathInBundledStack(file: string, copies: string[]): string | undefined {
+  for (const dir of copies) {
+    const rel = path.relative(path.resolve(dir), path.resolve(file));
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel;
+  }
+  return undefined;
+}
