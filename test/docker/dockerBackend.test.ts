@@ -148,13 +148,18 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     assert.match(out, /--master spark:\/\/spark-master:7077 --deploy-mode client \/opt\/scripts\/job\.py --day 2024-01-01/);
     assert.match(out, /hello from the fixture job/);
 
-    const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dp-submit-')), 'outside.py');
-    fs.writeFileSync(outside, 'print("written outside every mount")\n');
-    out = '';
-    const copied = await b.submitSpark({ file: outside }, { onStdout: (s) => (out += s), onStderr: (s) => (out += s) });
-    assert.equal(copied.exitCode, 0, out);
-    assert.match(out, /running \/tmp\/datapipeline-submit\/[0-9a-f]{12}\/outside\.py/);
-    assert.match(out, /written outside every mount/);
+    const outsideDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-submit-'));
+    try {
+      const outside = path.join(outsideDir, 'outside.py');
+      fs.writeFileSync(outside, 'print("written outside every mount")\n');
+      out = '';
+      const copied = await b.submitSpark({ file: outside }, { onStdout: (s) => (out += s), onStderr: (s) => (out += s) });
+      assert.equal(copied.exitCode, 0, out);
+      assert.match(out, /running \/tmp\/datapipeline-submit\/[0-9a-f]{12}\/outside\.py/);
+      assert.match(out, /written outside every mount/);
+    } finally {
+      fs.rmSync(outsideDir, { recursive: true, force: true });
+    }
   });
 
   it('cancelling a submitted job stops spark-submit inside the container', async () => {

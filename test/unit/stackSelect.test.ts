@@ -9,11 +9,18 @@ import type { ServiceStatus, StackBackend } from '../../src/services/stack/types
 
 const status = (id: string, over: Partial<ServiceStatus> = {}): ServiceStatus => ({ id, label: id, state: 'running', health: 'healthy', ports: [], ...over });
 
+const made: string[] = [];
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'dp-stack-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-stack-'));
+  made.push(dir);
+  return dir;
 }
 
 describe('stack: backend selection, stack files, status summary', () => {
+  after(() => {
+    for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('auto picks docker when it answers, native otherwise, and logs why', async () => {
     const logged: string[] = [];
     const log = { trace() {}, debug() {}, warn() {}, error() {}, info: (m: string) => logged.push(m) };
