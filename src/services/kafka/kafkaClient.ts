@@ -88,20 +88,28 @@ export function protocolType(e: unknown): string | undefined {
 }
 
 /**
- * A broker that has just started answers group requests with COORDINATOR_LOAD_IN_PROGRESS for a few
- * seconds while it reads __consumer_offsets: asked again (up to ~15 s) instead of shown as an error.
+ * Runs fn again while a broker that is still settling answers with a transient error (leaders being
+ * elected, a group coordinator loading __consumer_offsets), backing off up to 1 s, for up to
+ * timeoutMs; any other error, or one that lasts longer, is thrown.
  */
-export async function whileCoordinatorLoads<T>(fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+async function whileSettling<T>(fn: () => Promise<T>, transient: (e: unknown) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
     try {
       return await fn();
     } catch (e) {
-      const type = protocolType(e);
-      if ((type !== 'COORDINATOR_LOAD_IN_PROGRESS' && type !== 'COORDINATOR_NOT_AVAILABLE') || Date.now() + wait > deadline) throw e;
+      if (!transient(e) || Date.now() + wait > deadline) throw e;
       await new Promise((r) => setTimeout(r, wait));
     }
   }
+}
+
+/**
+ * A broker that has just started answers group requests with COORDINATOR_LOAD_IN_PROGRESS for a few
+ * seconds while it reads __consumer_offsets: asked again (up to ~15 s) instead of shown as an error.
+ */
+export function whileCoordinatorLoads<T>(fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  return whileSettling(fn, (e) => ['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE'].includes(protocolType(e) ?? ''), timeoutMs);
 }
 
 /** The broker's consumer group ids, sorted; the message browser's own groups only when asked. */
@@ -216,16 +224,12 @@ export class KafkaService {
   async watermarks(topic: string): Promise<Watermark[]> {
     return this.withAdmin(async (a) => {
       // right after a broker (re)start leaders are still being elected: retry for up to ~5 s
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return (await a.fetchTopicOffsets(topic))
-            .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
-            .sort((x, y) => x.partition - y.partition);
-        } catch (e) {
-          if (attempt >= 25 || !/not the leader|LEADER_NOT_AVAILABLE|leader is not available/i.test(String((e as Error).message))) throw e;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      const wm = await whileSettling(
+        () => a.fetchTopicOffsets(topic),
+        (e) => /not the leader|LEADER_NOT_AVAILABLE|leader is not available/i.test(String((e as Error).message)),
+        5_000,
+      );
+      return wm.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((x, y) => x.partition - y.partition);
     });
   }
 

@@ -89,10 +89,11 @@ export class ProcessStore {
     if (rec.bootId && rec.bootId !== bootId()) return false;
     if (rec.runId) {
       // while a process execs (a pyenv shim: bash, then pyenv, then python) its environment reads
-      // as empty for a moment; an empty read is asked again, never taken as "not ours"
+      // as empty for a moment; an empty read is asked again, never taken as "not ours" (one that
+      // cannot be read at all, another user's process, is not ours at once: status polls call this)
       for (let i = 0; ; i++) {
         const env = environOf(pid);
-        if (env || i >= 40 || !isAlive(pid)) return environValue(pid, RUN_ID_ENV, env) === rec.runId;
+        if (env !== '' || i >= 40 || !isAlive(pid)) return environValue(pid, RUN_ID_ENV, env) === rec.runId;
         Atomics.wait(PAUSE, 0, 0, 5);
       }
     }

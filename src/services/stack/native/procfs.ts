@@ -182,14 +182,21 @@ export function bootId(): string | undefined {
 }
 
 /** The value of one variable in the environment a process was started with; undefined when absent or unreadable (another user's process). */
-/** The raw environment block of a process ('' when it cannot be read, or for a moment while it execs). */
-export function environOf(pid: number): string {
-  return readSafe(`/proc/${pid}/environ`);
+/**
+ * The raw environment block of a process: undefined when it cannot be read (gone, or another
+ * user's), '' for a moment while it execs.
+ */
+export function environOf(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function environValue(pid: number, name: string, environ = environOf(pid)): string | undefined {
   const prefix = `${name}=`;
-  for (const kv of environ.split('\0')) if (kv.startsWith(prefix)) return kv.slice(prefix.length);
+  for (const kv of (environ ?? '').split('\0')) if (kv.startsWith(prefix)) return kv.slice(prefix.length);
   return undefined;
 }
 
