@@ -43,6 +43,16 @@ class LazyTree<T> implements vscode.TreeDataProvider<T>, vscode.Disposable {
     return this.provider().getChildren(element);
   }
 
+  // reveal() needs getParent; a provider without one keeps VS Code's "not supported" behaviour
+  getParent(element: T): vscode.ProviderResult<T> {
+    return this.provider().getParent?.(element);
+  }
+
+  resolveTreeItem(item: vscode.TreeItem, element: T, token: vscode.CancellationToken): vscode.ProviderResult<vscode.TreeItem> {
+    const real = this.provider();
+    return real.resolveTreeItem ? real.resolveTreeItem(item, element, token) : item;
+  }
+
   dispose(): void {
     this.forwarding?.dispose();
     this.emitter.dispose();

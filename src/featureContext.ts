@@ -3,6 +3,7 @@ import type { Settings } from './settings';
 import type { StackController } from './stackController';
 import type { Logger } from './services/util/logger';
 import type { CommandHandler } from './commands/registry';
+import type { TreeViewSource } from './views/base';
 
 /**
  * Everything a feature needs, built once in `activate` and passed in (no singletons).
@@ -16,6 +17,8 @@ export interface FeatureContext {
   showLog(): void;
   readonly settings: Settings;
   readonly stack: StackController;
+  /** The TreeView the activation shell created for a view id, now served by the given provider. */
+  readonly treeView: TreeViewSource;
   /** Registers a command through the shared wrapper (logs, catches, shows the error once). */
   registerCommand(id: string, handler: CommandHandler): vscode.Disposable;
   /** Folder holding the stack's files (dags/, scripts/, docker-compose.yaml): the workspace's `stack/` if it has one. */

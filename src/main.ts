@@ -13,7 +13,6 @@ import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from './serv
 import { Settings } from './settings';
 import { createStackBackendFactory } from './stackBackends';
 import { StackController } from './stackController';
-import { setTreeViewSource } from './views/base';
 
 /**
  * The features, loaded by the activation shell (src/extension.ts) on first use. Builds every object
@@ -21,7 +20,6 @@ import { setTreeViewSource } from './views/base';
  * no network call: backends and clients are created on first use.
  */
 export function activateFeatures(context: vscode.ExtensionContext, host: ShellHost): void {
-  setTreeViewSource((viewId, provider) => host.treeView(viewId, provider));
   const logging = new Logging();
   context.subscriptions.push(logging);
   const log = logging.logger('extension');
@@ -49,6 +47,7 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
     showLog,
     settings,
     stack,
+    treeView: (viewId, provider) => host.treeView(viewId, provider),
     registerCommand: (id, handler) => host.registerCommand(id, wrapCommand(id, handler, { log: logging.logger(id), showLog })),
     stackDir,
     cacheDir,

@@ -1,22 +1,25 @@
 import * as vscode from 'vscode';
 import type { BackendSetting, Settings } from './settings';
+import { StackStatusModel } from './services/stack/statusModel';
 import type { ServiceStatus, StackBackend, StackEndpoints } from './services/stack/types';
 import type { Logger } from './services/util/logger';
 
 export type BackendFactory = (setting: BackendSetting) => Promise<StackBackend>;
 
 /**
- * Owns the current stack backend (created lazily on first use, so activation spawns nothing),
- * the `datapipeline.stackRunning` context key, and one event every view listens to.
+ * The one stack state every feature asks: the current backend (created lazily on first use, so
+ * activation spawns nothing), its status model (backend events debounced, concurrent reads merged,
+ * a change event only when something changed), the endpoints (the backend's own ports, settings
+ * as overrides), and the `datapipeline.stackRunning` context key.
  */
 export class StackController implements vscode.Disposable {
   private backendPromise?: Promise<StackBackend>;
   private backendListener?: { dispose(): void };
+  private model?: StackStatusModel;
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   /** Fires when the stack (or one service) changed state, or the backend setting changed. */
   readonly onDidChange = this.changeEmitter.event;
   private runningState = false;
-  private lastStatus: ServiceStatus[] = [];
   /** the backend's own addresses (the Docker stack's .env ports, the native stack's ports) once known */
   private backendEndpoints?: StackEndpoints;
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
@@ -54,10 +57,11 @@ export class StackController implements vscode.Disposable {
           this.backendEndpoints = b.endpoints();
           // the stack's own ports differ from the defaults: the views reconnect
           if (JSON.stringify(this.endpoints()) !== before) this.changeEmitter.fire();
-          this.backendListener = b.onDidChange(() => {
-            // e.g. the daemon went away between the event and the read: the next event retries
-            this.refreshStatus().catch((err: unknown) => this.log.debug(`stack status after a change event: ${String(err)}`));
-          });
+          // e.g. the daemon went away between the event and the read: the next event retries
+          const model = new StackStatusModel(b, { debounceMs: 100, onError: (err) => this.log.debug(`stack status after a change event: ${String(err)}`) });
+          const sub = model.onDidChange(() => this.statusChanged(model));
+          this.model = model;
+          this.backendListener = { dispose: () => (sub.dispose(), model.dispose()) };
           return b;
         },
         (err) => {
@@ -91,27 +95,29 @@ export class StackController implements vscode.Disposable {
     return this.runningState;
   }
 
+  /** Every service's last status (empty until the first read). */
   get status(): readonly ServiceStatus[] {
-    return this.lastStatus;
+    return this.model?.services ?? [];
   }
 
-  /** Reads every service's status from the backend and updates the context key. */
+  /** Reads every service's status now (reads already under way are shared); fires onDidChange if anything changed. */
   async refreshStatus(): Promise<readonly ServiceStatus[]> {
-    const backend = await this.backend();
-    this.lastStatus = await backend.status();
-    this.setRunning(this.lastStatus.some((s) => s.state === 'running' || s.state === 'starting'));
-    this.changeEmitter.fire();
-    return this.lastStatus;
+    await this.backend();
+    return this.model ? this.model.refresh() : [];
   }
 
-  setRunning(running: boolean): void {
-    if (running === this.runningState) return;
-    this.runningState = running;
-    void vscode.commands.executeCommand('setContext', 'datapipeline.stackRunning', running);
+  private statusChanged(model: StackStatusModel): void {
+    if (model !== this.model) return; // a backend replaced meanwhile
+    const running = model.services.some((s) => s.state === 'running' || s.state === 'starting');
+    if (running !== this.runningState) {
+      this.runningState = running;
+      void vscode.commands.executeCommand('setContext', 'datapipeline.stackRunning', running);
+    }
     this.changeEmitter.fire();
   }
 
   private resetBackend(): void {
+    this.model = undefined;
     this.backendEndpoints = undefined;
     this.backendListener?.dispose();
     this.backendListener = undefined;

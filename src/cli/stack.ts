@@ -191,18 +191,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         await printStatus(backend);
         return 0;
       case 'reset': {
-        const resettable = backend as StackBackend & { reset?: (o: typeof opts) => Promise<void>; describeReset?: () => string[] };
-        if (!resettable.reset) throw new UsageError(`The ${backend.kind} backend cannot reset its data from here.`);
-        const targets = resettable.describeReset?.() ?? [];
+        const targets = backend.describeReset();
         if (!args.yes) {
-          process.stderr.write(`Reset deletes:\n${targets.map((t) => `  ${t}`).join('\n') || '  nothing (no data yet)'}\n`);
+          process.stderr.write(`Reset stops the stack and deletes:\n${targets.map((t) => `  ${t}`).join('\n') || '  nothing (no data yet)'}\n`);
           if (!process.stdin.isTTY) throw new UsageError('reset asks before deleting: run it in a terminal, or add --yes.');
           if (!(await confirm('Delete these? [y/N] '))) {
             process.stderr.write('Nothing was deleted.\n');
             return 1;
           }
         }
-        await resettable.reset(opts);
+        await backend.reset(opts);
         return 0;
       }
       default:

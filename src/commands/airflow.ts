@@ -254,7 +254,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   });
   const logs = new TaskLogProvider(conn);
   const disposables: vscode.Disposable[] = [provider, diagnostics, logs];
-  disposables.push(provider.createDagsView());
+  disposables.push(provider.createDagsView(ctx.treeView));
   disposables.push(vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs));
   disposables.push(ctx.stack.onDidChange(() => provider.refresh()));
   disposables.push(ctx.settings.onDidChange((e) => e.affectsConfiguration('datapipeline.airflow') && provider.reloadAll(250)));

@@ -17,6 +17,7 @@ import {
   topicNameError,
   ValidationError,
 } from '../services/kafka/validation';
+import { isInternalTopic } from '../services/kafka/topicFilter';
 import { TopicsTreeProvider, type TopicNode } from '../views/topicsView';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 
@@ -61,7 +62,7 @@ const ASK_COPIES = -1;
 export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   const conn = new KafkaConnection(ctx);
   const tree = new TopicsTreeProvider(() => conn.get());
-  tree.createTopicsView();
+  tree.createTopicsView(ctx.treeView);
 
   const pickTopic = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {
     const direct = topicArg(arg);
@@ -116,6 +117,10 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   const deleteTopic = async (arg: unknown): Promise<void> => {
     const topic = await pickTopic(arg, 'Topic to delete');
     if (!topic) return;
+    if (isInternalTopic(topic)) {
+      void vscode.window.showErrorMessage(`"${topic}" is one of Kafka's internal topics: deleting it breaks the broker's consumer groups or transactions. Nothing was deleted.`);
+      return;
+    }
     const svc = await conn.get();
     const count = (await svc.watermarks(topic)).reduce((s, w) => s + w.high - w.low, 0);
     const choice = await vscode.window.showWarningMessage(
@@ -220,7 +225,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     tree,
     conn,
     ctx.settings.onDidChange((e) => {
-      if (e.affectsConfiguration('datapipeline.kafka.bootstrapServers')) tree.refresh(0);
+      if (e.affectsConfiguration('datapipeline.kafka.bootstrapServers')) tree.reloadAll();
     }),
     ctx.registerCommand('datapipeline.topics.refresh', () => tree.refresh(0)),
     ctx.registerCommand('datapipeline.topics.create', createTopic),

@@ -86,7 +86,7 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
   const model = new SparkViewModel(clientFor);
   const tree = new SparkTreeProvider(model);
   disposables.push(model, tree);
-  tree.createSparkView();
+  tree.createSparkView(ctx.treeView);
   disposables.push(ctx.stack.onDidChange(() => void model.refresh()));
 
   /** Driver UIs of the applications submitted from here (the master's /json does not carry them). */

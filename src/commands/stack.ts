@@ -36,7 +36,7 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   const stack = ctx.stack;
   const tree = new StackTreeProvider(stack);
   const disposables: vscode.Disposable[] = [tree];
-  const view = tree.createView('datapipeline.stack', { showCollapseAll: false });
+  const view = tree.attachView(ctx.treeView, 'datapipeline.stack');
 
   const statusItem = vscode.window.createStatusBarItem('datapipeline.stackStatus', vscode.StatusBarAlignment.Left, 50);
   statusItem.name = 'DataPipeline Stack';
@@ -258,8 +258,7 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     }),
     ctx.registerCommand('datapipeline.stack.resetData', async (opts?: { confirm?: boolean }) => {
       if (opts?.confirm !== false) {
-        const b = (await ctx.stack.backend()) as StackBackend & { describeReset?: () => string[] };
-        const targets = b.describeReset?.() ?? [];
+        const targets = (await ctx.stack.backend()).describeReset();
         const ok = await vscode.window.showWarningMessage(
           'Reset the stack data? This stops the stack and deletes:',
           { modal: true, detail: targets.length ? targets.map((t) => `• ${t}`).join('\n') : 'nothing (no data yet)' },
@@ -267,12 +266,7 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
         );
         if (ok !== 'Reset Data') return undefined;
       }
-      return withProgress('Resetting the stack data', async (b, o) => {
-        const resettable = b as StackBackend & { reset?: (o: OperationOptions) => Promise<void> };
-        if (!resettable.reset) throw new Error(`The ${b.kind} backend cannot reset its data.`);
-        if (b.kind === 'native') await b.stop(o);
-        await resettable.reset(o);
-      });
+      return withProgress('Resetting the stack data', (b, o) => b.reset(o));
     }),
   );
   return disposables;

@@ -1,41 +1,74 @@
 import * as vscode from 'vscode';
-
-type TreeViewSource = <T>(viewId: string, provider: vscode.TreeDataProvider<T>, options: Omit<vscode.TreeViewOptions<T>, 'treeDataProvider'>) => vscode.TreeView<T>;
-let treeViewSource: TreeViewSource = (viewId, provider, options) => vscode.window.createTreeView(viewId, { ...options, treeDataProvider: provider });
-
-/** Where createView() gets its TreeView: the activation shell created the views already. */
-export function setTreeViewSource(source: TreeViewSource): void {
-  treeViewSource = source;
-}
+import { TreeReconciler, type TreeShape } from '../services/util/reconcile';
 
 /**
- * Base for every DataPipeline tree: owns the change event, refreshes only while the view is
- * visible (a refresh requested while hidden runs when it becomes visible), debounces bursts,
- * and polls (optionally) only while visible.
+ * Where a provider gets its TreeView: the activation shell created every view already (with its
+ * options, see VIEWS in src/extension.ts) and hands it over (ShellHost.treeView).
  */
-export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>, vscode.Disposable {
+export type TreeViewSource = <T>(viewId: string, provider: vscode.TreeDataProvider<T>) => vscode.TreeView<T>;
+
+/**
+ * Base for every DataPipeline tree, and its one refresh model:
+ * - a refresh (an event, a button) or a poll (only while the view is visible) re-reads what is
+ *   shown and re-renders only the rows whose data changed, keeping the node objects VS Code holds
+ *   (TreeReconciler): an open context menu survives, and its command gets a live row;
+ * - rows added, removed or reordered re-render their parent (the root: the whole tree);
+ * - a refresh requested while hidden runs when the view becomes visible; bursts are debounced;
+ * - getParent is answered, so reveal() works.
+ * Subclasses say how to read rows (`readChildren`), how to show a failed read (`errorRows`) and
+ * what identifies a row (`shape`).
+ */
+export abstract class BaseTreeProvider<T extends object> implements vscode.TreeDataProvider<T>, vscode.Disposable {
   protected readonly changeEmitter = new vscode.EventEmitter<T | T[] | undefined | void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   protected view?: vscode.TreeView<T>;
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
   private stale = false;
+  private fullReload = false;
   private debounceTimer?: NodeJS.Timeout;
   private pollTimer?: NodeJS.Timeout;
   private pollMs = 0;
+  private readonly rows: TreeReconciler<T>;
+
+  constructor(shape: TreeShape<T>) {
+    this.rows = new TreeReconciler(shape);
+  }
 
   abstract getTreeItem(element: T): vscode.TreeItem | Thenable<vscode.TreeItem>;
-  abstract getChildren(element?: T): vscode.ProviderResult<T[]>;
 
-  /** Creates the TreeView for `viewId` and tracks its visibility. */
-  createView(viewId: string, options: Omit<vscode.TreeViewOptions<T>, 'treeDataProvider'> = {}): vscode.TreeView<T> {
-    this.view = treeViewSource(viewId, this, options);
-    this.register(this.view);
+  /** The rows under `parent` (`undefined`: the root). May throw: `errorRows` then shows the failure. */
+  protected abstract readChildren(parent: T | undefined): Promise<T[]> | T[];
+
+  /** What a failed read shows (default: nothing). */
+  protected errorRows(_err: unknown, _parent: T | undefined): T[] {
+    return [];
+  }
+
+  async getChildren(parent?: T): Promise<T[]> {
+    let rows: T[];
+    try {
+      rows = await this.readChildren(parent);
+    } catch (err) {
+      rows = this.errorRows(err, parent);
+    }
+    return this.rows.adopt(parent, rows);
+  }
+
+  getParent(node: T): T | undefined {
+    return this.rows.parentOf(node);
+  }
+
+  /** Takes the TreeView for `viewId` from the shell and tracks its visibility and expanded rows. */
+  attachView(source: TreeViewSource, viewId: string): vscode.TreeView<T> {
+    this.view = source(viewId, this);
     this.register(
       this.view.onDidChangeVisibility((e) => {
         if (e.visible && this.stale) this.refresh(0);
         this.schedulePoll();
       }),
     );
+    this.register(this.view.onDidExpandElement((e) => this.rows.setExpanded(e.element, true)));
+    this.register(this.view.onDidCollapseElement((e) => this.rows.setExpanded(e.element, false)));
     return this.view;
   }
 
@@ -43,7 +76,7 @@ export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>,
     return this.view?.visible ?? false;
   }
 
-  /** Re-reads the tree soon (debounced) when visible; marks it stale otherwise. */
+  /** Re-reads the shown rows soon (debounced) when visible; marks the view stale otherwise. */
   refresh(debounceMs = 250): void {
     if (!this.visible) {
       this.stale = true;
@@ -57,24 +90,30 @@ export abstract class BaseTreeProvider<T> implements vscode.TreeDataProvider<T>,
     }, debounceMs);
   }
 
-  /**
-   * What a refresh or a poll does: by default re-reads the whole tree. A view whose rows carry
-   * context-menu commands overrides it to update only the rows whose data changed.
-   */
-  protected update(): void | Promise<void> {
-    this.changeEmitter.fire();
+  /** Re-reads the whole tree (the Refresh button, new settings, a password entered, a filter). */
+  reloadAll(debounceMs = 0): void {
+    this.fullReload = true;
+    this.refresh(debounceMs);
   }
 
   private async runUpdate(): Promise<void> {
+    if (this.fullReload) {
+      this.fullReload = false;
+      this.changeEmitter.fire();
+      return;
+    }
     try {
-      await this.update();
+      const result = await this.rows.update((parent) => this.readChildren(parent));
+      if (result.full) this.changeEmitter.fire();
+      else if (result.changed.length) this.changeEmitter.fire(result.changed);
     } catch {
-      this.changeEmitter.fire(); // the full re-read shows the error as a node
+      this.changeEmitter.fire(); // the full re-read shows the error as rows
     }
   }
 
-  /** Polls with `refresh()` every `ms` while visible (0 turns polling off). */
+  /** Polls every `ms` while visible (0 turns polling off). */
   setPolling(ms: number): void {
+    if (ms === this.pollMs && (this.pollTimer || !this.visible)) return;
     this.pollMs = ms;
     this.schedulePoll();
   }

@@ -1,12 +1,11 @@
 import * as vscode from 'vscode';
-import { BaseTreeProvider } from './base';
+import { BaseTreeProvider, type TreeViewSource } from './base';
 import type { AirflowClient } from '../services/airflow/client';
 import { AirflowError } from '../services/airflow/errors';
 import {
   buildDagRows, dagContextValue, dagDescription, DagNode, dagNodeActive, dagNodeKey, dagNodeSignature, importErrorLocation, runDescription,
   stateIcon, taskDescription,
 } from '../services/airflow/dagsModel';
-import { diffListing } from '../services/util/reconcile';
 import { orderTasks } from '../services/airflow/streamingRun';
 import type { AirflowImportError } from '../services/airflow/types';
 
@@ -32,124 +31,26 @@ function themeIcon(state: string | undefined): vscode.ThemeIcon {
 /**
  * The Airflow DAGs view: DAGs (paused state, tags, schedule, last run), their recent runs, each run's
  * task instances; an import-errors node; one "unreachable — Retry" item when Airflow is down.
- * Polls only while visible (faster while something runs). A poll re-reads what is shown and
- * re-renders only the rows whose data changed, keeping the same node objects: a full re-render
- * on every poll closed open context menus and handed menu commands a stale row.
+ * Polls only while visible (faster while something runs); the base provider re-renders only the
+ * rows whose data changed.
  */
 export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
   private anyRunning = false;
-  /** the root rows and each expanded parent's children, as last handed to VS Code (stable objects) */
-  private shownRoot?: DagNode[];
-  private readonly shownChildren = new Map<string, DagNode[]>();
-  private readonly nodes = new Map<string, DagNode>();
-  private readonly parentOf = new Map<string, string>();
-  private readonly expanded = new Set<string>();
-  private fullReload = false;
+  /** per listing read since the last root read (root: ''): does it show something queued or running? */
+  private readonly active = new Map<string, boolean>();
 
   constructor(private readonly deps: DagsViewDeps) {
-    super();
+    super({
+      key: dagNodeKey,
+      signature: dagNodeSignature,
+      hasChildren: (n) => n.kind === 'dag' || n.kind === 'run' || n.kind === 'importErrors',
+    });
   }
 
-  createDagsView(): vscode.TreeView<DagNode> {
-    const view = this.createView('datapipeline.dags', { showCollapseAll: true });
-    this.register(view.onDidExpandElement((e) => this.expanded.add(dagNodeKey(e.element))));
-    this.register(view.onDidCollapseElement((e) => this.expanded.delete(dagNodeKey(e.element))));
+  createDagsView(source: TreeViewSource): vscode.TreeView<DagNode> {
+    const view = this.attachView(source, 'datapipeline.dags');
     this.setPolling(10_000);
     return view;
-  }
-
-  /** Re-reads the whole tree (the Refresh button, new settings, a password entered). */
-  reloadAll(debounceMs = 0): void {
-    this.fullReload = true;
-    this.refresh(debounceMs);
-  }
-
-  protected override async update(): Promise<void> {
-    const root = this.shownRoot;
-    if (this.fullReload || !root || !root.every((n) => n.kind === 'dag' || n.kind === 'importErrors' || n.kind === 'empty')) {
-      this.fullReload = false;
-      this.changeEmitter.fire();
-      return;
-    }
-    const client = await this.deps.client();
-    const now = Date.now();
-    const freshRoot = await this.fetchRoot(client);
-    const changed = new Set<DagNode>();
-    if (!this.updateInPlace(root, freshRoot, now, changed)) {
-      this.changeEmitter.fire();
-      return;
-    }
-    let running = freshRoot.some(dagNodeActive);
-    for (const [key, children] of [...this.shownChildren]) {
-      const parent = this.nodes.get(key);
-      if (!parent || (parent.kind !== 'dag' && parent.kind !== 'run') || !this.isOpen(key) || this.ancestorIn(key, changed)) continue;
-      const fresh = await this.listChildren(client, parent);
-      running ||= fresh.some(dagNodeActive);
-      if (!this.updateInPlace(children, fresh, now, changed)) changed.add(parent); // VS Code asks for its children again
-    }
-    this.setRunning(running);
-    if (changed.size) this.changeEmitter.fire([...changed]);
-  }
-
-  /**
-   * Copies fresh data into the shown rows whose content changed and adds them to `changed`; false when
-   * rows were added, removed or reordered (then the parent must be re-read).
-   */
-  private updateInPlace(shown: DagNode[], fresh: DagNode[], now: number, changed: Set<DagNode>): boolean {
-    const diff = diffListing(shown, fresh, dagNodeKey, (n) => dagNodeSignature(n, now));
-    for (const [s, f] of diff.changed) {
-      Object.assign(s, f);
-      changed.add(s);
-    }
-    return diff.sameKeys;
-  }
-
-  /** expanded, and every ancestor expanded too (rows under a collapsed DAG are not polled) */
-  private isOpen(key: string): boolean {
-    for (let k: string | undefined = key; k; k = this.parentOf.get(k)) if (!this.expanded.has(k)) return false;
-    return true;
-  }
-
-  private ancestorIn(key: string, set: Set<DagNode>): boolean {
-    for (let k = this.parentOf.get(key); k; k = this.parentOf.get(k)) {
-      const n = this.nodes.get(k);
-      if (n && set.has(n)) return true;
-    }
-    return false;
-  }
-
-  /** Keeps the node object already shown for each key (updating its data), so handles stay valid. */
-  private adopt(parentKey: string | undefined, fresh: DagNode[]): DagNode[] {
-    const previous = parentKey ? this.shownChildren.get(parentKey) : this.shownRoot;
-    const byKey = new Map((previous ?? []).map((n) => [dagNodeKey(n), n]));
-    const out = fresh.map((f) => {
-      const p = byKey.get(dagNodeKey(f));
-      if (p && p.kind === f.kind) {
-        Object.assign(p, f);
-        return p;
-      }
-      return f;
-    });
-    const kept = new Set(out.map(dagNodeKey));
-    for (const k of byKey.keys()) if (!kept.has(k)) this.forget(k);
-    for (const n of out) {
-      if (n.kind === 'empty') continue; // "No runs yet" is not unique across parents
-      const k = dagNodeKey(n);
-      this.nodes.set(k, n);
-      if (parentKey) this.parentOf.set(k, parentKey);
-      else this.parentOf.delete(k);
-    }
-    if (parentKey) this.shownChildren.set(parentKey, out);
-    else this.shownRoot = out;
-    return out;
-  }
-
-  private forget(key: string): void {
-    for (const c of this.shownChildren.get(key) ?? []) this.forget(dagNodeKey(c));
-    this.shownChildren.delete(key);
-    this.nodes.delete(key);
-    this.parentOf.delete(key);
-    this.expanded.delete(key);
   }
 
   getTreeItem(node: DagNode): vscode.TreeItem {
@@ -237,30 +138,19 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
     }
   }
 
-  async getChildren(node?: DagNode): Promise<DagNode[]> {
-    try {
-      if (!node) {
-        const client = await this.deps.client();
-        const rows = await this.fetchRoot(client);
-        this.setRunning(rows.some(dagNodeActive));
-        return this.adopt(undefined, rows);
-      }
-      const key = dagNodeKey(node);
-      if (node.kind === 'importErrors') {
-        this.expanded.add(key);
-        return this.adopt(key, node.errors.map((error) => ({ kind: 'importError', error })));
-      }
-      if (node.kind === 'dag' || node.kind === 'run') {
-        this.expanded.add(key); // asked for its children: it is expanded
-        const children = await this.listChildren(await this.deps.client(), node);
-        if (children.some(dagNodeActive)) this.setRunning(true);
-        return this.adopt(key, children);
-      }
-      return [];
-    } catch (err) {
-      const e = [this.errorNode(err)];
-      return node ? e : this.adopt(undefined, e);
-    }
+  protected async readChildren(node: DagNode | undefined): Promise<DagNode[]> {
+    if (node?.kind === 'importErrors') return node.errors.map((error) => ({ kind: 'importError', error }));
+    if (node && node.kind !== 'dag' && node.kind !== 'run') return [];
+    const client = await this.deps.client();
+    const rows = node ? await this.listChildren(client, node) : await this.fetchRoot(client);
+    if (!node) this.active.clear();
+    this.active.set(node ? dagNodeKey(node) : '', rows.some(dagNodeActive));
+    this.setRunning([...this.active.values()].some(Boolean));
+    return rows;
+  }
+
+  protected override errorRows(err: unknown): DagNode[] {
+    return [this.errorNode(err)];
   }
 
   private async fetchRoot(client: AirflowClient): Promise<DagNode[]> {

@@ -1,17 +1,33 @@
 import * as vscode from 'vscode';
 import { escapeMarkdown } from '../services/util/markdown';
-import { BaseTreeProvider } from './base';
-import { formatDuration, formatMemoryMiB, SparkApplication, SparkWorker } from '../services/spark/models';
+import { BaseTreeProvider, type TreeViewSource } from './base';
+import { formatDuration, formatMemoryMiB, SparkApplication, SparkMasterStatus, SparkWorker } from '../services/spark/models';
 import { appDuration, SparkViewModel } from '../services/spark/sparkViewModel';
 
 export type SparkNode =
   | { kind: 'unreachable'; uiUrl: string; message: string }
   | { kind: 'loading'; uiUrl: string }
-  | { kind: 'master' }
+  | { kind: 'master'; status: SparkMasterStatus; uiUrl: string }
   | { kind: 'worker'; worker: SparkWorker }
-  | { kind: 'group'; group: 'running' | 'completed' }
+  | { kind: 'group'; group: 'running' | 'completed'; count: number }
   | { kind: 'app'; app: SparkApplication }
   | { kind: 'empty'; text: string };
+
+/** Identity of a row (parents unique in the tree). */
+export function sparkNodeKey(n: SparkNode): string {
+  switch (n.kind) {
+    case 'group':
+      return `group:${n.group}`;
+    case 'worker':
+      return `worker:${n.worker.id}`;
+    case 'app':
+      return `app:${n.app.id}`;
+    case 'empty':
+      return `empty:${n.text}`;
+    default:
+      return n.kind;
+  }
+}
 
 /** contextValue of an application item: `sparkApp.running` (killable) or `sparkApp.completed`. */
 export function appContextValue(app: SparkApplication): string {
@@ -33,13 +49,18 @@ const STATE_ICONS: Record<string, vscode.ThemeIcon> = {
  */
 export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
   constructor(private readonly model: SparkViewModel) {
-    super();
+    super({
+      key: sparkNodeKey,
+      // a running application's row shows a ticking duration
+      signature: (n, now) => (n.kind === 'app' ? JSON.stringify(n) + formatDuration(this.duration(n.app, now)) : JSON.stringify(n)),
+      hasChildren: (n) => n.kind === 'master' || n.kind === 'group',
+    });
     this.register(model.onDidChange(() => this.onModelChange()));
   }
 
-  /** Creates the view and ties the model's polling to its visibility. */
-  createSparkView(): vscode.TreeView<SparkNode> {
-    const view = this.createView('datapipeline.spark', { showCollapseAll: false });
+  /** Takes the view and ties the model's polling to its visibility. */
+  createSparkView(source: TreeViewSource): vscode.TreeView<SparkNode> {
+    const view = this.attachView(source, 'datapipeline.spark');
     this.model.setVisible(view.visible);
     this.register(view.onDidChangeVisibility((e) => this.model.setVisible(e.visible)));
     return view;
@@ -52,12 +73,21 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
     this.refresh(0);
   }
 
-  getChildren(node?: SparkNode): SparkNode[] {
+  private duration(a: SparkApplication, now: number): number {
+    const s = this.model.state;
+    return s.kind === 'ok' ? appDuration(a, now, s.fetchedAt) : a.duration;
+  }
+
+  protected readChildren(node: SparkNode | undefined): SparkNode[] {
     const s = this.model.state;
     if (!node) {
       if (s.kind === 'loading') return [{ kind: 'loading', uiUrl: s.uiUrl }];
       if (s.kind === 'unreachable') return [{ kind: 'unreachable', uiUrl: s.uiUrl, message: s.message }];
-      return [{ kind: 'master' }, { kind: 'group', group: 'running' }, { kind: 'group', group: 'completed' }];
+      return [
+        { kind: 'master', status: s.status, uiUrl: s.uiUrl },
+        { kind: 'group', group: 'running', count: s.status.activeApps.length },
+        { kind: 'group', group: 'completed', count: s.status.completedApps.length },
+      ];
     }
     if (s.kind !== 'ok') return [];
     if (node.kind === 'master') return s.status.workers.map((worker) => ({ kind: 'worker', worker }));
@@ -72,7 +102,6 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
   }
 
   getTreeItem(node: SparkNode): vscode.TreeItem {
-    const s = this.model.state;
     const None = vscode.TreeItemCollapsibleState.None;
     switch (node.kind) {
       case 'loading': {
@@ -89,15 +118,14 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
         return item;
       }
       case 'master': {
-        if (s.kind !== 'ok') return new vscode.TreeItem('Master', None);
-        const st = s.status;
+        const st = node.status;
         const item = new vscode.TreeItem(`Master ${st.status}`, vscode.TreeItemCollapsibleState.Collapsed);
         item.description =
           `${st.url} · ${st.aliveWorkers} worker${st.aliveWorkers === 1 ? '' : 's'} · ` +
           `cores ${st.coresUsed}/${st.cores} · memory ${formatMemoryMiB(st.memoryUsed)}/${formatMemoryMiB(st.memory)}`;
         item.tooltip = new vscode.MarkdownString(
           `**Spark master** ${escapeMarkdown(st.status)}\n\n` +
-            `- URL: ${escapeMarkdown(st.url)}\n- UI: ${escapeMarkdown(s.uiUrl)}\n- Workers alive: ${st.aliveWorkers}\n` +
+            `- URL: ${escapeMarkdown(st.url)}\n- UI: ${escapeMarkdown(node.uiUrl)}\n- Workers alive: ${st.aliveWorkers}\n` +
             `- Cores used/total: ${st.coresUsed}/${st.cores}\n` +
             `- Memory used/total: ${formatMemoryMiB(st.memoryUsed)}/${formatMemoryMiB(st.memory)}`,
         );
@@ -117,7 +145,7 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
         return item;
       }
       case 'group': {
-        const n = s.kind === 'ok' ? (node.group === 'running' ? s.status.activeApps : s.status.completedApps).length : 0;
+        const n = node.count;
         const item = new vscode.TreeItem(
           node.group === 'running' ? 'Running' : 'Completed',
           vscode.TreeItemCollapsibleState.Expanded,
@@ -129,7 +157,7 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
       case 'app': {
         const a = node.app;
         const running = appContextValue(a) === 'sparkApp.running';
-        const duration = s.kind === 'ok' ? appDuration(a, Date.now(), s.fetchedAt) : a.duration;
+        const duration = this.duration(a, Date.now());
         const item = new vscode.TreeItem(a.name || a.id, None);
         item.id = `spark-app-${a.id}-${running ? 'r' : 'c'}`;
         item.description = running

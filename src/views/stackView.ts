@@ -8,6 +8,13 @@ export type StackNode =
   | { kind: 'port'; service: ServiceStatus; port: ServicePort }
   | { kind: 'message'; text: string; detail?: string; error: boolean };
 
+/** Identity of a row (services unique in the tree, ports among their service's). */
+export function stackNodeKey(n: StackNode): string {
+  if (n.kind === 'service') return `service:${n.status.id}`;
+  if (n.kind === 'port') return `port:${n.service.id}:${n.port.name}:${n.port.port}`;
+  return `message:${n.text}`;
+}
+
 /** The icon and its colour for a service's state and health. */
 export function serviceIcon(s: ServiceStatus): vscode.ThemeIcon {
   if (serviceOk(s)) {
@@ -38,7 +45,7 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
   private error?: string;
 
   constructor(private readonly source: { status: readonly ServiceStatus[]; running: boolean }) {
-    super();
+    super({ key: stackNodeKey, hasChildren: (n) => n.kind === 'service' });
   }
 
   setError(message: string | undefined): void {
@@ -76,7 +83,7 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
     return item;
   }
 
-  getChildren(node?: StackNode): StackNode[] {
+  protected readChildren(node: StackNode | undefined): StackNode[] {
     if (!node) {
       if (this.error) return [{ kind: 'message', text: this.error, error: true }];
       const status = this.source.status;

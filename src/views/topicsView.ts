@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { BaseTreeProvider } from './base';
-import { formatCount, matchesTopicFilter } from '../services/kafka/topicFilter';
+import { BaseTreeProvider, type TreeViewSource } from './base';
+import { formatCount, matchesTopicFilter, topicContextValue } from '../services/kafka/topicFilter';
 import type { GroupPartitionLag, GroupSummary, KafkaService, PartitionSummary, TopicSummary } from '../services/kafka/kafkaClient';
 
 export type TopicNode =
@@ -12,6 +12,26 @@ export type TopicNode =
   | { kind: 'groupsSection'; groups: GroupSummary[] }
   | { kind: 'group'; group: GroupSummary }
   | { kind: 'lag'; lag: GroupPartitionLag; showTopic: boolean };
+
+/** Identity of a row: parents are unique in the tree, leaves among their siblings. */
+export function topicNodeKey(n: TopicNode): string {
+  switch (n.kind) {
+    case 'topic':
+      return `topic:${n.topic.name}`;
+    case 'partition':
+      return `partition:${n.topic}:${n.partition.partition}`;
+    case 'topicGroup':
+      return `topicGroup:${n.topic}:${n.group.groupId}`;
+    case 'group':
+      return `group:${n.group.groupId}`;
+    case 'lag':
+      return `lag:${n.lag.topic}:${n.lag.partition}`;
+    case 'empty':
+      return `empty:${n.text}`;
+    default:
+      return n.kind;
+  }
+}
 
 /** Model of the Topics view: what the last refresh read from the broker. */
 interface Snapshot {
@@ -29,12 +49,14 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
   private filter = '';
   private snapshot?: Snapshot;
 
+  private bootstrap = '?';
+
   constructor(private readonly service: () => Promise<KafkaService>, private readonly pollIntervalMs = 10_000) {
-    super();
+    super({ key: topicNodeKey, hasChildren: (n) => n.kind === 'topic' || n.kind === 'topicGroup' || n.kind === 'groupsSection' || n.kind === 'group' });
   }
 
-  createTopicsView(): vscode.TreeView<TopicNode> {
-    const view = this.createView('datapipeline.topics', { showCollapseAll: true });
+  createTopicsView(source: TreeViewSource): vscode.TreeView<TopicNode> {
+    const view = this.attachView(source, 'datapipeline.topics');
     this.setPolling(this.pollIntervalMs);
     this.updateDescription();
     return view;
@@ -50,13 +72,13 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
   toggleInternal(): void {
     this.showInternal = !this.showInternal;
     this.updateDescription();
-    this.refresh(0);
+    this.reloadAll();
   }
 
   setFilter(text: string): void {
     this.filter = text.trim();
     this.updateDescription();
-    this.refresh(0);
+    this.reloadAll();
   }
 
   private updateDescription(): void {
@@ -72,7 +94,7 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
     return this.snapshot?.topics.map((t) => t.name) ?? [];
   }
 
-  async getChildren(node?: TopicNode): Promise<TopicNode[]> {
+  protected async readChildren(node: TopicNode | undefined): Promise<TopicNode[]> {
     if (!node) return this.roots();
     switch (node.kind) {
       case 'topic': {
@@ -97,16 +119,16 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
     }
   }
 
+  protected override errorRows(err: unknown, parent: TopicNode | undefined): TopicNode[] {
+    return parent ? [] : [{ kind: 'unreachable', bootstrap: this.bootstrap, message: (err as Error).message }];
+  }
+
   private async roots(): Promise<TopicNode[]> {
-    let svc: KafkaService | undefined;
-    try {
-      svc = await this.service();
-      const [topics, groups] = await Promise.all([svc.listTopics({ includeInternal: this.showInternal }), svc.listGroups().catch(() => [] as GroupSummary[])]);
-      this.snapshot = { topics, groups };
-    } catch (e) {
-      this.snapshot = undefined;
-      return [{ kind: 'unreachable', bootstrap: svc?.bootstrap ?? '?', message: (e as Error).message }];
-    }
+    this.snapshot = undefined;
+    const svc = await this.service();
+    this.bootstrap = svc.bootstrap;
+    const [topics, groups] = await Promise.all([svc.listTopics({ includeInternal: this.showInternal }), svc.listGroups().catch(() => [] as GroupSummary[])]);
+    this.snapshot = { topics, groups };
     const shown = this.snapshot.topics.filter((t) => matchesTopicFilter(t.name, this.filter));
     const out: TopicNode[] = shown.map((topic) => ({ kind: 'topic', topic }));
     if (shown.length === 0)
@@ -138,7 +160,7 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
         item.id = `topic:${t.name}`;
         item.description = `${t.partitions} partition${t.partitions === 1 ? '' : 's'} · ${formatCount(t.messageCount)} msg`;
         item.tooltip = `${t.name}\n${t.partitions} partitions, ${formatCount(t.messageCount)} offsets retained (end − start; transaction markers and aborted records take offsets too: the message browser counts them apart)${t.internal ? '\ninternal topic' : ''}`;
-        item.contextValue = t.internal ? 'topic.internal' : 'topic';
+        item.contextValue = topicContextValue(t.name);
         item.iconPath = new vscode.ThemeIcon(t.internal ? 'lock' : 'symbol-event');
         return item;
       }

@@ -12,6 +12,7 @@ import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { ensureNativeStack } from '../integration/harness';
 import { consoleProduce, javaTransactions } from '../integration/lib/foreignClients';
 import { sleep, VsCodeSession } from './lib/codeServer';
+import { contextMenu, pickMenuEntry } from './lib/menus';
 
 /** Open Message Browser from the palette, pick `topic`, and return the panel's frame. */
 async function openBrowserOn(s: VsCodeSession, topic: string, containsText?: string) {
@@ -75,6 +76,35 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     assert.match((await p0.first().innerText()).replace(/\s+/g, ' '), /leader 1 · offsets 0–\d/);
     await vsc!.screenshot('kafka-topics-view');
     await item.click();
+  });
+
+  it('a context menu open on a topic row survives a poll that updates another row, and its command gets that topic', async function () {
+    const s = vsc!;
+    const other = `e2e-other-${crypto.randomBytes(3).toString('hex')}`;
+    await service.createTopic({ topic: other, numPartitions: 1 });
+    try {
+      await s.openContainer('DataPipeline');
+      const otherRow = s.treeItem('Topics', other);
+      await otherRow.waitFor({ timeout: 30_000 });
+      assert.match((await otherRow.innerText()).replace(/\s+/g, ' '), /1 partition · 0 msg/);
+      await s.page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+      await s.page.evaluate(() => navigator.clipboard.writeText('before copy'));
+      const entry = s.page.locator('.context-view .monaco-menu .action-label', { hasText: 'Copy Topic Name' });
+      await contextMenu(s, s.treeItem('Topics', topic), 'Copy Topic Name', async () => {
+        // the other topic's count changes, and the view polls every 10 s while the menu is open
+        await service.produce(other, [{ key: 'k', value: 'v' }, { key: 'k', value: 'v' }]);
+        await sleep(12_000);
+        assert.equal(await entry.isVisible(), true, 'the context menu is still open after a poll of the Topics view');
+      }, { clickEntry: false });
+      await pickMenuEntry(s, entry);
+      let copied = '';
+      for (const end = Date.now() + 10_000; copied !== topic && Date.now() < end; await sleep(200)) copied = await s.page.evaluate(() => navigator.clipboard.readText());
+      assert.equal(copied, topic, 'the command got the row the menu was opened on');
+      // the poll did update the other row in place
+      assert.match((await otherRow.innerText()).replace(/\s+/g, ' '), /1 partition · 2 msg/);
+    } finally {
+      await service.deleteTopic(other).catch(() => undefined);
+    }
   });
 
   it('Create Topic rejects an invalid name in the input box, before anything is sent', async function () {

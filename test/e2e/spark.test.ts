@@ -17,6 +17,7 @@ import { cacheDir, stateDir } from '../../src/services/util/paths';
 import { ensureNativeStack, type NativeStack, releaseNativeStack, repoRoot } from '../integration/harness';
 import { startJob } from '../integration/lib/sparkJobs';
 import { asInstalledEnv, sleep, VsCodeSession } from './lib/codeServer';
+import { contextMenu, pickMenuEntry } from './lib/menus';
 
 /**
  * Everything the visible terminal holds, read the way a user would: scroll to the top, then page
@@ -184,6 +185,42 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
       assert.ok((await hover.innerText()).includes(hostile), `tooltip: ${await hover.innerText()}`);
       assert.equal(await hover.locator('img, a[href]').count(), 0, 'no image and no link in the tooltip');
       await s.screenshot('spark-tooltip-as-text');
+    } finally {
+      await job.cancel();
+      await run.catch(() => undefined);
+    }
+  });
+  it('the Spark view ticks a running application’s duration in place: a context menu open on its row stays open, and Kill gets that application', async () => {
+    const s = vsc!;
+    const client = new SparkMasterClient(stack.endpoints.sparkUiUrl);
+    const file = path.join(workspace, 'scripts', 'tick_me.py');
+    fs.writeFileSync(file, ['import time', 'from pyspark.sql import SparkSession', 'spark = SparkSession.builder.appName("DataPipelineE2ETickMe").getOrCreate()', 'time.sleep(600)', ''].join('\n'));
+    const job = new SparkJob(stack.backend, client, { file });
+    const { run, appId: announced } = startJob(job);
+    try {
+      const appId = await announced;
+      await s.openContainer('DataPipeline');
+      await s.expandView('Spark Applications');
+      const row = s.treeItem('Spark Applications', 'DataPipelineE2ETickMe').filter({ hasText: appId });
+      await row.waitFor({ timeout: 60_000 });
+      const before = (await row.innerText()).replace(/\s+/g, ' ');
+      const entry = s.page.locator('.context-view .monaco-menu .action-label', { hasText: 'Kill Spark Application' });
+      await contextMenu(s, row, 'Kill Spark Application', async () => {
+        await sleep(3500); // three ticks of the running duration
+        assert.equal(await entry.isVisible(), true, 'the context menu is still open while the row ticks');
+      }, { clickEntry: false });
+      const after = (await row.innerText()).replace(/\s+/g, ' ');
+      assert.notEqual(after, before, `the duration ticked: "${before}" → "${after}"`);
+      await pickMenuEntry(s, entry);
+      const confirm = s.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Kill$/ });
+      await confirm.waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match(await s.page.locator('.monaco-dialog-box').innerText(), new RegExp(`DataPipelineE2ETickMe.*${appId}`), 'the command got the row: it asks about this application');
+      await confirm.click();
+      let state = '';
+      for (const end = Date.now() + 60_000; state !== 'KILLED' && Date.now() < end; await sleep(500)) {
+        state = (await client.status()).completedApps.find((a) => a.id === appId)?.state ?? '';
+      }
+      assert.equal(state, 'KILLED');
     } finally {
       await job.cancel();
       await run.catch(() => undefined);

@@ -8,7 +8,7 @@ import {
 } from '../../src/services/airflow/streamingRun';
 import { isFromOutputViewer } from '../../src/protocol/outputViewer';
 import { dagNodeActive, dagNodeKey, dagNodeSignature, type DagNode } from '../../src/services/airflow/dagsModel';
-import { diffListing } from '../../src/services/util/reconcile';
+import { TreeReconciler } from '../../src/services/util/reconcile';
 import type { AirflowDag, AirflowDagRun, AirflowTaskInstance } from '../../src/services/airflow/types';
 
 const dag = (id: string, over: Partial<AirflowDag> = {}): AirflowDag => ({ dagId: id, isPaused: false, fileloc: `/opt/airflow/dags/${id}.py`, tags: [], schedule: 'None', owners: [], ...over });
@@ -143,22 +143,26 @@ describe('DAGs view polling: only rows whose data changed are re-rendered', () =
   const t0 = Date.parse('2026-11-25T10:00:00Z');
   const dagNode = (id: string, lastState?: string): DagNode => ({ kind: 'dag', row: { dag: dag(id), lastRun: lastState ? run({ dagId: id, state: lastState }) : undefined } });
 
-  it('an unchanged listing changes nothing; a changed last run changes only that DAG row', () => {
-    const shown = [dagNode('a', 'success'), dagNode('b', 'running')];
-    assert.deepEqual(diffListing(shown, [dagNode('a', 'success'), dagNode('b', 'running')], key, (n) => dagNodeSignature(n, t0)), { sameKeys: true, changed: [] });
-    const fresh = [dagNode('a', 'success'), dagNode('b', 'success')];
-    const d = diffListing(shown, fresh, key, (n) => dagNodeSignature(n, t0));
-    assert.equal(d.sameKeys, true);
-    assert.deepEqual(d.changed.map(([s]) => key(s)), ['dag:b']);
-    assert.equal(d.changed[0]![1], fresh[1]);
+  const rows = (shown: DagNode[]) => {
+    const r = new TreeReconciler<DagNode>({ key, signature: dagNodeSignature, hasChildren: (n) => n.kind === 'dag' });
+    return { r, shown: r.adopt(undefined, shown, t0) };
+  };
+
+  it('an unchanged listing changes nothing; a changed last run changes only that DAG row', async () => {
+    const { r, shown } = rows([dagNode('a', 'success'), dagNode('b', 'running')]);
+    assert.deepEqual(await r.update(() => [dagNode('a', 'success'), dagNode('b', 'running')], t0), { full: false, changed: [] });
+    const d = await r.update(() => [dagNode('a', 'success'), dagNode('b', 'success')], t0);
+    assert.ok(!d.full);
+    assert.deepEqual(d.changed.map(key), ['dag:b']);
+    assert.equal(d.changed[0], shown[1], 'the row VS Code holds');
+    assert.equal((shown[1] as { row: { lastRun?: { state: string } } }).row.lastRun?.state, 'success');
   });
 
-  it('a DAG added, removed or reordered is a structural change (the parent is re-read)', () => {
-    const shown = [dagNode('a'), dagNode('b')];
-    const sig = (n: DagNode) => dagNodeSignature(n, t0);
-    assert.equal(diffListing(shown, [dagNode('a')], key, sig).sameKeys, false);
-    assert.equal(diffListing(shown, [dagNode('a'), dagNode('c')], key, sig).sameKeys, false);
-    assert.equal(diffListing(shown, [dagNode('b'), dagNode('a')], key, sig).sameKeys, false);
+  it('a DAG added, removed or reordered is a structural change (the tree is re-read)', async () => {
+    for (const next of [[dagNode('a')], [dagNode('a'), dagNode('c')], [dagNode('b'), dagNode('a')]]) {
+      const { r } = rows([dagNode('a'), dagNode('b')]);
+      assert.deepEqual(await r.update(() => next, t0), { full: true }, next.map(key).join(','));
+    }
   });
 
   it("a run row re-renders (and re-reads its tasks) only when the run changes, not as time passes; a task's duration ticks", () => {

@@ -107,4 +107,39 @@ describe('extension manifest', () => {
       for (const m of text.matchAll(/registerCommand\(\s*'([^']+)'/g)) assert.ok(declared.has(m[1]!), `${m[1]} (${file}) is declared in package.json`);
     }
   });
+  it('every inline row button is in the row’s context menu too (right-click, or Shift+F10 from the keyboard)', () => {
+    const items = c.menus['view/item/context'];
+    for (const inline of items.filter((m) => m.group?.startsWith('inline'))) {
+      const inMenu = items.some((m) => m.command === inline.command && m.when === inline.when && !m.group?.startsWith('inline'));
+      assert.ok(inMenu, `${inline.command} (${inline.when}) is only an inline button`);
+    }
+  });
+
+  it('offers Delete Topic and Produce Message on a topic row but not on an internal topic’s (Browse and Copy Name on both)', () => {
+    const { topicContextValue } = require('../../src/services/kafka/topicFilter') as typeof import('../../src/services/kafka/topicFilter');
+    /** the item-menu commands VS Code shows for a row of `view` with this contextValue */
+    const offered = (view: string, contextValue: string): string[] =>
+      c.menus['view/item/context']
+        .filter((m) => whenHolds(m.when ?? '', { view, viewItem: contextValue }))
+        .map((m) => m.command)
+        .filter((id, i, all) => all.indexOf(id) === i) // an inline button is in the menu too
+        .sort();
+    const onTopic = offered('datapipeline.topics', topicContextValue('orders'));
+    const onInternal = offered('datapipeline.topics', topicContextValue('__consumer_offsets'));
+    assert.ok(onTopic.includes('datapipeline.topics.delete') && onTopic.includes('datapipeline.topics.produce'), onTopic.join(', '));
+    assert.ok(!onInternal.includes('datapipeline.topics.delete'), `Delete on an internal topic: ${onInternal.join(', ')}`);
+    assert.ok(!onInternal.includes('datapipeline.topics.produce'), `Produce on an internal topic: ${onInternal.join(', ')}`);
+    assert.deepEqual(onInternal, ['datapipeline.topics.copyName', 'datapipeline.topics.openMessageBrowser']);
+  });
 });
+
+/** Evaluates the `a && b` when-clauses the item menus use: `key == value` and `key =~ /regex/`. */
+function whenHolds(when: string, context: Record<string, string>): boolean {
+  return when.split('&&').every((term) => {
+    const eq = /^\s*(\w+) == (\S+)\s*$/.exec(term);
+    if (eq) return context[eq[1]!] === eq[2];
+    const re = /^\s*(\w+) =~ \/(.*)\/\s*$/.exec(term);
+    if (re) return new RegExp(re[2]!).test(context[re[1]!] ?? '');
+    throw new Error(`when-clause term not understood by this test: ${term}`);
+  });
+}

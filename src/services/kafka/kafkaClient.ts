@@ -3,6 +3,7 @@
  * turns kafkajs errors into messages that say what to do, and never imports vscode.
  */
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { isInternalTopic } from './topicFilter';
 import { KAFKAJS_COMPRESSION, registerCodecs, type CodecName } from './codecs';
 import { describeConsumerProtocolGroups } from './groupDescribe';
 import { TopicReader } from './topicReader';
@@ -58,9 +59,7 @@ export class KafkaUnreachableError extends Error {
   }
 }
 
-export function isInternalTopic(name: string): boolean {
-  return name.startsWith('__') || name === '_schemas' || name.startsWith('_confluent');
-}
+export { isInternalTopic };
 
 function kafkaLogCreator(log?: KafkaLog): logCreator {
   return () => ({ level, log: entry }) => {

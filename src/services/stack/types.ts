@@ -121,6 +121,10 @@ export interface StackBackend {
   endpoints(): StackEndpoints;
   /** Run spark-submit in client mode against this stack's master. */
   submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult>;
+  /** What Reset Data deletes, one line each with what it is (the confirmation lists exactly these). */
+  describeReset(): string[];
+  /** Stops the stack, then deletes its data: Kafka topics, the Airflow database, checkpoints. */
+  reset(opts?: OperationOptions): Promise<void>;
 }
 
 /** An error a user can act on: what happened, which service, its last log lines, the next step. */

@@ -235,13 +235,15 @@ export class NativeBackend implements StackBackend {
     this.fire();
   }
 
-  /** Deletes Kafka data, the Airflow metadata DB and Spark checkpoints. Only while stopped. */
+  /** Stops the stack, then deletes Kafka data, the Airflow metadata DB and Spark checkpoints. */
   async reset(opts: OperationOptions = {}): Promise<void> {
+    await this.stop(opts);
     await this.locked('resetting the native stack data', opts, async () => {
+      // started again (by another window or the CLI) between the stop and the lock: never delete under it
       const running = this.allServiceIds().filter((s) => this.store.alive(s));
       if (running.length) {
         throw new StackError(`Cannot reset while ${running.join(', ')} ${running.length > 1 ? 'are' : 'is'} running.`, {
-          nextStep: 'Stop the stack first (npm run stack -- down, or DataPipeline: Stop Stack), then reset.',
+          nextStep: 'Stop the stack (npm run stack -- down, or DataPipeline: Stop Stack), then reset again.',
         });
       }
       for (const { path: p } of this.resetTargets()) fs.rmSync(p, { recursive: true, force: true });
