@@ -14,6 +14,7 @@ import { DockerBackend } from '../src/services/stack/docker/dockerBackend';
 import { StackStatusModel } from '../src/services/stack/statusModel';
 import { ensureDocker, PROJECT_DIR, removeProject, stopStartedDockerd } from '../test/docker/harness';
 import { entry, median, type BenchEntry, runStandalone } from './lib';
+import { until } from '../test/lib/until';
 
 const PROJECT = 'dpbench';
 const WEB_PORT = '18181';
@@ -48,14 +49,6 @@ async function down(cli: ComposeCli): Promise<void> {
   await run([...cli.command, '-p', PROJECT, '-f', 'docker-compose.yaml', 'down', '--remove-orphans'], { cwd: PROJECT_DIR, env });
 }
 
-async function until(pred: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
 export async function runDockerBench(): Promise<BenchEntry[]> {
   await ensureDocker();
   await removeProject(PROJECT);
@@ -85,11 +78,11 @@ export async function runDockerBench(): Promise<BenchEntry[]> {
       for (let i = 0; i < 5; i++) {
         let t0 = performance.now();
         await c.kill();
-        await until(() => state() === 'exited');
+        await until('the model to see the worker exit', () => state() === 'exited', { timeoutMs: 15_000, intervalMs: 1 });
         latencies.push(performance.now() - t0);
         t0 = performance.now();
         await c.start();
-        await until(() => state() === 'running');
+        await until('the model to see the worker running', () => state() === 'running', { timeoutMs: 15_000, intervalMs: 1 });
         latencies.push(performance.now() - t0);
       }
     } finally {

@@ -20,7 +20,7 @@ import { run } from '../src/services/docker/compose';
 import { DockerBackend } from '../src/services/stack/docker/dockerBackend';
 import { ensureBaseImage, removeProject, stopStartedDockerd } from '../test/docker/harness';
 import { ensureNativeStack, releaseNativeStack } from '../test/integration/harness';
-import { until } from '../test/integration/lib/until';
+import { until } from '../test/lib/until';
 import { entry, type BenchEntry, runStandalone } from './lib';
 
 const PROJECT = 'dpbench-stack';
@@ -46,7 +46,7 @@ async function containersMemory(docker: Dockerode): Promise<number> {
 
 async function streamingRun(airflowUrl: string, bootstrap: string): Promise<number> {
   const client = new AirflowClient({ baseUrl: airflowUrl, username: 'admin', password: 'admin' });
-  await until('the DAGs to be parsed', 180_000, async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined));
+  await until('the DAGs to be parsed', async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined), { timeoutMs: 180_000, intervalMs: 2000 });
   const t0 = performance.now();
   const r = await triggerStreaming(client, STREAMING_DAG_ID);
   const end = await followRun(client, STREAMING_DAG_ID, r.runId, { pollMs: 1000, stuckAfterMs: 10 * 60_000 });

@@ -59,7 +59,17 @@ class LazyTree<T> implements vscode.TreeDataProvider<T>, vscode.Disposable {
   }
 }
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns (ext.exports): lets the extension-host tests check what activation cannot show. */
+export interface DataPipelineApi {
+  /** Loads the features, as the first view read or command does. */
+  load(): void;
+  /** Commands declared in package.json that no loaded feature gave a handler (each would say "not available"). */
+  commandsWithoutHandler(): string[];
+  /** Folder of the DataPipeline log file (DataPipeline.log). */
+  readonly logUri: vscode.Uri;
+}
+
+export function activate(context: vscode.ExtensionContext): DataPipelineApi {
   const trees = new Map<string, LazyTree<unknown>>();
   const views = new Map<string, vscode.TreeView<unknown>>();
   const handlers = new Map<string, (...args: unknown[]) => unknown>();
@@ -103,6 +113,7 @@ export function activate(context: vscode.ExtensionContext): void {
       }),
     );
   }
+  return { load, commandsWithoutHandler: () => [...declared].filter((id) => !handlers.has(id)), logUri: context.logUri };
 }
 
 export function deactivate(): void {

@@ -25,7 +25,7 @@ import { summarize } from '../../src/services/stack/statusModel';
 import type { StackProgress } from '../../src/services/stack/types';
 import { SparkJob } from '../../src/services/spark/sparkJob';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
-import { until } from '../integration/lib/until';
+import { until } from '../lib/until';
 import { ensureBaseImage, removeProject } from './harness';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
@@ -145,7 +145,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
 
   it('the streaming DAG through the extension\u2019s Airflow client: four tasks succeed, output-topic holds exactly Alice, Charlie and Eve; a second run too', async function () {
     const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: 'admin' });
-    await until('the DAGs to be parsed', 180_000, async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined));
+    await until('the DAGs to be parsed', async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined), { timeoutMs: 180_000, intervalMs: 2000 });
     for (const round of [1, 2]) {
       const run = await triggerStreaming(client, STREAMING_DAG_ID, { round });
       const end = await followRun(client, STREAMING_DAG_ID, run.runId, { pollMs: 3000, stuckAfterMs: 10 * 60_000 });
@@ -184,7 +184,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.ok(odd1.lines.includes('rows: 7'));
     for (const appId of [job.result.appId, odd1.result.appId]) {
       assert.ok(appId);
-      const state = await until(`${appId} to be completed`, 60_000, async () => (await master.status()).completedApps.find((a) => a.id === appId)?.state);
+      const state = await until(`${appId} to be completed`, async () => (await master.status()).completedApps.find((a) => a.id === appId)?.state, { timeoutMs: 60_000, intervalMs: 2000 });
       assert.equal(state, 'FINISHED');
     }
   });
@@ -201,7 +201,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     await backend.restart('kafka');
     await kafka.dispose();
     kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
-    const wm = await until('the broker to answer again', 120_000, async () => kafka.watermarks('survives-restart').catch(() => undefined));
+    const wm = await until('the broker to answer again', async () => kafka.watermarks('survives-restart').catch(() => undefined), { timeoutMs: 120_000, intervalMs: 2000 });
     assert.deepEqual(wm.map((w) => w.high), [1]);
   });
 

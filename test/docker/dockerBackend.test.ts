@@ -14,6 +14,7 @@ import { probeDocker } from '../../src/services/stack/select';
 import { StackStatusModel } from '../../src/services/stack/statusModel';
 import { StackError, type StackProgress } from '../../src/services/stack/types';
 import { ensureDocker, PROJECT_DIR, removeProject } from './harness';
+import { until } from '../lib/until';
 
 const PROJECT = 'dpfixture';
 const FAULTY = 'dpfaulty';
@@ -43,16 +44,6 @@ async function failedStart(composeFile: string, healthTimeoutMs = 60_000): Promi
 async function httpGet(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/`);
   return res.text();
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('Docker backend on a real dockerd (fixture compose project)', function () {

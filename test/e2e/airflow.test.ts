@@ -13,6 +13,7 @@ import { AirflowClient } from '../../src/services/airflow/client';
 import { ensureNativeStack, repoRoot } from '../integration/harness';
 import { sleep, VsCodeSession } from './lib/codeServer';
 import { contextMenu, pickMenuEntry } from './lib/menus';
+import { until } from '../lib/until';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
 
@@ -180,22 +181,19 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     await dag.waitFor({ timeout: 30_000 });
     const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
     await openTriggerWithConfig(vsc, dag);
-    for (const end = Date.now() + 5000; (await input.inputValue()) !== '{}' && Date.now() < end; ) await sleep(100);
+    await until('the input to offer {}', async () => (await input.inputValue()) === '{}', 5000);
     await input.fill(configText);
     await vsc.page.keyboard.press('Enter');
-    let sent;
-    for (const end = Date.now() + 30_000; !sent && Date.now() < end; await sleep(1000)) {
-      sent = (await client.listDagRuns('hello_spark_cluster')).find((r) => r.conf?.e2e_marker === marker);
-    }
-    if (!sent) await vsc.screenshot('airflow-trigger-config-not-sent');
-    assert.ok(sent, `a hello_spark_cluster run carries the config (notifications: ${(await vsc.notifications()).join(' | ')})`);
+    const sent = await until('a hello_spark_cluster run carrying the config', async () => (await client.listDagRuns('hello_spark_cluster')).find((r) => r.conf?.e2e_marker === marker), { timeoutMs: 30_000, intervalMs: 1000 }).catch(async (err: Error) => {
+      await vsc.screenshot('airflow-trigger-config-not-sent');
+      throw new Error(`${err.message} (notifications: ${(await vsc.notifications()).join(' | ')})`);
+    });
     assert.deepEqual(sent.conf, { e2e_marker: marker, rows: 3, nested: { ok: true } });
     helloRun.runId = sent.runId;
     const runsAfter = (await client.listDagRuns('hello_spark_cluster')).length;
     // next time, the same DAG offers the last config
     await openTriggerWithConfig(vsc, dag);
-    for (const end = Date.now() + 5000; (await input.inputValue()) !== configText && Date.now() < end; ) await sleep(100);
-    assert.equal(await input.inputValue(), configText, 'the last config is offered again');
+    await until('the last config to be offered again', async () => (await input.inputValue()) === configText, 5000);
     await vsc.screenshot('airflow-trigger-config-remembered');
     await vsc.escape();
     await sleep(1500);
@@ -211,13 +209,14 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     const finished = (s?: string) => s === 'success' || s === 'failed' || s === 'upstream_failed' || s === 'skipped';
     try {
       if (wasPaused) await client.setPaused(dagId, false);
-      let first = await task();
-      for (const end = Date.now() + 5 * 60_000; !finished(first?.state) && Date.now() < end; await sleep(2000)) first = await task();
-      assert.ok(first && finished(first.state), `the run finished (state ${first?.state})`);
+      const first = await until('the run to finish', async () => {
+        const t = await task();
+        return t && finished(t.state) ? t : undefined;
+      }, { timeoutMs: 5 * 60_000, intervalMs: 2000 });
       assert.equal(first.tryNumber, 1);
       // and the run itself (Airflow closes it a moment after its last task)
       const runState = async () => (await client.listDagRuns(dagId)).find((r) => r.runId === helloRun.runId)?.state;
-      for (const end = Date.now() + 60_000; !/^(success|failed)$/.test(String(await runState())) && Date.now() < end; ) await sleep(1000);
+      await until('the run to close', async () => /^(success|failed)$/.test(String(await runState())), { timeoutMs: 60_000, intervalMs: 1000 });
       // a menu left open by an earlier test would swallow the clicks below
       for (let i = 0; i < 3 && (await vsc.page.locator('.context-view-block, .quick-input-widget .quick-input-box input').first().isVisible()); i++) await vsc.escape();
       await vsc.openContainer('DataPipeline');
@@ -236,13 +235,12 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       await vsc.screenshot('airflow-clear-task-confirm');
       await confirm.click();
       // Airflow re-queues it: the state leaves the finished one and the try number goes up
-      let again = await task();
       const states = new Set<string>();
-      for (const end = Date.now() + 3 * 60_000; again && again.tryNumber <= first.tryNumber && Date.now() < end; await sleep(1000)) {
-        states.add(String(again.state ?? 'none'));
-        again = await task();
-      }
-      assert.ok(again && again.tryNumber > first.tryNumber, `try number went up (now ${again?.tryNumber}; states seen: ${[...states].join(', ')})`);
+      const again = await until('the try number to go up', async () => {
+        const t = await task();
+        states.add(String(t?.state ?? 'none'));
+        return t && t.tryNumber > first.tryNumber ? t : undefined;
+      }, { timeoutMs: 3 * 60_000, intervalMs: 1000, detail: () => `states seen: ${[...states].join(', ')}` });
       assert.ok(states.has('none') || states.has('queued') || states.has('scheduled') || states.has('running') || !finished(again.state), `the task left its finished state (states seen: ${[...states].join(', ')}, now ${again.state})`);
       await item.locator('.label-description', { hasText: /try 2/ }).waitFor({ timeout: 60_000 });
       await vsc.screenshot('airflow-clear-task-try2');

@@ -13,6 +13,7 @@ import { ensureNativeStack } from '../integration/harness';
 import { consoleProduce, javaTransactions } from '../integration/lib/foreignClients';
 import { sleep, VsCodeSession } from './lib/codeServer';
 import { contextMenu, pickMenuEntry } from './lib/menus';
+import { until } from '../lib/until';
 
 /** Open Message Browser from the palette, pick `topic`, and return the panel's frame. */
 async function openBrowserOn(s: VsCodeSession, topic: string, containsText?: string) {
@@ -97,9 +98,9 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
         assert.equal(await entry.isVisible(), true, 'the context menu is still open after a poll of the Topics view');
       }, { clickEntry: false });
       await pickMenuEntry(s, entry);
-      let copied = '';
-      for (const end = Date.now() + 10_000; copied !== topic && Date.now() < end; await sleep(200)) copied = await s.page.evaluate(() => navigator.clipboard.readText());
-      assert.equal(copied, topic, 'the command got the row the menu was opened on');
+      const clipboard = () => s.page.evaluate(() => navigator.clipboard.readText());
+      await until('the topic name on the clipboard', async () => (await clipboard()) !== 'before copy', 10_000);
+      assert.equal(await clipboard(), topic, 'the command got the row the menu was opened on');
       // the poll did update the other row in place
       assert.match((await otherRow.innerText()).replace(/\s+/g, ' '), /1 partition · 2 msg/);
     } finally {
@@ -133,9 +134,8 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
 
     await frame.locator('#search').fill('needle');
     await frame.locator('#match-count', { hasText: /^5 matches$/ }).waitFor({ timeout: 15_000 });
-    await sleep(300);
     const rows = frame.locator('.mt-row[data-seq]');
-    assert.equal(await rows.count(), 5);
+    await until('the table to hold the 5 matches, no other row', async () => (await rows.count()) === 5, { timeoutMs: 5000, detail: () => 'rows other than the matches stayed' });
     for (const v of await rows.locator('.c4').allInnerTexts()) assert.match(v, /"item":"needle"/);
     assert.equal(await frame.locator('.mt-row[data-seq] mark').count(), 5, 'each match is highlighted');
     await s.screenshot('kafka-message-browser-search');

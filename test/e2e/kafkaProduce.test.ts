@@ -9,9 +9,10 @@ import * as crypto from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { failDecompressionForTests } from '../../src/services/kafka/codecs';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
-import { browser, waitFor } from '../integration/lib/kafkaBrowser';
+import { browser } from '../integration/lib/kafkaBrowser';
 import { ensureNativeStack } from '../integration/harness';
 import { sleep, VsCodeSession } from './lib/codeServer';
+import { until } from '../lib/until';
 
 interface Read { key: string | null; value: string | null; headers: Record<string, string> }
 
@@ -30,9 +31,13 @@ async function readTopic(bootstrap: string, topic: string, expected: number): Pr
         out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
       },
     });
-    const deadline = Date.now() + 30_000;
-    while (out.length < expected && Date.now() < deadline) await sleep(200);
-    await sleep(1000); // anything beyond the expected count would show up now
+    await until(`${expected} messages of ${topic}`, () => out.length >= expected, { timeoutMs: 30_000, detail: () => `read ${out.length}` });
+    // everything the topic holds (its end offsets): more than expected shows as a longer result, not a later one
+    const admin = kafka.admin();
+    await admin.connect();
+    const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    await admin.disconnect();
+    await until(`all ${held} messages of ${topic}`, () => out.length >= held, 30_000);
   } finally {
     await consumer.disconnect();
   }
@@ -109,8 +114,7 @@ describe('Kafka: Produce Message through a JSON editor in a real VS Code', funct
     // the document stays open: send it again
     await editorText().filter({ hasText: 'plain text' }).waitFor();
     await sendLens().click();
-    const deadline = Date.now() + 30_000;
-    while ((await total()) < 4 && Date.now() < deadline) await sleep(300);
+    await until('4 messages in the topic', async () => (await total()) >= 4);
     assert.equal(await total(), 4);
   });
 
@@ -128,8 +132,8 @@ describe('Kafka: Produce Message through a JSON editor in a real VS Code', funct
     assert.equal(await input.isVisible(), true, 'the input stays open while the count is invalid');
     await input.fill('3');
     await s.page.keyboard.press('Enter');
-    for (const end = Date.now() + 30_000; (await total()) < before + 6 && Date.now() < end; ) await sleep(300);
-    assert.equal(await total(), before + 6, 'two messages x 3 copies');
+    await until('the 6 copies to arrive', async () => (await total()) >= before + 6);
+    assert.equal(await total(), before + 6, 'two messages x 3 copies, no more');
     // the workbench may keep the toast in the notification center (it was posted as the input closed)
     await s.runCommand('Notifications: Show Notifications');
     await s.page.locator('.notifications-center .notification-list-item-message', { hasText: `Sent 6 messages to ${topic}` }).waitFor({ timeout: 10_000 });
@@ -154,7 +158,7 @@ describe('Kafka: Produce Message through a JSON editor in a real VS Code', funct
     const read = async () => {
       const { c } = browser(service, topic);
       await c.startBrowse({ mode: 'earliest', follow: false });
-      await waitFor('the read to finish', () => c.statusData().state === 'done', 30_000);
+      await until('the read to finish', () => c.statusData().state === 'done', 30_000);
       const rows = c.page(1, 0, 500).rows;
       await c.dispose();
       return rows;

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { freePort, repoRoot, sleep } from './lib/codeServer';
+import { until } from '../lib/until';
 
 describe('npm start: VS Code (code-server) behind a password', function () {
   this.timeout(240_000);
@@ -23,7 +24,7 @@ describe('npm start: VS Code (code-server) behind a password', function () {
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
-      for (const end = Date.now() + 180_000; !/password: \S+/.test(out) && Date.now() < end; ) await sleep(250);
+      await until('npm start to print the password', () => /password: \S+/.test(out), { timeoutMs: 180_000, detail: () => `output:\n${out}` });
       const url = /DataPipeline is ready: open (\S+)/.exec(out)?.[1];
       const password = /password: (\S+)/.exec(out)?.[1];
       assert.ok(url && password, `output:\n${out}`);

@@ -18,6 +18,7 @@ import { ensureNativeStack, type NativeStack, releaseNativeStack, repoRoot } fro
 import { startJob } from '../integration/lib/sparkJobs';
 import { asInstalledEnv, sleep, VsCodeSession } from './lib/codeServer';
 import { contextMenu, pickMenuEntry } from './lib/menus';
+import { until } from '../lib/until';
 
 /**
  * Everything the visible terminal holds, read the way a user would: scroll to the top, then page
@@ -120,13 +121,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
     await submit.click();
 
     // the exit status notification
-    const deadline = Date.now() + 180_000;
-    let status = '';
-    while (Date.now() < deadline) {
-      status = (await s.notifications()).find((n) => /Spark job hello_spark\.py /.test(n)) ?? '';
-      if (status) break;
-      await sleep(500);
-    }
+    const status = await until('the exit status notification', async () => (await s.notifications()).find((n) => /Spark job hello_spark\.py /.test(n)), { timeoutMs: 180_000, intervalMs: 500 });
     assert.match(status, /Spark job hello_spark\.py finished \(app-\d{14}-\d{4,}\)/, `notifications: ${JSON.stringify(await s.notifications())}`);
     const appId = /(app-\d{14}-\d{4,})/.exec(status)![1];
 
@@ -157,7 +152,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
     const { run, appId: announced } = startJob(job);
     try {
       const appId = await announced;
-      for (const end = Date.now() + 60_000; !(await client.status()).activeApps.some((a) => a.id === appId) && Date.now() < end; ) await sleep(500);
+      await until(`${appId} to be running`, async () => (await client.status()).activeApps.some((a) => a.id === appId), 60_000);
       await s.runCommand('DataPipeline: Kill Spark Application…');
       const row = s.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: appId });
       await row.waitFor({ state: 'visible', timeout: 30_000 });
@@ -168,10 +163,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
       await confirm.waitFor({ state: 'visible', timeout: 10_000 });
       assert.match(await s.page.locator('.monaco-dialog-box').innerText(), new RegExp(`DataPipelineE2EKillMe.*${appId}`));
       await confirm.click();
-      let state = '';
-      for (const end = Date.now() + 60_000; state !== 'KILLED' && Date.now() < end; await sleep(500)) {
-        state = (await client.status()).completedApps.find((a) => a.id === appId)?.state ?? '';
-      }
+      const state = await until(`${appId} to be completed`, async () => (await client.status()).completedApps.find((a) => a.id === appId)?.state, 60_000);
       assert.equal(state, 'KILLED', 'the master lists the application KILLED');
       await s.openContainer('DataPipeline');
       await s.expandView('Spark Applications');
@@ -216,10 +208,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
       await confirm.waitFor({ state: 'visible', timeout: 10_000 });
       assert.match(await s.page.locator('.monaco-dialog-box').innerText(), new RegExp(`DataPipelineE2ETickMe.*${appId}`), 'the command got the row: it asks about this application');
       await confirm.click();
-      let state = '';
-      for (const end = Date.now() + 60_000; state !== 'KILLED' && Date.now() < end; await sleep(500)) {
-        state = (await client.status()).completedApps.find((a) => a.id === appId)?.state ?? '';
-      }
+      const state = await until(`${appId} to be completed`, async () => (await client.status()).completedApps.find((a) => a.id === appId)?.state, 60_000);
       assert.equal(state, 'KILLED');
     } finally {
       await job.cancel();

@@ -13,7 +13,7 @@ import { AirflowError } from '../../src/services/airflow/errors';
 import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { ensureNativeStack, NativeStack, stackDir } from './harness';
-import { until } from './lib/until';
+import { until } from '../lib/until';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
 
@@ -29,10 +29,10 @@ describe('Airflow 2.8.1 (native stack)', function () {
 
   it('speaks the 2.x API and lists the stack DAGs with tags and schedule', async () => {
     assert.equal(await client.apiVersion(), 'v1');
-    const dags = await until('the stack DAGs to be parsed', 120_000, async () => {
+    const dags = await until('the stack DAGs to be parsed', async () => {
       const all = await client.listDags();
       return all.some((d) => d.dagId === STREAMING_DAG_ID) && all.some((d) => d.dagId === 'hello_spark_cluster') ? all : undefined;
-    });
+    }, { timeoutMs: 120_000, intervalMs: 2000 });
     const streaming = dags.find((d) => d.dagId === STREAMING_DAG_ID)!;
     assert.deepEqual([...streaming.tags].sort(), ['kafka', 'spark', 'streaming']);
     assert.equal(streaming.schedule, 'None');
@@ -59,9 +59,9 @@ describe('Airflow 2.8.1 (native stack)', function () {
     const file = path.join(stackDir, 'dags', `zz_datapipeline_test_broken_${process.pid}.py`);
     fs.writeFileSync(file, 'from airflow import DAG\n\nraise ValueError("deliberately broken for the DataPipeline test")\n');
     try {
-      const err = await until('the import error to be reported', 180_000, async () =>
+      const err = await until('the import error to be reported', async () =>
         (await client.listImportErrors()).find((e) => e.filename === file),
-      );
+      { timeoutMs: 180_000, intervalMs: 2000 });
       assert.match(err.stackTrace, /deliberately broken for the DataPipeline test/);
     } finally {
       fs.rmSync(file, { force: true });
@@ -72,7 +72,7 @@ describe('Airflow 2.8.1 (native stack)', function () {
     // a plain web server (404 pages in HTML) where Airflow should be
     const server = spawn('python3', ['-m', 'http.server', '28086', '--bind', '127.0.0.1'], { stdio: 'ignore' });
     try {
-      await until('the web server to answer', 20_000, async () => (await fetch('http://127.0.0.1:28086/').then(() => true, () => undefined)), 200);
+      await until('the web server to answer', async () => (await fetch('http://127.0.0.1:28086/').then(() => true, () => undefined)), { timeoutMs: 20_000, intervalMs: 200 });
       const impostor = new AirflowClient({ baseUrl: 'http://127.0.0.1:28086', username: 'admin', password: 'admin' });
       await assert.rejects(impostor.listDags(), (e: Error) => {
         assert.match(e.message, new RegExp(`^http://127\\.0\\.0\\.1:28086 answers, but it is not Airflow \\(no REST API at /api/v2 or /api/v1; /api/v1/health: HTTP 404, text/html\\): port 28086 is held by pid ${server.pid} \\(python3\\)\\.`));

@@ -11,7 +11,7 @@ import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
 import { failingTask, followRun } from '../../src/services/airflow/streamingRun';
 import { Airflow3, startAirflow3 } from './lib/airflow3';
-import { until } from './lib/until';
+import { until } from '../lib/until';
 
 const PORT = 28185;
 
@@ -64,14 +64,14 @@ describe('Airflow 3.x (throwaway, /api/v2)', function () {
 
   it('detects the 3.x API and lists the DAG with its tags', async () => {
     assert.equal(await client.apiVersion(), 'v2');
-    const dag = await until('dp_hello to be parsed', 180_000, async () => (await client.listDags()).find((d) => d.dagId === 'dp_hello'));
+    const dag = await until('dp_hello to be parsed', async () => (await client.listDags()).find((d) => d.dagId === 'dp_hello'), { timeoutMs: 180_000, intervalMs: 2000 });
     assert.deepEqual([...dag.tags].sort(), ['datapipeline', 'test']);
     assert.equal(dag.isPaused, true);
     assert.equal(dag.fileloc, path.join(af.dagsDir, 'dp_hello.py'));
   });
 
   it('reports the broken DAG file as an import error', async () => {
-    const err = await until('the import error', 180_000, async () => (await client.listImportErrors()).find((e) => e.filename.endsWith('dp_broken.py')));
+    const err = await until('the import error', async () => (await client.listImportErrors()).find((e) => e.filename.endsWith('dp_broken.py')), { timeoutMs: 180_000, intervalMs: 2000 });
     assert.match(err.stackTrace, /deliberately broken for the DataPipeline test/);
     assert.ok(fs.existsSync(path.join(af.dagsDir, 'dp_broken.py')));
   });
@@ -100,7 +100,7 @@ describe('Airflow 3.x (throwaway, /api/v2)', function () {
   });
 
   it('a failed run names the failing task and its log holds the exception', async () => {
-    await until('dp_fails to be parsed', 180_000, async () => (await client.listDags()).find((d) => d.dagId === 'dp_fails'));
+    await until('dp_fails to be parsed', async () => (await client.listDags()).find((d) => d.dagId === 'dp_fails'), { timeoutMs: 180_000, intervalMs: 2000 });
     await client.setPaused('dp_fails', false);
     const run = await client.triggerDagRun('dp_fails');
     const end = await followRun(client, 'dp_fails', run.runId, { pollMs: 2000, stuckAfterMs: 600_000 });

@@ -16,12 +16,13 @@ import { ValidationError } from '../../src/services/kafka/validation';
 import type { RowData, StartForm } from '../../src/protocol/messageBrowser';
 import type { MessageBrowserController } from '../../src/webviews/messageBrowser/controller';
 import { ensureNativeStack } from './harness';
-import { browser, sleep, uniqueTopic, waitFor } from './lib/kafkaBrowser';
+import { browser, sleep, uniqueTopic } from './lib/kafkaBrowser';
 import { ThrowawayKafka } from './lib/throwawayKafka';
+import { until } from '../lib/until';
 
 async function browseAll(c: MessageBrowserController, form: StartForm, expectState: 'done' | 'live' = 'done'): Promise<void> {
   await c.startBrowse(form);
-  await waitFor(`browse ${form.mode} to be ${expectState}`, () => c.statusData().state === expectState, 60_000);
+  await until(`browse ${form.mode} to be ${expectState}`, () => c.statusData().state === expectState, 60_000);
 }
 
 function rows(c: MessageBrowserController): RowData[] {
@@ -117,7 +118,7 @@ describe('Kafka (real broker)', function () {
       assert.ok(parts.every((p) => p.leader === 1));
       await assert.rejects(service.createTopic({ topic, numPartitions: 1 }), /already exists/);
       await service.deleteTopic(topic);
-      await waitFor('topic to disappear', async () => !(await service.topicNames()).includes(topic));
+      await until('topic to disappear', async () => !(await service.topicNames()).includes(topic));
     });
 
     it('listing topics while another client deletes some: the list goes on without them, never "Kafka unreachable", and lists a topic created next', async function () {
@@ -136,7 +137,7 @@ describe('Kafka (real broker)', function () {
           const fresh = uniqueTopic('dp-fresh');
           await other.createTopic({ topic: fresh, numPartitions: 1 });
           created.add(fresh);
-          await waitFor(`${fresh} listed`, async () => (await service.listTopics()).some((t) => t.name === fresh), 10_000);
+          await until(`${fresh} listed`, async () => (await service.listTopics()).some((t) => t.name === fresh), 10_000);
           assert.ok(!(await service.listTopics()).some((t) => doomed.includes(t.name)), 'the deleted topics are gone from the list');
         }
       } finally {
@@ -462,7 +463,7 @@ describe('Kafka (real broker)', function () {
       // a window that holds nothing says which window, and when the topic has messages
       await browseAll(c, { mode: 'window', from: T0 - 7_200_000, to: T0 - 3_600_000, follow: false });
       const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-      await waitFor('the empty-window note', () => /^No message/.test(c.statusData().message ?? ''), 15_000);
+      await until('the empty-window note', () => /^No message/.test(c.statusData().message ?? ''), 15_000);
       assert.equal(c.statusData().message, `No message from ${iso(T0 - 7_200_000)} to ${iso(T0 - 3_600_000)}; the topic holds messages from ${iso(T0)} to ${iso(T0 + 1_200_000)}.`);
       await c.dispose();
     });
@@ -490,7 +491,7 @@ describe('Kafka (real broker)', function () {
         await browseAll(c, { mode: 'latest', follow: true }, 'live');
         assert.equal(c.view.count, 0);
         await service.produce(topic, [{ key: 'new', value: 'live one' }], 3);
-        await waitFor('3 live messages', () => c.view.count === 3);
+        await until('3 live messages', () => c.view.count === 3);
         assert.deepEqual(rows(c).map((x) => x.value), ['live one', 'live one', 'live one']);
       } finally {
         await c.dispose();
@@ -506,7 +507,7 @@ describe('Kafka (real broker)', function () {
     const store = new MessageStore(1000);
     const s = new BrowseSession({ service, topic, request: { start: { mode: 'earliest' }, follow: true }, store });
     await s.start();
-    await waitFor('30 messages', () => store.size === 30);
+    await until('30 messages', () => store.size === 30);
     const during = (await service.listGroups({ includeBrowse: true })).map((g) => g.groupId).sort();
     assert.deepEqual(during, before, 'no group while reading');
     await s.stop();
@@ -552,7 +553,7 @@ describe('Kafka (real broker)', function () {
       assert.equal(c.view.count, 0);
       // live tail goes on, and is not tested against the stopped pattern
       await service.produce(topic, [{ value: 'a'.repeat(40) + '!' }]);
-      await waitFor('the new message', () => c.statusData().buffered === 502);
+      await until('the new message', () => c.statusData().buffered === 502);
       await c.handle({ type: 'filter', filter: { ...f, query: '"n":4\\d\\d' } });
       assert.equal(c.view.count, 100);
     } finally {
@@ -571,7 +572,7 @@ describe('Kafka (real broker)', function () {
       const longKey = 'h'.repeat(70_000);
       await service.produce(topic, [{ value: 'first of batch' }, { value: 'long header', headers: { [longKey]: 'v' } }, { value: 'last of batch' }]);
       await service.produce(topic, [{ value: 'next batch' }]);
-      await waitFor('9 messages', () => c.statusData().buffered >= 9, 30_000);
+      await until('9 messages', () => c.statusData().buffered >= 9, 30_000);
       await sleep(1500); // a retry loop would append the batch again meanwhile
       const st = c.statusData();
       assert.equal(st.buffered, 9, 'each message once');
@@ -602,7 +603,7 @@ describe('Kafka (real broker)', function () {
       await consumer.subscribe({ topic, fromBeginning: true });
       let got = false;
       await consumer.run({ eachMessage: async () => void (got = true) });
-      await waitFor(`${groupId} to read`, () => got, 30_000);
+      await until(`${groupId} to read`, () => got, 30_000);
       await consumer.disconnect();
     };
     const stale = `datapipeline-browse-${hex}`;
@@ -615,7 +616,7 @@ describe('Kafka (real broker)', function () {
     let liveGot = false;
     await live.run({ eachMessage: async () => void (liveGot = true) });
     try {
-      await waitFor('the live group to read', () => liveGot, 30_000);
+      await until('the live group to read', () => liveGot, 30_000);
       const removed = await service.cleanupStaleBrowseGroups();
       assert.deepEqual(removed, [stale]);
       const ids = (await service.listGroups({ includeBrowse: true })).map((g) => g.groupId);
@@ -652,12 +653,12 @@ describe('Kafka (real broker)', function () {
       const states: string[] = [];
       const s = new BrowseSession({ service: svc, topic, request: { start: { mode: 'earliest' }, follow: true }, store, reconnectDelayMs: 500, onStatus: (st) => states.push(st.state) });
       await s.start();
-      await waitFor('100 messages before the restart', () => store.size === 100);
+      await until('100 messages before the restart', () => store.size === 100);
       await broker.stop();
       await sleep(3000);
       await broker.start();
       await svc.produce(topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `after ${i}` })));
-      await waitFor('200 messages after the restart', () => store.size >= 200, 90_000);
+      await until('200 messages after the restart', () => store.size >= 200, 90_000);
       await sleep(1500); // would catch late duplicates
       const seen = new Map<number, number[]>();
       for (let q = store.firstSeq; q < store.endSeq; q++) {

@@ -15,11 +15,12 @@ import type { RowData, StartForm } from '../../src/protocol/messageBrowser';
 import type { MessageBrowserController } from '../../src/webviews/messageBrowser/controller';
 import { ensureNativeStack } from './harness';
 import { consoleConsume, consoleProduce, describeGroupWithKafkaTool, javaTransactions, pythonProduce, startConsoleConsumer } from './lib/foreignClients';
-import { browser, sleep, uniqueTopic, waitFor } from './lib/kafkaBrowser';
+import { browser, sleep, uniqueTopic } from './lib/kafkaBrowser';
+import { until } from '../lib/until';
 
 async function readAll(c: MessageBrowserController, form: Partial<StartForm> = {}): Promise<RowData[]> {
   await c.startBrowse({ mode: 'earliest', follow: false, ...form });
-  await waitFor('the read to be done', () => c.statusData().state === 'done' || c.statusData().state === 'error', 60_000);
+  await until('the read to be done', () => c.statusData().state === 'done' || c.statusData().state === 'error', 60_000);
   assert.equal(c.statusData().state, 'done', `status: ${JSON.stringify(c.statusData())}`);
   return c.page(1, 0, 500).rows;
 }
@@ -203,7 +204,7 @@ describe('Kafka: what real producers write (Java, Python, librdkafka; every code
       consumer = startConsoleConsumer(bootstrap, t, group, ['--consumer-property', 'group.protocol=consumer', '--consumer-property', 'auto.commit.interval.ms=500']);
       let read = 0;
       consumer.stdout!.on('data', (d: Buffer) => (read += d.toString().split('\n').filter(Boolean).length));
-      await waitFor('the Java consumer to read 30 messages', () => read >= 30, 90_000);
+      await until('the Java consumer to read 30 messages', () => read >= 30, 90_000);
       await sleep(2000); // an auto-commit after the last poll
       const tool = await describeGroupWithKafkaTool(bootstrap, group);
       assert.equal(tool.state, 'Stable');

@@ -12,8 +12,9 @@ import * as path from 'node:path';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { cacheDir } from '../../src/services/util/paths';
 import { ensureNativeStack } from './harness';
-import { browser, sleep, waitFor } from './lib/kafkaBrowser';
+import { browser, sleep } from './lib/kafkaBrowser';
 import { ThrowawayKafka } from './lib/throwawayKafka';
+import { until } from '../lib/until';
 
 /** Kafka's producer benchmark tool: `records` values of `size` bytes at `perSecond` (-1: as fast as it can). */
 function producerPerformance(bootstrap: string, topic: string, records: number, size: number, perSecond: number): { proc: ChildProcess; done: Promise<string> } {
@@ -72,7 +73,7 @@ describe('Kafka soak (own broker on 29292, Java producer)', function () {
     }, 50);
     try {
       await c.startBrowse({ mode: 'earliest', follow: true });
-      await waitFor('live', () => c.statusData().state === 'live', 60_000);
+      await until('live', () => c.statusData().state === 'live', 60_000);
       const t0 = Date.now();
       const prod = producerPerformance(broker.bootstrap, topic, 240_000, 200, 2000);
       producers.push(prod.proc);
@@ -87,7 +88,7 @@ describe('Kafka soak (own broker on 29292, Java producer)', function () {
       const wm = await svc.watermarks(topic);
       const total = wm.reduce((n, w) => n + (w.high - w.low), 0);
       assert.ok(total >= 230_000, `the topic holds ${total} records (producer: ${report.trim().split('\n').pop()})`);
-      await waitFor(`the browser to hold all ${total}`, () => c.store.size >= total, 120_000);
+      await until(`the browser to hold all ${total}`, () => c.store.size >= total, 120_000);
       await sleep(2000); // late duplicates would show up now
       const held = new Map<number, number[]>();
       for (let q = c.store.firstSeq; q < c.store.endSeq; q++) {
@@ -117,7 +118,7 @@ describe('Kafka soak (own broker on 29292, Java producer)', function () {
     const { c } = browser(svc, topic, 100_000, { maxBytes: budget });
     try {
       await c.startBrowse({ mode: 'latest', follow: true });
-      await waitFor('live', () => c.statusData().state === 'live', 60_000);
+      await until('live', () => c.statusData().state === 'live', 60_000);
       global.gc?.();
       const rss0 = process.memoryUsage().rss;
       let maxBytes = 0;
@@ -136,7 +137,7 @@ describe('Kafka soak (own broker on 29292, Java producer)', function () {
         const wm = await svc.watermarks(topic);
         const produced = wm.reduce((n, w) => n + w.high, 0);
         assert.equal(produced, 20_000);
-        await waitFor('the browser to read all 20,000', () => c.store.size + c.store.evicted >= 20_000, 300_000);
+        await until('the browser to read all 20,000', () => c.store.size + c.store.evicted >= 20_000, 300_000);
       } finally {
         clearInterval(sampler);
       }

@@ -14,21 +14,12 @@ import { canBind, findPortHolders, isAlive } from '../../src/services/stack/nati
 import { StackError, StackProgress } from '../../src/services/stack/types';
 import { cacheDir } from '../../src/services/util/paths';
 import { stackDir } from './harness';
+import { until } from '../lib/until';
 
 const PORTS: NativePorts = { kafka: 24092, kafkaController: 24093, sparkMaster: 24077, sparkMasterUi: 24080, sparkWorkerUi: 24081, airflow: 24085, postgres: 24432 };
 
 function tmpState(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `dp-native-${name}-`));
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 function kafkaClient(bootstrap: string): Kafka {
@@ -171,13 +162,13 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     const sub = backend.onDidChange(() => changed++);
     try {
       process.kill(javaPid, 'SIGKILL');
-      const crashed = await waitFor('the worker to show as exited', async () => {
+      const crashed = await until('the worker to show as exited', async () => {
         const s = (await backend.status()).find((x) => x.id === 'spark-worker')!;
         return s.state === 'exited' ? s : undefined;
-      });
+      }, 60_000);
       assert.equal(crashed.exitCode, 137);
       assert.match(crashed.detail ?? '', /exited with code 137/);
-      await waitFor('a change event', async () => (changed > 0 ? true : undefined), 10_000);
+      await until('a change event', async () => (changed > 0 ? true : undefined), 10_000);
     } finally {
       sub.dispose();
     }
@@ -195,7 +186,7 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     const followed: string[] = [];
     const following = backend.logs('airflow-webserver', (l) => followed.push(l), { follow: true, tail: 0, signal: ac.signal });
     await fetch(`${backend.endpoints().airflowUrl}/health?from-test=1`);
-    await waitFor('the followed log to show the request', async () => (followed.some((l) => l.includes('from-test=1')) ? true : undefined), 15_000);
+    await until('the followed log to show the request', async () => (followed.some((l) => l.includes('from-test=1')) ? true : undefined), 15_000);
     ac.abort();
     await following;
   });

@@ -16,8 +16,9 @@ import { SparkJob, SparkJobResult, SubmitRefusedError } from '../../src/services
 import { SparkViewModel } from '../../src/services/spark/sparkViewModel';
 import type { SparkSubmitRequest } from '../../src/services/stack/types';
 import { ensureNativeStack, NativeStack, repoRoot } from './harness';
-import { browser, waitFor } from './lib/kafkaBrowser';
+import { browser } from './lib/kafkaBrowser';
 import { startJob } from './lib/sparkJobs';
+import { until } from '../lib/until';
 
 const SCRIPTS = path.join(repoRoot, 'stack', 'scripts');
 
@@ -199,7 +200,7 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     const read = async () => {
       const { c } = browser(service, outputTopic);
       await c.startBrowse({ mode: 'earliest', follow: false });
-      await waitFor('the read to finish', () => c.statusData().state === 'done', 30_000);
+      await until('the read to finish', () => c.statusData().state === 'done', 30_000);
       const rows = c.page(1, 0, 100).rows;
       await c.dispose();
       return rows;

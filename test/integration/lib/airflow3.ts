@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheDir } from '../../../src/services/util/paths';
+import { until } from '../../lib/until';
 
 export interface Airflow3 {
   url: string;
@@ -28,16 +29,6 @@ function airflow3Bin(): string {
     if (r.status !== 0) throw new Error(`scripts/setup/airflow3.sh failed (${r.status}); see ${path.join(cacheDir(), 'logs', 'airflow3-pip.log')}`);
   }
   return bin;
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, logs: string[]): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  const tails = logs.map((f) => `--- ${f}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').slice(-30).join('\n') : '(no log)'}`);
-  throw new Error(`Airflow 3 did not get ${what} within ${timeoutMs / 1000}s.\n${tails.join('\n')}`);
 }
 
 /** Starts api-server, scheduler and dag-processor; resolves once the API answers healthy. */
@@ -128,12 +119,17 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
   };
 
   try {
-    await waitFor('healthy', 180_000, async () => {
+    await until('Airflow 3 to be healthy', async () => {
       const res = await fetch(`${url}/api/v2/monitor/health`, { signal: AbortSignal.timeout(3000) });
       if (!res.ok) return false;
       const h = (await res.json()) as { scheduler?: { status?: string }; dag_processor?: { status?: string } };
       return h.scheduler?.status === 'healthy' && h.dag_processor?.status === 'healthy';
-    }, logs);
+    }, {
+      timeoutMs: 180_000,
+      intervalMs: 1000,
+      ignoreErrors: true,
+      detail: () => logs.map((f) => `--- ${f}\n${fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').slice(-30).join('\n') : '(no log)'}`).join('\n'),
+    });
   } catch (err) {
     await stop();
     throw err;
