@@ -4,6 +4,7 @@ import type { StackController } from './stackController';
 import type { Logger } from './services/util/logger';
 import type { CommandHandler } from './commands/registry';
 import type { TreeViewSource } from './views/base';
+import type { Connections } from './connections';
 
 /**
  * Everything a feature needs, built once in `activate` and passed in (no singletons).
@@ -17,6 +18,8 @@ export interface FeatureContext {
   showLog(): void;
   readonly settings: Settings;
   readonly stack: StackController;
+  /** The Kafka, Spark and Airflow clients for the stack's endpoints (built once per address). */
+  readonly connections: Connections;
   /** The TreeView the activation shell created for a view id, now served by the given provider. */
   readonly treeView: TreeViewSource;
   /** Registers a command through the shared wrapper (logs, catches, shows the error once). */

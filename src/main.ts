@@ -13,6 +13,7 @@ import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from './serv
 import { Settings } from './settings';
 import { createStackBackendFactory } from './stackBackends';
 import { StackController } from './stackController';
+import { Connections } from './connections';
 
 /**
  * The features, loaded by the activation shell (src/extension.ts) on first use. Builds every object
@@ -39,6 +40,8 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
     logging.logger('stack'),
   );
   context.subscriptions.push(stack);
+  const connections = new Connections({ stack, settings, secrets: context.secrets, logger: (name) => logging.logger(name) });
+  context.subscriptions.push(connections);
 
   const showLog = () => logging.channel.show(true);
   const ctx: FeatureContext = {
@@ -47,6 +50,7 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
     showLog,
     settings,
     stack,
+    connections,
     treeView: (viewId, provider) => host.treeView(viewId, provider),
     registerCommand: (id, handler) => host.registerCommand(id, wrapCommand(id, handler, { log: logging.logger(id), showLog })),
     stackDir,

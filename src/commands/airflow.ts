@@ -2,11 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
-import { AirflowClient } from '../services/airflow/client';
+import type { AirflowConnection } from '../connections';
 import { bestFileMatch, importErrorLocation, isFinishedTaskState, parseTriggerConfig } from '../services/airflow/dagsModel';
-import { AirflowCredentials, plainHttpWarning } from '../services/airflow/credentials';
 import { pathInBundledStack } from '../services/stack/stackFiles';
-import { AirflowError, passwordNeeded } from '../services/airflow/errors';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { failingTask, followRun, STREAMING_DAG_ID, triggerStreaming } from '../services/airflow/streamingRun';
 import type { AirflowDagRun, AirflowImportError } from '../services/airflow/types';
@@ -15,95 +13,6 @@ import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 
 const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
 const LOG_SCHEME = 'datapipeline-airflow-log';
-
-/**
- * One AirflowClient for the current URL/user/password; the password is kept per server (URL + user)
- * in SecretStorage. A server without one is asked for it before anything is sent; a 401 asks once
- * (SecretStorage), and later calls use the new client.
- */
-export class AirflowConnection {
-  private cached?: { key: string; client: AirflowClient };
-  private asking?: Promise<boolean>;
-  private readonly credentials: AirflowCredentials;
-  private readonly warned = new Set<string>();
-
-  /** URL/user/password combinations already asked about after a 401 (so a poll never asks twice). */
-  private readonly askedAfter401 = new Set<string>();
-
-  constructor(private readonly ctx: FeatureContext) {
-    this.credentials = new AirflowCredentials(ctx.extensionContext.secrets, () => ctx.stack.stackAirflowUrl());
-  }
-
-  /**
-   * A 401 (or no password yet) seen by the DAGs view: asks for the password once for these
-   * credentials; true when a new one was entered (the caller reloads). Cancelling leaves the
-   * "Enter Password" item in the view.
-   */
-  async askOnceAfter401(reason: string): Promise<boolean> {
-    const key = this.cached?.key ?? `${this.url}\n${this.ctx.settings.airflowUsername}`;
-    if (this.askedAfter401.has(key)) return false;
-    this.askedAfter401.add(key);
-    return this.askPassword(reason);
-  }
-
-  get url(): string {
-    return this.ctx.stack.endpoints().airflowUrl;
-  }
-
-  async client(): Promise<AirflowClient> {
-    const url = this.url;
-    const username = this.ctx.settings.airflowUsername;
-    const password = await this.credentials.password(url, username);
-    if (password === undefined) {
-      this.cached = undefined;
-      // a server that is down or is not Airflow says so first (the health endpoint needs no credentials)
-      await new AirflowClient({ baseUrl: url, username, password: '' }).health();
-      throw passwordNeeded(url, username);
-    }
-    const key = `${url}\n${username}\n${password}`;
-    if (this.cached?.key !== key) {
-      this.cached = { key, client: new AirflowClient({ baseUrl: url, username, password }) };
-      const warning = plainHttpWarning(url);
-      if (warning && !this.warned.has(url)) {
-        this.warned.add(url);
-        void vscode.window.showWarningMessage(warning);
-      }
-    }
-    return this.cached.client;
-  }
-
-  /** Asks for the password (once at a time); true when one was entered. */
-  askPassword(reason?: string): Promise<boolean> {
-    if (!this.asking) {
-      this.asking = (async () => {
-        const url = this.url;
-        const username = this.ctx.settings.airflowUsername;
-        const pw = await vscode.window.showInputBox({
-          title: `Airflow password for ${username} at ${url}`,
-          prompt: [reason ?? 'Stored in VS Code SecretStorage for this server only.', plainHttpWarning(url)].filter(Boolean).join(' '),
-          password: true,
-          ignoreFocusOut: true,
-        });
-        if (pw === undefined) return false;
-        await this.credentials.save(url, username, pw);
-        return true;
-      })().finally(() => (this.asking = undefined));
-    }
-    return this.asking;
-  }
-
-  /** Runs `fn` with a client; with no password yet or on a 401, asks for the password once and retries. */
-  async withClient<T>(fn: (c: AirflowClient) => Promise<T>): Promise<T> {
-    try {
-      return await fn(await this.client());
-    } catch (err) {
-      if (err instanceof AirflowError && err.kind === 'unauthorized') {
-        if (await this.askPassword(err.message)) return fn(await this.client());
-      }
-      throw err;
-    }
-  }
-}
 
 interface LogTarget {
   dagId: string;
@@ -240,7 +149,7 @@ function isTaskRow(node: DagNode | undefined): node is Extract<DagNode, { kind: 
 
 export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[] {
   const log = ctx.logger('airflow');
-  const conn = new AirflowConnection(ctx);
+  const conn = ctx.connections.airflow;
   const diagnostics = new ImportErrorDiagnostics(() => ctx.stackDir());
   const provider = new DagsTreeProvider({
     client: () => conn.client(),

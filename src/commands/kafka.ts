@@ -4,7 +4,6 @@
  */
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
-import type { KafkaService } from '../services/kafka/kafkaClient';
 import type { ExportRecord } from '../services/kafka/messageFormat';
 import { CODEC_NAMES, type CodecName } from '../services/kafka/codecs';
 import { parseProduceDocument, produceTemplate } from '../services/kafka/produceDocument';
@@ -21,34 +20,6 @@ import { isInternalTopic } from '../services/kafka/topicFilter';
 import { TopicsTreeProvider, type TopicNode } from '../views/topicsView';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 
-/** One KafkaService per bootstrap setting, created on first use. */
-class KafkaConnection implements vscode.Disposable {
-  private current?: { bootstrap: string; service: Promise<KafkaService> };
-  constructor(private readonly ctx: FeatureContext) {}
-
-  get(): Promise<KafkaService> {
-    const bootstrap = this.ctx.stack.endpoints().kafkaBootstrap;
-    if (this.current?.bootstrap !== bootstrap) {
-      this.dispose();
-      const log = this.ctx.logger('kafka');
-      const service = import('../services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ bootstrap, log }));
-      this.current = { bootstrap, service };
-      // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
-      void service
-        .then((s) => s.cleanupStaleBrowseGroups())
-        .then((ids) => ids.length && log.info(`removed ${ids.length} empty browse group(s) left by an earlier session: ${ids.join(', ')}`))
-        .catch(() => undefined);
-    }
-    return this.current.service;
-  }
-
-  dispose(): void {
-    const c = this.current;
-    this.current = undefined;
-    void c?.service.then((s) => s.dispose()).catch(() => undefined);
-  }
-}
-
 function topicArg(arg: unknown): string | undefined {
   const n = arg as TopicNode | undefined;
   if (n && typeof n === 'object' && n.kind === 'topic') return n.topic.name;
@@ -60,7 +31,7 @@ function topicArg(arg: unknown): string | undefined {
 const ASK_COPIES = -1;
 
 export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
-  const conn = new KafkaConnection(ctx);
+  const conn = { get: () => ctx.connections.kafka() };
   const tree = new TopicsTreeProvider(() => conn.get());
   tree.createTopicsView(ctx.treeView);
 
@@ -223,7 +194,6 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
 
   const disposables: vscode.Disposable[] = [
     tree,
-    conn,
     ctx.settings.onDidChange((e) => {
       if (e.affectsConfiguration('datapipeline.kafka.bootstrapServers')) tree.reloadAll();
     }),

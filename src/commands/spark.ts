@@ -3,7 +3,6 @@ import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import { sparkLogLevel, type DriverLine } from '../services/spark/driverOutput';
 import { SparkApplication } from '../services/spark/models';
-import { SparkMasterClient } from '../services/spark/sparkMasterClient';
 import { SparkJob, SparkJobResult } from '../services/spark/sparkJob';
 import { SparkViewModel } from '../services/spark/sparkViewModel';
 import { describeRequest, EMPTY_FORM, formToRequest, SubmitFormError, SubmitFormState } from '../services/spark/submitPlanner';
@@ -77,12 +76,7 @@ class DriverTerminal implements vscode.Pseudoterminal {
 export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
   const log = ctx.logger('spark');
   const disposables: vscode.Disposable[] = [];
-  let client: SparkMasterClient | undefined;
-  const clientFor = () => {
-    const uiUrl = ctx.stack.endpoints().sparkUiUrl;
-    if (!client || client.uiUrl !== uiUrl.replace(/\/+$/, '')) client = new SparkMasterClient(uiUrl);
-    return client;
-  };
+  const clientFor = () => ctx.connections.spark();
   const model = new SparkViewModel(clientFor);
   const tree = new SparkTreeProvider(model);
   disposables.push(model, tree);

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ALL_GROUPS, DEFAULT_PORTS, NativeLayout, NativePorts, NativeServiceId, ServiceGroup, servicesFor } from '../../src/services/stack/native/config';
 import { NativeBackend } from '../../src/services/stack/native/nativeBackend';
-import { isAlive, readStat } from '../../src/services/stack/native/procfs';
+import { isAlive, readStat } from '../../src/services/util/procfs';
 import { StackEndpoints, StackError } from '../../src/services/stack/types';
 import { cacheDir, stateDir } from '../../src/services/util/paths';
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { NativePorts } from '../../src/services/stack/native/config';
 import { NativeBackend } from '../../src/services/stack/native/nativeBackend';
-import { canBind, findPortHolders, isAlive } from '../../src/services/stack/native/procfs';
+import { canBind, findPortHolders, isAlive } from '../../src/services/util/procfs';
 import { StackError, StackProgress } from '../../src/services/stack/types';
 import { cacheDir } from '../../src/services/util/paths';
 import { stackDir } from './harness';

@@ -4,7 +4,7 @@ import {
   stateIcon, taskDescription,
 } from '../../src/services/airflow/dagsModel';
 import {
-  describeProgress, failingTask, orderTasks, parseOutputRange, schedulerDown, sparkAppIdFromLog, summarizeTasks, toOutputRecord,
+  describeProgress, failingTask, orderTasks, parseOutputRange, schedulerDown, summarizeTasks, toOutputRecord,
 } from '../../src/services/airflow/streamingRun';
 import { isFromOutputViewer } from '../../src/protocol/outputViewer';
 import { dagNodeActive, dagNodeKey, dagNodeSignature, type DagNode } from '../../src/services/airflow/dagsModel';
@@ -122,11 +122,9 @@ describe('airflow streaming run', () => {
     assert.equal(toOutputRecord(0, '1', null, Buffer.from('plain')).fields, undefined);
   });
 
-  it('summarises task durations and finds the Spark app id in a spark-submit log', () => {
+  it('summarises task durations', () => {
     const s = summarizeTasks([ti('produce_sample_data', 'success', { duration: 2.5 }), ti('create_kafka_topics', 'success', { duration: 1 })]);
     assert.deepEqual(s.map((x) => [x.taskId, x.durationSeconds]), [['create_kafka_topics', 1], ['produce_sample_data', 2.5]]);
-    assert.equal(sparkAppIdFromLog('INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-20261125192001-0003\n'), 'app-20261125192001-0003');
-    assert.equal(sparkAppIdFromLog('nothing'), undefined);
   });
 
   it('accepts only well-formed messages from the output viewer webview', () => {

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { checkPort, describePortInUse, findPortsInUse, parseProcNetTcp } from '../../src/services/util/ports';
+import { parseProcNetTcp } from '../../src/services/util/procfs';
+import { checkPort, describePortInUse, findPortsInUse } from '../../src/services/util/ports';
 
 function listen(port: number, host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -17,12 +18,12 @@ describe('ports util (port-in-use check naming the owner)', () => {
       '   0: 0100007F:4684 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1',
       '   1: 0100007F:4684 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 999 1',
     ].join('\n');
-    assert.deepEqual(parseProcNetTcp(v4), [{ port: 18052, address: '127.0.0.1', inode: 12345 }]);
+    assert.deepEqual(parseProcNetTcp(v4), [{ port: 18052, localAddress: '127.0.0.1', inode: 12345 }]);
     const v6 = [
       'header',
       '   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1',
     ].join('\n');
-    assert.deepEqual(parseProcNetTcp(v6, true), [{ port: 8080, address: '::', inode: 777 }]);
+    assert.deepEqual(parseProcNetTcp(v6), [{ port: 8080, localAddress: '::', inode: 777 }]);
   });
 
   it('reports a free port as free', async () => {

@@ -13,7 +13,6 @@ import {
   parsePins,
   parsePythonVersion,
   parseServiceGroups,
-  parseSparkAppId,
   pipelineEnv,
   postgresArgs,
   postgresUrl,
@@ -21,7 +20,7 @@ import {
   resolveServiceName,
   servicesFor,
 } from '../../src/services/stack/native/config';
-import { hexToAddress, parseProcNetTcp, parseProcStat, parseVmRss } from '../../src/services/stack/native/procfs';
+import { hexToAddress, parseProcNetTcp, parseProcStat, parseVmRss } from '../../src/services/util/procfs';
 
 const L = layout('/p/stack', '/c', '/s');
 
@@ -124,9 +123,7 @@ describe('native stack configuration', function () {
     );
   });
 
-  it('finds the application id in driver output and makes a Kafka cluster id', function () {
-    assert.equal(parseSparkAppId('INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-20261125191530-0003\n'), 'app-20261125191530-0003');
-    assert.equal(parseSparkAppId('no id here'), undefined);
+  it('makes a Kafka cluster id', function () {
     assert.match(kafkaClusterId(Buffer.alloc(16, 7)), /^[A-Za-z0-9_-]{22}$/);
     assert.throws(() => kafkaClusterId(Buffer.alloc(8)));
   });

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatError, parseArgs } from '../../src/cli/stack';
 import { ProcessStore, RunRecord } from '../../src/services/stack/native/processes';
-import { bootId, cmdline, isAlive, readStat } from '../../src/services/stack/native/procfs';
+import { bootId, cmdline, isAlive, readStat } from '../../src/services/util/procfs';
 import { withStateLock } from '../../src/services/stack/native/stateLock';
 import { StackError } from '../../src/services/stack/types';
 

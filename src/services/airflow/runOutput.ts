@@ -6,7 +6,8 @@
 import type { AirflowClient } from './client';
 import { formatSeconds, spanSeconds } from './dagsModel';
 import { readOutputRange } from './outputReader';
-import { orderTasks, OutputRange, OutputRecord, parseOutputRange, sparkAppIdFromLog, summarizeTasks } from './streamingRun';
+import { parseAppId } from '../spark/driverOutput';
+import { orderTasks, OutputRange, OutputRecord, parseOutputRange, summarizeTasks } from './streamingRun';
 import type { OutputViewerData } from '../../protocol/outputViewer';
 
 export const OUTPUT_TASK_ID = 'consume_output_topic';
@@ -53,7 +54,7 @@ export async function collectRunOutput(client: AirflowClient, readRange: RangeRe
   if (spark && spark.tryNumber > 0) {
     try {
       const log = await client.getTaskLog({ dagId, runId, taskId: SPARK_TASK_ID }, spark.tryNumber);
-      data.sparkAppId = sparkAppIdFromLog(log.text);
+      data.sparkAppId = parseAppId(log.text);
     } catch {
       data.sparkAppId = undefined;
     }

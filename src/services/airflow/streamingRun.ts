@@ -178,9 +178,3 @@ export function summarizeTasks(tasks: AirflowTaskInstance[], now: number = Date.
     durationSeconds: t.duration ?? spanSeconds(t.startDate, t.endDate, now),
   }));
 }
-
-/** The Spark application id a spark-submit log names ("app-20261125192001-0003"), if any. */
-export function sparkAppIdFromLog(log: string): string | undefined {
-  const m = /\b(app-\d{14}-\d{4,})\b/.exec(log);
-  return m?.[1];
-}

@@ -4,7 +4,8 @@ import { parseMasterStatus, SparkMasterStatus } from './models';
 export class SparkUnreachableError extends Error {
   constructor(
     readonly uiUrl: string,
-    detail: string,
+    /** what went wrong, without the advice ("no answer within 3000 ms", "ECONNREFUSED") */
+    readonly detail: string,
   ) {
     super(
       `Spark unreachable at ${uiUrl} (${detail}). Start the stack (DataPipeline: Start Stack) ` +

@@ -42,6 +42,7 @@ import {
   type StackEndpoints,
 } from '../types';
 import { tarFiles } from './tar';
+import { which } from '../../util/which';
 
 export const DEFAULT_PROJECT = 'datapipeline';
 /** image label holding buildInputsHash() of what the image was built from */
@@ -273,7 +274,7 @@ export class DockerBackend implements StackBackend {
     try {
       await pingDocker(this.client());
     } catch (err) {
-      if (err instanceof DockerUnavailableError && err.reason === 'daemon-down' && !onPath('docker', this.env)) {
+      if (err instanceof DockerUnavailableError && err.reason === 'daemon-down' && !which('docker', this.env)) {
         throw new StackError('Docker is not installed (no docker command on PATH, and no daemon answers).', {
           nextStep: 'Install Docker Engine or Docker Desktop, or set datapipeline.stack.backend to "native" to run the stack as local processes.',
           cause: err,
@@ -928,19 +929,6 @@ export class DockerBackend implements StackBackend {
   }
 }
 
-/** Is `cmd` an executable file in one of env.PATH's folders? */
-export function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    try {
-      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
-      return true;
-    } catch {
-      /* not here */
-    }
-  }
-  return false;
-}
 
 function safeEnv(dir: string, env: NodeJS.ProcessEnv): Record<string, string> {
   try {

@@ -450,9 +450,3 @@ export function connectorExtras(connectorJars: string[], pysparkJars: string[]):
   const have = new Set(pysparkJars.map(jarArtifact));
   return connectorJars.filter((j) => !have.has(jarArtifact(j))).sort();
 }
-
-/** The spark application id in driver output. */
-export function parseSparkAppId(text: string): string | undefined {
-  const m = /\b(app-\d{14}-\d{4,})\b/.exec(text);
-  return m?.[1];
-}

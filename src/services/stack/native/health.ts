@@ -1,5 +1,7 @@
 /** Real health checks of the native services (metadata request, Spark master JSON, Airflow /health). */
 import { Kafka, logLevel } from 'kafkajs';
+import type { SparkMasterStatus } from '../../spark/models';
+import { SparkMasterClient, SparkUnreachableError } from '../../spark/sparkMasterClient';
 
 export interface HealthResult {
   ok: boolean;
@@ -34,23 +36,15 @@ export async function kafkaHealth(bootstrap: string, timeoutMs = 4000): Promise<
   }
 }
 
-export interface SparkMasterJson {
-  status?: string;
-  aliveworkers?: number;
-  cores?: number;
-  memory?: number;
-  workers?: Array<{ id: string; state: string; cores: number; memory: number; webuiaddress?: string }>;
-  activeapps?: unknown[];
-}
-
-export async function sparkMasterHealth(uiUrl: string, needWorker: boolean, timeoutMs = 3000): Promise<HealthResult & { json?: SparkMasterJson }> {
+/** The master answers its /json (through the same validating client as the Spark view) and is ALIVE; with `needWorker`, a worker is too. */
+export async function sparkMasterHealth(uiUrl: string, needWorker: boolean, timeoutMs = 3000): Promise<HealthResult & { status?: SparkMasterStatus }> {
   try {
-    const j = (await getJson(`${uiUrl}/json/`, timeoutMs)) as SparkMasterJson;
-    const alive = (j.workers ?? []).filter((w) => w.state === 'ALIVE').length;
-    const ok = j.status === 'ALIVE' && (!needWorker || alive > 0);
-    return { ok, detail: `${j.status ?? '?'}, ${alive} worker${alive === 1 ? '' : 's'}, ${j.cores ?? 0} cores`, json: j };
+    const st = await new SparkMasterClient(uiUrl, { timeoutMs }).status();
+    const alive = st.workers.filter((w) => w.state === 'ALIVE').length;
+    const ok = st.status === 'ALIVE' && (!needWorker || alive > 0);
+    return { ok, detail: `${st.status}, ${alive} worker${alive === 1 ? '' : 's'}, ${st.cores} cores`, status: st };
   } catch (e) {
-    return { ok: false, detail: (e as Error).message };
+    return { ok: false, detail: e instanceof SparkUnreachableError ? e.detail : (e as Error).message };
   }
 }
 

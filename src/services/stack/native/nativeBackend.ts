@@ -41,7 +41,6 @@ import {
   NativeLayout,
   NativePorts,
   NativeServiceId,
-  parseSparkAppId,
   pipelineEnv,
   resolveServiceName,
   SERVICE_GROUP,
@@ -51,11 +50,13 @@ import {
   servicesFor,
 } from './config';
 import { airflowHealth, HealthResult, kafkaHealth, postgresHealth, sparkMasterHealth } from './health';
-import { canBind, describeHolder, findPortHolders, isAlive, processTree, pssBytes, rssBytes } from './procfs';
+import { canBind, describeHolder, findPortHolders, isAlive, processTree, pssBytes, rssBytes } from '../../util/procfs';
 import { abortError, ProcessStore, sleep, tailLines } from './processes';
-import { checkDisk, checkPrerequisites, EMBEDDED_POSTGRES, localConnectorJars, Prerequisites, provisionSteps, run, runSteps, stepsNeeded, which } from './provision';
+import { checkDisk, checkPrerequisites, EMBEDDED_POSTGRES, localConnectorJars, Prerequisites, provisionSteps, run, runSteps, stepsNeeded } from './provision';
+import { which } from '../../util/which';
 import { extensionRoot } from '../../util/paths';
 import { withStateLock } from './stateLock';
+import { parseAppId } from '../../spark/driverOutput';
 
 export interface NativeBackendOptions {
   /** the stack folder (dags/, scripts/, native/) */
@@ -769,7 +770,7 @@ export class NativeBackend implements StackBackend {
               ? () => sparkMasterHealth(e.sparkUiUrl, false)
               : async () => {
                   const h = await sparkMasterHealth(e.sparkUiUrl, true);
-                  const mine = (h.json?.workers ?? []).some((w) => w.state === 'ALIVE' && (w.webuiaddress ?? '').endsWith(`:${this.ports.sparkWorkerUi}`));
+                  const mine = (h.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${this.ports.sparkWorkerUi}`));
                   return { ok: h.ok && mine, detail: mine ? h.detail : `worker not registered with the master yet (${h.detail})` };
                 },
         };
@@ -887,7 +888,7 @@ export class NativeBackend implements StackBackend {
       if (s === 'kafka') h = kafka;
       else if (s === 'spark-master') h = spark;
       else if (s === 'spark-worker') {
-        const alive = (spark?.json?.workers ?? []).some((w) => w.state === 'ALIVE' && (w.webuiaddress ?? '').endsWith(`:${this.ports.sparkWorkerUi}`));
+        const alive = (spark?.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${this.ports.sparkWorkerUi}`));
         h = { ok: !!spark?.ok && alive, detail: alive ? `registered with the master, ${MEMORY.sparkWorkerCores} cores, ${MEMORY.sparkWorkerMemory}` : 'not registered with the master' };
       } else if (s === 'postgres') h = postgres;
       else if (s === 'airflow-webserver') h = airflow?.web;
@@ -1042,7 +1043,7 @@ export class NativeBackend implements StackBackend {
       const note = (s: string) => {
         if (appId) return;
         seen = (seen + s).slice(-4096);
-        appId = parseSparkAppId(seen);
+        appId = parseAppId(seen);
       };
       child.stdout!.on('data', (d: Buffer) => {
         const s = d.toString();

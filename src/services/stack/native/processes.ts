@@ -14,7 +14,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bootId, cmdline, environOf, environValue, isAlive, processTree, programName, readStat } from './procfs';
+import { bootId, cmdline, environOf, environValue, isAlive, processTree, programName, readStat } from '../../util/procfs';
 
 /** The environment variable that marks every process of one service run. */
 export const RUN_ID_ENV = 'DATAPIPELINE_RUN_ID';

@@ -13,6 +13,7 @@ import { parseDotEnv } from '../../docker/composeFile';
 import { connectorExtras, NativeLayout, parseJavaMajor, parsePythonVersion, pythonSupported, sparkHome, stackVersions, type StackVersions } from './config';
 import { packageManagerEnv } from '../../util/childEnv';
 import { abortError } from './processes';
+import { which } from '../../util/which';
 
 export interface Prerequisites {
   java: string;
@@ -78,21 +79,6 @@ export function run(
   });
 }
 
-/** Finds an executable on PATH (argv-only lookup, no shell). */
-export function which(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (name.includes('/')) return fs.existsSync(name) ? name : undefined;
-  for (const dir of (env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
 
 const JAVA_HELP = 'Install a Java 17 JDK (Debian/Ubuntu: `sudo apt-get install openjdk-17-jdk-headless`; macOS: `brew install openjdk@17`) and put its `bin` on PATH or set JAVA_HOME.';
 const PYTHON_HELP = 'Install Python 3.11 (or 3.9/3.10) with venv support (Debian/Ubuntu: `sudo apt-get install python3.11 python3.11-venv`; or pyenv) and put it on PATH, or set DATAPIPELINE_PYTHON to its path.';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAlive, readStat } from './procfs';
+import { isAlive, readStat } from '../../util/procfs';
 import { abortError, sleep } from './processes';
 
 interface LockOwner {

@@ -1,0 +1,32 @@
+/**
+ * One client per address: the same client while the address (the key) stays, a new one when it
+ * changes, the old one disposed. Every feature's Kafka, Spark and Airflow client comes through one
+ * of these (src/connections.ts). No `vscode` import.
+ */
+export class ClientCache<T> {
+  private current?: { key: string; client: T };
+
+  constructor(
+    private readonly create: (key: string) => T,
+    private readonly disposeClient: (client: T) => void = () => undefined,
+  ) {}
+
+  get(key: string): T {
+    if (this.current?.key !== key) {
+      this.dispose();
+      this.current = { key, client: this.create(key) };
+    }
+    return this.current.client;
+  }
+
+  /** The client for the last key, if one was made. */
+  get last(): T | undefined {
+    return this.current?.client;
+  }
+
+  dispose(): void {
+    const c = this.current;
+    this.current = undefined;
+    if (c) this.disposeClient(c.client);
+  }
+}
