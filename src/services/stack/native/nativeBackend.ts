@@ -3,7 +3,7 @@
  * (webserver + scheduler) as local processes on 127.0.0.1, supervised and recorded in a state
  * folder so any later caller (CLI, extension, tests) can see, stop or restart exactly them.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
@@ -50,13 +50,14 @@ import {
   servicesFor,
 } from './config';
 import { airflowHealth, HealthResult, kafkaHealth, postgresHealth, sparkMasterHealth } from './health';
-import { canBind, describeHolder, findPortHolders, isAlive, processTree, pssBytes, rssBytes } from '../../util/procfs';
+import { canBind, describeHolder, findPortHolders, pssBytes, rssBytes } from '../../util/procfs';
 import { abortError, ProcessStore, sleep, tailLines } from './processes';
 import { checkDisk, checkPrerequisites, EMBEDDED_POSTGRES, localConnectorJars, Prerequisites, provisionSteps, run, runSteps, stepsNeeded } from './provision';
 import { which } from '../../util/which';
 import { extensionRoot } from '../../util/paths';
 import { withStateLock } from './stateLock';
-import { parseAppId } from '../../spark/driverOutput';
+import { followLog } from './logFollow';
+import { runSparkSubmit } from './sparkSubmit';
 
 export interface NativeBackendOptions {
   /** the stack folder (dags/, scripts/, native/) */
@@ -944,32 +945,7 @@ export class NativeBackend implements StackBackend {
   async logs(service: ServiceId, onLine: (line: string) => void, opts: LogOptions = {}): Promise<void> {
     const ids = this.resolve(service);
     const file = this.store.logPath(ids[0]);
-    const tail = opts.tail ?? 200;
-    if (tail > 0) for (const line of tailLines(file, tail)) onLine(line);
-    if (!opts.follow) return;
-    let pos = fileSize(file);
-    let partial = '';
-    while (!opts.signal?.aborted) {
-      try {
-        await sleep(500, opts.signal);
-      } catch {
-        break;
-      }
-      const size = fileSize(file);
-      if (size < pos) pos = 0; // rotated
-      if (size === pos) continue;
-      const fd = fs.openSync(file, 'r');
-      try {
-        const buf = Buffer.alloc(Math.min(size - pos, 4 * 2 ** 20));
-        const n = fs.readSync(fd, buf, 0, buf.length, pos);
-        pos += n;
-        const lines = (partial + buf.subarray(0, n).toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) onLine(line);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
+    return followLog(file, onLine, opts);
   }
 
   onDidChange(listener: () => void): Disposable {
@@ -1034,66 +1010,7 @@ export class NativeBackend implements StackBackend {
     if (!env.JAVA_HOME && !which('java', env)) {
       throw new StackError('Java was not found: spark-submit needs Java 17.', { nextStep: 'Install a Java 17 JDK and put it on PATH or set JAVA_HOME.' });
     }
-    const argv = this.sparkSubmitArgv(req);
-    return new Promise<SparkSubmitResult>((resolve, reject) => {
-      if (io.signal?.aborted) return reject(abortError());
-      const child = spawn(submit, argv, { env, cwd: path.dirname(req.file), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      let appId: string | undefined;
-      let seen = '';
-      const note = (s: string) => {
-        if (appId) return;
-        seen = (seen + s).slice(-4096);
-        appId = parseAppId(seen);
-      };
-      child.stdout!.on('data', (d: Buffer) => {
-        const s = d.toString();
-        note(s);
-        io.onStdout(s);
-      });
-      child.stderr!.on('data', (d: Buffer) => {
-        const s = d.toString();
-        note(s);
-        io.onStderr(s);
-      });
-      // abort ends the driver and every process it started (python workers, py4j JVM)
-      const onAbort = () => {
-        if (!child.pid) return;
-        const pids = processTree(child.pid, child.pid);
-        for (const sig of ['SIGTERM'] as const) {
-          try {
-            process.kill(-child.pid, sig);
-          } catch {
-            /* gone */
-          }
-          for (const p of pids) {
-            try {
-              process.kill(p, sig);
-            } catch {
-              /* gone */
-            }
-          }
-        }
-        setTimeout(() => {
-          for (const p of processTree(child.pid!, child.pid)) {
-            try {
-              if (isAlive(p)) process.kill(p, 'SIGKILL');
-            } catch {
-              /* gone */
-            }
-          }
-        }, 5000).unref();
-      };
-      io.signal?.addEventListener('abort', onAbort, { once: true });
-      child.on('error', (err) => {
-        io.signal?.removeEventListener('abort', onAbort);
-        reject(new StackError(`Could not run spark-submit (${submit}): ${err.message}`, { nextStep: 'Provision the native stack again: npm run stack -- provision.' }));
-      });
-      child.on('close', (code, sig) => {
-        io.signal?.removeEventListener('abort', onAbort);
-        if (io.signal?.aborted) return reject(abortError());
-        resolve({ exitCode: code ?? (sig ? 130 : 1), appId });
-      });
-    });
+    return runSparkSubmit(submit, this.sparkSubmitArgv(req), { env, cwd: path.dirname(req.file) }, io);
   }
 
   dispose(): void {
@@ -1109,14 +1026,6 @@ function recordedPorts(stateDir: string): Partial<NativePorts> | undefined {
     return JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')) as Partial<NativePorts>;
   } catch {
     return undefined;
-  }
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
   }
 }
 
