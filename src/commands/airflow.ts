@@ -162,7 +162,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       ),
   });
   const logs = new TaskLogProvider(conn);
-  const disposables: vscode.Disposable[] = [provider, diagnostics, logs];
+  const disposables: vscode.Disposable[] = [provider, diagnostics, logs, { dispose: () => OutputViewerPanel.disposeAll() }];
   disposables.push(provider.createDagsView(ctx.treeView));
   disposables.push(vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs));
   disposables.push(ctx.stack.onDidChange(() => provider.refresh()));

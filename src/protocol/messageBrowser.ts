@@ -129,3 +129,70 @@ export type ToWebview =
   | { type: 'histogram'; histogram: HistogramData | null }
   /** an error shown inline; `retry` adds a Retry button */
   | { type: 'error'; message: string; retry: boolean };
+
+const START_MODES: readonly string[] = ['earliest', 'latest', 'offset', 'timestamp', 'window', 'group'];
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const optional = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
+const isIntList = (v: unknown) => Array.isArray(v) && v.length <= 100_000 && v.every(isInt);
+const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+export function isStartForm(v: unknown): v is StartForm {
+  return (
+    isObj(v) &&
+    typeof v.mode === 'string' &&
+    START_MODES.includes(v.mode) &&
+    typeof v.follow === 'boolean' &&
+    optional(v.offsets, (x) => typeof x === 'string' && x.length <= 100_000) &&
+    optional(v.from, isTime) &&
+    optional(v.to, isTime) &&
+    optional(v.groupId, (x) => typeof x === 'string' && x.length <= 1000) &&
+    optional(v.partitions, isIntList) &&
+    optional(v.isolation, (x) => x === 'read_committed' || x === 'read_uncommitted')
+  );
+}
+
+export function isFilterForm(v: unknown): v is FilterForm {
+  return (
+    isObj(v) &&
+    typeof v.query === 'string' &&
+    v.query.length <= 10_000 &&
+    typeof v.regex === 'boolean' &&
+    typeof v.caseSensitive === 'boolean' &&
+    isObj(v.fields) &&
+    typeof v.fields.key === 'boolean' &&
+    typeof v.fields.value === 'boolean' &&
+    typeof v.fields.headers === 'boolean' &&
+    optional(v.partitions, isIntList) &&
+    optional(v.timeFrom, isTime) &&
+    optional(v.timeTo, isTime)
+  );
+}
+
+/** Accepts only well-formed messages from the message browser webview (anything else is dropped and logged). */
+export function isToHost(v: unknown): v is ToHost {
+  if (!isObj(v)) return false;
+  switch (v.type) {
+    case 'ready':
+    case 'stop':
+    case 'retry':
+    case 'histogram':
+      return true;
+    case 'start':
+      return isStartForm(v.form);
+    case 'page':
+      return isInt(v.reqId) && isInt(v.start) && v.start >= 0 && isInt(v.count) && v.count >= 0 && v.count <= 10_000;
+    case 'filter':
+      return isFilterForm(v.filter);
+    case 'order':
+      return typeof v.newestFirst === 'boolean';
+    case 'detail':
+    case 'copy':
+    case 'produceAgain':
+      return isInt(v.seq) && v.seq >= 0;
+    case 'export':
+      return v.format === 'json' || v.format === 'csv';
+    default:
+      return false;
+  }
+}

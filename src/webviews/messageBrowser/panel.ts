@@ -4,11 +4,11 @@
  * clipboard, "produce again").
  */
 import * as vscode from 'vscode';
-import { webviewShellHtml } from '../shell';
+import { describeRejected, onValidMessage, PanelHost } from '../host';
 import type { FeatureContext } from '../../featureContext';
 import { KafkaService } from '../../services/kafka/kafkaClient';
 import type { ExportRecord } from '../../services/kafka/messageFormat';
-import type { StartForm, ToHost, ToWebview } from '../../protocol/messageBrowser';
+import { isToHost, type StartForm, type ToWebview } from '../../protocol/messageBrowser';
 import { MessageBrowserController } from './controller';
 
 export const MESSAGE_BROWSER_VIEW_TYPE = 'datapipeline.messageBrowser';
@@ -48,7 +48,13 @@ export function openMessageBrowser(ctx: FeatureContext, opts: OpenMessageBrowser
   return MessageBrowserPanel.open({ ctx, produceAgain }, opts);
 }
 
-const panels = new Map<string, MessageBrowserPanel>();
+const host = new PanelHost<MessageBrowserPanel>(MESSAGE_BROWSER_VIEW_TYPE, {
+  name: 'messageBrowser',
+  stylesheet: 'messageBrowser.css',
+  title: 'Message browser',
+  rootId: 'app',
+  placeholder: 'Loading…',
+});
 
 export class MessageBrowserPanel implements vscode.Disposable {
   readonly controller: MessageBrowserController;
@@ -96,48 +102,32 @@ export class MessageBrowserPanel implements vscode.Disposable {
         },
       },
     });
-    panel.webview.html = webviewShellHtml(panel.webview, deps.ctx.extensionContext.extensionUri, {
-      name: 'messageBrowser',
-      stylesheet: 'messageBrowser.css',
-      title: 'Message browser',
-      rootId: 'app',
-      placeholder: 'Loading…',
-    });
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: ToHost) => void this.controller.handle(m)),
-      panel.onDidDispose(() => this.dispose()),
-    );
+    this.disposables.push(onValidMessage(panel.webview, isToHost, (m) => this.controller.handle(m), (m) => log.warn(describeRejected(m))));
   }
 
   static open(deps: MessageBrowserDeps, opts: OpenMessageBrowserOptions): MessageBrowserPanel {
     const key = `${opts.topic}\u0000${opts.title ?? ''}`;
-    const existing = panels.get(key);
-    if (existing) {
-      existing.panel.reveal();
-      if (opts.start) void existing.controller.handle({ type: 'start', form: opts.start });
-      return existing;
-    }
-    const mediaRoot = vscode.Uri.joinPath(deps.ctx.extensionContext.extensionUri, 'dist', 'media');
-    const panel = vscode.window.createWebviewPanel(
-      MESSAGE_BROWSER_VIEW_TYPE,
+    return host.open(
+      key,
       opts.title ?? `Messages: ${opts.topic}`,
-      vscode.ViewColumn.Active,
-      { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [mediaRoot] },
+      deps.ctx.extensionContext.extensionUri,
+      (panel) => new MessageBrowserPanel(key, panel, deps, opts),
+      (existing) => opts.start && void existing.controller.handle({ type: 'start', form: opts.start }),
     );
-    const p = new MessageBrowserPanel(key, panel, deps, opts);
-    panels.set(key, p);
-    return p;
   }
 
+  private disposed = false;
+
   dispose(): void {
-    if (panels.get(this.key) !== this) return;
-    panels.delete(this.key);
+    if (this.disposed) return;
+    this.disposed = true;
+    host.release(this.key, this);
     void this.controller.dispose().finally(() => this.service.dispose());
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
 
   static disposeAll(): void {
-    for (const p of [...panels.values()]) p.dispose();
+    host.disposeAll();
   }
 }

@@ -3,8 +3,8 @@
  * gathered in the extension host (collectRunOutput) and rendered as text by media/outputViewer.
  */
 import * as vscode from 'vscode';
-import { webviewShellHtml } from '../shell';
-import { isFromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
+import { onValidMessage, PanelHost } from '../host';
+import { isFromOutputViewer, type FromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
 
 export const OUTPUT_VIEWER_VIEW_TYPE = 'datapipeline.outputViewer';
 
@@ -16,48 +16,36 @@ export interface OutputViewerHost {
 }
 
 export class OutputViewerPanel implements vscode.Disposable {
-  private static readonly panels = new Map<string, OutputViewerPanel>();
+  private static readonly host = new PanelHost<OutputViewerPanel>(OUTPUT_VIEWER_VIEW_TYPE, {
+    name: 'outputViewer',
+    stylesheet: 'style.css',
+    title: 'Output viewer',
+    rootId: 'root',
+    placeholder: '<p class="note">Loading…</p>',
+  });
+  private disposed = false;
   private readonly disposables: vscode.Disposable[] = [];
   private last?: OutputViewerData;
   /** resolves when the webview said it is ready and the data was posted (tests and commands await it) */
   private loaded?: Promise<OutputViewerData | undefined>;
 
   static show(extensionUri: vscode.Uri, host: OutputViewerHost, dagId: string, runId: string): OutputViewerPanel {
-    const key = `${dagId}/${runId}`;
-    const existing = OutputViewerPanel.panels.get(key);
-    if (existing) {
-      existing.panel.reveal();
-      void existing.reload();
-      return existing;
-    }
-    const panel = vscode.window.createWebviewPanel(OUTPUT_VIEWER_VIEW_TYPE, `Output: ${dagId} ${runId}`, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'media')],
-    });
-    const p = new OutputViewerPanel(panel, extensionUri, host, dagId, runId);
-    OutputViewerPanel.panels.set(key, p);
-    return p;
+    return OutputViewerPanel.host.open(
+      `${dagId}/${runId}`,
+      `Output: ${dagId} ${runId}`,
+      extensionUri,
+      (panel) => new OutputViewerPanel(panel, host, dagId, runId),
+      (existing) => void existing.reload(),
+    );
   }
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
     private readonly host: OutputViewerHost,
     readonly dagId: string,
     readonly runId: string,
   ) {
-    panel.webview.html = webviewShellHtml(panel.webview, extensionUri, {
-      name: 'outputViewer',
-      stylesheet: 'style.css',
-      title: 'Output viewer',
-      rootId: 'root',
-      placeholder: '<p class="note">Loading…</p>',
-    });
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
-    );
+    this.disposables.push(onValidMessage(panel.webview, isFromOutputViewer, (m) => this.onMessage(m), () => undefined));
   }
 
   /** The data shown last (after the first load finished). */
@@ -85,8 +73,7 @@ export class OutputViewerPanel implements vscode.Disposable {
     return this.loaded;
   }
 
-  private async onMessage(m: unknown): Promise<void> {
-    if (!isFromOutputViewer(m)) return;
+  private async onMessage(m: FromOutputViewer): Promise<void> {
     try {
       switch (m.type) {
         case 'ready':
@@ -108,8 +95,14 @@ export class OutputViewerPanel implements vscode.Disposable {
     }
   }
 
+  static disposeAll(): void {
+    OutputViewerPanel.host.disposeAll();
+  }
+
   dispose(): void {
-    OutputViewerPanel.panels.delete(`${this.dagId}/${this.runId}`);
+    if (this.disposed) return;
+    this.disposed = true;
+    OutputViewerPanel.host.release(`${this.dagId}/${this.runId}`, this);
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
