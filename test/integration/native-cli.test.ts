@@ -83,7 +83,7 @@ describe('npm run stack (native CLI)', function () {
       fs.writeFileSync(path.join(kafkaData, 'meta.properties'), 'cluster.id=x\n');
       const asked = cli(['reset', '--services', 'kafka'], { DATAPIPELINE_STATE: state });
       assert.equal(asked.code, 2);
-      assert.match(asked.stderr, new RegExp(`Reset deletes:\\n  Kafka topics and messages: ${kafkaData.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+      assert.match(asked.stderr, new RegExp(`Reset stops the stack and deletes:\\n  Kafka topics and messages: ${kafkaData.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
       assert.match(asked.stderr, /reset asks before deleting: run it in a terminal, or add --yes/);
       assert.ok(fs.existsSync(kafkaData), 'nothing deleted without an answer');
       const yes = cli(['reset', '--services', 'kafka', '--yes'], { DATAPIPELINE_STATE: state });
