@@ -358,12 +358,14 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     const { run, appId: announced } = startJob(job);
     try {
       const appId = await announced;
-      // running with its executor granted: a kill in the master's first second, while it is still
-      // scheduling executors, can leave it listed active (Spark's race, seen once in CI)
-      const granted = await model.waitFor((st) => st.activeApps.some((a) => a.id === appId && a.state === 'RUNNING' && a.cores > 0), 30_000);
-      assert.ok(granted, 'the application never showed RUNNING with cores in the view');
+      assert.ok(await model.waitForApp(appId, 30_000, ['RUNNING']), 'the application never showed RUNNING in the view');
       await client.killApp(appId);
-      assert.ok(await model.waitForApp(appId, 30_000, ['KILLED']), `the application is ${model.findApp(appId)?.state} after Kill`);
+      if (!(await model.waitForApp(appId, 30_000, ['KILLED']))) {
+        // failed once in CI (RUNNING in the view 30 s after Kill; the master's log said it removed the
+        // app at once): say whether the master or the view is behind
+        const master = await client.status().then((st) => [...st.activeApps, ...st.completedApps].find((a) => a.id === appId)?.state, (e: Error) => `unreadable (${e.message})`);
+        assert.fail(`the application is ${model.findApp(appId)?.state} in the view after Kill; the master says ${master}; view state ${model.state.kind}`);
+      }
     } finally {
       // the command also stops the driver it submitted; do the same here and check nothing is left
       await job.cancel();
