@@ -3,11 +3,11 @@
  * backend's own checks do), and tries to bind for what /proc cannot show. No vscode import.
  */
 import * as net from 'node:net';
-import { cmdline, findPortHolders } from './procfs';
+import { cmdline, findPortHolders, readStat } from './procfs';
 
 export interface PortOwner {
   pid: number;
-  /** the program, e.g. "java kafka.Kafka" or "node" (procfs programName) */
+  /** short program name from /proc/<pid>/comm, e.g. "java" */
   program: string;
   /** full command line, space-joined (may be truncated by the caller for display) */
   cmdline?: string;
@@ -46,7 +46,8 @@ export async function checkPort(port: number, host = '127.0.0.1'): Promise<PortC
   const inUse = holders.length > 0 || (await bindProbe(port, host));
   if (!inUse) return { port, host, inUse };
   const seen = holders.find((h) => h.pid !== undefined);
-  const owner = seen?.pid !== undefined ? { pid: seen.pid, program: seen.program ?? 'unknown', cmdline: cmdline(seen.pid).join(' ') || undefined } : undefined;
+  // the short name (/proc/<pid>/comm: "python3", "java"), as messages name it; the command line beside it
+  const owner = seen?.pid !== undefined ? { pid: seen.pid, program: readStat(seen.pid)?.comm ?? seen.program ?? 'unknown', cmdline: cmdline(seen.pid).join(' ') || undefined } : undefined;
   return { port, host, inUse, owner };
 }
 
