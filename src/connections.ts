@@ -67,7 +67,8 @@ export class Connections implements vscode.Disposable {
  * (SecretStorage), and later calls use the new client.
  */
 export class AirflowConnection {
-  private cached?: { key: string; client: AirflowClient };
+  /** the credentials of the last client handed out (a 401 on them asks once) */
+  private lastKey?: string;
   private readonly clients = new ClientCache<AirflowClient>((key) => {
     const [baseUrl, username, password] = JSON.parse(key) as [string, string, string];
     return new AirflowClient({ baseUrl, username, password });
@@ -89,7 +90,7 @@ export class AirflowConnection {
    * "Enter Password" item in the view.
    */
   async askOnceAfter401(reason: string): Promise<boolean> {
-    const key = this.cached?.key ?? `${this.url}\n${this.ctx.settings.airflowUsername}`;
+    const key = this.lastKey ?? `${this.url}\n${this.ctx.settings.airflowUsername}`;
     if (this.askedAfter401.has(key)) return false;
     this.askedAfter401.add(key);
     return this.askPassword(reason);
@@ -104,14 +105,14 @@ export class AirflowConnection {
     const username = this.ctx.settings.airflowUsername;
     const password = await this.credentials.password(url, username);
     if (password === undefined) {
-      this.cached = undefined;
+      this.lastKey = undefined;
       // a server that is down or is not Airflow says so first (the health endpoint needs no credentials)
       await new AirflowClient({ baseUrl: url, username, password: '' }).health();
       throw passwordNeeded(url, username);
     }
     const key = JSON.stringify([url, username, password]);
     const client = this.clients.get(key);
-    this.cached = { key, client };
+    this.lastKey = key;
     const warning = plainHttpWarning(url);
     if (warning && !this.warned.has(url)) {
       this.warned.add(url);

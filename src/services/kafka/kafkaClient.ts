@@ -59,7 +59,6 @@ export class KafkaUnreachableError extends Error {
   }
 }
 
-export { isInternalTopic };
 
 function kafkaLogCreator(log?: KafkaLog): logCreator {
   return () => ({ level, log: entry }) => {
