@@ -14,7 +14,12 @@ async function getJson(url: string, timeoutMs: number): Promise<unknown> {
   return res.json();
 }
 
-/** Kafka answers a metadata request (describeCluster) on the bootstrap address. */
+/**
+ * Kafka answers a metadata request (describeCluster) on the bootstrap address, and its group
+ * coordinator answers ListGroups: a broker restarted with much data answers metadata at once but
+ * group requests only after it has read __consumer_offsets (COORDINATOR_LOAD_IN_PROGRESS; seen for
+ * more than 15 s here), and until then the Topics view's consumer groups would fail.
+ */
 export async function kafkaHealth(bootstrap: string, timeoutMs = 4000): Promise<HealthResult> {
   const kafka = new Kafka({
     clientId: 'datapipeline-health',
@@ -28,7 +33,15 @@ export async function kafkaHealth(bootstrap: string, timeoutMs = 4000): Promise<
   try {
     await withTimeout(admin.connect(), timeoutMs);
     const c = await withTimeout(admin.describeCluster(), timeoutMs);
-    return { ok: c.brokers.length > 0, detail: `${c.brokers.length} broker, controller ${c.controller}` };
+    if (c.brokers.length === 0) return { ok: false, detail: 'no broker in the cluster metadata' };
+    try {
+      await withTimeout(admin.listGroups(), timeoutMs);
+    } catch (e) {
+      const type = (e as { type?: string }).type;
+      if (type === 'COORDINATOR_LOAD_IN_PROGRESS' || type === 'COORDINATOR_NOT_AVAILABLE') return { ok: false, detail: 'the group coordinator is still loading consumer offsets' };
+      throw e;
+    }
+    return { ok: true, detail: `${c.brokers.length} broker, controller ${c.controller}` };
   } catch (e) {
     return { ok: false, detail: (e as Error).message };
   } finally {
