@@ -30,6 +30,7 @@ export class MessageTable {
   private requested = new Set<number>();
   private selectedSeq?: number;
   private rafPending = false;
+  private drewRows = false;
   /** while live: keep the newest row in view as rows arrive, if the view is at the end */
   stickToEnd = false;
 
@@ -73,6 +74,17 @@ export class MessageTable {
     this.schedule();
   }
 
+  /** The rows in view plus overscan: what a status pull asks the host to send along. */
+  window(): { start: number; count: number } {
+    const [first, end] = this.visibleRange(true);
+    return { start: first, count: Math.max(0, end - first) };
+  }
+
+  /** The data version the cached rows belong to. */
+  get dataVersion(): number {
+    return this.version;
+  }
+
   /** Re-renders visible rows (e.g. after the highlight changed). */
   redraw(): void {
     this.schedule();
@@ -91,11 +103,12 @@ export class MessageTable {
     });
   }
 
-  private visibleRange(): [number, number] {
+  /** `unbounded`: not cut at the current total (a pull asks for rows that may arrive meanwhile). */
+  private visibleRange(unbounded = false): [number, number] {
     const h = this.viewport.clientHeight || 400;
     const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const count = Math.min(MAX_DOM_ROWS, Math.ceil(h / ROW_HEIGHT) + 2 * OVERSCAN);
-    return [first, Math.min(this.total, first + count)];
+    return [first, unbounded ? first + count : Math.min(this.total, first + count)];
   }
 
   private render(): void {
@@ -112,6 +125,10 @@ export class MessageTable {
         }
         rows.push(this.placeholder(i));
       } else rows.push(this.rowElement(i, r));
+    }
+    if (!this.drewRows && rows.length > missingCount(rows)) {
+      this.drewRows = true;
+      performance.mark('datapipeline:first-rows');
     }
     this.body.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
     this.body.replaceChildren(...rows);
@@ -183,3 +200,5 @@ const MARK_TEXT: Record<NonNullable<RowData['mark']>, string> = {
   'open-transaction': 'Written in a transaction that has not committed or aborted yet.',
   error: 'Not a message: this row stands for data that could not be read.',
 };
+
+const missingCount = (rows: HTMLElement[]) => rows.filter((r) => r.classList.contains('loading')).length;

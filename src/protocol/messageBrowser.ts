@@ -106,8 +106,26 @@ export interface StatusData {
   searching?: boolean;
 }
 
+/** One page of rows of the view, as the host sends it (asked for, or with a status the webview pulled). */
+export interface PageData {
+  reqId: number;
+  start: number;
+  total: number;
+  version: number;
+  rows: RowData[];
+  highlights?: Highlights;
+}
+
 export type ToHost =
-  | { type: 'ready' }
+  /** the webview runs; `start`/`count`: the rows it shows first */
+  | { type: 'ready'; start?: number; count?: number }
+  /**
+   * The webview is ready for the next status: the host answers once something changed (at most every
+   * statusIntervalMs while messages stream in), with the rows of [start, start+count) when the data
+   * version differs from the one the webview holds. One pull is in flight at a time, so the host
+   * never sends faster than the webview renders.
+   */
+  | { type: 'pull'; start: number; count: number; version: number }
   | { type: 'start'; form: StartForm }
   | { type: 'stop' }
   | { type: 'retry' }
@@ -122,8 +140,8 @@ export type ToHost =
 
 export type ToWebview =
   | { type: 'init'; topic: string; title: string; partitions: number[]; groups: string[]; capacity: number; form: StartForm }
-  | { type: 'status'; status: StatusData }
-  | { type: 'page'; reqId: number; start: number; total: number; version: number; rows: RowData[]; highlights?: Highlights }
+  | { type: 'status'; status: StatusData; page?: PageData }
+  | ({ type: 'page' } & PageData)
   | { type: 'detail'; detail: DetailData }
   | { type: 'filterResult'; count: number; ms: number; error?: string }
   | { type: 'histogram'; histogram: HistogramData | null }
@@ -174,6 +192,9 @@ export function isToHost(v: unknown): v is ToHost {
   if (!isObj(v)) return false;
   switch (v.type) {
     case 'ready':
+      return optional(v.start, (x) => isInt(x) && x >= 0) && optional(v.count, (x) => isInt(x) && x >= 0 && x <= 10_000);
+    case 'pull':
+      return isInt(v.start) && v.start >= 0 && isInt(v.count) && v.count >= 0 && v.count <= 10_000 && isInt(v.version);
     case 'stop':
     case 'retry':
     case 'histogram':

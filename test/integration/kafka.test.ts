@@ -499,6 +499,57 @@ describe('Kafka (real broker)', function () {
     });
   });
 
+  it('status is pulled: ready is answered with the first rows of its window; a pull waits for news and brings the rows of the window it asks for', async function () {
+    const topic = uniqueTopic('dp-pull');
+    await create({ topic, numPartitions: 1 });
+    await service.produce(topic, Array.from({ length: 120 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+    const { c, posts } = browser(service, topic, 100_000, { initial: { mode: 'earliest', follow: true } });
+    const statuses = () => posts.flatMap((p) => (p.type === 'status' ? [p] : []));
+    /** the webview's loop: pull with the version it holds until a status says `done` */
+    const pullUntil = async (what: string, done: (st: ReturnType<typeof statuses>[number]) => boolean) => {
+      for (;;) {
+        const last = statuses().at(-1);
+        if (last && done(last)) return last;
+        const n = statuses().length;
+        await c.handle({ type: 'pull', start: 0, count: 40, version: last?.page?.version ?? last?.status.version ?? -1 });
+        await until(what, () => statuses().length > n, 30_000);
+      }
+    };
+    try {
+      await c.handle({ type: 'ready', start: 0, count: 40 });
+      await until('the answer to ready', () => statuses().length === 1);
+      const live = await pullUntil('live with 120 rows', (st) => st.status.state === 'live' && st.status.buffered === 120);
+      assert.ok(statuses().length <= 4, `${statuses().length} statuses for one read of 120 messages`);
+      const shown = statuses().flatMap((st) => st.page?.rows ?? []);
+      assert.deepEqual(shown.slice(-40).map((r) => r.value), Array.from({ length: 40 }, (_, i) => `v${i}`), 'the rows of the window came with a status');
+      // the webview holds the current rows: its pull waits, however long, until something changes
+      await c.handle({ type: 'pull', start: 0, count: 40, version: live.status.version });
+      const before = statuses().length;
+      await sleep(600);
+      assert.equal(statuses().length, before, 'a pull with nothing new is not answered');
+      await service.produce(topic, [{ key: 'new', value: 'fresh' }]);
+      await until('the waiting pull is answered', () => statuses().length === before + 1);
+      const news = statuses()[before];
+      assert.equal(news.status.buffered, 121);
+      assert.deepEqual(news.page?.rows.map((r) => r.value), Array.from({ length: 40 }, (_, i) => `v${i}`), 'the rows of the window it asked for');
+      // another window, with an old version: answered at once with those rows (121 in all: 21 from 100)
+      await c.handle({ type: 'pull', start: 100, count: 40, version: -1 });
+      await until('the second pull is answered', () => statuses().length === before + 2);
+      const tail = statuses()[before + 1].page!;
+      assert.equal(tail.start, 100);
+      assert.deepEqual(tail.rows.map((r) => r.value), [...Array.from({ length: 20 }, (_, i) => `v${100 + i}`), 'fresh']);
+      // nothing is sent without a pull, however many messages arrive
+      const n = statuses().length;
+      await service.produce(topic, Array.from({ length: 50 }, (_, i) => ({ value: `more${i}` })));
+      await until('171 buffered', () => c.store.size === 171);
+      await sleep(300);
+      assert.equal(statuses().length, n, 'no status without a pull');
+    } finally {
+      await c.dispose();
+      await service.deleteTopic(topic);
+    }
+  });
+
   it('browsing a topic joins no consumer group at all (groups listed before, during and after are the same)', async function () {
     const topic = uniqueTopic('dp-nogroup');
     await create({ topic, numPartitions: 3 });

@@ -229,6 +229,33 @@ describe('kafka: MessageView', () => {
     }
   });
 
+  it('a large scan split across two workers finds exactly what one worker finds, in order; a cancel stops both', async function () {
+    this.timeout(60_000);
+    const store = new MessageStore(300_000);
+    fill(store, 250_000, (i) => ({ key: `k${i}`, value: i === 200_000 ? 'a'.repeat(40) + '!' : `{"n":${i},"city":"${['Oslo', 'Lima', 'Pune'][i % 3]}"}` }));
+    const one = new SearchRunner(store);
+    const two = new SearchRunner(store, { workers: 2 });
+    try {
+      for (const spec of [{ query: 'oslo' }, { query: '"n":12\\d{3},', regex: true }, { query: 'k24999', caseSensitive: true }]) {
+        const a = await one.scan(spec, store.firstSeq, store.endSeq, 20_000);
+        const b = await two.scan(spec, store.firstSeq, store.endSeq, 20_000);
+        assert.ok(a.seqs.length > 0, JSON.stringify(spec));
+        assert.deepEqual(Array.from(b.seqs), Array.from(a.seqs), JSON.stringify(spec));
+      }
+      // backtracks for minutes on message 200,000 (the second worker's half)
+      const slow = two.scan({ query: '(a+)+$', regex: true }, store.firstSeq, store.endSeq, 60_000);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(two.busy, true);
+      two.cancel();
+      await assert.rejects(slow, /replaced by a newer one/);
+      assert.equal(two.busy, false, 'both workers stopped');
+      assert.equal((await two.scan({ query: 'k249999', caseSensitive: true }, store.firstSeq, store.endSeq, 20_000)).seqs.length, 1, 'and the next scan works');
+    } finally {
+      one.dispose();
+      two.dispose();
+    }
+  });
+
   it('histogram counts every message in its time bin', () => {
     const store = new MessageStore(100);
     const view = new MessageView(store);

@@ -8,6 +8,8 @@ describe('message browser webview: only well-formed messages reach the controlle
   it('accepts every message the front end sends', () => {
     for (const m of [
       { type: 'ready' },
+      { type: 'ready', start: 0, count: 57 },
+      { type: 'pull', start: 120, count: 57, version: -1 },
       { type: 'start', form },
       { type: 'start', form: { mode: 'window', from: 1_700_000_000_000, to: 1_700_000_060_000, follow: false, partitions: [0, 2], isolation: 'read_uncommitted' } },
       { type: 'stop' },
@@ -37,6 +39,9 @@ describe('message browser webview: only well-formed messages reach the controlle
       { type: 'start', form: { mode: 'offset', follow: 'yes' } },
       { type: 'start', form: { ...form, partitions: ['0'] } },
       { type: 'start', form: { ...form, isolation: 'dirty' } },
+      { type: 'ready', start: -5 },
+      { type: 'pull', start: 0, count: 57 },
+      { type: 'pull', start: 0, count: 1e6, version: 3 },
       { type: 'page', reqId: 1, start: -1, count: 10 },
       { type: 'page', reqId: 1, start: 0, count: 1e9 },
       { type: 'page', reqId: '1', start: 0, count: 10 },

@@ -4,6 +4,7 @@
  * updates. The panel (panel.ts) only moves messages and does file/clipboard I/O, so this class is
  * driven directly by the integration tests and the benchmark.
  */
+import * as os from 'node:os';
 import { BrowseSession } from '../../services/kafka/browseSession';
 import { KafkaUnreachableError, type KafkaLog, type KafkaService } from '../../services/kafka/kafkaClient';
 import { exportRecord, exportToFile, hexDump, looksUtf8, preview, type ExportRecord } from '../../services/kafka/messageFormat';
@@ -14,7 +15,7 @@ import { SearchRunner } from '../../services/kafka/searchRunner';
 import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
 import { ValidationError } from '../../services/kafka/validation';
 import type { BrowseStatus } from '../../services/kafka/browseSession';
-import type { BrowseStateName, DetailData, FilterForm, Highlights, RowData, RowMark, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
+import type { BrowseStateName, DetailData, FilterForm, Highlights, PageData, RowData, RowMark, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
 
 export const MAX_PAGE_ROWS = 500;
 /** Detail pane text limit: a 10 MB value is shown in full up to this many characters. */
@@ -112,15 +113,27 @@ export class MessageBrowserController {
   private lastForm: StartForm;
   private disposed = false;
   private ready = false;
+  /** the webview's pull waiting for a change: the rows it shows and the data version it holds */
+  private pending?: { start: number; count: number; version: number };
+  /** what the last status sent said, and when */
+  private sent = { urgent: '', counts: '', count: 0, at: 0 };
 
   constructor(private readonly opts: MessageBrowserOptions) {
     this.store = new MessageStore(opts.capacity, opts.maxBytes);
     // the user's pattern runs in worker threads: one for searches, one for highlights (so a page
     // never waits behind a long search)
-    this.searcher = new SearchRunner(this.store);
+    this.searcher = new SearchRunner(this.store, { workers: Math.min(4, os.availableParallelism()) });
     this.highlighter = new SearchRunner(this.store);
     this.view = new MessageView(this.store, this.searcher, { limitMs: opts.searchLimitMs, onChange: () => this.scheduleStatus() });
     this.lastForm = opts.initial ?? { mode: 'earliest', follow: false };
+  }
+
+  /**
+   * Connects to the broker while the webview loads (the panel calls this as it opens), so the read
+   * that `ready` starts does not wait for a cold connection. Nothing is read or shown yet.
+   */
+  prepare(): void {
+    void this.opts.service.watermarks(this.opts.topic).catch(() => undefined);
   }
 
   get topic(): string {
@@ -142,8 +155,16 @@ export class MessageBrowserController {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
-        await this.sendInit();
-        if (this.opts.initial) await this.startBrowse(this.opts.initial);
+        this.sent = { urgent: '', counts: '', count: 0, at: 0 };
+        // the first status answers `ready` and brings the rows of the window the page shows first
+        this.pending = { start: msg.start ?? 0, count: Math.min(MAX_PAGE_ROWS, msg.count ?? 60), version: -1 };
+        // the read does not wait for the form's partitions and groups (one error if the topic is gone)
+        if (this.opts.initial) await Promise.all([this.sendInit(), this.startBrowse(this.opts.initial)]);
+        else await this.sendInit();
+        return;
+      case 'pull':
+        this.pending = { start: msg.start, count: Math.min(MAX_PAGE_ROWS, msg.count), version: msg.version };
+        this.statusChanged(false);
         return;
       case 'retry':
         await this.sendInit();
@@ -157,8 +178,7 @@ export class MessageBrowserController {
         return;
       case 'page': {
         const page = this.page(msg.reqId, msg.start, msg.count);
-        const texts = page.rows.flatMap((r) => [r.keyBinary ? null : r.key, r.valueBinary ? null : r.value]);
-        const highlights = await this.highlights(texts, 100, PAGE_HIGHLIGHT_LIMIT_MS);
+        const highlights = await this.highlights(pageTexts(page), 100, PAGE_HIGHLIGHT_LIMIT_MS);
         this.opts.io.post(highlights ? { ...page, highlights } : page);
         return;
       }
@@ -282,6 +302,8 @@ export class MessageBrowserController {
         if (session !== this.session) return;
         this.state = st.state;
         this.message = statusNote(st, session.isolation);
+        // the read is in: start the search workers now, not at the first keystroke
+        if (st.state === 'done' || st.state === 'live') this.searcher.warm();
         this.postStatus();
         // a time that holds nothing: say which window, and when the topic does have messages
         if (st.state === 'done' && this.store.size === 0 && (form.mode === 'window' || form.mode === 'timestamp')) {
@@ -321,12 +343,63 @@ export class MessageBrowserController {
     }
   }
 
+  /** Messages arrived or rows changed: the waiting pull is answered within statusIntervalMs. */
   private scheduleStatus(): void {
-    if (this.statusTimer) return;
-    this.statusTimer = setTimeout(() => {
-      this.statusTimer = undefined;
-      this.postStatus();
-    }, this.opts.statusIntervalMs ?? 200);
+    this.statusChanged(false);
+  }
+
+  /**
+   * Answers the webview's waiting pull if the status differs from the last one sent: at once when
+   * the state, note or search changed (or `urgent`), otherwise no sooner than statusIntervalMs after
+   * the last answer. Without a waiting pull nothing is sent; the next pull gets the news.
+   */
+  private statusChanged(urgent: boolean): void {
+    if (this.disposed || !this.ready || !this.pending || this.answering) return;
+    const st = this.statusData();
+    const urgentSig = `${st.state}|${st.message ?? ''}|${st.searching ?? ''}`;
+    const countsSig = `${st.count}|${st.buffered}|${st.evicted}|${st.version}`;
+    const rowsStale = this.pending.version !== st.version;
+    if (!urgent && urgentSig === this.sent.urgent && countsSig === this.sent.counts && !rowsStale) return; // nothing new: the pull waits
+    // the first rows of a read are not held back by the interval (the page shows none yet)
+    const firstRows = st.count > 0 && this.sent.count === 0;
+    const wait = urgent || firstRows || urgentSig !== this.sent.urgent ? 0 : this.sent.at + (this.opts.statusIntervalMs ?? 200) - Date.now();
+    if (wait > 0) {
+      this.statusTimer ??= setTimeout(() => {
+        this.statusTimer = undefined;
+        this.statusChanged(false);
+      }, wait);
+      return;
+    }
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    void this.answerPull(urgentSig, countsSig);
+  }
+
+  private answering = false;
+
+  private async answerPull(urgentSig: string, countsSig: string): Promise<void> {
+    const want = this.pending!;
+    this.pending = undefined;
+    this.answering = true;
+    try {
+      const status = this.statusData();
+      let page: PageData | undefined;
+      if (want.version !== status.version && want.count > 0) {
+        const { type: _t, ...p } = this.page(0, want.start, want.count);
+        page = p;
+        const highlights = await this.highlights(pageTexts(page), 100, PAGE_HIGHLIGHT_LIMIT_MS);
+        if (highlights) page.highlights = highlights;
+      }
+      this.sent = { urgent: urgentSig, counts: countsSig, count: status.count, at: Date.now() };
+      if (!this.disposed) this.opts.io.post(page ? { type: 'status', status, page } : { type: 'status', status });
+    } finally {
+      this.answering = false;
+    }
+    // changes made while the highlights were computed reach the next pull
+  }
+
+  private postStatus(): void {
+    this.statusChanged(true);
   }
 
   statusData(): StatusData {
@@ -344,11 +417,6 @@ export class MessageBrowserController {
       message: this.message,
       searching: this.view.searching || undefined,
     };
-  }
-
-  private postStatus(): void {
-    if (this.disposed || !this.ready) return;
-    this.opts.io.post({ type: 'status', status: this.statusData() });
   }
 
   page(reqId: number, start: number, count: number): Extract<ToWebview, { type: 'page' }> {
@@ -436,6 +504,10 @@ export function emptyTimeNote(form: StartForm, range: { first: number; last: num
   const asked = form.mode === 'window' ? `from ${t(form.from)} to ${t(form.to)}` : `at or after ${t(form.from)}`;
   const holds = range ? `the topic holds messages from ${t(range.first)} to ${t(range.last)}` : 'the topic holds no messages';
   return `No message ${asked}; ${holds}.`;
+}
+
+function pageTexts(page: { rows: RowData[] }): Array<string | null> {
+  return page.rows.flatMap((r) => [r.keyBinary ? null : r.key, r.valueBinary ? null : r.value]);
 }
 
 function markOf(flags: number): RowMark | undefined {

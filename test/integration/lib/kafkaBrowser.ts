@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { KafkaService } from '../../../src/services/kafka/kafkaClient';
-import type { ToWebview } from '../../../src/protocol/messageBrowser';
+import type { StartForm, ToWebview } from '../../../src/protocol/messageBrowser';
 import { MessageBrowserController, type BrowserHostIO } from '../../../src/webviews/messageBrowser/controller';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +25,7 @@ function exportDir(): string {
 }
 
 /** The browser host with the webview side recorded (what the webview would receive); `exported()` is the last export. */
-export function browser(service: KafkaService, topic: string, capacity = 100_000, more: { searchLimitMs?: number; maxBytes?: number; exportFile?: string } = {}) {
+export function browser(service: KafkaService, topic: string, capacity = 100_000, more: { searchLimitMs?: number; maxBytes?: number; exportFile?: string; initial?: StartForm } = {}) {
   const posts: ToWebview[] = [];
   let exportedText = '';
   let lastExportFile = '';
