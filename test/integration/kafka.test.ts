@@ -12,6 +12,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { BrowseSession } from '../../src/services/kafka/browseSession';
 import { MessageStore } from '../../src/services/kafka/messageStore';
+import { PreparedConnection } from '../../src/services/kafka/topicReader';
 import { ValidationError } from '../../src/services/kafka/validation';
 import type { RowData, StartForm } from '../../src/protocol/messageBrowser';
 import type { MessageBrowserController } from '../../src/webviews/messageBrowser/controller';
@@ -547,6 +548,36 @@ describe('Kafka (real broker)', function () {
     } finally {
       await c.dispose();
       await service.deleteTopic(topic);
+    }
+  });
+
+  it('a connection opened while the panel loads is adopted by the first read of that topic and isolation, and only by it', async function () {
+    const topic = uniqueTopic('dp-ahead');
+    await create({ topic, numPartitions: 3 });
+    await service.produce(topic, Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+    const read = async (prepared: PreparedConnection, isolation: 'read_committed' | 'read_uncommitted') => {
+      const store = new MessageStore(1000);
+      const s = new BrowseSession({ service, topic, request: { start: { mode: 'earliest' }, follow: false }, store, isolation, prepared });
+      await s.start();
+      await until('all 30 read', () => store.size === 30);
+      await s.stop();
+      return store;
+    };
+    const ahead = new PreparedConnection(service.kafka, topic, 'read_committed');
+    const other = new PreparedConnection(service.kafka, topic, 'read_committed');
+    try {
+      const store = await read(ahead, 'read_committed');
+      assert.deepEqual([...Array(30).keys()].map((i) => store.value(store.firstSeq + i)?.toString()).sort(), Array.from({ length: 30 }, (_, i) => `v${i}`).sort());
+      assert.equal(ahead.take(topic, 'read_committed'), undefined, 'the read took the connection opened ahead');
+      // a read at another isolation level opens its own and leaves this one to be disposed
+      await read(other, 'read_uncommitted');
+      const left = other.take(topic, 'read_committed');
+      assert.ok(left, 'not taken by a read that does not fit');
+      const c = await left;
+      await c.disconnect();
+    } finally {
+      ahead.dispose();
+      other.dispose();
     }
   });
 

@@ -13,7 +13,7 @@ import type { UndecodableBatch } from './codecs';
 import type { KafkaLog, KafkaService } from './kafkaClient';
 import { MessageFlags, type MessageStore } from './messageStore';
 import { planBrowse, type BrowseRequest, type PartitionPlan } from './offsets';
-import { TopicReader, type IsolationLevel, type PartitionFetch } from './topicReader';
+import { TopicReader, type IsolationLevel, type PartitionFetch, type PreparedConnection } from './topicReader';
 
 export type BrowseState = 'planning' | 'reading' | 'live' | 'done' | 'reconnecting' | 'stopped' | 'error';
 
@@ -49,6 +49,8 @@ export interface BrowseSessionOptions {
   log?: KafkaLog;
   /** ms between reconnect attempts after the broker went away (default 1000) */
   reconnectDelayMs?: number;
+  /** a connection opened ahead for this topic (adopted when the isolation level matches) */
+  prepared?: PreparedConnection;
 }
 
 export class BrowseSession {
@@ -109,6 +111,7 @@ export class BrowseSession {
       isolation: this.isolation,
       log: this.opts.log,
       reconnectDelayMs: this.opts.reconnectDelayMs,
+      prepared: this.opts.prepared,
       onFetch: (f) => this.onFetch(f),
       onState: (st, message) => this.onReaderState(st, message),
       onSkipped: (p, from, to) => {

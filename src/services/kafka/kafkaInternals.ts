@@ -61,6 +61,7 @@ export interface InternalCluster {
   refreshMetadataIfNecessary(): Promise<void>;
   addTargetTopic(topic: string): Promise<void>;
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findTopicPartitionMetadata(topic: string): Array<{ partitionId: number; leader: number }>;
   findBroker(req: { nodeId: string | number }): Promise<InternalBroker>;
   findGroupCoordinator(req: { groupId: string }): Promise<InternalBroker>;
   findControllerBroker(): Promise<InternalBroker>;

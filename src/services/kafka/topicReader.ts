@@ -75,6 +75,57 @@ export interface TopicReaderOptions {
    * first batch when it is bigger, so a 10 MB message is read as before.)
    */
   firstFetchBytes?: number;
+  /** a connection opened ahead for this topic (PreparedConnection): adopted if its isolation level matches */
+  prepared?: PreparedConnection;
+}
+
+/**
+ * A reader's connection opened ahead, e.g. while a panel loads: the cluster connected, the topic's
+ * metadata read and its partition leaders connected. The next reader of the same topic and
+ * isolation level adopts it (`take`) and starts with its first fetch; otherwise `dispose` closes it.
+ */
+export class PreparedConnection {
+  private pending?: Promise<InternalCluster>;
+
+  constructor(
+    kafka: Kafka,
+    readonly topic: string,
+    readonly isolation: IsolationLevel = 'read_committed',
+  ) {
+    const c = createCluster(kafka, { isolationLevel: levelOf(isolation) });
+    this.pending = (async () => {
+      try {
+        await c.connect();
+        await c.addTargetTopic(topic);
+        const leaders = new Set(c.findTopicPartitionMetadata(topic).map((p) => p.leader));
+        await Promise.all([...leaders].map((nodeId) => c.findBroker({ nodeId })));
+        return c;
+      } catch (e) {
+        await c.disconnect().catch(() => undefined);
+        throw e;
+      }
+    })();
+    this.pending.catch(() => undefined);
+  }
+
+  /** The connection, once, for a reader of `topic` at `isolation` (undefined when it does not fit or was taken). */
+  take(topic: string, isolation: IsolationLevel): Promise<InternalCluster> | undefined {
+    if (!this.pending || topic !== this.topic || isolation !== this.isolation) return undefined;
+    const p = this.pending;
+    this.pending = undefined;
+    return p;
+  }
+
+  /** Closes the connection if no reader took it. */
+  dispose(): void {
+    const p = this.pending;
+    this.pending = undefined;
+    void p?.then((c) => c.disconnect()).catch(() => undefined);
+  }
+}
+
+function levelOf(isolation: IsolationLevel | undefined): number {
+  return isolation === 'read_uncommitted' ? READ_UNCOMMITTED : READ_COMMITTED;
 }
 
 const ABORT = 0;
@@ -128,6 +179,12 @@ export class TopicReader {
   }
 
   private async connected(): Promise<InternalCluster> {
+    const ahead = this.cluster ? undefined : this.o.prepared?.take(this.o.topic, this.o.isolation);
+    if (ahead) {
+      const c = await ahead.catch(() => undefined);
+      if (c && !this.cluster && !this.stopped) this.cluster = c;
+      else if (c) await c.disconnect().catch(() => undefined);
+    }
     if (!this.cluster) {
       const c = createCluster(this.o.kafka, { isolationLevel: this.isolationLevel });
       this.cluster = c;

@@ -12,6 +12,7 @@ import { FilterError, type MessageFilter } from '../../services/kafka/messageSea
 import { MessageFlags, MessageStore } from '../../services/kafka/messageStore';
 import { MessageView, type FilterOutcome } from '../../services/kafka/messageView';
 import { SearchRunner } from '../../services/kafka/searchRunner';
+import { PreparedConnection } from '../../services/kafka/topicReader';
 import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
 import { ValidationError } from '../../services/kafka/validation';
 import type { BrowseStatus } from '../../services/kafka/browseSession';
@@ -134,7 +135,10 @@ export class MessageBrowserController {
    */
   prepare(): void {
     void this.opts.service.watermarks(this.opts.topic).catch(() => undefined);
+    this.prepared ??= new PreparedConnection(this.opts.service.kafka, this.opts.topic, this.opts.initial?.isolation ?? 'read_committed');
   }
+  /** the reader's connection opened by prepare(), for the first read */
+  private prepared?: PreparedConnection;
 
   get topic(): string {
     return this.opts.topic;
@@ -288,6 +292,7 @@ export class MessageBrowserController {
       request,
       store: this.store,
       isolation: form.isolation ?? 'read_committed',
+      prepared: this.prepared,
       log: this.opts.log,
       onMessages: (first, end) => {
         this.view.onAppendRange(first, end);
@@ -319,6 +324,9 @@ export class MessageBrowserController {
       },
     });
     this.session = session;
+    // the first read adopts the connection opened ahead (if it fits); later ones open their own
+    const prepared = this.prepared;
+    this.prepared = undefined;
     try {
       await session.start();
     } catch (e) {
@@ -330,6 +338,8 @@ export class MessageBrowserController {
       }
       await session.stop();
       throw e;
+    } finally {
+      prepared?.dispose(); // when the read did not take it
     }
   }
 
@@ -491,6 +501,7 @@ export class MessageBrowserController {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.prepared?.dispose();
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.searcher.dispose();
     this.highlighter.dispose();
