@@ -155,7 +155,7 @@ export class TopicReader {
   }
 
   get isolationLevel(): number {
-    return this.o.isolation === 'read_committed' ? READ_COMMITTED : READ_UNCOMMITTED;
+    return levelOf(this.o.isolation);
   }
 
   nextOffset(partition: number): number | undefined {
