@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AirflowClient } from '../src/services/airflow/client';
 import { collectRunOutput, kafkaRangeReader } from '../src/services/airflow/runOutput';
+import { KafkaService } from '../src/services/kafka/kafkaClient';
 import { followRun, STREAMING_DAG_ID, triggerStreaming } from '../src/services/airflow/streamingRun';
 import { run } from '../src/services/docker/compose';
 import { DockerBackend } from '../src/services/stack/docker/dockerBackend';
@@ -51,8 +52,9 @@ async function streamingRun(airflowUrl: string, bootstrap: string): Promise<numb
   const r = await triggerStreaming(client, STREAMING_DAG_ID);
   const end = await followRun(client, STREAMING_DAG_ID, r.runId, { pollMs: 1000, stuckAfterMs: 10 * 60_000 });
   if (end.run.state !== 'success') throw new Error(`run ${r.runId} ended ${end.run.state}`);
-  const out = await collectRunOutput(client, kafkaRangeReader(bootstrap), STREAMING_DAG_ID, r.runId);
-  if (out.records.length !== 3) throw new Error(`run ${r.runId} wrote ${out.records.length} records`);
+  const kafka = new KafkaService({ bootstrap });
+  const out = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, r.runId).finally(() => kafka.dispose());
+  if (out.messages.count !== 3) throw new Error(`run ${r.runId} wrote ${out.messages.count} records`);
   return performance.now() - t0;
 }
 

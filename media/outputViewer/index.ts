@@ -1,85 +1,75 @@
-// Output viewer front end: renders what the host sends, as text only (no innerHTML with data).
+// Output viewer front end: renders what the host sends, as text only (no innerHTML with data). The
+// run's messages are paged from the host into the shared virtual table, like the message browser's.
 import type { FromOutputViewer, OutputViewerData, ToOutputViewer } from '../../src/protocol/outputViewer';
+import { el } from '../shared/dom';
+import { fieldColumns, MessageTable, ROW_HEIGHT } from '../shared/messageTable';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromOutputViewer): void };
 const vscode = acquireVsCodeApi();
+const send = (m: FromOutputViewer) => vscode.postMessage(m);
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
+/** The table grows with its rows up to this many, then scrolls. */
+const VISIBLE_ROWS = 15;
 
 function button(label: string, msg: FromOutputViewer, cls = 'link'): HTMLButtonElement {
-  const b = el('button', label, cls);
-  b.addEventListener('click', () => vscode.postMessage(msg));
+  const b = el('button', { cls, text: label });
+  b.addEventListener('click', () => send(msg));
   return b;
 }
 
 const root = document.getElementById('root')!;
+let reqId = 0;
+let table: MessageTable | undefined;
+let shown: OutputViewerData | undefined;
 
 function show(...children: Node[]): void {
   root.replaceChildren(...children);
 }
 
-function fieldText(v: unknown): string {
-  if (v === undefined) return '';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
 function render(d: OutputViewerData): void {
+  shown = d;
   const header = el('header');
-  header.append(el('h1', `${d.dagId} · ${d.runId}`));
-  const status = el('p', `Run ${d.runState}${d.runDuration ? ` in ${d.runDuration}` : ''}`, `state state-${d.runState}`);
-  status.id = 'run-state';
-  header.append(status);
-  const actions = el('div', undefined, 'actions');
+  header.append(el('h1', { text: `${d.dagId} · ${d.runId}` }));
+  header.append(el('p', { id: 'run-state', cls: `state state-${d.runState}`, text: `Run ${d.runState}${d.runDuration ? ` in ${d.runDuration}` : ''}` }));
+  const actions = el('div', { cls: 'actions' });
   actions.append(button('Refresh', { type: 'refresh' }, 'primary'), button('Open in Airflow UI', { type: 'openInAirflow' }));
   if (d.sparkAppId) actions.append(button(`Spark application ${d.sparkAppId}`, { type: 'openSparkApp' }));
   header.append(actions);
 
   const out = el('section');
-  out.append(el('h2', `Messages this run wrote to ${d.topic} (${d.records.length})`));
-  if (d.note) out.append(el('p', d.note, 'note'));
-  if (d.records.length) {
-    const cols = new Set<string>();
-    for (const r of d.records) for (const k of Object.keys(r.fields ?? {})) cols.add(k);
-    const columns = [...cols];
-    const table = el('table');
-    table.id = 'messages';
-    const head = el('tr');
-    for (const c of ['partition', 'offset', ...(columns.length ? columns : ['value'])]) head.append(el('th', c));
-    table.append(el('thead'));
-    table.tHead!.append(head);
-    const body = el('tbody');
-    for (const r of d.records) {
-      const tr = el('tr');
-      tr.append(el('td', String(r.partition), 'num'), el('td', r.offset, 'num'));
-      if (columns.length) for (const c of columns) tr.append(el('td', fieldText(r.fields?.[c])));
-      else tr.append(el('td', r.value));
-      body.append(tr);
-    }
-    table.append(body);
-    out.append(table);
+  const title = `Messages this run wrote to ${d.topic}`;
+  out.append(el('h2', { id: 'messages-title', text: `${title} (${d.total.toLocaleString('en-US')})` }));
+  if (d.note) out.append(el('p', { cls: 'note', id: 'messages-note', text: d.note }));
+  table = undefined;
+  if (d.total) {
+    table = new MessageTable({ fetchPage: (start, count) => send({ type: 'page', reqId: ++reqId, start, count }), columns: fieldColumns(d.columns), id: 'messages', label: title });
+    // header row + the rows (up to VISIBLE_ROWS) + borders
+    table.element.style.height = `${(Math.min(d.total, VISIBLE_ROWS) + 1) * ROW_HEIGHT + 4}px`;
+    table.setTotal(d.total, d.version);
+    out.append(table.element);
   }
 
   const tasks = el('section');
-  tasks.append(el('h2', 'Tasks'));
-  const tt = el('table');
-  tt.id = 'tasks';
-  const th = el('tr');
-  for (const c of ['task', 'state', 'try', 'duration', 'log']) th.append(el('th', c));
-  tt.append(el('thead'));
-  tt.tHead!.append(th);
+  tasks.append(el('h2', { text: 'Tasks' }));
+  const tt = el('table', { id: 'tasks' });
+  const head = el('tr');
+  for (const c of ['task', 'state', 'try', 'duration', 'log']) head.append(el('th', { text: c }));
+  tt.append(el('thead', {}, head));
   const tb = el('tbody');
   for (const t of d.tasks) {
-    const tr = el('tr');
-    tr.append(el('td', t.taskId), el('td', t.state ?? 'no status', `state state-${t.state ?? 'none'}`), el('td', String(t.tryNumber), 'num'), el('td', t.duration, 'num'));
     const logCell = el('td');
     if (t.tryNumber > 0) logCell.append(button('Show Log', { type: 'openTaskLog', taskId: t.taskId, tryNumber: t.tryNumber }));
-    tr.append(logCell);
-    tb.append(tr);
+    tb.append(
+      el(
+        'tr',
+        {},
+        el('td', { text: t.taskId }),
+        el('td', { cls: `state state-${t.state ?? 'none'}`, text: t.state ?? 'no status' }),
+        el('td', { cls: 'num', text: String(t.tryNumber) }),
+        el('td', { cls: 'num', text: t.duration }),
+        logCell,
+      ),
+    );
   }
   tt.append(tb);
   tasks.append(tt);
@@ -88,8 +78,14 @@ function render(d: OutputViewerData): void {
 
 window.addEventListener('message', (e: MessageEvent<ToOutputViewer>) => {
   const m = e.data;
-  if (m.type === 'loading') show(el('p', `Loading run ${m.runId}…`, 'note'));
-  else if (m.type === 'error') show(el('p', m.message, 'error'), button('Retry', { type: 'refresh' }, 'primary'));
-  else if (m.type === 'data') render(m.data);
+  if (m.type === 'loading') {
+    // keep what is shown while it reloads (Refresh): only a first load shows "Loading…"
+    if (!shown) show(el('p', { cls: 'note', text: `Loading run ${m.runId}…` }));
+  } else if (m.type === 'error') {
+    shown = undefined;
+    table = undefined;
+    show(el('p', { cls: 'error', text: m.message }), button('Retry', { type: 'refresh' }, 'primary'));
+  } else if (m.type === 'data') render(m.data);
+  else if (m.type === 'page' && table && m.version === shown?.version) table.setPage(m.start, m.rows, m.total, m.version);
 });
-vscode.postMessage({ type: 'ready' });
+send({ type: 'ready' });

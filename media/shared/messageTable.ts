@@ -11,9 +11,68 @@ export const ROW_HEIGHT = 24;
 export const MAX_DOM_ROWS = 200;
 const OVERSCAN = 10;
 
+/** One column: its header, width class (c0…c5 or `field`, plus `num` for numbers) and how a row fills its cell. */
+export interface TableColumn {
+  header: string;
+  title: string;
+  cls: string;
+  fill(cell: HTMLElement, r: RowData, highlight: (text: string) => Array<[number, number]>): void;
+}
+
+const textColumn = (header: string, title: string, cls: string, text: (r: RowData) => string): TableColumn => ({
+  header,
+  title,
+  cls,
+  fill: (cell, r) => (cell.textContent = text(r)),
+});
+
+const PARTITION = textColumn('P', 'Partition', 'c0 num', (r) => String(r.partition));
+const OFFSET = textColumn('Offset', 'Offset', 'c1 num', (r) => String(r.offset));
+/** A key or value preview: "null" in italics, hex in the editor font, search matches marked (text only). */
+function fillPreview(cell: HTMLElement, text: string | null, binary: boolean, hl: (text: string) => Array<[number, number]>, suffix = ''): void {
+  if (text === null) cell.classList.add('null');
+  if (binary) cell.classList.add('binary');
+  setHighlighted(cell, (text ?? 'null') + suffix, text === null || binary ? [] : hl(text));
+}
+
+const KEY: TableColumn = { header: 'Key', title: 'Key', cls: 'c3', fill: (cell, r, hl) => fillPreview(cell, r.key, r.keyBinary, hl) };
+const VALUE: TableColumn = {
+  header: 'Value',
+  title: 'Value',
+  cls: 'c4',
+  fill(cell, r, hl) {
+    if (r.valueTruncated) cell.title = `${formatBytes(r.valueSize)} — select the row to see it all`;
+    fillPreview(cell, r.value, r.valueBinary, hl, r.valueTruncated ? ' …' : '');
+    // a mark shows as a tag in front of the value, readable without colour
+    if (r.mark) cell.prepend(el('span', { cls: 'mt-tag', text: MARK_TAG[r.mark] }));
+  },
+};
+
+/** The message browser's columns. */
+export const MESSAGE_COLUMNS: TableColumn[] = [
+  PARTITION,
+  OFFSET,
+  textColumn('Timestamp', 'Timestamp', 'c2', (r) => formatTime(r.timestamp)),
+  KEY,
+  VALUE,
+  textColumn('Hdrs', 'Header count', 'c5 num', (r) => (r.headerCount ? String(r.headerCount) : '')),
+];
+
+/** Partition, offset and one column per named field (the row's `fields`); key and value when none. */
+export function fieldColumns(names: string[]): TableColumn[] {
+  if (!names.length) return [PARTITION, OFFSET, KEY, VALUE];
+  return [PARTITION, OFFSET, ...names.map((n, i) => textColumn(n, n, 'field', (r) => r.fields?.[i] ?? ''))];
+}
+
 export interface MessageTableOptions {
   /** ask the host for rows [start, start+count); answer with `setPage` */
   fetchPage(start: number, count: number): void;
+  /** default: MESSAGE_COLUMNS */
+  columns?: TableColumn[];
+  /** the grid element's id (default `message-table`) */
+  id?: string;
+  /** the grid's accessible name */
+  label?: string;
   onSelect?(row: RowData): void;
   /** ranges to highlight in key/value previews */
   highlight?(text: string): Array<[number, number]>;
@@ -24,6 +83,7 @@ export class MessageTable {
   private readonly viewport: HTMLElement;
   private readonly spacer: HTMLElement;
   private readonly body: HTMLElement;
+  private readonly columns: TableColumn[];
   private total = 0;
   private version = -1;
   private cache = new Map<number, RowData>();
@@ -35,17 +95,16 @@ export class MessageTable {
   stickToEnd = false;
 
   constructor(private readonly opts: MessageTableOptions) {
+    this.columns = opts.columns ?? MESSAGE_COLUMNS;
     const header = el(
       'div',
       { cls: 'mt-row mt-head', attrs: { role: 'row' } },
-      ...[['P', 'Partition'], ['Offset', 'Offset'], ['Timestamp', 'Timestamp'], ['Key', 'Key'], ['Value', 'Value'], ['Hdrs', 'Header count']].map(([h, t], i) =>
-        el('div', { cls: `mt-cell c${i}`, text: h, title: t, attrs: { role: 'columnheader' } }),
-      ),
+      ...this.columns.map((c) => el('div', { cls: `mt-cell ${c.cls}`, text: c.header, title: c.title, attrs: { role: 'columnheader' } })),
     );
     this.spacer = el('div', { cls: 'mt-spacer' });
     this.body = el('div', { cls: 'mt-body', attrs: { role: 'rowgroup' } });
     this.viewport = el('div', { cls: 'mt-viewport', attrs: { tabindex: '0' } }, this.spacer, this.body);
-    this.element = el('div', { cls: 'mt', id: 'message-table', attrs: { role: 'grid' } }, header, this.viewport);
+    this.element = el('div', { cls: 'mt', id: opts.id ?? 'message-table', attrs: { role: 'grid', ...(opts.label ? { 'aria-label': opts.label } : {}) } }, header, this.viewport);
     this.viewport.addEventListener('scroll', () => this.schedule());
     this.viewport.addEventListener('keydown', (e) => this.onKey(e));
     new ResizeObserver(() => this.schedule()).observe(this.viewport);
@@ -149,13 +208,12 @@ export class MessageTable {
   }
 
   private rowElement(i: number, r: RowData): HTMLElement {
-    // a mark shows as a tag in front of the value, readable without colour
     const hl = this.opts.highlight ?? (() => []);
-    const key = el('div', { cls: `mt-cell c3${r.key === null ? ' null' : ''}${r.keyBinary ? ' binary' : ''}` });
-    setHighlighted(key, r.key ?? 'null', r.key === null || r.keyBinary ? [] : hl(r.key));
-    const value = el('div', { cls: `mt-cell c4${r.value === null ? ' null' : ''}${r.valueBinary ? ' binary' : ''}`, title: r.valueTruncated ? `${formatBytes(r.valueSize)} — select the row to see it all` : '' });
-    setHighlighted(value, (r.value ?? 'null') + (r.valueTruncated ? ' …' : ''), r.value === null || r.valueBinary ? [] : hl(r.value));
-    if (r.mark) value.prepend(el('span', { cls: 'mt-tag', text: MARK_TAG[r.mark] }));
+    const cells = this.columns.map((c) => {
+      const cell = el('div', { cls: `mt-cell ${c.cls}`, attrs: { role: 'gridcell' } });
+      c.fill(cell, r, hl);
+      return cell;
+    });
     const row = el(
       'div',
       {
@@ -163,12 +221,7 @@ export class MessageTable {
         title: r.mark ? MARK_TEXT[r.mark] : '',
         attrs: { role: 'row', 'aria-rowindex': String(i + 1), 'data-seq': String(r.seq), ...(r.mark ? { 'data-mark': r.mark } : {}) },
       },
-      el('div', { cls: 'mt-cell c0 num', text: String(r.partition) }),
-      el('div', { cls: 'mt-cell c1 num', text: String(r.offset) }),
-      el('div', { cls: 'mt-cell c2', text: formatTime(r.timestamp) }),
-      key,
-      value,
-      el('div', { cls: 'mt-cell c5 num', text: r.headerCount ? String(r.headerCount) : '' }),
+      ...cells,
     );
     row.addEventListener('click', () => this.select(i, r));
     return row;

@@ -202,7 +202,10 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
 
   const openOutputViewer = (dagId: string, runId: string): OutputViewerPanel =>
     OutputViewerPanel.show(ctx.extensionContext.extensionUri, {
-      load: (d, r) => conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(ctx.stack.endpoints().kafkaBootstrap), d, r)),
+      load: async (d, r, version) => {
+        const kafka = await ctx.connections.kafka();
+        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version));
+      },
       openTaskLog: (d, r, taskId, tryNumber) => openTaskLog({ dagId: d, runId: r, taskId, tryNumber, mapIndex: -1 }),
       openSparkApp: async (appId) => {
         const base = ctx.stack.endpoints().sparkUiUrl.replace(/\/+$/, '');
@@ -321,9 +324,11 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       await conn.withClient((c) => c.clearTaskInstance(node.ti.dagId, node.ti.runId, node.ti.taskId));
       provider.refresh(0);
     }),
-    ctx.registerCommand('datapipeline.outputViewer.open', async (dagId?: string, runId?: string) => {
-      const dag = typeof dagId === 'string' ? dagId : STREAMING_DAG_ID;
-      let run = typeof runId === 'string' ? runId : undefined;
+    ctx.registerCommand('datapipeline.outputViewer.open', async (dagOrNode?: string | DagNode, runId?: string) => {
+      // from a run's context menu in the DAGs view: that run; from the palette: a run of the streaming DAG
+      const fromRow = typeof dagOrNode === 'object' && dagOrNode?.kind === 'run' ? dagOrNode.run : undefined;
+      const dag = fromRow?.dagId ?? (typeof dagOrNode === 'string' ? dagOrNode : STREAMING_DAG_ID);
+      let run = fromRow?.runId ?? (typeof runId === 'string' ? runId : undefined);
       if (!run) {
         const runs = await conn.withClient((c) => c.listDagRuns(dag, { limit: 20 }));
         if (!runs.length) throw new Error(`${dag} has no runs yet. Run "DataPipeline: Trigger Streaming DAG" first.`);

@@ -1,8 +1,9 @@
 /**
  * Messages between the message browser host (src/webviews/messageBrowser) and its front end
  * (media/messageBrowser). Data stays in the host; the webview asks for pages of rows.
- * Type-only module: imported by both sides, no runtime code.
+ * Imported by both sides: types, and the guard the host runs on what the webview sends.
  */
+import { isInt, isObj, isPageRequest, optional } from './guards';
 
 export type StartMode = 'earliest' | 'latest' | 'offset' | 'timestamp' | 'window' | 'group';
 
@@ -53,6 +54,8 @@ export interface RowData extends MessageMeta {
   valueTruncated: boolean;
   valueSize: number;
   headerCount: number;
+  /** cells of the extra columns a panel names (the output viewer's JSON fields), in that order */
+  fields?: string[];
 }
 
 export interface DetailData extends MessageMeta {
@@ -149,9 +152,6 @@ export type ToWebview =
   | { type: 'error'; message: string; retry: boolean };
 
 const START_MODES: readonly string[] = ['earliest', 'latest', 'offset', 'timestamp', 'window', 'group'];
-const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const optional = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
 const isIntList = (v: unknown) => Array.isArray(v) && v.length <= 100_000 && v.every(isInt);
 const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 
@@ -202,7 +202,7 @@ export function isToHost(v: unknown): v is ToHost {
     case 'start':
       return isStartForm(v.form);
     case 'page':
-      return isInt(v.reqId) && isInt(v.start) && v.start >= 0 && isInt(v.count) && v.count >= 0 && v.count <= 10_000;
+      return isPageRequest(v);
     case 'filter':
       return isFilterForm(v.filter);
     case 'order':

@@ -1,4 +1,10 @@
-/** Messages between the output viewer panel (extension host) and its webview (media/outputViewer). */
+/**
+ * Messages between the output viewer panel (extension host) and its webview (media/outputViewer).
+ * The run's messages stay in a host-side store; the webview's virtual table asks for the rows in view
+ * by request id, like the message browser's.
+ */
+import { isObj, isPageRequest } from './guards';
+import type { RowData } from './messageBrowser';
 
 export interface OutputViewerTask {
   taskId: string;
@@ -6,14 +12,6 @@ export interface OutputViewerTask {
   tryNumber: number;
   /** "12s", "1m 05s" or "" */
   duration: string;
-}
-
-export interface OutputViewerRecord {
-  partition: number;
-  offset: string;
-  key?: string;
-  value: string;
-  fields?: Record<string, unknown>;
 }
 
 export interface OutputViewerData {
@@ -24,32 +22,51 @@ export interface OutputViewerData {
   runDuration: string;
   topic: string;
   tasks: OutputViewerTask[];
-  records: OutputViewerRecord[];
-  /** why there are no records, or a problem reading them */
+  /** how many of the run's messages the host holds (the table pages them) */
+  total: number;
+  /** the messages' JSON fields, as table columns (empty: show key and value) */
+  columns: string[];
+  /** bumps on each load; pages of an older load are dropped */
+  version: number;
+  /** why there are no records, a problem reading them, or that only the first N are held */
   note?: string;
   sparkAppId?: string;
 }
 
-export type ToOutputViewer = { type: 'loading'; runId: string } | { type: 'data'; data: OutputViewerData } | { type: 'error'; message: string };
+export interface OutputViewerPage {
+  reqId: number;
+  start: number;
+  total: number;
+  version: number;
+  rows: RowData[];
+}
+
+export type ToOutputViewer =
+  | { type: 'loading'; runId: string }
+  | { type: 'data'; data: OutputViewerData }
+  | ({ type: 'page' } & OutputViewerPage)
+  | { type: 'error'; message: string };
 
 export type FromOutputViewer =
   | { type: 'ready' }
   | { type: 'refresh' }
+  | { type: 'page'; reqId: number; start: number; count: number }
   | { type: 'openTaskLog'; taskId: string; tryNumber: number }
   | { type: 'openSparkApp' }
   | { type: 'openInAirflow' };
 
 export function isFromOutputViewer(v: unknown): v is FromOutputViewer {
-  if (!v || typeof v !== 'object') return false;
-  const m = v as Record<string, unknown>;
-  switch (m.type) {
+  if (!isObj(v)) return false;
+  switch (v.type) {
     case 'ready':
     case 'refresh':
     case 'openSparkApp':
     case 'openInAirflow':
       return true;
+    case 'page':
+      return isPageRequest(v);
     case 'openTaskLog':
-      return typeof m.taskId === 'string' && typeof m.tryNumber === 'number';
+      return typeof v.taskId === 'string' && v.taskId.length <= 1000 && typeof v.tryNumber === 'number' && Number.isSafeInteger(v.tryNumber);
     default:
       return false;
   }

@@ -2,9 +2,10 @@ import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 
 export interface WebviewShell {
-  /** the bundle's name: dist/media/<name>.js, styles in dist/media/<name>/<stylesheet> */
+  /** the bundle's name: dist/media/<name>.js */
   name: string;
-  stylesheet: string;
+  /** style sheets under dist/media, in order (e.g. the shared table's, then the panel's own) */
+  stylesheets: string[];
   title: string;
   /** id of the root element the front end renders into */
   rootId: string;
@@ -18,7 +19,7 @@ export function webviewShellHtml(webview: vscode.Webview, extensionUri: vscode.U
   const nonce = crypto.randomBytes(16).toString('base64');
   const media = vscode.Uri.joinPath(extensionUri, 'dist', 'media');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(media, `${s.name}.js`));
-  const css = webview.asWebviewUri(vscode.Uri.joinPath(media, s.name, s.stylesheet));
+  const links = s.stylesheets.map((f) => `<link rel="stylesheet" href="${webview.asWebviewUri(vscode.Uri.joinPath(media, ...f.split('/')))}">`).join('\n');
   const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `img-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
@@ -26,7 +27,7 @@ export function webviewShellHtml(webview: vscode.Webview, extensionUri: vscode.U
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
+${links}
 <title>${s.title}</title>
 </head>
 <body>

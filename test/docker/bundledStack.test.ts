@@ -155,8 +155,9 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       }
       assert.deepEqual(end.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));
       // read from the host through 127.0.0.1
-      const data = await collectRunOutput(client, kafkaRangeReader(`127.0.0.1:${PORTS.KAFKA_PORT}`), STREAMING_DAG_ID, run.runId);
-      const people = data.records.map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
+      const kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
+      const { messages } = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, run.runId).finally(() => kafka.dispose());
+      const people = messages.records().map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
       people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
       assert.deepEqual(people, PEOPLE, `run ${round}`);
     }

@@ -10,9 +10,11 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
+import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { ensureNativeStack, repoRoot } from '../integration/harness';
 import { sleep, VsCodeSession } from './lib/codeServer';
 import { contextMenu, pickMenuEntry } from './lib/menus';
+import { outputViewerPeople } from './lib/outputViewer';
 import { until } from '../lib/until';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
@@ -56,17 +58,7 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     await vsc.screenshot('airflow-trigger-progress');
     const frame = await vsc.webviewFrame({ containsSelector: '#messages', timeoutMs: RUN_TIMEOUT_MS });
     await frame.locator('#run-state', { hasText: 'Run success' }).waitFor({ timeout: 30_000 });
-    const rows = frame.locator('#messages tbody tr');
-    const header = await frame.locator('#messages thead th').allInnerTexts();
-    const nameCol = header.indexOf('name');
-    const ageCol = header.indexOf('age');
-    const msgCol = header.indexOf('message');
-    assert.ok(nameCol >= 0 && ageCol >= 0 && msgCol >= 0, `columns: ${header.join(', ')}`);
-    const people: string[] = [];
-    for (let i = 0; i < (await rows.count()); i++) {
-      const cells = await rows.nth(i).locator('td').allInnerTexts();
-      people.push(`${cells[nameCol]} ${cells[ageCol]} ${cells[msgCol]}`);
-    }
+    const people = await outputViewerPeople(frame);
     await vsc.screenshot('airflow-output-viewer');
     assert.deepEqual(people.sort(), ['Alice 25 Alice from NYC is an adult', 'Charlie 30 Charlie from Chicago is an adult', 'Eve 22 Eve from Seattle is an adult']);
     const taskStates = await frame.locator('#tasks tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]?.textContent, tr.children[1]?.textContent]));
@@ -133,6 +125,88 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       fs.rmSync(file, { force: true });
     }
     await vsc.treeItem('DAGs', name).waitFor({ state: 'detached', timeout: 180_000 });
+  });
+
+  it('a run that wrote 50,000 messages: its row opens the output viewer, which holds them all, draws only the rows in view and scrolls to the last', async () => {
+    const client = new AirflowClient({ baseUrl: 'http://127.0.0.1:8085', username: 'admin', password: 'admin' });
+    const kafka = new KafkaService({ bootstrap: (await ensureNativeStack(['kafka'])).endpoints.kafkaBootstrap });
+    const dagId = `zz_e2e_big_output_${process.pid}`;
+    const topic = `dp-e2e-big-output-${process.pid}`;
+    const file = path.join(repoRoot, 'stack', 'dags', `${dagId}.py`);
+    const N = 50_000;
+    await kafka.createTopic({ topic, numPartitions: 3 });
+    // kafka-python (the bundled DAGs' client) writes them from an Airflow task, which records the
+    // range as the streaming DAG does (XCom "output_offsets" of consume_output_topic)
+    fs.writeFileSync(file, [
+      'import json, os',
+      'from datetime import datetime',
+      'from airflow import DAG',
+      'try:',
+      '    from airflow.providers.standard.operators.python import PythonOperator',
+      'except ImportError:',
+      '    from airflow.operators.python import PythonOperator',
+      `TOPIC = ${JSON.stringify(topic)}`,
+      'def write(ti, **_):',
+      '    from kafka import KafkaConsumer, KafkaProducer, TopicPartition',
+      '    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(",")',
+      '    c = KafkaConsumer(bootstrap_servers=servers)',
+      '    tps = [TopicPartition(TOPIC, p) for p in range(3)]',
+      '    start = c.end_offsets(tps)',
+      '    p = KafkaProducer(bootstrap_servers=servers, linger_ms=20, batch_size=256 * 1024)',
+      `    for i in range(${N}):`,
+      '        p.send(TOPIC, json.dumps({"name": f"p{i}", "age": i, "message": f"row {i}"}).encode(), partition=i % 3)',
+      '    p.flush()',
+      '    end = c.end_offsets(tps)',
+      '    c.close()',
+      '    ti.xcom_push(key="output_offsets", value=json.dumps({"topic": TOPIC, "start": {str(t.partition): o for t, o in start.items()}, "end": {str(t.partition): o for t, o in end.items()}}))',
+      `with DAG(dag_id=${JSON.stringify(dagId)}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False):`,
+      '    PythonOperator(task_id="consume_output_topic", python_callable=write)',
+      '',
+    ].join('\n'));
+    try {
+      await until(`Airflow to parse ${dagId}`, () => client.getDag(dagId).then(() => true, () => false), { timeoutMs: 180_000, intervalMs: 3000 });
+      await client.setPaused(dagId, false);
+      const run = await client.triggerDagRun(dagId);
+      const ended = await until(`run ${run.runId} to end`, async () => {
+        const r = await client.getDagRun(dagId, run.runId);
+        return r.state === 'success' || r.state === 'failed' ? r : undefined;
+      }, { timeoutMs: 300_000, intervalMs: 2000 });
+      assert.equal(ended.state, 'success');
+
+      await vsc.openContainer('DataPipeline');
+      const dag = vsc.treeItem('DAGs', new RegExp(`^${dagId}$`));
+      await dag.waitFor({ timeout: 60_000 });
+      if ((await dag.getAttribute('aria-expanded')) !== 'true') await dag.click();
+      const runRow = vsc.treeItem('DAGs', run.runId);
+      await runRow.waitFor({ timeout: 30_000 });
+      // the DAG row's hover (its tooltip) would take the right-click: move away and close it
+      await vsc.page.mouse.move(1, 1);
+      await vsc.escape();
+      await vsc.page.locator('.context-view').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+      await contextMenu(vsc, runRow, 'Open Output Viewer', async () => undefined);
+      const frame = await vsc.webviewFrame({ containsText: `${dagId} · ${run.runId}`, timeoutMs: 60_000 });
+      await frame.locator('#messages-title', { hasText: `(${N.toLocaleString('en-US')})` }).waitFor({ timeout: 60_000 });
+      const rows = frame.locator('#messages .mt-body [role="row"][data-seq]');
+      await rows.first().waitFor({ timeout: 30_000 });
+      const firstCells = await rows.first().locator('[role="gridcell"]').allInnerTexts();
+      assert.deepEqual(firstCells, ['0', '0', 'p0', '0', 'row 0'], 'partition 0, offset 0 first; name, age, message as columns');
+      const drawn = await frame.locator('#messages .mt-body [role="row"]').count();
+      assert.ok(drawn > 0 && drawn <= 60, `only the rows in view are in the DOM (${drawn} of ${N})`);
+      // the end of the table is the newest message of the last partition: i = 49,997 (i % 3 = 2), offset 16,665
+      const t0 = Date.now();
+      await frame.evaluate("document.querySelector('#messages .mt-viewport').scrollTop = 1e9");
+      const last = frame.locator('#messages .mt-body [role="row"][aria-rowindex="50000"][data-seq]');
+      await last.waitFor({ timeout: 30_000 });
+      const scrolledMs = Date.now() - t0;
+      assert.deepEqual(await last.locator('[role="gridcell"]').allInnerTexts(), ['2', '16665', 'p49997', '49997', 'row 49997']);
+      const firstRowsMs = Number(await frame.evaluate("Math.round(performance.getEntriesByName('datapipeline:first-rows')[0]?.startTime ?? -1)"));
+      console.log(`      output viewer, ${N} messages: first rows ${firstRowsMs} ms after the page started, ${drawn} rows in the DOM, scroll to the end drawn in ${scrolledMs} ms`);
+      await vsc.screenshot('airflow-output-viewer-50k');
+    } finally {
+      fs.rmSync(file, { force: true });
+      await kafka.deleteTopic(topic).catch(() => undefined);
+      await kafka.dispose();
+    }
   });
 
   it('Open DAG File maps the server path to the workspace file, and a poll of the view leaves the open menu alone', async () => {

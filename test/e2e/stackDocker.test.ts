@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { run } from '../../src/services/docker/compose';
 import { ensureBaseImage, removeProject } from '../docker/harness';
 import { repoRoot, VsCodeSession } from './lib/codeServer';
+import { outputViewerPeople } from './lib/outputViewer';
 
 const PROJECT = 'datapipeline';
 const PORTS = { KAFKA_PORT: '41092', SPARK_MASTER_PORT: '41077', SPARK_MASTER_UI_PORT: '41080', AIRFLOW_PORT: '41085', KAFKA_UI_PORT: '41090' };
@@ -81,15 +82,7 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
     await s.runCommand('DataPipeline: Trigger Streaming DAG');
     const frame = await s.webviewFrame({ containsSelector: '#messages', timeoutMs: 20 * 60_000 });
     await frame.locator('#run-state', { hasText: 'Run success' }).waitFor({ timeout: 60_000 });
-    const header = await frame.locator('#messages thead th').allInnerTexts();
-    const [nameCol, ageCol, msgCol] = ['name', 'age', 'message'].map((h) => header.indexOf(h));
-    assert.ok(nameCol >= 0 && ageCol >= 0 && msgCol >= 0, `columns: ${header.join(', ')}`);
-    const rows = frame.locator('#messages tbody tr');
-    const people: string[] = [];
-    for (let i = 0; i < (await rows.count()); i++) {
-      const cells = await rows.nth(i).locator('td').allInnerTexts();
-      people.push(`${cells[nameCol]} ${cells[ageCol]} ${cells[msgCol]}`);
-    }
+    const people = await outputViewerPeople(frame);
     await s.screenshot('docker-stack-output-viewer');
     assert.deepEqual(people.sort(), ['Alice 25 Alice from NYC is an adult', 'Charlie 30 Charlie from Chicago is an adult', 'Eve 22 Eve from Seattle is an adult']);
   });

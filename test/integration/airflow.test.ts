@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
 import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
+import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { ensureNativeStack, NativeStack, stackDir } from './harness';
 import { until } from '../lib/until';
@@ -93,8 +94,9 @@ describe('Airflow 2.8.1 (native stack)', function () {
   };
 
   const assertAdultsOnly = async (runId: string) => {
-    const data = await collectRunOutput(client, kafkaRangeReader(stack.endpoints.kafkaBootstrap), STREAMING_DAG_ID, runId);
-    const people = data.records.map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
+    const kafka = new KafkaService({ bootstrap: stack.endpoints.kafkaBootstrap });
+    const { data, messages } = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, runId).finally(() => kafka.dispose());
+    const people = messages.records().map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
     people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
     assert.deepEqual(people, [
       { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },

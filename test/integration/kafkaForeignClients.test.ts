@@ -15,7 +15,7 @@ import type { RowData, StartForm } from '../../src/protocol/messageBrowser';
 import type { MessageBrowserController } from '../../src/webviews/messageBrowser/controller';
 import { ensureNativeStack } from './harness';
 import { consoleConsume, consoleProduce, describeGroupWithKafkaTool, javaTransactions, pythonProduce, startConsoleConsumer } from './lib/foreignClients';
-import { browser, sleep, uniqueTopic } from './lib/kafkaBrowser';
+import { browser, uniqueTopic } from './lib/kafkaBrowser';
 import { until } from '../lib/until';
 
 async function readAll(c: MessageBrowserController, form: Partial<StartForm> = {}): Promise<RowData[]> {
@@ -150,8 +150,8 @@ describe('Kafka: what real producers write (Java, Python, librdkafka; every code
     });
 
     it('the output viewer reads the same committed records from that offset range', async function () {
-      const records = await readOutputRange({ topic: t, start: new Map([[0, 0]]), end: new Map([[0, 9]]) }, { bootstrap });
-      assert.deepEqual(records.map((r) => [r.offset, r.value]), [['0', 'c1'], ['1', 'c2'], ['2', 'c3'], ['7', 'c4']]);
+      const out = await readOutputRange({ topic: t, start: new Map([[0, 0]]), end: new Map([[0, 9]]) }, { service });
+      assert.deepEqual(out.records().map((r) => [r.offset, r.value]), [['0', 'c1'], ['1', 'c2'], ['2', 'c3'], ['7', 'c4']]);
     });
 
     it('read uncommitted shows every record and marks the aborted ones; control records never appear', async function () {
@@ -167,6 +167,34 @@ describe('Kafka: what real producers write (Java, Python, librdkafka; every code
         await c.dispose();
       }
     });
+  });
+
+  it('the output viewer holds a range the Java producer wrote over 3 partitions: rows in partition, offset order, JSON fields as columns, a note at its limit', async function () {
+    const t = topic('dp-output-range');
+    await service.createTopic({ topic: t, numPartitions: 3 });
+    const sent = Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: i === 7 ? 'not json' : JSON.stringify({ name: `p${i}`, age: 20 + i, tags: { i } }) }));
+    await consoleProduce(bootstrap, t, sent, 'zstd');
+    const wm = await service.watermarks(t);
+    const range = { topic: t, start: new Map(wm.map((w) => [w.partition, w.low])), end: new Map(wm.map((w) => [w.partition, w.high])) };
+    const out = await readOutputRange(range, { service });
+    assert.equal(out.count, 30);
+    assert.equal(out.note, undefined);
+    assert.deepEqual(out.columns(), ['name', 'age', 'tags']);
+    const rows = out.page(0, 100);
+    // partition, then offset: what the table shows top to bottom
+    const order = rows.map((r) => [r.partition, r.offset]);
+    assert.deepEqual(order, [...order].sort((a, b) => a[0] - b[0] || a[1] - b[1]));
+    assert.deepEqual(new Set(rows.map((r) => r.partition)).size, 3, 'keys spread over the 3 partitions');
+    const byKey = new Map(rows.map((r) => [r.key, r]));
+    assert.deepEqual(byKey.get('k3')!.fields, ['p3', '23', '{"i":3}']);
+    assert.deepEqual(byKey.get('k7')!.fields, ['', '', ''], 'a value that is not JSON leaves its field cells empty');
+    assert.equal(byKey.get('k7')!.value, 'not json');
+    // a page is a window of the same order
+    assert.deepEqual(out.page(10, 5).map((r) => r.seq), rows.slice(10, 15).map((r) => r.seq));
+    // at its limit it says so, and holds that many
+    const capped = await readOutputRange(range, { service, max: 12 });
+    assert.equal(capped.count, 12);
+    assert.equal(capped.note, "Showing the first 12 messages; the run's range spans 30 offsets.");
   });
 
   it('a batch that cannot be decompressed is one error row naming the partition, offsets and reason; the rest is read', async function () {
@@ -205,7 +233,11 @@ describe('Kafka: what real producers write (Java, Python, librdkafka; every code
       let read = 0;
       consumer.stdout!.on('data', (d: Buffer) => (read += d.toString().split('\n').filter(Boolean).length));
       await until('the Java consumer to read 30 messages', () => read >= 30, 90_000);
-      await sleep(2000); // an auto-commit after the last poll
+      // the consumer auto-commits every 500 ms: wait until its commits cover all 30
+      await until('the group to commit all 30', async () => {
+        const g = (await service.listGroups()).find((x) => x.groupId === group);
+        return g && g.lag.reduce((n, l) => n + Math.max(0, l.committed), 0) === 30;
+      }, 30_000);
       const tool = await describeGroupWithKafkaTool(bootstrap, group);
       assert.equal(tool.state, 'Stable');
       const ours = (await service.listGroups()).find((g) => g.groupId === group);

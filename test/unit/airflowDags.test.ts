@@ -131,6 +131,10 @@ describe('airflow streaming run', () => {
     assert.equal(isFromOutputViewer({ type: 'ready' }), true);
     assert.equal(isFromOutputViewer({ type: 'openTaskLog', taskId: 'a', tryNumber: 1 }), true);
     assert.equal(isFromOutputViewer({ type: 'openTaskLog', taskId: 'a' }), false);
+    assert.equal(isFromOutputViewer({ type: 'page', reqId: 1, start: 0, count: 40 }), true);
+    assert.equal(isFromOutputViewer({ type: 'page', reqId: 1, start: -1, count: 40 }), false);
+    assert.equal(isFromOutputViewer({ type: 'page', reqId: 1, start: 0, count: 1e9 }), false);
+    assert.equal(isFromOutputViewer({ type: 'page', reqId: '1', start: 0, count: 40 }), false);
     assert.equal(isFromOutputViewer({ type: 'eval' }), false);
     assert.equal(isFromOutputViewer(null), false);
   });

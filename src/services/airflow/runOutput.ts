@@ -1,26 +1,33 @@
 /**
  * Everything the output viewer shows for one run of the streaming DAG: the run and its tasks with
  * durations, the messages the run wrote (the output-topic offset range consume_output_topic pushed to
- * XCom, read back from Kafka), and the Spark application id from the Spark task's log.
+ * XCom, read back from Kafka into a store the panel pages), and the Spark application id from the Spark task's log.
  */
 import type { AirflowClient } from './client';
+import type { KafkaService } from '../kafka/kafkaClient';
 import { formatSeconds, spanSeconds } from './dagsModel';
-import { readOutputRange } from './outputReader';
+import { emptyOutput, readOutputRange, type OutputMessages } from './outputReader';
 import { parseAppId } from '../spark/driverOutput';
-import { orderTasks, OutputRange, OutputRecord, parseOutputRange, summarizeTasks } from './streamingRun';
+import { orderTasks, OutputRange, parseOutputRange, summarizeTasks } from './streamingRun';
 import type { OutputViewerData } from '../../protocol/outputViewer';
+
+/** What the output viewer shows for a run: the summary the page draws, and the messages it pages. */
+export interface RunOutput {
+  data: OutputViewerData;
+  messages: OutputMessages;
+}
 
 export const OUTPUT_TASK_ID = 'consume_output_topic';
 export const OUTPUT_XCOM_KEY = 'output_offsets';
 export const SPARK_TASK_ID = 'process_kafka_with_spark';
 
-export type RangeReader = (range: OutputRange) => Promise<OutputRecord[]>;
+export type RangeReader = (range: OutputRange) => Promise<OutputMessages>;
 
-export function kafkaRangeReader(bootstrap: string): RangeReader {
-  return (range) => readOutputRange(range, { bootstrap });
+export function kafkaRangeReader(service: KafkaService): RangeReader {
+  return (range) => readOutputRange(range, { service });
 }
 
-export async function collectRunOutput(client: AirflowClient, readRange: RangeReader, dagId: string, runId: string, defaultTopic = 'output-topic'): Promise<OutputViewerData> {
+export async function collectRunOutput(client: AirflowClient, readRange: RangeReader, dagId: string, runId: string, defaultTopic = 'output-topic', version = 1): Promise<RunOutput> {
   const [run, tis] = await Promise.all([client.getDagRun(dagId, runId), client.listTaskInstances(dagId, runId)]);
   const tasks = orderTasks(tis);
   const runSecs = spanSeconds(run.startDate, run.endDate);
@@ -31,8 +38,11 @@ export async function collectRunOutput(client: AirflowClient, readRange: RangeRe
     runDuration: runSecs !== undefined ? formatSeconds(runSecs) : '',
     topic: defaultTopic,
     tasks: summarizeTasks(tasks).map((t) => ({ ...t, duration: t.durationSeconds !== undefined ? formatSeconds(t.durationSeconds) : '' })),
-    records: [],
+    total: 0,
+    columns: [],
+    version,
   };
+  let messages = emptyOutput(defaultTopic);
   const outputTask = tasks.find((t) => t.taskId === OUTPUT_TASK_ID);
   if (outputTask?.state !== 'success') {
     data.note = `No output yet: ${OUTPUT_TASK_ID} is ${outputTask?.state ?? 'not scheduled'} in this run.`;
@@ -43,8 +53,10 @@ export async function collectRunOutput(client: AirflowClient, readRange: RangeRe
     } else {
       data.topic = range.topic;
       try {
-        data.records = await readRange(range);
-        if (!data.records.length) data.note = `The run wrote no messages to ${range.topic}.`;
+        messages = await readRange(range);
+        data.total = messages.count;
+        data.columns = messages.columns();
+        data.note = messages.count ? messages.note : `The run wrote no messages to ${range.topic}.`;
       } catch (err) {
         data.note = `Could not read ${range.topic}: ${err instanceof Error ? err.message : String(err)}`;
       }
@@ -59,5 +71,5 @@ export async function collectRunOutput(client: AirflowClient, readRange: RangeRe
       data.sparkAppId = undefined;
     }
   }
-  return data;
+  return { data, messages };
 }

@@ -7,16 +7,17 @@
 import * as os from 'node:os';
 import { BrowseSession } from '../../services/kafka/browseSession';
 import { KafkaUnreachableError, type KafkaLog, type KafkaService } from '../../services/kafka/kafkaClient';
-import { exportRecord, exportToFile, hexDump, looksUtf8, preview, type ExportRecord } from '../../services/kafka/messageFormat';
+import { exportRecord, exportToFile, hexDump, looksUtf8, type ExportRecord } from '../../services/kafka/messageFormat';
 import { FilterError, type MessageFilter } from '../../services/kafka/messageSearch';
-import { MessageFlags, MessageStore } from '../../services/kafka/messageStore';
+import { MessageStore } from '../../services/kafka/messageStore';
 import { MessageView, type FilterOutcome } from '../../services/kafka/messageView';
+import { markOf, rowOf } from '../../services/kafka/rows';
 import { SearchRunner } from '../../services/kafka/searchRunner';
 import { PreparedConnection } from '../../services/kafka/topicReader';
 import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
 import { ValidationError } from '../../services/kafka/validation';
 import type { BrowseStatus } from '../../services/kafka/browseSession';
-import type { BrowseStateName, DetailData, FilterForm, Highlights, PageData, RowData, RowMark, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
+import type { BrowseStateName, DetailData, FilterForm, Highlights, PageData, RowData, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
 
 export const MAX_PAGE_ROWS = 500;
 /** Detail pane text limit: a 10 MB value is shown in full up to this many characters. */
@@ -435,22 +436,7 @@ export class MessageBrowserController {
   }
 
   row(seq: number): RowData {
-    const k = preview(this.store.key(seq), 80);
-    const v = preview(this.store.value(seq));
-    return {
-      seq,
-      mark: markOf(this.store.flags(seq)),
-      partition: this.store.partition(seq),
-      offset: this.store.offset(seq),
-      timestamp: this.store.timestamp(seq),
-      key: k?.text ?? null,
-      keyBinary: k?.binary ?? false,
-      value: v?.text ?? null,
-      valueBinary: v?.binary ?? false,
-      valueTruncated: v?.truncated ?? false,
-      valueSize: v?.size ?? 0,
-      headerCount: this.store.headerCount(seq),
-    };
+    return rowOf(this.store, seq);
   }
 
   detail(seq: number): DetailData | undefined {
@@ -519,13 +505,6 @@ export function emptyTimeNote(form: StartForm, range: { first: number; last: num
 
 function pageTexts(page: { rows: RowData[] }): Array<string | null> {
   return page.rows.flatMap((r) => [r.keyBinary ? null : r.key, r.valueBinary ? null : r.value]);
-}
-
-function markOf(flags: number): RowMark | undefined {
-  if (flags & MessageFlags.ERROR_ROW) return 'error';
-  if (flags & MessageFlags.ABORTED) return 'aborted';
-  if (flags & MessageFlags.OPEN_TRANSACTION) return 'open-transaction';
-  return undefined;
 }
 
 /**

@@ -50,7 +50,7 @@ export function openMessageBrowser(ctx: FeatureContext, opts: OpenMessageBrowser
 
 const host = new PanelHost<MessageBrowserPanel>(MESSAGE_BROWSER_VIEW_TYPE, {
   name: 'messageBrowser',
-  stylesheet: 'messageBrowser.css',
+  stylesheets: ['shared/messageTable.css', 'messageBrowser/messageBrowser.css'],
   title: 'Message browser',
   rootId: 'app',
   placeholder: 'Loading…',

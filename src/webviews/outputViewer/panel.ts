@@ -1,15 +1,22 @@
 /**
  * The output viewer panel: one per run, strict CSP (default-src 'none', script by nonce), the data
  * gathered in the extension host (collectRunOutput) and rendered as text by media/outputViewer.
+ * The run's messages stay here, in a MessageStore; the page's virtual table asks for the rows in
+ * view by request id and gets them answered from the store of the load it shows.
  */
 import * as vscode from 'vscode';
-import { onValidMessage, PanelHost } from '../host';
+import { describeRejected, onValidMessage, PanelHost } from '../host';
+import type { RunOutput } from '../../services/airflow/runOutput';
 import { isFromOutputViewer, type FromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
+
+/** The most rows one page answer carries. */
+export const MAX_PAGE_ROWS = 500;
 
 export const OUTPUT_VIEWER_VIEW_TYPE = 'datapipeline.outputViewer';
 
 export interface OutputViewerHost {
-  load(dagId: string, runId: string): Promise<OutputViewerData>;
+  /** `version`: the load's number (the page drops rows of an older one) */
+  load(dagId: string, runId: string, version: number): Promise<RunOutput>;
   openTaskLog(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<void>;
   openSparkApp(appId: string | undefined): Promise<void>;
   openInAirflow(dagId: string, runId: string): Promise<void>;
@@ -18,14 +25,15 @@ export interface OutputViewerHost {
 export class OutputViewerPanel implements vscode.Disposable {
   private static readonly host = new PanelHost<OutputViewerPanel>(OUTPUT_VIEWER_VIEW_TYPE, {
     name: 'outputViewer',
-    stylesheet: 'style.css',
+    stylesheets: ['shared/messageTable.css', 'outputViewer/style.css'],
     title: 'Output viewer',
     rootId: 'root',
     placeholder: '<p class="note">Loading…</p>',
   });
   private disposed = false;
   private readonly disposables: vscode.Disposable[] = [];
-  private last?: OutputViewerData;
+  private last?: RunOutput;
+  private loads = 0;
   /** resolves when the webview said it is ready and the data was posted (tests and commands await it) */
   private loaded?: Promise<OutputViewerData | undefined>;
 
@@ -45,12 +53,12 @@ export class OutputViewerPanel implements vscode.Disposable {
     readonly dagId: string,
     readonly runId: string,
   ) {
-    this.disposables.push(onValidMessage(panel.webview, isFromOutputViewer, (m) => this.onMessage(m), () => undefined));
+    this.disposables.push(onValidMessage(panel.webview, isFromOutputViewer, (m) => this.onMessage(m), (v) => console.warn(`DataPipeline output viewer: ${describeRejected(v)}`)));
   }
 
   /** The data shown last (after the first load finished). */
   whenLoaded(): Promise<OutputViewerData | undefined> {
-    return this.loaded ?? Promise.resolve(this.last);
+    return this.loaded ?? Promise.resolve(this.last?.data);
   }
 
   private post(m: ToOutputViewer): void {
@@ -59,11 +67,11 @@ export class OutputViewerPanel implements vscode.Disposable {
 
   reload(): Promise<OutputViewerData | undefined> {
     this.post({ type: 'loading', runId: this.runId });
-    this.loaded = this.host.load(this.dagId, this.runId).then(
-      (data) => {
-        this.last = data;
-        this.post({ type: 'data', data });
-        return data;
+    this.loaded = this.host.load(this.dagId, this.runId, ++this.loads).then(
+      (out) => {
+        this.last = out;
+        this.post({ type: 'data', data: out.data });
+        return out.data;
       },
       (err: unknown) => {
         this.post({ type: 'error', message: `Could not load run ${this.runId}: ${err instanceof Error ? err.message : String(err)}` });
@@ -80,11 +88,18 @@ export class OutputViewerPanel implements vscode.Disposable {
         case 'refresh':
           await this.reload();
           return;
+        case 'page': {
+          const out = this.last;
+          if (!out) return;
+          const rows = out.messages.page(m.start, Math.min(MAX_PAGE_ROWS, m.count));
+          this.post({ type: 'page', reqId: m.reqId, start: m.start, total: out.data.total, version: out.data.version, rows });
+          return;
+        }
         case 'openTaskLog':
           await this.host.openTaskLog(this.dagId, this.runId, m.taskId, m.tryNumber);
           return;
         case 'openSparkApp':
-          await this.host.openSparkApp(this.last?.sparkAppId);
+          await this.host.openSparkApp(this.last?.data.sparkAppId);
           return;
         case 'openInAirflow':
           await this.host.openInAirflow(this.dagId, this.runId);
