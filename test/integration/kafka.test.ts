@@ -539,12 +539,15 @@ describe('Kafka (real broker)', function () {
       const tail = statuses()[before + 1].page!;
       assert.equal(tail.start, 100);
       assert.deepEqual(tail.rows.map((r) => r.value), [...Array.from({ length: 20 }, (_, i) => `v${100 + i}`), 'fresh']);
-      // nothing is sent without a pull, however many messages arrive
+      // nothing is sent without a pull, however many messages arrive: the next pull's answer is the
+      // first status after them, and it already holds all 171
       const n = statuses().length;
       await service.produce(topic, Array.from({ length: 50 }, (_, i) => ({ value: `more${i}` })));
       await until('171 buffered', () => c.store.size === 171);
-      await sleep(300);
-      assert.equal(statuses().length, n, 'no status without a pull');
+      await c.handle({ type: 'pull', start: 0, count: 40, version: tail.version });
+      await until('the next pull is answered', () => statuses().length > n);
+      assert.equal(statuses().length, n + 1, 'no status without a pull');
+      assert.equal(statuses()[n].status.buffered, 171);
     } finally {
       await c.dispose();
       await service.deleteTopic(topic);
@@ -621,8 +624,7 @@ describe('Kafka (real broker)', function () {
       const t0 = Date.now();
       const search = c.handle({ type: 'filter', filter: { ...f, query: '(a+)+$' } });
       // while the pattern runs, the host thread serves the webview: a page comes back at once
-      await sleep(300);
-      assert.equal(c.statusData().searching, true, 'the status says a search is running');
+      await until('the status to say a search is running', () => c.statusData().searching === true, 2000);
       const p0 = Date.now();
       await c.handle({ type: 'page', reqId: 1, start: 0, count: 50 });
       assert.ok(Date.now() - p0 < 500, `a page took ${Date.now() - p0} ms during the search`);
@@ -655,12 +657,15 @@ describe('Kafka (real broker)', function () {
       await service.produce(topic, [{ value: 'first of batch' }, { value: 'long header', headers: { [longKey]: 'v' } }, { value: 'last of batch' }]);
       await service.produce(topic, [{ value: 'next batch' }]);
       await until('9 messages', () => c.statusData().buffered >= 9, 30_000);
-      await sleep(1500); // a retry loop would append the batch again meanwhile
+      // a retry loop would append the batch again before it reads on: once a later sentinel (offset
+      // 9) is in, everything before it has been read as often as it will be
+      await service.produce(topic, [{ value: 'sentinel' }]);
+      await until('the sentinel', () => rows(c).some((r) => r.value === 'sentinel'), 30_000);
       const st = c.statusData();
-      assert.equal(st.buffered, 9, 'each message once');
+      assert.equal(st.buffered, 10, 'each message once');
       assert.equal(st.state, 'live', `state ${st.state}: ${st.message ?? ''}`);
       const r = rows(c);
-      assert.deepEqual(r.map((x) => x.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(r.map((x) => x.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       const d = c.detail(r[6].seq)!;
       assert.equal(d.valueText, 'long header');
       assert.equal(d.headers.length, 1);
@@ -741,14 +746,22 @@ describe('Kafka (real broker)', function () {
       await broker.start();
       await svc.produce(topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `after ${i}` })));
       await until('200 messages after the restart', () => store.size >= 200, 90_000);
-      await sleep(1500); // would catch late duplicates
+      // a late duplicate would come before a later sentinel of its partition: once both sentinels are
+      // in, the store holds each offset as often as it ever will
+      await svc.produce(topic, [0, 1].map((partition) => ({ partition, value: 'sentinel' })));
+      const sentinels = () => {
+        let n = 0;
+        for (let q = store.firstSeq; q < store.endSeq; q++) if (store.value(q)?.toString() === 'sentinel') n++;
+        return n;
+      };
+      await until('a sentinel in each partition', () => sentinels() === 2, 30_000);
       const seen = new Map<number, number[]>();
       for (let q = store.firstSeq; q < store.endSeq; q++) {
         const p = store.partition(q);
         if (!seen.has(p)) seen.set(p, []);
         seen.get(p)!.push(store.offset(q));
       }
-      assert.equal(store.size, 200);
+      assert.equal(store.size, 202);
       const wm = await svc.watermarks(topic);
       for (const w of wm) assert.deepEqual(seen.get(w.partition), Array.from({ length: w.high }, (_, i) => i), `partition ${w.partition} offsets`);
       await s.stop();

@@ -89,7 +89,16 @@ describe('Kafka soak (own broker on 29292, Java producer)', function () {
       const total = wm.reduce((n, w) => n + (w.high - w.low), 0);
       assert.ok(total >= 230_000, `the topic holds ${total} records (producer: ${report.trim().split('\n').pop()})`);
       await until(`the browser to hold all ${total}`, () => c.store.size >= total, 120_000);
-      await sleep(2000); // late duplicates would show up now
+      // a late duplicate would come before a later sentinel of its partition: once the 3 sentinels are
+      // in, every offset is held as often as it ever will be (the sentinels are the last offsets)
+      await svc.produce(topic, [0, 1, 2].map((partition) => ({ partition, value: 'soak-sentinel' })));
+      const sentinels = () => {
+        let n = 0;
+        for (let q = Math.max(c.store.firstSeq, c.store.endSeq - 10_000); q < c.store.endSeq; q++) if (c.store.value(q)?.toString() === 'soak-sentinel') n++;
+        return n;
+      };
+      await until('a sentinel in each partition', () => sentinels() === 3, 60_000);
+      for (const w of wm) w.high++;
       const held = new Map<number, number[]>();
       for (let q = c.store.firstSeq; q < c.store.endSeq; q++) {
         const p = c.store.partition(q);

@@ -152,15 +152,20 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     assert.deepEqual(await consumeAll(backend.endpoints().kafkaBootstrap, topic, values.length), values);
   });
 
-  it('shows a crashed service as exited with its exit code, and a restart brings it back', async function () {
+  it('shows a crashed service as exited with its exit code at once (an event), and a restart from another process brings it back', async function () {
     this.timeout(300_000);
     const rec = (await backend.status()).find((s) => s.id === 'spark-worker')!;
     // the worker JVM is the supervisor's child: kill it as a crash would
     const javaPid = backend.pids(['spark-worker']).find((p) => p !== rec.pid && /java/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')))!;
     assert.ok(javaPid, 'found the worker JVM');
     let changed = 0;
-    const sub = backend.onDidChange(() => changed++);
+    let changedAt = 0;
+    const sub = backend.onDidChange(() => {
+      changed++;
+      changedAt ||= Date.now();
+    });
     try {
+      const killedAt = Date.now();
       process.kill(javaPid, 'SIGKILL');
       const crashed = await until('the worker to show as exited', async () => {
         const s = (await backend.status()).find((x) => x.id === 'spark-worker')!;
@@ -168,11 +173,20 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
       }, 60_000);
       assert.equal(crashed.exitCode, 137);
       assert.match(crashed.detail ?? '', /exited with code 137/);
+      // the backend watches its run records: the supervisor's exit record is an event, not a poll's find
       await until('a change event', async () => (changed > 0 ? true : undefined), 10_000);
+      console.log(`      change event ${changedAt - killedAt} ms after the kill`);
+      assert.ok(changedAt - killedAt < 2000, `the change event came ${changedAt - killedAt} ms after the kill (the fallback poll is 30 s)`);
+
+      // a restart by someone else on the same state folder (the CLI, another window) is seen too
+      changed = 0;
+      const other = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir, ports: PORTS });
+      await other.restart('spark-worker');
+      other.dispose();
+      await until('a change event from the other restart', async () => (changed > 0 ? true : undefined), 2000);
     } finally {
       sub.dispose();
     }
-    await backend.restart('spark-worker');
     const s = (await backend.status()).find((x) => x.id === 'spark-worker')!;
     assert.equal(`${s.state} ${s.health}`, 'running healthy');
   });

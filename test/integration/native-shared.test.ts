@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { ensureNativeStack, NativeStack, sharedPorts, stackDir } from './harness';
+import { until } from '../lib/until';
 
 describe('native stack (shared, default ports)', function () {
   let stack: NativeStack;
@@ -50,15 +51,12 @@ describe('native stack (shared, default ports)', function () {
     this.timeout(240_000);
     const auth = 'Basic ' + Buffer.from('admin:admin').toString('base64');
     // the scheduler lists the DAGs folder every 30 s: wait until it has parsed both DAGs
-    const deadline = Date.now() + 150_000;
     let ids: string[] = [];
-    while (Date.now() < deadline) {
+    await until('Airflow to list both bundled DAGs', async () => {
       const res = await fetch(`${stack.endpoints.airflowUrl}/api/v1/dags?limit=100`, { headers: { authorization: auth } });
       ids = ((await res.json()) as { dags: Array<{ dag_id: string }> }).dags.map((d) => d.dag_id);
-      if (ids.includes('hello_spark_cluster') && ids.includes('kafka_spark_pipeline')) break;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-    assert.ok(ids.includes('hello_spark_cluster') && ids.includes('kafka_spark_pipeline'), `DAGs seen by Airflow: ${ids.join(', ') || 'none'}`);
+      return ids.includes('hello_spark_cluster') && ids.includes('kafka_spark_pipeline');
+    }, { timeoutMs: 150_000, intervalMs: 2000 }).catch((e: Error) => assert.fail(`${e.message}; DAGs seen by Airflow: ${ids.join(', ') || 'none'}`));
     const r = await stack.backend.airflowCli(['dags', 'list-import-errors', '--output', 'json']);
     assert.equal(r.code, 0, r.stderr);
     const errors = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as unknown[];

@@ -71,20 +71,30 @@ async function produce(kafka: Kafka, topic: string, people: Array<{ name: string
 
 type Adult = { name: string; age: number; city: string; message: string | null };
 
-/** Everything in `topic` from the beginning: waits for `expected` records, then a moment for extras. */
+/**
+ * Everything in `topic` (the job has finished writing): read until each partition's end offset, so
+ * extras beyond the `expected` records are in the result, with no moment waited for stragglers.
+ */
 async function consumeAll(kafka: Kafka, topic: string, expected: number): Promise<Adult[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+  await admin.disconnect();
   const groupId = `spark-it-check-${topic}-${Date.now()}`;
   createdGroups.add(groupId);
   const consumer = kafka.consumer({ groupId });
   const received: Adult[] = [];
+  const next = new Map([...ends.keys()].map((p) => [p, 0]));
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void received.push(JSON.parse(message.value!.toString()) as Adult) });
-    const deadline = Date.now() + 30_000;
-    while (received.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    // anything beyond the expected records would arrive with them; give stragglers a moment
-    await new Promise((r) => setTimeout(r, 1500));
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        received.push(JSON.parse(message.value!.toString()) as Adult);
+        next.set(partition, Number(message.offset) + 1);
+      },
+    });
+    await until(`${topic} read to its end offsets (${expected} records expected)`, () => [...ends].every(([p, end]) => (next.get(p) ?? 0) >= end), 30_000);
   } finally {
     await consumer.disconnect();
   }
@@ -332,8 +342,7 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     assert.ok(sawRunning, 'the job never printed its ticks');
     assert.equal(result.cancelled, true);
     assert.ok(result.durationMs < 60_000, `cancel took ${result.durationMs} ms`);
-    const deadline = Date.now() + 15_000;
-    while (processesMentioning(marker).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    await until('the driver processes to end', () => processesMentioning(marker).length === 0, { timeoutMs: 15_000, intervalMs: 250 }).catch(() => undefined);
     assert.deepEqual(processesMentioning(marker), [], 'driver processes survived the cancel');
     assert.ok(result.appId);
     assert.ok(await model.waitForApp(result.appId!, 30_000, ['KILLED', 'FINISHED']), 'the application is still running on the master');
@@ -371,9 +380,8 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
       await job.cancel();
       await run.catch(() => undefined);
     }
-    const deadline = Date.now() + 15_000;
-    while (processesMentioning(file).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    assert.deepEqual(processesMentioning(file), []);
+    await until('the driver processes to end', () => processesMentioning(file).length === 0, { timeoutMs: 15_000, intervalMs: 250 }).catch(() => undefined);
+    assert.deepEqual(processesMentioning(file), [], 'driver processes survived the cancel');
   });
 
   it('refuses before submitting when the master is unreachable, naming its URL', async () => {

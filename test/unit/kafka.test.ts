@@ -10,6 +10,7 @@ import { parseProduceDocument, produceTemplate } from '../../src/services/kafka/
 import { parseHeaders, parseProduceFile, produceValueError, topicNameError, validateCreateTopic, ValidationError } from '../../src/services/kafka/validation';
 import { formToRequest, parseOffsets } from '../../src/webviews/messageBrowser/controller';
 import { matchesTopicFilter } from '../../src/services/kafka/topicFilter';
+import { until } from '../lib/until';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -199,8 +200,7 @@ describe('kafka: MessageView', () => {
       // live appends go through the worker, in order
       fill(store, 5, () => ({ value: 'aaaa! late' }));
       view.onAppendRange(store.endSeq - 5, store.endSeq);
-      const deadline = Date.now() + 5000;
-      while (view.count < 16 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until('the live appends to be searched', () => view.count >= 16, { timeoutMs: 5000, intervalMs: 20 });
       assert.equal(view.count, 16);
       assert.deepEqual(view.page(0, 16), [...view.page(0, 16)].sort((a, b) => a - b));
     } finally {

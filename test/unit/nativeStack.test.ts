@@ -9,6 +9,7 @@ import { ProcessStore, RunRecord } from '../../src/services/stack/native/process
 import { bootId, cmdline, isAlive, readStat } from '../../src/services/util/procfs';
 import { withStateLock } from '../../src/services/stack/native/stateLock';
 import { StackError } from '../../src/services/stack/types';
+import { until } from '../lib/until';
 
 describe('native stack CLI arguments', function () {
   it('reads the command, a service, -f and --tail', function () {
@@ -129,9 +130,11 @@ describe('native stack process records', function () {
   });
 
   /** An unrelated program in its own process group, as another user's program would be. */
-  function stranger(): ChildProcess {
+  /** An unrelated program (`sleep 300`), once it runs as itself (its exec done). */
+  async function stranger(): Promise<ChildProcess> {
     const p = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
     strangers.push(p);
+    await until('the stranger to run', () => cmdline(p.pid!)[0] === 'sleep', { timeoutMs: 5000, intervalMs: 10 });
     return p;
   }
 
@@ -157,8 +160,7 @@ describe('native stack process records', function () {
   });
 
   it('a stale record whose process group now belongs to another program leaves that program alone, drops the record and says so', async function () {
-    const other = stranger();
-    await new Promise((r) => setTimeout(r, 200));
+    const other = await stranger();
     writeRecord({ pgid: other.pid!, runId: randomUUID(), bootId: bootId() });
     const r = await store.stop('kafka', 2000);
     assert.ok(isAlive(other.pid!), 'the unrelated sleep is still running');
@@ -168,8 +170,7 @@ describe('native stack process records', function () {
   });
 
   it('a record from before run ids only ever matches the supervisor itself: a reused pid with the same start time is not signalled', async function () {
-    const other = stranger();
-    await new Promise((r) => setTimeout(r, 200));
+    const other = await stranger();
     writeRecord({ pid: other.pid!, pgid: other.pid!, startTime: readStat(other.pid!)!.startTime });
     assert.equal(store.alive('kafka'), undefined, 'sleep is not our supervisor');
     await store.stop('kafka', 2000);
@@ -177,7 +178,7 @@ describe('native stack process records', function () {
   });
 
   it('after a supervisor crash, stop still ends the children it left behind (and only them), even with the logs folder gone', async function () {
-    const other = stranger();
+    const other = await stranger();
     const supervisor = path.resolve('stack/native/supervise.py');
     // the "service" starts a child of its own, as Spark's worker starts executors
     const prog = ['python3', '-c', 'import subprocess,time; subprocess.Popen(["sleep","300"]); time.sleep(300)'];
@@ -186,15 +187,14 @@ describe('native stack process records', function () {
     // itself, so the tree counted is supervisor, program and child, not a shim still starting
     let tree: number[] = [];
     const hasChild = (pids: number[]) => pids.some((p) => cmdline(p).join(' ') === 'sleep 300');
-    for (let i = 0; i < 100 && !(tree.length === 3 && hasChild(tree)); i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    await until('supervisor, program and its child', () => {
       tree = store.pids('kafka');
-    }
+      return tree.length === 3 && hasChild(tree);
+    }, { timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
     assert.ok(hasChild(tree), `the program's child runs: ${tree.map((p) => cmdline(p).join(' ')).join(' | ')}`);
     assert.equal(tree.length, 3, `supervisor, program and its child: ${tree.map((p) => cmdline(p).join(' ')).join(' | ')}`);
     process.kill(record.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(store.alive('kafka'), undefined, 'the supervisor is gone');
+    await until('the supervisor to be gone', () => store.alive('kafka') === undefined, { timeoutMs: 5000, intervalMs: 20 });
     const left = store.pids('kafka');
     assert.equal(left.length, 2, 'program and child linger');
     fs.rmSync(store.logsDir, { recursive: true, force: true });

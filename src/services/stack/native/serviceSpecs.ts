@@ -1,0 +1,247 @@
+/**
+ * How each native service runs: its argv, environment, working folder, first-start preparation
+ * (Kafka storage format, PostgreSQL initdb, Airflow init) and health check; and the environments
+ * the stack's tools, DAGs and spark-submit see. No process is started here (see NativeBackend).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OperationOptions, StackError } from '../types';
+import { AirflowDatabase, airflowConfigEnv, endpointValues, HOST, kafkaLog4j2, kafkaServerProperties, MEMORY, NativeLayout, NativePorts, NativeServiceId, pipelineEnv, postgresUrl } from './config';
+import { airflowInit } from './airflowInit';
+import { airflowHealth, HealthResult, kafkaHealth, sparkMasterHealth } from './health';
+import type { NativePostgres } from './postgres';
+import { localConnectorJars, Prerequisites, run } from './provision';
+import type { Secrets } from './secrets';
+
+export interface ServiceSpec {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  prepare?: (opts: OperationOptions) => Promise<void>;
+  health: () => Promise<HealthResult>;
+  timeoutMs: number;
+}
+
+/** JVM options of the stack's daemons (Kafka, the Spark master and worker): small and steady, not fast. */
+const LEAN_JVM = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:ReservedCodeCacheSize=48m'];
+
+export interface SpecContext {
+  layout: NativeLayout;
+  ports: NativePorts;
+  /** the environment the backend was given */
+  env: NodeJS.ProcessEnv;
+  database: AirflowDatabase;
+  /** overrides every service's health wait */
+  startTimeoutMs?: number;
+  postgres: NativePostgres;
+  logPath(service: NativeServiceId): string;
+  notProvisioned(what: string): StackError;
+}
+
+export class ServiceSpecs {
+  constructor(private readonly c: SpecContext) {}
+
+  /** The pyspark installation (SPARK_HOME) inside the Spark venv. */
+  sparkHome(): string {
+    const lib = path.join(this.c.layout.sparkVenv, 'lib');
+    const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
+    if (!py) {
+      throw new StackError(`Spark is not installed in ${this.c.layout.sparkVenv}.`, {
+        nextStep: 'Provision the native stack first: npm run stack -- provision (or DataPipeline: Start Stack).',
+      });
+    }
+    return path.join(lib, py, 'site-packages', 'pyspark');
+  }
+
+  javaHome(pre?: Prerequisites): string | undefined {
+    return this.c.env.JAVA_HOME || pre?.javaHome;
+  }
+
+  /** Environment for tools run during provisioning (Maven needs JAVA_HOME). */
+  toolEnv(pre: Prerequisites): NodeJS.ProcessEnv {
+    const env = { ...this.c.env };
+    if (pre.javaHome && !env.JAVA_HOME) env.JAVA_HOME = pre.javaHome;
+    return env;
+  }
+
+  /** What DAGs, jobs and spark-submit see: endpoints, scripts dir, connector jars, Spark/Java homes. */
+  baseEnv(pre?: Prerequisites): NodeJS.ProcessEnv {
+    const l = this.c.layout;
+    const env: NodeJS.ProcessEnv = { ...this.c.env, ...pipelineEnv(this.c.ports, l, localConnectorJars(l), this.c.env) };
+    const javaHome = this.javaHome(pre);
+    if (javaHome) {
+      env.JAVA_HOME = javaHome;
+      env.PATH = `${path.join(javaHome, 'bin')}:${env.PATH ?? ''}`;
+    }
+    env.SPARK_LOCAL_IP = HOST;
+    env.SPARK_LOCAL_HOSTNAME = 'localhost';
+    env.SPARK_PUBLIC_DNS = HOST;
+    return env;
+  }
+
+  sparkEnv(pre: Prerequisites): NodeJS.ProcessEnv {
+    const sparkHome = this.sparkHome();
+    const env = this.baseEnv(pre);
+    env.SPARK_HOME = sparkHome;
+    env.SPARK_DAEMON_MEMORY = MEMORY.sparkDaemon;
+    env.SPARK_DAEMON_JAVA_OPTS = `${LEAN_JVM.join(' ')} ${env.SPARK_DAEMON_JAVA_OPTS ?? ''}`.trim();
+    env.SPARK_LOG_DIR = path.join(this.c.layout.sparkDir, 'logs');
+    env.SPARK_WORKER_DIR = path.join(this.c.layout.sparkDir, 'work');
+    env.SPARK_NO_DAEMONIZE = '1';
+    env.PYSPARK_PYTHON = path.join(this.c.layout.sparkVenv, 'bin', 'python');
+    return env;
+  }
+
+  airflowEnv(pre: Prerequisites, secrets: Secrets): NodeJS.ProcessEnv {
+    const l = this.c.layout;
+    const env = {
+      ...this.baseEnv(pre),
+      ...airflowConfigEnv(this.c.ports, l, {
+        sqlAlchemyConn: this.sqlAlchemyConn(secrets),
+        secretKey: secrets.secretKey,
+        fernetKey: secrets.fernetKey,
+      }),
+    };
+    // SparkSubmitOperator runs `spark-submit` from PATH: the Airflow venv carries pyspark
+    const venvBin = path.join(l.airflowVenv, 'bin');
+    env.PATH = `${venvBin}:${env.PATH ?? ''}`;
+    env.PYSPARK_PYTHON = path.join(venvBin, 'python');
+    // its spark-submit finds its own pyspark; a SPARK_HOME from the user's shell would win over it
+    delete env.SPARK_HOME;
+    env.PYTHONUNBUFFERED = '1';
+    return env;
+  }
+
+  private sqlAlchemyConn(secrets: Secrets): string | undefined {
+    const db = this.c.database;
+    if (db === 'sqlite') return undefined; // the default: sqlite in the Airflow home
+    if (db === 'postgres') return postgresUrl(this.c.ports, secrets.postgresPassword!);
+    return db.url;
+  }
+
+  /** How to run, prepare and health-check one service. */
+  spec(s: NativeServiceId, pre: Prerequisites, secrets: Secrets): ServiceSpec {
+    const l = this.c.layout;
+    const timeout = (ms: number) => this.c.startTimeoutMs ?? ms;
+    const e = endpointValues(this.c.ports);
+    switch (s) {
+      case 'kafka': {
+        const props = path.join(l.kafkaDir, 'server.properties');
+        const log4j = path.join(l.kafkaDir, 'log4j2.properties');
+        const java = path.join(this.javaHome(pre) ?? '', 'bin', 'java');
+        const javaBin = fs.existsSync(java) ? java : pre.java;
+        const cp = path.join(l.kafkaLibs, '*');
+        // a one-node development broker: the serial collector and the client compiler only (~80 MB
+        // less than G1 with C2, which a broker this size does not need)
+        const jvm = [`-Xms${MEMORY.kafkaHeap}`, `-Xmx${MEMORY.kafkaHeap}`, ...LEAN_JVM, '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${path.join(l.kafkaDir, 'logs')}`];
+        const env = this.baseEnv(pre);
+        return {
+          argv: [javaBin, ...jvm, '-cp', cp, 'kafka.Kafka', props],
+          env,
+          cwd: l.kafkaDir,
+          timeoutMs: timeout(180_000),
+          health: () => kafkaHealth(e.kafkaBootstrap),
+          prepare: async (o) => {
+            if (!fs.existsSync(l.kafkaLibs)) throw this.c.notProvisioned('Kafka');
+            fs.mkdirSync(l.kafkaData, { recursive: true });
+            fs.writeFileSync(props, kafkaServerProperties(this.c.ports, l.kafkaData));
+            fs.writeFileSync(log4j, kafkaLog4j2());
+            if (fs.existsSync(path.join(l.kafkaData, 'meta.properties'))) return;
+            o.onProgress?.({ step: 'Formatting Kafka storage (first start)', percent: 0, service: 'kafka' });
+            const r = await run(javaBin, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', secrets.kafkaClusterId, '-c', props], {
+              env,
+              signal: o.signal,
+              timeoutMs: 120_000,
+            });
+            fs.mkdirSync(l.logsDir, { recursive: true });
+            fs.appendFileSync(this.c.logPath('kafka'), r.stdout + r.stderr);
+            if (r.code !== 0) {
+              throw new StackError(`Formatting the Kafka storage in ${l.kafkaData} failed (exit ${r.code}).`, {
+                service: 'kafka',
+                logTail: (r.stdout + r.stderr).split('\n').filter(Boolean).slice(-20),
+                nextStep: 'If the data folder is damaged, reset the stack data (npm run stack -- reset), then start again.',
+              });
+            }
+          },
+        };
+      }
+      case 'spark-master':
+      case 'spark-worker': {
+        const sparkClass = () => path.join(this.sparkHome(), 'bin', 'spark-class');
+        const env = () => this.sparkEnv(pre);
+        if (!fs.existsSync(l.sparkVenv)) throw this.c.notProvisioned('Spark');
+        const argv =
+          s === 'spark-master'
+            ? [sparkClass(), 'org.apache.spark.deploy.master.Master', '--host', HOST, '--port', String(this.c.ports.sparkMaster), '--webui-port', String(this.c.ports.sparkMasterUi)]
+            : [
+                sparkClass(),
+                'org.apache.spark.deploy.worker.Worker',
+                '--host', HOST,
+                '--webui-port', String(this.c.ports.sparkWorkerUi),
+                '--cores', String(MEMORY.sparkWorkerCores),
+                '--memory', MEMORY.sparkWorkerMemory,
+                '--work-dir', path.join(l.sparkDir, 'work'),
+                e.sparkMasterUrl,
+              ];
+        return {
+          argv,
+          env: env(),
+          cwd: l.sparkDir,
+          timeoutMs: timeout(180_000),
+          prepare: async () => {
+            fs.mkdirSync(path.join(l.sparkDir, 'work'), { recursive: true });
+            fs.mkdirSync(path.join(l.sparkDir, 'logs'), { recursive: true });
+          },
+          health:
+            s === 'spark-master'
+              ? () => sparkMasterHealth(e.sparkUiUrl, false)
+              : async () => {
+                  const h = await sparkMasterHealth(e.sparkUiUrl, true);
+                  const mine = (h.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${this.c.ports.sparkWorkerUi}`));
+                  return { ok: h.ok && mine, detail: mine ? h.detail : `worker not registered with the master yet (${h.detail})` };
+                },
+        };
+      }
+      case 'postgres': {
+        return {
+          argv: this.c.postgres.argv(),
+          env: this.c.env,
+          cwd: l.postgresDir,
+          timeoutMs: timeout(120_000),
+          prepare: (o) => this.c.postgres.init(secrets.postgresPassword, o),
+          health: () => this.c.postgres.health(),
+        };
+      }
+      case 'airflow-webserver':
+      case 'airflow-scheduler': {
+        const airflow = path.join(l.airflowVenv, 'bin', 'airflow');
+        if (!fs.existsSync(airflow)) throw this.c.notProvisioned('Airflow');
+        const env = this.airflowEnv(pre, secrets);
+        const pid = path.join(l.runDir, `${s}.airflow.pid`);
+        const startedAt = Date.now();
+        const argv =
+          s === 'airflow-webserver'
+            ? [airflow, 'webserver', '--hostname', HOST, '--port', String(this.c.ports.airflow), '--pid', pid, '--workers', String(MEMORY.airflowWebWorkers)]
+            : [airflow, 'scheduler', '--skip-serve-logs', '--pid', pid];
+        return {
+          argv,
+          env,
+          cwd: l.airflowHome,
+          timeoutMs: timeout(480_000),
+          prepare: async (o) => {
+            fs.rmSync(pid, { force: true });
+            await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o);
+          },
+          health: async () => {
+            const h = await airflowHealth(e.airflowUrl);
+            if (s === 'airflow-webserver') return h.web;
+            // a heartbeat older than this start belongs to the previous scheduler
+            const beat = /heartbeat (\S+)/.exec(h.scheduler.detail)?.[1];
+            const fresh = beat ? Date.parse(beat) >= startedAt - 2000 : false;
+            return { ok: h.scheduler.ok && fresh, detail: h.scheduler.detail };
+          },
+        };
+      }
+    }
+  }
+}
