@@ -15,6 +15,7 @@ import { run } from '../../src/services/docker/compose';
 import { ensureBaseImage, removeProject } from '../docker/harness';
 import { repoRoot, VsCodeSession } from './lib/codeServer';
 import { outputViewerPeople } from './lib/outputViewer';
+import { until } from '../lib/until';
 
 const PROJECT = 'datapipeline';
 const PORTS = { KAFKA_PORT: '41092', SPARK_MASTER_PORT: '41077', SPARK_MASTER_UI_PORT: '41080', AIRFLOW_PORT: '41085', KAFKA_UI_PORT: '41090' };
@@ -116,7 +117,7 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
       await other.page.keyboard.press('Control+End');
       await other.page.keyboard.type('\n# edited in e2e\n');
       await other.page.keyboard.press('Control+S');
-      for (let i = 0; i < 50 && !fs.readFileSync(copy, 'utf8').includes('# edited in e2e'); i++) await new Promise((r) => setTimeout(r, 200));
+      await until('the edit to be saved in the user\u2019s copy', () => fs.readFileSync(copy, 'utf8').includes('# edited in e2e'), { timeoutMs: 10_000, intervalMs: 200 }).catch(() => undefined);
       assert.match(fs.readFileSync(copy, 'utf8'), /# edited in e2e/);
     } finally {
       await other.close();
