@@ -296,6 +296,7 @@ export class VsCodeSession {
       browser = await launchChromium();
       const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 900 } });
       const session = new VsCodeSession(dir, profile, workspace, server, browser, page, keep);
+      openSessions.add(session);
       await page.goto(folderUrl(server.url, workspace));
       await session.waitForWorkbench();
       // DataPipeline's contributions (its container, its palette commands) register a moment after
@@ -449,10 +450,29 @@ export class VsCodeSession {
 
   /** Closes the browser, stops code-server (and its children) and removes the temp dir. */
   async close(): Promise<void> {
+    openSessions.delete(this);
     await this.browser.close().catch(() => undefined);
     await this.server.stop();
     if (!this.keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Sessions not closed yet: a failed test's screen is kept from each (below). */
+const openSessions = new Set<VsCodeSession>();
+
+// A root hook, registered once when an e2e file first imports this module: when a test fails, the
+// screen of every open session goes to test-results/FAILED-<test>-<n>.png, so a CI failure shows
+// what was on screen (a dialog, a notification, a webview that never loaded).
+if (typeof afterEach === 'function') {
+  afterEach(async function () {
+    const t = this.currentTest;
+    if (t?.state !== 'failed') return;
+    let n = 0;
+    for (const s of openSessions) {
+      const file = await s.screenshot(`FAILED-${t.fullTitle().slice(0, 120)}-${++n}`).catch(() => undefined);
+      if (file) console.log(`      screenshot of the failure: ${path.relative(repoRoot, file)}`);
+    }
+  });
 }
 
 function escapeRegExp(s: string): string {
