@@ -101,6 +101,7 @@ export async function readOutputRange(range: OutputRange, o: ReadRangeOptions): 
   const timeoutMs = o.timeoutMs ?? 20_000;
   let failure: string | undefined;
   const undecodable: string[] = [];
+  const unkept: string[] = [];
   const finished = new Set<number>();
   /** a record of the range was left out at the limit */
   let skipped = false;
@@ -123,7 +124,12 @@ export async function readOutputRange(range: OutputRange, o: ReadRangeOptions): 
           continue;
         }
         const r = it.record;
-        store.append({ partition: f.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers.length ? r.headers : undefined });
+        try {
+          store.append({ partition: f.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers.length ? r.headers : undefined });
+        } catch (e) {
+          // one message that cannot be kept never stops the read: the note names it
+          unkept.push(`partition ${f.partition} offset ${r.offset} (${(e as Error).message})`);
+        }
       }
       if (f.next >= end) finish(f.partition);
       if (store.size >= max) for (const [p] of wanted) if (!finished.has(p)) reader.finish(p);
@@ -150,6 +156,7 @@ export async function readOutputRange(range: OutputRange, o: ReadRangeOptions): 
   const capped = skipped || (store.size >= max && wanted.some(([p]) => !finished.has(p)));
   if (capped) notes.push(`Showing the first ${store.size.toLocaleString('en-US')} messages; the run's range spans ${spanned.toLocaleString('en-US')} offsets.`);
   if (store.evicted) notes.push(`The first ${store.evicted.toLocaleString('en-US')} messages were dropped to stay within ${Math.round(store.maxBytes / 1024 / 1024)} MiB.`);
+  if (unkept.length) notes.push(`${unkept.length} message${unkept.length === 1 ? '' : 's'} could not be kept: ${unkept.slice(0, 3).join('; ')}.`);
   if (undecodable.length) notes.push(`Could not decompress ${undecodable.length} batch${undecodable.length === 1 ? '' : 'es'}: ${undecodable.slice(0, 3).join('; ')}.`);
   return new OutputMessages(range.topic, store, order, spanned, capped, notes.join(' ') || undefined);
 }
