@@ -3,8 +3,8 @@
  * The run's messages stay in a host-side store; the webview's virtual table asks for the rows in view
  * by request id, like the message browser's.
  */
-import { isObj, isPageRequest } from './guards';
-import type { RowData } from './messageBrowser';
+import { isInt, isObj, isPageRequest } from './guards';
+import type { PageData } from './messageBrowser';
 
 export interface OutputViewerTask {
   taskId: string;
@@ -33,18 +33,10 @@ export interface OutputViewerData {
   sparkAppId?: string;
 }
 
-export interface OutputViewerPage {
-  reqId: number;
-  start: number;
-  total: number;
-  version: number;
-  rows: RowData[];
-}
-
 export type ToOutputViewer =
   | { type: 'loading'; runId: string }
   | { type: 'data'; data: OutputViewerData }
-  | ({ type: 'page' } & OutputViewerPage)
+  | ({ type: 'page' } & Omit<PageData, 'highlights'>)
   | { type: 'error'; message: string };
 
 export type FromOutputViewer =
@@ -66,7 +58,7 @@ export function isFromOutputViewer(v: unknown): v is FromOutputViewer {
     case 'page':
       return isPageRequest(v);
     case 'openTaskLog':
-      return typeof v.taskId === 'string' && v.taskId.length <= 1000 && typeof v.tryNumber === 'number' && Number.isSafeInteger(v.tryNumber);
+      return typeof v.taskId === 'string' && v.taskId.length <= 1000 && isInt(v.tryNumber);
     default:
       return false;
   }

@@ -39,10 +39,6 @@ export class OutputMessages {
     readonly store: MessageStore,
     /** store seqs in partition, offset order */
     private readonly order: number[],
-    /** offsets the range spans (records, markers and aborted records alike) */
-    readonly spanned: number,
-    /** reading stopped at the limit before the range's end */
-    readonly capped: boolean,
     /** what the user should know about what is held (capped, dropped, undecodable batches) */
     readonly note?: string,
   ) {}
@@ -87,7 +83,7 @@ export class OutputMessages {
 }
 
 export function emptyOutput(topic: string): OutputMessages {
-  return new OutputMessages(topic, new MessageStore(1), [], 0, false);
+  return new OutputMessages(topic, new MessageStore(1), []);
 }
 
 export async function readOutputRange(range: OutputRange, o: ReadRangeOptions): Promise<OutputMessages> {
@@ -158,7 +154,7 @@ export async function readOutputRange(range: OutputRange, o: ReadRangeOptions): 
   if (store.evicted) notes.push(`The first ${store.evicted.toLocaleString('en-US')} messages were dropped to stay within ${Math.round(store.maxBytes / 1024 / 1024)} MiB.`);
   if (unkept.length) notes.push(`${unkept.length} message${unkept.length === 1 ? '' : 's'} could not be kept: ${unkept.slice(0, 3).join('; ')}.`);
   if (undecodable.length) notes.push(`Could not decompress ${undecodable.length} batch${undecodable.length === 1 ? '' : 'es'}: ${undecodable.slice(0, 3).join('; ')}.`);
-  return new OutputMessages(range.topic, store, order, spanned, capped, notes.join(' ') || undefined);
+  return new OutputMessages(range.topic, store, order, notes.join(' ') || undefined);
 }
 
 function objectOf(value: Buffer | null): Record<string, unknown> | undefined {

@@ -12,6 +12,7 @@ import { FilterError, type MessageFilter } from '../../services/kafka/messageSea
 import { MessageStore } from '../../services/kafka/messageStore';
 import { MessageView, type FilterOutcome } from '../../services/kafka/messageView';
 import { markOf, rowOf } from '../../services/kafka/rows';
+import { MAX_PAGE_ROWS } from '../../protocol/guards';
 import { SearchRunner } from '../../services/kafka/searchRunner';
 import { PreparedConnection } from '../../services/kafka/topicReader';
 import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
@@ -19,7 +20,6 @@ import { ValidationError } from '../../services/kafka/validation';
 import type { BrowseStatus } from '../../services/kafka/browseSession';
 import type { BrowseStateName, DetailData, FilterForm, Highlights, PageData, RowData, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
 
-export const MAX_PAGE_ROWS = 500;
 /** Detail pane text limit: a 10 MB value is shown in full up to this many characters. */
 export const DETAIL_TEXT_LIMIT = 16 * 1024 * 1024;
 /** how long highlighting a page / the detail pane may take in the worker before it is shown plain */

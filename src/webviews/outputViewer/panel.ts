@@ -7,10 +7,8 @@
 import * as vscode from 'vscode';
 import { describeRejected, onValidMessage, PanelHost } from '../host';
 import type { RunOutput } from '../../services/airflow/runOutput';
+import { MAX_PAGE_ROWS } from '../../protocol/guards';
 import { isFromOutputViewer, type FromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
-
-/** The most rows one page answer carries. */
-export const MAX_PAGE_ROWS = 500;
 
 export const OUTPUT_VIEWER_VIEW_TYPE = 'datapipeline.outputViewer';
 
