@@ -9,6 +9,7 @@ import { describeConsumerProtocolGroups } from './groupDescribe';
 import { TopicReader } from './topicReader';
 import { lag as lagOf, type Watermark } from './offsets';
 import { validateCreateTopic, type ProduceRecord, ValidationError, topicNameError } from './validation';
+import { describeKafkaConnectFailure, type KafkaConnectDiagnosis, type KafkaConnectFailure, type KafkaSecurity } from './security';
 
 /** Group ids used by the message browser; hidden from the Consumer Groups list and cleaned up. */
 export const BROWSE_GROUP_PREFIX = 'datapipeline-browse-';
@@ -52,9 +53,12 @@ export interface GroupSummary {
   totalLag: number;
 }
 
+/** Kafka could not be reached or refused us; `kind` says what failed (a wrong password, an untrusted certificate, …). */
 export class KafkaUnreachableError extends Error {
-  constructor(readonly bootstrap: string, cause: unknown) {
-    super(`Kafka unreachable at ${bootstrap}: ${(cause as Error)?.message ?? cause}. Start the stack or check datapipeline.kafka.bootstrapServers.`);
+  readonly kind: KafkaConnectFailure;
+  constructor(readonly bootstrap: string, cause: unknown, diagnosis?: KafkaConnectDiagnosis) {
+    super(diagnosis?.message ?? `Kafka unreachable at ${bootstrap}: ${(cause as Error)?.message ?? cause}. Start the stack or check datapipeline.kafka.bootstrapServers.`);
+    this.kind = diagnosis?.kind ?? 'unreachable';
     this.name = 'KafkaUnreachableError';
   }
 }
@@ -75,6 +79,8 @@ export interface KafkaServiceOptions {
   log?: KafkaLog;
   /** ms before a connection attempt fails (default 3000) */
   connectionTimeout?: number;
+  /** TLS / SASL of a secured cluster (absent: PLAINTEXT) */
+  security?: KafkaSecurity;
 }
 
 /** The Kafka protocol error (e.g. UNKNOWN_TOPIC_OR_PARTITION) behind an error, also when kafkajs wrapped it in its retries. */
@@ -124,15 +130,21 @@ export class KafkaService {
   private admin?: Promise<Admin>;
   private producer?: Promise<Producer>;
   private readonly log?: KafkaLog;
+  readonly security?: KafkaSecurity;
 
   constructor(opts: KafkaServiceOptions) {
     registerCodecs();
     this.bootstrap = opts.bootstrap;
     this.log = opts.log;
+    this.security = opts.security;
     this.kafka = new Kafka({
       clientId: opts.clientId ?? 'datapipeline-vscode',
       brokers: opts.bootstrap.split(',').map((s) => s.trim()).filter(Boolean),
-      connectionTimeout: opts.connectionTimeout ?? 3000,
+      ssl: opts.security?.ssl,
+      sasl: opts.security?.sasl,
+      // a TLS handshake (and a SASL exchange) takes longer than a plain connect to a broker far away
+      connectionTimeout: opts.connectionTimeout ?? (opts.security?.ssl || opts.security?.sasl ? 10_000 : 3000),
+      authenticationTimeout: 10_000,
       requestTimeout: 30000,
       retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
       logLevel: logLevel.WARN,
@@ -166,7 +178,7 @@ export class KafkaService {
       admin = await this.admin;
     } catch (e) {
       this.admin = undefined;
-      throw new KafkaUnreachableError(this.bootstrap, e);
+      throw await this.unreachable(e);
     }
     try {
       return await fn(admin);
@@ -178,10 +190,16 @@ export class KafkaService {
         // drop the connection so the next call reconnects (the broker may have restarted)
         this.admin = undefined;
         admin.disconnect().catch(() => undefined);
-        throw new KafkaUnreachableError(this.bootstrap, e);
+        throw await this.unreachable(e);
       }
       throw e;
     }
+  }
+
+  /** The error for a failed connect, saying what failed (a certificate is looked at to name it). */
+  async unreachable(e: unknown): Promise<KafkaUnreachableError> {
+    if (e instanceof KafkaUnreachableError) return e;
+    return new KafkaUnreachableError(this.bootstrap, e, await describeKafkaConnectFailure(e, this.bootstrap, this.security));
   }
 
   async ping(): Promise<void> {
@@ -432,7 +450,7 @@ export class KafkaService {
       return await this.producer;
     } catch (e) {
       this.producer = undefined;
-      throw new KafkaUnreachableError(this.bootstrap, e);
+      throw await this.unreachable(e);
     }
   }
 
