@@ -2,38 +2,116 @@ import * as vscode from 'vscode';
 import { AirflowClient } from './services/airflow/client';
 import { AirflowCredentials, plainHttpWarning } from './services/airflow/credentials';
 import { AirflowError, passwordNeeded } from './services/airflow/errors';
-import type { KafkaService } from './services/kafka/kafkaClient';
+import { activeFrom, LOCAL_CONNECTION, PartNotConfiguredError, ReadOnlyConnectionError, writeDecision, type ActiveConnection, type ConnectionPart } from './services/connections/guard';
+import {
+  airflowSecretLabel,
+  describeConnection,
+  LOCAL_CONNECTION_ID,
+  parseConnections,
+  secretKey,
+  type ConnectionProfile,
+  type SecretKind,
+} from './services/connections/profile';
+import type { KafkaService, KafkaServiceOptions } from './services/kafka/kafkaClient';
 import { SparkMasterClient } from './services/spark/sparkMasterClient';
 import { ClientCache } from './services/util/clientCache';
 import type { Logger } from './services/util/logger';
 import type { Settings } from './settings';
 import type { StackController } from './stackController';
 
-/** What the connections need: where to connect (the stack's endpoints, settings as overrides) and where secrets live. */
+export interface ConnectionChange {
+  connection: ActiveConnection;
+  /** another connection was picked (not only its settings or secrets changed) */
+  switched: boolean;
+}
+
+/** workspaceState key of the active connection's id (each project remembers its own). */
+export const ACTIVE_CONNECTION_KEY = 'datapipeline.activeConnection';
+
+/** What the connections need: where the local stack is, the user's connections, where secrets and the choice live. */
 export interface ConnectionDeps {
   readonly stack: Pick<StackController, 'endpoints' | 'stackAirflowUrl'>;
-  readonly settings: Pick<Settings, 'airflowUsername'>;
+  readonly settings: Pick<Settings, 'airflowUsername' | 'connections' | 'onDidChange'>;
   readonly secrets: vscode.SecretStorage;
+  readonly state: vscode.Memento;
   logger(name: string): Logger;
 }
 
+/** Secrets of the named connections (SecretStorage, key per connection id and kind), cached until they change. */
+export class ConnectionSecrets implements vscode.Disposable {
+  private readonly cache = new Map<string, Promise<string | undefined>>();
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly store: vscode.SecretStorage, onChange: (connectionId: string) => void) {
+    this.sub = store.onDidChange((e) => {
+      this.cache.delete(e.key);
+      const m = /^datapipeline\.connection:(.+):[^:]+$/.exec(e.key);
+      if (m) onChange(m[1]);
+    });
+  }
+
+  get(id: string, kind: SecretKind): Promise<string | undefined> {
+    const key = secretKey(id, kind);
+    let v = this.cache.get(key);
+    if (!v) {
+      v = Promise.resolve(this.store.get(key));
+      this.cache.set(key, v);
+    }
+    return v;
+  }
+
+  async set(id: string, kind: SecretKind, value: string | undefined): Promise<void> {
+    const key = secretKey(id, kind);
+    this.cache.delete(key);
+    if (value === undefined) await this.store.delete(key);
+    else await this.store.store(key, value);
+  }
+
+  async deleteAll(id: string): Promise<void> {
+    for (const kind of ['kafka', 'kafkaKeyPassphrase', 'airflow'] as SecretKind[]) await this.set(id, kind, undefined);
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.cache.clear();
+  }
+}
+
 /**
- * The one place the Kafka, Spark and Airflow clients are built and cached, from the stack's
- * endpoints (a setting overrides one): a client stays while its address stays and is replaced
- * (the old one disposed) when it changes. Every view, command and panel asks here.
+ * The one place the Kafka, Spark and Airflow clients are built and cached, for the active
+ * connection: the built-in Local stack (the stack's endpoints, an address setting overrides one) or
+ * one of the user's named connections (`datapipeline.connections`, secrets in SecretStorage under
+ * its id). A client stays while its connection and address stay and is replaced (the old one
+ * disposed) when they change. Every view, command and panel asks here; switching fires
+ * onDidChangeActive and everything re-reads.
  */
 export class Connections implements vscode.Disposable {
   readonly airflow: AirflowConnection;
+  readonly secrets: ConnectionSecrets;
   private readonly kafkaClients: ClientCache<Promise<KafkaService>>;
   private readonly sparkClients = new ClientCache((uiUrl) => new SparkMasterClient(uiUrl));
+  private readonly changeEmitter = new vscode.EventEmitter<ConnectionChange>();
+  /** The active connection changed: another one was picked (switched), or its settings or secrets changed. */
+  readonly onDidChangeActive = this.changeEmitter.event;
+  private profiles: ConnectionProfile[] = [];
+  private current: ActiveConnection = LOCAL_CONNECTION;
+  /** writable connections beyond this machine whose changes the user confirmed this session */
+  private readonly confirmed = new Set<string>();
+  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
+  private readonly log: Logger;
+  private reportedErrors = '';
 
   constructor(private readonly deps: ConnectionDeps) {
-    this.airflow = new AirflowConnection(deps);
+    this.log = deps.logger('connections');
+    this.secrets = new ConnectionSecrets(deps.secrets, (id) => id === this.current.id && this.changed());
+    this.disposables.push(this.secrets);
+    this.airflow = new AirflowConnection(deps, this);
     const log = deps.logger('kafka');
     this.kafkaClients = new ClientCache(
-      (bootstrap) => {
+      (key) => {
+        const { options } = JSON.parse(key) as { options: KafkaServiceOptions };
         // kafkajs is loaded on first use
-        const service = import('./services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ bootstrap, log }));
+        const service = import('./services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ ...options, log }));
         // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
         void service
           .then((s) => s.cleanupStaleBrowseGroups())
@@ -43,45 +121,213 @@ export class Connections implements vscode.Disposable {
       },
       (service) => void service.then((s) => s.dispose()).catch(() => undefined),
     );
+    this.loadProfiles();
+    const saved = deps.state.get<string>(ACTIVE_CONNECTION_KEY, LOCAL_CONNECTION_ID);
+    const profile = this.profiles.find((p) => p.id === saved);
+    if (saved !== LOCAL_CONNECTION_ID && !profile) this.log.warn(`the connection "${saved}" chosen earlier is no longer in datapipeline.connections: using the Local stack`);
+    this.current = activeFrom(profile);
+    this.disposables.push(
+      deps.settings.onDidChange((e) => {
+        if (!e.affectsConfiguration('datapipeline.connections')) return;
+        const before = JSON.stringify(this.current.profile ?? null);
+        this.loadProfiles();
+        const now = this.profiles.find((p) => p.id === this.current.id);
+        if (!this.current.local && !now) {
+          void vscode.window.showWarningMessage(`The connection "${this.current.name}" was removed from the settings: DataPipeline switched to the Local stack.`);
+          void this.select(LOCAL_CONNECTION_ID);
+        } else if (JSON.stringify(now ?? null) !== before) {
+          this.current = activeFrom(now);
+          this.changed();
+        }
+      }),
+    );
   }
 
-  /** The Kafka service for the current bootstrap servers. */
-  kafka(): Promise<KafkaService> {
-    return this.kafkaClients.get(this.deps.stack.endpoints().kafkaBootstrap);
+  private loadProfiles(): void {
+    const { connections, errors } = parseConnections(this.deps.settings.connections);
+    this.profiles = connections;
+    const text = errors.join('\n');
+    if (text && text !== this.reportedErrors) {
+      for (const e of errors) this.log.warn(e);
+      void vscode.window.showWarningMessage(`DataPipeline: ${errors.length} connection${errors.length === 1 ? '' : 's'} in datapipeline.connections cannot be used: ${errors[0]}`, 'Open Settings').then((c) => {
+        if (c === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'datapipeline.connections' } });
+      });
+    }
+    this.reportedErrors = text;
   }
 
-  /** The Spark master client for the current master UI. */
+  /** The connection every view and command works on. */
+  get active(): ActiveConnection {
+    return this.current;
+  }
+
+  /** The user's named connections (valid ones), in settings order. */
+  get named(): readonly ConnectionProfile[] {
+    return this.profiles;
+  }
+
+  /** Makes `id` the active connection (remembered for this workspace); everything re-reads. */
+  async select(id: string): Promise<ActiveConnection> {
+    // a connection just written to the settings may be ahead of their change event
+    if (id !== LOCAL_CONNECTION_ID && !this.profiles.some((p) => p.id === id)) this.loadProfiles();
+    const profile = id === LOCAL_CONNECTION_ID ? undefined : this.profiles.find((p) => p.id === id);
+    if (id !== LOCAL_CONNECTION_ID && !profile) throw new Error(`There is no connection "${id}" in datapipeline.connections.`);
+    await this.deps.state.update(ACTIVE_CONNECTION_KEY, id);
+    if (id !== this.current.id) {
+      this.log.info(`active connection: ${profile ? `${profile.name} (${describeConnection(profile)})` : 'Local stack'}`);
+      this.current = activeFrom(profile);
+      this.changed(true);
+    }
+    return this.current;
+  }
+
+  private changed(switched = false): void {
+    // the old clients go now: nothing of the old connection keeps a socket open
+    this.kafkaClients.dispose();
+    this.sparkClients.dispose();
+    this.airflow.reset();
+    this.changeEmitter.fire({ connection: this.current, switched });
+  }
+
+  /** "Team prod · read-only": what views and panels say they show. */
+  label(c: ActiveConnection = this.current): string {
+    return c.readOnly ? `${c.name} · read-only` : c.name;
+  }
+
+  private part<K extends ConnectionPart>(part: K): NonNullable<ConnectionProfile[K]> | undefined {
+    const c = this.current;
+    if (c.local) return undefined;
+    const p = c.profile?.[part];
+    if (!p) throw new PartNotConfiguredError(c.name, part);
+    return p as NonNullable<ConnectionProfile[K]>;
+  }
+
+  /** Where the active connection's Kafka is and how to reach it (for a client of one's own, e.g. a panel's). */
+  async kafkaOptions(): Promise<KafkaServiceOptions> {
+    const k = this.part('kafka');
+    if (!k) return { bootstrap: this.deps.stack.endpoints().kafkaBootstrap };
+    const c = this.current;
+    const [secret, keyPassphrase] = await Promise.all([this.secrets.get(c.id, 'kafka'), this.secrets.get(c.id, 'kafkaKeyPassphrase')]);
+    const { kafkaSecurity } = await import('./services/kafka/security');
+    return { bootstrap: k.bootstrapServers, security: kafkaSecurity(k, { secret, keyPassphrase }, { connectionName: c.name }) };
+  }
+
+  /** The Kafka service of the active connection. */
+  async kafka(): Promise<KafkaService> {
+    const options = await this.kafkaOptions();
+    // the key holds what the client was built from (secrets included: a new password makes a new client); it is never logged
+    return this.kafkaClients.get(JSON.stringify({ id: this.current.id, options }));
+  }
+
+  /** The Spark master client of the active connection. */
   spark(): SparkMasterClient {
-    return this.sparkClients.get(this.deps.stack.endpoints().sparkUiUrl.replace(/\/+$/, ''));
+    const s = this.part('spark');
+    return this.sparkClients.get((s?.uiUrl ?? this.deps.stack.endpoints().sparkUiUrl).replace(/\/+$/, ''));
+  }
+
+  /** Where spark-submit goes on a named connection (undefined: the local stack's own master, by its backend). */
+  sparkSubmitTarget(): { masterUrl: string; extraArgs: string[]; connection: string } | undefined {
+    const s = this.part('spark');
+    return s ? { masterUrl: s.masterUrl, extraArgs: s.submitArgs ?? [], connection: this.current.name } : undefined;
+  }
+
+  /**
+   * Before a change (`action`, e.g. 'Create topic "orders"'): refused with the reason on a read-only
+   * connection; confirmed once per session, naming the connection, on a writable one beyond this machine.
+   */
+  async guardWrite(action: string): Promise<void> {
+    const c = this.current;
+    const decision = writeDecision(c, this.confirmed);
+    if (decision === 'go') return;
+    if (decision === 'refuse') throw new ReadOnlyConnectionError(c.name, action);
+    const allow = `Allow Changes on ${c.name}`;
+    const choice = await vscode.window.showWarningMessage(
+      `${action} on "${c.name}"?`,
+      { modal: true, detail: `"${c.name}" is not on this machine (${c.profile ? describeConnection(c.profile) : ''}). Changes there affect everyone who uses it. DataPipeline asks once per session for this connection.` },
+      allow,
+    );
+    if (choice !== allow) throw new vscode.CancellationError();
+    this.confirmed.add(c.id);
   }
 
   dispose(): void {
     this.kafkaClients.dispose();
     this.sparkClients.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
 
+/** Where the active connection's Airflow is and how it signs in. */
+interface AirflowTarget {
+  url: string;
+  username: string;
+  bearer: boolean;
+  /** the connection's name (undefined: the Local stack, whose passwords are kept per URL + user) */
+  connection?: string;
+  /** what the secret is, for the prompt */
+  secretLabel: string;
+  secret(): Promise<string | undefined>;
+  save(secret: string): Promise<void>;
+}
+
 /**
- * One AirflowClient for the current URL/user/password; the password is kept per server (URL + user)
- * in SecretStorage. A server without one is asked for it before anything is sent; a 401 asks once
- * (SecretStorage), and later calls use the new client.
+ * One AirflowClient for the active connection's URL and credentials. The Local stack keeps passwords
+ * per server (URL + user) in SecretStorage, the bundled admin password only for its own URL; a
+ * named connection keeps its password or token under its id. A server without one is asked before
+ * anything is sent; a 401 asks once, and later calls use the new client.
  */
 export class AirflowConnection {
   /** the credentials of the last client handed out (a 401 on them asks once) */
   private lastKey?: string;
   private readonly clients = new ClientCache<AirflowClient>((key) => {
-    const [baseUrl, username, password] = JSON.parse(key) as [string, string, string];
-    return new AirflowClient({ baseUrl, username, password });
+    const k = JSON.parse(key) as { url: string; username: string; secret: string; bearer: boolean; connection?: string };
+    return new AirflowClient({ baseUrl: k.url, username: k.username, password: k.bearer ? '' : k.secret, bearerToken: k.bearer ? k.secret : undefined, connectionName: k.connection });
   });
   private asking?: Promise<boolean>;
   private readonly credentials: AirflowCredentials;
   private readonly warned = new Set<string>();
 
-  /** URL/user/password combinations already asked about after a 401 (so a poll never asks twice). */
+  /** credentials already asked about after a 401 (so a poll never asks twice) */
   private readonly askedAfter401 = new Set<string>();
 
-  constructor(private readonly ctx: ConnectionDeps) {
+  constructor(
+    private readonly ctx: ConnectionDeps,
+    private readonly connections: Connections,
+  ) {
     this.credentials = new AirflowCredentials(ctx.secrets, () => ctx.stack.stackAirflowUrl());
+  }
+
+  /** Forgets the client (the active connection changed). */
+  reset(): void {
+    this.clients.dispose();
+    this.lastKey = undefined;
+  }
+
+  private target(): AirflowTarget {
+    const c = this.connections.active;
+    if (c.local) {
+      const url = this.ctx.stack.endpoints().airflowUrl;
+      const username = this.ctx.settings.airflowUsername;
+      return {
+        url,
+        username,
+        bearer: false,
+        secretLabel: `Airflow password for ${username} at ${url}`,
+        secret: () => this.credentials.password(url, username),
+        save: (pw) => this.credentials.save(url, username, pw),
+      };
+    }
+    const a = c.profile?.airflow;
+    if (!a) throw new PartNotConfiguredError(c.name, 'airflow');
+    return {
+      url: a.url,
+      username: a.username ?? '',
+      bearer: a.auth === 'bearer',
+      connection: c.name,
+      secretLabel: `${airflowSecretLabel(a)} (connection "${c.name}", ${a.url})`,
+      secret: () => this.connections.secrets.get(c.id, 'airflow'),
+      save: (v) => this.connections.secrets.set(c.id, 'airflow', v),
+    };
   }
 
   /**
@@ -90,51 +336,55 @@ export class AirflowConnection {
    * "Enter Password" item in the view.
    */
   async askOnceAfter401(reason: string): Promise<boolean> {
-    const key = this.lastKey ?? `${this.url}\n${this.ctx.settings.airflowUsername}`;
+    const t = this.target();
+    const key = this.lastKey ?? `${t.connection ?? ''}\n${t.url}\n${t.username}`;
     if (this.askedAfter401.has(key)) return false;
     this.askedAfter401.add(key);
     return this.askPassword(reason);
   }
 
+  /** The active connection's Airflow URL (the Local stack's when it has none). */
   get url(): string {
-    return this.ctx.stack.endpoints().airflowUrl;
+    try {
+      return this.target().url;
+    } catch {
+      return this.ctx.stack.endpoints().airflowUrl;
+    }
   }
 
   async client(): Promise<AirflowClient> {
-    const url = this.url;
-    const username = this.ctx.settings.airflowUsername;
-    const password = await this.credentials.password(url, username);
-    if (password === undefined) {
+    const t = this.target();
+    const secret = await t.secret();
+    if (secret === undefined) {
       this.lastKey = undefined;
       // a server that is down or is not Airflow says so first (the health endpoint needs no credentials)
-      await new AirflowClient({ baseUrl: url, username, password: '' }).health();
-      throw passwordNeeded(url, username);
+      await new AirflowClient({ baseUrl: t.url, username: t.username, password: '' }).health();
+      throw passwordNeeded(t.url, t.bearer ? 'API token' : t.username, t.connection);
     }
-    const key = JSON.stringify([url, username, password]);
+    const key = JSON.stringify({ url: t.url, username: t.username, secret, bearer: t.bearer, connection: t.connection });
     const client = this.clients.get(key);
     this.lastKey = key;
-    const warning = plainHttpWarning(url);
-    if (warning && !this.warned.has(url)) {
-      this.warned.add(url);
+    const warning = plainHttpWarning(t.url);
+    if (warning && !this.warned.has(t.url)) {
+      this.warned.add(t.url);
       void vscode.window.showWarningMessage(warning);
     }
     return client;
   }
 
-  /** Asks for the password (once at a time); true when one was entered. */
+  /** Asks for the password or token (once at a time); true when one was entered. */
   askPassword(reason?: string): Promise<boolean> {
     if (!this.asking) {
       this.asking = (async () => {
-        const url = this.url;
-        const username = this.ctx.settings.airflowUsername;
+        const t = this.target();
         const pw = await vscode.window.showInputBox({
-          title: `Airflow password for ${username} at ${url}`,
-          prompt: [reason ?? 'Stored in VS Code SecretStorage for this server only.', plainHttpWarning(url)].filter(Boolean).join(' '),
+          title: t.secretLabel,
+          prompt: [reason ?? `Stored in VS Code SecretStorage for ${t.connection ? 'this connection' : 'this server'} only.`, plainHttpWarning(t.url)].filter(Boolean).join(' '),
           password: true,
           ignoreFocusOut: true,
         });
         if (pw === undefined) return false;
-        await this.credentials.save(url, username, pw);
+        await t.save(pw);
         return true;
       })().finally(() => (this.asking = undefined));
     }
@@ -153,4 +403,3 @@ export class AirflowConnection {
     }
   }
 }
-

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerAirflowFeature } from './commands/airflow';
+import { registerConnectionsFeature } from './commands/connections';
 import { registerKafkaFeature } from './commands/kafka';
 import { wrapCommand } from './commands/registry';
 import { registerSparkFeature } from './commands/spark';
@@ -40,7 +41,7 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
     logging.logger('stack'),
   );
   context.subscriptions.push(stack);
-  const connections = new Connections({ stack, settings, secrets: context.secrets, logger: (name) => logging.logger(name) });
+  const connections = new Connections({ stack, settings, secrets: context.secrets, state: context.workspaceState, logger: (name) => logging.logger(name) });
   context.subscriptions.push(connections);
 
   const showLog = () => logging.channel.show(true);
@@ -64,4 +65,4 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
 }
 
 /** Each feature registers its views, commands and panels. */
-const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerStackFeature, registerAirflowFeature, registerKafkaFeature, registerSparkFeature];
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerConnectionsFeature, registerStackFeature, registerAirflowFeature, registerKafkaFeature, registerSparkFeature];

@@ -32,6 +32,14 @@ export class Settings {
   get defaultAirflowUrl(): string {
     return this.cfg.inspect<string>('airflow.url')?.defaultValue ?? 'http://127.0.0.1:8085';
   }
+  /** datapipeline.connections as the settings hold it (validated by services/connections/profile). */
+  get connections(): unknown {
+    return this.cfg.get<unknown>('connections', []);
+  }
+  /** Writes datapipeline.connections (user settings: connections follow the user, their secrets too). */
+  async setConnections(value: unknown[]): Promise<void> {
+    await this.cfg.update('connections', value, vscode.ConfigurationTarget.Global);
+  }
   get airflowUsername(): string {
     return this.cfg.get<string>('airflow.username', 'admin');
   }

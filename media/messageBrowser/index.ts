@@ -163,7 +163,9 @@ function showError(message: string, retry: boolean): void {
   errorBox.hidden = false;
 }
 
-const title = el('h1', { id: 'title', text: '' });
+const titleText = el('span', { text: '' });
+const connectionBadge = el('span', { id: 'connection', cls: 'connection', text: '' });
+const title = el('h1', { id: 'title' }, titleText, connectionBadge);
 const startBar = el(
   'div',
   { cls: 'bar' },
@@ -251,7 +253,9 @@ window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
   const m = ev.data;
   switch (m.type) {
     case 'init': {
-      title.textContent = m.title;
+      titleText.textContent = m.title;
+      connectionBadge.textContent = m.connection;
+      connectionBadge.title = `Connection: ${m.connection}`;
       document.title = m.title;
       partitions = m.partitions;
       partitionsBox.replaceChildren(

@@ -29,7 +29,7 @@ function show(...children: Node[]): void {
 function render(d: OutputViewerData): void {
   shown = d;
   const header = el('header');
-  header.append(el('h1', { text: `${d.dagId} · ${d.runId}` }));
+  header.append(el('h1', { text: `${d.dagId} · ${d.runId}` }, ...(d.connection ? [el('span', { id: 'connection', cls: 'connection', text: d.connection, title: `Connection: ${d.connection}` })] : [])));
   header.append(el('p', { id: 'run-state', cls: `state state-${d.runState}`, text: `Run ${d.runState}${d.runDuration ? ` in ${d.runDuration}` : ''}` }));
   const actions = el('div', { cls: 'actions' });
   actions.append(button('Refresh', { type: 'refresh' }, 'primary'), button('Open in Airflow UI', { type: 'openInAirflow' }));

@@ -164,6 +164,17 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   const logs = new TaskLogProvider(conn);
   const disposables: vscode.Disposable[] = [provider, diagnostics, logs, { dispose: () => OutputViewerPanel.disposeAll() }];
   disposables.push(provider.createDagsView(ctx.treeView));
+  provider.showSource(() => ctx.connections.label());
+  const guard = (action: string) => ctx.connections.guardWrite(action);
+  disposables.push(
+    ctx.connections.onDidChangeActive(({ connection, switched }) => {
+      if (!switched) return provider.reloadAll();
+      provider.replaceWith([{ kind: 'empty', text: `Connecting to ${connection.name}…` }]);
+      // the old Airflow's import errors and run outputs are not this connection's
+      void diagnostics.update([]);
+      OutputViewerPanel.disposeAll();
+    }),
+  );
   disposables.push(vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs));
   disposables.push(ctx.stack.onDidChange(() => provider.refresh()));
   disposables.push(ctx.settings.onDidChange((e) => e.affectsConfiguration('datapipeline.airflow') && provider.reloadAll(250)));
@@ -202,13 +213,14 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
 
   const openOutputViewer = (dagId: string, runId: string): OutputViewerPanel =>
     OutputViewerPanel.show(ctx.extensionContext.extensionUri, {
+      connection: ctx.connections.label(),
       load: async (d, r, version) => {
         const kafka = await ctx.connections.kafka();
         return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version));
       },
       openTaskLog: (d, r, taskId, tryNumber) => openTaskLog({ dagId: d, runId: r, taskId, tryNumber, mapIndex: -1 }),
       openSparkApp: async (appId) => {
-        const base = ctx.stack.endpoints().sparkUiUrl.replace(/\/+$/, '');
+        const base = ctx.connections.spark().uiUrl.replace(/\/+$/, '');
         await vscode.env.openExternal(vscode.Uri.parse(appId ? `${base}/app/?appId=${encodeURIComponent(appId)}` : base));
       },
       openInAirflow: async (d, r) => {
@@ -224,6 +236,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     ctx.registerCommand('datapipeline.dags.trigger', async (node?: unknown) => {
       const dagId = await pickDag(node);
       if (!dagId) return undefined;
+      await guard(`Trigger DAG "${dagId}"`);
       const run = await conn.withClient((c) => c.triggerDagRun(dagId));
       void vscode.window.showInformationMessage(`Triggered ${dagId}: run ${run.runId} (${run.state}).`);
       provider.refresh();
@@ -232,6 +245,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     ctx.registerCommand('datapipeline.dags.triggerWithConfig', async (node?: unknown, configText?: string) => {
       const dagId = await pickDag(node);
       if (!dagId) return undefined;
+      await guard(`Trigger DAG "${dagId}" with config`);
       const remembered = ctx.extensionContext.workspaceState.get<Record<string, string>>(LAST_CONFIG_KEY, {});
       const text =
         typeof configText === 'string'
@@ -258,12 +272,14 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     ctx.registerCommand('datapipeline.dags.pause', async (node?: unknown) => {
       const dagId = await pickDag(node);
       if (!dagId) return;
+      await guard(`Pause DAG "${dagId}"`);
       await conn.withClient((c) => c.setPaused(dagId, true));
       provider.refresh(0);
     }),
     ctx.registerCommand('datapipeline.dags.unpause', async (node?: unknown) => {
       const dagId = await pickDag(node);
       if (!dagId) return;
+      await guard(`Unpause DAG "${dagId}"`);
       await conn.withClient((c) => c.setPaused(dagId, false));
       provider.refresh(0);
     }),
@@ -317,6 +333,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     }),
     ctx.registerCommand('datapipeline.dags.clearTask', async (node?: DagNode, confirm?: boolean) => {
       if (!isTaskRow(node)) return;
+      await guard(`Clear task "${node.ti.taskId}" of run ${node.ti.runId}`);
       if (confirm !== false) {
         const ok = await vscode.window.showWarningMessage(`Clear ${node.ti.taskId} in run ${node.ti.runId}? It will run again.`, { modal: true }, 'Clear');
         if (ok !== 'Clear') return;
@@ -338,6 +355,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       return openOutputViewer(dag, run).whenLoaded();
     }),
     ctx.registerCommand('datapipeline.dags.triggerStreaming', async (): Promise<StreamingOutcome | undefined> => {
+      await guard(`Trigger DAG "${STREAMING_DAG_ID}"`);
       const outcome = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Streaming DAG ${STREAMING_DAG_ID}`, cancellable: true },
         async (progress, token) => {

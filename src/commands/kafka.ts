@@ -18,6 +18,7 @@ import {
 } from '../services/kafka/validation';
 import { isInternalTopic } from '../services/kafka/topicFilter';
 import { TopicsTreeProvider, type TopicNode } from '../views/topicsView';
+import { LOCAL_CONNECTION_ID } from '../services/connections/profile';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 
 function topicArg(arg: unknown): string | undefined {
@@ -34,6 +35,8 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   const conn = { get: () => ctx.connections.kafka() };
   const tree = new TopicsTreeProvider(() => conn.get());
   tree.createTopicsView(ctx.treeView);
+  tree.showSource(() => ctx.connections.label());
+  const guard = (action: string) => ctx.connections.guardWrite(action);
 
   const pickTopic = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {
     const direct = topicArg(arg);
@@ -45,6 +48,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   };
 
   const createTopic = async (): Promise<void> => {
+    await guard('Create Topic');
     const svc = await conn.get();
     const existing = await svc.topicNames();
     const name = await vscode.window.showInputBox({
@@ -92,6 +96,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
       void vscode.window.showErrorMessage(`"${topic}" is one of Kafka's internal topics: deleting it breaks the broker's consumer groups or transactions. Nothing was deleted.`);
       return;
     }
+    await guard(`Delete topic "${topic}"`);
     const svc = await conn.get();
     const count = (await svc.watermarks(topic)).reduce((s, w) => s + w.high - w.low, 0);
     const choice = await vscode.window.showWarningMessage(
@@ -105,8 +110,8 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     void vscode.window.showInformationMessage(`Deleted topic "${topic}".`);
   };
 
-  /** Open produce documents (untitled JSON) → the topic each one sends to, and with which compression. */
-  const produceDocs = new Map<string, { topic: string; compression: CodecName }>();
+  /** Open produce documents (untitled JSON) → the topic each one sends to, on which connection, and with which compression. */
+  const produceDocs = new Map<string, { topic: string; connectionId: string; connectionName: string; compression: CodecName }>();
   /** what "Send N Copies…" offers next (the last count entered this session) */
   let lastCopies = '10';
   const lensChanged = new vscode.EventEmitter<void>();
@@ -119,8 +124,11 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   const produce = async (arg: unknown, prefill?: ExportRecord): Promise<void> => {
     const topic = await pickTopic(arg, 'Topic to produce to');
     if (!topic) return;
+    // refused now on a read-only connection, before a message is written for nothing
+    await guard(`Produce to "${topic}"`);
     const doc = await vscode.workspace.openTextDocument({ language: 'json', content: produceTemplate(prefill) });
-    produceDocs.set(doc.uri.toString(), { topic, compression: 'none' });
+    const c = ctx.connections.active;
+    produceDocs.set(doc.uri.toString(), { topic, connectionId: c.id, connectionName: c.name, compression: 'none' });
     lensChanged.fire();
     await vscode.window.showTextDocument(doc, { preview: false });
     updateProduceContext();
@@ -133,6 +141,10 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     const target = uri && produceDocs.get(uri.toString());
     if (!uri || !target) throw new ValidationError('This editor is not a Produce Message document. Run "DataPipeline: Produce Message…" on a topic first.');
     const { topic, compression } = target;
+    const active = ctx.connections.active;
+    if (active.id !== target.connectionId) {
+      throw new ValidationError(`This message was written for ${topic} on "${target.connectionName}", but "${active.name}" is the active connection now. Nothing was sent; switch back to "${target.connectionName}" to send it (the document stays open).`);
+    }
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (!doc) throw new ValidationError('The Produce Message document was closed. Run "DataPipeline: Produce Message…" again.');
     const records = parseProduceDocument(doc.getText());
@@ -148,6 +160,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
       lastCopies = raw.trim();
       copies = Number(raw);
     }
+    await guard(`Send ${records.length * copies === 1 ? 'a message' : `${(records.length * copies).toLocaleString('en-US')} messages`} to "${topic}"`);
     const svc = await conn.get();
     const sent = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sending ${copies === 1 ? '' : `${(records.length * copies).toLocaleString('en-US')} messages `}to ${topic}…` },
@@ -179,7 +192,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
       if (!target) return [];
       const top = new vscode.Range(0, 0, 0, 0);
       return [
-        new vscode.CodeLens(top, { title: `$(send) Send to ${target.topic}`, command: 'datapipeline.topics.sendProduceDocument', arguments: [doc.uri] }),
+        new vscode.CodeLens(top, { title: `$(send) Send to ${target.topic}${target.connectionId === LOCAL_CONNECTION_ID ? '' : ` on ${target.connectionName}`}`, command: 'datapipeline.topics.sendProduceDocument', arguments: [doc.uri] }),
         new vscode.CodeLens(top, { title: '$(copy) Send N Copies…', command: 'datapipeline.topics.sendProduceDocumentCopies', arguments: [doc.uri] }),
         new vscode.CodeLens(top, { title: `$(package) Compression: ${target.compression}`, command: 'datapipeline.topics.setProduceCompression', arguments: [doc.uri] }),
       ];
@@ -196,6 +209,12 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     tree,
     ctx.settings.onDidChange((e) => {
       if (e.affectsConfiguration('datapipeline.kafka.bootstrapServers')) tree.reloadAll();
+    }),
+    ctx.connections.onDidChangeActive(({ connection, switched }) => {
+      if (!switched) return tree.reloadAll();
+      tree.replaceWith([{ kind: 'empty', text: `Connecting to ${connection.name}…` }]);
+      // a message browser shows one connection's data: it goes with it
+      void import('../webviews/messageBrowser/panel').then((m) => m.MessageBrowserPanel.disposeAll());
     }),
     ctx.registerCommand('datapipeline.topics.refresh', () => tree.refresh(0)),
     ctx.registerCommand('datapipeline.topics.create', createTopic),

@@ -7,6 +7,7 @@ import { SparkJob, SparkJobResult } from '../services/spark/sparkJob';
 import { SparkViewModel } from '../services/spark/sparkViewModel';
 import { describeRequest, EMPTY_FORM, formToRequest, SubmitFormError, SubmitFormState } from '../services/spark/submitPlanner';
 import { SparkNode, SparkTreeProvider } from '../views/sparkView';
+import type { StackBackend } from '../services/stack/types';
 
 const FORM_STATE_KEY = 'datapipeline.spark.submitForms';
 
@@ -81,12 +82,27 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
   const tree = new SparkTreeProvider(model);
   disposables.push(model, tree);
   tree.createSparkView(ctx.treeView);
+  tree.showSource(() => ctx.connections.label());
   disposables.push(ctx.stack.onDidChange(() => void model.refresh()));
+  disposables.push(
+    ctx.connections.onDidChangeActive(({ switched }) => {
+      // another master: nothing of the old one's applications stays on screen
+      if (switched) driverUis.clear();
+      model.reset();
+    }),
+  );
 
   /** Driver UIs of the applications submitted from here (the master's /json does not carry them). */
   const driverUis = new Map<string, string>();
   const running = new Set<SparkJob>();
   disposables.push({ dispose: () => running.forEach((j) => void j.cancel()) });
+
+  /** spark-submit for a named connection's cluster: the pyspark the native stack installs in the cache. */
+  let submitter: Promise<StackBackend> | undefined;
+  const sparkSubmitter = (): Promise<StackBackend> =>
+    (submitter ??= import('../services/stack/native/nativeBackend').then(({ createNativeBackend }) =>
+      createNativeBackend({ stackDir: ctx.stackDir(), cacheDir: ctx.cacheDir, stateDir: ctx.stateDir, groups: ['spark'] }),
+    ));
 
   const forms = () => ctx.extensionContext.workspaceState.get<Record<string, SubmitFormState>>(FORM_STATE_KEY, {});
   const rememberForm = (file: string, form: SubmitFormState) =>
@@ -174,14 +190,21 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
     }
     const request = formToRequest(file, form);
     await rememberForm(file, form);
-    const backend = await ctx.stack.backend();
+    const target = ctx.connections.sparkSubmitTarget();
+    await ctx.connections.guardWrite(`Submit ${path.basename(file)} to Spark`);
+    if (target) {
+      request.master = target.masterUrl;
+      request.extraArgs = target.extraArgs;
+    }
+    // a named connection's cluster is reached with this machine's spark-submit (the native stack's pyspark)
+    const backend = target ? await sparkSubmitter() : await ctx.stack.backend();
     const job = new SparkJob(backend, clientFor(), request);
     const name = path.basename(file);
     const term = new DriverTerminal(`Spark: ${name}`);
     const output: DriverLine[] = [];
     term.onCancel = () => void job.cancel();
     running.add(job);
-    log.info(`submit ${file} (${backend.kind} backend) ${describeRequest(request)}`);
+    log.info(`submit ${file} (${target ? `connection ${target.connection}, ${target.masterUrl}` : `${backend.kind} backend`}) ${describeRequest(request)}`);
     let result: SparkJobResult;
     try {
       result = await vscode.window.withProgress(
@@ -265,6 +288,7 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
       // from the palette (or a row the 1 s refresh of running apps replaced): ask which running application
       const app = appOf(node) ?? (await pickRunningApp());
       if (!app) return;
+      await ctx.connections.guardWrite(`Kill Spark application ${app.id}`);
       const choice = await vscode.window.showWarningMessage(
         `Kill Spark application "${app.name}" (${app.id})?`,
         { modal: true, detail: 'Its executors stop and its driver is told to stop; work in progress is lost.' },

@@ -142,7 +142,7 @@ export type ToHost =
   | { type: 'histogram' };
 
 export type ToWebview =
-  | { type: 'init'; topic: string; title: string; partitions: number[]; groups: string[]; capacity: number; form: StartForm }
+  | { type: 'init'; topic: string; title: string; /** the connection read ("Local stack", "Team prod · read-only") */ connection: string; partitions: number[]; groups: string[]; capacity: number; form: StartForm }
   | { type: 'status'; status: StatusData; page?: PageData }
   | ({ type: 'page' } & PageData)
   | { type: 'detail'; detail: DetailData }

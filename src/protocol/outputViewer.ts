@@ -31,6 +31,8 @@ export interface OutputViewerData {
   /** why there are no records, a problem reading them, or that only the first N are held */
   note?: string;
   sparkAppId?: string;
+  /** the connection the run was read from ("Local stack", "Team prod · read-only") */
+  connection?: string;
 }
 
 export type ToOutputViewer =

@@ -29,6 +29,10 @@ export abstract class BaseTreeProvider<T extends object> implements vscode.TreeD
   private pollTimer?: NodeJS.Timeout;
   private pollMs = 0;
   private readonly rows: TreeReconciler<T>;
+  /** rows shown once in place of the tree (a connection switched: nothing of the old one stays) */
+  private placeholder?: T[];
+  /** what the view's description starts with (the connection it shows) */
+  private sourceLabel?: () => string;
 
   constructor(shape: TreeShape<T>) {
     this.rows = new TreeReconciler(shape);
@@ -45,6 +49,13 @@ export abstract class BaseTreeProvider<T extends object> implements vscode.TreeD
   }
 
   async getChildren(parent?: T): Promise<T[]> {
+    if (this.placeholder) {
+      if (parent) return [];
+      const shown = this.placeholder;
+      this.placeholder = undefined;
+      setTimeout(() => this.reloadAll(), 0);
+      return this.rows.adopt(undefined, shown);
+    }
     let rows: T[];
     try {
       rows = await this.readChildren(parent);
@@ -70,6 +81,34 @@ export abstract class BaseTreeProvider<T extends object> implements vscode.TreeD
     this.register(this.view.onDidExpandElement((e) => this.rows.setExpanded(e.element, true)));
     this.register(this.view.onDidCollapseElement((e) => this.rows.setExpanded(e.element, false)));
     return this.view;
+  }
+
+  /**
+   * The view now shows another source (a connection switched): `rows` (e.g. "Connecting to …")
+   * replace the whole tree at once, then it is read again. Nothing read from the old source stays.
+   */
+  replaceWith(rows: T[]): void {
+    this.placeholder = rows;
+    this.stale = !this.visible;
+    this.fullReload = false;
+    this.updateDescription();
+    this.changeEmitter.fire();
+  }
+
+  /** The view's description: the source's label (the connection), then what the subclass adds (a filter, …). */
+  showSource(label: () => string): void {
+    this.sourceLabel = label;
+    this.updateDescription();
+  }
+
+  /** Parts of the description after the source (override: a filter, a toggle). */
+  protected descriptionParts(): string[] {
+    return [];
+  }
+
+  protected updateDescription(): void {
+    if (!this.view) return;
+    this.view.description = [this.sourceLabel?.() ?? '', ...this.descriptionParts()].filter(Boolean).join(' · ') || undefined;
   }
 
   get visible(): boolean {

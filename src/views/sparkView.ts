@@ -110,7 +110,8 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
         return item;
       }
       case 'unreachable': {
-        const item = new vscode.TreeItem(`Spark unreachable at ${node.uiUrl} — Retry`, None);
+        // no URL: the connection has no Spark (the message says so)
+        const item = new vscode.TreeItem(node.uiUrl ? `Spark unreachable at ${node.uiUrl} — Retry` : node.message, None);
         item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
         item.tooltip = node.message;
         item.command = { command: 'datapipeline.spark.refresh', title: 'Retry' };

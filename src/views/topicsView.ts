@@ -81,12 +81,11 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
     this.reloadAll();
   }
 
-  private updateDescription(): void {
-    if (!this.view) return;
+  protected override descriptionParts(): string[] {
     const parts = [];
     if (this.filter) parts.push(`filter: ${this.filter}`);
     if (this.showInternal) parts.push('internal shown');
-    this.view.description = parts.join(' · ') || undefined;
+    return parts;
   }
 
   /** Topic names from the last refresh (for pickers). */

@@ -142,3 +142,41 @@ describe('connections: Kafka security options', () => {
     assert.equal(classifyKafkaError({ name: 'KafkaJSConnectionError', message: 'Connection error: ssl3_read_bytes:tlsv13 alert certificate required' }, 'SSL'), 'tls-client-cert');
   });
 });
+
+describe('connections: the Add/Edit form and what a connection allows', () => {
+  // imported here to keep the suite's top imports about the settings format
+  const { EMPTY_FORM, formToProfile, profileToForm, isConnectionForm } = require('../../src/services/connections/form') as typeof import('../../src/services/connections/form');
+  const { activeFrom, writeDecision, ReadOnlyConnectionError, LOCAL_CONNECTION } = require('../../src/services/connections/guard') as typeof import('../../src/services/connections/guard');
+
+  it('a form round-trips a profile, and typed secrets come out apart from it', () => {
+    const p = parseConnection(prod);
+    const form = { ...profileToForm(p), kafkaSecret: 'pw', airflowSecret: 'tok' };
+    const out = formToProfile(form, []);
+    assert.deepEqual(out.profile, p);
+    assert.deepEqual(out.secrets, { kafka: 'pw', airflow: 'tok' });
+    assert.ok(isConnectionForm(form));
+    assert.ok(!isConnectionForm({ ...form, name: 42 }));
+    assert.ok(!isConnectionForm({ ...form, readOnly: 'maybe' }));
+  });
+
+  it('a new connection gets an id from its name; parts left off are not saved; errors name the field', () => {
+    const out = formToProfile({ ...EMPTY_FORM, name: 'Staging', bootstrapServers: '127.0.0.1:19092' }, ['staging']);
+    assert.equal(out.profile.id, 'staging-2');
+    assert.deepEqual(Object.keys(out.profile).sort(), ['id', 'kafka', 'name']);
+    assert.throws(() => formToProfile({ ...EMPTY_FORM, name: '' }, []), /Give the connection a name/);
+    assert.throws(() => formToProfile({ ...EMPTY_FORM, name: 'X', bootstrapServers: 'x' }, []), /"x" is not host:port/);
+    assert.throws(() => formToProfile({ ...EMPTY_FORM, name: 'X', kafkaEnabled: false, sparkEnabled: true, sparkMasterUrl: 'spark://h:7077', sparkUiUrl: 'http://h:8080', sparkSubmitArgs: '--conf "a' }, []), /Spark submit arguments: Unclosed " quote/);
+  });
+
+  it('refuses changes on a read-only connection, confirms once on a writable remote one, never asks on this machine', () => {
+    const ro = activeFrom(parseConnection(prod));
+    const rw = activeFrom(parseConnection({ ...prod, readOnly: false }));
+    const loopback = activeFrom(parseConnection({ id: 'l', name: 'L', kafka: { bootstrapServers: '127.0.0.1:19092' } }));
+    assert.equal(writeDecision(ro, new Set()), 'refuse');
+    assert.equal(writeDecision(rw, new Set()), 'confirm');
+    assert.equal(writeDecision(rw, new Set(['team-prod'])), 'go');
+    assert.equal(writeDecision(loopback, new Set()), 'go');
+    assert.equal(writeDecision(LOCAL_CONNECTION, new Set()), 'go');
+    assert.match(new ReadOnlyConnectionError('Team prod', 'Produce to "orders"').message, /^"Team prod" is a read-only connection: Produce to "orders" was refused and nothing was sent\. To allow changes, set "readOnly": false/);
+  });
+});

@@ -12,6 +12,10 @@ export interface AirflowClientOptions {
   baseUrl: string;
   username: string;
   password: string;
+  /** a token the user has (Authorization: Bearer on both API versions; no login) */
+  bearerToken?: string;
+  /** the connection's name, for errors */
+  connectionName?: string;
   /** 'auto' (default) probes /api/v2 then /api/v1 */
   apiVersion?: AirflowApiVersion | 'auto';
   /** per request (default 30 s) */
@@ -280,7 +284,7 @@ export class AirflowClient {
       return this.rawFetch(url.toString(), { method, headers, body: ro.body !== undefined ? JSON.stringify(ro.body) : undefined });
     };
     let res = await send();
-    if (res.status === 401 && v === 'v2') {
+    if (res.status === 401 && v === 'v2' && this.opts.bearerToken === undefined) {
       // The token may have expired: get a new one once.
       this.token = undefined;
       res = await send();
@@ -295,16 +299,24 @@ export class AirflowClient {
       }
     }
     const detail = await problemDetail(res);
-    if (res.status === 401) throw unauthorized(this.baseUrl, this.opts.username);
-    if (res.status === 403)
-      throw new AirflowError('unauthorized', `User "${this.opts.username}" may not ${method} ${url.pathname} on ${this.baseUrl} (403${detail ? `: ${detail}` : ''}).`, url.toString(), 'Use an account with the Op or Admin role.', 403);
+    if (res.status === 401) throw this.unauthorized();
+    if (res.status === 403) {
+      const who = this.opts.bearerToken !== undefined ? 'This API token' : `User "${this.opts.username}"`;
+      const where = this.opts.connectionName ? `connection "${this.opts.connectionName}" (${this.baseUrl})` : this.baseUrl;
+      throw new AirflowError('forbidden', `${who} may not ${method} ${url.pathname} on ${where} (403${detail ? `: ${detail}` : ''}).`, url.toString(), 'Use an account with the Op or Admin role.', 403);
+    }
     if (res.status === 404 && ro.onNotFound) throw ro.onNotFound();
     if (res.status === 400 || res.status === 409 || res.status === 422)
       throw new AirflowError('badRequest', `Airflow refused ${method} ${url.pathname}: ${detail || res.statusText} (${res.status}).`, url.toString(), 'Fix the request and retry.', res.status);
     throw new AirflowError('server', `Airflow at ${this.baseUrl} answered ${method} ${url.pathname} with ${res.status}${detail ? `: ${detail}` : ''}.`, url.toString(), 'Check the Airflow webserver log (DataPipeline: Show Service Logs).', res.status);
   }
 
+  private unauthorized(): AirflowError {
+    return unauthorized(this.baseUrl, this.opts.username, { bearer: this.opts.bearerToken !== undefined, connection: this.opts.connectionName });
+  }
+
   private async authHeader(v: AirflowApiVersion): Promise<string> {
+    if (this.opts.bearerToken !== undefined) return `Bearer ${this.opts.bearerToken}`;
     if (v === 'v1') return 'Basic ' + Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64');
     if (!this.token) {
       this.token = this.fetchToken();
@@ -320,7 +332,7 @@ export class AirflowClient {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ username: this.opts.username, password: this.opts.password }),
     });
-    if (res.status === 401 || res.status === 403) throw unauthorized(this.baseUrl, this.opts.username);
+    if (res.status === 401 || res.status === 403) throw this.unauthorized();
     if (!res.ok) throw new AirflowError('server', `Airflow at ${url} answered ${res.status} when asked for a token.`, url, 'Check the Airflow API server log.', res.status);
     return str(obj(await res.json(), 'token'), 'access_token', 'token');
   }

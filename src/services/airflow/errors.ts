@@ -1,6 +1,6 @@
 /** Errors from the Airflow client. Each names the URL and the next step a user can take. */
 
-export type AirflowErrorKind = 'unreachable' | 'unauthorized' | 'notFound' | 'badRequest' | 'badResponse' | 'server' | 'stuckQueued';
+export type AirflowErrorKind = 'unreachable' | 'unauthorized' | 'forbidden' | 'notFound' | 'badRequest' | 'badResponse' | 'server' | 'stuckQueued';
 
 export class AirflowError extends Error {
   constructor(
@@ -25,24 +25,36 @@ export function unreachable(baseUrl: string, cause: unknown): AirflowError {
   );
 }
 
-export function unauthorized(baseUrl: string, user: string): AirflowError {
+export function unauthorized(baseUrl: string, user: string, o: { bearer?: boolean; connection?: string } = {}): AirflowError {
+  const where = o.connection ? `Airflow connection "${o.connection}" (${baseUrl})` : `Airflow at ${baseUrl}`;
   return new AirflowError(
     'unauthorized',
-    `Airflow at ${baseUrl} rejected the credentials for user "${user}" (401).`,
+    o.bearer ? `${where} rejected the API token (401).` : `${where} rejected the credentials for user "${user}" (401).`,
     baseUrl,
-    'Check datapipeline.airflow.username and enter the password again.',
+    o.bearer
+      ? 'Enter a valid token (DataPipeline: Edit Connection…, or Enter Password in the DAGs view).'
+      : o.connection
+        ? 'Check the connection\u2019s user and enter the password again.'
+        : 'Check datapipeline.airflow.username and enter the password again.',
     401,
   );
 }
 
 /** No password is known for this server and user yet: nothing was sent; the user is asked first. */
-export function passwordNeeded(baseUrl: string, user: string): AirflowError {
-  return new AirflowError(
-    'unauthorized',
-    `No password is stored for user "${user}" at ${baseUrl}; nothing was sent to it.`,
-    baseUrl,
-    'Enter the password (it is kept in VS Code SecretStorage for this server only).',
-  );
+export function passwordNeeded(baseUrl: string, user: string, connection?: string): AirflowError {
+  return connection
+    ? new AirflowError(
+        'unauthorized',
+        `No ${user === 'API token' ? 'API token' : `password for user "${user}"`} is stored for the Airflow of connection "${connection}" (${baseUrl}); nothing was sent to it.`,
+        baseUrl,
+        'Enter it (it is kept in VS Code SecretStorage for this connection only).',
+      )
+    : new AirflowError(
+        'unauthorized',
+        `No password is stored for user "${user}" at ${baseUrl}; nothing was sent to it.`,
+        baseUrl,
+        'Enter the password (it is kept in VS Code SecretStorage for this server only).',
+      );
 }
 
 export function dagNotFound(baseUrl: string, dagId: string): AirflowError {

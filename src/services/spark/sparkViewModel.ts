@@ -59,7 +59,24 @@ export class SparkViewModel implements Disposable {
   ) {
     this.intervalMs = opts.intervalMs ?? 3000;
     this.fastIntervalMs = opts.fastIntervalMs ?? 250;
-    this._state = { kind: 'loading', uiUrl: clientProvider().uiUrl };
+    this._state = { kind: 'loading', uiUrl: this.uiUrl() };
+  }
+
+  /** The master UI being read ('' when the connection has no Spark). */
+  private uiUrl(): string {
+    try {
+      return this.clientProvider().uiUrl;
+    } catch {
+      return '';
+    }
+  }
+
+  /** Another master (a connection switched): forget what was shown and read again. */
+  reset(): void {
+    this._state = { kind: 'loading', uiUrl: this.uiUrl() };
+    this.driverExits.clear();
+    for (const l of [...this.listeners]) l();
+    void this.refresh();
   }
 
   get state(): SparkViewState {
@@ -140,7 +157,15 @@ export class SparkViewModel implements Disposable {
   }
 
   private async fetch(): Promise<void> {
-    const client = this.clientProvider();
+    let client: SparkMasterClient;
+    try {
+      client = this.clientProvider();
+    } catch (err) {
+      // e.g. the connection has no Spark: said as the view's one row
+      this._state = { kind: 'unreachable', uiUrl: '', message: err instanceof Error ? err.message : String(err) };
+      for (const l of [...this.listeners]) l();
+      return;
+    }
     let next: SparkViewState;
     try {
       const status = applyDriverOutcomes(await client.status(), this.driverExits);

@@ -150,7 +150,7 @@ export interface ArgvOptions {
 
 /** The argv after `spark-submit` (client deploy mode; Spark runs Python only in client mode on a standalone master). */
 export function buildSparkSubmitArgv(req: SparkSubmitRequest, opts: ArgvOptions): string[] {
-  const argv = ['--master', opts.masterUrl, '--deploy-mode', 'client'];
+  const argv = ['--master', req.master ?? opts.masterUrl, '--deploy-mode', 'client'];
   const packages = [...(req.packages ?? [])];
   const jars = [...(req.jars ?? [])];
   if (req.kafkaConnector && !opts.kafkaConnectorBuiltIn) {
@@ -163,6 +163,7 @@ export function buildSparkSubmitArgv(req: SparkSubmitRequest, opts: ArgvOptions)
   for (const [k, v] of Object.entries(conf)) argv.push('--conf', `${k}=${v}`);
   if (req.driverMemory) argv.push('--driver-memory', req.driverMemory);
   if (req.executorMemory) argv.push('--executor-memory', req.executorMemory);
+  argv.push(...(req.extraArgs ?? []));
   argv.push(opts.file ?? req.file, ...(req.args ?? []));
   return argv;
 }

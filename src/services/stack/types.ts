@@ -86,6 +86,10 @@ export interface SparkSubmitRequest {
   executorMemory?: string;
   /** the Kafka connector preset: the backend adds its local connector jars */
   kafkaConnector?: boolean;
+  /** another master than the stack's (a named connection's cluster) */
+  master?: string;
+  /** arguments the connection adds to every submit (before the program) */
+  extraArgs?: string[];
 }
 
 export interface SparkSubmitIO {

@@ -91,6 +91,8 @@ export interface MessageBrowserOptions {
   service: KafkaService;
   topic: string;
   title?: string;
+  /** the connection read, as the page says it ("Local stack") */
+  connection?: string;
   capacity: number;
   /** byte budget of the buffer (default 512 MiB) */
   maxBytes?: number;
@@ -261,6 +263,7 @@ export class MessageBrowserController {
       type: 'init',
       topic: this.opts.topic,
       title: this.opts.title ?? this.opts.topic,
+      connection: this.opts.connection ?? '',
       partitions: wm.map((w) => w.partition),
       groups,
       capacity: this.store.capacity,

@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { describeRejected, onValidMessage, PanelHost } from '../host';
 import type { FeatureContext } from '../../featureContext';
-import { KafkaService } from '../../services/kafka/kafkaClient';
+import { KafkaService, type KafkaServiceOptions } from '../../services/kafka/kafkaClient';
+import { LOCAL_CONNECTION_ID } from '../../services/connections/profile';
 import type { ExportRecord } from '../../services/kafka/messageFormat';
 import { isToHost, type StartForm, type ToWebview } from '../../protocol/messageBrowser';
 import { MessageBrowserController } from './controller';
@@ -23,6 +24,8 @@ export interface OpenMessageBrowserOptions {
 
 export interface MessageBrowserDeps {
   ctx: FeatureContext;
+  /** the active connection's Kafka when the panel opens (the panel's own client is built from it) */
+  kafka: KafkaServiceOptions;
   /** "Produce again" (default: confirm, then send the record unchanged to the same topic) */
   produceAgain?: (topic: string, record: ExportRecord, service: KafkaService) => Promise<void>;
 }
@@ -43,9 +46,9 @@ export async function resendRecord(topic: string, r: ExportRecord, service: Kafk
   void vscode.window.setStatusBarMessage(`Produced 1 message to ${topic}`, 3000);
 }
 
-/** Opens (or reveals) the message browser for a topic. Also used by the Airflow output viewer. */
-export function openMessageBrowser(ctx: FeatureContext, opts: OpenMessageBrowserOptions, produceAgain?: MessageBrowserDeps['produceAgain']): MessageBrowserPanel {
-  return MessageBrowserPanel.open({ ctx, produceAgain }, opts);
+/** Opens (or reveals) the message browser for a topic on the active connection. Also used by the Airflow output viewer. */
+export async function openMessageBrowser(ctx: FeatureContext, opts: OpenMessageBrowserOptions, produceAgain?: MessageBrowserDeps['produceAgain']): Promise<MessageBrowserPanel> {
+  return MessageBrowserPanel.open({ ctx, produceAgain, kafka: await ctx.connections.kafkaOptions() }, opts);
 }
 
 const host = new PanelHost<MessageBrowserPanel>(MESSAGE_BROWSER_VIEW_TYPE, {
@@ -70,12 +73,14 @@ export class MessageBrowserPanel implements vscode.Disposable {
     const log = deps.ctx.logger('messageBrowser');
     const post = (m: ToWebview) => void panel.webview.postMessage(m);
     // one client per panel: closing the panel disconnects everything it opened
-    this.service = new KafkaService({ bootstrap: deps.ctx.stack.endpoints().kafkaBootstrap, clientId: 'datapipeline-browser', log });
+    this.service = new KafkaService({ ...deps.kafka, clientId: 'datapipeline-browser', log });
     const service = this.service;
+    const connection = deps.ctx.connections.label();
     this.controller = new MessageBrowserController({
       service,
       topic: opts.topic,
       title: opts.title,
+      connection,
       capacity: deps.ctx.settings.messageBrowserCapacity,
       maxBytes: deps.ctx.settings.messageBrowserMaxBytes,
       initial: opts.start ?? { mode: 'earliest', follow: false },
@@ -85,7 +90,15 @@ export class MessageBrowserPanel implements vscode.Disposable {
         copy: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)).then(() => {
           void vscode.window.setStatusBarMessage('Message copied', 2000);
         }),
-        produceAgain: (record) => (deps.produceAgain ?? resendRecord)(opts.topic, record, service),
+        produceAgain: async (record) => {
+          try {
+            await deps.ctx.connections.guardWrite(`Produce a message again to "${opts.topic}"`);
+          } catch (e) {
+            if (e instanceof vscode.CancellationError) return; // the user said no: nothing to report
+            throw e;
+          }
+          await (deps.produceAgain ?? resendRecord)(opts.topic, record, service);
+        },
         saveExport: async (format, exportTo) => {
           const uri = await vscode.window.showSaveDialog({
             title: `Export filtered messages of ${opts.topic}`,
@@ -109,10 +122,12 @@ export class MessageBrowserPanel implements vscode.Disposable {
   }
 
   static open(deps: MessageBrowserDeps, opts: OpenMessageBrowserOptions): MessageBrowserPanel {
-    const key = `${opts.topic}\u0000${opts.title ?? ''}`;
+    const c = deps.ctx.connections.active;
+    const key = `${c.id}\u0000${opts.topic}\u0000${opts.title ?? ''}`;
+    // the tab names a named connection; the page names every one (the Local stack too)
     return host.open(
       key,
-      opts.title ?? `Messages: ${opts.topic}`,
+      `${opts.title ?? `Messages: ${opts.topic}`}${c.id === LOCAL_CONNECTION_ID ? '' : ` · ${c.name}`}`,
       deps.ctx.extensionContext.extensionUri,
       (panel) => new MessageBrowserPanel(key, panel, deps, opts),
       (existing) => opts.start && void existing.controller.handle({ type: 'start', form: opts.start }),

@@ -13,6 +13,8 @@ import { isFromOutputViewer, type FromOutputViewer, type OutputViewerData, type 
 export const OUTPUT_VIEWER_VIEW_TYPE = 'datapipeline.outputViewer';
 
 export interface OutputViewerHost {
+  /** the connection the run is read from, as the page says it */
+  readonly connection: string;
   /** `version`: the load's number (the page drops rows of an older one) */
   load(dagId: string, runId: string, version: number): Promise<RunOutput>;
   openTaskLog(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<void>;
@@ -67,6 +69,7 @@ export class OutputViewerPanel implements vscode.Disposable {
     this.post({ type: 'loading', runId: this.runId });
     this.loaded = this.host.load(this.dagId, this.runId, ++this.loads).then(
       (out) => {
+        out.data.connection = this.host.connection;
         this.last = out;
         this.post({ type: 'data', data: out.data });
         return out.data;

@@ -587,12 +587,12 @@ export class NativeBackend implements StackBackend {
 
   /** The spark-submit argv (without the program) for a request, against this stack's master. */
   sparkSubmitArgv(req: SparkSubmitRequest): string[] {
+    const local = isLocalMaster(req);
     return buildSparkSubmitArgv(req, {
       masterUrl: this.endpoints().sparkMasterUrl,
       kafkaJars: localConnectorJars(this.layout),
       defaultConf: {
-        'spark.driver.host': HOST,
-        'spark.driver.bindAddress': HOST,
+        ...(local ? { 'spark.driver.host': HOST, 'spark.driver.bindAddress': HOST } : {}),
         'spark.pyspark.python': path.join(this.layout.sparkVenv, 'bin', 'python'),
         'spark.ui.showConsoleProgress': 'false',
       },
@@ -605,6 +605,12 @@ export class NativeBackend implements StackBackend {
     const env = this.specs.baseEnv(this.prereq);
     env.SPARK_HOME = sparkHome;
     env.PYSPARK_PYTHON = path.join(this.layout.sparkVenv, 'bin', 'python');
+    if (!isLocalMaster(req)) {
+      // a cluster elsewhere reaches the driver by this machine's name, not 127.0.0.1
+      delete env.SPARK_LOCAL_IP;
+      delete env.SPARK_LOCAL_HOSTNAME;
+      delete env.SPARK_PUBLIC_DNS;
+    }
     if (!env.JAVA_HOME && !which('java', env)) {
       throw new StackError('Java was not found: spark-submit needs Java 17.', { nextStep: 'Install a Java 17 JDK and put it on PATH or set JAVA_HOME.' });
     }
@@ -615,6 +621,11 @@ export class NativeBackend implements StackBackend {
     this.stopWatching();
     this.events.removeAllListeners();
   }
+}
+
+/** The stack's own master or another on this machine: executors reach the driver on 127.0.0.1. */
+function isLocalMaster(req: SparkSubmitRequest): boolean {
+  return !req.master || /^spark:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?$/.test(req.master);
 }
 
 /** The ports a state folder's stack last started with (so the CLI finds a stack started on other ports). */
