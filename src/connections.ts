@@ -89,6 +89,7 @@ export class Connections implements vscode.Disposable {
   readonly airflow: AirflowConnection;
   readonly secrets: ConnectionSecrets;
   private readonly kafkaClients: ClientCache<Promise<KafkaService>>;
+  private readonly makeKafka: (options: KafkaServiceOptions) => Promise<KafkaService>;
   private readonly sparkClients = new ClientCache((uiUrl) => new SparkMasterClient(uiUrl));
   private readonly changeEmitter = new vscode.EventEmitter<ConnectionChange>();
   /** The active connection changed: another one was picked (switched), or its settings or secrets changed. */
@@ -107,20 +108,22 @@ export class Connections implements vscode.Disposable {
     this.disposables.push(this.secrets);
     this.airflow = new AirflowConnection(deps, this);
     const log = deps.logger('kafka');
-    this.kafkaClients = new ClientCache(
-      (key) => {
-        const { options } = JSON.parse(key) as { options: KafkaServiceOptions };
-        // kafkajs is loaded on first use
-        const service = import('./services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ ...options, log }));
-        // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
-        void service
-          .then((s) => s.cleanupStaleBrowseGroups())
-          .then((ids) => ids.length && log.info(`removed ${ids.length} empty browse group(s) left by an earlier session: ${ids.join(', ')}`))
-          .catch(() => undefined);
-        return service;
+    this.kafkaClients = new ClientCache<Promise<KafkaService>>(
+      () => {
+        throw new Error('a Kafka client is made from its options (Connections.kafka)');
       },
       (service) => void service.then((s) => s.dispose()).catch(() => undefined),
     );
+    this.makeKafka = (options) => {
+      // kafkajs is loaded on first use
+      const service = import('./services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ ...options, log }));
+      // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
+      void service
+        .then((s) => s.cleanupStaleBrowseGroups())
+        .then((ids) => ids.length && log.info(`removed ${ids.length} empty browse group(s) left by an earlier session: ${ids.join(', ')}`))
+        .catch(() => undefined);
+      return service;
+    };
     this.loadProfiles();
     const saved = deps.state.get<string>(ACTIVE_CONNECTION_KEY, LOCAL_CONNECTION_ID);
     const profile = this.profiles.find((p) => p.id === saved);
@@ -215,8 +218,10 @@ export class Connections implements vscode.Disposable {
   /** The Kafka service of the active connection. */
   async kafka(): Promise<KafkaService> {
     const options = await this.kafkaOptions();
-    // the key holds what the client was built from (secrets included: a new password makes a new client); it is never logged
-    return this.kafkaClients.get(JSON.stringify({ id: this.current.id, options }));
+    // the key holds what the client is built from (file contents and secrets included: a new password
+    // or CA makes a new client); it is never logged
+    const key = JSON.stringify({ id: this.current.id, options }, (_k, v: unknown) => (typeof v === 'function' ? 'fn' : v));
+    return this.kafkaClients.get(key, () => this.makeKafka(options));
   }
 
   /** The Spark master client of the active connection. */

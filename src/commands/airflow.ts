@@ -164,7 +164,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   const logs = new TaskLogProvider(conn);
   const disposables: vscode.Disposable[] = [provider, diagnostics, logs, { dispose: () => OutputViewerPanel.disposeAll() }];
   disposables.push(provider.createDagsView(ctx.treeView));
-  provider.showSource(() => ctx.connections.label());
+  provider.showSource(() => ctx.connections.label(), ctx.connections.onDidChangeActive);
   const guard = (action: string) => ctx.connections.guardWrite(action);
   disposables.push(
     ctx.connections.onDidChangeActive(({ connection, switched }) => {

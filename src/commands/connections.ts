@@ -18,7 +18,7 @@ export function registerConnectionsFeature(ctx: FeatureContext): vscode.Disposab
   status.command = 'datapipeline.connections.select';
 
   const render = (c: ActiveConnection): void => {
-    status.text = `${c.readOnly ? '$(lock)' : c.local ? '$(vm)' : '$(cloud)'} ${c.name}`;
+    status.text = `${c.readOnly ? '$(lock)' : c.localOnly ? '$(vm)' : '$(cloud)'} ${c.name}`;
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown('**DataPipeline connection** (the Stack, DAGs, Topics and Spark views and the panels show it)\n\n');
     tip.appendText(c.profile ? describeConnection(c.profile) : 'the local stack started by DataPipeline: Start Stack');

@@ -35,7 +35,7 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   const conn = { get: () => ctx.connections.kafka() };
   const tree = new TopicsTreeProvider(() => conn.get());
   tree.createTopicsView(ctx.treeView);
-  tree.showSource(() => ctx.connections.label());
+  tree.showSource(() => ctx.connections.label(), ctx.connections.onDidChangeActive);
   const guard = (action: string) => ctx.connections.guardWrite(action);
 
   const pickTopic = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {

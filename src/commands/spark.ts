@@ -82,7 +82,7 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
   const tree = new SparkTreeProvider(model);
   disposables.push(model, tree);
   tree.createSparkView(ctx.treeView);
-  tree.showSource(() => ctx.connections.label());
+  tree.showSource(() => ctx.connections.label(), ctx.connections.onDidChangeActive);
   disposables.push(ctx.stack.onDidChange(() => void model.refresh()));
   disposables.push(
     ctx.connections.onDidChangeActive(({ switched }) => {

@@ -95,9 +95,10 @@ export abstract class BaseTreeProvider<T extends object> implements vscode.TreeD
     this.changeEmitter.fire();
   }
 
-  /** The view's description: the source's label (the connection), then what the subclass adds (a filter, …). */
-  showSource(label: () => string): void {
+  /** The view's description: the source's label (the connection), kept current by `changed`, then what the subclass adds (a filter, …). */
+  showSource(label: () => string, changed: vscode.Event<unknown>): void {
     this.sourceLabel = label;
+    this.register(changed(() => this.updateDescription()));
     this.updateDescription();
   }
 

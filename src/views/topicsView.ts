@@ -2,9 +2,10 @@ import * as vscode from 'vscode';
 import { BaseTreeProvider, type TreeViewSource } from './base';
 import { formatCount, matchesTopicFilter, topicContextValue } from '../services/kafka/topicFilter';
 import type { GroupPartitionLag, GroupSummary, KafkaService, PartitionSummary, TopicSummary } from '../services/kafka/kafkaClient';
+import { FAILURE_SUMMARY, KafkaUnreachableError } from '../services/kafka/security';
 
 export type TopicNode =
-  | { kind: 'unreachable'; bootstrap: string; message: string }
+  | { kind: 'unreachable'; bootstrap: string; message: string; /** what failed, when known ("login refused …") */ summary?: string }
   | { kind: 'empty'; text: string }
   | { kind: 'topic'; topic: TopicSummary }
   | { kind: 'partition'; topic: string; partition: PartitionSummary }
@@ -119,7 +120,10 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
   }
 
   protected override errorRows(err: unknown, parent: TopicNode | undefined): TopicNode[] {
-    return parent ? [] : [{ kind: 'unreachable', bootstrap: this.bootstrap, message: (err as Error).message }];
+    if (parent) return [];
+    // e.g. the connection has no Kafka: its message is the row
+    if (!(err instanceof KafkaUnreachableError)) return [{ kind: 'empty', text: (err as Error).message ?? String(err) }];
+    return [{ kind: 'unreachable', bootstrap: err.bootstrap, message: err.message, summary: err.kind === 'unreachable' ? undefined : FAILURE_SUMMARY[err.kind] }];
   }
 
   private async roots(): Promise<TopicNode[]> {
@@ -141,7 +145,7 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
     const Collapsed = vscode.TreeItemCollapsibleState.Collapsed;
     switch (node.kind) {
       case 'unreachable': {
-        const item = new vscode.TreeItem(`Kafka unreachable at ${node.bootstrap} — Retry`, None);
+        const item = new vscode.TreeItem(node.summary ? `Kafka at ${node.bootstrap}: ${node.summary} — Retry` : `Kafka unreachable at ${node.bootstrap} — Retry`, None);
         item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));
         item.tooltip = `${node.message}\nClick to retry.`;
         item.command = { command: 'datapipeline.topics.refresh', title: 'Retry' };

@@ -25,7 +25,8 @@ export async function checkConnection(p: ConnectionProfile, secrets: Partial<Rec
         try {
           svc = new KafkaService({ bootstrap: k.bootstrapServers, clientId: 'datapipeline-check', security: kafkaSecurity(k, { secret: secrets.kafka, keyPassphrase: secrets.kafkaKeyPassphrase }, { connectionName: p.name }) });
           const [brokers, topics] = await Promise.all([svc.brokerCount(), svc.topicNames()]);
-          return { part: 'Kafka', ok: true, message: `${brokers} broker${brokers === 1 ? '' : 's'}, ${topics.filter((t) => !t.startsWith('__')).length} topics (${k.security}${k.sasl ? ` ${k.sasl.mechanism}` : ''})` };
+          const n = topics.filter((t) => !t.startsWith('__')).length;
+          return { part: 'Kafka', ok: true, message: `${brokers} broker${brokers === 1 ? '' : 's'}, ${n} topic${n === 1 ? '' : 's'} (${k.security}${k.sasl ? ` ${k.sasl.mechanism}` : ''})` };
         } catch (e) {
           return { part: 'Kafka', ok: false, message: text(e) };
         } finally {

@@ -9,7 +9,10 @@ import { describeConsumerProtocolGroups } from './groupDescribe';
 import { TopicReader } from './topicReader';
 import { lag as lagOf, type Watermark } from './offsets';
 import { validateCreateTopic, type ProduceRecord, ValidationError, topicNameError } from './validation';
-import { describeKafkaConnectFailure, type KafkaConnectDiagnosis, type KafkaConnectFailure, type KafkaSecurity } from './security';
+import { describeKafkaConnectFailure, KafkaUnreachableError, type KafkaSecurity } from './security';
+
+// the error lives beside the diagnosis (no kafkajs there, so views can test for it without loading kafkajs)
+export { KafkaUnreachableError };
 
 /** Group ids used by the message browser; hidden from the Consumer Groups list and cleaned up. */
 export const BROWSE_GROUP_PREFIX = 'datapipeline-browse-';
@@ -52,17 +55,6 @@ export interface GroupSummary {
   lag: GroupPartitionLag[];
   totalLag: number;
 }
-
-/** Kafka could not be reached or refused us; `kind` says what failed (a wrong password, an untrusted certificate, …). */
-export class KafkaUnreachableError extends Error {
-  readonly kind: KafkaConnectFailure;
-  constructor(readonly bootstrap: string, cause: unknown, diagnosis?: KafkaConnectDiagnosis) {
-    super(diagnosis?.message ?? `Kafka unreachable at ${bootstrap}: ${(cause as Error)?.message ?? cause}. Start the stack or check datapipeline.kafka.bootstrapServers.`);
-    this.kind = diagnosis?.kind ?? 'unreachable';
-    this.name = 'KafkaUnreachableError';
-  }
-}
-
 
 function kafkaLogCreator(log?: KafkaLog): logCreator {
   return () => ({ level, log: entry }) => {

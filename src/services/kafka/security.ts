@@ -157,6 +157,21 @@ export type KafkaConnectFailure =
   | 'config'
   | 'unreachable';
 
+/** What failed, in a few words (a tree row's label; the full message is its tooltip). */
+export const FAILURE_SUMMARY: Record<KafkaConnectFailure, string> = {
+  auth: 'login refused (wrong user or password)',
+  mechanism: 'SASL mechanism not enabled',
+  'tls-untrusted': 'TLS certificate not trusted',
+  'tls-hostname': 'TLS certificate is for another host',
+  'tls-expired': 'TLS certificate expired',
+  'tls-client-cert': 'client certificate refused',
+  'tls-not-tls': 'the listener does not speak TLS',
+  'expects-tls': 'the listener expects TLS',
+  token: 'OAuth token refused',
+  config: 'connection settings incomplete',
+  unreachable: 'unreachable',
+};
+
 /** The error codes, messages and names along an error's cause chain (kafkajs wraps in its retries). */
 function chain(e: unknown): Array<{ name: string; message: string; code?: string }> {
   const out: Array<{ name: string; message: string; code?: string }> = [];
@@ -337,5 +352,15 @@ export async function describeKafkaConnectFailure(e: unknown, bootstrap: string,
           ? `${at} is unreachable: ${raw}. Check the connection's bootstrap servers and that this machine can reach them.`
           : `Kafka unreachable at ${bootstrap}: ${raw}. Start the stack or check datapipeline.kafka.bootstrapServers.`,
       };
+  }
+}
+
+/** Kafka could not be reached or refused us; `kind` says what failed (a wrong password, an untrusted certificate, …). */
+export class KafkaUnreachableError extends Error {
+  readonly kind: KafkaConnectFailure;
+  constructor(readonly bootstrap: string, cause: unknown, diagnosis?: KafkaConnectDiagnosis) {
+    super(diagnosis?.message ?? `Kafka unreachable at ${bootstrap}: ${(cause as Error)?.message ?? cause}. Start the stack or check datapipeline.kafka.bootstrapServers.`);
+    this.kind = diagnosis?.kind ?? 'unreachable';
+    this.name = 'KafkaUnreachableError';
   }
 }

@@ -11,10 +11,11 @@ export class ClientCache<T> {
     private readonly disposeClient: (client: T) => void = () => undefined,
   ) {}
 
-  get(key: string): T {
+  /** The client for `key`; a new one (from `make`, else the cache's own factory) when the key changed. */
+  get(key: string, make?: () => T): T {
     if (this.current?.key !== key) {
       this.dispose();
-      this.current = { key, client: this.create(key) };
+      this.current = { key, client: make ? make() : this.create(key) };
     }
     return this.current.client;
   }

@@ -22,7 +22,7 @@ export async function pickMenuEntry(vsc: VsCodeSession, menuItem: ReturnType<VsC
 export async function contextMenu(
   vsc: VsCodeSession,
   item: ReturnType<VsCodeSession['treeItem']>,
-  entry: string,
+  entry: string | RegExp,
   opened: () => Promise<unknown>,
   { clickEntry = true } = {},
 ): Promise<void> {
@@ -44,7 +44,7 @@ export async function contextMenu(
           await vsc.page.locator('.notifications-toasts .codicon-notifications-clear').first().click({ timeout: 2000 }).catch(() => undefined);
           continue;
         }
-        const shot = await vsc.screenshot(`context-menu-${entry}`);
+        const shot = await vsc.screenshot(`context-menu-${String(entry).replace(/[^\w-]+/g, '_')}`);
         const log = vsc.exthostLog().split('\n').filter((l) => /datapipeline|error/i.test(l)).slice(-15).join('\n');
         throw new Error(`${entry}: ${(err as Error).message.split('\n')[0]} (screenshot ${shot}; notifications: ${(await vsc.notifications()).join(' | ')}; log:\n${log})`);
       }

@@ -31,8 +31,8 @@ function airflow3Bin(): string {
   return bin;
 }
 
-/** Starts api-server, scheduler and dag-processor; resolves once the API answers healthy. */
-export async function startAirflow3(opts: { port: number; dags: Record<string, string> }): Promise<Airflow3> {
+/** Starts api-server, scheduler and dag-processor; resolves once the API answers healthy. The user is admin (password `password`, default admin). */
+export async function startAirflow3(opts: { port: number; dags: Record<string, string>; password?: string }): Promise<Airflow3> {
   const bin = airflow3Bin();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-airflow3-'));
   const home = path.join(root, 'home');
@@ -41,7 +41,7 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
   fs.mkdirSync(dagsDir, { recursive: true });
   for (const [name, text] of Object.entries(opts.dags)) fs.writeFileSync(path.join(dagsDir, name), text);
   const passwords = path.join(home, 'passwords.json');
-  fs.writeFileSync(passwords, JSON.stringify({ admin: 'admin' }));
+  fs.writeFileSync(passwords, JSON.stringify({ admin: opts.password ?? 'admin' }));
   const url = `http://127.0.0.1:${opts.port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
