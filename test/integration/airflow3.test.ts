@@ -81,6 +81,16 @@ describe('Airflow 3.x (throwaway, /api/v2)', function () {
     await assert.rejects(wrong.listDags(), (e: unknown) => e instanceof AirflowError && e.kind === 'unauthorized');
   });
 
+  it('a connection with a bearer token sends it as is (no login); a wrong token is named as the token, with the connection', async () => {
+    // the token a user would copy from their identity provider or the API server's /auth/token
+    const res = await fetch(`${af.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin' }) });
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    const withToken = new AirflowClient({ baseUrl: af.url, username: '', password: '', bearerToken: token, connectionName: 'Team Airflow 3' });
+    assert.ok((await withToken.listDags()).some((d) => d.dagId === 'dp_hello'));
+    const wrong = new AirflowClient({ baseUrl: af.url, username: '', password: '', bearerToken: 'not-a-token', connectionName: 'Team Airflow 3' });
+    await assert.rejects(wrong.listDags(), (e: unknown) => e instanceof AirflowError && e.kind === 'unauthorized' && /^Airflow connection "Team Airflow 3" \(http:\/\/127\.0\.0\.1:\d+\) rejected the API token \(401\)/.test(e.message));
+  });
+
   it('unpauses, triggers with config twice, follows the runs and reads task logs', async () => {
     assert.equal((await client.setPaused('dp_hello', false)).isPaused, false);
     const first = await client.triggerDagRun('dp_hello', { conf: { greeting: 'from-datapipeline' } });

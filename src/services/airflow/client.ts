@@ -299,7 +299,8 @@ export class AirflowClient {
       }
     }
     const detail = await problemDetail(res);
-    if (res.status === 401) throw this.unauthorized();
+    // Airflow 3 answers a token it cannot read with 403 "Invalid JWT token": that is a credential to replace, not a role
+    if (res.status === 401 || (res.status === 403 && /invalid (jwt )?token|not authenticated|signature/i.test(detail))) throw this.unauthorized();
     if (res.status === 403) {
       const who = this.opts.bearerToken !== undefined ? 'This API token' : `User "${this.opts.username}"`;
       const where = this.opts.connectionName ? `connection "${this.opts.connectionName}" (${this.baseUrl})` : this.baseUrl;
