@@ -51,7 +51,7 @@ function valueFor(i: number): string {
 export async function ensureTopic(service: KafkaService, codec: CodecName = 'none'): Promise<string> {
   const topic = codec === 'none' ? TOPIC : `${TOPIC}-${codec}`;
   const existing = (await service.listTopics()).find((t) => t.name === topic);
-  if (existing && existing.messageCount >= MESSAGES) {
+  if (existing && (existing.messageCount ?? 0) >= MESSAGES) {
     log(`reusing ${topic} (${existing.messageCount} messages)`);
     return topic;
   }

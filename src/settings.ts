@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { NativePorts } from './services/stack/native/config';
+import type { NativePorts, StackScale } from './services/stack/native/config';
 import type { StackEndpoints } from './services/stack/types';
 
 export type BackendSetting = 'auto' | 'docker' | 'native';
@@ -54,6 +54,19 @@ export class Settings {
   get nativePorts(): Partial<NativePorts> | undefined {
     const v = this.cfg.get<Partial<NativePorts>>('stack.nativePorts', {});
     return v && typeof v === 'object' && Object.keys(v).length ? v : undefined;
+  }
+  /** datapipeline.stack.kafkaBrokers / sparkWorkers: only what the user set (undefined: the stack's last, else 1 and 1). */
+  get stackScale(): Partial<StackScale> | undefined {
+    const set = (key: string) => {
+      const i = this.cfg.inspect<number>(key);
+      return i?.globalValue ?? i?.workspaceValue ?? i?.workspaceFolderValue;
+    };
+    const out: Partial<StackScale> = {};
+    const brokers = set('stack.kafkaBrokers');
+    const workers = set('stack.sparkWorkers');
+    if (brokers === 1 || brokers === 3) out.kafkaBrokers = brokers;
+    if (workers === 1 || workers === 2 || workers === 3) out.sparkWorkers = workers;
+    return Object.keys(out).length ? out : undefined;
   }
   /** datapipeline.stack.airflowDatabase: the native Airflow's metadata DB */
   get airflowDatabase(): 'postgres' | 'sqlite' {

@@ -38,6 +38,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
         cacheDir: deps.cacheDir,
         stateDir: deps.stateDir,
         ports: deps.settings.nativePorts,
+        scale: deps.settings.stackScale,
         airflowDatabase: deps.settings.airflowDatabase,
       });
     },

@@ -36,6 +36,8 @@ export class StackController implements vscode.Disposable {
           e.affectsConfiguration('datapipeline.docker.composeCommand') ||
           e.affectsConfiguration('datapipeline.stack.nativePorts') ||
           e.affectsConfiguration('datapipeline.stack.airflowDatabase') ||
+          e.affectsConfiguration('datapipeline.stack.kafkaBrokers') ||
+          e.affectsConfiguration('datapipeline.stack.sparkWorkers') ||
           e.affectsConfiguration('datapipeline.docker.extraCaFile')
         ) {
           this.resetBackend();

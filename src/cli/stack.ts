@@ -4,6 +4,8 @@
  *   npm run stack -- provision | up | down | status | logs SERVICE [-f] [--tail N] | restart [SERVICE] | reset
  *   options: --services kafka,spark,airflow (or env DATAPIPELINE_TEST_SERVICES; native only)
  *            --ports kafka=19092,airflow=18085 (or env DATAPIPELINE_PORTS; native only, remembered by the state folder)
+ *            --kafka-brokers 1|3, --spark-workers 1-3 (or env DATAPIPELINE_KAFKA_BROKERS / DATAPIPELINE_SPARK_WORKERS;
+ *            native only, remembered by the state folder; 3 brokers keep their data apart from 1)
  *            --backend native|docker|auto (or env DATAPIPELINE_BACKEND; default native; auto = Docker when
  *            the daemon and compose answer, else native — what `npm start` uses)
  *   env DATAPIPELINE_AIRFLOW_DB: the native Airflow's metadata DB: postgres (default: the stack's own
@@ -15,7 +17,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativePorts, parseAirflowDatabase, parsePortsSpec, parseServiceGroups, ServiceGroup } from '../services/stack/native/config';
+import { NativePorts, parseAirflowDatabase, parsePortsSpec, parseScale, parseServiceGroups, ServiceGroup, StackScale } from '../services/stack/native/config';
 import { NativeBackend } from '../services/stack/native/nativeBackend';
 import { BackendSetting, createBackendFactory } from '../services/stack/select';
 import { StackBackend, StackError, StackProgress } from '../services/stack/types';
@@ -23,19 +25,22 @@ import { consoleLogger } from '../services/util/logger';
 import { cacheDir, extensionRoot, stateDir } from '../services/util/paths';
 
 const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow] [--backend native|docker|auto] [--ports NAME=PORT,...]
+                            [--kafka-brokers 1|3] [--spark-workers 1|2|3]
 commands:
   provision            install Kafka, Spark and Airflow into the cache (quiet when done)
   up                   start the stack; returns when every service is healthy
   down                 stop every service started from the state folder
   status               show each service's state, health, pid and ports
   logs SERVICE [-f] [--tail N]
-                       print (and follow) a service's log (kafka, spark-master, spark-worker,
-                       airflow-webserver, airflow-scheduler)
+                       print (and follow) a service's log (kafka, kafka-2, kafka-3, spark-master,
+                       spark-worker, spark-worker-2, spark-worker-3, airflow-webserver, airflow-scheduler)
   restart [SERVICE]    restart one service (or spark/airflow), or the whole stack
   reset [--yes]        delete Kafka data, the Airflow database, its logs and Spark checkpoints
                        (stack stopped; lists what it deletes and asks unless --yes)
 --ports moves native services (names: kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi,
-airflow); later commands on the same state folder use the ports it last started with.`;
+airflow); later commands on the same state folder use the ports it last started with. --kafka-brokers 3
+runs a 3-broker KRaft cluster (brokers on the Kafka port and the next two pairs: 9092/9093, 9094/9095,
+9096/9097) with its own data; --spark-workers adds workers (UIs on 8081, 8082, 8083). Both are remembered too.`;
 
 interface Args {
   command: string;
@@ -45,6 +50,7 @@ interface Args {
   follow: boolean;
   tail?: number;
   ports: Partial<NativePorts>;
+  scale: Partial<StackScale>;
   /** reset without asking */
   yes: boolean;
 }
@@ -57,6 +63,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   let yes = false;
   let tail: number | undefined;
   let ports: string | undefined = env.DATAPIPELINE_PORTS;
+  let kafkaBrokers: string | undefined = env.DATAPIPELINE_KAFKA_BROKERS || undefined;
+  let sparkWorkers: string | undefined = env.DATAPIPELINE_SPARK_WORKERS || undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--services' || a === '-s') services = argv[++i];
@@ -65,6 +73,10 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     else if (a.startsWith('--backend=')) backend = a.slice('--backend='.length);
     else if (a === '--ports') ports = argv[++i] ?? '';
     else if (a.startsWith('--ports=')) ports = a.slice('--ports='.length);
+    else if (a === '--kafka-brokers') kafkaBrokers = argv[++i] ?? '';
+    else if (a.startsWith('--kafka-brokers=')) kafkaBrokers = a.slice('--kafka-brokers='.length);
+    else if (a === '--spark-workers') sparkWorkers = argv[++i] ?? '';
+    else if (a.startsWith('--spark-workers=')) sparkWorkers = a.slice('--spark-workers='.length);
     else if (a === '-f' || a === '--follow') follow = true;
     else if (a === '-y' || a === '--yes') yes = true;
     else if (a === '--tail' || a === '-n') tail = Number(argv[++i]);
@@ -76,12 +88,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError('--tail needs a number of lines.');
   if (!['native', 'docker', 'auto'].includes(backend)) throw new UsageError(`Unknown backend "${backend}": use native, docker or auto.`);
   let portChanges: Partial<NativePorts>;
+  let scale: Partial<StackScale>;
   try {
     portChanges = parsePortsSpec(ports);
+    scale = parseScale({ kafkaBrokers, sparkWorkers });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges, yes };
+  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges, scale, yes };
 }
 
 class UsageError extends Error {}
@@ -138,6 +152,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       stateDir: stateDir(env),
       groups: args.services,
       ports: Object.keys(args.ports).length ? args.ports : undefined,
+      scale: args.scale,
       env,
       airflowDatabase: parseAirflowDatabase(env.DATAPIPELINE_AIRFLOW_DB),
     });

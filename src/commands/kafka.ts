@@ -68,7 +68,8 @@ export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
     const brokers = await svc.brokerCount();
     const replication = await vscode.window.showInputBox({
       title: 'Create Topic (3/4): replication factor',
-      value: '1',
+      // a cluster of 3 or more: replicated by default, as its brokers' default.replication.factor
+      value: brokers >= 3 ? '3' : '1',
       prompt: `${brokers} broker${brokers === 1 ? '' : 's'} available`,
       validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= brokers ? undefined : `Enter a replication factor from 1 to ${brokers} (the number of brokers).`),
     });

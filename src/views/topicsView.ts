@@ -161,20 +161,45 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
         const t = node.topic;
         const item = new vscode.TreeItem(t.name, Collapsed);
         item.id = `topic:${t.name}`;
-        item.description = `${t.partitions} partition${t.partitions === 1 ? '' : 's'} · ${formatCount(t.messageCount)} msg`;
-        item.tooltip = `${t.name}\n${t.partitions} partitions, ${formatCount(t.messageCount)} offsets retained (end − start; transaction markers and aborted records take offsets too: the message browser counts them apart)${t.internal ? '\ninternal topic' : ''}`;
+        const count = t.messageCount === undefined ? 'count unknown' : `${formatCount(t.messageCount)} msg`;
+        const health = [t.offline ? `${t.offline} offline` : '', t.underReplicated ? `${t.underReplicated} under-replicated` : ''].filter(Boolean);
+        item.description = [`${t.partitions} partition${t.partitions === 1 ? '' : 's'}`, t.replicationFactor > 1 ? `RF ${t.replicationFactor}` : '', count, ...health].filter(Boolean).join(' · ');
+        item.tooltip =
+          `${t.name}\n${t.partitions} partitions, replication factor ${t.replicationFactor}, ` +
+          (t.messageCount === undefined
+            ? 'message count unknown (a partition has no leader)'
+            : `${formatCount(t.messageCount)} offsets retained (end − start; transaction markers and aborted records take offsets too: the message browser counts them apart)`) +
+          (t.offline ? `\n${t.offline} partition(s) offline: no replica's broker is running` : '') +
+          (t.underReplicated ? `\n${t.underReplicated} partition(s) under-replicated: a replica's broker is down or catching up` : '') +
+          (t.internal ? '\ninternal topic' : '');
         item.contextValue = topicContextValue(t.name);
-        item.iconPath = new vscode.ThemeIcon(t.internal ? 'lock' : 'symbol-event');
+        item.iconPath = t.offline
+          ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
+          : t.underReplicated
+            ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+            : new vscode.ThemeIcon(t.internal ? 'lock' : 'symbol-event');
         return item;
       }
       case 'partition': {
         const p = node.partition;
+        const under = p.isr.length < p.replicas.length;
         const item = new vscode.TreeItem(`Partition ${p.partition}`, None);
         item.id = `partition:${node.topic}:${p.partition}`;
-        item.description = `leader ${p.leader} · offsets ${formatCount(p.low)}–${formatCount(p.high)}`;
-        item.tooltip = `leader ${p.leader}, replicas [${p.replicas.join(', ')}], in sync [${p.isr.join(', ')}]\nstart offset ${p.low}, end offset ${p.high} (${formatCount(p.high - p.low)} messages)`;
-        item.contextValue = 'partition';
-        item.iconPath = new vscode.ThemeIcon('split-horizontal');
+        const offsets = p.high < 0 ? 'offsets unknown' : `offsets ${formatCount(p.low)}–${formatCount(p.high)}`;
+        item.description = [
+          p.leader < 0 ? 'offline (no leader)' : `leader ${p.leader}`,
+          under ? 'under-replicated' : '',
+          p.replicas.length > 1 ? `replicas ${p.replicas.join(',')} · in sync ${p.isr.join(',') || 'none'}` : '',
+          offsets,
+        ].filter(Boolean).join(' · ');
+        item.tooltip = `leader ${p.leader < 0 ? 'none' : p.leader}, replicas [${p.replicas.join(', ')}], in sync [${p.isr.join(', ')}]${under ? ' (under-replicated)' : ''}\n${p.high < 0 ? 'offsets unknown: no leader to ask' : `start offset ${p.low}, end offset ${p.high} (${formatCount(p.high - p.low)} messages)`}`;
+        item.contextValue = under ? 'partition.underReplicated' : 'partition';
+        item.iconPath =
+          p.leader < 0
+            ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
+            : under
+              ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+              : new vscode.ThemeIcon('split-horizontal');
         return item;
       }
       case 'topicGroup': {

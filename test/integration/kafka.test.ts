@@ -112,7 +112,7 @@ describe('Kafka (real broker)', function () {
       await create({ topic, numPartitions: 4, replicationFactor: 1, configs: { 'retention.ms': '3600000', 'cleanup.policy': 'delete' } });
       await service.produce(topic, [{ key: 'a', value: '1' }, { key: 'b', value: '2' }], 3);
       const listed = (await service.listTopics()).find((t) => t.name === topic);
-      assert.deepEqual(listed, { name: topic, partitions: 4, messageCount: 6, internal: false });
+      assert.deepEqual(listed, { name: topic, partitions: 4, messageCount: 6, internal: false, replicationFactor: 1, underReplicated: 0, offline: 0 });
       const parts = await service.describeTopic(topic);
       assert.equal(parts.length, 4);
       assert.equal(parts.reduce((s, p) => s + p.high - p.low, 0), 6);

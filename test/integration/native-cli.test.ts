@@ -97,7 +97,7 @@ describe('npm run stack (native CLI)', function () {
   it('fails with exit code 1, what happened and the next step', function () {
     const r = cli(['restart', 'hive']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^Error: Unknown service "hive"\. Known services: kafka, spark-master/m);
+    assert.match(r.stderr, /^Error: Unknown service "hive"\. Known services: kafka, kafka-2, kafka-3, spark-master/m);
     assert.match(r.stderr, /^Next step: Use one of: kafka, spark-master, spark-worker, postgres, airflow-webserver, airflow-scheduler\.$/m);
   });
 

@@ -18,7 +18,11 @@ import {
   postgresUrl,
   pythonSupported,
   resolveServiceName,
+  servicePorts,
   servicesFor,
+  endpointValues,
+  kafkaDataDir,
+  parseScale,
 } from '../../src/services/stack/native/config';
 import { hexToAddress, parseProcNetTcp, parseProcStat, parseVmRss } from '../../src/services/util/procfs';
 
@@ -38,7 +42,35 @@ describe('native stack configuration', function () {
     assert.deepEqual(resolveServiceName('airflow'), ['airflow-webserver', 'airflow-scheduler']);
     assert.deepEqual(resolveServiceName('spark-worker'), ['spark-worker']);
     assert.deepEqual(resolveServiceName('postgres'), ['postgres']);
-    assert.throws(() => resolveServiceName('hive'), /Unknown service "hive". Known services: kafka, spark-master, spark-worker, postgres/);
+    assert.throws(() => resolveServiceName('hive'), /Unknown service "hive". Known services: kafka, kafka-2, kafka-3, spark-master, spark-worker, spark-worker-2, spark-worker-3, postgres/);
+  });
+
+  it('scales to 3 Kafka brokers and up to 3 Spark workers: the services, their ports, and what is refused', function () {
+    assert.deepEqual(servicesFor(['kafka', 'spark'], { kafkaBrokers: 3, sparkWorkers: 2 }), ['kafka', 'kafka-2', 'kafka-3', 'spark-master', 'spark-worker', 'spark-worker-2']);
+    assert.deepEqual(servicesFor(['kafka'], { kafkaBrokers: 1, sparkWorkers: 3 }), ['kafka']);
+    assert.deepEqual(servicePorts('kafka-3', DEFAULT_PORTS).map((p) => p.port), [9096, 9097]);
+    assert.deepEqual(servicePorts('spark-worker-2', DEFAULT_PORTS).map((p) => p.port), [8082]);
+    assert.equal(endpointValues(DEFAULT_PORTS, { kafkaBrokers: 3, sparkWorkers: 1 }).kafkaBootstrap, '127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096');
+    assert.equal(endpointValues(DEFAULT_PORTS).kafkaBootstrap, '127.0.0.1:9092');
+    assert.throws(() => parseScale({ kafkaBrokers: 2 }), /Kafka brokers must be 1 or 3/);
+    assert.throws(() => parseScale({ sparkWorkers: '4' }), /Spark workers must be 1, 2 or 3/);
+    assert.deepEqual(parseScale({ kafkaBrokers: '3' }), { kafkaBrokers: 3 });
+    // the third broker's ports would land on the worker UI's if it were moved there
+    assert.throws(() => mergePorts({ sparkWorkerUi: 9096 }, { kafkaBrokers: 3, sparkWorkers: 1 }), /Port 9096 is configured for both sparkWorkerUi and kafka \(broker 3\)/);
+    assert.doesNotThrow(() => mergePorts({ sparkWorkerUi: 9096 }));
+  });
+
+  it('renders each broker of a 3-broker cluster: its own node id and ports, a quorum of 3, replication factor 3, data apart', function () {
+    const props = kafkaServerProperties(DEFAULT_PORTS, '/s/kafka/cluster-3/broker-2', { index: 1, brokers: 3 }).split('\n');
+    assert.ok(props.includes('node.id=2'));
+    assert.ok(props.includes('controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097'));
+    assert.ok(props.includes('listeners=PLAINTEXT://127.0.0.1:9094,CONTROLLER://127.0.0.1:9095'));
+    assert.ok(props.includes('advertised.listeners=PLAINTEXT://127.0.0.1:9094'));
+    assert.ok(props.includes('default.replication.factor=3'));
+    assert.ok(props.includes('offsets.topic.replication.factor=3'));
+    assert.ok(props.includes('transaction.state.log.min.isr=2'));
+    assert.equal(kafkaDataDir(L, 1, 3), '/s/kafka/cluster-3/broker-2');
+    assert.equal(kafkaDataDir(L, 0, 1), '/s/kafka/data');
   });
 
   it('refuses invalid or duplicate ports, naming both settings', function () {

@@ -405,3 +405,14 @@ describe('spark: view model when the master is down', () => {
     }
   });
 });
+
+describe('spark-submit on a named connection', () => {
+  it('goes to the connection\'s master with its extra arguments before the program (the stack\'s master otherwise)', () => {
+    const argv = buildSparkSubmitArgv(
+      { file: '/w/job.py', args: ['--day', '1'], master: 'spark://spark.team.example:7077', extraArgs: ['--conf', 'spark.executor.memory=2g', '--queue', 'etl'] },
+      { masterUrl: 'spark://127.0.0.1:7077' },
+    );
+    assert.deepEqual(argv, ['--master', 'spark://spark.team.example:7077', '--deploy-mode', 'client', '--conf', 'spark.executor.memory=2g', '--queue', 'etl', '/w/job.py', '--day', '1']);
+    assert.equal(buildSparkSubmitArgv({ file: '/w/job.py' }, { masterUrl: 'spark://127.0.0.1:7077' })[1], 'spark://127.0.0.1:7077');
+  });
+});

@@ -27,9 +27,15 @@ export interface KafkaLog {
 export interface TopicSummary {
   name: string;
   partitions: number;
-  /** sum of (end − start) offsets: messages currently retained */
-  messageCount: number;
+  /** sum of (end − start) offsets: messages currently retained (undefined: a partition has no leader to ask) */
+  messageCount: number | undefined;
   internal: boolean;
+  /** the most replicas any partition has */
+  replicationFactor: number;
+  /** partitions with fewer in-sync replicas than replicas */
+  underReplicated: number;
+  /** partitions without a leader (every replica's broker is down) */
+  offline: number;
 }
 
 export interface PartitionSummary extends Watermark {
@@ -209,8 +215,16 @@ export class KafkaService {
   async listTopics(opts: { includeInternal?: boolean } = {}): Promise<TopicSummary[]> {
     return this.withAdmin(async (a, retried) => {
       const names = (await a.listTopics()).filter((n) => opts.includeInternal || !isInternalTopic(n)).sort();
+      // one metadata request for every topic's replicas (a cluster with a broker down shows it here)
+      const meta = new Map(names.length ? (await a.fetchTopicMetadata({ topics: names }).catch(() => ({ topics: [] }))).topics.map((t) => [t.name, t.partitions]) : []);
       const topics = await Promise.all(
-        names.map(async (name) => {
+        names.map(async (name): Promise<TopicSummary | undefined> => {
+          const parts = meta.get(name) ?? [];
+          const replication = {
+            replicationFactor: Math.max(0, ...parts.map((p) => p.replicas.length)),
+            underReplicated: parts.filter((p) => p.isr.length < p.replicas.length).length,
+            offline: parts.filter((p) => p.leader < 0).length,
+          };
           let offs: Awaited<ReturnType<Admin['fetchTopicOffsets']>>;
           try {
             offs = await a.fetchTopicOffsets(name);
@@ -219,10 +233,12 @@ export class KafkaService {
             // call for all: the first time, a fresh admin tries again (withAdmin); then a topic still
             // unknown was listed a moment ago and deleted since, and is left out
             if (retried && protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
+            // a partition without a leader has no offsets to give: the topic is listed, its count unknown
+            if (replication.offline > 0) return { name, partitions: parts.length, messageCount: undefined, internal: isInternalTopic(name), ...replication };
             throw e;
           }
           const messageCount = offs.reduce((s, o) => s + (Number(o.high) - Number(o.low)), 0);
-          return { name, partitions: offs.length, messageCount, internal: isInternalTopic(name) };
+          return { name, partitions: offs.length, messageCount, internal: isInternalTopic(name), ...replication };
         }),
       );
       return topics.filter((t): t is TopicSummary => t !== undefined);
@@ -273,8 +289,12 @@ export class KafkaService {
   async describeTopic(topic: string): Promise<PartitionSummary[]> {
     return this.withAdmin(async (a) => {
       const md = await a.fetchTopicMetadata({ topics: [topic] });
-      const offs = await a.fetchTopicOffsets(topic);
       const parts = md.topics[0]?.partitions ?? [];
+      // a partition without a leader has no offsets to give: its row says so (-1) instead of the topic failing
+      const offs = await a.fetchTopicOffsets(topic).catch((e: unknown) => {
+        if (parts.some((p) => p.leader < 0)) return [];
+        throw e;
+      });
       return parts
         .map((p) => {
           const o = offs.find((x) => x.partition === p.partitionId);
@@ -283,8 +303,8 @@ export class KafkaService {
             leader: p.leader,
             replicas: p.replicas,
             isr: p.isr,
-            low: Number(o?.low ?? 0),
-            high: Number(o?.high ?? 0),
+            low: Number(o?.low ?? -1),
+            high: Number(o?.high ?? -1),
           };
         })
         .sort((x, y) => x.partition - y.partition);
@@ -375,9 +395,14 @@ export class KafkaService {
   }): Promise<void> {
     const brokers = await this.brokerCount();
     const v = validateCreateTopic(req, brokers);
+    let asked = false;
     await this.withAdmin(async (a) => {
-      if ((await a.listTopics()).includes(v.topic)) throw new ValidationError(`Topic "${v.topic}" already exists. Pick another name.`);
-      const created = await a.createTopics({
+      const exists = (await a.listTopics()).includes(v.topic);
+      // a retry after our own create (in a cluster, a broker's metadata can lag the controller's for a
+      // moment: "does not host this topic-partition") finds the topic made: it only waits for its leaders
+      if (exists && !asked) throw new ValidationError(`Topic "${v.topic}" already exists. Pick another name.`);
+      asked = true;
+      const created = exists || await a.createTopics({
         waitForLeaders: true,
         topics: [
           {
@@ -388,7 +413,9 @@ export class KafkaService {
           },
         ],
       });
-      if (!created) throw new ValidationError(`Topic "${v.topic}" already exists. Pick another name.`);
+      // false: kafkajs retried its own request (a cluster's controller answered late) and found the topic
+      // made by the first try; it did not exist just before, so it is ours
+      if (!created) this.log?.debug(`createTopics(${v.topic}) answered "exists" on kafkajs' retry of our own request`);
       // leaders can be elected a moment after createTopics returns: wait until offsets answer
       for (let i = 0; i < 50; i++) {
         try {

@@ -81,6 +81,16 @@ export async function consoleConsume(bootstrap: string, topic: string, max: numb
   return out.split('\n').filter(Boolean);
 }
 
+/**
+ * A long-running Kafka console producer (the Java client with its defaults: acks=all, idempotence on):
+ * write one line per record to its stdin, end stdin to finish; it exits once everything is sent.
+ */
+export function startConsoleProducer(bootstrap: string, topic: string, extra: string[] = []): ChildProcess {
+  return spawn('java', ['-cp', `${kafkaLibs()}/*`, 'org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', bootstrap, '--topic', topic, ...extra], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
 /** A long-running Java console consumer in a group (stop it with kill()). */
 export function startConsoleConsumer(bootstrap: string, topic: string, group: string, extra: string[] = []): ChildProcess {
   return spawn('java', ['-cp', `${kafkaLibs()}/*`, 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', bootstrap, '--topic', topic, '--group', group, '--from-beginning', ...extra], {

@@ -31,11 +31,25 @@ export const HOST = '127.0.0.1';
 export type ServiceGroup = 'kafka' | 'spark' | 'airflow';
 export const ALL_GROUPS: ServiceGroup[] = ['kafka', 'spark', 'airflow'];
 
-export type NativeServiceId = 'kafka' | 'spark-master' | 'spark-worker' | 'postgres' | 'airflow-webserver' | 'airflow-scheduler';
+export type NativeServiceId =
+  | 'kafka'
+  | 'kafka-2'
+  | 'kafka-3'
+  | 'spark-master'
+  | 'spark-worker'
+  | 'spark-worker-2'
+  | 'spark-worker-3'
+  | 'postgres'
+  | 'airflow-webserver'
+  | 'airflow-scheduler';
 export const SERVICE_ORDER: NativeServiceId[] = [
   'kafka',
+  'kafka-2',
+  'kafka-3',
   'spark-master',
   'spark-worker',
+  'spark-worker-2',
+  'spark-worker-3',
   'postgres',
   'airflow-webserver',
   'airflow-scheduler',
@@ -43,8 +57,12 @@ export const SERVICE_ORDER: NativeServiceId[] = [
 
 export const SERVICE_GROUP: Record<NativeServiceId, ServiceGroup> = {
   kafka: 'kafka',
+  'kafka-2': 'kafka',
+  'kafka-3': 'kafka',
   'spark-master': 'spark',
   'spark-worker': 'spark',
+  'spark-worker-2': 'spark',
+  'spark-worker-3': 'spark',
   postgres: 'airflow',
   'airflow-webserver': 'airflow',
   'airflow-scheduler': 'airflow',
@@ -52,12 +70,68 @@ export const SERVICE_GROUP: Record<NativeServiceId, ServiceGroup> = {
 
 export const SERVICE_LABEL: Record<NativeServiceId, string> = {
   kafka: 'Kafka broker (KRaft)',
+  'kafka-2': 'Kafka broker 2 (KRaft)',
+  'kafka-3': 'Kafka broker 3 (KRaft)',
   'spark-master': 'Spark master',
   'spark-worker': 'Spark worker',
+  'spark-worker-2': 'Spark worker 2',
+  'spark-worker-3': 'Spark worker 3',
   postgres: 'PostgreSQL (Airflow metadata DB)',
   'airflow-webserver': 'Airflow webserver',
   'airflow-scheduler': 'Airflow scheduler',
 };
+
+/**
+ * How many Kafka brokers and Spark workers the stack runs. Three brokers make a KRaft cluster
+ * (each broker also a controller: a quorum of 3) where topics can have replication factor 3;
+ * it keeps its data apart from the single broker's. Workers: 1 to 3.
+ */
+export interface StackScale {
+  kafkaBrokers: 1 | 3;
+  sparkWorkers: 1 | 2 | 3;
+}
+export const DEFAULT_SCALE: StackScale = { kafkaBrokers: 1, sparkWorkers: 1 };
+export const MAX_SCALE: StackScale = { kafkaBrokers: 3, sparkWorkers: 3 };
+
+/** Checks a scale from a setting, the CLI or a state file; throws with what is allowed. */
+export function parseScale(v: { kafkaBrokers?: unknown; sparkWorkers?: unknown } | undefined): Partial<StackScale> {
+  const out: Partial<StackScale> = {};
+  if (v?.kafkaBrokers !== undefined) {
+    const n = Number(v.kafkaBrokers);
+    if (n !== 1 && n !== 3) throw new Error(`Kafka brokers must be 1 or 3 (a KRaft quorum needs an odd number), not "${String(v.kafkaBrokers)}".`);
+    out.kafkaBrokers = n;
+  }
+  if (v?.sparkWorkers !== undefined) {
+    const n = Number(v.sparkWorkers);
+    if (n !== 1 && n !== 2 && n !== 3) throw new Error(`Spark workers must be 1, 2 or 3, not "${String(v.sparkWorkers)}".`);
+    out.sparkWorkers = n;
+  }
+  return out;
+}
+
+/** 0 for kafka / spark-worker, 1 for kafka-2 / spark-worker-2, … (the instance's index). */
+export function instanceIndex(id: NativeServiceId): number {
+  const m = /-(\d)$/.exec(id);
+  return m && (id.startsWith('kafka') || id.startsWith('spark-worker')) ? Number(m[1]) - 1 : 0;
+}
+
+export function isKafkaBroker(id: NativeServiceId): boolean {
+  return id === 'kafka' || id.startsWith('kafka-');
+}
+
+export function isSparkWorker(id: NativeServiceId): boolean {
+  return id.startsWith('spark-worker');
+}
+
+/** Broker i's client and controller ports: the next pairs after the first broker's (9092/9093, 9094/9095, 9096/9097). */
+export function brokerPorts(ports: NativePorts, index: number): { kafka: number; controller: number } {
+  return { kafka: ports.kafka + 2 * index, controller: ports.kafkaController + 2 * index };
+}
+
+/** Worker i's web UI port (8081, 8082, 8083). */
+export function workerUiPort(ports: NativePorts, index: number): number {
+  return ports.sparkWorkerUi + index;
+}
 
 /** The stack's versions: one place for both backends (stack/.env, which compose reads too). */
 export interface StackVersions {
@@ -104,27 +178,40 @@ export function parseServiceGroups(value: string | undefined): ServiceGroup[] {
   return ALL_GROUPS.filter((g) => out.includes(g));
 }
 
-export function servicesFor(groups: ServiceGroup[]): NativeServiceId[] {
-  return SERVICE_ORDER.filter((s) => groups.includes(SERVICE_GROUP[s]));
+export function servicesFor(groups: ServiceGroup[], scale: StackScale = DEFAULT_SCALE): NativeServiceId[] {
+  return SERVICE_ORDER.filter((s) => {
+    if (!groups.includes(SERVICE_GROUP[s])) return false;
+    if (isKafkaBroker(s)) return instanceIndex(s) < scale.kafkaBrokers;
+    if (isSparkWorker(s)) return instanceIndex(s) < scale.sparkWorkers;
+    return true;
+  });
 }
 
 /** Resolves a user-facing service name (also "spark", "airflow" and docker's "broker") to native ids. */
 export function resolveServiceName(name: string): NativeServiceId[] {
   const n = name.trim().toLowerCase();
   if (n === 'broker' || n === 'kafka') return ['kafka'];
-  if (n === 'spark') return ['spark-master', 'spark-worker'];
+  if (n === 'spark') return ['spark-master', 'spark-worker', 'spark-worker-2', 'spark-worker-3'];
   if (n === 'airflow') return ['airflow-webserver', 'airflow-scheduler'];
   if ((SERVICE_ORDER as string[]).includes(n)) return [n as NativeServiceId];
   throw new Error(`Unknown service "${name}". Known services: ${SERVICE_ORDER.join(', ')}.`);
 }
 
-export function mergePorts(p?: Partial<NativePorts>): NativePorts {
+export function mergePorts(p?: Partial<NativePorts>, scale: StackScale = DEFAULT_SCALE): NativePorts {
   const ports = { ...DEFAULT_PORTS, ...(p ?? {}) };
   for (const [k, v] of Object.entries(ports)) {
     if (!Number.isInteger(v) || v < 1 || v > 65535) throw new Error(`Invalid port for ${k}: ${v}`);
   }
+  // the extra brokers' and workers' ports follow the first ones': they must not collide either
+  const all: Array<[string, number]> = Object.entries(ports);
+  for (let i = 1; i < scale.kafkaBrokers; i++) {
+    const b = brokerPorts(ports, i);
+    all.push([`kafka (broker ${i + 1})`, b.kafka], [`kafkaController (broker ${i + 1})`, b.controller]);
+  }
+  for (let i = 1; i < scale.sparkWorkers; i++) all.push([`sparkWorkerUi (worker ${i + 1})`, workerUiPort(ports, i)]);
   const seen = new Map<number, string>();
-  for (const [k, v] of Object.entries(ports)) {
+  for (const [k, v] of all) {
+    if (v > 65535) throw new Error(`Invalid port for ${k}: ${v}`);
     if (seen.has(v)) throw new Error(`Port ${v} is configured for both ${seen.get(v)} and ${k}.`);
     seen.set(v, k);
   }
@@ -156,25 +243,31 @@ export const MOVE_PORTS_HINT =
 
 /** Ports each service listens on (checked before starting). */
 export function servicePorts(id: NativeServiceId, ports: NativePorts): Array<{ name: string; port: number; url?: string }> {
+  if (isKafkaBroker(id)) {
+    const b = brokerPorts(ports, instanceIndex(id));
+    return [
+      { name: 'Kafka bootstrap', port: b.kafka },
+      { name: 'Kafka controller', port: b.controller },
+    ];
+  }
+  if (isSparkWorker(id)) {
+    const port = workerUiPort(ports, instanceIndex(id));
+    return [{ name: 'Spark worker UI', port, url: `http://${HOST}:${port}` }];
+  }
   switch (id) {
-    case 'kafka':
-      return [
-        { name: 'Kafka bootstrap', port: ports.kafka },
-        { name: 'Kafka controller', port: ports.kafkaController },
-      ];
     case 'spark-master':
       return [
         { name: 'Spark master', port: ports.sparkMaster },
         { name: 'Spark master UI', port: ports.sparkMasterUi, url: `http://${HOST}:${ports.sparkMasterUi}` },
       ];
-    case 'spark-worker':
-      return [{ name: 'Spark worker UI', port: ports.sparkWorkerUi, url: `http://${HOST}:${ports.sparkWorkerUi}` }];
     case 'airflow-webserver':
       return [{ name: 'Airflow UI', port: ports.airflow, url: `http://${HOST}:${ports.airflow}` }];
     case 'airflow-scheduler':
       return [];
     case 'postgres':
       return [{ name: 'PostgreSQL', port: ports.postgres }];
+    default:
+      return [];
   }
 }
 
@@ -268,30 +361,44 @@ export function layout(stackDir: string, cacheDir: string, stateDir: string): Na
   };
 }
 
-export function kafkaServerProperties(ports: NativePorts, dataDir: string): string {
+/**
+ * server.properties of broker `index` (0-based) of a cluster of `brokers`: each broker is also a
+ * controller (a quorum of 1 or 3); with 3, internal topics and new topics get replication factor 3
+ * and the transaction log needs 2 in sync, so one broker may stop without stopping the cluster.
+ */
+export function kafkaServerProperties(ports: NativePorts, dataDir: string, cluster: { index: number; brokers: number } = { index: 0, brokers: 1 }): string {
+  const me = brokerPorts(ports, cluster.index);
+  const voters = Array.from({ length: cluster.brokers }, (_, i) => `${i + 1}@${HOST}:${brokerPorts(ports, i).controller}`).join(',');
+  const rf = cluster.brokers >= 3 ? 3 : 1;
+  const minIsr = cluster.brokers >= 3 ? 2 : 1;
   return [
-    '# Rendered by the DataPipeline native stack backend. Single-node KRaft (broker + controller).',
+    `# Rendered by the DataPipeline native stack backend. KRaft, broker ${cluster.index + 1} of ${cluster.brokers} (broker + controller).`,
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${HOST}:${ports.kafkaController}`,
-    `listeners=PLAINTEXT://${HOST}:${ports.kafka},CONTROLLER://${HOST}:${ports.kafkaController}`,
-    `advertised.listeners=PLAINTEXT://${HOST}:${ports.kafka}`,
+    `node.id=${cluster.index + 1}`,
+    `controller.quorum.voters=${voters}`,
+    `listeners=PLAINTEXT://${HOST}:${me.kafka},CONTROLLER://${HOST}:${me.controller}`,
+    `advertised.listeners=PLAINTEXT://${HOST}:${me.kafka}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     `log.dirs=${dataDir}`,
     'num.partitions=3',
-    'default.replication.factor=1',
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `default.replication.factor=${rf}`,
+    `offsets.topic.replication.factor=${rf}`,
+    `transaction.state.log.replication.factor=${rf}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    `share.coordinator.state.topic.replication.factor=${rf}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=true',
     'log.retention.hours=168',
     '',
   ].join('\n');
+}
+
+/** Where broker `index` keeps its data: the single broker in kafka/data, a 3-broker cluster apart in kafka/cluster-3/broker-N. */
+export function kafkaDataDir(l: NativeLayout, index: number, brokers: number): string {
+  return brokers === 1 ? l.kafkaData : path.join(l.kafkaDir, `cluster-${brokers}`, `broker-${index + 1}`);
 }
 
 export function kafkaLog4j2(): string {
@@ -330,9 +437,9 @@ export interface EndpointValues {
   airflowUrl: string;
 }
 
-export function endpointValues(ports: NativePorts): EndpointValues {
+export function endpointValues(ports: NativePorts, scale: StackScale = DEFAULT_SCALE): EndpointValues {
   return {
-    kafkaBootstrap: `${HOST}:${ports.kafka}`,
+    kafkaBootstrap: Array.from({ length: scale.kafkaBrokers }, (_, i) => `${HOST}:${brokerPorts(ports, i).kafka}`).join(','),
     sparkMasterUrl: `spark://${HOST}:${ports.sparkMaster}`,
     sparkUiUrl: `http://${HOST}:${ports.sparkMasterUi}`,
     airflowUrl: `http://${HOST}:${ports.airflow}`,
@@ -340,8 +447,8 @@ export function endpointValues(ports: NativePorts): EndpointValues {
 }
 
 /** The env names DAGs and jobs read (see docs/CONVENTIONS.md), with native values. */
-export function pipelineEnv(ports: NativePorts, l: NativeLayout, connectorJars: string[], extra: NodeJS.ProcessEnv = {}): Record<string, string> {
-  const e = endpointValues(ports);
+export function pipelineEnv(ports: NativePorts, l: NativeLayout, connectorJars: string[], extra: NodeJS.ProcessEnv = {}, scale: StackScale = DEFAULT_SCALE): Record<string, string> {
+  const e = endpointValues(ports, scale);
   const env: Record<string, string> = {
     KAFKA_BOOTSTRAP_SERVERS: e.kafkaBootstrap,
     SPARK_MASTER_URL: e.sparkMasterUrl,

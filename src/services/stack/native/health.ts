@@ -20,7 +20,7 @@ async function getJson(url: string, timeoutMs: number): Promise<unknown> {
  * group requests only after it has read __consumer_offsets (COORDINATOR_LOAD_IN_PROGRESS; seen for
  * more than 15 s here), and until then the Topics view's consumer groups would fail.
  */
-export async function kafkaHealth(bootstrap: string, timeoutMs = 4000): Promise<HealthResult> {
+export async function kafkaHealth(bootstrap: string, timeoutMs = 4000, expect: { brokers?: number } = {}): Promise<HealthResult> {
   const kafka = new Kafka({
     clientId: 'datapipeline-health',
     brokers: [bootstrap],
@@ -34,6 +34,8 @@ export async function kafkaHealth(bootstrap: string, timeoutMs = 4000): Promise<
     await withTimeout(admin.connect(), timeoutMs);
     const c = await withTimeout(admin.describeCluster(), timeoutMs);
     if (c.brokers.length === 0) return { ok: false, detail: 'no broker in the cluster metadata' };
+    // a cluster starting: healthy once this broker sees all of them registered (so is every client that asks it)
+    if (expect.brokers && c.brokers.length < expect.brokers) return { ok: false, detail: `${c.brokers.length} of ${expect.brokers} brokers registered` };
     try {
       await withTimeout(admin.listGroups(), timeoutMs);
     } catch (e) {
@@ -41,7 +43,7 @@ export async function kafkaHealth(bootstrap: string, timeoutMs = 4000): Promise<
       if (type === 'COORDINATOR_LOAD_IN_PROGRESS' || type === 'COORDINATOR_NOT_AVAILABLE') return { ok: false, detail: 'the group coordinator is still loading consumer offsets' };
       throw e;
     }
-    return { ok: true, detail: `${c.brokers.length} broker, controller ${c.controller}` };
+    return { ok: true, detail: `${c.brokers.length} broker${c.brokers.length === 1 ? '' : 's'}, controller ${c.controller}` };
   } catch (e) {
     return { ok: false, detail: (e as Error).message };
   } finally {

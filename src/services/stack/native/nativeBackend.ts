@@ -29,21 +29,30 @@ import {
 import {
   AirflowDatabase,
   ALL_GROUPS,
+  brokerPorts,
+  DEFAULT_SCALE,
   endpointValues,
   HOST,
+  instanceIndex,
+  isKafkaBroker,
+  isSparkWorker,
   layout as makeLayout,
+  MAX_SCALE,
   MEMORY,
   mergePorts,
   MOVE_PORTS_HINT,
   NativeLayout,
   NativePorts,
   NativeServiceId,
+  parseScale,
   resolveServiceName,
   SERVICE_GROUP,
   SERVICE_LABEL,
   ServiceGroup,
   servicePorts,
   servicesFor,
+  StackScale,
+  workerUiPort,
 } from './config';
 import { airflowHealth, HealthResult, kafkaHealth, sparkMasterHealth } from './health';
 import { canBind, describeHolder, findPortHolders, pssBytes, rssBytes } from '../../util/procfs';
@@ -67,6 +76,8 @@ export interface NativeBackendOptions {
   stateDir: string;
   /** default: the ports this state folder last started with, else the compose ports */
   ports?: Partial<NativePorts>;
+  /** Kafka brokers (1 or 3) and Spark workers (1-3); default: what this state folder last started with, else 1 and 1 */
+  scale?: Partial<StackScale>;
   /** limit the stack to these service groups (default: all) */
   groups?: ServiceGroup[];
   /** environment the services and tools run with (default process.env) */
@@ -91,6 +102,7 @@ const DISK_NEEDED = 3 * 2 ** 30;
 export class NativeBackend implements StackBackend {
   readonly kind = 'native' as const;
   readonly ports: NativePorts;
+  readonly scale: StackScale;
   readonly groups: ServiceGroup[];
   readonly layout: NativeLayout;
   private readonly env: NodeJS.ProcessEnv;
@@ -105,7 +117,8 @@ export class NativeBackend implements StackBackend {
   private readonly specs: ServiceSpecs;
 
   constructor(private readonly opts: NativeBackendOptions) {
-    this.ports = mergePorts({ ...recordedPorts(opts.stateDir), ...opts.ports });
+    this.scale = { ...DEFAULT_SCALE, ...recordedScale(opts.stateDir), ...parseScale(opts.scale) };
+    this.ports = mergePorts({ ...recordedPorts(opts.stateDir), ...opts.ports }, this.scale);
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
     this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir);
     // a user's stack folder may hold only dags/ and scripts/: the native files come with the extension
@@ -124,6 +137,7 @@ export class NativeBackend implements StackBackend {
     this.specs = new ServiceSpecs({
       layout: this.layout,
       ports: this.ports,
+      scale: this.scale,
       env: this.env,
       database: this.database,
       startTimeoutMs: opts.startTimeoutMs,
@@ -136,7 +150,7 @@ export class NativeBackend implements StackBackend {
   /** The services this backend manages, in start order. */
   get services(): NativeServiceId[] {
     // the stack's own PostgreSQL runs only when Airflow keeps its metadata there
-    return servicesFor(this.groups).filter((s) => s !== 'postgres' || this.database === 'postgres');
+    return servicesFor(this.groups, this.scale).filter((s) => s !== 'postgres' || this.database === 'postgres');
   }
 
   /** Where Airflow keeps its metadata (an explicit airflowSqlAlchemyConn wins, as before). */
@@ -146,7 +160,7 @@ export class NativeBackend implements StackBackend {
   }
 
   endpoints(): StackEndpoints {
-    return endpointValues(this.ports);
+    return endpointValues(this.ports, this.scale);
   }
 
   logPath(service: NativeServiceId): string {
@@ -234,6 +248,7 @@ export class NativeBackend implements StackBackend {
     const l = this.layout;
     return [
       { what: 'Kafka topics and messages', path: l.kafkaData },
+      { what: 'Kafka topics and messages of the 3-broker cluster', path: path.join(l.kafkaDir, 'cluster-3') },
       { what: 'the Airflow database (PostgreSQL: DAG runs, connections, users)', path: path.join(l.postgresDir, 'data') },
       { what: 'the Airflow database (SQLite)', path: path.join(l.airflowHome, 'airflow.db') },
       { what: 'Airflow task logs', path: path.join(l.airflowHome, 'logs') },
@@ -256,8 +271,9 @@ export class NativeBackend implements StackBackend {
     });
   }
 
+  /** Every service any scale runs (a reset must find each one stopped). */
   private allServiceIds(): NativeServiceId[] {
-    return servicesFor(ALL_GROUPS);
+    return servicesFor(ALL_GROUPS, MAX_SCALE);
   }
 
   private resolve(service: ServiceId): NativeServiceId[] {
@@ -273,7 +289,14 @@ export class NativeBackend implements StackBackend {
         nextStep: 'Start the stack with that service group included (--services).',
       });
     }
-    return ids;
+    // "spark" names the master and however many workers this stack runs
+    const mine = ids.filter((s) => this.services.includes(s));
+    if (mine.length === 0) {
+      throw new StackError(`${ids.join(', ')} is not part of this stack (it runs ${this.scale.kafkaBrokers} Kafka broker${this.scale.kafkaBrokers === 1 ? '' : 's'} and ${this.scale.sparkWorkers} Spark worker${this.scale.sparkWorkers === 1 ? '' : 's'}).`, {
+        nextStep: 'Start it with more (npm run stack -- up --kafka-brokers 3 --spark-workers 2, or the settings datapipeline.stack.kafkaBrokers / sparkWorkers).',
+      });
+    }
+    return mine;
   }
 
   /** Refuses when a port of a service about to start is taken, naming the holder. */
@@ -305,11 +328,11 @@ export class NativeBackend implements StackBackend {
    */
   private async foreignHealthyGroups(ids: NativeServiceId[]): Promise<ServiceGroup[]> {
     const groups = ALL_GROUPS.filter((g) => ids.some((s) => SERVICE_GROUP[s] === g));
-    const candidates = groups.filter((g) => servicesFor([g]).every((s) => !this.store.alive(s)));
+    const candidates = groups.filter((g) => servicesFor([g], this.scale).every((s) => !this.store.alive(s)));
     if (candidates.length === 0) return [];
     const status = await this.status();
     return candidates.filter((g) =>
-      servicesFor([g]).every((s) => {
+      servicesFor([g], this.scale).every((s) => {
         const st = status.find((x) => x.id === s);
         return st?.state === 'running' && st.health === 'healthy';
       }),
@@ -329,11 +352,15 @@ export class NativeBackend implements StackBackend {
     const pre = await this.prerequisites();
     const secrets = stackSecrets(this.layout.stateDir);
     fs.writeFileSync(path.join(this.layout.stateDir, 'ports.json'), JSON.stringify(this.ports, null, 2));
-    // airflow webserver and scheduler start together: the scheduler needs no webserver
+    fs.writeFileSync(path.join(this.layout.stateDir, 'scale.json'), JSON.stringify(this.scale, null, 2));
+    // airflow webserver and scheduler start together (the scheduler needs no webserver), and so do
+    // the brokers of a cluster (a KRaft quorum of 3 elects no leader until 2 of them run)
+    const together = (a: NativeServiceId, b: NativeServiceId) =>
+      (SERVICE_GROUP[a] === 'airflow' && SERVICE_GROUP[b] === 'airflow') || (isKafkaBroker(a) && isKafkaBroker(b));
     const waves: NativeServiceId[][] = [];
     for (const s of toStart) {
       const last = waves[waves.length - 1];
-      if (last && SERVICE_GROUP[last[0]] === 'airflow' && SERVICE_GROUP[s] === 'airflow') last.push(s);
+      if (last && together(last[0], s)) last.push(s);
       else waves.push([s]);
     }
     const started: NativeServiceId[] = [];
@@ -455,18 +482,19 @@ export class NativeBackend implements StackBackend {
   async status(): Promise<ServiceStatus[]> {
     const e = this.endpoints();
     const g = this.groups;
+    const brokers = this.services.filter(isKafkaBroker);
     const [kafka, spark, airflow, postgres] = await Promise.all([
-      g.includes('kafka') ? kafkaHealth(e.kafkaBootstrap, 3000) : undefined,
+      Promise.all(brokers.map((b) => kafkaHealth(`${HOST}:${brokerPorts(this.ports, instanceIndex(b)).kafka}`, 3000))),
       g.includes('spark') ? sparkMasterHealth(e.sparkUiUrl, false) : undefined,
       g.includes('airflow') ? airflowHealth(e.airflowUrl, 3000) : undefined,
       this.services.includes('postgres') ? this.postgres.status() : undefined,
     ]);
     return this.services.map((s) => {
       let h: HealthResult | undefined;
-      if (s === 'kafka') h = kafka;
+      if (isKafkaBroker(s)) h = kafka[brokers.indexOf(s)];
       else if (s === 'spark-master') h = spark;
-      else if (s === 'spark-worker') {
-        const alive = (spark?.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${this.ports.sparkWorkerUi}`));
+      else if (isSparkWorker(s)) {
+        const alive = (spark?.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${workerUiPort(this.ports, instanceIndex(s))}`));
         h = { ok: !!spark?.ok && alive, detail: alive ? `registered with the master, ${MEMORY.sparkWorkerCores} cores, ${MEMORY.sparkWorkerMemory}` : 'not registered with the master' };
       } else if (s === 'postgres') h = postgres;
       else if (s === 'airflow-webserver') h = airflow?.web;
@@ -626,6 +654,15 @@ export class NativeBackend implements StackBackend {
 /** The stack's own master or another on this machine: executors reach the driver on 127.0.0.1. */
 function isLocalMaster(req: SparkSubmitRequest): boolean {
   return !req.master || /^spark:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?$/.test(req.master);
+}
+
+/** The brokers and workers a state folder's stack last started with (a damaged file is ignored). */
+function recordedScale(stateDir: string): Partial<StackScale> {
+  try {
+    return parseScale(JSON.parse(fs.readFileSync(path.join(stateDir, 'scale.json'), 'utf8')) as Partial<StackScale>);
+  } catch {
+    return {};
+  }
 }
 
 /** The ports a state folder's stack last started with (so the CLI finds a stack started on other ports). */

@@ -6,7 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
-import { AirflowDatabase, airflowConfigEnv, endpointValues, HOST, kafkaLog4j2, kafkaServerProperties, MEMORY, NativeLayout, NativePorts, NativeServiceId, pipelineEnv, postgresUrl } from './config';
+import {
+  AirflowDatabase, airflowConfigEnv, brokerPorts, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
+  NativeLayout, NativePorts, NativeServiceId, pipelineEnv, postgresUrl, StackScale, workerUiPort,
+} from './config';
 import { airflowInit } from './airflowInit';
 import { airflowHealth, HealthResult, kafkaHealth, sparkMasterHealth } from './health';
 import type { NativePostgres } from './postgres';
@@ -28,6 +31,7 @@ const LEAN_JVM = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:ReservedCo
 export interface SpecContext {
   layout: NativeLayout;
   ports: NativePorts;
+  scale: StackScale;
   /** the environment the backend was given */
   env: NodeJS.ProcessEnv;
   database: AirflowDatabase;
@@ -67,7 +71,7 @@ export class ServiceSpecs {
   /** What DAGs, jobs and spark-submit see: endpoints, scripts dir, connector jars, Spark/Java homes. */
   baseEnv(pre?: Prerequisites): NodeJS.ProcessEnv {
     const l = this.c.layout;
-    const env: NodeJS.ProcessEnv = { ...this.c.env, ...pipelineEnv(this.c.ports, l, localConnectorJars(l), this.c.env) };
+    const env: NodeJS.ProcessEnv = { ...this.c.env, ...pipelineEnv(this.c.ports, l, localConnectorJars(l), this.c.env, this.c.scale) };
     const javaHome = this.javaHome(pre);
     if (javaHome) {
       env.JAVA_HOME = javaHome;
@@ -123,85 +127,93 @@ export class ServiceSpecs {
   spec(s: NativeServiceId, pre: Prerequisites, secrets: Secrets): ServiceSpec {
     const l = this.c.layout;
     const timeout = (ms: number) => this.c.startTimeoutMs ?? ms;
-    const e = endpointValues(this.c.ports);
-    switch (s) {
-      case 'kafka': {
-        const props = path.join(l.kafkaDir, 'server.properties');
-        const log4j = path.join(l.kafkaDir, 'log4j2.properties');
-        const java = path.join(this.javaHome(pre) ?? '', 'bin', 'java');
-        const javaBin = fs.existsSync(java) ? java : pre.java;
-        const cp = path.join(l.kafkaLibs, '*');
-        // a one-node development broker: the serial collector and the client compiler only (~80 MB
-        // less than G1 with C2, which a broker this size does not need)
-        const jvm = [`-Xms${MEMORY.kafkaHeap}`, `-Xmx${MEMORY.kafkaHeap}`, ...LEAN_JVM, '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${path.join(l.kafkaDir, 'logs')}`];
-        const env = this.baseEnv(pre);
-        return {
-          argv: [javaBin, ...jvm, '-cp', cp, 'kafka.Kafka', props],
-          env,
-          cwd: l.kafkaDir,
-          timeoutMs: timeout(180_000),
-          health: () => kafkaHealth(e.kafkaBootstrap),
-          prepare: async (o) => {
-            if (!fs.existsSync(l.kafkaLibs)) throw this.c.notProvisioned('Kafka');
-            fs.mkdirSync(l.kafkaData, { recursive: true });
-            fs.writeFileSync(props, kafkaServerProperties(this.c.ports, l.kafkaData));
-            fs.writeFileSync(log4j, kafkaLog4j2());
-            if (fs.existsSync(path.join(l.kafkaData, 'meta.properties'))) return;
-            o.onProgress?.({ step: 'Formatting Kafka storage (first start)', percent: 0, service: 'kafka' });
-            const r = await run(javaBin, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', secrets.kafkaClusterId, '-c', props], {
-              env,
-              signal: o.signal,
-              timeoutMs: 120_000,
+    const e = endpointValues(this.c.ports, this.c.scale);
+    if (isKafkaBroker(s)) {
+      const index = instanceIndex(s);
+      const brokers = this.c.scale.kafkaBrokers;
+      const dataDir = kafkaDataDir(l, index, brokers);
+      // each broker of a cluster has its own config beside its data
+      const confDir = brokers === 1 ? l.kafkaDir : path.dirname(dataDir);
+      const props = path.join(confDir, brokers === 1 ? 'server.properties' : `server-${index + 1}.properties`);
+      const log4j = path.join(l.kafkaDir, 'log4j2.properties');
+      const bootstrap = `${HOST}:${brokerPorts(this.c.ports, index).kafka}`;
+      const java = path.join(this.javaHome(pre) ?? '', 'bin', 'java');
+      const javaBin = fs.existsSync(java) ? java : pre.java;
+      const cp = path.join(l.kafkaLibs, '*');
+      // a one-node development broker: the serial collector and the client compiler only (~80 MB
+      // less than G1 with C2, which a broker this size does not need)
+      const jvm = [`-Xms${MEMORY.kafkaHeap}`, `-Xmx${MEMORY.kafkaHeap}`, ...LEAN_JVM, '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${path.join(l.kafkaDir, 'logs')}`];
+      const env = this.baseEnv(pre);
+      return {
+        argv: [javaBin, ...jvm, '-cp', cp, 'kafka.Kafka', props],
+        env,
+        cwd: l.kafkaDir,
+        timeoutMs: timeout(180_000),
+        health: () => kafkaHealth(bootstrap, 4000, { brokers }),
+        prepare: async (o) => {
+          if (!fs.existsSync(l.kafkaLibs)) throw this.c.notProvisioned('Kafka');
+          fs.mkdirSync(dataDir, { recursive: true });
+          fs.writeFileSync(props, kafkaServerProperties(this.c.ports, dataDir, { index, brokers }));
+          fs.writeFileSync(log4j, kafkaLog4j2());
+          if (fs.existsSync(path.join(dataDir, 'meta.properties'))) return;
+          o.onProgress?.({ step: `Formatting Kafka storage${brokers > 1 ? ` of broker ${index + 1}` : ''} (first start)`, percent: 0, service: s });
+          const r = await run(javaBin, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', secrets.kafkaClusterId, '-c', props], {
+            env,
+            signal: o.signal,
+            timeoutMs: 120_000,
+          });
+          fs.mkdirSync(l.logsDir, { recursive: true });
+          fs.appendFileSync(this.c.logPath(s), r.stdout + r.stderr);
+          if (r.code !== 0) {
+            throw new StackError(`Formatting the Kafka storage in ${dataDir} failed (exit ${r.code}).`, {
+              service: s,
+              logTail: (r.stdout + r.stderr).split('\n').filter(Boolean).slice(-20),
+              nextStep: 'If the data folder is damaged, reset the stack data (npm run stack -- reset), then start again.',
             });
-            fs.mkdirSync(l.logsDir, { recursive: true });
-            fs.appendFileSync(this.c.logPath('kafka'), r.stdout + r.stderr);
-            if (r.code !== 0) {
-              throw new StackError(`Formatting the Kafka storage in ${l.kafkaData} failed (exit ${r.code}).`, {
-                service: 'kafka',
-                logTail: (r.stdout + r.stderr).split('\n').filter(Boolean).slice(-20),
-                nextStep: 'If the data folder is damaged, reset the stack data (npm run stack -- reset), then start again.',
-              });
-            }
-          },
-        };
-      }
-      case 'spark-master':
-      case 'spark-worker': {
-        const sparkClass = () => path.join(this.sparkHome(), 'bin', 'spark-class');
-        const env = () => this.sparkEnv(pre);
-        if (!fs.existsSync(l.sparkVenv)) throw this.c.notProvisioned('Spark');
-        const argv =
+          }
+        },
+      };
+    }
+    if (s === 'spark-master' || isSparkWorker(s)) {
+      const index = instanceIndex(s);
+      const uiPort = workerUiPort(this.c.ports, index);
+      const workDir = path.join(l.sparkDir, index === 0 ? 'work' : `work-${index + 1}`);
+      const sparkClass = () => path.join(this.sparkHome(), 'bin', 'spark-class');
+      const env = () => this.sparkEnv(pre);
+      if (!fs.existsSync(l.sparkVenv)) throw this.c.notProvisioned('Spark');
+      const argv =
+        s === 'spark-master'
+          ? [sparkClass(), 'org.apache.spark.deploy.master.Master', '--host', HOST, '--port', String(this.c.ports.sparkMaster), '--webui-port', String(this.c.ports.sparkMasterUi)]
+          : [
+              sparkClass(),
+              'org.apache.spark.deploy.worker.Worker',
+              '--host', HOST,
+              '--webui-port', String(uiPort),
+              '--cores', String(MEMORY.sparkWorkerCores),
+              '--memory', MEMORY.sparkWorkerMemory,
+              '--work-dir', workDir,
+              e.sparkMasterUrl,
+            ];
+      return {
+        argv,
+        env: env(),
+        cwd: l.sparkDir,
+        timeoutMs: timeout(180_000),
+        prepare: async () => {
+          fs.mkdirSync(workDir, { recursive: true });
+          fs.mkdirSync(path.join(l.sparkDir, 'logs'), { recursive: true });
+        },
+        health:
           s === 'spark-master'
-            ? [sparkClass(), 'org.apache.spark.deploy.master.Master', '--host', HOST, '--port', String(this.c.ports.sparkMaster), '--webui-port', String(this.c.ports.sparkMasterUi)]
-            : [
-                sparkClass(),
-                'org.apache.spark.deploy.worker.Worker',
-                '--host', HOST,
-                '--webui-port', String(this.c.ports.sparkWorkerUi),
-                '--cores', String(MEMORY.sparkWorkerCores),
-                '--memory', MEMORY.sparkWorkerMemory,
-                '--work-dir', path.join(l.sparkDir, 'work'),
-                e.sparkMasterUrl,
-              ];
-        return {
-          argv,
-          env: env(),
-          cwd: l.sparkDir,
-          timeoutMs: timeout(180_000),
-          prepare: async () => {
-            fs.mkdirSync(path.join(l.sparkDir, 'work'), { recursive: true });
-            fs.mkdirSync(path.join(l.sparkDir, 'logs'), { recursive: true });
-          },
-          health:
-            s === 'spark-master'
-              ? () => sparkMasterHealth(e.sparkUiUrl, false)
-              : async () => {
-                  const h = await sparkMasterHealth(e.sparkUiUrl, true);
-                  const mine = (h.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${this.c.ports.sparkWorkerUi}`));
-                  return { ok: h.ok && mine, detail: mine ? h.detail : `worker not registered with the master yet (${h.detail})` };
-                },
-        };
-      }
+            ? () => sparkMasterHealth(e.sparkUiUrl, false)
+            : async () => {
+                const h = await sparkMasterHealth(e.sparkUiUrl, true);
+                const mine = (h.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${uiPort}`));
+                return { ok: h.ok && mine, detail: mine ? h.detail : `worker not registered with the master yet (${h.detail})` };
+              },
+      };
+    }
+    switch (s) {
       case 'postgres': {
         return {
           argv: this.c.postgres.argv(),
@@ -242,6 +254,8 @@ export class ServiceSpecs {
           },
         };
       }
+      default:
+        throw new Error(`No native service "${s}".`);
     }
   }
 }
