@@ -90,7 +90,9 @@ export class Connections implements vscode.Disposable {
   readonly secrets: ConnectionSecrets;
   private readonly kafkaClients: ClientCache<Promise<KafkaService>>;
   private readonly makeKafka: (options: KafkaServiceOptions) => Promise<KafkaService>;
-  private readonly sparkClients = new ClientCache((uiUrl) => new SparkMasterClient(uiUrl));
+  private readonly sparkClients = new ClientCache<SparkMasterClient>(() => {
+    throw new Error('a Spark client is made with its connection (Connections.spark)');
+  });
   private readonly changeEmitter = new vscode.EventEmitter<ConnectionChange>();
   /** The active connection changed: another one was picked (switched), or its settings or secrets changed. */
   readonly onDidChangeActive = this.changeEmitter.event;
@@ -227,7 +229,9 @@ export class Connections implements vscode.Disposable {
   /** The Spark master client of the active connection. */
   spark(): SparkMasterClient {
     const s = this.part('spark');
-    return this.sparkClients.get((s?.uiUrl ?? this.deps.stack.endpoints().sparkUiUrl).replace(/\/+$/, ''));
+    const uiUrl = (s?.uiUrl ?? this.deps.stack.endpoints().sparkUiUrl).replace(/\/+$/, '');
+    const connection = s ? this.current.name : undefined;
+    return this.sparkClients.get(`${connection ?? ''}\n${uiUrl}`, () => new SparkMasterClient(uiUrl, { connection }));
   }
 
   /** Where spark-submit goes on a named connection (undefined: the local stack's own master, by its backend). */
@@ -363,7 +367,7 @@ export class AirflowConnection {
     if (secret === undefined) {
       this.lastKey = undefined;
       // a server that is down or is not Airflow says so first (the health endpoint needs no credentials)
-      await new AirflowClient({ baseUrl: t.url, username: t.username, password: '' }).health();
+      await new AirflowClient({ baseUrl: t.url, username: t.username, password: '', connectionName: t.connection }).health();
       throw passwordNeeded(t.url, t.bearer ? 'API token' : t.username, t.connection);
     }
     const key = JSON.stringify({ url: t.url, username: t.username, secret, bearer: t.bearer, connection: t.connection });

@@ -29,6 +29,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
     dockerStackDir: () => prepareStackDir(deps.stackDir(), bundled, path.join(ext.globalStorageUri.fsPath, 'stack'), version),
     composeCommand: () => deps.settings.composeCommand,
     extraCaFile: () => deps.settings.dockerExtraCaFile,
+    scale: () => deps.settings.stackScale,
     log: deps.log,
     onWarning: (message) => void vscode.window.showWarningMessage(`DataPipeline: ${message}`),
     createNative: async () => {

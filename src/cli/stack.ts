@@ -159,6 +159,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const backend: StackBackend = await createBackendFactory({
     dockerStackDir: () => stackDir,
     composeCommand: () => (env.DATAPIPELINE_COMPOSE_COMMAND || 'docker compose').split(' ').filter(Boolean),
+    scale: () => (Object.keys(args.scale).length ? args.scale : undefined),
     createNative: async () => createNative(),
     log: consoleLogger('stack', env),
     env,

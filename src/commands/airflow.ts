@@ -86,6 +86,22 @@ class TaskLogProvider implements vscode.TextDocumentContentProvider, vscode.Disp
     if (!s.ended) s.timer = setTimeout(() => void this.fetch(uri).then(() => this.emitter.fire(uri)), 2000);
   }
 
+  /**
+   * The connection switched: an open log is the old connection's, and following it would fetch from
+   * the new one's Airflow. Each stops following and says so; its text stays.
+   */
+  stopFollowing(from: string): void {
+    for (const [key, s] of this.logs) {
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = undefined;
+      if (!s.ended) {
+        s.ended = true;
+        s.error = `the connection changed: this log of "${from}" no longer follows. Open it again from the DAGs view.`;
+        this.emitter.fire(vscode.Uri.parse(key));
+      }
+    }
+  }
+
   dispose(): void {
     for (const s of this.logs.values()) if (s.timer) clearTimeout(s.timer);
     this.logs.clear();
@@ -165,10 +181,14 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   const disposables: vscode.Disposable[] = [provider, diagnostics, logs, { dispose: () => OutputViewerPanel.disposeAll() }];
   disposables.push(provider.createDagsView(ctx.treeView));
   provider.showSource(() => ctx.connections.label(), ctx.connections.onDidChangeActive);
+  /** the connection whose Airflow the open task logs came from */
+  let shownConnection = ctx.connections.active.name;
   const guard = (action: string) => ctx.connections.guardWrite(action);
   disposables.push(
     ctx.connections.onDidChangeActive(({ connection, switched }) => {
       if (!switched) return provider.reloadAll();
+      logs.stopFollowing(shownConnection);
+      shownConnection = connection.name;
       provider.replaceWith([{ kind: 'empty', text: `Connecting to ${connection.name}…` }]);
       // the old Airflow's import errors and run outputs are not this connection's
       void diagnostics.update([]);

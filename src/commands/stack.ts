@@ -37,6 +37,8 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   const tree = new StackTreeProvider(stack);
   const disposables: vscode.Disposable[] = [tree];
   const view = tree.attachView(ctx.treeView, 'datapipeline.stack');
+  // the Stack view always shows this machine's stack, whichever connection the other views show
+  tree.showSource(() => (ctx.connections.active.local ? 'Local stack' : `Local stack (other views: ${ctx.connections.active.name})`), ctx.connections.onDidChangeActive);
 
   const statusItem = vscode.window.createStatusBarItem('datapipeline.stackStatus', vscode.StatusBarAlignment.Left, 50);
   statusItem.name = 'DataPipeline Stack';

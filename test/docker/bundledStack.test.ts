@@ -31,7 +31,7 @@ import { ensureBaseImage, removeProject } from './harness';
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const PROJECT = 'datapipeline-it';
 const OWNER = 4321;
-const PORTS = { KAFKA_PORT: '39092', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090' };
+const PORTS = { KAFKA_PORT: '39092', KAFKA_PORT_2: '39094', KAFKA_PORT_3: '39096', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090' };
 const PEOPLE = [
   { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },
   { name: 'Charlie', age: 30, message: 'Charlie from Chicago is an adult' },
@@ -76,7 +76,11 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     stackDir = path.join(work, 'stack');
     fs.cpSync(REPO_STACK, stackDir, { recursive: true, filter: (src) => !/__pycache__/.test(src) });
     chownTree(stackDir, OWNER);
-    backend = new DockerBackend({
+    backend = new DockerBackend(backendOptions());
+    kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
+  });
+
+  const backendOptions = (extra: Partial<ConstructorParameters<typeof DockerBackend>[0]> = {}): ConstructorParameters<typeof DockerBackend>[0] => ({
       stackDir,
       projectName: PROJECT,
       composeCommand: ['docker', 'compose'],
@@ -84,8 +88,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       extraCaFile: '/etc/ssl/certs/ca-certificates.crt',
       pullTimeoutMs: 20_000,
       healthTimeoutMs: 15 * 60_000,
-    });
-    kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
+      ...extra,
   });
 
   after(async function () {
@@ -137,7 +140,9 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal(net0.Driver, 'bridge');
     const containers = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`] } });
     const published = containers.flatMap((c) => c.Ports.filter((p) => p.PublicPort).map((p) => `${p.IP}:${p.PublicPort}`)).sort();
-    assert.deepEqual(published, Object.values(PORTS).filter((p) => p !== PORTS.KAFKA_UI_PORT).map((p) => `127.0.0.1:${p}`).sort());
+    // Kafka UI's image cannot be had here; brokers 2 and 3 run only in the 3-broker cluster
+    const unused = [PORTS.KAFKA_UI_PORT, PORTS.KAFKA_PORT_2, PORTS.KAFKA_PORT_3];
+    assert.deepEqual(published, Object.values(PORTS).filter((p) => !unused.includes(p)).map((p) => `127.0.0.1:${p}`).sort());
     for (const c of containers) assert.deepEqual(Object.keys(c.NetworkSettings.Networks), [`${PROJECT}_default`], c.Names[0]);
     // the host reaches the broker only on 127.0.0.1 (the advertised EXTERNAL listener)
     assert.ok((await kafka.brokerCount()) === 1);
@@ -204,6 +209,52 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
     const wm = await until('the broker to answer again', async () => kafka.watermarks('survives-restart').catch(() => undefined), { timeoutMs: 120_000, intervalMs: 2000 });
     assert.deepEqual(wm.map((w) => w.high), [1]);
+  });
+
+  it('scaled by the settings: a 3-broker KRaft cluster and 2 Spark workers, all healthy; a topic with replication factor 3 stays readable with broker 2 stopped (under-replicated), then heals; the single broker\u2019s data is kept apart', async function () {
+    await backend.stop();
+    const scaled = new DockerBackend(backendOptions({ scale: { kafkaBrokers: 3, sparkWorkers: 2 } }));
+    const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
+    let cluster: KafkaService | undefined;
+    try {
+      await scaled.start();
+      const status = await scaled.status();
+      const shown = (ids: string[]) => ids.map((id) => [id, `${status.find((s) => s.id === id)?.state}/${status.find((s) => s.id === id)?.health}`]);
+      assert.deepEqual(shown(['kafka', 'kafka-2', 'kafka-3', 'spark-worker', 'spark-worker-2']), [
+        ['kafka', 'running/healthy'], ['kafka-2', 'running/healthy'], ['kafka-3', 'running/healthy'], ['spark-worker', 'running/healthy'], ['spark-worker-2', 'running/healthy'],
+      ]);
+      assert.equal(status.find((s) => s.id === 'spark-worker-2')?.label, 'Spark worker 2');
+      assert.equal(summarize(status).text, '10/10 running');
+      assert.equal(scaled.endpoints().kafkaBootstrap, `127.0.0.1:${PORTS.KAFKA_PORT},127.0.0.1:${PORTS.KAFKA_PORT_2},127.0.0.1:${PORTS.KAFKA_PORT_3}`);
+      // another window without the setting follows the running stack
+      const follower = new DockerBackend(backendOptions());
+      assert.ok((await follower.status()).some((s) => s.id === 'kafka-3' && s.state === 'running'));
+      assert.equal(follower.endpoints().kafkaBootstrap, scaled.endpoints().kafkaBootstrap);
+
+      const master = await new SparkMasterClient(`http://127.0.0.1:${PORTS.SPARK_MASTER_UI_PORT}`).status();
+      assert.equal(master.aliveWorkers, 2);
+      cluster = new KafkaService({ bootstrap: scaled.endpoints().kafkaBootstrap });
+      assert.equal(await cluster.brokerCount(), 3);
+      assert.ok(!(await cluster.topicNames()).includes('survives-restart'), 'the cluster has its own data');
+      await cluster.createTopic({ topic: 'replicated', numPartitions: 3, replicationFactor: 3 });
+      await cluster.produce('replicated', Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+      const broker2 = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=broker-2'] } }))[0];
+      await docker.getContainer(broker2.Id).stop({ t: 10 });
+      const down = await until('every partition under-replicated', async () => (await cluster!.listTopics()).find((t) => t.name === 'replicated' && t.underReplicated === 3), 120_000);
+      assert.equal(down.messageCount, 30, 'still readable with a broker down');
+      await docker.getContainer(broker2.Id).start();
+      await until('in sync again', async () => (await cluster!.listTopics()).find((t) => t.name === 'replicated' && t.underReplicated === 0), 180_000);
+    } finally {
+      await cluster?.dispose();
+      await scaled.stop().catch(() => undefined);
+    }
+    // back to one broker: its topics are as they were
+    await backend.start();
+    await kafka.dispose();
+    kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
+    const wm = await until('the single broker answers with its own data', async () => kafka.watermarks('survives-restart').catch(() => undefined), { timeoutMs: 120_000, intervalMs: 2000 });
+    assert.deepEqual(wm.map((w) => w.high), [1]);
+    assert.equal((await backend.status()).some((s) => s.id === 'kafka-2'), false, 'brokers 2 and 3 are gone from the Stack view');
   });
 
   it('Stop leaves nothing running; a port already in use is named with its pid before anything starts; Reset removes the volumes', async function () {

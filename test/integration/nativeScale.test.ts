@@ -20,7 +20,7 @@ import { stackDir } from './harness';
 import { startConsoleProducer } from './lib/foreignClients';
 import { until } from '../lib/until';
 
-const PORTS = { kafka: 39092, kafkaController: 39093 };
+const PORTS = { kafka: 39292, kafkaController: 39293 };
 
 describe('a 3-broker KRaft cluster (native): replication factor 3, a broker stopped and started under load', function () {
   this.timeout(15 * 60_000);
@@ -47,11 +47,11 @@ describe('a 3-broker KRaft cluster (native): replication factor 3, a broker stop
   });
 
   it('runs three brokers, each a controller, and reports them in the stack status', async function () {
-    assert.equal(backend.endpoints().kafkaBootstrap, '127.0.0.1:39092,127.0.0.1:39094,127.0.0.1:39096');
+    assert.equal(backend.endpoints().kafkaBootstrap, '127.0.0.1:39292,127.0.0.1:39294,127.0.0.1:39296');
     assert.equal(await service.brokerCount(), 3);
     const status = await backend.status();
     assert.deepEqual(status.map((s) => [s.id, s.state, s.health]), [['kafka', 'running', 'healthy'], ['kafka-2', 'running', 'healthy'], ['kafka-3', 'running', 'healthy']]);
-    assert.deepEqual(status.find((s) => s.id === 'kafka-3')?.ports.map((p) => p.port), [39096, 39097]);
+    assert.deepEqual(status.find((s) => s.id === 'kafka-3')?.ports.map((p) => p.port), [39296, 39297]);
   });
 
   it('stopping a broker under load: the reader keeps reading after the leaders move (no gap, no duplicate); under-replicated, then healthy again', async function () {

@@ -15,7 +15,9 @@ import {
   serviceFailure,
   serviceReady,
   toServiceStatus,
+  scaleVariables,
 } from '../../src/services/stack/docker/dockerBackend';
+import { loadComposeModel } from '../../src/services/docker/composeFile';
 import { tarFiles } from '../../src/services/stack/docker/tar';
 import { summarize } from '../../src/services/stack/statusModel';
 
@@ -37,6 +39,7 @@ const ctr = (over: Partial<ContainerSummary> = {}): ContainerSummary => ({
   health: 'healthy',
   ports: [],
   restarting: false,
+  number: 1,
   ...over,
 });
 
@@ -142,5 +145,32 @@ describe('docker backend: pure logic', () => {
     assert.equal(summarize([st('kafka', 'running'), st('spark-master', 'running'), st('kafka-ui', 'stopped', true)]).text, '2/2 running');
     assert.equal(summarize([st('kafka', 'running'), st('kafka-ui', 'running', true)]).text, '2/2 running');
     assert.equal(summarize([st('kafka', 'running'), st('spark-master', 'stopped')]).text, '1/2 running');
+  });
+});
+
+describe('the bundled compose stack scaled', () => {
+  it('3 brokers: the quorum of three, replication factor 3, the cluster\u2019s own volume and the DAGs\u2019 bootstrap list; 1 broker: the file\u2019s defaults', () => {
+    assert.deepEqual(scaleVariables({ kafkaBrokers: 1, sparkWorkers: 3 }), {});
+    const v = scaleVariables({ kafkaBrokers: 3, sparkWorkers: 1 });
+    assert.equal(v.KAFKA_QUORUM_VOTERS, '1@broker:9093,2@broker-2:9093,3@broker-3:9093');
+    assert.equal(v.KAFKA_REPLICATION_FACTOR, '3');
+    assert.equal(v.KAFKA_MIN_ISR, '2');
+    assert.equal(v.KAFKA_DATA_VOLUME, 'kafka-cluster-1');
+    assert.equal(v.KAFKA_BOOTSTRAP_SERVERS, 'broker:19092,broker-2:19092,broker-3:19092');
+  });
+
+  it('brokers 2 and 3 are in the kafka-cluster profile, published on 127.0.0.1 only, and read the scale\u2019s variables', () => {
+    const stack = path.join(__dirname, '..', '..', 'stack');
+    const single = loadComposeModel(stack, undefined, {});
+    const b2 = single.services.find((s) => s.name === 'broker-2')!;
+    assert.deepEqual(b2.profiles, ['kafka-cluster']);
+    assert.deepEqual(b2.ports.map((p) => [p.host, p.port]), [['127.0.0.1', 9094]]);
+    assert.equal(single.services.find((s) => s.name === 'broker-3')!.ports[0].port, 9096);
+    const env = (m: typeof single, name: string) => ((m.raw.services as Record<string, { environment: Record<string, unknown> }>)[name].environment);
+    assert.equal(env(single, 'broker').KAFKA_CONTROLLER_QUORUM_VOTERS, '1@broker:9093');
+    const cluster = loadComposeModel(stack, undefined, scaleVariables({ kafkaBrokers: 3, sparkWorkers: 1 }));
+    assert.equal(env(cluster, 'broker-3').KAFKA_CONTROLLER_QUORUM_VOTERS, '1@broker:9093,2@broker-2:9093,3@broker-3:9093');
+    assert.equal(env(cluster, 'broker-3').KAFKA_NODE_ID, 3);
+    assert.equal(env(cluster, 'broker').KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
   });
 });

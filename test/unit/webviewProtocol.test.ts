@@ -57,3 +57,26 @@ describe('message browser webview: only well-formed messages reach the controlle
     }
   });
 });
+
+describe('connection form webview: only well-formed messages reach the host', () => {
+  const { isFromConnectionEditor } = require('../../src/protocol/connectionEditor') as typeof import('../../src/protocol/connectionEditor');
+  const { EMPTY_FORM } = require('../../src/services/connections/form') as typeof import('../../src/services/connections/form');
+  it('accepts what the form sends', () => {
+    for (const m of [{ type: 'ready' }, { type: 'cancel' }, { type: 'save', form: EMPTY_FORM }, { type: 'test', form: { ...EMPTY_FORM, name: 'x' } }, { type: 'browse', field: 'caFile' }]) {
+      assert.equal(isFromConnectionEditor(m), true, JSON.stringify(m));
+    }
+  });
+  it('drops a form with a wrong field, a file field it does not know, or an unknown type', () => {
+    for (const m of [
+      { type: 'save', form: { ...EMPTY_FORM, kafkaEnabled: 'yes' } },
+      { type: 'save', form: { ...EMPTY_FORM, name: 'x'.repeat(10_000) } },
+      { type: 'test' },
+      { type: 'browse', field: '/etc/passwd' },
+      { type: 'run', cmd: 'rm' },
+      null,
+      'save',
+    ]) {
+      assert.equal(isFromConnectionEditor(m), false, JSON.stringify(m)?.slice(0, 80));
+    }
+  });
+});

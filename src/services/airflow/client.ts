@@ -342,7 +342,7 @@ export class AirflowClient {
     try {
       return await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
-      throw unreachable(this.baseUrl, err);
+      throw unreachable(this.baseUrl, err, this.opts.connectionName);
     }
   }
 }

@@ -15,14 +15,11 @@ export class AirflowError extends Error {
   }
 }
 
-export function unreachable(baseUrl: string, cause: unknown): AirflowError {
+export function unreachable(baseUrl: string, cause: unknown, connection?: string): AirflowError {
   const why = cause instanceof Error ? describeCause(cause) : String(cause);
-  return new AirflowError(
-    'unreachable',
-    `Airflow unreachable at ${baseUrl} (${why}).`,
-    baseUrl,
-    'Start the stack (DataPipeline: Start Stack) or set datapipeline.airflow.url, then retry.',
-  );
+  return connection
+    ? new AirflowError('unreachable', `Airflow of connection "${connection}" unreachable at ${baseUrl} (${why}).`, baseUrl, 'Check the connection\u2019s Airflow URL and that this machine can reach it, then retry.')
+    : new AirflowError('unreachable', `Airflow unreachable at ${baseUrl} (${why}).`, baseUrl, 'Start the stack (DataPipeline: Start Stack) or set datapipeline.airflow.url, then retry.');
 }
 
 export function unauthorized(baseUrl: string, user: string, o: { bearer?: boolean; connection?: string } = {}): AirflowError {

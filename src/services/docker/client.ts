@@ -96,6 +96,8 @@ export interface ContainerSummary {
   healthOutput?: string;
   startedAt?: string;
   restarting: boolean;
+  /** compose's number of this container among its service's (2, 3, … when the service is scaled) */
+  number: number;
 }
 
 /** Every container of a compose project (running or not), inspected. */
@@ -135,6 +137,7 @@ export function summarize(info: Dockerode.ContainerInspectInfo): ContainerSummar
     healthOutput: lastHealth?.Output?.trim() || undefined,
     startedAt: st.StartedAt,
     restarting: st.Restarting,
+    number: Number(info.Config.Labels?.['com.docker.compose.container-number'] ?? 1) || 1,
   };
 }
 

@@ -52,8 +52,9 @@ export async function checkSubmittable(file: string, client: SparkMasterClient, 
   } catch (err) {
     if (err instanceof SparkUnreachableError) {
       throw new SubmitRefusedError(
-        `Spark master unreachable at ${client.uiUrl}: nothing was submitted. Start the stack ` +
-          `(DataPipeline: Start Stack) or check datapipeline.spark.uiUrl.`,
+        client.connection
+          ? `Spark master of connection "${client.connection}" unreachable at ${client.uiUrl}: nothing was submitted. Check the connection's Spark UI URL.`
+          : `Spark master unreachable at ${client.uiUrl}: nothing was submitted. Start the stack (DataPipeline: Start Stack) or check datapipeline.spark.uiUrl.`,
       );
     }
     throw err;

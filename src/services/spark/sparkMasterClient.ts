@@ -6,10 +6,13 @@ export class SparkUnreachableError extends Error {
     readonly uiUrl: string,
     /** what went wrong, without the advice ("no answer within 3000 ms", "ECONNREFUSED") */
     readonly detail: string,
+    /** the named connection the master belongs to (undefined: the local stack's) */
+    readonly connection?: string,
   ) {
     super(
-      `Spark unreachable at ${uiUrl} (${detail}). Start the stack (DataPipeline: Start Stack) ` +
-        `or set datapipeline.spark.uiUrl.`,
+      connection
+        ? `Spark of connection "${connection}" unreachable at ${uiUrl} (${detail}). Check the connection's Spark UI URL and that this machine can reach it.`
+        : `Spark unreachable at ${uiUrl} (${detail}). Start the stack (DataPipeline: Start Stack) or set datapipeline.spark.uiUrl.`,
     );
     this.name = 'SparkUnreachableError';
   }
@@ -18,6 +21,8 @@ export class SparkUnreachableError extends Error {
 export interface SparkMasterClientOptions {
   /** per-request timeout, ms (default 3000) */
   timeoutMs?: number;
+  /** the named connection the master belongs to, for errors */
+  connection?: string;
 }
 
 /**
@@ -27,21 +32,23 @@ export interface SparkMasterClientOptions {
  */
 export class SparkMasterClient {
   readonly uiUrl: string;
+  readonly connection?: string;
   private readonly timeoutMs: number;
 
   constructor(uiUrl: string, opts: SparkMasterClientOptions = {}) {
     this.uiUrl = uiUrl.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 3000;
+    this.connection = opts.connection;
   }
 
   async status(signal?: AbortSignal): Promise<SparkMasterStatus> {
     const res = await this.request('/json', { method: 'GET', headers: { accept: 'application/json' } }, signal);
-    if (!res.ok) throw new SparkUnreachableError(this.uiUrl, `GET /json answered HTTP ${res.status}`);
+    if (!res.ok) throw new SparkUnreachableError(this.uiUrl, `GET /json answered HTTP ${res.status}`, this.connection);
     let body: unknown;
     try {
       body = await res.json();
     } catch {
-      throw new SparkUnreachableError(this.uiUrl, 'GET /json did not return JSON; is this a Spark master UI?');
+      throw new SparkUnreachableError(this.uiUrl, 'GET /json did not return JSON; is this a Spark master UI?', this.connection);
     }
     return parseMasterStatus(body);
   }
@@ -93,7 +100,7 @@ export class SparkMasterClient {
       if (signal?.aborted) throw err;
       const cause = (err as { cause?: { code?: string } }).cause;
       const detail = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? String(err));
-      throw new SparkUnreachableError(this.uiUrl, detail);
+      throw new SparkUnreachableError(this.uiUrl, detail, this.connection);
     }
   }
 }

@@ -2,6 +2,7 @@
  * Which backend runs the stack. `auto`: Docker when the docker CLI, the daemon and a compose CLI
  * all answer, else the native processes; the reason is logged. No `vscode` import.
  */
+import type { StackScale } from './scale';
 import { detectCompose, run } from '../docker/compose';
 import type { Logger } from '../util/logger';
 import type { StackBackend } from './types';
@@ -51,6 +52,8 @@ export interface BackendFactoryDeps {
   onWarning?: (message: string) => void;
   /** an extra CA bundle the images trust while they are built (setting datapipeline.docker.extraCaFile) */
   extraCaFile?: () => string | undefined;
+  /** Kafka brokers and Spark workers the user set (undefined: what the running stack has) */
+  scale?: () => Partial<StackScale> | undefined;
   /** override the probe (tests) */
   probe?: (composeCommand: string[], env?: NodeJS.ProcessEnv) => Promise<DockerProbe>;
 }
@@ -66,6 +69,7 @@ export function createBackendFactory(deps: BackendFactoryDeps): (setting: Backen
       log: deps.log,
       onWarning: deps.onWarning,
       extraCaFile: deps.extraCaFile?.() || deps.env?.DATAPIPELINE_EXTRA_CA || undefined,
+      scale: deps.scale?.(),
     });
   };
   return async (setting) => {

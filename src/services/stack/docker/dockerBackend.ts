@@ -22,6 +22,7 @@ import {
 } from '../../docker/client';
 import { ComposeNotFoundError, ComposeProject, detectCompose, type ComposeCli, type RunResult } from '../../docker/compose';
 import { loadComposeModel, type ComposeModel, type ComposeService } from '../../docker/composeFile';
+import { DEFAULT_SCALE, parseScale, type StackScale } from '../scale';
 import { mapToContainerPath, parseComposeBindMounts } from '../../spark/containerPaths';
 import { parseAppId } from '../../spark/driverOutput';
 import { buildSparkSubmitArgv } from '../../spark/submitPlanner';
@@ -105,6 +106,27 @@ export interface DockerBackendOptions {
   pullTimeoutMs?: number;
   /** shown to the user (once) when compose is v1 or a fallback */
   onWarning?: (message: string) => void;
+  /** Kafka brokers (1 or 3) and Spark workers (1-3); default: what the running stack has, else 1 and 1 */
+  scale?: Partial<StackScale>;
+}
+
+/** The bundled stack's scaled services: the cluster's brokers 2 and 3 (a profile) and the Spark worker (compose --scale). */
+const KAFKA_CLUSTER_PROFILE = 'kafka-cluster';
+const SPARK_WORKER_SERVICE = 'spark-worker';
+
+/**
+ * The compose variables of a scale: for 3 brokers the quorum, replication factors, the data volume
+ * kept apart from the single broker's and the DAGs' bootstrap list; nothing for 1 (the file's defaults).
+ */
+export function scaleVariables(scale: StackScale): Record<string, string> {
+  if (scale.kafkaBrokers < 3) return {};
+  return {
+    KAFKA_QUORUM_VOTERS: '1@broker:9093,2@broker-2:9093,3@broker-3:9093',
+    KAFKA_REPLICATION_FACTOR: '3',
+    KAFKA_MIN_ISR: '2',
+    KAFKA_DATA_VOLUME: 'kafka-cluster-1',
+    KAFKA_BOOTSTRAP_SERVERS: 'broker:19092,broker-2:19092,broker-3:19092',
+  };
 }
 
 /** Turns the daemon/CLI faults into one StackError with the next step. */
@@ -238,7 +260,7 @@ export function toServiceStatus(svc: ComposeService, c: ContainerSummary | undef
 export class DockerBackend implements StackBackend {
   readonly kind = 'docker' as const;
   readonly projectName: string;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly log: Logger;
   private docker?: Dockerode;
   private cli?: Promise<ComposeCli>;
@@ -249,10 +271,31 @@ export class DockerBackend implements StackBackend {
   /** lifecycle operations run one at a time (two Start Stack at once would race compose) */
   private lifecycle: Promise<unknown> = Promise.resolve();
 
+  /** brokers and workers: the setting's, else what the running stack shows (read with its containers) */
+  private scale: StackScale;
+
   constructor(private readonly opts: DockerBackendOptions) {
     this.projectName = opts.projectName ?? DEFAULT_PROJECT;
-    this.env = opts.env ?? process.env;
+    this.baseEnv = opts.env ?? process.env;
     this.log = opts.log ?? nullLogger;
+    this.scale = { ...DEFAULT_SCALE, ...parseScale(opts.scale) };
+  }
+
+  /** The environment for compose and the file's interpolation: the process's, with the scale's variables. */
+  private get env(): NodeJS.ProcessEnv {
+    return { ...this.baseEnv, ...scaleVariables(this.scale) };
+  }
+
+  /** Without a setting, the scale follows the stack as it runs (broker-2 there: 3 brokers; the workers counted). */
+  private followScale(list: ContainerSummary[]): void {
+    if (this.opts.scale && Object.keys(this.opts.scale).length) return;
+    const live = list.filter((c) => c.state !== 'exited' && c.state !== 'dead');
+    if (!live.length) return;
+    const workers = live.filter((c) => c.service === SPARK_WORKER_SERVICE).length;
+    this.scale = {
+      kafkaBrokers: live.some((c) => c.service === 'broker-2') ? 3 : 1,
+      sparkWorkers: (Math.min(3, Math.max(1, workers)) as StackScale['sparkWorkers']),
+    };
   }
 
   get stackDir(): string {
@@ -391,6 +434,11 @@ export class DockerBackend implements StackBackend {
         out.push(svc);
         continue;
       }
+      // brokers 2 and 3 run when the stack is a 3-broker cluster
+      if (svc.profiles.includes(KAFKA_CLUSTER_PROFILE)) {
+        if (this.scale.kafkaBrokers === 3) out.push(svc);
+        continue;
+      }
       if (svc.built || !svc.image) continue; // opt-in services of the user's own file
       if ((await this.imageExists(svc.image)) || (await this.tryPull(svc.image, opts.signal))) {
         out.push(svc);
@@ -513,7 +561,10 @@ export class DockerBackend implements StackBackend {
 
   /** Compose service name for a service id (ids may be aliases, e.g. kafka → broker). */
   private serviceName(model: ComposeModel, id: ServiceId): string {
-    const svc = model.services.find((s) => s.name === id || this.idOf(s) === id);
+    // an instance of the scaled worker ("spark-worker-2") is its service's
+    const base = /^(.+)-(\d)$/.exec(id);
+    const scaled = base && base[1] === SPARK_WORKER_SERVICE ? base[1] : undefined;
+    const svc = model.services.find((s) => s.name === id || this.idOf(s) === id || s.name === scaled);
     if (!svc) throw new StackError(`The stack has no service "${id}".`, { nextStep: `Services: ${model.services.map((s) => s.name).join(', ')}.` });
     return svc.name;
   }
@@ -526,14 +577,29 @@ export class DockerBackend implements StackBackend {
     }
   }
 
-  /** The newest container of each service. */
+  /** The newest container of each service (of each instance of a scaled one: "spark-worker-2", …). */
   private byService(list: ContainerSummary[]): Map<string, ContainerSummary> {
+    this.followScale(list);
     const out = new Map<string, ContainerSummary>();
     for (const c of list) {
-      const prev = out.get(c.service);
-      if (!prev || (c.startedAt ?? '') > (prev.startedAt ?? '') || (prev.state !== 'running' && c.state === 'running')) out.set(c.service, c);
+      const key = c.number > 1 ? `${c.service}-${c.number}` : c.service;
+      const prev = out.get(key);
+      if (!prev || (c.startedAt ?? '') > (prev.startedAt ?? '') || (prev.state !== 'running' && c.state === 'running')) out.set(key, c);
     }
     return out;
+  }
+
+  /**
+   * What runs of each service: one instance, or N of the scaled Spark worker (keys "spark-worker",
+   * "spark-worker-2", …, as byService keys their containers), each with its id and label.
+   */
+  private instances(services: ComposeService[]): Array<{ svc: ComposeService; key: string; id: ServiceId; label?: string }> {
+    return services.flatMap((svc) => {
+      const n = svc.name === SPARK_WORKER_SERVICE ? this.scale.sparkWorkers : 1;
+      return Array.from({ length: n }, (_, i) =>
+        i === 0 ? { svc, key: svc.name, id: this.idOf(svc) } : { svc, key: `${svc.name}-${i + 1}`, id: `${this.idOf(svc)}-${i + 1}`, label: `${svc.labels[LABEL_LABEL] ?? svc.name} ${i + 1}` },
+      );
+    });
   }
 
   /** Builds the images the stack needs that are missing (what Start Stack would build first). */
@@ -563,7 +629,9 @@ export class DockerBackend implements StackBackend {
     this.ensureBindSources(model, services);
     progress({ step: `Starting ${services.length} services (${compose.cli.command.join(' ')} up)`, percent: 60 });
     const names = services.map((s) => s.name);
-    const r = await compose.run(['up', '-d', '--remove-orphans', ...names], {
+    // the Spark worker scaled; named services of a profile (brokers 2 and 3) start without --profile
+    const scaleArgs = names.includes(SPARK_WORKER_SERVICE) ? ['--scale', `${SPARK_WORKER_SERVICE}=${this.scale.sparkWorkers}`] : [];
+    const r = await compose.run(['up', '-d', '--remove-orphans', ...scaleArgs, ...names], {
       signal: opts.signal,
       onLine: (line) => {
         this.log.debug(`compose up: ${line}`);
@@ -684,29 +752,30 @@ export class DockerBackend implements StackBackend {
       for (;;) {
         throwIfAborted(opts.signal);
         const current = this.byService(await this.containers());
-        for (const svc of services) {
-          const c = current.get(svc.name);
+        const wanted = this.instances(services);
+        for (const { svc, key, id } of wanted) {
+          const c = current.get(key);
           const failure = serviceFailure(svc, c);
           if (failure) {
-            throw new StackError(`${svc.name} ${failure}.`, {
-              service: svc.name,
-              logTail: await this.tail(svc.name),
-              nextStep: `Look at the logs of ${svc.name} (Show Logs), fix it, then start again.`,
+            throw new StackError(`${key} ${failure}.`, {
+              service: key,
+              logTail: await this.tail(key),
+              nextStep: `Look at the logs of ${key} (Show Logs), fix it, then start again.`,
             });
           }
-          if (!seen.has(svc.name) && serviceReady(svc, c)) {
-            seen.add(svc.name);
-            const pct = basePercent + Math.round(((100 - basePercent) * seen.size) / services.length);
-            progress({ step: `${svc.name} ${svc.oneShot ? 'completed' : 'healthy'} (${seen.size}/${services.length})`, percent: Math.min(99, pct), service: this.idOf(svc) });
+          if (!seen.has(key) && serviceReady(svc, c)) {
+            seen.add(key);
+            const pct = basePercent + Math.round(((100 - basePercent) * seen.size) / wanted.length);
+            progress({ step: `${key} ${svc.oneShot ? 'completed' : 'healthy'} (${seen.size}/${wanted.length})`, percent: Math.min(99, pct), service: id });
           }
         }
-        if (seen.size === services.length) return;
+        if (seen.size === wanted.length) return;
         if (Date.now() > deadline) {
-          const late = services.filter((s) => !seen.has(s.name));
+          const late = wanted.filter((w) => !seen.has(w.key)).map((w) => w.key);
           const first = late[0];
           throw new StackError(
-            `${late.map((s) => s.name).join(', ')} did not become healthy within ${Math.round(timeoutMs / 1000)} s.`,
-            { service: first.name, logTail: await this.tail(first.name), nextStep: `Look at the logs of ${first.name} (Show Logs), then start again.` },
+            `${late.join(', ')} did not become healthy within ${Math.round(timeoutMs / 1000)} s.`,
+            { service: first, logTail: await this.tail(first), nextStep: `Look at the logs of ${first} (Show Logs), then start again.` },
           );
         }
         await new Promise<void>((resolve) => {
@@ -758,6 +827,16 @@ export class DockerBackend implements StackBackend {
       opts.onProgress?.({ step: 'Removing containers and data volumes (compose down -v)', percent: 10 });
       const r = await compose.run([...this.profileArgs(model), 'down', '--remove-orphans', '-v'], { signal: opts.signal });
       if (r.code !== 0) throw this.composeFailure('down -v', r, model);
+      // compose removes the volumes this scale's services use; the other scale's Kafka data (the
+      // single broker's, or the cluster's first broker's) is named by no service now: removed here
+      for (const name of this.dataVolumes()) {
+        await this.client()
+          .getVolume(name)
+          .remove()
+          .catch((e: { statusCode?: number }) => {
+            if (e?.statusCode !== 404) throw new StackError(`Reset could not remove the volume ${name}: ${String((e as Error)?.message ?? e)}`, { nextStep: `Remove it by hand: docker volume rm ${name}` });
+          });
+      }
     });
   }
 
@@ -770,6 +849,9 @@ export class DockerBackend implements StackBackend {
   describeReset(): string[] {
     const what: Record<string, string> = {
       'kafka-data': 'Kafka topics and messages',
+      'kafka-cluster-1': 'Kafka topics and messages of the 3-broker cluster (broker 1)',
+      'kafka-cluster-2': 'Kafka topics and messages of the 3-broker cluster (broker 2)',
+      'kafka-cluster-3': 'Kafka topics and messages of the 3-broker cluster (broker 3)',
       'postgres-data': 'the Airflow database (DAG runs, connections, users)',
       'airflow-ivy': 'the Airflow Ivy cache (--packages downloads)',
       'spark-ivy': 'the Spark Ivy cache (--packages downloads)',
@@ -795,7 +877,9 @@ export class DockerBackend implements StackBackend {
     const name = this.serviceName(model, service);
     opts.onProgress?.({ step: `Restarting ${name}`, percent: 10 });
     const svc = model.services.find((s) => s.name === name)!;
-    const r = await compose.run(['up', '-d', '--no-deps', '--force-recreate', name], { signal: opts.signal, onLine: (l) => this.log.debug(`compose restart: ${l}`) });
+    // the scaled worker keeps its count (up without --scale would go back to the file's 1)
+    const scaleArgs = name === SPARK_WORKER_SERVICE ? ['--scale', `${SPARK_WORKER_SERVICE}=${this.scale.sparkWorkers}`] : [];
+    const r = await compose.run(['up', '-d', '--no-deps', '--force-recreate', ...scaleArgs, name], { signal: opts.signal, onLine: (l) => this.log.debug(`compose restart: ${l}`) });
     if (r.code !== 0) throw this.composeFailure('restart', r, model);
     await this.waitReady(model, [svc], opts, 20);
   }
@@ -803,9 +887,12 @@ export class DockerBackend implements StackBackend {
   async status(): Promise<ServiceStatus[]> {
     const model = this.model();
     const current = this.byService(await this.containers());
-    return model.services.map((svc) => {
-      const st = toServiceStatus(svc, current.get(svc.name), this.idOf(svc));
-      if (!svc.profiles.length) return st;
+    // brokers 2 and 3 show while the stack is a cluster (or one of them still has a container)
+    const shown = model.services.filter((svc) => !svc.profiles.includes(KAFKA_CLUSTER_PROFILE) || this.scale.kafkaBrokers === 3 || current.has(svc.name));
+    return this.instances(shown).map(({ svc, key, id, label }) => {
+      const st = toServiceStatus(svc, current.get(key), id);
+      if (label) st.label = label;
+      if (!svc.profiles.length || svc.profiles.includes(KAFKA_CLUSTER_PROFILE)) return st;
       st.optional = true;
       const note = this.leftOut.get(svc.name);
       if (note && st.state === 'stopped') st.detail = note;
@@ -815,7 +902,9 @@ export class DockerBackend implements StackBackend {
 
   async logs(service: ServiceId, onLine: (line: string) => void, opts: LogOptions = {}): Promise<void> {
     const name = this.serviceName(this.model(), service);
-    const c = this.byService(await this.containers()).get(name);
+    const current = this.byService(await this.containers());
+    // one instance of a scaled service by its own key ("spark-worker-2"), else the service's
+    const c = current.get(service) ?? current.get(name);
     if (!c) throw new StackError(`${name} has no container yet.`, { service: name, nextStep: 'Start the stack first.' });
     await containerLogs(this.client(), c.id, onLine, { follow: opts.follow, tail: opts.tail ?? 200, signal: opts.signal });
   }
@@ -849,8 +938,9 @@ export class DockerBackend implements StackBackend {
   endpoints(): StackEndpoints {
     const env = safeEnv(this.opts.stackDir, this.env);
     const port = (name: string, def: number) => Number(env[name] || def);
+    const brokers = this.scale.kafkaBrokers === 3 ? [port('KAFKA_PORT', 9092), port('KAFKA_PORT_2', 9094), port('KAFKA_PORT_3', 9096)] : [port('KAFKA_PORT', 9092)];
     return {
-      kafkaBootstrap: `127.0.0.1:${port('KAFKA_PORT', 9092)}`,
+      kafkaBootstrap: brokers.map((p) => `127.0.0.1:${p}`).join(','),
       sparkMasterUrl: `spark://127.0.0.1:${port('SPARK_MASTER_PORT', 7077)}`,
       sparkUiUrl: `http://127.0.0.1:${port('SPARK_MASTER_UI_PORT', 8080)}`,
       airflowUrl: `http://127.0.0.1:${port('AIRFLOW_PORT', 8085)}`,
