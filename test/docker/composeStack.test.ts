@@ -21,13 +21,15 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
   const services = model.raw.services as Record<string, Svc>;
   const dotEnv = parseDotEnv(fs.readFileSync(path.join(STACK, '.env'), 'utf8'));
 
-  it('parses with yaml and has the original services', () => {
+  it('parses with yaml and has the original services, and brokers 2 and 3 of the 3-broker cluster', () => {
     const doc = parse(fs.readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.services).sort(), [
       'airflow-init',
       'airflow-scheduler',
       'airflow-webserver',
       'broker',
+      'broker-2',
+      'broker-3',
       'kafka-ui',
       'postgres',
       'spark-master',
@@ -48,15 +50,15 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     for (const [name, svc] of Object.entries(raw.services)) {
       for (const spec of svc.ports ?? []) {
         count++;
-        assert.match(spec, /^127\.0\.0\.1:\$\{([A-Z_]+):-\d+\}:\d+$/, `${name}: ${spec}`);
-        const variable = /\$\{([A-Z_]+)/.exec(spec)![1];
+        assert.match(spec, /^127\.0\.0\.1:\$\{([A-Z_0-9]+):-\d+\}:\d+$/, `${name}: ${spec}`);
+        const variable = /\$\{([A-Z_0-9]+)/.exec(spec)![1];
         assert.ok(dotEnv[variable], `${variable} (${name}) is not set in stack/.env`);
       }
     }
-    assert.equal(count, 5);
+    assert.equal(count, 7);
     assert.equal(services.postgres.ports, undefined);
     const published = model.services.flatMap((s) => s.ports.filter((p) => p.containerPort !== undefined).map((p) => `${p.host}:${p.port}`)).sort();
-    assert.deepEqual(published, ['127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092']);
+    assert.deepEqual(published, ['127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
   });
 
   it('gives Kafka an internal listener for containers and one for the host, and points containers at the internal one', () => {
@@ -83,6 +85,8 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.deepEqual(images, {
       postgres: 'datapipeline/postgres:15',
       broker: `datapipeline/kafka:${versions.kafka}`,
+      'broker-2': `datapipeline/kafka:${versions.kafka}`,
+      'broker-3': `datapipeline/kafka:${versions.kafka}`,
       'kafka-ui': 'kafbat/kafka-ui:v1.3.0',
       'spark-master': `datapipeline/spark:${versions.spark}`,
       'spark-worker': `datapipeline/spark:${versions.spark}`,
@@ -134,7 +138,7 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
 
   it('keeps data in named volumes, task logs and checkpoints in the workspace, and runs as the workspace owner', () => {
     const volumes = Object.keys(model.raw.volumes as Record<string, unknown>);
-    assert.deepEqual(volumes.sort(), ['airflow-ivy', 'kafka-data', 'postgres-data', 'spark-ivy']);
+    assert.deepEqual(volumes.sort(), ['airflow-ivy', 'kafka-cluster-1', 'kafka-cluster-2', 'kafka-cluster-3', 'kafka-data', 'postgres-data', 'spark-ivy']);
     assert.ok((services['spark-master'].volumes as string[]).some((v) => v.startsWith('spark-ivy:')));
     for (const name of ['airflow-scheduler', 'spark-worker']) assert.ok((services[name].volumes as string[]).includes('./checkpoints:/opt/checkpoints'), name);
     assert.ok((services['airflow-scheduler'].volumes as string[]).includes('./logs:/opt/airflow/logs'));

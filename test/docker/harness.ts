@@ -152,4 +152,7 @@ export async function removeProject(project: string): Promise<void> {
   const docker = createDocker({ DOCKER_HOST: `unix://${SOCKET}` });
   const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
   await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  // and its volumes: a run that failed before its Reset leaves no data behind for the next one
+  const volumes = (await docker.listVolumes({ filters: { label: [`com.docker.compose.project=${project}`] } })).Volumes ?? [];
+  await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
 }
