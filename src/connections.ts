@@ -88,11 +88,8 @@ export class ConnectionSecrets implements vscode.Disposable {
 export class Connections implements vscode.Disposable {
   readonly airflow: AirflowConnection;
   readonly secrets: ConnectionSecrets;
-  private readonly kafkaClients: ClientCache<Promise<KafkaService>>;
-  private readonly makeKafka: (options: KafkaServiceOptions) => Promise<KafkaService>;
-  private readonly sparkClients = new ClientCache<SparkMasterClient>(() => {
-    throw new Error('a Spark client is made with its connection (Connections.spark)');
-  });
+  private readonly kafkaClients = new ClientCache<Promise<KafkaService>>(undefined, (service) => void service.then((s) => s.dispose()).catch(() => undefined));
+  private readonly sparkClients = new ClientCache<SparkMasterClient>();
   private readonly changeEmitter = new vscode.EventEmitter<ConnectionChange>();
   /** The active connection changed: another one was picked (switched), or its settings or secrets changed. */
   readonly onDidChangeActive = this.changeEmitter.event;
@@ -103,29 +100,14 @@ export class Connections implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
   private readonly log: Logger;
   private reportedErrors = '';
+  private readonly kafkaLog: Logger;
 
   constructor(private readonly deps: ConnectionDeps) {
     this.log = deps.logger('connections');
     this.secrets = new ConnectionSecrets(deps.secrets, (id) => id === this.current.id && this.changed());
     this.disposables.push(this.secrets);
     this.airflow = new AirflowConnection(deps, this);
-    const log = deps.logger('kafka');
-    this.kafkaClients = new ClientCache<Promise<KafkaService>>(
-      () => {
-        throw new Error('a Kafka client is made from its options (Connections.kafka)');
-      },
-      (service) => void service.then((s) => s.dispose()).catch(() => undefined),
-    );
-    this.makeKafka = (options) => {
-      // kafkajs is loaded on first use
-      const service = import('./services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ ...options, log }));
-      // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
-      void service
-        .then((s) => s.cleanupStaleBrowseGroups())
-        .then((ids) => ids.length && log.info(`removed ${ids.length} empty browse group(s) left by an earlier session: ${ids.join(', ')}`))
-        .catch(() => undefined);
-      return service;
-    };
+    this.kafkaLog = deps.logger('kafka');
     this.loadProfiles();
     const saved = deps.state.get<string>(ACTIVE_CONNECTION_KEY, LOCAL_CONNECTION_ID);
     const profile = this.profiles.find((p) => p.id === saved);
@@ -224,6 +206,18 @@ export class Connections implements vscode.Disposable {
     // or CA makes a new client); it is never logged
     const key = JSON.stringify({ id: this.current.id, options }, (_k, v: unknown) => (typeof v === 'function' ? 'fn' : v));
     return this.kafkaClients.get(key, () => this.makeKafka(options));
+  }
+
+  private makeKafka(options: KafkaServiceOptions): Promise<KafkaService> {
+    const log = this.kafkaLog;
+    // kafkajs is loaded on first use
+    const service = import('./services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ ...options, log }));
+    // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
+    void service
+      .then((s) => s.cleanupStaleBrowseGroups())
+      .then((ids) => ids.length && log.info(`removed ${ids.length} empty browse group(s) left by an earlier session: ${ids.join(', ')}`))
+      .catch(() => undefined);
+    return service;
   }
 
   /** The Spark master client of the active connection. */

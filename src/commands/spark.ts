@@ -84,6 +84,9 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
   tree.createSparkView(ctx.treeView);
   tree.showSource(() => ctx.connections.label(), ctx.connections.onDidChangeActive);
   disposables.push(ctx.stack.onDidChange(() => void model.refresh()));
+
+  /** Driver UIs of the applications submitted from here (the master's /json does not carry them). */
+  const driverUis = new Map<string, string>();
   disposables.push(
     ctx.connections.onDidChangeActive(({ switched }) => {
       // another master: nothing of the old one's applications stays on screen
@@ -91,9 +94,6 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
       model.reset();
     }),
   );
-
-  /** Driver UIs of the applications submitted from here (the master's /json does not carry them). */
-  const driverUis = new Map<string, string>();
   const running = new Set<SparkJob>();
   disposables.push({ dispose: () => running.forEach((j) => void j.cancel()) });
 
@@ -182,6 +182,8 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
     let file = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' ? arg : undefined;
     file ??= await pickPythonFile();
     if (!file) return undefined;
+    // refused (read-only) or confirmed (remote) before the form is filled in for nothing
+    await ctx.connections.guardWrite(`Submit ${path.basename(file)} to Spark`);
     let form: SubmitFormState = { ...EMPTY_FORM, ...(forms()[file] ?? {}), ...(opts.form ?? {}) };
     if (opts.prompt !== false) {
       const edited = await editForm(file, form);
@@ -191,7 +193,6 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
     const request = formToRequest(file, form);
     await rememberForm(file, form);
     const target = ctx.connections.sparkSubmitTarget();
-    await ctx.connections.guardWrite(`Submit ${path.basename(file)} to Spark`);
     if (target) {
       request.master = target.masterUrl;
       request.extraArgs = target.extraArgs;
