@@ -16,6 +16,7 @@ const BENCHES: Array<[file: string, fn: string]> = [
   ['kafka.ts', 'runKafkaBench'],
   ['spark.ts', 'runSparkBench'],
   ['airflow.ts', 'runAirflowBench'],
+  ['runView.ts', 'runRunViewBenchAndRelease'],
   ['docker.ts', 'runDockerBench'],
   ['dockerStack.ts', 'runDockerStackBench'],
 ];

@@ -51,9 +51,12 @@ for (const [v, label] of [
   ['timestamp', 'Timestamp'],
   ['window', 'Time window'],
   ['group', 'Consumer group offsets'],
+  ['range', 'Offset range'],
 ] as Array<[StartMode, string]>)
   modeSel.append(el('option', { text: label, attrs: { value: v } }));
 const offsetsIn = el('input', { id: 'start-offsets', attrs: { type: 'text', placeholder: '42 or 0:42, 1:17', size: '14' } });
+// range mode: where each partition stops (exclusive), e.g. what one pipeline run wrote
+const toOffsetsIn = el('input', { id: 'start-to-offsets', attrs: { type: 'text', placeholder: 'to 0:45, 1:19', size: '14', title: 'Where each partition stops (exclusive)' } });
 const fromIn = el('input', { id: 'start-from', attrs: { type: 'datetime-local', step: '1' } });
 const toIn = el('input', { id: 'start-to', attrs: { type: 'datetime-local', step: '1' } });
 const groupSel = el('select', { id: 'start-group' });
@@ -71,11 +74,13 @@ function updateModeFields(): void {
   // Latest always follows; leaving it restores a plain read
   if (previousMode === 'latest' && m !== 'latest') followIn.checked = false;
   previousMode = m;
-  offsetsIn.hidden = m !== 'offset';
+  offsetsIn.hidden = m !== 'offset' && m !== 'range';
+  toOffsetsIn.hidden = m !== 'range';
   fromIn.hidden = m !== 'timestamp' && m !== 'window';
   toIn.hidden = m !== 'window';
   groupSel.hidden = m !== 'group';
-  followIn.disabled = m === 'latest';
+  followIn.disabled = m === 'latest' || m === 'range';
+  if (m === 'range') followIn.checked = false;
   if (m === 'latest') followIn.checked = true;
 }
 modeSel.addEventListener('change', updateModeFields);
@@ -90,6 +95,7 @@ function form(): StartForm {
   return {
     mode: modeSel.value as StartMode,
     offsets: offsetsIn.value,
+    toOffsets: toOffsetsIn.value || undefined,
     from: parseLocalDateTime(fromIn.value),
     to: parseLocalDateTime(toIn.value),
     groupId: groupSel.value || undefined,
@@ -171,6 +177,7 @@ const startBar = el(
   { cls: 'bar' },
   modeSel,
   offsetsIn,
+  toOffsetsIn,
   fromIn,
   toIn,
   groupSel,
@@ -272,6 +279,7 @@ window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
       followIn.checked = m.form.follow;
       isolationSel.value = m.form.isolation ?? 'read_committed';
       if (m.form.offsets) offsetsIn.value = m.form.offsets;
+      if (m.form.toOffsets) toOffsetsIn.value = m.form.toOffsets;
       fromIn.value = toLocalInput(m.form.from ?? Date.now() - 3600_000);
       toIn.value = toLocalInput(m.form.to ?? Date.now());
       if (m.form.groupId) groupSel.value = m.form.groupId;

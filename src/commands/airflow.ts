@@ -3,13 +3,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import type { AirflowConnection } from '../connections';
-import { bestFileMatch, importErrorLocation, isFinishedTaskState, parseTriggerConfig } from '../services/airflow/dagsModel';
+import { bestFileMatch, formatSeconds, importErrorLocation, isFinishedTaskState, parseTriggerConfig, spanSeconds } from '../services/airflow/dagsModel';
+import { findDagDefinitions } from '../services/airflow/dagFile';
 import { pathInBundledStack } from '../services/stack/stackFiles';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { failingTask, followRun, STREAMING_DAG_ID, triggerStreaming } from '../services/airflow/streamingRun';
 import type { AirflowDagRun, AirflowImportError } from '../services/airflow/types';
 import { DagNode, DagsTreeProvider } from '../views/dagsView';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
+import { openMessageBrowser } from '../webviews/messageBrowser';
 
 const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
 const LOG_SCHEME = 'datapipeline-airflow-log';
@@ -236,7 +238,20 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       connection: ctx.connections.label(),
       load: async (d, r, version) => {
         const kafka = await ctx.connections.kafka();
-        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version));
+        // the Spark applications tagged with this run, from the connection's master (none when it has no Spark)
+        const sparkApps = async () => {
+          const st = await ctx.connections.spark().status();
+          return [...st.activeApps, ...st.completedApps];
+        };
+        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version, { sparkApps }));
+      },
+      openMessages: async (d, r, range) => {
+        const spec = (pick: (p: { start: number; end: number }) => number) => range.partitions.map((p) => `${p.partition}:${pick(p)}`).join(', ');
+        await openMessageBrowser(ctx, {
+          topic: range.topic,
+          title: `${range.topic}: ${range.count.toLocaleString('en-US')} ${range.role === 'write' ? 'written' : 'read'} by ${range.taskId} (${r})`,
+          start: { mode: 'range', offsets: spec((p) => p.start), toOffsets: spec((p) => p.end), follow: false },
+        });
       },
       openTaskLog: (d, r, taskId, tryNumber) => openTaskLog({ dagId: d, runId: r, taskId, tryNumber, mapIndex: -1 }),
       openSparkApp: async (appId) => {
@@ -247,6 +262,56 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
         await vscode.env.openExternal(vscode.Uri.parse(await (await conn.client()).uiUrl(d, r)));
       },
     }, dagId, runId);
+
+  // CodeLens above each DAG in a Python file: "Trigger" and "last run: success in 34s" (opens the run view).
+  // The last run is read when a lens shows (kept 10 s), never with a password prompt.
+  const lastRuns = new Map<string, { at: number; run?: AirflowDagRun }>();
+  const dagLensChanged = new vscode.EventEmitter<void>();
+  const lastRunOf = async (dagId: string): Promise<AirflowDagRun | undefined> => {
+    const hit = lastRuns.get(dagId);
+    if (hit && Date.now() - hit.at < 10_000) return hit.run;
+    const run = await conn
+      .client()
+      .then((c) => c.listDagRuns(dagId, { limit: 1 }))
+      .then((runs) => runs[0], () => undefined);
+    lastRuns.set(dagId, { at: Date.now(), run });
+    return run;
+  };
+  class DagLens extends vscode.CodeLens {
+    constructor(range: vscode.Range, readonly dagId: string) {
+      super(range);
+    }
+  }
+  const dagLenses: vscode.CodeLensProvider<vscode.CodeLens> = {
+    onDidChangeCodeLenses: dagLensChanged.event,
+    provideCodeLenses: (doc) =>
+      findDagDefinitions(doc.getText()).flatMap((d) => {
+        const range = new vscode.Range(d.line, 0, d.line, 0);
+        return [new vscode.CodeLens(range, { title: '$(play) Trigger', command: 'datapipeline.dags.trigger', arguments: [d.dagId] }), new DagLens(range, d.dagId)];
+      }),
+    resolveCodeLens: async (lens) => {
+      if (!(lens instanceof DagLens)) return lens;
+      const run = await lastRunOf(lens.dagId);
+      if (!run) {
+        lens.command = { title: `${lens.dagId}: no run yet`, command: '' };
+        return lens;
+      }
+      const secs = spanSeconds(run.startDate, run.endDate);
+      const how = run.state === 'running' || run.state === 'queued' ? `${run.state}${secs !== undefined ? ` for ${formatSeconds(secs)}` : ''}` : `${run.state}${secs !== undefined ? ` in ${formatSeconds(secs)}` : ''}`;
+      lens.command = { title: `$(history) last run: ${how}`, tooltip: `Open the run view of ${run.runId}`, command: 'datapipeline.outputViewer.open', arguments: [lens.dagId, run.runId] };
+      return lens;
+    },
+  };
+  disposables.push(
+    dagLensChanged,
+    // by extension: without a Python language extension, .py files have no language id
+    vscode.languages.registerCodeLensProvider({ pattern: '**/*.py', scheme: 'file' }, dagLenses),
+    // new runs and states: the lenses follow the DAGs view's reads (and the connection)
+    provider.onDidChangeTreeData(() => {
+      lastRuns.clear();
+      dagLensChanged.fire();
+    }),
+  );
 
   disposables.push(
     ctx.registerCommand('datapipeline.dags.refresh', async (opts?: { askPassword?: boolean }) => {
@@ -362,14 +427,15 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       provider.refresh(0);
     }),
     ctx.registerCommand('datapipeline.outputViewer.open', async (dagOrNode?: string | DagNode, runId?: string) => {
-      // from a run's context menu in the DAGs view: that run; from the palette: a run of the streaming DAG
+      // from a run's context menu in the DAGs view (or a CodeLens): that run; from the palette: a DAG, then one of its runs
       const fromRow = typeof dagOrNode === 'object' && dagOrNode?.kind === 'run' ? dagOrNode.run : undefined;
-      const dag = fromRow?.dagId ?? (typeof dagOrNode === 'string' ? dagOrNode : STREAMING_DAG_ID);
+      const dag = fromRow?.dagId ?? (typeof dagOrNode === 'string' ? dagOrNode : await pickDag(dagOrNode));
+      if (!dag) return undefined;
       let run = fromRow?.runId ?? (typeof runId === 'string' ? runId : undefined);
       if (!run) {
         const runs = await conn.withClient((c) => c.listDagRuns(dag, { limit: 20 }));
-        if (!runs.length) throw new Error(`${dag} has no runs yet. Run "DataPipeline: Trigger Streaming DAG" first.`);
-        run = (await vscode.window.showQuickPick(runs.map((r) => ({ label: r.runId, description: r.state })), { title: `Output of which ${dag} run?` }))?.label;
+        if (!runs.length) throw new Error(`${dag} has no runs yet. Trigger it first (the DAGs view, or DataPipeline: Trigger Streaming DAG).`);
+        run = (await vscode.window.showQuickPick(runs.map((r) => ({ label: r.runId, description: r.state })), { title: `Run view of which ${dag} run?` }))?.label;
         if (!run) return undefined;
       }
       return openOutputViewer(dag, run).whenLoaded();

@@ -19,6 +19,7 @@ import {
 import { isInternalTopic } from '../services/kafka/topicFilter';
 import { TopicsTreeProvider, type TopicNode } from '../views/topicsView';
 import { LOCAL_CONNECTION_ID } from '../services/connections/profile';
+import { findStreamingQueries } from '../services/spark/streaming';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 
 function topicArg(arg: unknown): string | undefined {
@@ -33,7 +34,12 @@ const ASK_COPIES = -1;
 
 export function registerKafkaFeature(ctx: FeatureContext): vscode.Disposable[] {
   const conn = { get: () => ctx.connections.kafka() };
-  const tree = new TopicsTreeProvider(() => conn.get());
+  const tree = new TopicsTreeProvider(() => conn.get(), undefined, async () => {
+    // the local stack's checkpoints only: a remote cluster's are not on this machine
+    if (!ctx.connections.active.local) return [];
+    const backend = await ctx.stack.existingBackend();
+    return findStreamingQueries(backend?.checkpointDirs() ?? []);
+  });
   tree.createTopicsView(ctx.treeView);
   tree.showSource(() => ctx.connections.label(), ctx.connections.onDidChangeActive);
   const guard = (action: string) => ctx.connections.guardWrite(action);

@@ -2,9 +2,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import { sparkLogLevel, type DriverLine } from '../services/spark/driverOutput';
-import { SparkApplication } from '../services/spark/models';
+import { formatDuration, SparkApplication } from '../services/spark/models';
+import { sparkJobLine } from '../services/spark/jobFile';
 import { SparkJob, SparkJobResult } from '../services/spark/sparkJob';
-import { SparkViewModel } from '../services/spark/sparkViewModel';
+import { SparkViewModel, type StreamingStatus } from '../services/spark/sparkViewModel';
+import { findStreamingQueries, queryLag } from '../services/spark/streaming';
 import { describeRequest, EMPTY_FORM, formToRequest, SubmitFormError, SubmitFormState } from '../services/spark/submitPlanner';
 import { SparkNode, SparkTreeProvider } from '../views/sparkView';
 import type { StackBackend } from '../services/stack/types';
@@ -78,7 +80,21 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
   const log = ctx.logger('spark');
   const disposables: vscode.Disposable[] = [];
   const clientFor = () => ctx.connections.spark();
-  const model = new SparkViewModel(clientFor);
+  // the running applications' streaming queries, from the local stack's checkpoints (a remote cluster's are not on this machine)
+  const streaming = async (appIds: string[]): Promise<StreamingStatus[]> => {
+    if (!ctx.connections.active.local) return [];
+    const backend = await ctx.stack.existingBackend();
+    const queries = findStreamingQueries(backend?.checkpointDirs() ?? []).filter((q) => q.appId && appIds.includes(q.appId));
+    if (!queries.length) return [];
+    const kafka = await ctx.connections.kafka();
+    return Promise.all(
+      queries.map(async (query) => ({
+        query,
+        lags: (await Promise.all([...query.offsets.keys()].map(async (topic) => queryLag(query, topic, await kafka.watermarks(topic))))).flat(),
+      })),
+    );
+  };
+  const model = new SparkViewModel(clientFor, { streaming });
   const tree = new SparkTreeProvider(model);
   disposables.push(model, tree);
   tree.createSparkView(ctx.treeView);
@@ -103,6 +119,37 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
     (submitter ??= import('../services/stack/native/nativeBackend').then(({ createNativeBackend }) =>
       createNativeBackend({ stackDir: ctx.stackDir(), cacheDir: ctx.cacheDir, stateDir: ctx.stateDir, groups: ['spark'] }),
     ));
+
+  // CodeLens above a Spark job: "Submit" and "last run: FINISHED in 12 s" (the application this file last ran as, from here)
+  const LAST_APPS_KEY = 'datapipeline.spark.lastApps';
+  const lastApps = () => ctx.extensionContext.workspaceState.get<Record<string, string>>(LAST_APPS_KEY, {});
+  const sparkLensChanged = new vscode.EventEmitter<void>();
+  class JobLens extends vscode.CodeLens {
+    constructor(range: vscode.Range, readonly file: string) {
+      super(range);
+    }
+  }
+  const jobLenses: vscode.CodeLensProvider<vscode.CodeLens> = {
+    onDidChangeCodeLenses: sparkLensChanged.event,
+    provideCodeLenses: (doc) => {
+      const line = sparkJobLine(doc.getText());
+      if (line === undefined) return [];
+      const range = new vscode.Range(line, 0, line, 0);
+      const lenses = [new vscode.CodeLens(range, { title: '$(zap) Submit', command: 'datapipeline.spark.submit', arguments: [doc.uri] })];
+      if (lastApps()[doc.uri.fsPath]) lenses.push(new JobLens(range, doc.uri.fsPath));
+      return lenses;
+    },
+    resolveCodeLens: async (lens) => {
+      if (!(lens instanceof JobLens)) return lens;
+      const appId = lastApps()[lens.file];
+      const app = model.findApp(appId) ?? (await clientFor().status().then((st) => [...st.activeApps, ...st.completedApps].find((a) => a.id === appId), () => undefined));
+      lens.command = app
+        ? { title: `$(history) last run: ${app.state} in ${formatDuration(app.duration)}`, tooltip: `${app.id}: open its UI`, command: 'datapipeline.spark.openAppUi', arguments: [{ kind: 'app', app }] }
+        : { title: `$(history) last run: ${appId} (no longer on the master)`, command: '' };
+      return lens;
+    },
+  };
+  disposables.push(sparkLensChanged, vscode.languages.registerCodeLensProvider({ pattern: '**/*.py', scheme: 'file' }, jobLenses), model.onDidChange(() => sparkLensChanged.fire()));
 
   const forms = () => ctx.extensionContext.workspaceState.get<Record<string, SubmitFormState>>(FORM_STATE_KEY, {});
   const rememberForm = (file: string, form: SubmitFormState) =>
@@ -243,6 +290,10 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
       term.onCancel = undefined;
     }
     if (result.appId && result.driverUiUrl) driverUis.set(result.appId, result.driverUiUrl);
+    if (result.appId) {
+      await ctx.extensionContext.workspaceState.update(LAST_APPS_KEY, { ...lastApps(), [file]: result.appId });
+      sparkLensChanged.fire();
+    }
     if (result.appId && !result.cancelled) model.recordDriverExit(result.appId, result.exitCode);
     if (result.appId) void model.waitForApp(result.appId, 15_000, ['FINISHED', 'FAILED', 'KILLED']);
     const status = result.cancelled ? 'cancelled' : result.exitCode === 0 ? 'finished' : `failed (exit code ${result.exitCode})`;

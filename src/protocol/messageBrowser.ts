@@ -5,12 +5,14 @@
  */
 import { isInt, isObj, isPageRequest, optional } from './guards';
 
-export type StartMode = 'earliest' | 'latest' | 'offset' | 'timestamp' | 'window' | 'group';
+export type StartMode = 'earliest' | 'latest' | 'offset' | 'timestamp' | 'window' | 'group' | 'range';
 
 export interface StartForm {
   mode: StartMode;
-  /** offset mode: one offset for all partitions, or "0:12,1:40" per partition */
+  /** offset mode: one offset for all partitions, or "0:12,1:40" per partition; range mode: where each partition starts */
   offsets?: string;
+  /** range mode: where each partition stops, exclusive ("0:15,1:40") */
+  toOffsets?: string;
   /** timestamp mode / window start, epoch ms */
   from?: number;
   /** window end, epoch ms */
@@ -151,7 +153,7 @@ export type ToWebview =
   /** an error shown inline; `retry` adds a Retry button */
   | { type: 'error'; message: string; retry: boolean };
 
-const START_MODES: readonly string[] = ['earliest', 'latest', 'offset', 'timestamp', 'window', 'group'];
+const START_MODES: readonly string[] = ['earliest', 'latest', 'offset', 'timestamp', 'window', 'group', 'range'];
 const isIntList = (v: unknown) => Array.isArray(v) && v.length <= 100_000 && v.every(isInt);
 const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 
@@ -162,6 +164,7 @@ export function isStartForm(v: unknown): v is StartForm {
     START_MODES.includes(v.mode) &&
     typeof v.follow === 'boolean' &&
     optional(v.offsets, (x) => typeof x === 'string' && x.length <= 100_000) &&
+    optional(v.toOffsets, (x) => typeof x === 'string' && x.length <= 100_000) &&
     optional(v.from, isTime) &&
     optional(v.to, isTime) &&
     optional(v.groupId, (x) => typeof x === 'string' && x.length <= 1000) &&

@@ -3,6 +3,7 @@
  * The run's messages stay in a host-side store; the webview's virtual table asks for the rows in view
  * by request id, like the message browser's.
  */
+import type { RunTrace } from '../services/airflow/runTrace';
 import { isInt, isObj, isPageRequest } from './guards';
 import type { PageData } from './messageBrowser';
 
@@ -33,6 +34,8 @@ export interface OutputViewerData {
   sparkAppId?: string;
   /** the connection the run was read from ("Local stack", "Team prod · read-only") */
   connection?: string;
+  /** the run traced: task tries on a timeline, the Spark applications it started, the Kafka ranges it read and wrote */
+  trace?: RunTrace;
 }
 
 export type ToOutputViewer =
@@ -46,7 +49,10 @@ export type FromOutputViewer =
   | { type: 'refresh' }
   | { type: 'page'; reqId: number; start: number; count: number }
   | { type: 'openTaskLog'; taskId: string; tryNumber: number }
-  | { type: 'openSparkApp' }
+  /** an application of the run (its id must be one the host sent); none: the run's application from its log */
+  | { type: 'openSparkApp'; appId?: string }
+  /** the message browser on exactly trace.kafka[index] */
+  | { type: 'openRange'; index: number }
   | { type: 'openInAirflow' };
 
 export function isFromOutputViewer(v: unknown): v is FromOutputViewer {
@@ -54,9 +60,12 @@ export function isFromOutputViewer(v: unknown): v is FromOutputViewer {
   switch (v.type) {
     case 'ready':
     case 'refresh':
-    case 'openSparkApp':
     case 'openInAirflow':
       return true;
+    case 'openSparkApp':
+      return v.appId === undefined || (typeof v.appId === 'string' && /^app-[\w-]{1,100}$/.test(v.appId));
+    case 'openRange':
+      return isInt(v.index) && v.index >= 0 && v.index < 10_000;
     case 'page':
       return isPageRequest(v);
     case 'openTaskLog':

@@ -58,7 +58,8 @@ export abstract class BaseTreeProvider<T extends object> implements vscode.TreeD
     }
     let rows: T[];
     try {
-      rows = await this.readChildren(parent);
+      // what the poll that fired this re-render just read, else a read now
+      rows = this.rows.takePrefetched(parent) ?? (await this.readChildren(parent));
     } catch (err) {
       rows = this.errorRows(err, parent);
     }

@@ -2,7 +2,10 @@ import * as vscode from 'vscode';
 import { escapeMarkdown } from '../services/util/markdown';
 import { BaseTreeProvider, type TreeViewSource } from './base';
 import { formatDuration, formatMemoryMiB, SparkApplication, SparkMasterStatus, SparkWorker } from '../services/spark/models';
-import { appDuration, SparkViewModel } from '../services/spark/sparkViewModel';
+import { appDuration, SparkViewModel, type StreamingStatus } from '../services/spark/sparkViewModel';
+import { describeQuery, totalLag } from '../services/spark/streaming';
+import { parseSparkTags, untaggedName } from '../services/airflow/runTrace';
+import * as path from 'node:path';
 
 export type SparkNode =
   | { kind: 'unreachable'; uiUrl: string; message: string }
@@ -10,7 +13,8 @@ export type SparkNode =
   | { kind: 'master'; status: SparkMasterStatus; uiUrl: string }
   | { kind: 'worker'; worker: SparkWorker }
   | { kind: 'group'; group: 'running' | 'completed'; count: number }
-  | { kind: 'app'; app: SparkApplication }
+  | { kind: 'app'; app: SparkApplication; queries?: StreamingStatus[] }
+  | { kind: 'query'; appId: string; status: StreamingStatus }
   | { kind: 'empty'; text: string };
 
 /** Identity of a row (parents unique in the tree). */
@@ -22,6 +26,8 @@ export function sparkNodeKey(n: SparkNode): string {
       return `worker:${n.worker.id}`;
     case 'app':
       return `app:${n.app.id}`;
+    case 'query':
+      return `query:${n.appId}:${n.status.query.checkpoint}`;
     case 'empty':
       return `empty:${n.text}`;
     default:
@@ -53,7 +59,7 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
       key: sparkNodeKey,
       // a running application's row shows a ticking duration
       signature: (n, now) => (n.kind === 'app' ? JSON.stringify(n) + formatDuration(this.duration(n.app, now)) : JSON.stringify(n)),
-      hasChildren: (n) => n.kind === 'master' || n.kind === 'group',
+      hasChildren: (n) => n.kind === 'master' || n.kind === 'group' || (n.kind === 'app' && !!n.queries?.length),
     });
     this.register(model.onDidChange(() => this.onModelChange()));
   }
@@ -96,8 +102,9 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
       if (!apps.length) {
         return [{ kind: 'empty', text: node.group === 'running' ? 'No running applications' : 'No completed applications' }];
       }
-      return apps.map((app) => ({ kind: 'app', app }));
+      return apps.map((app) => ({ kind: 'app', app, queries: s.streaming?.get(app.id) }));
     }
+    if (node.kind === 'app') return (node.queries ?? []).map((status) => ({ kind: 'query', appId: node.app.id, status }));
     return [];
   }
 
@@ -159,19 +166,40 @@ export class SparkTreeProvider extends BaseTreeProvider<SparkNode> {
         const a = node.app;
         const running = appContextValue(a) === 'sparkApp.running';
         const duration = this.duration(a, Date.now());
-        const item = new vscode.TreeItem(a.name || a.id, None);
+        // an application an Airflow task started carries its run's tags: shown as "task of DAG"
+        const tags = parseSparkTags(a.name);
+        const item = new vscode.TreeItem((tags ? untaggedName(a.name) : a.name) || a.id, node.queries?.length ? vscode.TreeItemCollapsibleState.Expanded : None);
         item.id = `spark-app-${a.id}-${running ? 'r' : 'c'}`;
-        item.description = running
-          ? `${a.id} · ${a.cores} cores · ${formatMemoryMiB(a.memoryPerExecutor)}/executor · ${formatDuration(duration)}`
-          : `${a.state} · ${formatDuration(duration)} · ${a.id}`;
+        const by = tags ? `${tags.taskId} of ${tags.dagId}` : '';
+        item.description = (
+          running
+            ? [a.id, by, `${a.cores} cores`, `${formatMemoryMiB(a.memoryPerExecutor)}/executor`, formatDuration(duration)]
+            : [a.state, formatDuration(duration), by, a.id]
+        ).filter(Boolean).join(' · ');
         item.tooltip = new vscode.MarkdownString(
           `**${escapeMarkdown(a.name)}** (${escapeMarkdown(a.state)})\n\n- id: ${escapeMarkdown(a.id)}\n- user: ${escapeMarkdown(a.user)}\n- cores: ${a.cores}\n` +
             `- memory per executor: ${formatMemoryMiB(a.memoryPerExecutor)}\n` +
             `- started: ${new Date(a.startTime).toLocaleString()}\n- duration: ${formatDuration(duration)}` +
+            (tags ? `\n- started by task ${escapeMarkdown(tags.taskId)} of DAG ${escapeMarkdown(tags.dagId)}, run ${escapeMarkdown(tags.runId)}` : '') +
             (a.driverExitCode !== undefined ? `\n- spark-submit exit code: ${a.driverExitCode}` : ''),
         );
         item.iconPath = STATE_ICONS[a.state] ?? new vscode.ThemeIcon('question');
         item.contextValue = appContextValue(a);
+        return item;
+      }
+      case 'query': {
+        const q = node.status.query;
+        const lag = totalLag(node.status.lags);
+        const topics = [...new Set(node.status.lags.map((l) => l.topic))];
+        const item = new vscode.TreeItem(`Query ${q.name ?? q.id ?? path.basename(q.checkpoint)}`, None);
+        item.description = [`lag ${lag.toLocaleString('en-US')}`, describeQuery(q)].filter(Boolean).join(' · ');
+        item.tooltip = new vscode.MarkdownString(
+          `**Structured Streaming query** ${escapeMarkdown(q.name ?? '')}\n\n- id: ${escapeMarkdown(q.id ?? '?')}\n- checkpoint: ${escapeMarkdown(q.checkpoint)}\n` +
+            `- reads: ${escapeMarkdown(topics.join(', ') || '—')}\n` +
+            node.status.lags.map((l) => `- ${escapeMarkdown(l.topic)} [${l.partition}]: at ${l.offset} of ${l.end}, lag ${l.lag}`).join('\n'),
+        );
+        item.iconPath = new vscode.ThemeIcon('pulse', new vscode.ThemeColor(lag > 0 ? 'charts.orange' : 'testing.iconPassed'));
+        item.contextValue = 'streamingQuery';
         return item;
       }
       case 'empty':

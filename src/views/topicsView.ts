@@ -3,16 +3,19 @@ import { BaseTreeProvider, type TreeViewSource } from './base';
 import { formatCount, matchesTopicFilter, topicContextValue } from '../services/kafka/topicFilter';
 import type { GroupPartitionLag, GroupSummary, KafkaService, PartitionSummary, TopicSummary } from '../services/kafka/kafkaClient';
 import { FAILURE_SUMMARY, KafkaUnreachableError } from '../services/kafka/security';
+import { describeQuery, queryLag, totalLag, type PartitionLag, type StreamingQuery } from '../services/spark/streaming';
 
 export type TopicNode =
   | { kind: 'unreachable'; bootstrap: string; message: string; /** what failed, when known ("login refused …") */ summary?: string }
   | { kind: 'empty'; text: string }
-  | { kind: 'topic'; topic: TopicSummary }
+  | { kind: 'topic'; topic: TopicSummary; /** streaming queries reading it, with their total lag */ streaming?: Array<{ name: string; lag: number }> }
   | { kind: 'partition'; topic: string; partition: PartitionSummary }
   | { kind: 'topicGroup'; topic: string; group: GroupSummary }
   | { kind: 'groupsSection'; groups: GroupSummary[] }
   | { kind: 'group'; group: GroupSummary }
-  | { kind: 'lag'; lag: GroupPartitionLag; showTopic: boolean };
+  | { kind: 'lag'; lag: GroupPartitionLag; showTopic: boolean }
+  /** a Structured Streaming query reading the topic (from its checkpoint), with its lag */
+  | { kind: 'streamingQuery'; topic: string; query: StreamingQuery; lags: PartitionLag[] };
 
 /** Identity of a row: parents are unique in the tree, leaves among their siblings. */
 export function topicNodeKey(n: TopicNode): string {
@@ -27,6 +30,8 @@ export function topicNodeKey(n: TopicNode): string {
       return `group:${n.group.groupId}`;
     case 'lag':
       return `lag:${n.lag.topic}:${n.lag.partition}`;
+    case 'streamingQuery':
+      return `streamingQuery:${n.topic}:${n.query.checkpoint}`;
     case 'empty':
       return `empty:${n.text}`;
     default:
@@ -52,7 +57,12 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
 
   private bootstrap = '?';
 
-  constructor(private readonly service: () => Promise<KafkaService>, private readonly pollIntervalMs = 10_000) {
+  constructor(
+    private readonly service: () => Promise<KafkaService>,
+    private readonly pollIntervalMs = 10_000,
+    /** the streaming queries whose checkpoints this machine can read (read when a topic is expanded) */
+    private readonly streamingQueries: () => Promise<StreamingQuery[]> = async () => [],
+  ) {
     super({ key: topicNodeKey, hasChildren: (n) => n.kind === 'topic' || n.kind === 'topicGroup' || n.kind === 'groupsSection' || n.kind === 'group' });
   }
 
@@ -101,9 +111,12 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
         const svc = await this.service();
         const parts = await svc.describeTopic(node.topic.name).catch(() => [] as PartitionSummary[]);
         const groups = (this.snapshot?.groups ?? []).filter((g) => g.topics.includes(node.topic.name));
+        // Spark's Kafka source commits no group offsets: a streaming query's lag comes from its checkpoint
+        const queries = (await this.streamingQueries().catch(() => [] as StreamingQuery[])).filter((q) => q.offsets.has(node.topic.name));
         return [
           ...parts.map((partition): TopicNode => ({ kind: 'partition', topic: node.topic.name, partition })),
           ...groups.map((group): TopicNode => ({ kind: 'topicGroup', topic: node.topic.name, group })),
+          ...queries.map((query): TopicNode => ({ kind: 'streamingQuery', topic: node.topic.name, query, lags: queryLag(query, node.topic.name, parts.filter((p) => p.high >= 0)) })),
         ];
       }
       case 'topicGroup':
@@ -130,10 +143,18 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
     this.snapshot = undefined;
     const svc = await this.service();
     this.bootstrap = svc.bootstrap;
-    const [topics, groups] = await Promise.all([svc.listTopics({ includeInternal: this.showInternal }), svc.listGroups().catch(() => [] as GroupSummary[])]);
+    const [topics, groups, queries] = await Promise.all([
+      svc.listTopics({ includeInternal: this.showInternal }),
+      svc.listGroups().catch(() => [] as GroupSummary[]),
+      this.streamingQueries().catch(() => [] as StreamingQuery[]),
+    ]);
     this.snapshot = { topics, groups };
     const shown = this.snapshot.topics.filter((t) => matchesTopicFilter(t.name, this.filter));
-    const out: TopicNode[] = shown.map((topic) => ({ kind: 'topic', topic }));
+    const streamingOf = (t: TopicSummary) => {
+      const reading = queries.filter((q) => q.offsets.has(t.name));
+      return reading.length ? reading.map((q) => ({ name: q.name ?? q.id ?? 'query', lag: totalLag(queryLag(q, t.name, t.watermarks)) })) : undefined;
+    };
+    const out: TopicNode[] = shown.map((topic) => ({ kind: 'topic', topic, streaming: streamingOf(topic) }));
     if (shown.length === 0)
       out.push({ kind: 'empty', text: this.filter ? `No topic matches "${this.filter}"` : 'No topics yet — create one with +' });
     out.push({ kind: 'groupsSection', groups: this.snapshot.groups });
@@ -163,7 +184,8 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
         item.id = `topic:${t.name}`;
         const count = t.messageCount === undefined ? 'count unknown' : `${formatCount(t.messageCount)} msg`;
         const health = [t.offline ? `${t.offline} offline` : '', t.underReplicated ? `${t.underReplicated} under-replicated` : ''].filter(Boolean);
-        item.description = [`${t.partitions} partition${t.partitions === 1 ? '' : 's'}`, t.replicationFactor > 1 ? `RF ${t.replicationFactor}` : '', count, ...health].filter(Boolean).join(' · ');
+        const streaming = (node.streaming ?? []).map((q) => `read by streaming query ${q.name}, lag ${formatCount(q.lag)}`);
+        item.description = [`${t.partitions} partition${t.partitions === 1 ? '' : 's'}`, t.replicationFactor > 1 ? `RF ${t.replicationFactor}` : '', count, ...health, ...streaming].filter(Boolean).join(' · ');
         item.tooltip =
           `${t.name}\n${t.partitions} partitions, replication factor ${t.replicationFactor}, ` +
           (t.messageCount === undefined
@@ -227,6 +249,16 @@ export class TopicsTreeProvider extends BaseTreeProvider<TopicNode> {
         item.tooltip = `${g.groupId}\nstate ${g.state}, ${g.members} members\ntopics: ${g.topics.join(', ') || '—'}\ntotal lag ${g.totalLag}`;
         item.contextValue = 'consumerGroup';
         item.iconPath = new vscode.ThemeIcon('organization');
+        return item;
+      }
+      case 'streamingQuery': {
+        const q = node.query;
+        const lag = totalLag(node.lags);
+        const item = new vscode.TreeItem(`Streaming query ${q.name ?? q.id ?? ''}`.trim(), None);
+        item.description = [`lag ${formatCount(lag)}`, q.appId ? `read by ${q.appId}` : '', describeQuery(q)].filter(Boolean).join(' · ');
+        item.tooltip = `Structured Streaming query ${q.name ?? ''} (${q.id ?? 'id unknown'})\ncheckpoint ${q.checkpoint}\n${node.lags.map((l) => `partition ${l.partition}: at ${l.offset} of ${l.end}, lag ${l.lag}`).join('\n')}`;
+        item.iconPath = new vscode.ThemeIcon('pulse', new vscode.ThemeColor(lag > 0 ? 'charts.orange' : 'testing.iconPassed'));
+        item.contextValue = 'streamingQuery';
         return item;
       }
       case 'lag': {

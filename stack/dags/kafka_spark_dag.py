@@ -14,6 +14,11 @@ Running it twice works and each run knows its own data:
   DATAPIPELINE_RUN_ID so it can tag what it writes;
 - consume_output_topic reads output-topic from the offsets recorded before Spark ran and pushes the
   range (XCom "output_offsets") that the extension's output viewer reads back.
+Each task also pushes what it (or the Spark job it started) read and wrote, as exact offset ranges:
+XCom "datapipeline_kafka", a list of {topic, role: read|write, task (when another task's), start,
+end} (start/end: {partition: offset}); the extension's run view shows them and opens exactly them.
+The Spark application is named with the run's tags (" [dp:<dag>/<task>/<run_id>]", see
+plugins/airflow_local_settings.py), which the run view reads back from the Spark master.
 One run at a time (max_active_runs=1) keeps those ranges from interleaving.
 """
 import json
@@ -93,6 +98,15 @@ def create_kafka_topics():
         admin.close()
 
 
+def _kafka_range(topic, role, start, end, task=None):
+    """One entry of the "datapipeline_kafka" XCom: an exact offset range a task read or wrote."""
+    entry = {"topic": topic, "role": role, "start": {str(p): o for p, o in sorted(start.items())},
+             "end": {str(p): o for p, o in sorted(end.items())}}
+    if task:
+        entry["task"] = task
+    return entry
+
+
 def produce_sample_data(ti, run_id, **_):
     from kafka import KafkaProducer
 
@@ -115,6 +129,11 @@ def produce_sample_data(ti, run_id, **_):
     ti.xcom_push(key="spark_starting_offsets", value=_spark_offsets(INPUT_TOPIC, input_before))
     ti.xcom_push(key="spark_ending_offsets", value=_spark_offsets(INPUT_TOPIC, input_after))
     ti.xcom_push(key="output_start_offsets", value=json.dumps({str(p): o for p, o in output_before.items()}))
+    # this task wrote the range; the Spark task reads exactly it (KAFKA_STARTING/ENDING_OFFSETS)
+    ti.xcom_push(key="datapipeline_kafka", value=json.dumps([
+        _kafka_range(INPUT_TOPIC, "write", input_before, input_after),
+        _kafka_range(INPUT_TOPIC, "read", input_before, input_after, task="process_kafka_with_spark"),
+    ]))
 
 
 def consume_output_topic(ti, run_id, **_):
@@ -151,6 +170,12 @@ def consume_output_topic(ti, run_id, **_):
         "start": {str(p): start.get(p, 0) for p in end},
         "end": {str(p): o for p, o in end.items()},
     }))
+    # what the Spark task wrote since produce_sample_data looked (one run at a time), read here
+    written = {p: start.get(p, 0) for p in end}
+    ti.xcom_push(key="datapipeline_kafka", value=json.dumps([
+        _kafka_range(OUTPUT_TOPIC, "write", written, end, task="process_kafka_with_spark"),
+        _kafka_range(OUTPUT_TOPIC, "read", written, end),
+    ]))
     return len(records)
 
 

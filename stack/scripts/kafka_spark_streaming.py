@@ -4,6 +4,8 @@ readStream from Kafka, same parsing/filter/message as the batch job, writeStream
 its checkpoint under DATAPIPELINE_CHECKPOINT_DIR (never /tmp, so a restart resumes where it
 stopped). By default it processes what is available and stops (trigger availableNow); set
 STREAMING_TIMEOUT_SECONDS > 0 to keep running that long with a micro-batch trigger instead.
+Each micro-batch's progress goes to <checkpoint>/datapipeline-progress.jsonl (rows/s, batch
+duration, the offsets reached, the application id): DataPipeline shows the query's lag from it.
 
 Environment: KAFKA_BOOTSTRAP_SERVERS (default broker:19092), SPARK_MASTER_URL (used only when
 not launched by spark-submit), INPUT_TOPIC, OUTPUT_TOPIC (or the program arguments
@@ -13,7 +15,7 @@ not launched by spark-submit), INPUT_TOPIC, OUTPUT_TOPIC (or the program argumen
 import os
 import sys
 
-from pipeline_common import adults_with_message, as_kafka_records, kafka_sink_options, parse_args, parse_people, spark_session
+from pipeline_common import adults_with_message, as_kafka_records, kafka_sink_options, parse_args, parse_people, record_progress, spark_session
 
 
 def main(argv=None) -> int:
@@ -24,6 +26,7 @@ def main(argv=None) -> int:
     timeout = float(os.environ.get("STREAMING_TIMEOUT_SECONDS", "0") or 0)
 
     spark = spark_session("KafkaSparkStreaming")
+    record_progress(spark, checkpoint)
     try:
         raw = (
             spark.readStream.format("kafka")
@@ -38,6 +41,7 @@ def main(argv=None) -> int:
             .options(**kafka_sink_options(args))
             .option("topic", output_topic)
             .option("checkpointLocation", checkpoint)
+            .queryName(f"adults {input_topic} -> {output_topic}")
             .outputMode("append")
         )
         print(f"Streaming {input_topic} -> {output_topic} via {bootstrap}; checkpoint {checkpoint}")

@@ -27,7 +27,12 @@ def master_from_environment():
 
 
 def spark_session(app_name: str) -> SparkSession:
-    builder = SparkSession.builder.appName(app_name)
+    # Under spark-submit the name it was given stands (Airflow tags it with the DAG, task and run,
+    # which DataPipeline reads back from the master; without --name it is the script's file name):
+    # appName() here would replace it. Run directly, the job names itself.
+    builder = SparkSession.builder
+    if not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        builder = builder.appName(app_name)
     master = master_from_environment()
     if master:
         builder = builder.master(master)
@@ -79,3 +84,47 @@ def as_kafka_records(adults: DataFrame) -> DataFrame:
         col("name").alias("key"),
         to_json(struct("name", "age", "city", "message")).alias("value"),
     )
+
+
+PROGRESS_FILE = "datapipeline-progress.jsonl"
+PROGRESS_KEEP = 200
+
+
+def record_progress(spark: SparkSession, checkpoint: str) -> None:
+    """Appends each micro-batch's progress (rows/s in and processed, batch duration, the Kafka offsets
+    it reached) to <checkpoint>/datapipeline-progress.jsonl, with the application id, so DataPipeline
+    can show the query's lag under its application and beside its topics. Spark's Kafka source
+    commits no consumer-group offsets, so no Kafka tool can show this lag otherwise."""
+    import json
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    path = os.path.join(checkpoint, PROGRESS_FILE)
+    app_id = spark.sparkContext.applicationId
+
+    class ProgressFile(StreamingQueryListener):
+        def onQueryStarted(self, event):
+            pass
+
+        def onQueryProgress(self, event):
+            line = json.dumps({"appId": app_id, **json.loads(event.progress.json)})
+            try:
+                os.makedirs(checkpoint, exist_ok=True)
+                lines = []
+                if os.path.exists(path):
+                    with open(path, encoding="utf-8") as f:
+                        lines = f.read().splitlines()[-(PROGRESS_KEEP - 1):]
+                tmp = f"{path}.tmp"
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write("\n".join([*lines, line]) + "\n")
+                os.replace(tmp, path)  # readers never see half a line
+            except OSError as e:
+                print(f"DataPipeline: could not record the query progress in {path}: {e}")
+
+        def onQueryIdle(self, event):
+            pass
+
+        def onQueryTerminated(self, event):
+            pass
+
+    spark.streams.addListener(ProgressFile())
+

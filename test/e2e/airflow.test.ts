@@ -72,6 +72,55 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     ]);
   });
 
+  it('the run view traces the run: four tasks on its timeline, the Spark application by its tags, 5 in and 3 out; "Open these messages" shows exactly Alice, Charlie and Eve', async () => {
+    const frame = await vsc.webviewFrame({ containsSelector: '#timeline', timeoutMs: 60_000 });
+    const rows = await frame.locator('#timeline .gantt-row').evaluateAll((rs) => rs.map((r) => [r.getAttribute('data-task'), r.querySelector('.gantt-duration')?.textContent ?? '']));
+    assert.deepEqual(rows.map((r) => r[0]), ['create_kafka_topics', 'produce_sample_data', 'process_kafka_with_spark', 'consume_output_topic'], 'four tasks in the order they ran');
+    for (const [task, duration] of rows) assert.match(duration!, /^\d+s$|^\d+m \d\ds$/, `${task} has a duration`);
+    const bars = await frame.locator('#timeline .bar').evaluateAll((bs) => bs.map((b) => ({ left: b.getBoundingClientRect().left, width: b.getBoundingClientRect().width })));
+    assert.equal(bars.length, 4);
+    assert.ok(bars.every((b) => b.width > 0), 'every try is drawn as a bar');
+    for (let i = 1; i < bars.length; i++) assert.ok(bars[i].left >= bars[i - 1].left, 'bars go left to right in time');
+    const spark = frame.locator('#spark li[data-task="process_kafka_with_spark"]');
+    assert.equal(await spark.count(), 1, 'the Spark application is linked to its task by its tags');
+    assert.match(await spark.innerText(), /^app-\S+ kafka_spark_pipeline · started by process_kafka_with_spark · FINISHED in \d+s/);
+    const ranges = await frame.locator('#kafka-ranges tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].slice(0, 5).map((td) => td.textContent)));
+    const summary = ranges.map((r) => `${r[0]} ${r[1]} ${r[2]} ${r[4]}`).sort();
+    assert.deepEqual(summary, [
+      'input-topic process_kafka_with_spark read 5',
+      'input-topic produce_sample_data wrote 5',
+      'output-topic consume_output_topic read 3',
+      'output-topic process_kafka_with_spark wrote 3',
+    ]);
+    await vsc.screenshot('run-view');
+    await frame.locator('#kafka-ranges tbody tr[data-topic="output-topic"][data-role="write"] button', { hasText: 'Open these messages' }).click();
+    const browser = await vsc.webviewFrame({ containsSelector: '#message-table', timeoutMs: 60_000 });
+    await browser.locator('#status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
+    await browser.locator('#match-count', { hasText: /^3 messages$/ }).waitFor({ timeout: 30_000 });
+    const values = await browser.locator('.mt-row[data-seq]').allInnerTexts();
+    const names = values.map((v) => /"name":"(\w+)"/.exec(v)?.[1]).sort();
+    assert.deepEqual(names, ['Alice', 'Charlie', 'Eve'], values.join('\n'));
+    assert.equal(await browser.locator('#start-mode').inputValue(), 'range', 'the browser read exactly that range');
+    await vsc.screenshot('run-view-open-messages');
+  });
+
+  it('a CodeLens above the DAG says how its last run went, and opens its run view', async () => {
+    await vsc.runCommand('View: Close All Editors');
+    await vsc.page.keyboard.press('Control+P');
+    await vsc.page.locator('.quick-input-widget .quick-input-box input').fill('kafka_spark_dag.py');
+    await vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'kafka_spark_dag.py' }).first().click();
+    // the DAG is defined near the end of the file: lenses draw only in view
+    await vsc.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await vsc.page.keyboard.press('Control+End');
+    const lens = vsc.page.locator('.codelens-decoration a', { hasText: /last run: success in \d+/ });
+    await lens.first().waitFor({ timeout: 60_000 });
+    assert.equal(await vsc.page.locator('.codelens-decoration a', { hasText: 'Trigger' }).count() >= 1, true);
+    await vsc.screenshot('codelens-dag');
+    await lens.first().click();
+    await vsc.page.locator('.tabs-container .tab', { hasText: /^Output: kafka_spark_pipeline/ }).first().waitFor({ timeout: 30_000 });
+    await vsc.webviewFrame({ containsSelector: '#timeline', timeoutMs: 60_000 });
+  });
+
   it("the DAGs view shows the run's tasks green", async () => {
     await vsc.openContainer('DataPipeline');
     const dag = vsc.treeItem('DAGs', /^kafka_spark_pipeline$/);
@@ -189,14 +238,14 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       await vsc.page.mouse.move(1, 1);
       await vsc.escape();
       await vsc.page.locator('.context-view').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
-      const askedWhichRun = vsc.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Output of which' });
-      await contextMenu(vsc, runRow, 'Open Output Viewer', async () => undefined);
+      const askedWhichRun = vsc.page.locator('.quick-input-widget .quick-input-title', { hasText: /Choose a DAG|Run view of which/ });
+      await contextMenu(vsc, runRow, 'Open Run View', async () => undefined);
       // Known defect, left for a fix (see the closing note of 2026-12-02): now and then a DAGs-view
       // menu's command gets no row and asks which run. Say so, and take the menu once more.
       if (await askedWhichRun.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
         console.log('      KNOWN DEFECT: the run row\'s menu command got no row (it asked which run); opening the menu again');
         await vsc.escape();
-        await contextMenu(vsc, runRow, 'Open Output Viewer', async () => undefined);
+        await contextMenu(vsc, runRow, 'Open Run View', async () => undefined);
       }
       const frame = await vsc.webviewFrame({ containsText: `${dagId} · ${run.runId}`, timeoutMs: 60_000 });
       await frame.locator('#messages-title', { hasText: `(${N.toLocaleString('en-US')})` }).waitFor({ timeout: 60_000 });
@@ -335,6 +384,49 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       await vsc.screenshot('airflow-clear-task-try2');
     } finally {
       if (wasPaused) await client.setPaused(dagId, true);
+    }
+  });
+
+  it('a run row\u2019s menu command gets its row while the rows around it change (runs added under the same DAG, three times)', async () => {
+    assert.ok(helloRun.runId, 'needs the run of the earlier test');
+    const client = new AirflowClient({ baseUrl: 'http://127.0.0.1:8085', username: 'admin', password: 'admin' });
+    const dagId = 'hello_spark_cluster';
+    const wasPaused = (await client.getDag(dagId)).isPaused;
+    // paused: the runs added stay queued, each one only changes the DAG's list of runs
+    if (!wasPaused) await client.setPaused(dagId, true);
+    const added: string[] = [];
+    try {
+      for (let i = 0; i < 3 && (await vsc.page.locator('.context-view-block, .quick-input-widget .quick-input-box input').first().isVisible()); i++) await vsc.escape();
+      await vsc.runCommand('View: Close All Editors');
+      await vsc.openContainer('DataPipeline');
+      const dag = vsc.treeItem('DAGs', /^hello_spark_cluster$/);
+      await dag.waitFor({ timeout: 30_000 });
+      if ((await dag.getAttribute('aria-expanded')) !== 'true') await dag.click();
+      const run = vsc.treeItem('DAGs', helloRun.runId);
+      await run.waitFor({ timeout: 30_000 });
+      if ((await run.getAttribute('aria-expanded')) === 'true') await run.click();
+      const askedWhich = vsc.page.locator('.quick-input-widget .quick-input-title', { hasText: /Choose a DAG|Run view of which/ });
+      for (let round = 1; round <= 3; round++) {
+        const entry = vsc.page.locator('.context-view .monaco-menu .action-label', { hasText: 'Open Run View' });
+        await contextMenu(vsc, run, 'Open Run View', async () => {
+          // a run added while the menu is open: the DAG's runs re-render (the view polls every 3 s now)
+          const r = await client.triggerDagRun(dagId, { runId: `manual__e2e_menu_${process.pid}_${round}` });
+          added.push(r.runId);
+          await vsc.treeItem('DAGs', r.runId).waitFor({ timeout: 30_000 });
+        }, { clickEntry: false });
+        if (!(await entry.isVisible())) {
+          // the workbench closed the menu as the rows re-rendered: nothing to run the command on
+          console.log(`      round ${round}: the menu closed when the rows re-rendered`);
+          continue;
+        }
+        await pickMenuEntry(vsc, entry);
+        assert.equal(await askedWhich.waitFor({ timeout: 3000 }).then(() => true, () => false), false, `round ${round}: the command got its row (it did not ask which DAG or run)`);
+        await vsc.webviewFrame({ containsText: `${dagId} · ${helloRun.runId}`, timeoutMs: 60_000 });
+        await vsc.runCommand('View: Close All Editors');
+      }
+    } finally {
+      for (const runId of added) await fetch(`http://127.0.0.1:8085/api/v1/dags/${dagId}/dagRuns/${encodeURIComponent(runId)}`, { method: 'DELETE', headers: { authorization: 'Basic ' + Buffer.from('admin:admin').toString('base64') } }).catch(() => undefined);
+      if (!wasPaused) await client.setPaused(dagId, false);
     }
   });
 });

@@ -11,6 +11,9 @@ import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
 import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
+import { collectRunTrace } from '../../src/services/airflow/runTrace';
+import { readOutputRange } from '../../src/services/airflow/outputReader';
+import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { ensureNativeStack, NativeStack, stackDir } from './harness';
@@ -131,6 +134,47 @@ describe('Airflow 2.8.1 (native stack)', function () {
     assert.equal(produceLog.endOfLog, true);
     const consumeLog = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: triggered.runId, taskId: 'consume_output_topic' }, 1);
     assert.match(consumeLog.text, /Total records in output-topic for run .*: 3/);
+  });
+
+  it('traces the run: four task tries in order on its timeline, the Spark application linked by the tags read back from the master, exactly 5 in and 3 out', async () => {
+    assert.ok(firstRunId, 'the first run happened');
+    const master = new SparkMasterClient(stack.endpoints.sparkUiUrl);
+    const sparkApps = async () => {
+      const st = await master.status();
+      return [...st.activeApps, ...st.completedApps];
+    };
+    const { trace } = await collectRunTrace(client, STREAMING_DAG_ID, firstRunId, { sparkApps, order: STREAMING_TASK_ORDER });
+    assert.deepEqual(trace.bars.map((b) => [b.taskId, b.tryNumber, b.state]), STREAMING_TASK_ORDER.map((t) => [t, 1, 'success']));
+    for (const b of trace.bars) {
+      assert.ok(b.startMs! >= trace.startMs && b.endMs! <= trace.endMs && b.endMs! >= b.startMs!, `${b.taskId} lies inside the run`);
+      assert.match(b.duration, /^\d+s$|^\d+m \d\ds$/);
+    }
+    for (let i = 1; i < trace.bars.length; i++) assert.ok(trace.bars[i].startMs! >= trace.bars[i - 1].endMs! - 1000, 'each task starts after the one before ends');
+    // the application was named " [dp:<dag>/<task>/<run>]" at submit time (the stack's cluster policy)
+    assert.equal(trace.spark.length, 1, JSON.stringify(trace.spark));
+    assert.equal(trace.spark[0].taskId, 'process_kafka_with_spark');
+    assert.equal(trace.spark[0].state, 'FINISHED');
+    const app = (await sparkApps()).find((a) => a.id === trace.spark[0].appId)!;
+    assert.equal(app.name, `kafka_spark_pipeline [dp:${STREAMING_DAG_ID}/process_kafka_with_spark/${firstRunId}]`);
+    const range = (topic: string, role: string, task: string) => trace.kafka.find((r) => r.topic === topic && r.role === role && r.taskId === task);
+    assert.equal(range('input-topic', 'write', 'produce_sample_data')?.count, 5);
+    assert.equal(range('input-topic', 'read', 'process_kafka_with_spark')?.count, 5);
+    assert.equal(range('output-topic', 'write', 'process_kafka_with_spark')?.count, 3);
+    assert.equal(range('output-topic', 'read', 'consume_output_topic')?.count, 3);
+    // the ranges are exact: the input range holds this run's 5 people, tagged with its run id
+    const kafka = new KafkaService({ bootstrap: stack.endpoints.kafkaBootstrap });
+    try {
+      const inRange = range('input-topic', 'write', 'produce_sample_data')!;
+      const read = await readOutputRange(
+        { topic: 'input-topic', start: new Map(inRange.partitions.map((p) => [p.partition, p.start])), end: new Map(inRange.partitions.map((p) => [p.partition, p.end])) },
+        { service: kafka },
+      );
+      const people = read.records().map((r) => r.fields ?? {});
+      assert.deepEqual(people.map((f) => f.name).sort(), ['Alice', 'Bob', 'Charlie', 'Diana', 'Eve']);
+      assert.ok(people.every((f) => f.run_id === firstRunId));
+    } finally {
+      await kafka.dispose();
+    }
   });
 
   it('runs it a second time: topics already there are fine and the output is again exactly those three', async () => {

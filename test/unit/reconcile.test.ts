@@ -90,6 +90,33 @@ describe('tree refresh: a poll re-renders only what changed, keeping the rows VS
     assert.deepEqual(result.changed, [users]);
   });
 
+  it('after a full re-render, VS Code\u2019s re-reads of the root and the open topics are answered from the poll\u2019s reads (a menu\u2019s row comes back at once), once', async () => {
+    const src = new Source();
+    const r = new TreeReconciler(shape);
+    const { root } = show(r, src, ['orders']);
+    src.topics.set('payments', [1]);
+    src.reads = [];
+    assert.deepEqual(await r.update(src.read, 1000), { full: true });
+    assert.deepEqual(src.reads, ['root', 'topic:orders'], 'the poll read the root and the open topic');
+    const freshRoot = r.takePrefetched(undefined, 1001)!;
+    assert.deepEqual(freshRoot.map(shape.key), ['topic:orders', 'topic:users', 'topic:payments', 'groups']);
+    assert.deepEqual(r.takePrefetched(root[0], 1001)!.map(shape.key), ['p:orders:0', 'p:orders:1']);
+    assert.equal(r.takePrefetched(root[0], 1001), undefined, 'given once');
+    assert.equal(r.takePrefetched(root[1], 1001), undefined, 'a collapsed topic was not read');
+  });
+
+  it('rows added under an open topic: its re-read is answered from the poll; what is not taken soon is read again', async () => {
+    const src = new Source();
+    const r = new TreeReconciler(shape);
+    const { root } = show(r, src, ['users']);
+    src.topics.set('users', [3, 2]);
+    await r.update(src.read, 1000);
+    assert.deepEqual(r.takePrefetched(root[1], 2000)!.map(shape.key), ['p:users:0', 'p:users:1']);
+    src.topics.set('users', [3, 2, 1]);
+    await r.update(src.read, 10_000);
+    assert.equal(r.takePrefetched(root[1], 20_000), undefined, 'too old: the caller reads again');
+  });
+
   it('children of a collapsed topic are not read by a poll; of an expanded one they are', async () => {
     const src = new Source();
     const r = new TreeReconciler(shape);

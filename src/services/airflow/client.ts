@@ -222,6 +222,34 @@ export class AirflowClient {
     }
   }
 
+  /**
+   * The values of XCom `key` across a run's tasks: one listing of the run's entries (task "~"),
+   * then each value. A server that cannot list across tasks is asked task by task (`taskIds`).
+   */
+  async listXcomValues(dagId: string, runId: string, key: string, taskIds: string[]): Promise<Array<{ taskId: string; value: unknown }>> {
+    let tasks: string[];
+    try {
+      const items = await this.pageAll(`/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances/~/xcomEntries`, 'xcom_entries', { xcom_key: key });
+      tasks = [...new Set(items.map((x, i) => obj(x, `xcom_entries[${i}]`)).filter((o) => o.key === key).map((o) => String(o.task_id)))];
+    } catch (err) {
+      if (!(err instanceof AirflowError) || (err.kind !== 'notFound' && err.kind !== 'badRequest')) throw err;
+      tasks = taskIds;
+    }
+    const out: Array<{ taskId: string; value: unknown }> = [];
+    for (const taskId of tasks) {
+      const value = await this.getXcom(dagId, runId, taskId, key);
+      if (value !== undefined) out.push({ taskId, value });
+    }
+    return out;
+  }
+
+  /** Every try of a task (Airflow 3; undefined on Airflow 2, whose API lists only the latest). */
+  async listTaskTries(dagId: string, runId: string, taskId: string): Promise<AirflowTaskInstance[] | undefined> {
+    if ((await this.apiVersion()) === 'v1') return undefined;
+    const items = await this.pageAll(`/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances/${enc(taskId)}/tries`, 'task_instances', {});
+    return items.map((t, i) => ({ ...decodeTaskInstance({ dag_run_id: runId, dag_id: dagId, ...obj(t, `tries[${i}]`) }, `tries[${i}]`) }));
+  }
+
   // ---------------------------------------------------------------- import errors, health
 
   async listImportErrors(): Promise<AirflowImportError[]> {

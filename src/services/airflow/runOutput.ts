@@ -8,7 +8,8 @@ import type { KafkaService } from '../kafka/kafkaClient';
 import { formatSeconds, spanSeconds } from './dagsModel';
 import { emptyOutput, readOutputRange, type OutputMessages } from './outputReader';
 import { parseAppId } from '../spark/driverOutput';
-import { orderTasks, OutputRange, parseOutputRange, summarizeTasks } from './streamingRun';
+import { orderTasks, OutputRange, parseOutputRange, STREAMING_TASK_ORDER, summarizeTasks } from './streamingRun';
+import { collectRunTrace, type TraceSources } from './runTrace';
 import type { OutputViewerData } from '../../protocol/outputViewer';
 
 /** What the output viewer shows for a run: the summary the page draws, and the messages it pages. */
@@ -27,8 +28,16 @@ export function kafkaRangeReader(service: KafkaService): RangeReader {
   return (range) => readOutputRange(range, { service });
 }
 
-export async function collectRunOutput(client: AirflowClient, readRange: RangeReader, dagId: string, runId: string, defaultTopic = 'output-topic', version = 1): Promise<RunOutput> {
-  const [run, tis] = await Promise.all([client.getDagRun(dagId, runId), client.listTaskInstances(dagId, runId)]);
+export async function collectRunOutput(
+  client: AirflowClient,
+  readRange: RangeReader,
+  dagId: string,
+  runId: string,
+  defaultTopic = 'output-topic',
+  version = 1,
+  sources: TraceSources = {},
+): Promise<RunOutput> {
+  const { run, tasks: tis, trace } = await collectRunTrace(client, dagId, runId, { order: STREAMING_TASK_ORDER, ...sources });
   const tasks = orderTasks(tis);
   const runSecs = spanSeconds(run.startDate, run.endDate);
   const data: OutputViewerData = {
@@ -41,10 +50,14 @@ export async function collectRunOutput(client: AirflowClient, readRange: RangeRe
     total: 0,
     columns: [],
     version,
+    trace,
   };
   let messages = emptyOutput(defaultTopic);
   const outputTask = tasks.find((t) => t.taskId === OUTPUT_TASK_ID);
-  if (outputTask?.state !== 'success') {
+  if (!outputTask) {
+    // a DAG without the streaming DAG's output task: the run view shows its trace only
+    data.topic = '';
+  } else if (outputTask.state !== 'success') {
     data.note = `No output yet: ${OUTPUT_TASK_ID} is ${outputTask?.state ?? 'not scheduled'} in this run.`;
   } else {
     const range = parseOutputRange(await client.getXcom(dagId, runId, OUTPUT_TASK_ID, OUTPUT_XCOM_KEY));
@@ -62,8 +75,11 @@ export async function collectRunOutput(client: AirflowClient, readRange: RangeRe
       }
     }
   }
+  // the application tagged with this run and task; else (a DAG file without the tags) the id its log names
   const spark = tasks.find((t) => t.taskId === SPARK_TASK_ID);
-  if (spark && spark.tryNumber > 0) {
+  const tagged = trace.spark.find((a) => a.taskId === SPARK_TASK_ID);
+  if (tagged) data.sparkAppId = tagged.appId;
+  else if (spark && spark.tryNumber > 0) {
     try {
       const log = await client.getTaskLog({ dagId, runId, taskId: SPARK_TASK_ID }, spark.tryNumber);
       data.sparkAppId = parseAppId(log.text);

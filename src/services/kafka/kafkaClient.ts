@@ -36,6 +36,8 @@ export interface TopicSummary {
   underReplicated: number;
   /** partitions without a leader (every replica's broker is down) */
   offline: number;
+  /** each partition's start and end offsets (empty when they could not be read) */
+  watermarks: Watermark[];
 }
 
 export interface PartitionSummary extends Watermark {
@@ -234,11 +236,12 @@ export class KafkaService {
             // unknown was listed a moment ago and deleted since, and is left out
             if (retried && protocolType(e) === 'UNKNOWN_TOPIC_OR_PARTITION') return undefined;
             // a partition without a leader has no offsets to give: the topic is listed, its count unknown
-            if (replication.offline > 0) return { name, partitions: parts.length, messageCount: undefined, internal: isInternalTopic(name), ...replication };
+            if (replication.offline > 0) return { name, partitions: parts.length, messageCount: undefined, internal: isInternalTopic(name), ...replication, watermarks: [] };
             throw e;
           }
           const messageCount = offs.reduce((s, o) => s + (Number(o.high) - Number(o.low)), 0);
-          return { name, partitions: offs.length, messageCount, internal: isInternalTopic(name), ...replication };
+          const watermarks = offs.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+          return { name, partitions: offs.length, messageCount, internal: isInternalTopic(name), ...replication, watermarks };
         }),
       );
       return topics.filter((t): t is TopicSummary => t !== undefined);

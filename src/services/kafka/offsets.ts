@@ -13,7 +13,9 @@ export type StartSpec =
   | { mode: 'timestamp'; timestamp: number }
   /** inclusive [from, to] in epoch ms */
   | { mode: 'window'; from: number; to: number }
-  | { mode: 'group'; groupId: string };
+  | { mode: 'group'; groupId: string }
+  /** exactly [start, end) per partition (e.g. what one pipeline run wrote); partitions not named are not read */
+  | { mode: 'range'; start: Record<number, number>; end: Record<number, number> };
 
 export interface BrowseRequest {
   start: StartSpec;
@@ -110,6 +112,23 @@ export async function planBrowse(
         end: s.to > now ? undefined : w.high,
         untilTimestamp: s.to,
       }));
+    }
+    case 'range': {
+      const named = Object.keys(s.start).map(Number);
+      const unknown = named.filter((p) => !all.includes(p));
+      if (unknown.length) throw new ValidationError(`Partition ${unknown.join(', ')} does not exist; this topic has partitions ${all.join(', ')}.`);
+      const inRange = chosen.filter((w) => named.includes(w.partition));
+      if (!inRange.length) throw new ValidationError('The range names none of the chosen partitions.');
+      return inRange.map((w) => {
+        const from = s.start[w.partition];
+        const to = s.end[w.partition];
+        if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from)
+          throw new ValidationError(`Partition ${w.partition}: the range ${from}–${to} is not a range of offsets (the end must not come before the start).`);
+        if (to > w.high) throw new ValidationError(`Partition ${w.partition} ends at offset ${w.high}; the range asks up to ${to}. Was the topic deleted and made again?`);
+        if (from < w.low)
+          throw new ValidationError(`Partition ${w.partition}: offsets ${from}–${w.low - 1} of the range were deleted by retention (the partition starts at ${w.low} now).`);
+        return { partition: w.partition, start: from, end: to };
+      });
     }
     case 'group': {
       if (!s.groupId) throw new ValidationError('Pick a consumer group.');

@@ -6,17 +6,26 @@
 import type { Disposable } from '../stack/types';
 import type { SparkApplication, SparkMasterStatus } from './models';
 import { SparkMasterClient, SparkUnreachableError } from './sparkMasterClient';
+import type { PartitionLag, StreamingQuery } from './streaming';
 
 export type SparkViewState =
   | { kind: 'loading'; uiUrl: string }
-  | { kind: 'ok'; uiUrl: string; status: SparkMasterStatus; fetchedAt: number }
+  | { kind: 'ok'; uiUrl: string; status: SparkMasterStatus; fetchedAt: number; /** streaming queries of the running applications, by app id */ streaming?: Map<string, StreamingStatus[]> }
   | { kind: 'unreachable'; uiUrl: string; message: string };
+
+/** A running application's Structured Streaming query with its lag per topic. */
+export interface StreamingStatus {
+  query: StreamingQuery;
+  lags: PartitionLag[];
+}
 
 export interface SparkViewModelOptions {
   /** poll period while visible (ms, default 3000) */
   intervalMs?: number;
   /** poll period while waiting for a submitted application (ms, default 250) */
   fastIntervalMs?: number;
+  /** the streaming queries of these running applications with their lag (read only while some run) */
+  streaming?: (appIds: string[]) => Promise<StreamingStatus[]>;
 }
 
 /** Running time of an app at `now`: ticking for running ones, the master's figure otherwise. */
@@ -52,6 +61,7 @@ export class SparkViewModel implements Disposable {
   private readonly driverExits = new Map<string, number>();
   private readonly intervalMs: number;
   private readonly fastIntervalMs: number;
+  private readonly streaming?: SparkViewModelOptions['streaming'];
 
   constructor(
     private readonly clientProvider: () => SparkMasterClient,
@@ -59,6 +69,7 @@ export class SparkViewModel implements Disposable {
   ) {
     this.intervalMs = opts.intervalMs ?? 3000;
     this.fastIntervalMs = opts.fastIntervalMs ?? 250;
+    this.streaming = opts.streaming;
     this._state = { kind: 'loading', uiUrl: this.uiUrl() };
   }
 
@@ -170,6 +181,14 @@ export class SparkViewModel implements Disposable {
     try {
       const status = applyDriverOutcomes(await client.status(), this.driverExits);
       next = { kind: 'ok', uiUrl: client.uiUrl, status, fetchedAt: Date.now() };
+      const running = status.activeApps.map((a) => a.id);
+      if (this.streaming && running.length) {
+        // only while applications run (and the view polls only while visible): no cost otherwise
+        const found = await this.streaming(running).catch(() => [] as StreamingStatus[]);
+        const byApp = new Map<string, StreamingStatus[]>();
+        for (const s of found) if (s.query.appId) byApp.set(s.query.appId, [...(byApp.get(s.query.appId) ?? []), s]);
+        next.streaming = byApp;
+      }
     } catch (err) {
       const message = err instanceof SparkUnreachableError ? err.message : `Spark status unreadable: ${String(err)}`;
       next = { kind: 'unreachable', uiUrl: client.uiUrl, message };

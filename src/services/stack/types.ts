@@ -125,6 +125,8 @@ export interface StackBackend {
   endpoints(): StackEndpoints;
   /** Run spark-submit in client mode against this stack's master. */
   submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult>;
+  /** Folders where the stack's streaming jobs keep their checkpoints (DATAPIPELINE_CHECKPOINT_DIR as seen from this machine). */
+  checkpointDirs(): string[];
   /** What Reset Data deletes, one line each with what it is (the confirmation lists exactly these). */
   describeReset(): string[];
   /** Stops the stack, then deletes its data: Kafka topics, the Airflow database, checkpoints. */

@@ -34,6 +34,12 @@ export class TreeReconciler<T extends object> {
   private readonly expanded = new Set<string>();
   /** the signature each row had when VS Code last rendered it (a ticking duration differs later) */
   private readonly rendered = new WeakMap<T, string>();
+  /**
+   * Children a poll has just read for rows it reports changed (key '' = the root): VS Code asks for
+   * them again at once, and answering from here keeps the time it holds no handle for them (a
+   * context menu's command gets no row then) to the round trip instead of a network read.
+   */
+  private readonly prefetched = new Map<string, { rows: T[]; at: number }>();
 
   constructor(private readonly shape: TreeShape<T>) {}
 
@@ -101,11 +107,25 @@ export class TreeReconciler<T extends object> {
    * that parent changed (VS Code re-reads its children); at the root they make the result full.
    */
   async update(read: ReadChildren<T>, now: number = Date.now()): Promise<UpdateResult<T>> {
+    this.prefetched.clear();
     const root = this.shownRoot;
     if (!root) return { full: true };
     const freshRoot = await read(undefined);
     const changed = new Set<T>();
-    if (!this.inPlace(root, freshRoot, now, changed)) return { full: true };
+    if (!this.inPlace(root, freshRoot, now, changed)) {
+      // the whole tree re-renders: read every open parent now, so VS Code's re-reads are answered at once
+      this.prefetched.set('', { rows: freshRoot, at: now });
+      for (const [key] of [...this.shownChildren]) {
+        const parent = this.parents.get(key);
+        if (!parent || !this.isOpen(key)) continue;
+        try {
+          this.prefetched.set(key, { rows: await read(parent), at: now });
+        } catch {
+          // read again when asked: its children show the error then
+        }
+      }
+      return { full: true };
+    }
     for (const [key, children] of [...this.shownChildren]) {
       const parent = this.parents.get(key);
       // a row re-rendered is asked for its children by VS Code anyway
@@ -117,9 +137,21 @@ export class TreeReconciler<T extends object> {
         changed.add(parent); // its children show the error when VS Code re-reads them
         continue;
       }
-      if (!this.inPlace(children, fresh, now, changed)) changed.add(parent);
+      if (!this.inPlace(children, fresh, now, changed)) {
+        changed.add(parent);
+        this.prefetched.set(key, { rows: fresh, at: now });
+      }
     }
     return { full: false, changed: [...changed] };
+  }
+
+  /** The children the last poll read for `parent` (undefined: none, or older than `maxAgeMs`); each is given once. */
+  takePrefetched(parent: T | undefined, now: number = Date.now(), maxAgeMs = 5000): T[] | undefined {
+    const key = parent === undefined ? '' : this.shape.key(parent);
+    const hit = this.prefetched.get(key);
+    if (!hit) return undefined;
+    this.prefetched.delete(key);
+    return now - hit.at <= maxAgeMs ? hit.rows : undefined;
   }
 
   private inPlace(shown: T[], fresh: T[], now: number, changed: Set<T>): boolean {

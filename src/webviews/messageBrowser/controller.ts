@@ -71,6 +71,14 @@ export function formToRequest(form: StartForm): BrowseRequest {
     case 'group':
       start = { mode: 'group', groupId: form.groupId ?? '' };
       break;
+    case 'range': {
+      const from = parseOffsets(form.offsets).perPartition;
+      const to = parseOffsets(form.toOffsets).perPartition;
+      if (!from || !to) throw new ValidationError('An offset range names each partition: from 0:12, 1:40 to 0:15, 1:44.');
+      const missing = Object.keys(from).filter((p) => !(p in to));
+      if (missing.length) throw new ValidationError(`The range has no end for partition ${missing.join(', ')}.`);
+      return { start: { mode: 'range', start: from, end: to }, partitions: undefined, follow: false };
+    }
   }
   return { start, partitions: form.partitions?.length ? form.partitions : undefined, follow: form.mode === 'latest' ? true : form.follow };
 }

@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { describeRejected, onValidMessage, PanelHost } from '../host';
 import type { RunOutput } from '../../services/airflow/runOutput';
+import type { KafkaRange } from '../../services/airflow/runTrace';
 import { MAX_PAGE_ROWS } from '../../protocol/guards';
 import { isFromOutputViewer, type FromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
 
@@ -19,6 +20,8 @@ export interface OutputViewerHost {
   load(dagId: string, runId: string, version: number): Promise<RunOutput>;
   openTaskLog(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<void>;
   openSparkApp(appId: string | undefined): Promise<void>;
+  /** the message browser on exactly this range of the run */
+  openMessages(dagId: string, runId: string, range: KafkaRange): Promise<void>;
   openInAirflow(dagId: string, runId: string): Promise<void>;
 }
 
@@ -99,9 +102,17 @@ export class OutputViewerPanel implements vscode.Disposable {
         case 'openTaskLog':
           await this.host.openTaskLog(this.dagId, this.runId, m.taskId, m.tryNumber);
           return;
-        case 'openSparkApp':
-          await this.host.openSparkApp(this.last?.data.sparkAppId);
+        case 'openSparkApp': {
+          // only an application this panel showed (the page cannot make the host open anything else)
+          const known = [this.last?.data.sparkAppId, ...(this.last?.data.trace?.spark.map((a) => a.appId) ?? [])];
+          await this.host.openSparkApp(m.appId && known.includes(m.appId) ? m.appId : this.last?.data.sparkAppId);
           return;
+        }
+        case 'openRange': {
+          const range = this.last?.data.trace?.kafka[m.index];
+          if (range) await this.host.openMessages(this.dagId, this.runId, range);
+          return;
+        }
         case 'openInAirflow':
           await this.host.openInAirflow(this.dagId, this.runId);
           return;

@@ -840,6 +840,11 @@ export class DockerBackend implements StackBackend {
     });
   }
 
+  /** The stack's checkpoints folder, bind-mounted into the containers as /opt/checkpoints. */
+  checkpointDirs(): string[] {
+    return [path.join(this.opts.stackDir, 'checkpoints')];
+  }
+
   /** The named volumes Reset removes (for the confirmation that says exactly what is deleted). */
   dataVolumes(): string[] {
     return Object.keys((this.model().raw.volumes as Record<string, unknown> | undefined) ?? {}).map((v) => `${this.projectName}_${v}`);

@@ -243,6 +243,10 @@ export class NativeBackend implements StackBackend {
     this.fire();
   }
 
+  checkpointDirs(): string[] {
+    return [path.join(this.layout.sparkDir, 'checkpoints')];
+  }
+
   /** What reset deletes, each with what it is: the confirmation lists exactly these. */
   private resetTargets(): Array<{ what: string; path: string }> {
     const l = this.layout;

@@ -1,0 +1,199 @@
+/**
+ * One pipeline run, traced: its task tries on a timeline, the Spark application each Spark task
+ * started (linked by the tags the stack puts in the application's name at submit time and read back
+ * from the master, never guessed by time), and each Kafka offset range the run read or wrote (the
+ * XCom "datapipeline_kafka" its tasks push). No `vscode` import.
+ */
+import type { AirflowClient } from './client';
+import { formatSeconds, spanSeconds } from './dagsModel';
+import type { AirflowDagRun, AirflowTaskInstance } from './types';
+import type { SparkApplication } from '../spark/models';
+
+/** What the stack's cluster policy appends to a Spark application's name: " [dp:<dag>/<task>/<run_id>]". */
+export interface SparkTags {
+  dagId: string;
+  taskId: string;
+  runId: string;
+}
+
+const TAG_RE = /\[dp:([^/\]]+)\/([^/\]]+)\/([^\]]+)\]\s*$/;
+
+export function parseSparkTags(appName: string): SparkTags | undefined {
+  const m = TAG_RE.exec(appName);
+  return m ? { dagId: m[1], taskId: m[2], runId: m[3] } : undefined;
+}
+
+/** The application's name without its tags ("kafka_spark_pipeline"). */
+export function untaggedName(appName: string): string {
+  return appName.replace(TAG_RE, '').trim();
+}
+
+export const KAFKA_XCOM_KEY = 'datapipeline_kafka';
+
+export interface KafkaRange {
+  topic: string;
+  role: 'read' | 'write';
+  /** the task that read or wrote it */
+  taskId: string;
+  partitions: Array<{ partition: number; start: number; end: number }>;
+  /** messages in the range (offsets spanned) */
+  count: number;
+}
+
+/**
+ * The entries of one task's "datapipeline_kafka" XCom (a list, or its JSON): each {topic, role,
+ * task?, start: {partition: offset}, end: {…}}; an entry without a task is the pushing task's.
+ * Malformed entries are left out.
+ */
+export function parseKafkaRanges(value: unknown, pushingTask: string): KafkaRange[] {
+  let v = value;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return [];
+    }
+  }
+  if (!Array.isArray(v)) return [];
+  const out: KafkaRange[] = [];
+  for (const e of v) {
+    if (!e || typeof e !== 'object') continue;
+    const o = e as Record<string, unknown>;
+    if (typeof o.topic !== 'string' || (o.role !== 'read' && o.role !== 'write')) continue;
+    const start = offsetsOf(o.start);
+    const end = offsetsOf(o.end);
+    if (!start || !end) continue;
+    const partitions = [...end.entries()]
+      .map(([partition, to]) => ({ partition, start: start.get(partition) ?? 0, end: to }))
+      .filter((p) => p.end >= p.start)
+      .sort((a, b) => a.partition - b.partition);
+    out.push({
+      topic: o.topic,
+      role: o.role,
+      taskId: typeof o.task === 'string' && o.task ? o.task : pushingTask,
+      partitions,
+      count: partitions.reduce((n, p) => n + p.end - p.start, 0),
+    });
+  }
+  return out;
+}
+
+function offsetsOf(x: unknown): Map<number, number> | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  const m = new Map<number, number>();
+  for (const [k, val] of Object.entries(x as Record<string, unknown>)) {
+    const p = Number(k);
+    if (!Number.isInteger(p) || p < 0 || typeof val !== 'number' || !Number.isInteger(val) || val < 0) return undefined;
+    m.set(p, val);
+  }
+  return m;
+}
+
+export interface TaskBar {
+  taskId: string;
+  tryNumber: number;
+  state?: string;
+  /** epoch ms; undefined: not started */
+  startMs?: number;
+  /** epoch ms; undefined while running */
+  endMs?: number;
+  /** "34s" */
+  duration: string;
+  operator?: string;
+}
+
+export interface SparkLink {
+  taskId: string;
+  appId: string;
+  name: string;
+  state: string;
+  duration: string;
+}
+
+/** A run, traced: what the run view draws. */
+export interface RunTrace {
+  /** the timeline's ends (epoch ms): the run's start (or its first try's) to its end (or now) */
+  startMs: number;
+  endMs: number;
+  bars: TaskBar[];
+  spark: SparkLink[];
+  kafka: KafkaRange[];
+  /** what could not be read (e.g. the Spark master down), one line each */
+  notes: string[];
+}
+
+const ms = (iso: string | undefined) => {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(t) ? undefined : t;
+};
+
+/**
+ * The timeline of a run's task tries, ordered by start (not started last, in `order`), with the
+ * span they fill: from the run's start to its end (now while it runs).
+ */
+export function taskTimeline(run: AirflowDagRun, tries: AirflowTaskInstance[], order: string[], now = Date.now()): Pick<RunTrace, 'startMs' | 'endMs' | 'bars'> {
+  const rank = (t: AirflowTaskInstance) => {
+    const i = order.indexOf(t.taskId);
+    return i < 0 ? order.length : i;
+  };
+  const bars = [...tries]
+    .sort((a, b) => (ms(a.startDate) ?? Infinity) - (ms(b.startDate) ?? Infinity) || rank(a) - rank(b) || a.tryNumber - b.tryNumber)
+    .map((t): TaskBar => {
+      const secs = t.duration ?? spanSeconds(t.startDate, t.endDate, now);
+      return { taskId: t.taskId, tryNumber: t.tryNumber, state: t.state, startMs: ms(t.startDate), endMs: ms(t.endDate), duration: secs === undefined ? '' : formatSeconds(secs), operator: t.operator };
+    });
+  const starts = bars.map((b) => b.startMs).filter((x): x is number => x !== undefined);
+  const ends = bars.map((b) => b.endMs ?? (b.startMs !== undefined ? now : undefined)).filter((x): x is number => x !== undefined);
+  const startMs = ms(run.startDate) ?? (starts.length ? Math.min(...starts) : now);
+  const endMs = Math.max(ms(run.endDate) ?? now, ...ends, startMs + 1);
+  return { startMs, endMs, bars };
+}
+
+/** The applications tagged with this run, by task (newest first when a task ran twice). */
+export function sparkLinks(apps: SparkApplication[], dagId: string, runId: string): SparkLink[] {
+  return apps
+    .map((a) => ({ a, tags: parseSparkTags(a.name) }))
+    .filter(({ tags }) => tags && tags.dagId === dagId && tags.runId === runId)
+    .sort((x, y) => y.a.startTime - x.a.startTime)
+    .map(({ a, tags }) => ({ taskId: tags!.taskId, appId: a.id, name: untaggedName(a.name), state: a.state, duration: formatSeconds(a.duration / 1000) }));
+}
+
+export interface TraceSources {
+  /** the master's applications (undefined: no Spark to ask on this connection) */
+  sparkApps?: () => Promise<SparkApplication[]>;
+  now?: number;
+  /** task order for ties (e.g. the DAG's) */
+  order?: string[];
+}
+
+/** Reads what the trace needs: the run, its tries (every try on Airflow 3), its Kafka ranges and its Spark applications. */
+export async function collectRunTrace(client: AirflowClient, dagId: string, runId: string, src: TraceSources = {}): Promise<{ run: AirflowDagRun; tasks: AirflowTaskInstance[]; trace: RunTrace }> {
+  const [run, tasks] = await Promise.all([client.getDagRun(dagId, runId), client.listTaskInstances(dagId, runId)]);
+  const notes: string[] = [];
+  // earlier tries of a retried task (Airflow 3 lists them; Airflow 2.8's API keeps only the latest)
+  const tries = (
+    await Promise.all(
+      tasks.map(async (t) => (t.tryNumber > 1 ? ((await client.listTaskTries(dagId, runId, t.taskId).catch(() => undefined)) ?? [t]) : [t])),
+    )
+  ).flat();
+  const timeline = taskTimeline(run, tries, src.order ?? [], src.now);
+  const [kafka, spark] = await Promise.all([
+    client
+      .listXcomValues(dagId, runId, KAFKA_XCOM_KEY, tasks.map((t) => t.taskId))
+      .then((xs) => xs.flatMap((x) => parseKafkaRanges(x.value, x.taskId)))
+      .catch((e: unknown) => {
+        notes.push(`Kafka ranges unreadable: ${e instanceof Error ? e.message : String(e)}`);
+        return [] as KafkaRange[];
+      }),
+    src.sparkApps
+      ? src.sparkApps().then(
+          (apps) => sparkLinks(apps, dagId, runId),
+          (e: unknown) => {
+            notes.push(`Spark applications unreadable: ${e instanceof Error ? e.message : String(e)}`);
+            return [] as SparkLink[];
+          },
+        )
+      : Promise.resolve([] as SparkLink[]),
+  ]);
+  return { run, tasks, trace: { ...timeline, spark, kafka, notes } };
+}
