@@ -25,6 +25,7 @@ import { summarize } from '../../src/services/stack/statusModel';
 import type { StackProgress } from '../../src/services/stack/types';
 import { SparkJob } from '../../src/services/spark/sparkJob';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
+import { findStreamingQueries, queryLag } from '../../src/services/spark/streaming';
 import { until } from '../lib/until';
 import { ensureBaseImage, removeProject } from './harness';
 
@@ -193,6 +194,22 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       const state = await until(`${appId} to be completed`, async () => (await master.status()).completedApps.find((a) => a.id === appId)?.state, { timeoutMs: 60_000, intervalMs: 2000 });
       assert.equal(state, 'FINISHED');
     }
+  });
+
+  it('the streaming job\u2019s checkpoint is in the workspace: its query, the application it ran as, and where it stands (lag 0 once it caught up)', async function () {
+    const master = new SparkMasterClient(`http://127.0.0.1:${PORTS.SPARK_MASTER_UI_PORT}`);
+    // trigger availableNow: reads what people-in holds, writes the adults, stops
+    const lines: string[] = [];
+    const job = new SparkJob(backend, master, { file: path.join(stackDir, 'scripts', 'kafka_spark_streaming.py'), args: ['--input-topic', 'people-in', '--output-topic', 'people-stream-out'], kafkaConnector: true });
+    const result = await job.run({ onLine: (l) => lines.push(l.text) });
+    assert.equal(result.exitCode, 0, lines.slice(-40).join('\n'));
+    const query = findStreamingQueries(backend.checkpointDirs()).find((q) => q.checkpoint.endsWith('kafka_spark_streaming-people-in-people-stream-out'));
+    assert.ok(query, `a checkpoint under ${backend.checkpointDirs().join(', ')}`);
+    assert.equal(query.appId, result.appId, 'its progress names the application it ran as');
+    assert.equal(query.name, 'adults people-in -> people-stream-out');
+    const lags = queryLag(query, 'people-in', await kafka.watermarks('people-in'));
+    assert.deepEqual(lags.map((l) => l.lag), [0], 'caught up: nothing left to read');
+    assert.equal(lags[0].offset, 2);
   });
 
   it('files the containers wrote into the workspace (task logs, checkpoints) belong to its owner, not root', function () {

@@ -235,12 +235,8 @@ export class AirflowClient {
       if (!(err instanceof AirflowError) || (err.kind !== 'notFound' && err.kind !== 'badRequest')) throw err;
       tasks = taskIds;
     }
-    const out: Array<{ taskId: string; value: unknown }> = [];
-    for (const taskId of tasks) {
-      const value = await this.getXcom(dagId, runId, taskId, key);
-      if (value !== undefined) out.push({ taskId, value });
-    }
-    return out;
+    const values = await Promise.all(tasks.map(async (taskId) => ({ taskId, value: await this.getXcom(dagId, runId, taskId, key) })));
+    return values.filter((v) => v.value !== undefined);
   }
 
   /** Every try of a task (Airflow 3; undefined on Airflow 2, whose API lists only the latest). */

@@ -9,7 +9,7 @@ import { formatSeconds, spanSeconds } from './dagsModel';
 import { emptyOutput, readOutputRange, type OutputMessages } from './outputReader';
 import { parseAppId } from '../spark/driverOutput';
 import { orderTasks, OutputRange, parseOutputRange, STREAMING_TASK_ORDER, summarizeTasks } from './streamingRun';
-import { collectRunTrace, type TraceSources } from './runTrace';
+import { traceRun, type TraceSources } from './runTrace';
 import type { OutputViewerData } from '../../protocol/outputViewer';
 
 /** What the output viewer shows for a run: the summary the page draws, and the messages it pages. */
@@ -37,7 +37,10 @@ export async function collectRunOutput(
   version = 1,
   sources: TraceSources = {},
 ): Promise<RunOutput> {
-  const { run, tasks: tis, trace } = await collectRunTrace(client, dagId, runId, { order: STREAMING_TASK_ORDER, ...sources });
+  const [run, tis] = await Promise.all([client.getDagRun(dagId, runId), client.listTaskInstances(dagId, runId)]);
+  // the trace (tries, Kafka ranges, Spark applications) is read while the output is
+  const tracing = traceRun(client, run, tis, { order: STREAMING_TASK_ORDER, ...sources });
+  tracing.catch(() => undefined); // awaited below; a failure of the output part first must not leave it unhandled
   const tasks = orderTasks(tis);
   const runSecs = spanSeconds(run.startDate, run.endDate);
   const data: OutputViewerData = {
@@ -50,7 +53,6 @@ export async function collectRunOutput(
     total: 0,
     columns: [],
     version,
-    trace,
   };
   let messages = emptyOutput(defaultTopic);
   const outputTask = tasks.find((t) => t.taskId === OUTPUT_TASK_ID);
@@ -75,6 +77,8 @@ export async function collectRunOutput(
       }
     }
   }
+  const trace = await tracing;
+  data.trace = trace;
   // the application tagged with this run and task; else (a DAG file without the tags) the id its log names
   const spark = tasks.find((t) => t.taskId === SPARK_TASK_ID);
   const tagged = trace.spark.find((a) => a.taskId === SPARK_TASK_ID);

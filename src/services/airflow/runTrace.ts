@@ -169,6 +169,12 @@ export interface TraceSources {
 /** Reads what the trace needs: the run, its tries (every try on Airflow 3), its Kafka ranges and its Spark applications. */
 export async function collectRunTrace(client: AirflowClient, dagId: string, runId: string, src: TraceSources = {}): Promise<{ run: AirflowDagRun; tasks: AirflowTaskInstance[]; trace: RunTrace }> {
   const [run, tasks] = await Promise.all([client.getDagRun(dagId, runId), client.listTaskInstances(dagId, runId)]);
+  return { run, tasks, trace: await traceRun(client, run, tasks, src) };
+}
+
+/** The trace of a run whose tasks were read already (so a caller can read other things of it meanwhile). */
+export async function traceRun(client: AirflowClient, run: AirflowDagRun, tasks: AirflowTaskInstance[], src: TraceSources = {}): Promise<RunTrace> {
+  const { dagId, runId } = run;
   const notes: string[] = [];
   // earlier tries of a retried task (Airflow 3 lists them; Airflow 2.8's API keeps only the latest)
   const tries = (
@@ -195,5 +201,5 @@ export async function collectRunTrace(client: AirflowClient, dagId: string, runI
         )
       : Promise.resolve([] as SparkLink[]),
   ]);
-  return { run, tasks, trace: { ...timeline, spark, kafka, notes } };
+  return { ...timeline, spark, kafka, notes };
 }
