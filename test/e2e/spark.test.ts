@@ -19,6 +19,7 @@ import { startJob } from '../integration/lib/sparkJobs';
 import { asInstalledEnv, sleep, VsCodeSession } from './lib/codeServer';
 import { contextMenu, pickMenuEntry } from './lib/menus';
 import { until } from '../lib/until';
+import { finalAppState } from '../lib/sparkApps';
 
 /**
  * Everything the visible terminal holds, read the way a user would: scroll to the top, then page
@@ -163,7 +164,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
       await confirm.waitFor({ state: 'visible', timeout: 10_000 });
       assert.match(await s.page.locator('.monaco-dialog-box').innerText(), new RegExp(`DataPipelineE2EKillMe.*${appId}`));
       await confirm.click();
-      const state = await until(`${appId} to be completed`, async () => (await client.status()).completedApps.find((a) => a.id === appId)?.state, 60_000);
+      const state = await finalAppState(client, appId);
       assert.equal(state, 'KILLED', 'the master lists the application KILLED');
       await s.openContainer('DataPipeline');
       await s.expandView('Spark Applications');
@@ -208,7 +209,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
       await confirm.waitFor({ state: 'visible', timeout: 10_000 });
       assert.match(await s.page.locator('.monaco-dialog-box').innerText(), new RegExp(`DataPipelineE2ETickMe.*${appId}`), 'the command got the row: it asks about this application');
       await confirm.click();
-      const state = await until(`${appId} to be completed`, async () => (await client.status()).completedApps.find((a) => a.id === appId)?.state, 60_000);
+      const state = await finalAppState(client, appId);
       assert.equal(state, 'KILLED');
     } finally {
       await job.cancel();

@@ -416,3 +416,40 @@ describe('spark-submit on a named connection', () => {
     assert.equal(buildSparkSubmitArgv({ file: '/w/job.py' }, { masterUrl: 'spark://127.0.0.1:7077' })[1], 'spark://127.0.0.1:7077');
   });
 });
+
+describe('spark: view model while the master removes a killed application', () => {
+  it('reads again at once when a completed application is still listed RUNNING (the master marks it KILLED a moment later)', async () => {
+    // Spark's master adds a killed application to the completed ones before it marks it KILLED; a
+    // read in between lists it there as RUNNING (seen in CI). The view must not keep that for a poll.
+    const http = await import('node:http');
+    let reads = 0;
+    const server = http.createServer((req, res) => {
+      reads++;
+      const killed = { ...MASTER_JSON.activeapps[0], state: reads === 1 ? 'RUNNING' : 'KILLED' };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ...MASTER_JSON, activeapps: [], completedapps: [killed, ...MASTER_JSON.completedapps] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const model = new SparkViewModel(() => new SparkMasterClient(`http://127.0.0.1:${port}`), { intervalMs: 60_000, fastIntervalMs: 50 });
+    try {
+      const seen: string[] = [];
+      model.onDidChange(() => {
+        const app = model.findApp('app-20261125184000-0002');
+        if (app) seen.push(app.state);
+      });
+      model.setVisible(true);
+      const started = Date.now();
+      while (!seen.includes('KILLED') && Date.now() - started < 1500) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(seen.slice(0, 2), ['RUNNING', 'KILLED'], `states shown: ${seen.join(', ')}`);
+      assert.ok(Date.now() - started < 2000, `KILLED shown after ${Date.now() - started} ms (the poll period is 60 s)`);
+      // once settled, back to the normal period: no more reads
+      const after = reads;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(reads, after, 'kept polling fast after every completed application had its final state');
+    } finally {
+      model.dispose();
+      server.close();
+    }
+  });
+});

@@ -28,6 +28,11 @@ export interface SparkViewModelOptions {
   streaming?: (appIds: string[]) => Promise<StreamingStatus[]>;
 }
 
+/** Whether the master is done with an application in this state (not WAITING or RUNNING). */
+export function isFinalAppState(state: SparkApplication['state']): boolean {
+  return state !== 'WAITING' && state !== 'RUNNING';
+}
+
 /** Running time of an app at `now`: ticking for running ones, the master's figure otherwise. */
 export function appDuration(app: SparkApplication, now: number, fetchedAt: number): number {
   if (app.state === 'RUNNING' || app.state === 'WAITING') return app.duration + Math.max(0, now - fetchedAt);
@@ -213,6 +218,9 @@ export class SparkViewModel implements Disposable {
     const now = Date.now();
     const waiting = this.waiters.some((w) => w.until > now);
     if (!this.visible && !waiting) return;
-    this.timer = setTimeout(() => void this.refresh(), waiting ? this.fastIntervalMs : this.intervalMs);
+    // the master lists an application it is removing (a kill from its web UI or from here) among the
+    // completed ones before it marks it KILLED: read again soon rather than show it RUNNING for a poll
+    const settling = this._state.kind === 'ok' && this._state.status.completedApps.some((a) => !isFinalAppState(a.state));
+    this.timer = setTimeout(() => void this.refresh(), waiting || settling ? this.fastIntervalMs : this.intervalMs);
   }
 }
