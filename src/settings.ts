@@ -68,6 +68,12 @@ export class Settings {
     if (workers === 1 || workers === 2 || workers === 3) out.sparkWorkers = workers;
     return Object.keys(out).length ? out : undefined;
   }
+  /** datapipeline.stack.airflowVersion: 2 (2.8.1) or 3 (the newest 3.x), when the user set it (undefined: what the stack last ran) */
+  get airflowVersion(): 2 | 3 | undefined {
+    const i = this.cfg.inspect<string>('stack.airflowVersion');
+    const v = i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+    return v === '3' ? 3 : v === '2' ? 2 : undefined;
+  }
   /** datapipeline.stack.airflowDatabase: the native Airflow's metadata DB */
   get airflowDatabase(): 'postgres' | 'sqlite' {
     return this.cfg.get<string>('stack.airflowDatabase', 'postgres') === 'sqlite' ? 'sqlite' : 'postgres';
@@ -109,4 +115,20 @@ export class Settings {
       if (e.affectsConfiguration('datapipeline')) listener(e);
     });
   }
+}
+
+/** Settings the stack backend is made from: a change makes a new backend (whose status is read anew). */
+export const STACK_BACKEND_SETTINGS = [
+  'datapipeline.stack.backend',
+  'datapipeline.docker.composeCommand',
+  'datapipeline.stack.nativePorts',
+  'datapipeline.stack.airflowDatabase',
+  'datapipeline.stack.kafkaBrokers',
+  'datapipeline.stack.sparkWorkers',
+  'datapipeline.stack.airflowVersion',
+  'datapipeline.docker.extraCaFile',
+];
+
+export function affectsStackBackend(e: vscode.ConfigurationChangeEvent): boolean {
+  return STACK_BACKEND_SETTINGS.some((k) => e.affectsConfiguration(k));
 }

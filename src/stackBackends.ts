@@ -30,6 +30,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
     composeCommand: () => deps.settings.composeCommand,
     extraCaFile: () => deps.settings.dockerExtraCaFile,
     scale: () => deps.settings.stackScale,
+    airflow: () => deps.settings.airflowVersion,
     log: deps.log,
     onWarning: (message) => void vscode.window.showWarningMessage(`DataPipeline: ${message}`),
     createNative: async () => {
@@ -40,6 +41,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
         stateDir: deps.stateDir,
         ports: deps.settings.nativePorts,
         scale: deps.settings.stackScale,
+        airflow: deps.settings.airflowVersion,
         airflowDatabase: deps.settings.airflowDatabase,
       });
     },

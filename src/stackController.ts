@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { BackendSetting, Settings } from './settings';
+import { affectsStackBackend, type BackendSetting, type Settings } from './settings';
 import { StackStatusModel } from './services/stack/statusModel';
 import type { ServiceStatus, StackBackend, StackEndpoints } from './services/stack/types';
 import type { Logger } from './services/util/logger';
@@ -31,15 +31,7 @@ export class StackController implements vscode.Disposable {
   ) {
     this.disposables.push(
       settings.onDidChange((e) => {
-        if (
-          e.affectsConfiguration('datapipeline.stack.backend') ||
-          e.affectsConfiguration('datapipeline.docker.composeCommand') ||
-          e.affectsConfiguration('datapipeline.stack.nativePorts') ||
-          e.affectsConfiguration('datapipeline.stack.airflowDatabase') ||
-          e.affectsConfiguration('datapipeline.stack.kafkaBrokers') ||
-          e.affectsConfiguration('datapipeline.stack.sparkWorkers') ||
-          e.affectsConfiguration('datapipeline.docker.extraCaFile')
-        ) {
+        if (affectsStackBackend(e)) {
           this.resetBackend();
         }
         this.changeEmitter.fire();

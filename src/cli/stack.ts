@@ -6,6 +6,7 @@
  *            --ports kafka=19092,airflow=18085 (or env DATAPIPELINE_PORTS; native only, remembered by the state folder)
  *            --kafka-brokers 1|3, --spark-workers 1-3 (or env DATAPIPELINE_KAFKA_BROKERS / DATAPIPELINE_SPARK_WORKERS;
  *            native only, remembered by the state folder; 3 brokers keep their data apart from 1)
+ *            --airflow 2|3 (or env DATAPIPELINE_AIRFLOW_VERSION): Airflow 2.8.1 (default) or the newest 3.x
  *            --backend native|docker|auto (or env DATAPIPELINE_BACKEND; default native; auto = Docker when
  *            the daemon and compose answer, else native — what `npm start` uses)
  *   env DATAPIPELINE_AIRFLOW_DB: the native Airflow's metadata DB: postgres (default: the stack's own
@@ -17,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativePorts, parseAirflowDatabase, parsePortsSpec, parseScale, parseServiceGroups, ServiceGroup, StackScale } from '../services/stack/native/config';
+import { AirflowMajor, NativePorts, parseAirflowDatabase, parseAirflowMajor, parsePortsSpec, parseScale, parseServiceGroups, ServiceGroup, StackScale } from '../services/stack/native/config';
 import { NativeBackend } from '../services/stack/native/nativeBackend';
 import { BackendSetting, createBackendFactory } from '../services/stack/select';
 import { StackBackend, StackError, StackProgress } from '../services/stack/types';
@@ -25,7 +26,7 @@ import { consoleLogger } from '../services/util/logger';
 import { cacheDir, extensionRoot, stateDir } from '../services/util/paths';
 
 const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow] [--backend native|docker|auto] [--ports NAME=PORT,...]
-                            [--kafka-brokers 1|3] [--spark-workers 1|2|3]
+                            [--kafka-brokers 1|3] [--spark-workers 1|2|3] [--airflow 2|3]
 commands:
   provision            install Kafka, Spark and Airflow into the cache (quiet when done)
   up                   start the stack; returns when every service is healthy
@@ -33,14 +34,17 @@ commands:
   status               show each service's state, health, pid and ports
   logs SERVICE [-f] [--tail N]
                        print (and follow) a service's log (kafka, kafka-2, kafka-3, spark-master,
-                       spark-worker, spark-worker-2, spark-worker-3, airflow-webserver, airflow-scheduler)
+                       spark-worker, spark-worker-2, spark-worker-3, airflow-webserver, airflow-scheduler;
+                       Airflow 3: airflow-api-server, airflow-scheduler, airflow-dag-processor, airflow-triggerer)
   restart [SERVICE]    restart one service (or spark/airflow), or the whole stack
   reset [--yes]        delete Kafka data, the Airflow database, its logs and Spark checkpoints
                        (stack stopped; lists what it deletes and asks unless --yes)
 --ports moves native services (names: kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi,
 airflow); later commands on the same state folder use the ports it last started with. --kafka-brokers 3
 runs a 3-broker KRaft cluster (brokers on the Kafka port and the next two pairs: 9092/9093, 9094/9095,
-9096/9097) with its own data; --spark-workers adds workers (UIs on 8081, 8082, 8083). Both are remembered too.`;
+9096/9097) with its own data; --spark-workers adds workers (UIs on 8081, 8082, 8083). --airflow 3 runs the
+newest Airflow 3 (api-server, scheduler, dag-processor, triggerer) with its own venv, home and database
+(2.8.1's stay as they are). All three are remembered too.`;
 
 interface Args {
   command: string;
@@ -51,6 +55,7 @@ interface Args {
   tail?: number;
   ports: Partial<NativePorts>;
   scale: Partial<StackScale>;
+  airflow?: AirflowMajor;
   /** reset without asking */
   yes: boolean;
 }
@@ -65,6 +70,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   let ports: string | undefined = env.DATAPIPELINE_PORTS;
   let kafkaBrokers: string | undefined = env.DATAPIPELINE_KAFKA_BROKERS || undefined;
   let sparkWorkers: string | undefined = env.DATAPIPELINE_SPARK_WORKERS || undefined;
+  let airflowVersion: string | undefined = env.DATAPIPELINE_AIRFLOW_VERSION || undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--services' || a === '-s') services = argv[++i];
@@ -77,6 +83,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     else if (a.startsWith('--kafka-brokers=')) kafkaBrokers = a.slice('--kafka-brokers='.length);
     else if (a === '--spark-workers') sparkWorkers = argv[++i] ?? '';
     else if (a.startsWith('--spark-workers=')) sparkWorkers = a.slice('--spark-workers='.length);
+    else if (a === '--airflow') airflowVersion = argv[++i] ?? '';
+    else if (a.startsWith('--airflow=')) airflowVersion = a.slice('--airflow='.length);
     else if (a === '-f' || a === '--follow') follow = true;
     else if (a === '-y' || a === '--yes') yes = true;
     else if (a === '--tail' || a === '-n') tail = Number(argv[++i]);
@@ -89,13 +97,15 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   if (!['native', 'docker', 'auto'].includes(backend)) throw new UsageError(`Unknown backend "${backend}": use native, docker or auto.`);
   let portChanges: Partial<NativePorts>;
   let scale: Partial<StackScale>;
+  let airflow: AirflowMajor | undefined;
   try {
     portChanges = parsePortsSpec(ports);
     scale = parseScale({ kafkaBrokers, sparkWorkers });
+    airflow = parseAirflowMajor(airflowVersion);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges, scale, yes };
+  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges, scale, airflow, yes };
 }
 
 class UsageError extends Error {}
@@ -153,6 +163,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       groups: args.services,
       ports: Object.keys(args.ports).length ? args.ports : undefined,
       scale: args.scale,
+      airflow: args.airflow,
       env,
       airflowDatabase: parseAirflowDatabase(env.DATAPIPELINE_AIRFLOW_DB),
     });
@@ -160,6 +171,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     dockerStackDir: () => stackDir,
     composeCommand: () => (env.DATAPIPELINE_COMPOSE_COMMAND || 'docker compose').split(' ').filter(Boolean),
     scale: () => (Object.keys(args.scale).length ? args.scale : undefined),
+    airflow: () => args.airflow,
     createNative: async () => createNative(),
     log: consoleLogger('stack', env),
     env,

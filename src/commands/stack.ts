@@ -6,6 +6,7 @@ import { summarize } from '../services/stack/statusModel';
 import { StackError, type OperationOptions, type ServiceId, type StackBackend, type StackProgress } from '../services/stack/types';
 import { StackTreeProvider, type StackNode } from '../views/stackView';
 import { describeError as describeAnyError } from './registry';
+import { affectsStackBackend } from '../settings';
 
 /** What Start/Stop/Restart resolve with (tests and other features read it). */
 export interface StackCommandResult {
@@ -88,13 +89,35 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     if (!known) void refresh();
   }, 1500);
   disposables.push({ dispose: () => clearTimeout(firstRead) });
-  // A new backend (setting changed) has its own status: read it when the view is showing.
+  // A new backend (any setting it is made from changed: backend, ports, scale, Airflow version…) has
+  // its own status: read it when the view is showing (else the view would stay empty until a poll).
   disposables.push(
     ctx.settings.onDidChange((e) => {
-      if (e.affectsConfiguration('datapipeline.stack.backend') || e.affectsConfiguration('datapipeline.docker.composeCommand')) {
+      if (affectsStackBackend(e)) {
         readOnce = false;
         readWhenVisible();
       }
+    }),
+  );
+
+  // Another Airflow for the local stack: asked before the running stack's Airflow is restarted. Each
+  // Airflow keeps its own metadata database, so nothing is migrated or deleted either way.
+  disposables.push(
+    ctx.settings.onDidChange(async (e) => {
+      if (!e.affectsConfiguration('datapipeline.stack.airflowVersion') || !stack.running) return;
+      const v = ctx.settings.airflowVersion ?? 2;
+      const name = v === 3 ? 'Airflow 3' : 'Airflow 2.8.1';
+      const choice = await vscode.window.showInformationMessage(
+        `Restart the stack with ${name} now?`,
+        {
+          modal: true,
+          detail:
+            `${name} keeps its own metadata database: the runs, connections and users of the other Airflow stay in theirs, ` +
+            'unchanged, for when you switch back. Nothing is migrated or deleted. The stack’s Airflow services restart; Kafka and Spark keep running.',
+        },
+        'Restart Now',
+      );
+      if (choice === 'Restart Now') await vscode.commands.executeCommand('datapipeline.stack.start');
     }),
   );
 

@@ -3,7 +3,7 @@ import { BaseTreeProvider, type TreeViewSource } from './base';
 import type { AirflowClient } from '../services/airflow/client';
 import { AirflowError } from '../services/airflow/errors';
 import {
-  buildDagRows, dagContextValue, dagDescription, DagNode, dagNodeActive, dagNodeKey, dagNodeSignature, importErrorLocation, runDescription,
+  assetDescription, buildDagRows, dagContextValue, dagDescription, DagNode, dagNodeActive, dagNodeKey, dagNodeSignature, importErrorLocation, runDescription, runTooltip,
   stateIcon, taskDescription,
 } from '../services/airflow/dagsModel';
 import { orderTasks } from '../services/airflow/streamingRun';
@@ -43,7 +43,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
     super({
       key: dagNodeKey,
       signature: dagNodeSignature,
-      hasChildren: (n) => n.kind === 'dag' || n.kind === 'run' || n.kind === 'importErrors',
+      hasChildren: (n) => n.kind === 'dag' || n.kind === 'run' || n.kind === 'importErrors' || n.kind === 'assets',
     });
   }
 
@@ -84,6 +84,23 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
         item.id = dagNodeKey(node);
         return item;
       }
+      case 'assets': {
+        const item = new vscode.TreeItem(`Assets (${node.assets.length})`, Collapsed);
+        item.iconPath = new vscode.ThemeIcon('database');
+        item.id = dagNodeKey(node);
+        item.tooltip = 'Airflow 3 assets: the tasks that produce each (outlets) and the DAGs it schedules';
+        return item;
+      }
+      case 'asset': {
+        const a = node.asset;
+        const item = new vscode.TreeItem(a.name, None);
+        item.id = dagNodeKey(node);
+        item.description = assetDescription(a);
+        item.tooltip = `${a.uri}${a.group ? ` (group ${a.group})` : ''}\n${assetDescription(a)}${a.lastEventAt ? `\nlast event ${new Date(a.lastEventAt).toLocaleString()}` : '\nno event yet'}`;
+        item.iconPath = new vscode.ThemeIcon('symbol-field');
+        item.contextValue = 'asset';
+        return item;
+      }
       case 'importError': {
         const loc = importErrorLocation(node.error);
         const item = new vscode.TreeItem(node.error.filename.split(/[\\/]/).pop() ?? node.error.filename, None);
@@ -116,6 +133,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
         const item = new vscode.TreeItem(node.run.runId, Collapsed);
         item.id = dagNodeKey(node);
         item.description = runDescription(node.run);
+        item.tooltip = runTooltip(node.run);
         item.iconPath = themeIcon(node.run.state);
         item.contextValue = 'dagRun';
         return item;
@@ -140,6 +158,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
 
   protected async readChildren(node: DagNode | undefined): Promise<DagNode[]> {
     if (node?.kind === 'importErrors') return node.errors.map((error) => ({ kind: 'importError', error }));
+    if (node?.kind === 'assets') return node.assets.map((asset) => ({ kind: 'asset', asset }));
     if (node && node.kind !== 'dag' && node.kind !== 'run') return [];
     const client = await this.deps.client();
     const rows = node ? await this.listChildren(client, node) : await this.fetchRoot(client);
@@ -154,12 +173,19 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
   }
 
   private async fetchRoot(client: AirflowClient): Promise<DagNode[]> {
-    const [dags, latest, importErrors] = await Promise.all([client.listDags(), client.latestRunByDag(), client.listImportErrors()]);
+    const [dags, latest, importErrors, assets] = await Promise.all([
+      client.listDags(),
+      client.latestRunByDag(),
+      client.listImportErrors(),
+      // Airflow 3 only (Airflow 2 answers [] without a request); a server that cannot list them shows no section
+      client.listAssets().catch(() => []),
+    ]);
     this.deps.onImportErrors(importErrors);
     const rows = buildDagRows(dags, latest);
     const nodes: DagNode[] = [];
     if (importErrors.length) nodes.push({ kind: 'importErrors', errors: importErrors });
     nodes.push(...rows.map((row): DagNode => ({ kind: 'dag', row })));
+    if (assets.length) nodes.push({ kind: 'assets', assets });
     if (!rows.length) nodes.push({ kind: 'empty', text: 'No DAGs found in the DAGs folder' });
     return nodes;
   }

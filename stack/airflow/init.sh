@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-shot, idempotent initialisation run by the airflow-init service: migrate the metadata DB,
-# create the admin user and the spark_cluster connection unless they already exist.
+# create the admin user (Airflow 2) and the spark_cluster connection unless they already exist; on
+# Airflow 3 first its own database.
 set -euo pipefail
 
 # Started as root (compose: user 0:0): the workspace folders the services write, logs/ and
@@ -14,9 +15,30 @@ if [ "$(id -u)" = 0 ] && [ "$uid" != 0 ]; then
   exec setpriv --reuid="$uid" --regid=0 --clear-groups with-user bash "$0" "$@"
 fi
 
+# The metadata database: Airflow 3 keeps its own ("airflow3") beside 2.8.1's in the one PostgreSQL.
+python3 - <<'PY'
+import os
+import psycopg2
+from sqlalchemy.engine import make_url
+
+url = make_url(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+if url.get_backend_name() == "postgresql":
+    args = dict(host=url.host, port=url.port or 5432, user=url.username, password=url.password)
+    conn = psycopg2.connect(dbname="postgres", **args)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,))
+        if cur.fetchone() is None:
+            cur.execute('CREATE DATABASE "%s"' % url.database.replace('"', '""'))
+            print(f"datapipeline: created database {url.database}")
+    conn.close()
+PY
+
 airflow db migrate
 
-if airflow users list --output plain 2>/dev/null | awk '{print $2}' | grep -qx "${AIRFLOW_ADMIN_USER}"; then
+if [ -n "${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-}" ]; then
+  echo "datapipeline: Airflow 3 simple auth manager: user ${AIRFLOW_ADMIN_USER} (no user table)"
+elif airflow users list --output plain 2>/dev/null | awk '{print $2}' | grep -qx "${AIRFLOW_ADMIN_USER}"; then
   echo "datapipeline: user ${AIRFLOW_ADMIN_USER} exists"
 else
   airflow users create \

@@ -6,7 +6,10 @@ Runs unchanged in the compose stack (scripts mounted at /opt/airflow/scripts) an
 import os
 from datetime import datetime
 
-from airflow import DAG
+try:  # Airflow 3: the Task SDK
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2
+    from airflow import DAG
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 SCRIPTS_DIR = os.environ.get("DATAPIPELINE_SCRIPTS_DIR", "/opt/airflow/scripts")

@@ -25,13 +25,21 @@ import json
 import os
 from datetime import datetime, timedelta
 
-from airflow import DAG
+try:  # Airflow 3: the Task SDK
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2
+    from airflow import DAG
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 try:  # Airflow 3
     from airflow.providers.standard.operators.python import PythonOperator
 except ImportError:  # Airflow 2
     from airflow.operators.python import PythonOperator
+
+try:  # Airflow 3: assets
+    from airflow.sdk import Asset
+except ImportError:  # Airflow 2: the same idea, called datasets
+    from airflow.datasets import Dataset as Asset
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "broker:19092")
 INPUT_TOPIC = os.environ.get("INPUT_TOPIC", "input-topic")
@@ -40,6 +48,10 @@ SCRIPTS_DIR = os.environ.get("DATAPIPELINE_SCRIPTS_DIR", "/opt/airflow/scripts")
 KAFKA_JARS = os.environ.get("SPARK_KAFKA_JARS", "").strip()
 KAFKA_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.0"
 PARTITIONS = 3
+# The topics as Airflow assets (datasets on Airflow 2): the tasks that write them are their producers,
+# so Airflow (and the extension's DAGs view) shows what feeds each topic.
+INPUT_ASSET = Asset(f"kafka://datapipeline/{INPUT_TOPIC}")
+OUTPUT_ASSET = Asset(f"kafka://datapipeline/{OUTPUT_TOPIC}")
 KAFKA_TIMEOUT_S = 30
 
 SAMPLE_PEOPLE = [
@@ -190,7 +202,7 @@ with DAG(
     tags=["kafka", "spark", "streaming"],
 ) as dag:
     create_topics = PythonOperator(task_id="create_kafka_topics", python_callable=create_kafka_topics)
-    produce = PythonOperator(task_id="produce_sample_data", python_callable=produce_sample_data)
+    produce = PythonOperator(task_id="produce_sample_data", python_callable=produce_sample_data, outlets=[INPUT_ASSET])
     process = SparkSubmitOperator(
         task_id="process_kafka_with_spark",
         conn_id="spark_cluster",
@@ -208,6 +220,7 @@ with DAG(
             "DATAPIPELINE_RUN_ID": "{{ run_id }}",
         },
         verbose=False,
+        outlets=[OUTPUT_ASSET],
     )
     consume = PythonOperator(task_id="consume_output_topic", python_callable=consume_output_topic)
 

@@ -10,6 +10,21 @@ carries a tag is left as it is.
 TAG_PREFIX = " [dp:"
 
 
+def _keep_web_colors():
+    """Airflow 3.3 task processes lose airflow.settings.WEB_COLORS: the shim that still provides it
+    is the module's __getattr__, which the task supervisor replaces (block_orm_access). The Spark
+    provider that works with Spark 3.5.0 (5.2.1; later ones need pyspark >= 3.5.2) imports it, so
+    without this every SparkSubmitOperator task fails to load its DAG. A no-op on Airflow 2."""
+    import sys
+
+    settings = sys.modules.get("airflow.settings")
+    if settings is not None and "WEB_COLORS" not in vars(settings):
+        settings.WEB_COLORS = {"LIGHTBLUE": "#4d9de0", "LIGHTORANGE": "#FF9933"}
+
+
+_keep_web_colors()
+
+
 def task_policy(task):
     try:
         from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
@@ -17,7 +32,9 @@ def task_policy(task):
         return
     if not isinstance(task, SparkSubmitOperator):
         return
-    name = getattr(task, "_name", None) or task.task_id
+    # the templated attribute is "_name" in the Spark provider for Airflow 2, "name" in later ones
+    attr = "_name" if "_name" in task.template_fields else "name"
+    name = getattr(task, attr, None) or task.task_id
     if TAG_PREFIX in name:
         return
-    task._name = f"{name}{TAG_PREFIX}{task.dag_id}/{task.task_id}/{{{{ run_id }}}}]"
+    setattr(task, attr, f"{name}{TAG_PREFIX}{task.dag_id}/{task.task_id}/{{{{ run_id }}}}]")

@@ -4,7 +4,8 @@
  * debootstrap, Compose v2, the project's own bridge network (containers talk by service name; the
  * host only through ports published on 127.0.0.1), the streaming DAG through the extension's
  * Airflow client, Submit Spark Job by exec in spark-master, the broker's data across a restart,
- * files written into the workspace owned by its owner, Stop and Reset.
+ * files written into the workspace owned by its owner, the scaled cluster, Airflow 3 in place of
+ * 2.8.1 and back, Stop and Reset.
  *
  * It runs from a copy of stack/ owned by a non-root uid (as a user's workspace is), on ports moved
  * off the defaults (so a native stack may run beside it), with the host's CA bundle as the extra
@@ -27,6 +28,7 @@ import { SparkJob } from '../../src/services/spark/sparkJob';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { findStreamingQueries, queryLag } from '../../src/services/spark/streaming';
 import { until } from '../lib/until';
+import { finalAppState } from '../lib/sparkApps';
 import { ensureBaseImage, removeProject } from './harness';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
@@ -191,7 +193,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.ok(odd1.lines.includes('rows: 7'));
     for (const appId of [job.result.appId, odd1.result.appId]) {
       assert.ok(appId);
-      const state = await until(`${appId} to be completed`, async () => (await master.status()).completedApps.find((a) => a.id === appId)?.state, { timeoutMs: 60_000, intervalMs: 2000 });
+      const state = await finalAppState(master, appId);
       assert.equal(state, 'FINISHED');
     }
   });
@@ -272,6 +274,62 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     const wm = await until('the single broker answers with its own data', async () => kafka.watermarks('survives-restart').catch(() => undefined), { timeoutMs: 120_000, intervalMs: 2000 });
     assert.deepEqual(wm.map((w) => w.high), [1]);
     assert.equal((await backend.status()).some((s) => s.id === 'kafka-2'), false, 'brokers 2 and 3 are gone from the Stack view');
+  });
+
+  it('Airflow 3 (setting airflowVersion 3): its image built from the pinned constraints; api-server, scheduler, dag-processor, triggerer healthy in place of 2.8.1\u2019s; the streaming DAG unchanged gives Alice, Charlie and Eve; back on 2.8.1 its runs are all there', async function () {
+    const client2 = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: 'admin' });
+    const runs2 = (await client2.listDagRuns(STREAMING_DAG_ID, { limit: 50 })).map((r) => r.runId).sort();
+    assert.ok(runs2.length >= 2, `Airflow 2.8.1 ran the DAG before: ${runs2.join(', ')}`);
+    const v3 = new DockerBackend(backendOptions({ airflow: 3 }));
+    const steps: string[] = [];
+    const t0 = Date.now();
+    await v3.start({ onProgress: (p) => steps.push(p.step) });
+    process.stderr.write(`[airflow 3] started (image built if missing) in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    assert.ok(steps.some((st) => /^Stopping Airflow 2 \(.*airflow-webserver.*\); its database stays$/.test(st)), steps.join(' | '));
+    const status = await v3.status();
+    assert.deepEqual(
+      status.filter((st) => !st.optional && /airflow/.test(st.id)).map((st) => [st.id, st.label, st.state === 'exited' ? st.detail : `${st.state}/${st.health}`]),
+      [
+        ['airflow-init', 'Airflow 3 init (database airflow3, migration, spark_cluster connection)', 'completed'],
+        ['airflow-api-server', 'Airflow API server (UI and REST API)', 'running/healthy'],
+        ['airflow-scheduler', 'Airflow scheduler', 'running/healthy'],
+        ['airflow-dag-processor', 'Airflow DAG processor', 'running/healthy'],
+        ['airflow-triggerer', 'Airflow triggerer', 'running/healthy'],
+      ],
+    );
+    assert.equal(summarize(status).text, '9/9 running');
+    // another window without the setting follows the running stack
+    assert.equal(new DockerBackend(backendOptions()).airflowMajor, 2);
+    const follower = new DockerBackend(backendOptions());
+    await follower.status();
+    assert.equal(follower.airflowMajor, 3);
+
+    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: 'admin' });
+    assert.equal(await client.apiVersion(), 'v2');
+    await until('the DAGs to be parsed by the dag-processor', async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined), { timeoutMs: 240_000, intervalMs: 2000, ignoreErrors: true });
+    assert.deepEqual(await client.listDagRuns(STREAMING_DAG_ID, { limit: 5 }), [], 'Airflow 3 has its own database: none of 2.8.1\u2019s runs');
+    const run = await triggerStreaming(client, STREAMING_DAG_ID, { on: 'airflow3' });
+    const end = await followRun(client, STREAMING_DAG_ID, run.runId, { pollMs: 3000, stuckAfterMs: 10 * 60_000 });
+    if (end.run.state !== 'success') {
+      const logs = await Promise.all(end.tasks.filter((t) => t.state !== 'success' && t.tryNumber > 0).map((t) => client.getTaskLog(t, t.tryNumber).then((l) => `--- ${t.taskId}\n${l.text.slice(-3000)}`)));
+      assert.fail(`the run on Airflow 3 ended ${end.run.state}: ${JSON.stringify(end.tasks.map((t) => [t.taskId, t.state]))}\n${logs.join('\n')}`);
+    }
+    assert.deepEqual(end.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));
+    assert.equal(end.run.logicalDate, undefined, 'triggered now: no logical date on Airflow 3');
+    const { messages } = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, run.runId);
+    const people = messages.records().map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
+    people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    assert.deepEqual(people, PEOPLE);
+    const log = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: run.runId, taskId: 'produce_sample_data' }, 1);
+    assert.match(log.text, /Produced 5 records to input-topic/, 'the API server serves the task log');
+
+    // back to 2.8.1 (the default): Airflow 3's containers go, 2.8.1's runs are all there
+    await backend.start();
+    const back = await backend.status();
+    assert.equal(back.some((st) => st.id === 'airflow-api-server'), false, 'Airflow 3\u2019s services are gone from the Stack view');
+    assert.equal(back.find((st) => st.id === 'airflow-webserver')?.health, 'healthy');
+    const again = (await client2.listDagRuns(STREAMING_DAG_ID, { limit: 50 })).map((r) => r.runId).sort();
+    assert.deepEqual(again, runs2, 'switching lost nothing');
   });
 
   it('Stop leaves nothing running; a port already in use is named with its pid before anything starts; Reset removes the volumes', async function () {

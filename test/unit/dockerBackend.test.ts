@@ -16,6 +16,7 @@ import {
   serviceReady,
   toServiceStatus,
   scaleVariables,
+  AIRFLOW_PROFILE,
 } from '../../src/services/stack/docker/dockerBackend';
 import { loadComposeModel } from '../../src/services/docker/composeFile';
 import { tarFiles } from '../../src/services/stack/docker/tar';
@@ -172,5 +173,37 @@ describe('the bundled compose stack scaled', () => {
     assert.equal(env(cluster, 'broker-3').KAFKA_CONTROLLER_QUORUM_VOTERS, '1@broker:9093,2@broker-2:9093,3@broker-3:9093');
     assert.equal(env(cluster, 'broker-3').KAFKA_NODE_ID, 3);
     assert.equal(env(cluster, 'broker').KAFKA_DEFAULT_REPLICATION_FACTOR, '3');
+  });
+});
+
+describe('the bundled compose stack with Airflow 2.8.1 or 3', () => {
+  const stack = path.join(__dirname, '..', '..', 'stack');
+  const model = loadComposeModel(stack, undefined, {});
+  const env = (name: string) => (model.raw.services as Record<string, { environment: Record<string, unknown> }>)[name].environment;
+
+  it('2.8.1\u2019s services are profile airflow2 (the default of .env), 3\u2019s profile airflow3; both publish the Airflow port on 127.0.0.1 only', () => {
+    assert.match(fs.readFileSync(path.join(stack, '.env'), 'utf8'), /^COMPOSE_PROFILES=airflow2$/m, '`docker compose up` by hand runs 2.8.1');
+    const byProfile = (p: string) => model.services.filter((s) => s.profiles.includes(p)).map((s) => s.name);
+    assert.deepEqual(byProfile(AIRFLOW_PROFILE[2]), ['airflow-init', 'airflow-webserver', 'airflow-scheduler']);
+    assert.deepEqual(byProfile(AIRFLOW_PROFILE[3]), ['airflow3-init', 'airflow-api-server', 'airflow3-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
+    const published = (name: string) => model.services.find((s) => s.name === name)!.ports.map((p) => [p.host, p.port]);
+    assert.deepEqual(published('airflow-webserver'), [['127.0.0.1', 8085]]);
+    assert.deepEqual(published('airflow-api-server'), [['127.0.0.1', 8085]]);
+    // the view ids of both Airflows' schedulers and inits are the same (airflow-scheduler, airflow-init)
+    assert.equal(model.services.find((s) => s.name === 'airflow3-scheduler')!.labels['datapipeline.id'], 'airflow-scheduler');
+    assert.equal(model.services.find((s) => s.name === 'airflow3-init')!.labels['datapipeline.id'], 'airflow-init');
+  });
+
+  it('Airflow 3 has its own image and database, one JWT secret for every component, and tasks reach its execution API by service name', () => {
+    assert.equal(model.services.find((s) => s.name === 'airflow-api-server')!.image, `datapipeline/airflow:${model.env.AIRFLOW3_VERSION}`);
+    assert.equal(model.services.find((s) => s.name === 'airflow-webserver')!.image, `datapipeline/airflow:${model.env.AIRFLOW_VERSION}`);
+    assert.match(String(env('airflow-webserver').AIRFLOW__DATABASE__SQL_ALCHEMY_CONN), /@postgres:5432\/airflow$/);
+    for (const name of ['airflow3-init', 'airflow-api-server', 'airflow3-scheduler', 'airflow-dag-processor', 'airflow-triggerer']) {
+      assert.match(String(env(name).AIRFLOW__DATABASE__SQL_ALCHEMY_CONN), /@postgres:5432\/airflow3$/, name);
+      assert.equal(env(name).AIRFLOW__API_AUTH__JWT_SECRET, env('airflow-api-server').AIRFLOW__API_AUTH__JWT_SECRET, name);
+      assert.equal(env(name).AIRFLOW__CORE__EXECUTION_API_SERVER_URL, 'http://airflow-api-server:8080/execution/', name);
+      assert.equal(env(name).KAFKA_BOOTSTRAP_SERVERS, 'broker:19092', `${name} gets the DAGs' environment`);
+      assert.equal(env(name).AIRFLOW__API__AUTH_BACKENDS, undefined, `${name}: no Airflow 2 auth backends`);
+    }
   });
 });

@@ -39,7 +39,7 @@ describe('native stack configuration', function () {
 
   it('resolves user-facing service names, including the compose name "broker"', function () {
     assert.deepEqual(resolveServiceName('broker'), ['kafka']);
-    assert.deepEqual(resolveServiceName('airflow'), ['airflow-webserver', 'airflow-scheduler']);
+    assert.deepEqual(resolveServiceName('airflow'), ['airflow-webserver', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
     assert.deepEqual(resolveServiceName('spark-worker'), ['spark-worker']);
     assert.deepEqual(resolveServiceName('postgres'), ['postgres']);
     assert.throws(() => resolveServiceName('hive'), /Unknown service "hive". Known services: kafka, kafka-2, kafka-3, spark-master, spark-worker, spark-worker-2, spark-worker-3, postgres/);

@@ -2,7 +2,7 @@ import { findPortsInUse } from '../util/ports';
 import { AirflowError, dagNotFound, unauthorized, unreachable } from './errors';
 import { decodeContinuationToken, textFromV1Content, textFromV2Content } from './logs';
 import type {
-  AirflowApiVersion, AirflowDag, AirflowDagRun, AirflowHealth, AirflowImportError, AirflowTaskInstance,
+  AirflowApiVersion, AirflowAsset, AirflowDag, AirflowDagRun, AirflowHealth, AirflowImportError, AirflowTaskInstance,
   TaskLogChunk, TriggerOptions,
 } from './types';
 import { DecodeError, arr, num, obj, optBool, optNum, optStr, str, type Obj } from './validate';
@@ -246,6 +246,27 @@ export class AirflowClient {
     return items.map((t, i) => ({ ...decodeTaskInstance({ dag_run_id: runId, dag_id: dagId, ...obj(t, `tries[${i}]`) }, `tries[${i}]`) }));
   }
 
+  /** Airflow 3's assets with their producing tasks and the DAGs they schedule ([] on Airflow 2, which has none of these). */
+  async listAssets(): Promise<AirflowAsset[]> {
+    if ((await this.apiVersion()) === 'v1') return [];
+    const items = await this.pageAll('/assets', 'assets', { order_by: 'name' });
+    return items.map((a, i) => {
+      const p = `assets[${i}]`;
+      const o = obj(a, p);
+      const refs = (k: string) => (Array.isArray(o[k]) ? (o[k] as unknown[]).filter((x): x is Obj => !!x && typeof x === 'object') : []);
+      const last = o.last_asset_event && typeof o.last_asset_event === 'object' ? optStr(o.last_asset_event as Obj, 'timestamp', `${p}.last_asset_event`) : undefined;
+      return {
+        id: num(o, 'id', p),
+        name: optStr(o, 'name', p) ?? str(o, 'uri', p),
+        uri: str(o, 'uri', p),
+        group: optStr(o, 'group', p),
+        producers: refs('producing_tasks').map((r) => ({ dagId: String(r.dag_id), taskId: String(r.task_id) })),
+        consumers: refs('scheduled_dags').map((r) => String(r.dag_id)),
+        lastEventAt: last ? Date.parse(last) : undefined,
+      };
+    });
+  }
+
   // ---------------------------------------------------------------- import errors, health
 
   async listImportErrors(): Promise<AirflowImportError[]> {
@@ -427,11 +448,17 @@ export function decodeDag(v: unknown, path: string): AirflowDag {
 export function decodeRun(v: unknown, path: string): AirflowDagRun {
   const o = obj(v, path);
   const conf = o.conf && typeof o.conf === 'object' && !Array.isArray(o.conf) ? (o.conf as Record<string, unknown>) : {};
+  const versions = Array.isArray(o.dag_versions)
+    ? (o.dag_versions as unknown[]).map((x) => (x && typeof x === 'object' ? (x as Obj).version_number : undefined)).filter((n): n is number => typeof n === 'number')
+    : undefined;
   return {
+    ...(versions?.length ? { dagVersions: versions } : {}),
     dagId: str(o, 'dag_id', path),
     runId: str(o, 'dag_run_id', path),
     state: str(o, 'state', path),
-    logicalDate: optStr(o, 'logical_date', path) ?? optStr(o, 'execution_date', path) ?? optStr(o, 'run_after', path),
+    // Airflow 3 runs may have none (logical_date null): run_after then says when it was due
+    logicalDate: optStr(o, 'logical_date', path) ?? optStr(o, 'execution_date', path),
+    runAfter: optStr(o, 'run_after', path),
     queuedAt: optStr(o, 'queued_at', path),
     startDate: optStr(o, 'start_date', path),
     endDate: optStr(o, 'end_date', path),

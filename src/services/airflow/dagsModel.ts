@@ -3,7 +3,7 @@
  * import-error locations, trigger config checks, mapping the server's DAG file to a workspace file.
  * No vscode import: the view maps these to TreeItems.
  */
-import type { AirflowDag, AirflowDagRun, AirflowImportError, AirflowTaskInstance } from './types';
+import type { AirflowAsset, AirflowDag, AirflowDagRun, AirflowImportError, AirflowTaskInstance } from './types';
 
 export interface DagRow {
   dag: AirflowDag;
@@ -35,6 +35,9 @@ export type DagNode =
   | { kind: 'unauthorized'; url: string; message: string; /** 401: the server refused; undefined: no password yet, nothing sent */ status?: number }
   | { kind: 'error'; message: string }
   | { kind: 'importErrors'; errors: AirflowImportError[] }
+  /** Airflow 3: its assets, what produces each and what it schedules */
+  | { kind: 'assets'; assets: AirflowAsset[] }
+  | { kind: 'asset'; asset: AirflowAsset }
   | { kind: 'importError'; error: AirflowImportError }
   | { kind: 'dag'; row: DagRow }
   | { kind: 'run'; run: AirflowDagRun }
@@ -52,6 +55,10 @@ export function dagNodeKey(n: DagNode): string {
       return `ti:${n.ti.dagId}:${n.ti.runId}:${n.ti.taskId}:${n.ti.mapIndex}`;
     case 'importErrors':
       return 'importErrors';
+    case 'assets':
+      return 'assets';
+    case 'asset':
+      return `asset:${n.asset.id}`;
     case 'importError':
       return `importError:${n.error.filename}`;
     case 'empty':
@@ -132,12 +139,35 @@ export function spanSeconds(start: string | undefined, end: string | undefined, 
  */
 export function runDescription(run: AirflowDagRun, now: number = Date.now()): string {
   const parts = [run.state];
+  // Airflow 3: a run may have no logical date (triggered "now"): it is shown by when it was due
   if (run.logicalDate) parts.push(shortDate(run.logicalDate));
+  else if (run.runAfter) parts.push(`${shortDate(run.runAfter)} (no logical date)`);
   if (run.startDate && !run.endDate && !isFinishedRunState(run.state)) parts.push(`started ${shortDate(run.startDate).slice(11)}`);
   else {
     const d = spanSeconds(run.startDate, run.endDate, now);
     if (d !== undefined) parts.push(formatSeconds(d));
   }
+  // Airflow 3: the DAG version(s) the run ran ("v3", "v2→v3" when the DAG changed during the run)
+  if (run.dagVersions?.length) parts.push(`v${run.dagVersions.join('→v')}`);
+  return parts.join(' · ');
+}
+
+/** The run row's tooltip: its id, type, logical date (or that it has none), times, DAG versions. */
+export function runTooltip(run: AirflowDagRun): string {
+  const lines = [`${run.runId}: ${run.state}${run.runType ? ` (${run.runType})` : ''}`];
+  lines.push(run.logicalDate ? `logical date ${run.logicalDate}` : run.runAfter ? `no logical date (Airflow 3); run after ${run.runAfter}` : 'no logical date');
+  if (run.startDate) lines.push(`started ${run.startDate}`);
+  if (run.endDate) lines.push(`ended ${run.endDate}`);
+  if (run.dagVersions?.length) lines.push(`DAG version${run.dagVersions.length > 1 ? 's' : ''} ${run.dagVersions.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** "produced by etl.extract · schedules report" for an asset row. */
+export function assetDescription(a: AirflowAsset): string {
+  const parts: string[] = [];
+  if (a.producers.length) parts.push(`produced by ${a.producers.map((p) => `${p.dagId}.${p.taskId}`).join(', ')}`);
+  if (a.consumers.length) parts.push(`schedules ${a.consumers.join(', ')}`);
+  if (!parts.length) parts.push('no producer or consumer');
   return parts.join(' · ');
 }
 

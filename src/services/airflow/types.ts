@@ -22,12 +22,30 @@ export interface AirflowDagRun {
   dagId: string;
   runId: string;
   state: DagRunState;
+  /** undefined on Airflow 3 for a run triggered without one */
   logicalDate?: string;
+  /** Airflow 3: when the run was due to run (the time shown when it has no logical date) */
+  runAfter?: string;
   queuedAt?: string;
   startDate?: string;
   endDate?: string;
   runType?: string;
   conf: Record<string, unknown>;
+  /** Airflow 3: the DAG versions the run ran (version numbers, oldest first) */
+  dagVersions?: number[];
+}
+
+/** An Airflow 3 asset: what produces it (tasks with it as an outlet) and what it schedules (DAGs). */
+export interface AirflowAsset {
+  id: number;
+  name: string;
+  uri: string;
+  group?: string;
+  producers: Array<{ dagId: string; taskId: string }>;
+  /** DAGs scheduled on it */
+  consumers: string[];
+  /** epoch ms of its last event, when it has one */
+  lastEventAt?: number;
 }
 
 /** undefined = no status yet */

@@ -54,6 +54,8 @@ export interface BackendFactoryDeps {
   extraCaFile?: () => string | undefined;
   /** Kafka brokers and Spark workers the user set (undefined: what the running stack has) */
   scale?: () => Partial<StackScale> | undefined;
+  /** Airflow 2 or 3, when the user set it */
+  airflow?: () => 2 | 3 | undefined;
   /** override the probe (tests) */
   probe?: (composeCommand: string[], env?: NodeJS.ProcessEnv) => Promise<DockerProbe>;
 }
@@ -70,6 +72,7 @@ export function createBackendFactory(deps: BackendFactoryDeps): (setting: Backen
       onWarning: deps.onWarning,
       extraCaFile: deps.extraCaFile?.() || deps.env?.DATAPIPELINE_EXTRA_CA || undefined,
       scale: deps.scale?.(),
+      airflow: deps.airflow?.(),
     });
   };
   return async (setting) => {

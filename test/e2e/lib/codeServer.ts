@@ -359,6 +359,14 @@ export class VsCodeSession {
     if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
   }
 
+  /** Collapses an expanded view pane (to give the others room). */
+  async collapseView(title: string): Promise<void> {
+    const header = this.view(title).locator('.pane-header');
+    // on the title: the header's middle may hold the view's actions or description
+    if ((await header.getAttribute('aria-expanded')) === 'true') await header.locator('h3.title').click();
+    await this.view(title).locator('.pane-header[aria-expanded="false"]').waitFor({ timeout: 5000 });
+  }
+
   /** A tree item in a view, matched by its label (string = substring, RegExp = pattern). */
   treeItem(viewTitle: string, label: string | RegExp): Locator {
     return this.view(viewTitle).locator('.monaco-list-row[role="treeitem"]', {

@@ -108,10 +108,14 @@ export interface DockerBackendOptions {
   onWarning?: (message: string) => void;
   /** Kafka brokers (1 or 3) and Spark workers (1-3); default: what the running stack has, else 1 and 1 */
   scale?: Partial<StackScale>;
+  /** Airflow 2 (AIRFLOW_VERSION, default) or 3 (AIRFLOW3_VERSION of stack/.env); default: what the running stack has */
+  airflow?: 2 | 3;
 }
 
 /** The bundled stack's scaled services: the cluster's brokers 2 and 3 (a profile) and the Spark worker (compose --scale). */
 const KAFKA_CLUSTER_PROFILE = 'kafka-cluster';
+/** The bundled stack's Airflow services: 2.8.1's in one profile, 3.x's in another (never both: they share the port). */
+export const AIRFLOW_PROFILE = { 2: 'airflow2', 3: 'airflow3' } as const;
 const SPARK_WORKER_SERVICE = 'spark-worker';
 
 /**
@@ -273,12 +277,30 @@ export class DockerBackend implements StackBackend {
 
   /** brokers and workers: the setting's, else what the running stack shows (read with its containers) */
   private scale: StackScale;
+  /** the Airflow it runs: the setting's, else what the running stack shows, else 2 */
+  private airflow: 2 | 3;
 
   constructor(private readonly opts: DockerBackendOptions) {
     this.projectName = opts.projectName ?? DEFAULT_PROJECT;
     this.baseEnv = opts.env ?? process.env;
     this.log = opts.log ?? nullLogger;
     this.scale = { ...DEFAULT_SCALE, ...parseScale(opts.scale) };
+    this.airflow = opts.airflow ?? 2;
+  }
+
+  /** The Airflow (2 or 3) this stack runs. */
+  get airflowMajor(): 2 | 3 {
+    return this.airflow;
+  }
+
+  /** A service of the Airflow the stack does not run now (its profile is the other Airflow's). */
+  private otherAirflow(svc: ComposeService): boolean {
+    return svc.profiles.includes(AIRFLOW_PROFILE[this.airflow === 3 ? 2 : 3]);
+  }
+
+  /** Started by Start Stack whatever the options: no profile, or the profile of the Airflow it runs. */
+  private core(svc: ComposeService): boolean {
+    return !svc.profiles.length || svc.profiles.includes(AIRFLOW_PROFILE[this.airflow]);
   }
 
   /** The environment for compose and the file's interpolation: the process's, with the scale's variables. */
@@ -288,8 +310,13 @@ export class DockerBackend implements StackBackend {
 
   /** Without a setting, the scale follows the stack as it runs (broker-2 there: 3 brokers; the workers counted). */
   private followScale(list: ContainerSummary[]): void {
-    if (this.opts.scale && Object.keys(this.opts.scale).length) return;
     const live = list.filter((c) => c.state !== 'exited' && c.state !== 'dead');
+    if (!this.opts.airflow && live.length) {
+      // the Airflow 3 API server, or 2.8.1's webserver, says which Airflow runs
+      if (live.some((c) => c.service === 'airflow-api-server')) this.airflow = 3;
+      else if (live.some((c) => c.service === 'airflow-webserver')) this.airflow = 2;
+    }
+    if (this.opts.scale && Object.keys(this.opts.scale).length) return;
     if (!live.length) return;
     const workers = live.filter((c) => c.service === SPARK_WORKER_SERVICE).length;
     this.scale = {
@@ -429,11 +456,18 @@ export class DockerBackend implements StackBackend {
   private async servicesToStart(model: ComposeModel, opts: OperationOptions): Promise<ComposeService[]> {
     this.leftOut.clear();
     const out: ComposeService[] = [];
+    if (this.airflow === 3 && !model.services.some((s) => s.profiles.includes(AIRFLOW_PROFILE[3])) && model.services.some((s) => s.profiles.includes(AIRFLOW_PROFILE[2]))) {
+      throw new StackError(`${model.file} has no Airflow 3 services (profile "${AIRFLOW_PROFILE[3]}").`, {
+        nextStep: 'Use the bundled stack\u2019s compose file (DataPipeline: Add Stack to Workspace), or set datapipeline.stack.airflowVersion to 2.',
+      });
+    }
     for (const svc of model.services) {
-      if (!svc.profiles.length) {
+      if (this.core(svc)) {
         out.push(svc);
         continue;
       }
+      // the other Airflow's services never start beside this one's
+      if (this.otherAirflow(svc)) continue;
       // brokers 2 and 3 run when the stack is a 3-broker cluster
       if (svc.profiles.includes(KAFKA_CLUSTER_PROFILE)) {
         if (this.scale.kafkaBrokers === 3) out.push(svc);
@@ -564,7 +598,9 @@ export class DockerBackend implements StackBackend {
     // an instance of the scaled worker ("spark-worker-2") is its service's
     const base = /^(.+)-(\d)$/.exec(id);
     const scaled = base && base[1] === SPARK_WORKER_SERVICE ? base[1] : undefined;
-    const svc = model.services.find((s) => s.name === id || this.idOf(s) === id || s.name === scaled);
+    // ids are shared by both Airflows' services (airflow-scheduler): the one of the Airflow it runs
+    const match = (s: ComposeService) => s.name === id || this.idOf(s) === id || s.name === scaled;
+    const svc = model.services.find((s) => !this.otherAirflow(s) && match(s)) ?? model.services.find(match);
     if (!svc) throw new StackError(`The stack has no service "${id}".`, { nextStep: `Services: ${model.services.map((s) => s.name).join(', ')}.` });
     return svc.name;
   }
@@ -607,7 +643,7 @@ export class DockerBackend implements StackBackend {
     return this.serial(async () => {
       await this.ping();
       const { compose, model } = await this.project();
-      await this.buildMissing(compose, model, model.services.filter((s) => !s.profiles.length), opts, [0, 100]);
+      await this.buildMissing(compose, model, model.services.filter((s) => this.core(s)), opts, [0, 100]);
     });
   }
 
@@ -622,6 +658,8 @@ export class DockerBackend implements StackBackend {
     const { compose, model } = await this.project();
     throwIfAborted(opts.signal);
     const services = await this.servicesToStart(model, opts);
+    // switching Airflow: the other one's containers go (its database stays in PostgreSQL), freeing its port
+    await this.removeOtherAirflow(compose, model, opts);
     // a port already in use is named before anything is built or started
     await this.checkPorts(model, services);
     await this.buildMissing(compose, model, services, opts, [5, 60]);
@@ -659,6 +697,17 @@ export class DockerBackend implements StackBackend {
       throw err;
     }
     progress({ step: 'Every service is healthy', percent: 100 });
+  }
+
+  /** Stops and removes the containers of the Airflow the stack does not run now (not its data). */
+  private async removeOtherAirflow(compose: ComposeProject, model: ComposeModel, opts: OperationOptions): Promise<void> {
+    const others = new Set(model.services.filter((s) => this.otherAirflow(s)).map((s) => s.name));
+    const present = [...new Set((await this.containers()).filter((c) => others.has(c.service)).map((c) => c.service))];
+    if (!present.length) return;
+    const other = this.airflow === 3 ? 2 : 3;
+    opts.onProgress?.({ step: `Stopping Airflow ${other} (${present.join(', ')}); its database stays`, percent: 4 });
+    const r = await compose.run(['rm', '--stop', '--force', ...present], { signal: opts.signal, onLine: (l) => this.log.debug(`compose rm: ${l}`) });
+    if (r.code !== 0) throw this.composeFailure('rm', r, model);
   }
 
   /** The first service that failed (exited or unhealthy), as a StackError with its last log lines. */
@@ -857,7 +906,7 @@ export class DockerBackend implements StackBackend {
       'kafka-cluster-1': 'Kafka topics and messages of the 3-broker cluster (broker 1)',
       'kafka-cluster-2': 'Kafka topics and messages of the 3-broker cluster (broker 2)',
       'kafka-cluster-3': 'Kafka topics and messages of the 3-broker cluster (broker 3)',
-      'postgres-data': 'the Airflow database (DAG runs, connections, users)',
+      'postgres-data': 'the Airflow databases of 2.8.1 and 3 (DAG runs, connections, users)',
       'airflow-ivy': 'the Airflow Ivy cache (--packages downloads)',
       'spark-ivy': 'the Spark Ivy cache (--packages downloads)',
     };
@@ -893,11 +942,15 @@ export class DockerBackend implements StackBackend {
     const model = this.model();
     const current = this.byService(await this.containers());
     // brokers 2 and 3 show while the stack is a cluster (or one of them still has a container)
-    const shown = model.services.filter((svc) => !svc.profiles.includes(KAFKA_CLUSTER_PROFILE) || this.scale.kafkaBrokers === 3 || current.has(svc.name));
+    // the other Airflow's services show only while they still have a container
+    const shown = model.services.filter((svc) => {
+      if (this.otherAirflow(svc)) return current.has(svc.name);
+      return !svc.profiles.includes(KAFKA_CLUSTER_PROFILE) || this.scale.kafkaBrokers === 3 || current.has(svc.name);
+    });
     return this.instances(shown).map(({ svc, key, id, label }) => {
       const st = toServiceStatus(svc, current.get(key), id);
       if (label) st.label = label;
-      if (!svc.profiles.length || svc.profiles.includes(KAFKA_CLUSTER_PROFILE)) return st;
+      if (this.core(svc) || svc.profiles.includes(KAFKA_CLUSTER_PROFILE)) return st;
       st.optional = true;
       const note = this.leftOut.get(svc.name);
       if (note && st.state === 'stopped') st.detail = note;

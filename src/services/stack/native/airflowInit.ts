@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
-import { HOST, NativeLayout } from './config';
+import { airflow3PasswordsFile, HOST, type AirflowMajor, NativeLayout } from './config';
 import { tailLines } from './processes';
 import { run } from './provision';
 
@@ -14,10 +14,36 @@ export function redactArgs(args: string[]): string[] {
   return args.map((a, i) => (args[i - 1] === '--password' ? '***' : a.replace(/^(--password=).*/, '$1***')));
 }
 
-export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: NativeLayout, sparkMasterPort: number, o: OperationOptions): Promise<void> {
+/**
+ * Creates a database in the stack's PostgreSQL if it is missing (Airflow 3 keeps its own next to
+ * 2.8.1's), with the Airflow venv's psycopg2; the password goes in the environment, not the argv.
+ */
+const ENSURE_DATABASE = `
+import os, re, psycopg2
+name = os.environ["DP_DB_NAME"]
+assert re.fullmatch(r"[a-z0-9_]+", name)
+c = psycopg2.connect(host=os.environ["DP_DB_HOST"], port=int(os.environ["DP_DB_PORT"]), user=os.environ["DP_DB_USER"], password=os.environ["DP_DB_PASSWORD"], dbname="airflow")
+c.autocommit = True
+cur = c.cursor()
+cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+if cur.fetchone() is None:
+    cur.execute(f'CREATE DATABASE "{name}" OWNER "{os.environ["DP_DB_USER"]}"')
+    print("created database", name)
+`;
+
+export interface AirflowInitOptions {
+  airflow?: AirflowMajor;
+  /** the Airflow venv's python (to create the database) */
+  python?: string;
+  /** the stack's PostgreSQL database to make sure of (Airflow 3's "airflow3") */
+  database?: string;
+}
+
+export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: NativeLayout, sparkMasterPort: number, o: OperationOptions, opts: AirflowInitOptions = {}): Promise<void> {
+  const major = opts.airflow ?? 2;
   fs.mkdirSync(l.airflowHome, { recursive: true });
   const stamp = path.join(l.airflowHome, '.initialized');
-  const want = JSON.stringify({ v: 1, sparkMaster: sparkMasterPort, db: env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN });
+  const want = JSON.stringify({ v: 1, airflow: major, sparkMaster: sparkMasterPort, db: env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN });
   try {
     if (fs.readFileSync(stamp, 'utf8') === want) return;
   } catch {
@@ -27,18 +53,38 @@ export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: Na
   fs.mkdirSync(l.logsDir, { recursive: true });
   const conns = path.join(l.airflowHome, 'connections.json');
   fs.writeFileSync(conns, JSON.stringify({ spark_cluster: { conn_type: 'spark', host: `spark://${HOST}`, port: sparkMasterPort, extra: { 'deploy-mode': 'client' } } }, null, 2));
+  if (major === 3 && opts.database && opts.python) {
+    // Airflow 3's metadata database beside 2.8.1's (never the same one: switching migrates nothing)
+    const url = new URL((env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '').replace(/^postgresql\+\w+:/, 'postgresql:'));
+    o.onProgress?.({ step: `Creating the ${opts.database} database (Airflow 3's own)`, percent: 0, service: 'airflow-api-server' });
+    const r = await run(opts.python, ['-c', ENSURE_DATABASE], {
+      env: { ...env, DP_DB_NAME: opts.database, DP_DB_HOST: url.hostname, DP_DB_PORT: url.port || '5432', DP_DB_USER: decodeURIComponent(url.username), DP_DB_PASSWORD: decodeURIComponent(url.password) },
+      signal: o.signal,
+      timeoutMs: 60_000,
+    });
+    fs.appendFileSync(log, r.stdout + r.stderr);
+    if (r.code !== 0) {
+      throw new StackError(`Creating the ${opts.database} database in the stack's PostgreSQL failed.`, { service: 'postgres', logTail: tailLines(log, 20), nextStep: `See ${log}, then start again.` });
+    }
+  }
+  if (major === 3) {
+    // Airflow 3's simple auth manager: the stack's admin/admin, as Airflow 2's admin user
+    fs.writeFileSync(airflow3PasswordsFile(l), JSON.stringify({ admin: 'admin' }), { mode: 0o600 });
+  }
   const steps: Array<[string, string[]]> = [
     ['Creating the Airflow database (airflow db migrate)', ['db', 'migrate']],
-    ['Creating the Airflow admin user', ['users', 'create', '--username', 'admin', '--password', 'admin', '--firstname', 'Admin', '--lastname', 'User', '--role', 'Admin', '--email', 'admin@example.org']],
+    ...(major === 2
+      ? [['Creating the Airflow admin user', ['users', 'create', '--username', 'admin', '--password', 'admin', '--firstname', 'Admin', '--lastname', 'User', '--role', 'Admin', '--email', 'admin@example.org']] as [string, string[]]]
+      : []),
     ['Adding the spark_cluster connection', ['connections', 'import', '--overwrite', conns]],
   ];
   for (const [step, args] of steps) {
-    o.onProgress?.({ step, percent: 0, service: 'airflow-webserver' });
+    o.onProgress?.({ step, percent: 0, service: major === 3 ? 'airflow-api-server' : 'airflow-webserver' });
     fs.appendFileSync(log, `\n===== ${new Date().toISOString()} airflow ${redactArgs(args).join(' ')}\n`);
     const r = await run(airflow, args, { env, cwd: l.airflowHome, signal: o.signal, onOutput: (t) => fs.appendFileSync(log, t), timeoutMs: 600_000 });
     if (r.code !== 0) {
       throw new StackError(`${step} failed (airflow exited with ${r.code}).`, {
-        service: 'airflow-webserver',
+        service: major === 3 ? 'airflow-api-server' : 'airflow-webserver',
         logTail: tailLines(log, 30),
         nextStep: `See ${log}. If the database is damaged, reset the stack data (npm run stack -- reset), then start again.`,
       });

@@ -42,7 +42,10 @@ export type NativeServiceId =
   | 'spark-worker-3'
   | 'postgres'
   | 'airflow-webserver'
-  | 'airflow-scheduler';
+  | 'airflow-api-server'
+  | 'airflow-scheduler'
+  | 'airflow-dag-processor'
+  | 'airflow-triggerer';
 export const SERVICE_ORDER: NativeServiceId[] = [
   'kafka',
   'kafka-2',
@@ -53,7 +56,10 @@ export const SERVICE_ORDER: NativeServiceId[] = [
   'spark-worker-3',
   'postgres',
   'airflow-webserver',
+  'airflow-api-server',
   'airflow-scheduler',
+  'airflow-dag-processor',
+  'airflow-triggerer',
 ];
 
 export const SERVICE_GROUP: Record<NativeServiceId, ServiceGroup> = {
@@ -66,7 +72,10 @@ export const SERVICE_GROUP: Record<NativeServiceId, ServiceGroup> = {
   'spark-worker-3': 'spark',
   postgres: 'airflow',
   'airflow-webserver': 'airflow',
+  'airflow-api-server': 'airflow',
   'airflow-scheduler': 'airflow',
+  'airflow-dag-processor': 'airflow',
+  'airflow-triggerer': 'airflow',
 };
 
 export const SERVICE_LABEL: Record<NativeServiceId, string> = {
@@ -79,8 +88,30 @@ export const SERVICE_LABEL: Record<NativeServiceId, string> = {
   'spark-worker-3': 'Spark worker 3',
   postgres: 'PostgreSQL (Airflow metadata DB)',
   'airflow-webserver': 'Airflow webserver',
+  'airflow-api-server': 'Airflow API server (UI and REST API)',
   'airflow-scheduler': 'Airflow scheduler',
+  'airflow-dag-processor': 'Airflow DAG processor',
+  'airflow-triggerer': 'Airflow triggerer',
 };
+
+/**
+ * The Airflow the stack runs: 2 (2.8.1, as the original stack: webserver + scheduler) or 3 (the
+ * newest 3.x: api-server, scheduler, dag-processor, triggerer). Each keeps its own venv, home and
+ * metadata database, so switching never migrates or deletes the other's data.
+ */
+export type AirflowMajor = 2 | 3;
+
+/** The services of Airflow 2 only, and of Airflow 3 only. */
+const AIRFLOW2_ONLY: NativeServiceId[] = ['airflow-webserver'];
+const AIRFLOW3_ONLY: NativeServiceId[] = ['airflow-api-server', 'airflow-dag-processor', 'airflow-triggerer'];
+
+export function parseAirflowMajor(v: unknown): AirflowMajor | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const s = String(v).trim();
+  if (s === '2' || s.startsWith('2.')) return 2;
+  if (s === '3' || s.startsWith('3.')) return 3;
+  throw new Error(`Airflow version "${s}" is not one the stack runs: use 2 (2.8.1) or 3 (the newest 3.x).`);
+}
 
 export { DEFAULT_SCALE, MAX_SCALE, parseScale, type StackScale } from '../scale';
 
@@ -113,6 +144,8 @@ export interface StackVersions {
   kafka: string;
   spark: string;
   airflow: string;
+  /** the Airflow 3 the stack runs when asked to (AIRFLOW3_VERSION) */
+  airflow3?: string;
 }
 
 /** KAFKA_VERSION, SPARK_VERSION and AIRFLOW_VERSION of a parsed stack/.env; throws naming what is missing. */
@@ -122,7 +155,9 @@ export function stackVersions(env: Record<string, string>, file = 'stack/.env'):
     if (!v || !/^\d+\.\d+\.\d+$/.test(v)) throw new Error(`${file} has no valid ${k} (found "${v ?? ''}"); it should read e.g. ${k}=1.2.3.`);
     return v;
   };
-  return { kafka: get('KAFKA_VERSION'), spark: get('SPARK_VERSION'), airflow: get('AIRFLOW_VERSION') };
+  const out: StackVersions = { kafka: get('KAFKA_VERSION'), spark: get('SPARK_VERSION'), airflow: get('AIRFLOW_VERSION') };
+  if (env.AIRFLOW3_VERSION) out.airflow3 = get('AIRFLOW3_VERSION');
+  return out;
 }
 export const SPARK_KAFKA_CONNECTOR = 'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.0';
 
@@ -153,9 +188,10 @@ export function parseServiceGroups(value: string | undefined): ServiceGroup[] {
   return ALL_GROUPS.filter((g) => out.includes(g));
 }
 
-export function servicesFor(groups: ServiceGroup[], scale: StackScale = DEFAULT_SCALE): NativeServiceId[] {
+export function servicesFor(groups: ServiceGroup[], scale: StackScale = DEFAULT_SCALE, airflow: AirflowMajor = 2): NativeServiceId[] {
   return SERVICE_ORDER.filter((s) => {
     if (!groups.includes(SERVICE_GROUP[s])) return false;
+    if ((airflow === 2 ? AIRFLOW3_ONLY : AIRFLOW2_ONLY).includes(s)) return false;
     if (isKafkaBroker(s)) return instanceIndex(s) < scale.kafkaBrokers;
     if (isSparkWorker(s)) return instanceIndex(s) < scale.sparkWorkers;
     return true;
@@ -167,7 +203,7 @@ export function resolveServiceName(name: string): NativeServiceId[] {
   const n = name.trim().toLowerCase();
   if (n === 'broker' || n === 'kafka') return ['kafka'];
   if (n === 'spark') return ['spark-master', 'spark-worker', 'spark-worker-2', 'spark-worker-3'];
-  if (n === 'airflow') return ['airflow-webserver', 'airflow-scheduler'];
+  if (n === 'airflow') return ['airflow-webserver', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer'];
   if ((SERVICE_ORDER as string[]).includes(n)) return [n as NativeServiceId];
   throw new Error(`Unknown service "${name}". Known services: ${SERVICE_ORDER.join(', ')}.`);
 }
@@ -236,6 +272,7 @@ export function servicePorts(id: NativeServiceId, ports: NativePorts): Array<{ n
         { name: 'Spark master UI', port: ports.sparkMasterUi, url: `http://${HOST}:${ports.sparkMasterUi}` },
       ];
     case 'airflow-webserver':
+    case 'airflow-api-server':
       return [{ name: 'Airflow UI', port: ports.airflow, url: `http://${HOST}:${ports.airflow}` }];
     case 'airflow-scheduler':
       return [];
@@ -261,9 +298,14 @@ export function parseAirflowDatabase(value: string | undefined): AirflowDatabase
   throw new Error(`"${v}" is not an Airflow database: use postgres (default), sqlite, or a postgresql:// URL.`);
 }
 
+/** The stack's PostgreSQL database of each Airflow (2.8.1 keeps "airflow", 3.x its own "airflow3"). */
+export function airflowDatabaseName(airflow: AirflowMajor): string {
+  return airflow === 3 ? 'airflow3' : 'airflow';
+}
+
 /** The SQLAlchemy URL of the stack's own PostgreSQL. */
-export function postgresUrl(ports: NativePorts, password: string): string {
-  return `postgresql+psycopg2://airflow:${encodeURIComponent(password)}@${HOST}:${ports.postgres}/airflow`;
+export function postgresUrl(ports: NativePorts, password: string, airflow: AirflowMajor = 2): string {
+  return `postgresql+psycopg2://airflow:${encodeURIComponent(password)}@${HOST}:${ports.postgres}/${airflowDatabaseName(airflow)}`;
 }
 
 /** postgres server options: loopback only, its socket in the state folder, memory kept small. */
@@ -310,7 +352,7 @@ export interface NativeLayout {
   envFile: string;
 }
 
-export function layout(stackDir: string, cacheDir: string, stateDir: string): NativeLayout {
+export function layout(stackDir: string, cacheDir: string, stateDir: string, airflow: AirflowMajor = 2): NativeLayout {
   return {
     stackDir,
     cacheDir,
@@ -318,7 +360,8 @@ export function layout(stackDir: string, cacheDir: string, stateDir: string): Na
     kafkaLibs: path.join(cacheDir, 'kafka', 'libs'),
     sparkVenv: path.join(cacheDir, 'spark', 'venv'),
     sparkKafkaJars: path.join(cacheDir, 'spark', 'kafka-jars'),
-    airflowVenv: path.join(cacheDir, 'airflow', 'venv'),
+    // each Airflow its own venv and home (logs, config, its SQLite when chosen)
+    airflowVenv: airflow === 3 ? path.join(cacheDir, 'airflow-3', 'venv') : path.join(cacheDir, 'airflow', 'venv'),
     postgresVenv: path.join(cacheDir, 'postgres', 'venv'),
     postgresDir: path.join(stateDir, 'postgres'),
     runDir: path.join(stateDir, 'run'),
@@ -326,7 +369,7 @@ export function layout(stackDir: string, cacheDir: string, stateDir: string): Na
     kafkaDir: path.join(stateDir, 'kafka'),
     kafkaData: path.join(stateDir, 'kafka', 'data'),
     sparkDir: path.join(stateDir, 'spark'),
-    airflowHome: path.join(stateDir, 'airflow'),
+    airflowHome: airflow === 3 ? path.join(stateDir, 'airflow3') : path.join(stateDir, 'airflow'),
     dagsDir: path.join(stackDir, 'dags'),
     scriptsDir: path.join(stackDir, 'scripts'),
     pluginsDir: path.join(stackDir, 'plugins'),
@@ -445,10 +488,11 @@ export interface AirflowSettings {
   fernetKey: string;
 }
 
-/** AIRFLOW__* settings of the native Airflow. */
-export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: AirflowSettings): Record<string, string> {
+/** AIRFLOW__* settings of the native Airflow (2.8.1, or 3.x with `airflow` 3). */
+export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: AirflowSettings, airflow: AirflowMajor = 2): Record<string, string> {
   const conn = s.sqlAlchemyConn || `sqlite:///${path.join(l.airflowHome, 'airflow.db')}`;
-  const executor = conn.startsWith('sqlite') ? 'SequentialExecutor' : 'LocalExecutor';
+  // Airflow 3 has no SequentialExecutor: its LocalExecutor runs on SQLite too
+  const executor = conn.startsWith('sqlite') && airflow === 2 ? 'SequentialExecutor' : 'LocalExecutor';
   const local: Record<string, string> =
     executor === 'LocalExecutor' ? { AIRFLOW__CORE__PARALLELISM: String(MEMORY.airflowParallelism), AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: String(MEMORY.airflowParallelism) } : {};
   return {
@@ -480,6 +524,34 @@ export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: Airflow
     AIRFLOW__WEBSERVER__EXPOSE_CONFIG: 'False',
     AIRFLOW__WEBSERVER__WARN_DEPLOYMENT_EXPOSURE: 'False',
     ...local,
+    ...(airflow === 3 ? airflow3ConfigEnv(ports, l, s) : {}),
+  };
+}
+
+/** The users file of Airflow 3's simple auth manager (the stack's admin/admin, as Airflow 2's admin user). */
+export function airflow3PasswordsFile(l: NativeLayout): string {
+  return path.join(l.airflowHome, 'simple_auth_manager_passwords.json');
+}
+
+/**
+ * What Airflow 3 adds: its API server (UI and REST API /api/v2, JWT tokens) on the stack's Airflow
+ * port, tasks reporting to its execution API, the simple auth manager's admin user, the DAG processor.
+ */
+function airflow3ConfigEnv(ports: NativePorts, l: NativeLayout, s: AirflowSettings): Record<string, string> {
+  const url = `http://${HOST}:${ports.airflow}`;
+  return {
+    AIRFLOW__API__HOST: HOST,
+    AIRFLOW__API__PORT: String(ports.airflow),
+    AIRFLOW__API__BASE_URL: url,
+    AIRFLOW__API__WORKERS: String(MEMORY.airflowWebWorkers),
+    AIRFLOW__API__SECRET_KEY: s.secretKey,
+    AIRFLOW__API_AUTH__JWT_SECRET: s.secretKey,
+    AIRFLOW__API__EXPOSE_CONFIG: 'False',
+    AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${url}/execution/`,
+    AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: 'admin:admin',
+    AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: airflow3PasswordsFile(l),
+    AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '30',
+    AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES: '1',
   };
 }
 

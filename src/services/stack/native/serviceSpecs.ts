@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
 import {
-  AirflowDatabase, airflowConfigEnv, brokerPorts, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
+  AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, brokerPorts, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
   NativeLayout, NativePorts, NativeServiceId, pipelineEnv, postgresUrl, StackScale, workerUiPort,
 } from './config';
 import { airflowInit } from './airflowInit';
-import { airflowHealth, HealthResult, kafkaHealth, sparkMasterHealth } from './health';
+import { airflowHealth, type HealthResult, kafkaHealth, sparkMasterHealth } from './health';
 import type { NativePostgres } from './postgres';
 import { localConnectorJars, Prerequisites, run } from './provision';
 import type { Secrets } from './secrets';
@@ -32,6 +32,7 @@ export interface SpecContext {
   layout: NativeLayout;
   ports: NativePorts;
   scale: StackScale;
+  airflow: AirflowMajor;
   /** the environment the backend was given */
   env: NodeJS.ProcessEnv;
   database: AirflowDatabase;
@@ -104,7 +105,7 @@ export class ServiceSpecs {
         sqlAlchemyConn: this.sqlAlchemyConn(secrets),
         secretKey: secrets.secretKey,
         fernetKey: secrets.fernetKey,
-      }),
+      }, this.c.airflow),
     };
     // SparkSubmitOperator runs `spark-submit` from PATH: the Airflow venv carries pyspark
     const venvBin = path.join(l.airflowVenv, 'bin');
@@ -119,7 +120,7 @@ export class ServiceSpecs {
   private sqlAlchemyConn(secrets: Secrets): string | undefined {
     const db = this.c.database;
     if (db === 'sqlite') return undefined; // the default: sqlite in the Airflow home
-    if (db === 'postgres') return postgresUrl(this.c.ports, secrets.postgresPassword!);
+    if (db === 'postgres') return postgresUrl(this.c.ports, secrets.postgresPassword!, this.c.airflow);
     return db.url;
   }
 
@@ -225,32 +226,44 @@ export class ServiceSpecs {
         };
       }
       case 'airflow-webserver':
-      case 'airflow-scheduler': {
+      case 'airflow-api-server':
+      case 'airflow-scheduler':
+      case 'airflow-dag-processor':
+      case 'airflow-triggerer': {
+        const major = this.c.airflow;
         const airflow = path.join(l.airflowVenv, 'bin', 'airflow');
-        if (!fs.existsSync(airflow)) throw this.c.notProvisioned('Airflow');
+        if (!fs.existsSync(airflow)) throw this.c.notProvisioned(`Airflow ${major}`);
         const env = this.airflowEnv(pre, secrets);
         const pid = path.join(l.runDir, `${s}.airflow.pid`);
         const startedAt = Date.now();
-        const argv =
-          s === 'airflow-webserver'
-            ? [airflow, 'webserver', '--hostname', HOST, '--port', String(this.c.ports.airflow), '--pid', pid, '--workers', String(MEMORY.airflowWebWorkers)]
-            : [airflow, 'scheduler', '--skip-serve-logs', '--pid', pid];
+        const port = String(this.c.ports.airflow);
+        const argv: Record<typeof s, string[]> = {
+          'airflow-webserver': [airflow, 'webserver', '--hostname', HOST, '--port', port, '--pid', pid, '--workers', String(MEMORY.airflowWebWorkers)],
+          'airflow-api-server': [airflow, 'api-server', '--host', HOST, '--port', port, '--pid', pid, '--workers', String(MEMORY.airflowWebWorkers)],
+          'airflow-scheduler': [airflow, 'scheduler', '--skip-serve-logs', '--pid', pid],
+          'airflow-dag-processor': [airflow, 'dag-processor', '--pid', pid],
+          'airflow-triggerer': [airflow, 'triggerer', '--skip-serve-logs', '--pid', pid],
+        };
+        // a heartbeat older than this start belongs to the process before
+        const fresh = (h: HealthResult): HealthResult => {
+          const beat = /heartbeat (\S+)/.exec(h.detail)?.[1];
+          return { ok: h.ok && (beat ? Date.parse(beat) >= startedAt - 2000 : false), detail: h.detail };
+        };
         return {
-          argv,
+          argv: argv[s],
           env,
           cwd: l.airflowHome,
           timeoutMs: timeout(480_000),
           prepare: async (o) => {
             fs.rmSync(pid, { force: true });
-            await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o);
+            await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o, { airflow: major, python: path.join(l.airflowVenv, 'bin', 'python'), database: this.c.database === 'postgres' ? airflowDatabaseName(major) : undefined });
           },
           health: async () => {
-            const h = await airflowHealth(e.airflowUrl);
-            if (s === 'airflow-webserver') return h.web;
-            // a heartbeat older than this start belongs to the previous scheduler
-            const beat = /heartbeat (\S+)/.exec(h.scheduler.detail)?.[1];
-            const fresh = beat ? Date.parse(beat) >= startedAt - 2000 : false;
-            return { ok: h.scheduler.ok && fresh, detail: h.scheduler.detail };
+            const h = await airflowHealth(e.airflowUrl, 4000, major);
+            if (s === 'airflow-webserver' || s === 'airflow-api-server') return h.web;
+            if (s === 'airflow-dag-processor') return fresh(h.dagProcessor);
+            if (s === 'airflow-triggerer') return fresh(h.triggerer);
+            return fresh(h.scheduler);
           },
         };
       }
