@@ -17,7 +17,6 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
-import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { createDocker } from '../../src/services/docker/client';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
@@ -29,17 +28,13 @@ import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { findStreamingQueries, queryLag } from '../../src/services/spark/streaming';
 import { until } from '../lib/until';
 import { finalAppState } from '../lib/sparkApps';
+import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 import { ensureBaseImage, removeProject } from './harness';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const PROJECT = 'datapipeline-it';
 const OWNER = 4321;
 const PORTS = { KAFKA_PORT: '39092', KAFKA_PORT_2: '39094', KAFKA_PORT_3: '39096', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090' };
-const PEOPLE = [
-  { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },
-  { name: 'Charlie', age: 30, message: 'Charlie from Chicago is an adult' },
-  { name: 'Eve', age: 22, message: 'Eve from Seattle is an adult' },
-];
 
 function chownTree(dir: string, uid: number): void {
   fs.chownSync(dir, uid, uid);
@@ -163,11 +158,8 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       }
       assert.deepEqual(end.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));
       // read from the host through 127.0.0.1
-      const kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
-      const { messages } = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, run.runId).finally(() => kafka.dispose());
-      const people = messages.records().map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
-      people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
-      assert.deepEqual(people, PEOPLE, `run ${round}`);
+      const { people } = await runOutputPeople(client, `127.0.0.1:${PORTS.KAFKA_PORT}`, STREAMING_DAG_ID, run.runId);
+      assert.deepEqual(people, ADULTS, `run ${round}`);
     }
   });
 
@@ -316,10 +308,8 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     }
     assert.deepEqual(end.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));
     assert.equal(end.run.logicalDate, undefined, 'triggered now: no logical date on Airflow 3');
-    const { messages } = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, run.runId);
-    const people = messages.records().map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
-    people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
-    assert.deepEqual(people, PEOPLE);
+    const { people } = await runOutputPeople(client, `127.0.0.1:${PORTS.KAFKA_PORT}`, STREAMING_DAG_ID, run.runId);
+    assert.deepEqual(people, ADULTS);
     const log = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: run.runId, taskId: 'produce_sample_data' }, 1);
     assert.match(log.text, /Produced 5 records to input-topic/, 'the API server serves the task log');
 

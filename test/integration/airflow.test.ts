@@ -10,7 +10,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
-import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
 import { collectRunTrace } from '../../src/services/airflow/runTrace';
 import { readOutputRange } from '../../src/services/airflow/outputReader';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
@@ -18,6 +17,7 @@ import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { ensureNativeStack, NativeStack, stackDir } from './harness';
 import { until } from '../lib/until';
+import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
 
@@ -97,15 +97,8 @@ describe('Airflow 2.8.1 (native stack)', function () {
   };
 
   const assertAdultsOnly = async (runId: string) => {
-    const kafka = new KafkaService({ bootstrap: stack.endpoints.kafkaBootstrap });
-    const { data, messages } = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, runId).finally(() => kafka.dispose());
-    const people = messages.records().map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
-    people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
-    assert.deepEqual(people, [
-      { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },
-      { name: 'Charlie', age: 30, message: 'Charlie from Chicago is an adult' },
-      { name: 'Eve', age: 22, message: 'Eve from Seattle is an adult' },
-    ], `output of run ${runId}: ${people.map((p) => p.name).join(', ') || 'none'}${data.note ? ` (${data.note})` : ''}. ` +
+    const { people, data } = await runOutputPeople(client, stack.endpoints.kafkaBootstrap, STREAMING_DAG_ID, runId);
+    assert.deepEqual(people, ADULTS, `output of run ${runId}: ${people.map((p) => p.name).join(', ') || 'none'}${data.note ? ` (${data.note})` : ''}. ` +
       'Names repeated = the Spark job read input-topic from the earliest offset instead of this run\'s range (KAFKA_STARTING_OFFSETS / KAFKA_ENDING_OFFSETS).');
     assert.equal(data.topic, 'output-topic');
     assert.deepEqual(data.tasks.map((t) => [t.taskId, t.state]), STREAMING_TASK_ORDER.map((t) => [t, 'success']));

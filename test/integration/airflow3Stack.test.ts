@@ -9,17 +9,16 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
-import { collectRunOutput, kafkaRangeReader } from '../../src/services/airflow/runOutput';
 import { collectRunTrace } from '../../src/services/airflow/runTrace';
 import { runDescription } from '../../src/services/airflow/dagsModel';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
-import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { NativeBackend } from '../../src/services/stack/native/nativeBackend';
 import { parseDotEnv } from '../../src/services/docker/composeFile';
 import { sharedPorts, stackDir } from './harness';
 import { type Airflow3Stack, startAirflow3Stack } from './lib/airflow3Stack';
 import { until } from '../lib/until';
+import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
 
@@ -85,15 +84,8 @@ describe('Airflow 3 as the stack\u2019s Airflow (native): api-server, scheduler,
     assert.equal(end.run.logicalDate, undefined);
     assert.match(runDescription(end.run), /^success · \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? \(no logical date\) · .* · v1$/);
 
-    const kafka = new KafkaService({ bootstrap: stack.shared.endpoints.kafkaBootstrap });
-    const { data, messages } = await collectRunOutput(client, kafkaRangeReader(kafka), STREAMING_DAG_ID, triggered.runId).finally(() => kafka.dispose());
-    const people = messages.records().map((r) => r.fields ?? {}).map((f) => ({ name: f.name, age: f.age, message: f.message }));
-    people.sort((a, b) => String(a.name).localeCompare(String(b.name)));
-    assert.deepEqual(people, [
-      { name: 'Alice', age: 25, message: 'Alice from NYC is an adult' },
-      { name: 'Charlie', age: 30, message: 'Charlie from Chicago is an adult' },
-      { name: 'Eve', age: 22, message: 'Eve from Seattle is an adult' },
-    ], `output of run ${triggered.runId}${data.note ? ` (${data.note})` : ''}`);
+    const { people, data } = await runOutputPeople(client, stack.shared.endpoints.kafkaBootstrap, STREAMING_DAG_ID, triggered.runId);
+    assert.deepEqual(people, ADULTS, `output of run ${triggered.runId}${data.note ? ` (${data.note})` : ''}`);
 
     // the task SDK's XCom and the cluster policy work on Airflow 3 too: the run view's trace is whole
     const master = new SparkMasterClient(stack.shared.endpoints.sparkUiUrl);
