@@ -294,7 +294,7 @@ export function registerSparkFeature(ctx: FeatureContext): vscode.Disposable[] {
       await ctx.extensionContext.workspaceState.update(LAST_APPS_KEY, { ...lastApps(), [file]: result.appId });
       sparkLensChanged.fire();
     }
-    if (result.appId && !result.cancelled) model.recordDriverExit(result.appId, result.exitCode);
+    if (result.appId) model.recordDriverExit(result.appId, result.cancelled ? 'cancelled' : result.exitCode);
     if (result.appId) void model.waitForApp(result.appId, 15_000, ['FINISHED', 'FAILED', 'KILLED']);
     const status = result.cancelled ? 'cancelled' : result.exitCode === 0 ? 'finished' : `failed (exit code ${result.exitCode})`;
     term.info(`\n[DataPipeline] spark-submit ${status}${result.appId ? ` · ${result.appId}` : ''}`);

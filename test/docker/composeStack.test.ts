@@ -21,12 +21,20 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
   const services = model.raw.services as Record<string, Svc>;
   const dotEnv = parseDotEnv(fs.readFileSync(path.join(STACK, '.env'), 'utf8'));
 
-  it('parses with yaml and has the original services, and brokers 2 and 3 of the 3-broker cluster', () => {
+  const AIRFLOW2 = ['airflow-init', 'airflow-scheduler', 'airflow-webserver'];
+  const AIRFLOW3 = ['airflow-api-server', 'airflow-dag-processor', 'airflow-triggerer', 'airflow3-init', 'airflow3-scheduler'];
+
+  it('parses with yaml and has the original services, brokers 2 and 3 of the 3-broker cluster, and Airflow 3\u2019s services', () => {
     const doc = parse(fs.readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.services).sort(), [
+      'airflow-api-server',
+      'airflow-dag-processor',
       'airflow-init',
       'airflow-scheduler',
+      'airflow-triggerer',
       'airflow-webserver',
+      'airflow3-init',
+      'airflow3-scheduler',
       'broker',
       'broker-2',
       'broker-3',
@@ -35,6 +43,18 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
       'spark-master',
       'spark-worker',
     ]);
+  });
+
+  it('runs one Airflow at a time: 2.8.1\u2019s services in profile airflow2 (the .env default), Airflow 3\u2019s in airflow3, each with its own database', () => {
+    assert.equal(dotEnv.COMPOSE_PROFILES, 'airflow2', 'a bare `docker compose up` starts Airflow 2.8.1, as the original stack');
+    for (const name of AIRFLOW2) assert.deepEqual(services[name].profiles, ['airflow2'], name);
+    for (const name of AIRFLOW3) assert.deepEqual(services[name].profiles, ['airflow3'], name);
+    const db = (name: string) => /\/([\w]+)$/.exec(services[name].environment!.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)![1];
+    for (const name of AIRFLOW2) assert.equal(db(name), 'airflow', name);
+    for (const name of AIRFLOW3) assert.equal(db(name), 'airflow3', name);
+    // the Stack view names them as the native backend does
+    const ids = Object.fromEntries(model.services.map((m) => [m.name, m.labels['datapipeline.id'] ?? m.name]));
+    assert.deepEqual(AIRFLOW3.map((n) => ids[n]), ['airflow-api-server', 'airflow-dag-processor', 'airflow-triggerer', 'airflow-init', 'airflow-scheduler']);
   });
 
   it('validates with the compose CLI ("config")', async function () {
@@ -55,10 +75,12 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
         assert.ok(dotEnv[variable], `${variable} (${name}) is not set in stack/.env`);
       }
     }
-    assert.equal(count, 7);
+    assert.equal(count, 8);
     assert.equal(services.postgres.ports, undefined);
     const published = model.services.flatMap((s) => s.ports.filter((p) => p.containerPort !== undefined).map((p) => `${p.host}:${p.port}`)).sort();
-    assert.deepEqual(published, ['127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
+    // 8085 twice: Airflow 2's webserver and Airflow 3's API server, never in the same profile
+    assert.deepEqual(published, ['127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
+    for (const name of ['airflow-webserver', 'airflow-api-server']) assert.deepEqual(raw.services[name].ports, ['127.0.0.1:${AIRFLOW_PORT:-8085}:8080'], name);
   });
 
   it('gives Kafka an internal listener for containers and one for the host, and points containers at the internal one', () => {
@@ -69,7 +91,7 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.match(env.KAFKA_ADVERTISED_LISTENERS, /EXTERNAL:\/\/(127\.0\.0\.1|localhost):9092/);
     assert.equal(env.KAFKA_INTER_BROKER_LISTENER_NAME, 'INTERNAL');
     assert.equal(services['kafka-ui'].environment!.KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS, 'broker:19092');
-    for (const name of ['airflow-webserver', 'airflow-scheduler']) {
+    for (const name of ['airflow-webserver', 'airflow-scheduler', 'airflow-api-server', 'airflow3-scheduler']) {
       assert.equal(services[name].environment!.KAFKA_BOOTSTRAP_SERVERS, 'broker:19092', name);
       assert.equal(services[name].environment!.SPARK_MASTER_URL, 'spark://spark-master:7077', name);
       assert.equal(services[name].environment!.INPUT_TOPIC, 'input-topic', name);
@@ -79,7 +101,7 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
 
   it('builds every image but Kafka UI from one pinned base, with the versions of stack/.env (the same the native stack uses)', () => {
     const versions = stackVersions(dotEnv);
-    assert.deepEqual(versions, { kafka: '4.0.0', spark: '3.5.0', airflow: '2.8.1' });
+    assert.deepEqual(versions, { kafka: '4.0.0', spark: '3.5.0', airflow: '2.8.1', airflow3: '3.3.2' });
     assert.equal(dotEnv.BASE_IMAGE, 'debian:bookworm-slim');
     const images = Object.fromEntries(Object.entries(services).map(([name, svc]) => [name, svc.image as string]));
     assert.deepEqual(images, {
@@ -93,7 +115,13 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
       'airflow-init': `datapipeline/airflow:${versions.airflow}`,
       'airflow-webserver': `datapipeline/airflow:${versions.airflow}`,
       'airflow-scheduler': `datapipeline/airflow:${versions.airflow}`,
+      'airflow3-init': `datapipeline/airflow:${versions.airflow3}`,
+      'airflow-api-server': `datapipeline/airflow:${versions.airflow3}`,
+      'airflow3-scheduler': `datapipeline/airflow:${versions.airflow3}`,
+      'airflow-dag-processor': `datapipeline/airflow:${versions.airflow3}`,
+      'airflow-triggerer': `datapipeline/airflow:${versions.airflow3}`,
     });
+    for (const name of AIRFLOW3) assert.equal((services[name].build as { args: Record<string, string> }).args.AIRFLOW_VERSION, versions.airflow3, name);
     for (const [name, svc] of Object.entries(services)) {
       if (name === 'kafka-ui') continue;
       const build = svc.build as { context: string; dockerfile: string; network: string; args: Record<string, string> };
@@ -112,11 +140,12 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     for (const f of ['spark/Dockerfile', 'airflow/Dockerfile']) assert.match(fs.readFileSync(path.join(STACK, f), 'utf8'), /versions\/spark-kafka-pom\.xml[\s\S]*-Dspark\.version=\$\{SPARK_VERSION\}/, f);
     assert.match(fs.readFileSync(path.join(STACK, 'airflow/Dockerfile'), 'utf8'), /-c "\/build\/airflow-constraints-\$\{AIRFLOW_VERSION\}\.txt"/);
     assert.ok(fs.existsSync(path.join(STACK, 'versions', `airflow-constraints-${versions.airflow}.txt`)));
+    assert.ok(fs.existsSync(path.join(STACK, 'versions', `airflow-constraints-${versions.airflow3}.txt`)));
     assert.equal(fs.readFileSync(path.join(STACK, 'certs', 'extra-ca.crt'), 'utf8'), '', 'no extra CA unless the user adds one');
   });
 
   it('has health checks and depends_on conditions, and a one-shot airflow-init', () => {
-    for (const name of ['postgres', 'broker', 'spark-master', 'airflow-webserver']) {
+    for (const name of ['postgres', 'broker', 'spark-master', 'airflow-webserver', ...AIRFLOW3.filter((n) => n !== 'airflow3-init')]) {
       assert.ok(services[name].healthcheck?.test, `${name} has no health check`);
     }
     const deps = (name: string) => services[name].depends_on as Record<string, { condition: string }>;
@@ -127,6 +156,9 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.equal(deps('kafka-ui').broker.condition, 'service_healthy');
     assert.equal(deps('spark-worker')['spark-master'].condition, 'service_healthy');
     assert.equal(model.services.find((s) => s.name === 'airflow-init')!.oneShot, true);
+    assert.equal(model.services.find((s) => s.name === 'airflow3-init')!.oneShot, true);
+    for (const name of ['airflow-api-server', 'airflow3-scheduler', 'airflow-dag-processor', 'airflow-triggerer']) assert.equal(deps(name)['airflow3-init'].condition, 'service_completed_successfully', name);
+    assert.equal(deps('airflow3-scheduler').broker.condition, 'service_healthy');
   });
 
   it('initialises Airflow idempotently (admin user, spark_cluster connection) and accepts basic auth on the API', () => {
@@ -153,8 +185,10 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.ok(by.kafka, 'broker is not shown as "kafka"');
     assert.deepEqual(
       view.flatMap((s) => s.ports.filter((p) => p.url).map((p) => `${p.name} ${p.url}`)).sort(),
-      ['Airflow UI http://127.0.0.1:8085', 'Kafka UI http://127.0.0.1:8090', 'Spark UI http://127.0.0.1:8080'],
+      // Airflow 2's webserver and Airflow 3's API server (one of them runs)
+      ['Airflow UI http://127.0.0.1:8085', 'Airflow UI http://127.0.0.1:8085', 'Kafka UI http://127.0.0.1:8090', 'Spark UI http://127.0.0.1:8080'],
     );
+    assert.deepEqual(view.filter((s) => s.ports.some((p) => p.name === 'Airflow UI')).map((s) => s.id).sort(), ['airflow-api-server', 'airflow-webserver']);
     assert.equal(by.kafka.ports[0].name, 'Kafka bootstrap');
   });
 });

@@ -349,7 +349,7 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     assert.ok(!(await client.status()).activeApps.some((a) => a.id === result.appId), 'the application is still active');
   });
 
-  it("the view's Kill (master kill endpoint) turns a running application KILLED", async () => {
+  it("the view's Kill (master kill endpoint) turns a running application KILLED at once after its start, and the worker's cores are free again", async () => {
     const file = path.join(tmp, 'kill_from_view.py');
     fs.writeFileSync(
       file,
@@ -368,10 +368,11 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     try {
       const appId = await announced;
       assert.ok(await model.waitForApp(appId, 30_000, ['RUNNING']), 'the application never showed RUNNING in the view');
+      // at once: Spark's master, killed from its web UI while it launches the application's executors,
+      // used to keep the application "completed but RUNNING" and the worker's cores held for good
+      // (CI; the next job waited for resources); killApp waits until the application has settled
       await client.killApp(appId);
       if (!(await model.waitForApp(appId, 30_000, ['KILLED']))) {
-        // failed once in CI (RUNNING in the view 30 s after Kill; the master's log said it removed the
-        // app at once): say whether the master or the view is behind
         const master = await client.status().then((st) => [...st.activeApps, ...st.completedApps].find((a) => a.id === appId)?.state, (e: Error) => `unreadable (${e.message})`);
         assert.fail(`the application is ${model.findApp(appId)?.state} in the view after Kill; the master says ${master}; view state ${model.state.kind}`);
       }
@@ -382,6 +383,12 @@ describe('spark: Submit Spark Job on the native Spark 3.5.0 standalone + Kafka',
     }
     await until('the driver processes to end', () => processesMentioning(file).length === 0, { timeoutMs: 15_000, intervalMs: 250 }).catch(() => undefined);
     assert.deepEqual(processesMentioning(file), [], 'driver processes survived the cancel');
+    // what a user notices next: the worker's cores are free for the next job (none leaked to a ghost executor)
+    const used = await until('the workers\u2019 cores to be free', async () => {
+      const st = await client.status();
+      return st.activeApps.length === 0 && st.workers.every((w) => w.coresUsed === 0) ? 'free' : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 500 }).catch(async () => JSON.stringify((await client.status()).workers.map((w) => [w.id, w.coresUsed])));
+    assert.equal(used, 'free', `cores still in use after the kill: ${used}`);
   });
 
   it('refuses before submitting when the master is unreachable, naming its URL', async () => {

@@ -332,6 +332,10 @@ describe('spark: driver outcome shown in the view', () => {
     const ok = applyDriverOutcomes(status, new Map([[done.id, 0]]));
     assert.equal(ok.completedApps.find((a) => a.id === done.id)!.state, 'FINISHED');
     assert.equal(applyDriverOutcomes(status, new Map()), status);
+    // cancelled from here: the driver was stopped first, so the master saw it end; the view says KILLED
+    const cancelled = applyDriverOutcomes(status, new Map<string, number | 'cancelled'>([[done.id, 'cancelled'], [running.id, 'cancelled']]));
+    assert.equal(cancelled.completedApps.find((a) => a.id === done.id)!.state, 'KILLED');
+    assert.equal(cancelled.activeApps[0].state, 'RUNNING', 'a cancelled job still running on the master is shown as the master says');
   });
 });
 
@@ -450,6 +454,85 @@ describe('spark: view model while the master removes a killed application', () =
     } finally {
       model.dispose();
       server.close();
+    }
+  });
+});
+
+describe('spark: killing an application on the master', () => {
+  /** A master's /json and /app/kill/ on 127.0.0.1 (the kill endpoint's race is Spark's, so the master is played here). */
+  async function fakeMaster(opts: { ageMs: number; afterKill: 'KILLED' | 'RUNNING' | 'active' | 'none' }) {
+    const http = await import('node:http');
+    const born = Date.now() - opts.ageMs;
+    const kills: Array<{ at: number; body: string }> = [];
+    let state: 'active' | 'KILLED' | 'RUNNING' | 'none' = opts.afterKill === 'none' ? 'none' : 'active';
+    const server = http.createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/app/kill/') {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          kills.push({ at: Date.now(), body });
+          state = opts.afterKill === 'none' ? 'none' : opts.afterKill;
+          res.writeHead(302, { location: '/' }).end();
+        });
+        return;
+      }
+      const app = { ...MASTER_JSON.activeapps[0], starttime: born, duration: Date.now() - born };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({
+        ...MASTER_JSON,
+        activeapps: state === 'active' ? [app] : [],
+        completedapps: state === 'KILLED' || state === 'RUNNING' ? [{ ...app, state }] : state === 'none' ? MASTER_JSON.completedapps : [],
+      }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = new SparkMasterClient(`http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`);
+    return { client, kills, born, close: () => server.close() };
+  }
+  const APP = 'app-20261125184000-0002';
+
+  it('waits until a just-started application is settleMs old (its executors are being launched), then kills it and returns once it is KILLED', async () => {
+    const m = await fakeMaster({ ageMs: 100, afterKill: 'KILLED' });
+    try {
+      await m.client.killApp(APP, undefined, { settleMs: 700 });
+      assert.equal(m.kills.length, 1);
+      assert.ok(m.kills[0].at - m.born >= 700, `killed ${m.kills[0].at - m.born} ms after the start`);
+      assert.equal(new URLSearchParams(m.kills[0].body).get('id'), APP);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('kills an older application at once, and does not POST for one that is not running', async () => {
+    const m = await fakeMaster({ ageMs: 60_000, afterKill: 'KILLED' });
+    try {
+      const t0 = Date.now();
+      await m.client.killApp(APP, undefined, { settleMs: 3000 });
+      assert.equal(m.kills.length, 1);
+      assert.ok(m.kills[0].at - t0 < 1000, `waited ${m.kills[0].at - t0} ms`);
+    } finally {
+      m.close();
+    }
+    const gone = await fakeMaster({ ageMs: 60_000, afterKill: 'none' });
+    try {
+      await gone.client.killApp(APP);
+      assert.equal(gone.kills.length, 0);
+    } finally {
+      gone.close();
+    }
+  });
+
+  it('says so when the master lost the kill (completed but RUNNING) or ignored it (kill disabled), with what to do', async () => {
+    const lost = await fakeMaster({ ageMs: 60_000, afterKill: 'RUNNING' });
+    try {
+      await assert.rejects(lost.client.killApp(APP, undefined, { confirmMs: 600 }), (e: Error) => e.name === 'SparkKillError' && /lost track of app-20261125184000-0002/.test(e.message) && /restart the Spark worker/.test(e.message));
+    } finally {
+      lost.close();
+    }
+    const ignored = await fakeMaster({ ageMs: 60_000, afterKill: 'active' });
+    try {
+      await assert.rejects(ignored.client.killApp(APP, undefined, { confirmMs: 600 }), /still runs app-20261125184000-0002 after the kill.*spark\.ui\.killEnabled/);
+    } finally {
+      ignored.close();
     }
   });
 });

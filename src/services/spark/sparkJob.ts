@@ -61,10 +61,14 @@ export async function checkSubmittable(file: string, client: SparkMasterClient, 
   }
 }
 
+/** How long cancel() waits for the driver to end before it kills the application on the master. */
+const DRIVER_STOP_WAIT_MS = 15_000;
+
 export class SparkJob {
   private readonly abort = new AbortController();
   private appId?: string;
   private cancelled = false;
+  private running?: Promise<SparkJobResult>;
 
   constructor(
     private readonly backend: Pick<StackBackend, 'submitSpark'>,
@@ -77,7 +81,13 @@ export class SparkJob {
   }
 
   /** Runs the job to its end. Resolves with the exit status (also when cancelled); rejects on refusal. */
-  async run(handlers: SparkJobHandlers = {}, opts: { skipChecks?: boolean } = {}): Promise<SparkJobResult> {
+  run(handlers: SparkJobHandlers = {}, opts: { skipChecks?: boolean } = {}): Promise<SparkJobResult> {
+    const running = this.execute(handlers, opts);
+    this.running = running;
+    return running;
+  }
+
+  private async execute(handlers: SparkJobHandlers, opts: { skipChecks?: boolean }): Promise<SparkJobResult> {
     const started = performance.now();
     if (!opts.skipChecks) await checkSubmittable(this.request.file, this.client, this.abort.signal);
     let firstOutputMs: number | undefined;
@@ -93,7 +103,6 @@ export class SparkJob {
         if (id) {
           this.appId = id;
           handlers.onAppId?.(id);
-          if (this.cancelled) void this.killApp();
         }
       }
       if (!driverUiUrl) {
@@ -133,11 +142,16 @@ export class SparkJob {
     };
   }
 
-  /** Stop the driver process and kill the application on the master. */
+  /**
+   * Stop the driver process; once it has ended (its application ends with it, through the master's
+   * own message loop), kill the application on the master if it still runs there. Not both at once:
+   * the master's web UI kill beside the driver's own unregistering is the race killApp explains.
+   */
   async cancel(): Promise<void> {
     if (this.cancelled) return;
     this.cancelled = true;
     this.abort.abort();
+    if (this.running) await Promise.race([this.running.catch(() => undefined), new Promise((r) => setTimeout(r, DRIVER_STOP_WAIT_MS).unref?.())]);
     await this.killApp();
   }
 

@@ -18,6 +18,35 @@ export class SparkUnreachableError extends Error {
   }
 }
 
+/** How old (by the master's clock) an application must be before it is killed: see killApp. */
+export const KILL_SETTLE_MS = 3000;
+
+/** A kill the master did not carry out as asked. */
+export class SparkKillError extends Error {
+  constructor(
+    message: string,
+    readonly appId: string,
+  ) {
+    super(message);
+    this.name = 'SparkKillError';
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export interface SparkMasterClientOptions {
   /** per-request timeout, ms (default 3000) */
   timeoutMs?: number;
@@ -63,9 +92,23 @@ export class SparkMasterClient {
     }
   }
 
-  /** Ask the master to kill an application (it redirects to `/` on success). */
-  async killApp(appId: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Kill an application on the master and wait until the master has it KILLED (or otherwise ended).
+   *
+   * Spark's standalone master runs its web UI's kill on the web server's thread, beside its own
+   * message loop: a kill while the master is still giving the application its executors (its first
+   * moments) can end with an executor launched for the removed application, the application listed
+   * completed yet RUNNING, and the worker's cores held for good (seen in CI: the next job waited for
+   * resources forever). So an application younger than `settleMs` (by the master's own clock) is
+   * killed once it is that old; an application not running is left alone; and a kill the master
+   * lost track of is reported with what to do.
+   */
+  async killApp(appId: string, signal?: AbortSignal, opts: { settleMs?: number; confirmMs?: number } = {}): Promise<void> {
     if (!/^app-[\w-]+$/.test(appId)) throw new Error(`Not a Spark application id: ${appId}`);
+    const settleMs = opts.settleMs ?? KILL_SETTLE_MS;
+    const app = (await this.status(signal)).activeApps.find((a) => a.id === appId);
+    if (!app) return; // ended already (or never ran here): nothing to kill
+    if (app.duration < settleMs) await sleep(settleMs - app.duration, signal);
     const body = new URLSearchParams({ id: appId, terminate: 'true' });
     const res = await this.request(
       '/app/kill/',
@@ -83,6 +126,23 @@ export class SparkMasterClient {
         `The Spark master refused to kill ${appId} (HTTP ${res.status}). ` +
           `Check that spark.ui.killEnabled is true on the master.`,
       );
+    }
+    const deadline = Date.now() + (opts.confirmMs ?? 10_000);
+    for (;;) {
+      const st = await this.status(signal);
+      const active = st.activeApps.find((a) => a.id === appId);
+      const done = st.completedApps.find((a) => a.id === appId);
+      if (!active && (!done || (done.state !== 'RUNNING' && done.state !== 'WAITING'))) return;
+      if (Date.now() > deadline) {
+        throw new SparkKillError(
+          active
+            ? `The Spark master still runs ${appId} after the kill. Check that spark.ui.killEnabled is true on the master.`
+            : `The Spark master lost track of ${appId} while killing it: it lists it completed but RUNNING (a race in Spark's standalone master). ` +
+                `Its worker may keep the application's cores busy, so new jobs wait for resources: restart the Spark worker.`,
+          appId,
+        );
+      }
+      await sleep(250, signal);
     }
   }
 

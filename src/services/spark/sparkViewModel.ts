@@ -39,15 +39,20 @@ export function appDuration(app: SparkApplication, now: number, fetchedAt: numbe
   return app.duration;
 }
 
+/** How the driver of an application submitted from here ended: its exit code, or cancelled by the user. */
+export type DriverOutcome = number | 'cancelled';
+
 /**
  * The master's status with what it cannot know: an application it lists as FINISHED whose driver
- * (spark-submit, run from here) exited non-zero failed, so it is shown FAILED with that exit code.
+ * (spark-submit, run from here) exited non-zero failed, so it is shown FAILED with that exit code;
+ * one whose driver the user cancelled (stopped first, so the master saw it end normally) is KILLED.
  */
-export function applyDriverOutcomes(status: SparkMasterStatus, exits: ReadonlyMap<string, number>): SparkMasterStatus {
+export function applyDriverOutcomes(status: SparkMasterStatus, exits: ReadonlyMap<string, DriverOutcome>): SparkMasterStatus {
   if (!exits.size) return status;
   const mark = (a: SparkApplication): SparkApplication => {
     const code = exits.get(a.id);
     if (code === undefined) return a;
+    if (code === 'cancelled') return a.state === 'FINISHED' ? { ...a, state: 'KILLED' } : a;
     const failed = code !== 0 && a.state === 'FINISHED';
     return { ...a, driverExitCode: code, state: failed ? 'FAILED' : a.state };
   };
@@ -63,7 +68,7 @@ export class SparkViewModel implements Disposable {
   private readonly waiters: Array<{ pred: (s: SparkMasterStatus) => boolean; resolve: () => void; until: number }> = [];
   private disposed = false;
   /** exit codes of the drivers submitted from here, by application id */
-  private readonly driverExits = new Map<string, number>();
+  private readonly driverExits = new Map<string, DriverOutcome>();
   private readonly intervalMs: number;
   private readonly fastIntervalMs: number;
   private readonly streaming?: SparkViewModelOptions['streaming'];
@@ -151,8 +156,8 @@ export class SparkViewModel implements Disposable {
     );
   }
 
-  /** Note how the driver of `appId` ended (not for cancelled jobs: the master reports those KILLED). */
-  recordDriverExit(appId: string, exitCode: number): void {
+  /** Note how the driver of `appId` ended. */
+  recordDriverExit(appId: string, exitCode: DriverOutcome): void {
     this.driverExits.set(appId, exitCode);
     if (this._state.kind === 'ok') {
       this._state = { ...this._state, status: applyDriverOutcomes(this._state.status, this.driverExits) };
