@@ -7,6 +7,7 @@ import type { AirflowClient } from './client';
 import { AirflowError } from './errors';
 import { isFinishedRunState, spanSeconds } from './dagsModel';
 import type { AirflowDagRun, AirflowHealth, AirflowTaskInstance } from './types';
+import { sleep } from '../util/sleep';
 
 export const STREAMING_DAG_ID = 'kafka_spark_pipeline';
 export const STREAMING_TASK_ORDER = ['create_kafka_topics', 'produce_sample_data', 'process_kafka_with_spark', 'consume_output_topic'];
@@ -94,21 +95,6 @@ export async function followRun(client: AirflowClient, dagId: string, runId: str
     }
     await sleep(pollMs, o.signal);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(t);
-      reject(signal!.reason ?? new Error('aborted'));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 // ---------------------------------------------------------------- the output viewer's data

@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep';
 import { parseMasterStatus, SparkMasterStatus } from './models';
 
 /** The master could not be reached or answered with something that is not its status. */
@@ -30,21 +31,6 @@ export class SparkKillError extends Error {
     super(message);
     this.name = 'SparkKillError';
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export interface SparkMasterClientOptions {
