@@ -7,6 +7,7 @@ import { StackError, type OperationOptions, type ServiceId, type StackBackend, t
 import { StackTreeProvider, type StackNode } from '../views/stackView';
 import { describeError as describeAnyError } from './registry';
 import { affectsStackBackend } from '../settings';
+import { airflowName } from '../services/stack/airflowVersion';
 
 /** What Start/Stop/Restart resolve with (tests and other features read it). */
 export interface StackCommandResult {
@@ -105,8 +106,7 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   disposables.push(
     ctx.settings.onDidChange(async (e) => {
       if (!e.affectsConfiguration('datapipeline.stack.airflowVersion') || !stack.running) return;
-      const v = ctx.settings.airflowVersion ?? 2;
-      const name = v === 3 ? 'Airflow 3' : 'Airflow 2.8.1';
+      const name = airflowName(ctx.settings.airflowVersion ?? 2);
       const choice = await vscode.window.showInformationMessage(
         `Restart the stack with ${name} now?`,
         {

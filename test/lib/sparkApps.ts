@@ -1,4 +1,4 @@
-import { isFinalAppState } from '../../src/services/spark/sparkViewModel';
+import { isFinalAppState } from '../../src/services/spark/models';
 import type { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { until } from './until';
 

@@ -6,6 +6,11 @@
 
 export type SparkAppState = 'WAITING' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED' | 'UNKNOWN';
 
+/** Whether the master is done with an application in this state (not WAITING or RUNNING). */
+export function isFinalAppState(state: SparkAppState): boolean {
+  return state !== 'WAITING' && state !== 'RUNNING';
+}
+
 export interface SparkWorker {
   id: string;
   host: string;

@@ -1,5 +1,5 @@
 import { sleep } from '../util/sleep';
-import { parseMasterStatus, SparkMasterStatus } from './models';
+import { isFinalAppState, parseMasterStatus, SparkMasterStatus } from './models';
 
 /** The master could not be reached or answered with something that is not its status. */
 export class SparkUnreachableError extends Error {
@@ -118,7 +118,7 @@ export class SparkMasterClient {
       const st = await this.status(signal);
       const active = st.activeApps.find((a) => a.id === appId);
       const done = st.completedApps.find((a) => a.id === appId);
-      if (!active && (!done || (done.state !== 'RUNNING' && done.state !== 'WAITING'))) return;
+      if (!active && (!done || isFinalAppState(done.state))) return;
       if (Date.now() > deadline) {
         throw new SparkKillError(
           active

@@ -4,7 +4,7 @@
  * waits for its application to show up.
  */
 import type { Disposable } from '../stack/types';
-import type { SparkApplication, SparkMasterStatus } from './models';
+import { isFinalAppState, type SparkApplication, type SparkMasterStatus } from './models';
 import { SparkMasterClient, SparkUnreachableError } from './sparkMasterClient';
 import type { PartitionLag, StreamingQuery } from './streaming';
 
@@ -28,14 +28,9 @@ export interface SparkViewModelOptions {
   streaming?: (appIds: string[]) => Promise<StreamingStatus[]>;
 }
 
-/** Whether the master is done with an application in this state (not WAITING or RUNNING). */
-export function isFinalAppState(state: SparkApplication['state']): boolean {
-  return state !== 'WAITING' && state !== 'RUNNING';
-}
-
 /** Running time of an app at `now`: ticking for running ones, the master's figure otherwise. */
 export function appDuration(app: SparkApplication, now: number, fetchedAt: number): number {
-  if (app.state === 'RUNNING' || app.state === 'WAITING') return app.duration + Math.max(0, now - fetchedAt);
+  if (!isFinalAppState(app.state)) return app.duration + Math.max(0, now - fetchedAt);
   return app.duration;
 }
 

@@ -23,6 +23,7 @@ import {
 import { ComposeNotFoundError, ComposeProject, detectCompose, type ComposeCli, type RunResult } from '../../docker/compose';
 import { loadComposeModel, type ComposeModel, type ComposeService } from '../../docker/composeFile';
 import { DEFAULT_SCALE, parseScale, type StackScale } from '../scale';
+import { otherAirflow, type AirflowMajor } from '../airflowVersion';
 import { mapToContainerPath, parseComposeBindMounts } from '../../spark/containerPaths';
 import { parseAppId } from '../../spark/driverOutput';
 import { buildSparkSubmitArgv } from '../../spark/submitPlanner';
@@ -109,7 +110,7 @@ export interface DockerBackendOptions {
   /** Kafka brokers (1 or 3) and Spark workers (1-3); default: what the running stack has, else 1 and 1 */
   scale?: Partial<StackScale>;
   /** Airflow 2 (AIRFLOW_VERSION, default) or 3 (AIRFLOW3_VERSION of stack/.env); default: what the running stack has */
-  airflow?: 2 | 3;
+  airflow?: AirflowMajor;
 }
 
 /** The bundled stack's scaled services: the cluster's brokers 2 and 3 (a profile) and the Spark worker (compose --scale). */
@@ -278,7 +279,7 @@ export class DockerBackend implements StackBackend {
   /** brokers and workers: the setting's, else what the running stack shows (read with its containers) */
   private scale: StackScale;
   /** the Airflow it runs: the setting's, else what the running stack shows, else 2 */
-  private airflow: 2 | 3;
+  private airflow: AirflowMajor;
 
   constructor(private readonly opts: DockerBackendOptions) {
     this.projectName = opts.projectName ?? DEFAULT_PROJECT;
@@ -289,13 +290,13 @@ export class DockerBackend implements StackBackend {
   }
 
   /** The Airflow (2 or 3) this stack runs. */
-  get airflowMajor(): 2 | 3 {
+  get airflowMajor(): AirflowMajor {
     return this.airflow;
   }
 
   /** A service of the Airflow the stack does not run now (its profile is the other Airflow's). */
   private otherAirflow(svc: ComposeService): boolean {
-    return svc.profiles.includes(AIRFLOW_PROFILE[this.airflow === 3 ? 2 : 3]);
+    return svc.profiles.includes(AIRFLOW_PROFILE[otherAirflow(this.airflow)]);
   }
 
   /** Started by Start Stack whatever the options: no profile, or the profile of the Airflow it runs. */
@@ -704,8 +705,7 @@ export class DockerBackend implements StackBackend {
     const others = new Set(model.services.filter((s) => this.otherAirflow(s)).map((s) => s.name));
     const present = [...new Set((await this.containers()).filter((c) => others.has(c.service)).map((c) => c.service))];
     if (!present.length) return;
-    const other = this.airflow === 3 ? 2 : 3;
-    opts.onProgress?.({ step: `Stopping Airflow ${other} (${present.join(', ')}); its database stays`, percent: 4 });
+    opts.onProgress?.({ step: `Stopping Airflow ${otherAirflow(this.airflow)} (${present.join(', ')}); its database stays`, percent: 4 });
     const r = await compose.run(['rm', '--stop', '--force', ...present], { signal: opts.signal, onLine: (l) => this.log.debug(`compose rm: ${l}`) });
     if (r.code !== 0) throw this.composeFailure('rm', r, model);
   }

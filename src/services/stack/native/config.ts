@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { DEFAULT_SCALE, type StackScale } from '../scale';
+import type { AirflowMajor } from '../airflowVersion';
 
 export interface NativePorts {
   kafka: number;
@@ -94,25 +95,11 @@ export const SERVICE_LABEL: Record<NativeServiceId, string> = {
   'airflow-triggerer': 'Airflow triggerer',
 };
 
-/**
- * The Airflow the stack runs: 2 (2.8.1, as the original stack: webserver + scheduler) or 3 (the
- * newest 3.x: api-server, scheduler, dag-processor, triggerer). Each keeps its own venv, home and
- * metadata database, so switching never migrates or deletes the other's data.
- */
-export type AirflowMajor = 2 | 3;
-
 /** The services of Airflow 2 only, and of Airflow 3 only. */
 const AIRFLOW2_ONLY: NativeServiceId[] = ['airflow-webserver'];
 const AIRFLOW3_ONLY: NativeServiceId[] = ['airflow-api-server', 'airflow-dag-processor', 'airflow-triggerer'];
 
-export function parseAirflowMajor(v: unknown): AirflowMajor | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  const s = String(v).trim();
-  if (s === '2' || s.startsWith('2.')) return 2;
-  if (s === '3' || s.startsWith('3.')) return 3;
-  throw new Error(`Airflow version "${s}" is not one the stack runs: use 2 (2.8.1) or 3 (the newest 3.x).`);
-}
-
+export { type AirflowMajor, airflowName, otherAirflow, parseAirflowMajor } from '../airflowVersion';
 export { DEFAULT_SCALE, MAX_SCALE, parseScale, type StackScale } from '../scale';
 
 /** 0 for kafka / spark-worker, 1 for kafka-2 / spark-worker-2, … (the instance's index). */

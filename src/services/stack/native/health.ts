@@ -85,15 +85,12 @@ export async function airflowHealth(url: string, timeoutMs = 4000, airflow: 2 | 
   try {
     const j = (await getJson(`${url}${airflow === 3 ? '/api/v2/monitor/health' : '/health'}`, timeoutMs)) as AirflowHealthJson;
     const db = j.metadatabase?.status === 'healthy';
-    const part = (p: { status?: string | null; beat?: string | null } | undefined, what: string): HealthResult => ({
-      ok: p?.status === 'healthy',
-      detail: `${what} ${p?.beat ?? 'none yet'}`,
-    });
+    const part = (status: string | null | undefined, beat: string | null | undefined): HealthResult => ({ ok: status === 'healthy', detail: `heartbeat ${beat ?? 'none yet'}` });
     return {
       web: { ok: db, detail: `metadatabase ${j.metadatabase?.status ?? '?'}` },
-      scheduler: part({ status: j.scheduler?.status, beat: j.scheduler?.latest_scheduler_heartbeat }, 'heartbeat'),
-      dagProcessor: part({ status: j.dag_processor?.status, beat: j.dag_processor?.latest_dag_processor_heartbeat }, 'heartbeat'),
-      triggerer: part({ status: j.triggerer?.status, beat: j.triggerer?.latest_triggerer_heartbeat }, 'heartbeat'),
+      scheduler: part(j.scheduler?.status, j.scheduler?.latest_scheduler_heartbeat),
+      dagProcessor: part(j.dag_processor?.status, j.dag_processor?.latest_dag_processor_heartbeat),
+      triggerer: part(j.triggerer?.status, j.triggerer?.latest_triggerer_heartbeat),
     };
   } catch (e) {
     const d = (e as Error).message;

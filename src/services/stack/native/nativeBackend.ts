@@ -45,6 +45,8 @@ import {
   NativeLayout,
   NativePorts,
   NativeServiceId,
+  airflowName,
+  otherAirflow,
   parseAirflowMajor,
   parseScale,
   resolveServiceName,
@@ -313,7 +315,7 @@ export class NativeBackend implements StackBackend {
     if (mine.length === 0 && ids.every((s) => SERVICE_GROUP[s] === 'airflow')) {
       const own = this.services.filter((s) => SERVICE_GROUP[s] === 'airflow' && s !== 'postgres');
       throw new StackError(`${ids.join(', ')} is not part of this stack: it runs Airflow ${this.airflow} (${own.join(', ')}).`, {
-        nextStep: `Use one of ${own.join(', ')}, or switch Airflow (setting datapipeline.stack.airflowVersion, or --airflow ${this.airflow === 3 ? 2 : 3}).`,
+        nextStep: `Use one of ${own.join(', ')}, or switch Airflow (setting datapipeline.stack.airflowVersion, or --airflow ${otherAirflow(this.airflow)}).`,
       });
     }
     if (mine.length === 0) {
@@ -365,19 +367,25 @@ export class NativeBackend implements StackBackend {
   }
 
   /**
+   * The other Airflow's services still running from this state folder (the setting changed, the
+   * stack not restarted yet). With `shared`, also the ids both Airflows have (airflow-scheduler):
+   * only when the stack last ran the other Airflow is that process the other's.
+   */
+  private otherAirflowAlive(shared = false): NativeServiceId[] {
+    if (!this.groups.includes('airflow')) return [];
+    return servicesFor(['airflow'], this.scale, otherAirflow(this.airflow)).filter(
+      (s) => (shared ? s !== 'postgres' : !this.services.includes(s)) && !!this.store.alive(s),
+    );
+  }
+
+  /**
    * The other Airflow's processes (the stack ran 2.8.1 and now runs 3, or back): stopped before this
    * one starts on the same port. Only processes; each keeps its own database and home.
    */
-  /** The other Airflow's services still running from this state folder (the setting changed, the stack not restarted yet). */
-  private otherAirflowAlive(): NativeServiceId[] {
-    if (!this.groups.includes('airflow')) return [];
-    return servicesFor(['airflow'], this.scale, this.airflow === 3 ? 2 : 3).filter((s) => !this.services.includes(s) && !!this.store.alive(s));
-  }
-
   private async stopOtherAirflow(opts: OperationOptions): Promise<void> {
     const last = recordedScale(this.layout.stateDir).airflow;
     if (!last || last === this.airflow) return;
-    const other = servicesFor(['airflow'], this.scale, last).filter((s) => s !== 'postgres' && this.store.alive(s));
+    const other = this.otherAirflowAlive(true);
     if (!other.length) return;
     opts.onProgress?.({ step: `Stopping Airflow ${last} (the stack now runs Airflow ${this.airflow}; each keeps its own database)`, percent: 0 });
     await this.stopServices([...other].reverse(), opts);
@@ -565,15 +573,15 @@ export class NativeBackend implements StackBackend {
       return { ...base, state: 'stopped', health: 'none' } as ServiceStatus;
     });
     // the other Airflow, while it still runs: shown, so nothing runs unseen (Start Stack switches)
-    const other = this.airflow === 3 ? 2 : 3;
+    const other = airflowName(otherAirflow(this.airflow));
     const stale = this.otherAirflowAlive().map((s): ServiceStatus => ({
       id: s,
-      label: `${SERVICE_LABEL[s]} (Airflow ${other === 2 ? '2.8.1' : '3'})`,
+      label: `${SERVICE_LABEL[s]} (${other})`,
       ports: servicePorts(s, this.ports).map((p) => ({ name: p.name, host: HOST, port: p.port, url: p.url })),
       state: 'running',
       health: 'none',
       pid: this.store.alive(s)?.pid,
-      detail: `Airflow ${other === 2 ? '2.8.1' : '3'} still runs: Start Stack switches to Airflow ${this.airflow === 2 ? '2.8.1' : '3'}`,
+      detail: `${other} still runs: Start Stack switches to ${airflowName(this.airflow)}`,
     }));
     return [...out, ...stale];
   }
