@@ -1,19 +1,18 @@
 import * as vscode from 'vscode';
 import { AirflowClient } from './services/airflow/client';
-import { AirflowCredentials, plainHttpWarning } from './services/airflow/credentials';
+import { AirflowCredentials, oauthPlainHttpWarning, plainHttpWarning, STACK_ADMIN_USER } from './services/airflow/credentials';
 import { AirflowError, passwordNeeded } from './services/airflow/errors';
-import { activeFrom, LOCAL_CONNECTION, PartNotConfiguredError, ReadOnlyConnectionError, writeDecision, type ActiveConnection, type ConnectionPart } from './services/connections/guard';
+import { activeFrom, localStackConnection, PartNotConfiguredError, ReadOnlyConnectionError, writeDecision, type ActiveConnection, type ConnectionPart } from './services/connections/guard';
 import {
   airflowSecretLabel,
   describeConnection,
   LOCAL_CONNECTION_ID,
   parseConnections,
-  secretKey,
   type ConnectionProfile,
-  type SecretKind,
 } from './services/connections/profile';
 import type { KafkaService, KafkaServiceOptions } from './services/kafka/kafkaClient';
 import { SparkMasterClient } from './services/spark/sparkMasterClient';
+import { ConnectionSecrets } from './services/connections/secrets';
 import { ClientCache } from './services/util/clientCache';
 import type { Logger } from './services/util/logger';
 import type { Settings } from './settings';
@@ -25,56 +24,24 @@ export interface ConnectionChange {
   switched: boolean;
 }
 
+/** Settings that move the Local stack's addresses, or say whether changes may go there. */
+const LOCAL_ADDRESS_SETTINGS = ['datapipeline.kafka.bootstrapServers', 'datapipeline.airflow.url', 'datapipeline.spark.masterUrl', 'datapipeline.spark.uiUrl', 'datapipeline.localStack.readOnly'];
+
 /** workspaceState key of the active connection's id (each project remembers its own). */
 export const ACTIVE_CONNECTION_KEY = 'datapipeline.activeConnection';
 
 /** What the connections need: where the local stack is, the user's connections, where secrets and the choice live. */
 export interface ConnectionDeps {
   readonly stack: Pick<StackController, 'endpoints' | 'stackAirflowUrl'>;
-  readonly settings: Pick<Settings, 'airflowUsername' | 'connections' | 'onDidChange'>;
+  readonly settings: Pick<Settings, 'airflowUsername' | 'connections' | 'onDidChange' | 'localStackReadOnly'>;
   readonly secrets: vscode.SecretStorage;
+  /** workspace state: the active connection's id */
   readonly state: vscode.Memento;
+  /** the user's global state: which connection ids hold secrets */
+  readonly globalState: vscode.Memento;
+  /** the local stack's Airflow admin password (services/stack/airflowPassword) */
+  stackAirflowPassword(): string;
   logger(name: string): Logger;
-}
-
-/** Secrets of the named connections (SecretStorage, key per connection id and kind), cached until they change. */
-export class ConnectionSecrets implements vscode.Disposable {
-  private readonly cache = new Map<string, Promise<string | undefined>>();
-  private readonly sub: vscode.Disposable;
-
-  constructor(private readonly store: vscode.SecretStorage, onChange: (connectionId: string) => void) {
-    this.sub = store.onDidChange((e) => {
-      this.cache.delete(e.key);
-      const m = /^datapipeline\.connection:(.+):[^:]+$/.exec(e.key);
-      if (m) onChange(m[1]);
-    });
-  }
-
-  get(id: string, kind: SecretKind): Promise<string | undefined> {
-    const key = secretKey(id, kind);
-    let v = this.cache.get(key);
-    if (!v) {
-      v = Promise.resolve(this.store.get(key));
-      this.cache.set(key, v);
-    }
-    return v;
-  }
-
-  async set(id: string, kind: SecretKind, value: string | undefined): Promise<void> {
-    const key = secretKey(id, kind);
-    this.cache.delete(key);
-    if (value === undefined) await this.store.delete(key);
-    else await this.store.store(key, value);
-  }
-
-  async deleteAll(id: string): Promise<void> {
-    for (const kind of ['kafka', 'kafkaKeyPassphrase', 'airflow'] as SecretKind[]) await this.set(id, kind, undefined);
-  }
-
-  dispose(): void {
-    this.sub.dispose();
-    this.cache.clear();
-  }
 }
 
 /**
@@ -94,9 +61,11 @@ export class Connections implements vscode.Disposable {
   /** The active connection changed: another one was picked (switched), or its settings or secrets changed. */
   readonly onDidChangeActive = this.changeEmitter.event;
   private profiles: ConnectionProfile[] = [];
-  private current: ActiveConnection = LOCAL_CONNECTION;
+  private current: ActiveConnection;
   /** writable connections beyond this machine whose changes the user confirmed this session */
   private readonly confirmed = new Set<string>();
+  /** OAuth token endpoints over plain http already warned about this session */
+  private readonly warnedEndpoints = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
   private readonly log: Logger;
   private reportedErrors = '';
@@ -104,7 +73,7 @@ export class Connections implements vscode.Disposable {
 
   constructor(private readonly deps: ConnectionDeps) {
     this.log = deps.logger('connections');
-    this.secrets = new ConnectionSecrets(deps.secrets, (id) => id === this.current.id && this.changed());
+    this.secrets = new ConnectionSecrets(deps.secrets, deps.globalState, (id) => id === this.current.id && this.changed());
     this.disposables.push(this.secrets);
     this.airflow = new AirflowConnection(deps, this);
     this.kafkaLog = deps.logger('kafka');
@@ -112,22 +81,51 @@ export class Connections implements vscode.Disposable {
     const saved = deps.state.get<string>(ACTIVE_CONNECTION_KEY, LOCAL_CONNECTION_ID);
     const profile = this.profiles.find((p) => p.id === saved);
     if (saved !== LOCAL_CONNECTION_ID && !profile) this.log.warn(`the connection "${saved}" chosen earlier is no longer in datapipeline.connections: using the Local stack`);
-    this.current = activeFrom(profile);
+    this.current = activeFrom(profile, this.localStack());
+    this.forgetRemovedSecrets();
     this.disposables.push(
       deps.settings.onDidChange((e) => {
+        if (this.current.local && LOCAL_ADDRESS_SETTINGS.some((k) => e.affectsConfiguration(k))) {
+          const before = JSON.stringify(this.current);
+          this.current = this.localStack();
+          if (JSON.stringify(this.current) !== before) {
+            if (this.current.readOnly && this.current.remoteHosts?.length) this.log.warn(`the Local stack points at ${this.current.remoteHosts.join(', ')} (not this machine): read-only`);
+            this.changed();
+          }
+        }
         if (!e.affectsConfiguration('datapipeline.connections')) return;
         const before = JSON.stringify(this.current.profile ?? null);
         this.loadProfiles();
+        this.forgetRemovedSecrets();
         const now = this.profiles.find((p) => p.id === this.current.id);
         if (!this.current.local && !now) {
           void vscode.window.showWarningMessage(`The connection "${this.current.name}" was removed from the settings: DataPipeline switched to the Local stack.`);
           void this.select(LOCAL_CONNECTION_ID);
         } else if (JSON.stringify(now ?? null) !== before) {
-          this.current = activeFrom(now);
+          this.current = activeFrom(now, this.localStack());
           this.changed();
         }
       }),
     );
+  }
+
+  /**
+   * Secrets of connections no longer in the settings (deleted by hand from settings.json) are removed,
+   * so a connection added or imported later under the same id never inherits them. Ids of entries
+   * that do not parse stay: a typo must not cost a password.
+   */
+  private forgetRemovedSecrets(): void {
+    const raw = this.deps.settings.connections;
+    const ids = Array.isArray(raw) ? raw.map((c) => (c && typeof c === 'object' ? (c as { id?: unknown }).id : undefined)).filter((id): id is string => typeof id === 'string') : [];
+    void this.secrets.forgetAllBut(ids).then(
+      (gone) => gone.length && this.log.info(`removed the stored secrets of ${gone.length} connection(s) no longer in the settings: ${gone.join(', ')}`),
+      (err: unknown) => this.log.warn(`could not remove the secrets of removed connections: ${String(err)}`),
+    );
+  }
+
+  /** The Local stack as its address settings are now (read-only when one points off this machine). */
+  private localStack(): ActiveConnection {
+    return localStackConnection(this.deps.stack.endpoints(), this.deps.settings.localStackReadOnly);
   }
 
   private loadProfiles(): void {
@@ -162,7 +160,7 @@ export class Connections implements vscode.Disposable {
     await this.deps.state.update(ACTIVE_CONNECTION_KEY, id);
     if (id !== this.current.id) {
       this.log.info(`active connection: ${profile ? `${profile.name} (${describeConnection(profile)})` : 'Local stack'}`);
-      this.current = activeFrom(profile);
+      this.current = activeFrom(profile, this.localStack());
       this.changed(true);
     }
     return this.current;
@@ -192,11 +190,18 @@ export class Connections implements vscode.Disposable {
   /** Where the active connection's Kafka is and how to reach it (for a client of one's own, e.g. a panel's). */
   async kafkaOptions(): Promise<KafkaServiceOptions> {
     const k = this.part('kafka');
-    if (!k) return { bootstrap: this.deps.stack.endpoints().kafkaBootstrap };
+    if (!k) return { bootstrap: this.deps.stack.endpoints().kafkaBootstrap, readOnly: this.current.readOnly || undefined };
     const c = this.current;
+    const endpoint = k.sasl?.mechanism === 'OAUTHBEARER' ? k.sasl.tokenEndpoint : undefined;
+    const warning = endpoint ? oauthPlainHttpWarning(endpoint) : undefined;
+    if (warning && !this.warnedEndpoints.has(endpoint!)) {
+      this.warnedEndpoints.add(endpoint!);
+      this.log.warn(warning);
+      void vscode.window.showWarningMessage(`DataPipeline: ${warning}`);
+    }
     const [secret, keyPassphrase] = await Promise.all([this.secrets.get(c.id, 'kafka'), this.secrets.get(c.id, 'kafkaKeyPassphrase')]);
     const { kafkaSecurity } = await import('./services/kafka/security');
-    return { bootstrap: k.bootstrapServers, security: kafkaSecurity(k, { secret, keyPassphrase }, { connectionName: c.name }) };
+    return { bootstrap: k.bootstrapServers, security: kafkaSecurity(k, { secret, keyPassphrase }, { connectionName: c.name }), readOnly: c.readOnly || undefined };
   }
 
   /** The Kafka service of the active connection. */
@@ -212,7 +217,9 @@ export class Connections implements vscode.Disposable {
     const log = this.kafkaLog;
     // kafkajs is loaded on first use
     const service = import('./services/kafka/kafkaClient').then(({ KafkaService }) => new KafkaService({ ...options, log }));
-    // browsing uses no consumer group; empty ones an older version's crashed window left are cleared once
+    // browsing uses no consumer group; empty ones an older version's crashed window left are cleared
+    // once, only where changes go with no question (never on a read-only or a shared cluster)
+    if (writeDecision(this.current, new Set()) !== 'go') return service;
     void service
       .then((s) => s.cleanupStaleBrowseGroups())
       .then((ids) => ids.length && log.info(`removed ${ids.length} empty browse group(s) left by an earlier session: ${ids.join(', ')}`))
@@ -242,11 +249,11 @@ export class Connections implements vscode.Disposable {
     const c = this.current;
     const decision = writeDecision(c, this.confirmed);
     if (decision === 'go') return;
-    if (decision === 'refuse') throw new ReadOnlyConnectionError(c.name, action);
+    if (decision === 'refuse') throw new ReadOnlyConnectionError(c.name, action, c.local ? c.remoteHosts : undefined);
     const allow = `Allow Changes on ${c.name}`;
     const choice = await vscode.window.showWarningMessage(
       `${action} on "${c.name}"?`,
-      { modal: true, detail: `"${c.name}" is not on this machine (${c.profile ? describeConnection(c.profile) : ''}). Changes there affect everyone who uses it. DataPipeline asks once per session for this connection.` },
+      { modal: true, detail: `"${c.name}" is not on this machine (${c.profile ? describeConnection(c.profile) : (c.remoteHosts ?? []).join(', ')}). Changes there affect everyone who uses it. DataPipeline asks once per session for this connection.` },
       allow,
     );
     if (choice !== allow) throw new vscode.CancellationError();
@@ -284,11 +291,19 @@ export class AirflowConnection {
   private lastKey?: string;
   private readonly clients = new ClientCache<AirflowClient>((key) => {
     const k = JSON.parse(key) as { url: string; username: string; secret: string; bearer: boolean; connection?: string };
-    return new AirflowClient({ baseUrl: k.url, username: k.username, password: k.bearer ? '' : k.secret, bearerToken: k.bearer ? k.secret : undefined, connectionName: k.connection });
+    return new AirflowClient({ baseUrl: k.url, username: k.username, password: k.bearer ? '' : k.secret, bearerToken: k.bearer ? k.secret : undefined, connectionName: k.connection, onWarning: (m) => this.warnOnce(m) });
   });
   private asking?: Promise<boolean>;
   private readonly credentials: AirflowCredentials;
   private readonly warned = new Set<string>();
+
+  /** a listing cut short, said once per message a session (polls repeat it) */
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.ctx.logger('airflow').warn(message);
+    void vscode.window.showWarningMessage(`DataPipeline: ${message}`);
+  }
 
   /** credentials already asked about after a 401 (so a poll never asks twice) */
   private readonly askedAfter401 = new Set<string>();
@@ -297,7 +312,13 @@ export class AirflowConnection {
     private readonly ctx: ConnectionDeps,
     private readonly connections: Connections,
   ) {
-    this.credentials = new AirflowCredentials(ctx.secrets, () => ctx.stack.stackAirflowUrl());
+    this.credentials = new AirflowCredentials(ctx.secrets, () => ctx.stack.stackAirflowUrl(), () => ctx.stackAirflowPassword());
+  }
+
+  /** The local stack's admin password was set anew: a password typed earlier for the stack's URL goes, the new one is used. */
+  async stackPasswordChanged(): Promise<void> {
+    await this.credentials.forget(this.ctx.stack.stackAirflowUrl(), STACK_ADMIN_USER);
+    this.reset();
   }
 
   /** Forgets the client (the active connection changed). */
@@ -394,12 +415,15 @@ export class AirflowConnection {
     return this.asking;
   }
 
-  /** Runs `fn` with a client; with no password yet or on a 401, asks for the password once and retries. */
-  async withClient<T>(fn: (c: AirflowClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with a client; with no password yet or on a 401, asks for the password once and retries.
+   * `ask: false` (background reads: a log's poll) never asks: the 401 is thrown as it is.
+   */
+  async withClient<T>(fn: (c: AirflowClient) => Promise<T>, opts: { ask?: boolean } = {}): Promise<T> {
     try {
       return await fn(await this.client());
     } catch (err) {
-      if (err instanceof AirflowError && err.kind === 'unauthorized') {
+      if (err instanceof AirflowError && err.kind === 'unauthorized' && opts.ask !== false) {
         if (await this.askPassword(err.message)) return fn(await this.client());
       }
       throw err;

@@ -10,6 +10,7 @@ import type { FeatureContext } from './featureContext';
 import type { ShellHost } from './shellHost';
 import { Logging } from './logging';
 import { resolveStackDir } from './services/stack/stackDir';
+import { stackAirflowPassword } from './services/stack/airflowPassword';
 import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from './services/util/paths';
 import { Settings } from './settings';
 import { createStackBackendFactory } from './stackBackends';
@@ -30,9 +31,11 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
   // $DATAPIPELINE_CACHE / $DATAPIPELINE_STATE say otherwise): a stack started from either is the same stack.
   const cacheDir = defaultCacheDir();
   const stateDir = defaultStateDir();
+  // Restricted Mode: the workspace's own stack folder (its compose file, DAGs and jobs) is code the
+  // stack would run, so an untrusted workspace gets the bundled stack (package.json's untrustedWorkspaces)
   const stackDir = () =>
     resolveStackDir(
-      (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+      vscode.workspace.isTrusted ? (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) : [],
       path.join(context.extensionPath, 'stack'),
     );
   const stack = new StackController(
@@ -40,8 +43,8 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
     createStackBackendFactory({ extensionContext: context, settings, log: logging.logger('stack'), stackDir, cacheDir, stateDir }),
     logging.logger('stack'),
   );
-  context.subscriptions.push(stack);
-  const connections = new Connections({ stack, settings, secrets: context.secrets, state: context.workspaceState, logger: (name) => logging.logger(name) });
+  context.subscriptions.push(stack, vscode.workspace.onDidGrantWorkspaceTrust(() => stack.reload()));
+  const connections = new Connections({ stack, settings, secrets: context.secrets, state: context.workspaceState, globalState: context.globalState, stackAirflowPassword: () => stackAirflowPassword(stateDir), logger: (name) => logging.logger(name) });
   context.subscriptions.push(connections);
 
   const showLog = () => logging.channel.show(true);

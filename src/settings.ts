@@ -40,6 +40,11 @@ export class Settings {
   async setConnections(value: unknown[]): Promise<void> {
     await this.cfg.update('connections', value, vscode.ConfigurationTarget.Global);
   }
+  /** datapipeline.localStack.readOnly from the user's own settings only (undefined: by the Local stack's addresses) */
+  get localStackReadOnly(): boolean | undefined {
+    const v = this.cfg.inspect<boolean | null>('localStack.readOnly')?.globalValue;
+    return typeof v === 'boolean' ? v : undefined;
+  }
   get airflowUsername(): string {
     return this.cfg.get<string>('airflow.username', 'admin');
   }

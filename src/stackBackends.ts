@@ -31,6 +31,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
     extraCaFile: () => deps.settings.dockerExtraCaFile,
     scale: () => deps.settings.stackScale,
     airflow: () => deps.settings.airflowVersion,
+    stateDir: deps.stateDir,
     log: deps.log,
     onWarning: (message) => void vscode.window.showWarningMessage(`DataPipeline: ${message}`),
     createNative: async () => {

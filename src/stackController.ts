@@ -110,6 +110,12 @@ export class StackController implements vscode.Disposable {
     this.changeEmitter.fire();
   }
 
+  /** The stack folder changed (workspace trust granted, folders added): the next use makes a new backend. */
+  reload(): void {
+    this.resetBackend();
+    this.changeEmitter.fire();
+  }
+
   private resetBackend(): void {
     this.model = undefined;
     this.backendEndpoints = undefined;

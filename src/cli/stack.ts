@@ -16,6 +16,7 @@
  * $DATAPIPELINE_STATE (default <cache>/state). Progress goes to stderr; exit code 1 on failure with
  * what happened, the next step and the failing service's last log lines.
  */
+import { DEFAULT_STACK_ADMIN_PASSWORD, setStackAirflowPassword, stackAirflowPassword } from '../services/stack/airflowPassword';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowMajor, NativePorts, parseAirflowDatabase, parseAirflowMajor, parsePortsSpec, parseScale, parseServiceGroups, ServiceGroup, StackScale } from '../services/stack/native/config';
@@ -39,6 +40,8 @@ commands:
   restart [SERVICE]    restart one service (or spark/airflow), or the whole stack
   reset [--yes]        delete Kafka data, the Airflow database, its logs and Spark checkpoints
                        (stack stopped; lists what it deletes and asks unless --yes)
+  set-password         set the local Airflow admin's password (read from standard input; both backends;
+                       applied when Airflow next starts: npm run stack -- restart)
 --ports moves native services (names: kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi,
 airflow); later commands on the same state folder use the ports it last started with. --kafka-brokers 3
 runs a 3-broker KRaft cluster (brokers on the Kafka port and the next two pairs: 9092/9093, 9094/9095,
@@ -154,6 +157,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  if (args.command === 'set-password') {
+    // the stack's secret, not the backend's: nothing to start or probe
+    if (process.stdin.isTTY) process.stderr.write('New password for the local Airflow admin (one line): ');
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0];
+    try {
+      setStackAirflowPassword(stateDir(env), password);
+    } catch (e) {
+      process.stderr.write(`${(e as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write('The local Airflow admin password is set; it applies when Airflow next starts (npm run stack -- restart).\n');
+    return 0;
+  }
   const stackDir = path.join(extensionRoot(__dirname), 'stack');
   const createNative = () =>
     new NativeBackend({
@@ -199,7 +217,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         process.stderr.write(`Stack (${backend.kind}) healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
         await printStatus(backend);
         const e = backend.endpoints();
-        console.log(`\nKafka ${e.kafkaBootstrap}   Spark ${e.sparkMasterUrl} (UI ${e.sparkUiUrl})   Airflow ${e.airflowUrl} (admin/admin)`);
+        const pw = stackAirflowPassword(stateDir(env)) === DEFAULT_STACK_ADMIN_PASSWORD ? 'admin/admin' : 'user admin, the password you set';
+        console.log(`\nKafka ${e.kafkaBootstrap}   Spark ${e.sparkMasterUrl} (UI ${e.sparkUiUrl})   Airflow ${e.airflowUrl} (${pw})`);
         return 0;
       }
       case 'down':

@@ -9,6 +9,7 @@ import { pathInBundledStack } from '../services/stack/stackFiles';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { failingTask, followRun, STREAMING_DAG_ID, triggerStreaming } from '../services/airflow/streamingRun';
 import type { AirflowDagRun, AirflowImportError } from '../services/airflow/types';
+import { TaskLogFollow } from '../services/airflow/logFollow';
 import { DagNode, DagsTreeProvider } from '../views/dagsView';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 import { openMessageBrowser } from '../webviews/messageBrowser';
@@ -34,58 +35,41 @@ function parseLogUri(uri: vscode.Uri): LogTarget {
   return { dagId: q.get('dag') ?? '', runId: q.get('run') ?? '', taskId: q.get('task') ?? '', tryNumber: Number(q.get('try') ?? 1), mapIndex: Number(q.get('map') ?? -1) };
 }
 
-/** Task logs as read-only documents that keep following (continuation tokens) until the try ends. */
+/** Task logs as read-only documents that keep following (services/airflow/logFollow) until the try ends. */
 class TaskLogProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
-  private readonly logs = new Map<string, { text: string; token?: string; ended: boolean; timer?: NodeJS.Timeout; error?: string }>();
+  private readonly logs = new Map<string, TaskLogFollow>();
   private readonly closeSub: vscode.Disposable;
 
   constructor(private readonly conn: AirflowConnection) {
     this.closeSub = vscode.workspace.onDidCloseTextDocument((d) => {
       if (d.uri.scheme !== LOG_SCHEME) return;
-      const s = this.logs.get(d.uri.toString());
-      if (s?.timer) clearTimeout(s.timer);
+      this.logs.get(d.uri.toString())?.dispose();
       this.logs.delete(d.uri.toString());
     });
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const key = uri.toString();
-    let s = this.logs.get(key);
-    if (!s) {
-      s = { text: '', ended: false };
-      this.logs.set(key, s);
-      await this.fetch(uri);
+    let follow = this.logs.get(key);
+    if (!follow) {
+      const t = parseLogUri(uri);
+      const ti = { dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex };
+      follow = new TaskLogFollow({
+        // only the read the user asked for may ask for a password; polls never do
+        read: (token, interactive) => (interactive ? this.conn.withClient((c) => c.getTaskLog(ti, t.tryNumber, token)) : this.conn.withClient((c) => c.getTaskLog(ti, t.tryNumber, token), { ask: false })),
+        tryFinished: async () => {
+          const tis = await this.conn.withClient((c) => c.listTaskInstances(t.dagId, t.runId), { ask: false });
+          const x = tis.find((i) => i.taskId === t.taskId && i.mapIndex === t.mapIndex);
+          return !!x && isFinishedTaskState(x.state) && x.tryNumber === t.tryNumber;
+        },
+        onUpdate: () => this.emitter.fire(uri),
+      });
+      this.logs.set(key, follow);
+      await follow.start();
     }
-    const footer = s.error ? `\n[DataPipeline] ${s.error}\n` : s.ended ? '' : '\n[DataPipeline] following the log while the task runs…\n';
-    return s.text + footer;
-  }
-
-  private async fetch(uri: vscode.Uri): Promise<void> {
-    const s = this.logs.get(uri.toString());
-    if (!s) return;
-    const t = parseLogUri(uri);
-    try {
-      const chunk = await this.conn.withClient((c) => c.getTaskLog({ dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex }, t.tryNumber, s.token));
-      s.text = s.token ? s.text + chunk.text : chunk.text;
-      s.token = chunk.continuationToken;
-      s.error = undefined;
-      s.ended = chunk.endOfLog;
-      if (!s.ended) {
-        // 2.x marks end_of_log only once the try finished; stop following when the task has.
-        const tis = await this.conn.withClient((c) => c.listTaskInstances(t.dagId, t.runId)).catch(() => []);
-        const ti = tis.find((x) => x.taskId === t.taskId && x.mapIndex === t.mapIndex);
-        if (ti && isFinishedTaskState(ti.state) && ti.tryNumber === t.tryNumber && s.token) {
-          const last = await this.conn.withClient((c) => c.getTaskLog({ ...t }, t.tryNumber, s.token));
-          s.text += last.text;
-          s.ended = true;
-        }
-      }
-    } catch (err) {
-      s.error = err instanceof Error ? err.message : String(err);
-    }
-    if (!s.ended) s.timer = setTimeout(() => void this.fetch(uri).then(() => this.emitter.fire(uri)), 2000);
+    return follow.content();
   }
 
   /**
@@ -93,19 +77,11 @@ class TaskLogProvider implements vscode.TextDocumentContentProvider, vscode.Disp
    * the new one's Airflow. Each stops following and says so; its text stays.
    */
   stopFollowing(from: string): void {
-    for (const [key, s] of this.logs) {
-      if (s.timer) clearTimeout(s.timer);
-      s.timer = undefined;
-      if (!s.ended) {
-        s.ended = true;
-        s.error = `the connection changed: this log of "${from}" no longer follows. Open it again from the DAGs view.`;
-        this.emitter.fire(vscode.Uri.parse(key));
-      }
-    }
+    for (const f of this.logs.values()) f.stop(`the connection changed: this log of "${from}" no longer follows. Open it again from the DAGs view.`);
   }
 
   dispose(): void {
-    for (const s of this.logs.values()) if (s.timer) clearTimeout(s.timer);
+    for (const f of this.logs.values()) f.dispose();
     this.logs.clear();
     this.closeSub.dispose();
     this.emitter.dispose();
@@ -267,15 +243,42 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   // The last run is read when a lens shows (kept 10 s), never with a password prompt.
   const lastRuns = new Map<string, { at: number; run?: AirflowDagRun }>();
   const dagLensChanged = new vscode.EventEmitter<void>();
-  const lastRunOf = async (dagId: string): Promise<AirflowDagRun | undefined> => {
-    const hit = lastRuns.get(dagId);
-    if (hit && Date.now() - hit.at < 10_000) return hit.run;
-    const run = await conn
+  const readLastRun = (dagId: string): Promise<AirflowDagRun | undefined> =>
+    conn
       .client()
       .then((c) => c.listDagRuns(dagId, { limit: 1 }))
       .then((runs) => runs[0], () => undefined);
+  const lastRunOf = async (dagId: string): Promise<AirflowDagRun | undefined> => {
+    const hit = lastRuns.get(dagId);
+    if (hit && Date.now() - hit.at < 10_000) return hit.run;
+    const run = await readLastRun(dagId);
     lastRuns.set(dagId, { at: Date.now(), run });
     return run;
+  };
+  /**
+   * The DAGs view changed: the lenses are redrawn only when a shown DAG's last run did (a redraw
+   * under the pointer loses the click, and most view changes are not about the last run).
+   */
+  let lensCheck: Promise<void> | undefined;
+  let lensCheckAgain = false;
+  const checkLenses = (): void => {
+    if (lensCheck) {
+      lensCheckAgain = true;
+      return;
+    }
+    lensCheck = (async () => {
+      do {
+        lensCheckAgain = false;
+        let changed = false;
+        for (const [dagId, hit] of [...lastRuns]) {
+          const run = await readLastRun(dagId);
+          const key = (r?: AirflowDagRun) => (r ? `${r.runId} ${r.state} ${r.endDate ?? ''}` : '');
+          if (key(run) !== key(hit.run)) changed = true;
+          lastRuns.set(dagId, { at: Date.now(), run });
+        }
+        if (changed) dagLensChanged.fire();
+      } while (lensCheckAgain);
+    })().finally(() => (lensCheck = undefined));
   };
   class DagLens extends vscode.CodeLens {
     constructor(range: vscode.Range, readonly dagId: string) {
@@ -307,7 +310,8 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     // by extension: without a Python language extension, .py files have no language id
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.py', scheme: 'file' }, dagLenses),
     // new runs and states: the lenses follow the DAGs view's reads (and the connection)
-    provider.onDidChangeTreeData(() => {
+    provider.onDidChangeTreeData(checkLenses),
+    ctx.connections.onDidChangeActive(() => {
       lastRuns.clear();
       dagLensChanged.fire();
     }),

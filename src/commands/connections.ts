@@ -107,6 +107,8 @@ export function registerConnectionsFeature(ctx: FeatureContext): vscode.Disposab
       if (!file) return 0;
     }
     const { added, renamed } = importConnections(await fs.promises.readFile(file, 'utf8'), connections.named);
+    // an import holds no secrets: nothing stored under its ids (a connection deleted by hand) is adopted
+    for (const c of added) await connections.secrets.deleteAll(c.id);
     await ctx.settings.setConnections([...connections.named, ...added]);
     void vscode.window.showInformationMessage(
       `Imported ${added.length} connection(s)${renamed.length ? ` (ids already taken, renamed: ${renamed.join(', ')})` : ''}. Their secrets were not in the file: DataPipeline asks for each when it is first needed.`,

@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import { addStackToWorkspace, StackExistsError } from '../services/stack/stackFiles';
 import { summarize } from '../services/stack/statusModel';
+import { otherStackQuestion, sharedDataLine } from '../services/stack/owner';
+import { setStackAirflowPassword, stackPasswordError } from '../services/stack/airflowPassword';
 import { StackError, type OperationOptions, type ServiceId, type StackBackend, type StackProgress } from '../services/stack/types';
 import { StackTreeProvider, type StackNode } from '../views/stackView';
 import { describeError as describeAnyError } from './registry';
@@ -224,7 +226,27 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     return { ok: false, summary: summarize(stack.status).text, error: message, service };
   };
 
+  /**
+   * Before a start, restart or stop: when the running stack is another workspace's (one stack per
+   * machine), say so and ask. False: the user said no.
+   */
+  const confirmOtherStack = async (action: 'start' | 'stop'): Promise<boolean> => {
+    let question: string | undefined;
+    try {
+      const backend = await stack.backend();
+      question = otherStackQuestion(await backend.runningFrom(), backend.stackDir, action);
+    } catch (err) {
+      log.debug(`which stack runs: ${String(err)}`); // the operation itself reports a daemon that is down
+      return true;
+    }
+    if (!question) return true;
+    const go = action === 'start' ? "Start This Workspace's Stack" : 'Stop It';
+    return (await vscode.window.showWarningMessage('Another workspace\'s stack is running', { modal: true, detail: question }, go)) === go;
+  };
+  const cancelled = (): StackCommandResult => ({ ok: false, summary: summarize(stack.status).text, error: 'cancelled' });
+
   const start = async (): Promise<StackCommandResult> => {
+    if (!(await confirmOtherStack('start'))) return cancelled();
     const r = await withProgress('Starting the stack', (b, o) => b.start(o));
     if (r.ok) void vscode.window.showInformationMessage(`DataPipeline: stack started (${r.summary}).`);
     return r;
@@ -232,8 +254,8 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
 
   disposables.push(
     ctx.registerCommand('datapipeline.stack.start', start),
-    ctx.registerCommand('datapipeline.stack.stop', () => withProgress('Stopping the stack', (b, o) => b.stop(o))),
-    ctx.registerCommand('datapipeline.stack.restart', () => withProgress('Restarting the stack', (b, o) => b.restart(undefined, o))),
+    ctx.registerCommand('datapipeline.stack.stop', async () => ((await confirmOtherStack('stop')) ? withProgress('Stopping the stack', (b, o) => b.stop(o)) : cancelled())),
+    ctx.registerCommand('datapipeline.stack.restart', async () => ((await confirmOtherStack('start')) ? withProgress('Restarting the stack', (b, o) => b.restart(undefined, o)) : cancelled())),
     ctx.registerCommand('datapipeline.stack.refresh', refresh),
     ctx.registerCommand('datapipeline.stack.restartService', async (arg: ServiceArg) => {
       const service = serviceOf(arg) ?? (await pickService(stack.status.map((s) => s.id)));
@@ -281,9 +303,35 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
         });
       return target;
     }),
+    ctx.registerCommand('datapipeline.stack.setAirflowPassword', async (given?: unknown) => {
+      // a password given by a caller (tests, a task) skips the prompts
+      let password = typeof given === 'string' ? given : undefined;
+      if (password === undefined) {
+        password = await vscode.window.showInputBox({
+          title: 'Local Airflow: new password for admin',
+          prompt: 'Both backends give it to the stack\'s Airflow admin when Airflow next starts; kept with the stack\'s secrets (only you can read them).',
+          password: true,
+          ignoreFocusOut: true,
+          validateInput: (v) => stackPasswordError(v),
+        });
+        if (password === undefined) return undefined;
+        const again = await vscode.window.showInputBox({ title: 'Local Airflow: the same password again', password: true, ignoreFocusOut: true, validateInput: (v) => (v === password ? undefined : 'The two passwords differ.') });
+        if (again === undefined) return undefined;
+      }
+      setStackAirflowPassword(ctx.stateDir, password);
+      await ctx.connections.airflow.stackPasswordChanged();
+      log.info('the local Airflow admin password was set');
+      const running = stack.running;
+      void vscode.window
+        .showInformationMessage(`DataPipeline: the local Airflow admin password is set.${running ? ' It applies when Airflow next starts.' : ''}`, ...(running ? ['Restart Stack'] : []))
+        .then((c) => c === 'Restart Stack' && vscode.commands.executeCommand('datapipeline.stack.restart'));
+      return true;
+    }),
     ctx.registerCommand('datapipeline.stack.resetData', async (opts?: { confirm?: boolean }) => {
       if (opts?.confirm !== false) {
-        const targets = (await ctx.stack.backend()).describeReset();
+        const backend = await ctx.stack.backend();
+        const shared = sharedDataLine(ctx.stateDir, backend.kind, backend.stackDir);
+        const targets = [...backend.describeReset(), ...(shared ? [shared] : [])];
         const ok = await vscode.window.showWarningMessage(
           'Reset the stack data? This stops the stack and deletes:',
           { modal: true, detail: targets.length ? targets.map((t) => `• ${t}`).join('\n') : 'nothing (no data yet)' },

@@ -38,12 +38,9 @@ airflow db migrate
 
 if [ -n "${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-}" ]; then
   echo "datapipeline: Airflow 3 simple auth manager: user ${AIRFLOW_ADMIN_USER} (no user table)"
-elif airflow users list --output plain 2>/dev/null | awk '{print $2}' | grep -qx "${AIRFLOW_ADMIN_USER}"; then
-  echo "datapipeline: user ${AIRFLOW_ADMIN_USER} exists"
 else
-  airflow users create \
-    --username "${AIRFLOW_ADMIN_USER}" --password "${AIRFLOW_ADMIN_PASSWORD}" \
-    --firstname Admin --lastname User --role Admin --email admin@example.com
+  # created, or given the stack's password when it changed (the password from the environment)
+  python3 /opt/datapipeline/admin_user.py
 fi
 
 if airflow connections get spark_cluster >/dev/null 2>&1; then

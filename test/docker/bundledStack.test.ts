@@ -18,9 +18,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
-import { createDocker } from '../../src/services/docker/client';
+import { createDocker, execInContainer } from '../../src/services/docker/client';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { DockerBackend } from '../../src/services/stack/docker/dockerBackend';
+import { setStackAirflowPassword } from '../../src/services/stack/airflowPassword';
 import { summarize } from '../../src/services/stack/statusModel';
 import type { StackProgress } from '../../src/services/stack/types';
 import { SparkJob } from '../../src/services/spark/sparkJob';
@@ -34,6 +35,8 @@ import { ensureBaseImage, removeProject } from './harness';
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const PROJECT = 'datapipeline-it';
 const OWNER = 4321;
+/** the local Airflow password the user set (DataPipeline: Set Local Airflow Password): both Airflows' admin gets it */
+const AIRFLOW_PASSWORD = 'Lo cal "pässwörd" 1';
 const PORTS = { KAFKA_PORT: '39092', KAFKA_PORT_2: '39094', KAFKA_PORT_3: '39096', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090' };
 
 function chownTree(dir: string, uid: number): void {
@@ -74,6 +77,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     stackDir = path.join(work, 'stack');
     fs.cpSync(REPO_STACK, stackDir, { recursive: true, filter: (src) => !/__pycache__/.test(src) });
     chownTree(stackDir, OWNER);
+    setStackAirflowPassword(path.join(work, 'state'), AIRFLOW_PASSWORD);
     backend = new DockerBackend(backendOptions());
     kafka = new KafkaService({ bootstrap: `127.0.0.1:${PORTS.KAFKA_PORT}` });
   });
@@ -86,6 +90,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       extraCaFile: '/etc/ssl/certs/ca-certificates.crt',
       pullTimeoutMs: 20_000,
       healthTimeoutMs: 15 * 60_000,
+      stateDir: path.join(work, 'state'),
       ...extra,
   });
 
@@ -146,8 +151,29 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.ok((await kafka.brokerCount()) === 1);
   });
 
+  it('Airflow signs sessions and tokens with a key of this stack\u2019s own (made on first start, the same in every component), never a fixed one; its admin has the password the user set', async function () {
+    const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
+    // what Airflow itself reads, in a process started by `docker exec` (no entrypoint ran for it)
+    const keyOf = async (service: string) => {
+      const [c] = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, `com.docker.compose.service=${service}`] } });
+      assert.ok(c, `${service} runs`);
+      let out = '';
+      let err = '';
+      const r = await execInContainer(docker, c.Id, ['python3', '-c', "from airflow.configuration import conf; print('KEY=' + conf.get('webserver', 'secret_key'))"], { onStdout: (t) => void (out += t), onStderr: (t) => void (err += t) });
+      assert.equal(r.exitCode, 0, err);
+      return /^KEY=(.*)$/m.exec(out)?.[1];
+    };
+    const web = await keyOf('airflow-webserver');
+    assert.match(web ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(await keyOf('airflow-scheduler'), web);
+    // and its admin has the password the user set, not admin
+    const api = (pw: string) => fetch(`http://127.0.0.1:${PORTS.AIRFLOW_PORT}/api/v1/dags?limit=1`, { headers: { authorization: `Basic ${Buffer.from(`admin:${pw}`).toString('base64')}` } });
+    assert.equal((await api(AIRFLOW_PASSWORD)).status, 200);
+    assert.equal((await api('admin')).status, 401);
+  });
+
   it('the streaming DAG through the extension\u2019s Airflow client: four tasks succeed, output-topic holds exactly Alice, Charlie and Eve; a second run too', async function () {
-    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: 'admin' });
+    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
     await until('the DAGs to be parsed', async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined), { timeoutMs: 180_000, intervalMs: 2000 });
     for (const round of [1, 2]) {
       const run = await triggerStreaming(client, STREAMING_DAG_ID, { round });
@@ -269,7 +295,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
   });
 
   it('Airflow 3 (setting airflowVersion 3): its image built from the pinned constraints; api-server, scheduler, dag-processor, triggerer healthy in place of 2.8.1\u2019s; the streaming DAG unchanged gives Alice, Charlie and Eve; back on 2.8.1 its runs are all there', async function () {
-    const client2 = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: 'admin' });
+    const client2 = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
     const runs2 = (await client2.listDagRuns(STREAMING_DAG_ID, { limit: 50 })).map((r) => r.runId).sort();
     assert.ok(runs2.length >= 2, `Airflow 2.8.1 ran the DAG before: ${runs2.join(', ')}`);
     const v3 = new DockerBackend(backendOptions({ airflow: 3 }));
@@ -296,7 +322,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     await follower.status();
     assert.equal(follower.airflowMajor, 3);
 
-    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: 'admin' });
+    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
     assert.equal(await client.apiVersion(), 'v2');
     await until('the DAGs to be parsed by the dag-processor', async () => ((await client.listDags()).some((d) => d.dagId === STREAMING_DAG_ID) ? true : undefined), { timeoutMs: 240_000, intervalMs: 2000, ignoreErrors: true });
     assert.deepEqual(await client.listDagRuns(STREAMING_DAG_ID, { limit: 5 }), [], 'Airflow 3 has its own database: none of 2.8.1\u2019s runs');

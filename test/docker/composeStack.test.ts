@@ -163,14 +163,30 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
 
   it('initialises Airflow idempotently (admin user, spark_cluster connection) and accepts basic auth on the API', () => {
     const init = fs.readFileSync(path.join(STACK, 'airflow/init.sh'), 'utf8');
-    assert.match(init, /if airflow users list/);
+    // the admin user: created, or given the stack's password (from the environment) when it changed
+    assert.match(init, /python3 \/opt\/datapipeline\/admin_user\.py/);
+    const admin = fs.readFileSync(path.join(STACK, 'airflow/admin_user.py'), 'utf8');
+    assert.match(admin, /if user is None:[\s\S]*add_user[\s\S]*elif check_password_hash\(user\.password, password\):[\s\S]*else:\s*sm\.reset_password/);
     assert.match(init, /if airflow connections get spark_cluster/);
     assert.match(services['airflow-webserver'].environment!.AIRFLOW__API__AUTH_BACKENDS, /basic_auth/);
   });
 
+  it('names no fixed secret key: each stack makes its own, shared by its Airflow components through a volume', () => {
+    const raw = fs.readFileSync(COMPOSE, 'utf8');
+    assert.doesNotMatch(raw, /datapipeline-local-dev/);
+    assert.doesNotMatch(fs.readFileSync(path.join(STACK, '.env'), 'utf8'), /^AIRFLOW_SECRET_KEY=/m);
+    for (const name of ['airflow-webserver', 'airflow-scheduler', 'airflow-api-server', 'airflow3-scheduler']) {
+      assert.equal(services[name].environment!.AIRFLOW_SECRET_KEY, '', name);
+      assert.ok((services[name].volumes as string[]).includes('airflow-secrets:/opt/airflow/secrets'), name);
+    }
+    assert.equal(services['airflow-webserver'].environment!.AIRFLOW__WEBSERVER__SECRET_KEY_CMD, 'cat /opt/airflow/secrets/secret_key');
+    for (const key of ['AIRFLOW__API__SECRET_KEY_CMD', 'AIRFLOW__API_AUTH__JWT_SECRET_CMD']) assert.equal(services['airflow-api-server'].environment![key], 'cat /opt/airflow/secrets/secret_key', key);
+    for (const name of ['airflow-webserver', 'airflow-api-server']) assert.ok(!Object.keys(services[name].environment!).some((k) => /^AIRFLOW__.*(SECRET_KEY|JWT_SECRET)$/.test(k)), `${name} names no key itself`);
+  });
+
   it('keeps data in named volumes, task logs and checkpoints in the workspace, and runs as the workspace owner', () => {
     const volumes = Object.keys(model.raw.volumes as Record<string, unknown>);
-    assert.deepEqual(volumes.sort(), ['airflow-ivy', 'kafka-cluster-1', 'kafka-cluster-2', 'kafka-cluster-3', 'kafka-data', 'postgres-data', 'spark-ivy']);
+    assert.deepEqual(volumes.sort(), ['airflow-ivy', 'airflow-secrets', 'kafka-cluster-1', 'kafka-cluster-2', 'kafka-cluster-3', 'kafka-data', 'postgres-data', 'spark-ivy']);
     assert.ok((services['spark-master'].volumes as string[]).some((v) => v.startsWith('spark-ivy:')));
     for (const name of ['airflow-scheduler', 'spark-worker']) assert.ok((services[name].volumes as string[]).includes('./checkpoints:/opt/checkpoints'), name);
     assert.ok((services['airflow-scheduler'].volumes as string[]).includes('./logs:/opt/airflow/logs'));

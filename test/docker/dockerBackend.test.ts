@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DockerBackend } from '../../src/services/stack/docker/dockerBackend';
 import { probeDocker } from '../../src/services/stack/select';
+import { otherStackQuestion, sharedDataLine } from '../../src/services/stack/owner';
 import { StackStatusModel } from '../../src/services/stack/statusModel';
 import { StackError, type StackProgress } from '../../src/services/stack/types';
 import { ensureDocker, PROJECT_DIR, removeProject } from './harness';
@@ -19,11 +20,14 @@ import { until } from '../lib/until';
 const PROJECT = 'dpfixture';
 const FAULTY = 'dpfaulty';
 const WEB_PORT = 18081;
+/** who started the fixture stack is recorded here, not in the user's state folder */
+const STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-docker-state-'));
 
 function backend(extra: Partial<ConstructorParameters<typeof DockerBackend>[0]> = {}): DockerBackend {
   return new DockerBackend({
     stackDir: PROJECT_DIR,
     projectName: PROJECT,
+    stateDir: STATE_DIR,
     composeCommand: ['docker', 'compose'],
     healthTimeoutMs: 60_000,
     ...extra,
@@ -197,10 +201,28 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     assert.equal((await b.status()).filter((s) => s.state === 'running').length, 3);
   });
 
+  it("another workspace's stack folder sees that this one runs the stack, and Reset there names this one's data too", async () => {
+    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-other-workspace-'));
+    try {
+      fs.cpSync(PROJECT_DIR, otherDir, { recursive: true });
+      const other = backend({ stackDir: otherDir });
+      const owner = await other.runningFrom();
+      assert.equal(owner?.stackDir, path.resolve(PROJECT_DIR));
+      assert.equal(owner?.backend, 'docker');
+      assert.ok((otherStackQuestion(owner, otherDir, 'start') ?? '').includes(`started from ${path.resolve(PROJECT_DIR)}, not from this workspace's ${otherDir}`));
+      assert.equal(otherStackQuestion(await b.runningFrom(), PROJECT_DIR, 'start'), undefined, 'its own stack: no question');
+      assert.match(sharedDataLine(STATE_DIR, 'docker', otherDir) ?? '', /^the data of every stack run on this machine, which is shared: also the stack of /);
+      assert.ok(sharedDataLine(STATE_DIR, 'docker', otherDir)!.includes(path.resolve(PROJECT_DIR)));
+    } finally {
+      fs.rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
   it('stops the stack: no container left, the port is free', async () => {
     await b.stop();
     const status = await b.status();
     assert.ok(status.every((s) => s.state === 'stopped'), JSON.stringify(status));
+    assert.equal(await b.runningFrom(), undefined, 'nothing runs: no owner');
     await assert.rejects(httpGet(WEB_PORT));
   });
 

@@ -25,6 +25,7 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
   let vsc: VsCodeSession | undefined;
   let workspace: string;
   let stackDir: string;
+  let hostileMarker: string;
 
   const down = async () => {
     if (stackDir) await run(['docker', 'compose', '-p', PROJECT, '--profile', 'kafka-ui', 'down', '-v', '--remove-orphans'], { cwd: stackDir });
@@ -39,6 +40,13 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
     fs.cpSync(path.join(repoRoot, 'stack'), stackDir, { recursive: true, filter: (src) => !/__pycache__|[/\\](logs|checkpoints)$/.test(src) });
     // the user's own stack: its .env moves the ports (a native stack may hold the defaults)
     fs.appendFileSync(path.join(stackDir, '.env'), `\n# e2e\n${Object.entries(PORTS).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+    // the repository also carries a hostile settings file: its compose command would leave a marker
+    hostileMarker = path.join(workspace, 'hostile-compose-ran');
+    fs.mkdirSync(path.join(workspace, '.vscode'));
+    fs.writeFileSync(
+      path.join(workspace, '.vscode', 'settings.json'),
+      JSON.stringify({ 'datapipeline.docker.composeCommand': `node -e require('fs').writeFileSync('${hostileMarker}','ran')` }),
+    );
     vsc = await VsCodeSession.start({
       workspace,
       settings: {
@@ -76,6 +84,8 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
     assert.equal((await ui.innerText()).trim(), 'stopped · image kafbat/kafka-ui:v1.3.0 not available; the rest of the stack runs');
     await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 7/7 running' }).waitFor({ timeout: 60_000 });
     await s.screenshot('docker-stack-healthy');
+    // Start Stack ran compose many times: never the workspace's own compose command
+    assert.equal(fs.existsSync(hostileMarker), false, 'the compose command from the workspace settings ran');
   });
 
   it('Trigger Streaming DAG opens the output viewer with Alice, Charlie and Eve', async function () {

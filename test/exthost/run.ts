@@ -53,6 +53,14 @@ export async function runInCodeServer<T = ExthostResults>(o: RunInCodeServerOpti
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-exthost-'));
   const workspace = path.join(dir, 'workspace');
   fs.mkdirSync(workspace);
+  // a hostile repository's settings: a workspace must not choose the program the extension runs
+  // (test/exthost/hostileWorkspace.test.ts checks that this never ran)
+  const hostileMarker = path.join(dir, 'hostile-compose-ran');
+  fs.mkdirSync(path.join(workspace, '.vscode'));
+  fs.writeFileSync(
+    path.join(workspace, '.vscode', 'settings.json'),
+    JSON.stringify({ 'datapipeline.docker.composeCommand': `node -e require('fs').writeFileSync('${hostileMarker}','ran')` }, null, 2),
+  );
   const resultsFile = path.join(dir, 'results.json');
   const profile = createProfile(dir);
   installExtensions(codeServer, profile, [datapipelineVsix, artifacts.runnerVsix, artifacts.helloVsix]);
@@ -66,6 +74,7 @@ export async function runInCodeServer<T = ExthostResults>(o: RunInCodeServerOpti
       DATAPIPELINE_EXTHOST_MODE: o.mode,
       DATAPIPELINE_EXTHOST_GREP: o.grep ?? '',
       DATAPIPELINE_EXTHOST_BENCH_ROUNDS: String(o.rounds ?? 5),
+      DATAPIPELINE_EXTHOST_HOSTILE_MARKER: hostileMarker,
     },
   });
   const browser = await launchChromium();

@@ -680,7 +680,7 @@ describe('Kafka (real broker)', function () {
     }
   });
 
-  it('clears empty browse groups a crashed window of an older version left, and never touches any other group', async function () {
+  it('clears empty browse groups a crashed window of an older version left, never any other group, and never on a read-only connection', async function () {
     const hex = uniqueTopic('g').slice(2);
     const topic = uniqueTopic('dp-groups');
     await create({ topic, numPartitions: 1 });
@@ -707,6 +707,22 @@ describe('Kafka (real broker)', function () {
     await live.run({ eachMessage: async () => void (liveGot = true) });
     try {
       await until('the live group to read', () => liveGot, 30_000);
+      // a read-only connection writes nothing at all: no housekeeping, no record, no topic, no group
+      const readOnly = new KafkaService({ bootstrap: service.bootstrap, readOnly: true });
+      try {
+        const before = await service.watermarks(topic);
+        assert.deepEqual(await readOnly.cleanupStaleBrowseGroups(), []);
+        await assert.rejects(readOnly.produce(topic, [{ value: 'x' }]), /read-only: producing to ".*" was refused and nothing was sent/);
+        await assert.rejects(readOnly.createTopic({ topic: `${topic}-ro`, numPartitions: 1 }), /read-only: creating topic/);
+        await assert.rejects(readOnly.deleteTopic(topic), /read-only: deleting topic/);
+        await assert.rejects(readOnly.deleteGroups([teams]), /read-only: deleting consumer group/);
+        const ids = (await service.listGroups({ includeBrowse: true })).map((g) => g.groupId);
+        assert.ok(ids.includes(stale) && ids.includes(teams), 'the read-only connection deleted no group');
+        assert.deepEqual(await service.watermarks(topic), before, 'nothing was produced');
+        assert.ok(!(await service.topicNames()).includes(`${topic}-ro`), 'no topic was created');
+      } finally {
+        await readOnly.dispose();
+      }
       const removed = await service.cleanupStaleBrowseGroups();
       assert.deepEqual(removed, [stale]);
       const ids = (await service.listGroups({ includeBrowse: true })).map((g) => g.groupId);

@@ -10,11 +10,13 @@ import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { NativePorts } from '../../src/services/stack/native/config';
 import { NativeBackend } from '../../src/services/stack/native/nativeBackend';
+import { setStackAirflowPassword } from '../../src/services/stack/airflowPassword';
 import { canBind, findPortHolders, isAlive } from '../../src/services/util/procfs';
 import { StackError, StackProgress } from '../../src/services/stack/types';
 import { cacheDir } from '../../src/services/util/paths';
 import { stackDir } from './harness';
 import { until } from '../lib/until';
+import { watchEventLoop } from '../lib/eventLoop';
 
 const PORTS: NativePorts = { kafka: 24092, kafkaController: 24093, sparkMaster: 24077, sparkMasterUi: 24080, sparkWorkerUi: 24081, airflow: 24085, postgres: 24432 };
 
@@ -67,12 +69,21 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
   let stateDir: string;
   let backend: NativeBackend;
   const progress: StackProgress[] = [];
+  /** the longest time the event loop (the extension host's thread) was held during the first start */
+  let longestBlockMs = 0;
 
   before(async function () {
     this.timeout(900_000);
     stateDir = tmpState('lifecycle');
     backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir, ports: PORTS });
-    await backend.start({ onProgress: (p) => progress.push(p) });
+    const loop = watchEventLoop();
+    try {
+      await backend.start({ onProgress: (p) => progress.push(p) });
+    } finally {
+      loop.stop();
+      longestBlockMs = loop.longestMs();
+    }
+    console.log(`      [figure] longest event-loop block during a first native start: ${longestBlockMs.toFixed(0)} ms`);
   });
 
   after(async function () {
@@ -95,14 +106,40 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     assert.equal(progress[progress.length - 1].percent, 100);
   });
 
+  it('a first start (PostgreSQL created, Airflow migrated) never holds the thread it runs on for long: no synchronous waits', function () {
+    // a synchronous wait (initdb's single-user CREATE DATABASE, pg_isready, a busy wait) held it for seconds
+    assert.ok(longestBlockMs < 250, `the event loop was held for ${longestBlockMs.toFixed(0)} ms at once`);
+  });
+
   it('writes no password into any log (the admin user is created with one)', function () {
     const logs = backend.layout.logsDir;
     const init = fs.readFileSync(path.join(logs, 'airflow-init.log'), 'utf8');
-    assert.match(init, /airflow users create --username admin --password \*\*\* --firstname/);
+    // the password goes to the admin's script in its environment, never in argv
+    assert.match(init, /python \S*admin_user\.py\n[\s\S]*datapipeline: created user admin/);
     for (const f of fs.readdirSync(logs)) {
       const text = fs.readFileSync(path.join(logs, f), 'utf8');
       assert.doesNotMatch(text, /--password admin\b/, f);
     }
+  });
+
+  it('a local Airflow password set by the user is the admin\'s after a restart of Airflow (admin/admin then refused); no log holds it', async function () {
+    this.timeout(600_000);
+    const password = 'Lo cal "pässwörd" 1';
+    const api = (pw: string) => fetch(`http://127.0.0.1:${PORTS.airflow}/api/v1/dags?limit=1`, { headers: { authorization: `Basic ${Buffer.from(`admin:${pw}`).toString('base64')}` } });
+    assert.equal((await api('admin')).status, 200);
+    setStackAirflowPassword(stateDir, password);
+    try {
+      await backend.restart('airflow');
+      assert.equal((await api(password)).status, 200, 'the new password');
+      assert.equal((await api('admin')).status, 401, 'the old one');
+      for (const f of fs.readdirSync(backend.layout.logsDir)) assert.ok(!fs.readFileSync(path.join(backend.layout.logsDir, f), 'utf8').includes('pässwörd'), f);
+      assert.match(fs.readFileSync(path.join(backend.layout.logsDir, 'airflow-init.log'), 'utf8'), /user admin exists; its password was set to the stack's/);
+    } finally {
+      // back to the default for the tests after this one
+      fs.rmSync(path.join(stateDir, 'airflow-admin-password'), { force: true });
+      await backend.restart('airflow');
+    }
+    assert.equal((await api('admin')).status, 200);
   });
 
   it('listens only on 127.0.0.1', function () {

@@ -4,8 +4,13 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { ensureNativeStack, NativeStack, sharedPorts, stackDir } from './harness';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { postgresHealth } from '../../src/services/stack/native/health';
+import { StackStatusModel } from '../../src/services/stack/statusModel';
+import { ensureNativeStack, NativeStack, sharedBackend, sharedPorts, stackDir } from './harness';
 import { until } from '../lib/until';
+import { watchEventLoop } from '../lib/eventLoop';
 
 describe('native stack (shared, default ports)', function () {
   let stack: NativeStack;
@@ -78,5 +83,51 @@ describe('native stack (shared, default ports)', function () {
     // the application ran on the native master (not in local mode)
     const apps = (await (await fetch(`${stack.endpoints.sparkUiUrl}/json/`)).json()) as { completedapps?: Array<{ id: string; name: string }> };
     assert.ok(apps.completedapps?.some((a) => a.id === res.appId && a.name === 'HelloSparkCluster'), 'the master lists the completed application');
+  });
+
+  it('two windows on one stack agree: a restart made by one (another backend on the same state folder) is seen by the other within 5 s, with no refresh', async function () {
+    this.timeout(300_000);
+    const windowA = new StackStatusModel(stack.backend, { debounceMs: 100 });
+    const windowB = sharedBackend(['kafka', 'spark', 'airflow']);
+    try {
+      await windowA.refresh();
+      const worker = () => windowA.services.find((s) => s.id === 'spark-worker');
+      const before = worker()?.pid;
+      assert.ok(before && worker()?.health === 'healthy', JSON.stringify(worker()));
+      await windowB.restart('spark-worker');
+      const restarted = Date.now();
+      await until(
+        'window A to show the new spark-worker healthy',
+        () => worker()?.pid !== before && worker()?.state === 'running' && worker()?.health === 'healthy',
+        { timeoutMs: 5000, intervalMs: 100, detail: () => JSON.stringify(worker()) },
+      );
+      console.log(`      [figure] window A saw the restart ${Date.now() - restarted} ms after window B's finished`);
+      const master = windowA.services.find((s) => s.id === 'spark-master');
+      assert.equal(master?.health, 'healthy');
+    } finally {
+      windowA.dispose();
+      windowB.dispose();
+    }
+  });
+
+  it('status reads never hold the thread: pg_isready against a server that accepts and never answers', async function () {
+    const lib = path.join(stack.layout.postgresVenv, 'lib');
+    const py = fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d))!;
+    const pgIsReady = path.join(lib, py, 'site-packages', 'embedded_postgres', 'pginstall', 'bin', 'pg_isready');
+    const held: net.Socket[] = [];
+    const silent = net.createServer((c) => void held.push(c));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const loop = watchEventLoop();
+    try {
+      const t0 = Date.now();
+      const r = await postgresHealth(pgIsReady, (silent.address() as net.AddressInfo).port, process.env, 2000);
+      assert.equal(r.ok, false);
+      assert.ok(Date.now() - t0 >= 1500, 'pg_isready waited for its timeout');
+      assert.ok(loop.longestMs() < 100, `the event loop was held for ${loop.longestMs().toFixed(0)} ms`);
+    } finally {
+      loop.stop();
+      for (const c of held) c.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 });

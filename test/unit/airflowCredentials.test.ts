@@ -5,6 +5,7 @@ import {
   LEGACY_PASSWORD_KEY,
   normalizeServerUrl,
   passwordKey,
+  oauthPlainHttpWarning,
   plainHttpWarning,
   type SecretStore,
 } from '../../src/services/airflow/credentials';
@@ -60,5 +61,50 @@ describe('Airflow credentials per server', () => {
     assert.equal(plainHttpWarning('http://[::1]:8085'), undefined);
     assert.equal(plainHttpWarning('http://localhost:8085'), undefined);
     assert.equal(normalizeServerUrl('HTTP://Host:80/x/?q=1'), 'http://host/x');
+  });
+
+  it('warns the same way about an OAuth token endpoint over plain http to a host that is not this machine', () => {
+    assert.match(oauthPlainHttpWarning('http://idp.internal/oauth/token') ?? '', /token endpoint http:\/\/idp\.internal\/oauth\/token is reached over plain http: the client secret is sent unencrypted/);
+    assert.equal(oauthPlainHttpWarning('https://idp.internal/oauth/token'), undefined);
+    assert.equal(oauthPlainHttpWarning('http://127.0.0.1:18080/token'), undefined);
+  });
+});
+
+describe('the local stack\'s Airflow password', () => {
+  const pw = require('../../src/services/stack/airflowPassword') as typeof import('../../src/services/stack/airflowPassword');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+
+  it('is admin until the user sets one; kept 0600; a password with a line break is refused and changes nothing', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-pw-'));
+    try {
+      assert.equal(pw.stackAirflowPassword(dir), 'admin');
+      pw.setStackAirflowPassword(dir, 'Lo cal "pässwörd" 1');
+      assert.equal(pw.stackAirflowPassword(dir), 'Lo cal "pässwörd" 1');
+      assert.equal(fs.statSync(path.join(dir, 'airflow-admin-password')).mode & 0o777, 0o600);
+      assert.throws(() => pw.setStackAirflowPassword(dir, 'a\nb'), /line break.*Nothing was changed/);
+      assert.throws(() => pw.setStackAirflowPassword(dir, ''), /empty/);
+      assert.equal(pw.stackAirflowPassword(dir), 'Lo cal "pässwörd" 1');
+      assert.notEqual(pw.passwordDigest('a'), pw.passwordDigest('b'));
+      assert.ok(!pw.passwordDigest('secret').includes('secret'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the extension sends the stack\'s password to the stack\'s own URL only, and a password typed for it earlier can be forgotten', async () => {
+    const secrets = memorySecrets();
+    const stack = 'http://127.0.0.1:8085';
+    let current = 'admin';
+    const creds = new AirflowCredentials(secrets, () => stack, () => current);
+    current = 'n3w';
+    assert.equal(await creds.password(stack, 'admin'), 'n3w');
+    assert.equal(await creds.password('http://127.0.0.1:9999', 'admin'), undefined, 'another server on this machine');
+    assert.equal(await creds.password('https://airflow.example.com', 'admin'), undefined);
+    await creds.save(stack, 'admin', 'typed');
+    assert.equal(await creds.password(stack, 'admin'), 'typed');
+    await creds.forget(stack, 'admin');
+    assert.equal(await creds.password(stack, 'admin'), 'n3w');
   });
 });

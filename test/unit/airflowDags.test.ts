@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { until } from '../lib/until';
+import * as http from 'node:http';
+import { AirflowClient, MAX_LIST_ITEMS } from '../../src/services/airflow/client';
 import {
   bestFileMatch, buildDagRows, dagContextValue, dagDescription, formatSeconds, importErrorLocation, parseTriggerConfig, runDescription,
   stateIcon, taskDescription,
@@ -187,5 +190,110 @@ describe('DAGs view polling: only rows whose data changed are re-rendered', () =
     assert.equal(dagNodeActive(dagNode('a', 'success')), false);
     assert.equal(dagNodeActive({ kind: 'task', ti: ti('x', 'running') }), true);
     assert.equal(dagNodeActive({ kind: 'empty', text: 'No runs yet' }), false);
+  });
+});
+
+describe('airflow client: a server that pages wrongly', () => {
+  /** A fake Airflow 2 REST API on 127.0.0.1 listing `total` DAGs; `ignoreOffset` answers the first page whatever is asked. */
+  const serve = async (total: number, ignoreOffset: boolean) => {
+    let requests = 0;
+    const server = http.createServer((req, res) => {
+      requests++;
+      const u = new URL(req.url ?? '/', 'http://x');
+      const offset = ignoreOffset ? 0 : Number(u.searchParams.get('offset') ?? 0);
+      const limit = Number(u.searchParams.get('limit') ?? 100);
+      const dags = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => ({ dag_id: `dag_${String(offset + i).padStart(6, '0')}`, fileloc: '/x.py', is_paused: false, tags: [] }));
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ dags, total_entries: total }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    return { url: `http://127.0.0.1:${port}`, requests: () => requests, close: () => new Promise((r) => server.close(r)) };
+  };
+
+  it('a server that ignores offset: one repeat stops the listing, and the warning says so (no endless loop)', async () => {
+    const s = await serve(250, true);
+    const warnings: string[] = [];
+    try {
+      const client = new AirflowClient({ baseUrl: s.url, username: 'admin', password: 'admin', apiVersion: 'v1', onWarning: (m) => warnings.push(m) });
+      const dags = await client.listDags();
+      assert.equal(dags.length, 100);
+      assert.equal(s.requests(), 2);
+      assert.match(warnings.join('\n'), /answered the same page for offset 100 as for the one before \(the server ignores offset\): 100 dags are shown/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a listing stops at 10,000 and says so; an honest server of 250 is read whole with no warning', async () => {
+    const big = await serve(20_000, false);
+    const small = await serve(250, false);
+    const warnings: string[] = [];
+    try {
+      const dags = await new AirflowClient({ baseUrl: big.url, username: 'admin', password: 'admin', apiVersion: 'v1', onWarning: (m) => warnings.push(m) }).listDags();
+      assert.equal(dags.length, MAX_LIST_ITEMS);
+      assert.match(warnings.join('\n'), /more than 10000 dags; the first 10000 are shown/);
+      warnings.length = 0;
+      const all = await new AirflowClient({ baseUrl: small.url, username: 'admin', password: 'admin', apiVersion: 'v1', onWarning: (m) => warnings.push(m) }).listDags();
+      assert.equal(all.length, 250);
+      assert.equal(new Set(all.map((d) => d.dagId)).size, 250);
+      assert.deepEqual(warnings, []);
+    } finally {
+      await big.close();
+      await small.close();
+    }
+  });
+});
+
+describe('airflow: following a task log', () => {
+  const { TaskLogFollow } = require('../../src/services/airflow/logFollow') as typeof import('../../src/services/airflow/logFollow');
+  const { AirflowError } = require('../../src/services/airflow/errors') as typeof import('../../src/services/airflow/errors');
+  const unauthorized = () => new AirflowError('unauthorized', 'Airflow at http://127.0.0.1:8085 refused the password for admin (401).', 'http://127.0.0.1:8085', 'Enter Password in the DAGs view.', 401);
+
+  it('a 401 while following stops the follow with one message: only the first read may ask, no poll does', async () => {
+    const reads: boolean[] = [];
+    let updates = 0;
+    const f = new TaskLogFollow({
+      read: async (token, interactive) => {
+        reads.push(interactive);
+        if (!token) return { text: 'line 1\n', continuationToken: 't1', endOfLog: false };
+        throw unauthorized(); // the password changed on the server meanwhile
+      },
+      tryFinished: async () => false,
+      onUpdate: () => updates++,
+      pollMs: 10,
+    });
+    await f.start();
+    await until('the follow to stop', () => !f.following, 2000);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(reads, [true, false], 'one interactive read, one poll, then nothing');
+    assert.equal(updates, 1);
+    assert.match(f.content(), /^line 1\n\n\[DataPipeline\] Airflow at .* refused the password for admin \(401\)\..* The log stopped following; after Enter Password \(DAGs view\), open it again\./);
+    f.dispose();
+  });
+
+  it('keeps following until the try ends, re-rendering only when text came; the text kept is bounded, newest last', async () => {
+    let n = 0;
+    let updates = 0;
+    const f = new TaskLogFollow({
+      read: async (token) => {
+        n++;
+        if (!token) return { text: 'x'.repeat(99) + '\n', continuationToken: 't', endOfLog: false };
+        if (n < 6) return { text: n % 2 ? `line ${n}\n`.padStart(100, '.') : '', continuationToken: 't', endOfLog: false };
+        return { text: 'done\n', continuationToken: 't', endOfLog: true };
+      },
+      tryFinished: async () => false,
+      onUpdate: () => updates++,
+      pollMs: 5,
+      maxChars: 250,
+    });
+    await f.start();
+    await until('the try to end', () => !f.following, 2000);
+    const text = f.content();
+    assert.match(text, /^\[DataPipeline\] \d+ earlier characters of this log are not shown/);
+    assert.ok(text.endsWith('line 5\ndone\n'), text);
+    assert.ok(text.length < 400);
+    assert.equal(updates, 3, 'empty polls do not re-render (lines 3 and 5, then done)');
+    f.dispose();
   });
 });

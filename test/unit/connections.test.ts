@@ -151,12 +151,18 @@ describe('connections: the Add/Edit form and what a connection allows', () => {
   it('a form round-trips a profile, and typed secrets come out apart from it', () => {
     const p = parseConnection(prod);
     const form = { ...profileToForm(p), kafkaSecret: 'pw', airflowSecret: 'tok' };
-    const out = formToProfile(form, []);
+    const out = formToProfile(form, [], p.id);
     assert.deepEqual(out.profile, p);
     assert.deepEqual(out.secrets, { kafka: 'pw', airflow: 'tok' });
     assert.ok(isConnectionForm(form));
     assert.ok(!isConnectionForm({ ...form, name: 42 }));
     assert.ok(!isConnectionForm({ ...form, readOnly: 'maybe' }));
+  });
+
+  it('the id comes from the host, never from the form: a page naming another connection\'s id gets an id of its own', () => {
+    const hostile = { ...EMPTY_FORM, id: 'team-prod', name: 'Attacker', bootstrapServers: '127.0.0.1:19092' };
+    assert.equal(formToProfile(hostile, ['team-prod']).profile.id, 'attacker', 'a new connection: from its name');
+    assert.equal(formToProfile(hostile, ['team-prod', 'mine'], 'mine').profile.id, 'mine', 'an edited connection: the one the panel was opened for');
   });
 
   it('a new connection gets an id from its name; parts left off are not saved; errors name the field', () => {
@@ -178,5 +184,85 @@ describe('connections: the Add/Edit form and what a connection allows', () => {
     assert.equal(writeDecision(loopback, new Set()), 'go');
     assert.equal(writeDecision(LOCAL_CONNECTION, new Set()), 'go');
     assert.match(new ReadOnlyConnectionError('Team prod', 'Produce to "orders"').message, /^"Team prod" is a read-only connection: Produce to "orders" was refused and nothing was sent\. To allow changes, set "readOnly": false/);
+  });
+});
+
+describe('connections: the Local stack pointed off this machine by a workspace', () => {
+  const { localStackConnection, writeDecision, ReadOnlyConnectionError } = require('../../src/services/connections/guard') as typeof import('../../src/services/connections/guard');
+  const stack = { kafkaBootstrap: '127.0.0.1:9092', airflowUrl: 'http://127.0.0.1:8085', sparkUiUrl: 'http://127.0.0.1:8080', sparkMasterUrl: 'spark://127.0.0.1:7077' };
+
+  it('on this machine it is writable with no question', () => {
+    const c = localStackConnection(stack);
+    assert.equal(c.local, true);
+    assert.equal(writeDecision(c, new Set()), 'go');
+    assert.equal(writeDecision(localStackConnection({ ...stack, kafkaBootstrap: 'localhost:19092,[::1]:19093' }), new Set()), 'go');
+  });
+
+  it('an address setting that is not this machine makes it read-only, and the refusal names the hosts and the user setting that allows it', () => {
+    for (const moved of [{ kafkaBootstrap: '127.0.0.1:9092,kafka.shared.invalid:9092' }, { airflowUrl: 'https://airflow.shared.invalid' }, { sparkUiUrl: 'http://spark.shared.invalid:8080' }, { sparkMasterUrl: 'spark://spark.shared.invalid:7077' }]) {
+      const c = localStackConnection({ ...stack, ...moved });
+      assert.equal(writeDecision(c, new Set()), 'refuse', JSON.stringify(moved));
+      assert.equal(c.localOnly, false);
+    }
+    const c = localStackConnection({ ...stack, airflowUrl: 'https://airflow.shared.invalid' });
+    assert.match(new ReadOnlyConnectionError(c.name, 'Trigger "etl"', c.remoteHosts).message, /points at airflow\.shared\.invalid, which is not this machine.*Trigger "etl" was refused and nothing was sent.*"datapipeline\.localStack\.readOnly": false in your user settings/);
+  });
+
+  it('the user setting readOnly false allows changes there, asked once per session; true makes even this machine read-only', () => {
+    const c = localStackConnection({ ...stack, kafkaBootstrap: 'kafka.shared.invalid:9092' }, false);
+    assert.equal(writeDecision(c, new Set()), 'confirm');
+    assert.equal(writeDecision(c, new Set(['local'])), 'go');
+    assert.equal(writeDecision(localStackConnection(stack, true), new Set()), 'refuse');
+  });
+});
+
+describe('connections: secrets belong to the connection saved with them', () => {
+  const { ConnectionSecrets, SECRET_IDS_KEY } = require('../../src/services/connections/secrets') as typeof import('../../src/services/connections/secrets');
+  /** An in-memory SecretStorage and globalState, as VS Code's behave for these calls. */
+  const stores = () => {
+    const secrets = new Map<string, string>();
+    const state = new Map<string, unknown>();
+    const listeners = new Set<(e: { key: string }) => unknown>();
+    return {
+      secrets,
+      store: {
+        get: async (k: string) => secrets.get(k),
+        store: async (k: string, v: string) => void (secrets.set(k, v), listeners.forEach((l) => l({ key: k }))),
+        delete: async (k: string) => void (secrets.delete(k), listeners.forEach((l) => l({ key: k }))),
+        onDidChange: (l: (e: { key: string }) => unknown) => (listeners.add(l), { dispose: () => listeners.delete(l) }),
+      },
+      index: { get: <T>(k: string, d: T) => (state.has(k) ? (state.get(k) as T) : d), update: async (k: string, v: unknown) => void state.set(k, v) },
+    };
+  };
+
+  it('a connection deleted by hand from settings.json loses its secrets at the next start; an import under its id finds none', async () => {
+    const s = stores();
+    const before = new ConnectionSecrets(s.store, s.index, () => undefined);
+    await before.set('team-prod', 'airflow', 'the-prod-password');
+    await before.set('staging', 'kafka', 'staging-secret');
+    assert.deepEqual(before.ids(), ['team-prod', 'staging']);
+    before.dispose();
+    // next start: the settings hold only "staging" (team-prod was deleted by hand)
+    const after = new ConnectionSecrets(s.store, s.index, () => undefined);
+    assert.deepEqual(await after.forgetAllBut(['staging']), ['team-prod']);
+    // an imported connection that happens to reuse the id
+    assert.equal(await after.get('team-prod', 'airflow'), undefined);
+    assert.equal(await after.get('staging', 'kafka'), 'staging-secret', 'the other connection keeps its secret');
+    assert.deepEqual(s.index.get(SECRET_IDS_KEY, []), ['staging']);
+  });
+
+  it('deleting one connection\'s secrets removes every kind and its index entry; a changed secret is read anew', async () => {
+    const s = stores();
+    const changed: string[] = [];
+    const sec = new ConnectionSecrets(s.store, s.index, (id) => changed.push(id));
+    await sec.set('a', 'kafka', 'k1');
+    await sec.set('a', 'kafkaKeyPassphrase', 'p1');
+    assert.equal(await sec.get('a', 'kafka'), 'k1');
+    await sec.set('a', 'kafka', 'k2');
+    assert.equal(await sec.get('a', 'kafka'), 'k2');
+    await sec.deleteAll('a');
+    assert.equal(s.secrets.size, 0);
+    assert.deepEqual(sec.ids(), []);
+    assert.ok(changed.includes('a'));
   });
 });

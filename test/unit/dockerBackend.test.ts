@@ -207,3 +207,45 @@ describe('the bundled compose stack with Airflow 2.8.1 or 3', () => {
     }
   });
 });
+
+describe('compose output is kept bounded', () => {
+  it('a command that prints 24 MB keeps the last 1 MB of it (the end of a long build log), saying what was dropped', async () => {
+    const { run } = require('../../src/services/docker/compose') as typeof import('../../src/services/docker/compose');
+    const script = "const line = 'x'.repeat(1023) + '\\n'; for (let i = 0; i < 24 * 1024; i++) process.stdout.write(line); process.stdout.write('the last line\\n')";
+    const lines: string[] = [];
+    const r = await run([process.execPath, '-e', script], { maxOutputBytes: 1024 * 1024, onLine: (l) => lines.length < 3 && lines.push(l) });
+    assert.equal(r.code, 0);
+    assert.ok(r.stdout.length < 1.1 * 1024 * 1024, `${r.stdout.length} characters kept`);
+    assert.match(r.stdout, /^\[… \d+ characters of output dropped …\]\n/);
+    assert.ok(r.stdout.endsWith('the last line\n'));
+    assert.equal(lines.length, 3, 'every line still reaches onLine as it comes');
+  });
+});
+
+describe('a Docker daemon that accepts and never answers', () => {
+  it('status fails within the timeout saying the daemon does not answer, and so does the probe; nothing hangs', async () => {
+    const net = require('node:net') as typeof import('node:net');
+    const { DockerBackend } = require('../../src/services/stack/docker/dockerBackend') as typeof import('../../src/services/stack/docker/dockerBackend');
+    const { pingDocker, createDocker } = require('../../src/services/docker/client') as typeof import('../../src/services/docker/client');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-hung-'));
+    const sock = path.join(dir, 'docker.sock');
+    const held: import('node:net').Socket[] = [];
+    const server = net.createServer((c) => void held.push(c)); // reads the request, answers nothing
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
+      const backend = new DockerBackend({ stackDir: path.join(__dirname, '../../stack'), env, dockerTimeoutMs: 500 });
+      const t0 = Date.now();
+      await assert.rejects(backend.status(), (e: Error) => /The Docker daemon at unix:\/\/.*docker\.sock does not answer \(no reply to the list of project datapipeline's containers in 0\.5 s\)/.test(e.message));
+      assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+      const t1 = Date.now();
+      await assert.rejects(pingDocker(createDocker(env), 400), /does not answer \(no reply to a ping in 0\.4 s\)/);
+      assert.ok(Date.now() - t1 < 3000);
+      assert.ok(held.length >= 2, 'the requests reached the socket');
+    } finally {
+      for (const c of held) c.destroy();
+      await new Promise((r) => server.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

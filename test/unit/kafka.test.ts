@@ -1,5 +1,10 @@
 /** Pure Kafka logic: buffer, search, paging view, start-offset planning, validation, formatting. */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { copyBatches } from '../../src/services/kafka/kafkaClient';
 import { MessageStore } from '../../src/services/kafka/messageStore';
 import { CompiledFilter, FilterError, matchRanges } from '../../src/services/kafka/messageSearch';
 import { MessageView } from '../../src/services/kafka/messageView';
@@ -378,9 +383,8 @@ describe('kafka: formatting and export', () => {
     assert.match(hexDump(Buffer.from('AB')).text, /^00000000 {2}41 42 +AB$/);
   });
 
-  it('CSV escapes quotes and neutralises spreadsheet formulas; JSON export is an array', async () => {
+  it('CSV escapes quotes; JSON export is an array', async () => {
     assert.equal(csvField('a,"b"'), '"a,""b"""');
-    assert.equal(csvField('=1+1'), "'=1+1");
     assert.deepEqual([csvField(null), csvField('')], ['', '""'], 'null and empty stay apart');
     assert.deepEqual([isoTime(0), isoTime(-1), isoTime(9e15)], ['1970-01-01T00:00:00.000Z', '', '']);
     const store = new MessageStore(10);
@@ -391,6 +395,60 @@ describe('kafka: formatting and export', () => {
     });
     assert.equal(n, 2);
     assert.deepEqual((JSON.parse(out) as Array<{ key: string }>).map((r) => r.key), ['k0', 'k1']);
+  });
+});
+
+describe('kafka: CSV export keeps values exactly (formula guard marked in the encoding)', () => {
+  it('numbers stay numbers; what a spreadsheet would run gets a \' and "-guarded"; the README\'s Python recipe reads every value back exactly', async () => {
+    const values = ['-42', '+1', '1.5e3', '=1+1', '@x', '-x', '+', '=SUM(A1)', '\tlead', 'plain', '', 'a,"b"\nc'];
+    const store = new MessageStore(100);
+    for (const [i, v] of values.entries()) store.append({ partition: 0, offset: i, timestamp: 1_000 + i, key: i === 0 ? null : b(v), value: b(v), headers: [] });
+    // a value that is not UTF-8 is base64, which can start with + too
+    const binary = Buffer.from([0xfb, 0xef, 0xff]);
+    assert.ok(binary.toString('base64').startsWith('+'));
+    store.append({ partition: 0, offset: values.length, timestamp: 2_000, key: null, value: binary, headers: [] });
+    let csv = '';
+    await exportMessages(store, Array.from({ length: values.length + 1 }, (_, i) => i), 'csv', (c) => void (csv += c));
+    const lines = csv.trimEnd().split('\n');
+    assert.match(lines[1], /^0,0,1000,[^,]+,null,,utf8,-42,$/, 'a number is written as it is, a null key as null');
+    assert.match(lines[4], /,utf8-guarded,'=1\+1,/, 'a formula is guarded and says so');
+    assert.match(csv, /,base64-guarded,'\+/, 'base64 starting with + is guarded too');
+    // the README's recipe, run by Python's csv module as a user would
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const recipe = /```python\n(import base64, csv[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(recipe, 'README has the Python recipe for reading an export back');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-csv-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'messages.csv'), csv);
+      const asJson = "[[x if not isinstance(x, bytes) else {'b64': base64.b64encode(x).decode()} for x in r] for r in records]";
+      const r = spawnSync('python3', ['-c', `${recipe}\nimport json\nprint(json.dumps(${asJson}))\n`], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const back = JSON.parse(r.stdout) as Array<[string | null, string | { b64: string } | null]>;
+      assert.deepEqual(back.slice(0, values.length), values.map((v, i) => [i === 0 ? null : v, v]));
+      assert.deepEqual(back[values.length], [null, { b64: binary.toString('base64') }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('kafka: Produce ×N makes its copies as it sends them', () => {
+  it('1,000 records × 1,000,000 copies: the first send is ready at once (nothing is built up front), batches keep their limits', () => {
+    const records = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
+    const t0 = Date.now();
+    const batches = copyBatches(records, 1_000_000);
+    const first = batches.next().value!;
+    assert.ok(Date.now() - t0 < 1000, `first batch after ${Date.now() - t0} ms`);
+    assert.ok(first.length > 1000 && first.length <= 10_000, `${first.length} messages in the first send`);
+    assert.equal(first[1000], records[0], 'copies repeat the records in order');
+    assert.equal(copyBatches([{ value: '' }], 25_000, 10 * 1024 * 1024).next().value!.length, 10_000, 'at most 10,000 messages a send');
+  });
+
+  it('every copy is sent once, in order, in sends under ~512 KB (one large message alone)', () => {
+    const records = [{ value: 'a' }, { value: 'x'.repeat(300 * 1024) }, { key: 'k', value: null }];
+    const sent = [...copyBatches(records, 3)];
+    assert.deepEqual(sent.flat(), [...records, ...records, ...records]);
+    for (const batch of sent) assert.ok(batch.length === 1 || batch.reduce((n, m) => n + (m.value?.length ?? 0) + 64, 0) <= 512 * 1024);
   });
 });
 

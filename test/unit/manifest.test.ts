@@ -89,6 +89,19 @@ describe('extension manifest', () => {
     assert.ok(!Object.keys(c.configuration.properties).some((k) => /password/i.test(k)), 'no password setting (SecretStorage)');
   });
 
+  it('a workspace cannot name a program or a trusted file: those settings are machine-scoped, and Restricted Mode is declared', () => {
+    const props = c.configuration.properties as Record<string, { scope?: string }>;
+    for (const key of ['datapipeline.docker.composeCommand', 'datapipeline.docker.extraCaFile']) assert.equal(props[key].scope, 'machine', key);
+    for (const key of ['datapipeline.connections', 'datapipeline.localStack.readOnly']) assert.equal(props[key].scope, 'application', key);
+    const trust = (pkg as { capabilities?: { untrustedWorkspaces?: { supported: unknown; restrictedConfigurations?: string[]; description?: string } } }).capabilities?.untrustedWorkspaces;
+    assert.equal(trust?.supported, 'limited');
+    assert.ok(trust?.description);
+    for (const key of ['datapipeline.kafka.bootstrapServers', 'datapipeline.airflow.url', 'datapipeline.spark.masterUrl', 'datapipeline.spark.uiUrl', 'datapipeline.stack.backend']) {
+      assert.ok(trust?.restrictedConfigurations?.includes(key), key);
+      assert.ok(props[key], `${key} is a setting`);
+    }
+  });
+
   it('activates lazily: no "*" and no onStartupFinished', () => {
     assert.ok(!pkg.activationEvents.includes('*'));
     assert.ok(!pkg.activationEvents.includes('onStartupFinished'));

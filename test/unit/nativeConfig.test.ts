@@ -196,3 +196,34 @@ describe('native stack /proc parsing', function () {
     assert.equal(parseVmRss('Name:\tkthreadd\n'), 0);
   });
 });
+
+describe('native stack: a workspace gives DAGs and jobs, never the shared venvs\' packages', function () {
+  it("a project's stack/versions and .env are not what provisions the shared cache: the extension's are", () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const os = require('node:os') as typeof import('node:os');
+    const path = require('node:path') as typeof import('node:path');
+    const { NativeBackend } = require('../../src/services/stack/native/nativeBackend') as typeof import('../../src/services/stack/native/nativeBackend');
+    const { provisionSteps } = require('../../src/services/stack/native/provision') as typeof import('../../src/services/stack/native/provision');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-ws-'));
+    try {
+      const stack = path.join(dir, 'project', 'stack');
+      fs.mkdirSync(path.join(stack, 'versions'), { recursive: true });
+      fs.mkdirSync(path.join(stack, 'dags'));
+      // a project's own files: its pins and requirements, and a .env of its compose variables
+      fs.cpSync(path.join(__dirname, '../../stack/versions'), path.join(stack, 'versions'), { recursive: true });
+      fs.writeFileSync(path.join(stack, 'versions', 'airflow-requirements.txt'), 'leaky-package==1.0\n');
+      fs.writeFileSync(path.join(stack, '.env'), 'POSTGRES_USER=airflow\nAIRFLOW_UID=50000\n');
+      const backend = new NativeBackend({ stackDir: stack, cacheDir: path.join(dir, 'cache'), stateDir: path.join(dir, 'state') });
+      const bundled = path.resolve(__dirname, '../../stack');
+      assert.equal(backend.layout.dagsDir, path.join(stack, 'dags'), 'the DAGs are the project\'s');
+      assert.equal(backend.layout.versionsDir, path.join(bundled, 'versions'));
+      assert.equal(backend.layout.envFile, path.join(bundled, '.env'));
+      assert.equal(backend.layout.nativeDir, path.join(bundled, 'native'));
+      const pre = { python: 'python3', pythonVersion: '3.11.2', pythonMinor: '3.11', java: 'java', javaMajor: 17 } as unknown as Parameters<typeof provisionSteps>[1];
+      const steps = provisionSteps(backend.layout, pre);
+      assert.ok(steps.length >= 4, 'the .env of the project is not read for versions (no "no valid KAFKA_VERSION")');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

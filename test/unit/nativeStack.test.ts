@@ -205,3 +205,57 @@ describe('native stack process records', function () {
     assert.equal(store.read('kafka'), undefined);
   });
 });
+
+describe('native stack secrets and state are the user\'s alone', function () {
+  const { stackSecrets } = require('../../src/services/stack/native/secrets') as typeof import('../../src/services/stack/native/secrets');
+  const mode = (p: string) => fs.statSync(p).mode & 0o777;
+
+  it('the state folder is 0700 and secrets.json 0600, written atomically, also when they were made looser before', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-secrets-'));
+    try {
+      const state = path.join(dir, 'state');
+      const first = stackSecrets(state);
+      assert.equal(mode(state), 0o700);
+      assert.equal(mode(path.join(state, 'secrets.json')), 0o600);
+      assert.deepEqual(fs.readdirSync(state), ['secrets.json'], 'no temp file left');
+      // an older version's folder and file, readable by everyone
+      fs.chmodSync(state, 0o755);
+      fs.chmodSync(path.join(state, 'secrets.json'), 0o644);
+      assert.deepEqual(stackSecrets(state), first, 'the same secrets');
+      assert.equal(mode(state), 0o700);
+      assert.equal(mode(path.join(state, 'secrets.json')), 0o600);
+      // a file from before the stack had its own PostgreSQL is completed, and stays 0600
+      const { postgresPassword: _, ...old } = first;
+      fs.writeFileSync(path.join(state, 'secrets.json'), JSON.stringify(old), { mode: 0o644 });
+      const completed = stackSecrets(state);
+      assert.ok(completed.postgresPassword && completed.secretKey === first.secretKey);
+      assert.equal(mode(path.join(state, 'secrets.json')), 0o600);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('npm run stack -- set-password', function () {
+  this.timeout(60_000);
+  it('reads the password from standard input into the state folder (0600); an empty one is refused and nothing changes', () => {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const { stackAirflowPassword } = require('../../src/services/stack/airflowPassword') as typeof import('../../src/services/stack/airflowPassword');
+    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-cli-pw-'));
+    const cli = (input: string) =>
+      spawnSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../../src/cli/stack.ts'), 'set-password'], { input, encoding: 'utf8', env: { ...process.env, DATAPIPELINE_STATE: state } });
+    try {
+      const ok = cli('s3cret with spaces\n');
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stderr, /applies when Airflow next starts/);
+      assert.equal(stackAirflowPassword(state), 's3cret with spaces');
+      assert.equal(fs.statSync(path.join(state, 'airflow-admin-password')).mode & 0o777, 0o600);
+      const empty = cli('\n');
+      assert.equal(empty.status, 1);
+      assert.match(empty.stderr, /The password is empty\. Nothing was changed\./);
+      assert.equal(stackAirflowPassword(state), 's3cret with spaces');
+    } finally {
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { createBackendFactory } from '../../src/services/stack/select';
 import { addStackToWorkspace, prepareStackDir, StackExistsError } from '../../src/services/stack/stackFiles';
 import { StackStatusModel, summarize } from '../../src/services/stack/statusModel';
 import type { ServiceStatus, StackBackend } from '../../src/services/stack/types';
+import { until } from '../lib/until';
 
 const status = (id: string, over: Partial<ServiceStatus> = {}): ServiceStatus => ({ id, label: id, state: 'running', health: 'healthy', ports: [], ...over });
 
@@ -107,5 +108,84 @@ describe('stack: backend selection, stack files, status summary', () => {
     assert.equal(fired, 2, 'an unchanged read fired a change');
     model.dispose();
     assert.equal(listeners.size, 0, 'the backend subscription was not disposed');
+  });
+});
+
+describe('stack status model: nothing goes stale, nothing freezes', () => {
+  const fake = (statuses: () => ServiceStatus[] | Promise<ServiceStatus[]>) => {
+    let reads = 0;
+    const backend = {
+      kind: 'native',
+      status: async () => {
+        reads++;
+        return statuses();
+      },
+      onDidChange: () => ({ dispose: () => undefined }),
+    } as unknown as StackBackend;
+    return { backend, reads: () => reads };
+  };
+
+  it('a service left starting (changed by another window) is read again until it settles, with no event', async () => {
+    let state: ServiceStatus = status('spark-worker', { state: 'running', health: 'starting' });
+    const f = fake(() => [state]);
+    const model = new StackStatusModel(f.backend, { settleMs: 30 });
+    try {
+      await model.refresh();
+      state = status('spark-worker', { state: 'running', health: 'healthy' });
+      await until('the settled health to be read with no event', () => model.services[0]?.health === 'healthy', 2000);
+      const reads = f.reads();
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(f.reads(), reads, 'once settled, no more reads without an event');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('a status read that never answers fails after the timeout instead of holding every later read', async () => {
+    let hang = true;
+    const f = fake(() => (hang ? new Promise<ServiceStatus[]>(() => undefined) : [status('kafka')]));
+    const model = new StackStatusModel(f.backend, { statusTimeoutMs: 100 });
+    try {
+      const t0 = Date.now();
+      await assert.rejects(model.refresh(), /The native stack did not answer a status read within 0 s/);
+      assert.ok(Date.now() - t0 < 1000);
+      hang = false;
+      assert.deepEqual((await model.refresh()).map((s) => s.id), ['kafka'], 'the next read goes through');
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('stack owner: one stack per machine, and who started it', () => {
+  const owner = require('../../src/services/stack/owner') as typeof import('../../src/services/stack/owner');
+
+  it('the extension\'s copies of the bundled stack are one stack; two workspaces are two; each start is recorded', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-owner-'));
+    try {
+      const state = path.join(dir, 'state');
+      const copy = path.join(dir, 'global-storage', 'stack');
+      fs.mkdirSync(copy, { recursive: true });
+      fs.writeFileSync(path.join(copy, '.datapipeline-bundled-version'), '0.1.0\n');
+      const repoStack = path.resolve(__dirname, '../../stack');
+      const a = path.join(dir, 'project a', 'stack');
+      const b = path.join(dir, 'projekt-ä', 'stack');
+      for (const d of [a, b]) fs.mkdirSync(d, { recursive: true });
+      assert.ok(owner.sameStack(copy, repoStack), 'the writable copy and the bundled files');
+      assert.ok(!owner.sameStack(a, b));
+      assert.equal(owner.describeStackDir(copy), 'the bundled stack');
+      owner.recordStackStart(state, a, 'docker');
+      owner.recordStackStart(state, b, 'docker');
+      owner.recordStackStart(state, a, 'docker');
+      assert.equal(owner.lastStackOwner(state)?.stackDir, a);
+      assert.deepEqual(owner.stacksUsed(state, 'docker'), [a, b]);
+      assert.deepEqual(owner.stacksUsed(state, 'native'), []);
+      assert.equal(owner.otherStackQuestion(owner.lastStackOwner(state), a, 'start'), undefined);
+      assert.match(owner.otherStackQuestion(owner.lastStackOwner(state), b, 'stop') ?? '', /started from .*project a\/stack, not from this workspace's .*projekt-ä\/stack\. Stopping it stops it for that workspace too\./);
+      assert.match(owner.sharedDataLine(state, 'docker', b) ?? '', /also the stack of .*project a\/stack$/);
+      assert.equal((fs.statSync(path.join(state, 'stack-owner.json')).mode & 0o777), 0o600);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

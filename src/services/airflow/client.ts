@@ -20,6 +20,8 @@ export interface AirflowClientOptions {
   apiVersion?: AirflowApiVersion | 'auto';
   /** per request (default 30 s) */
   timeoutMs?: number;
+  /** a listing cut short (a server that ignores offset, or more than MAX_LIST_ITEMS): what was kept and why */
+  onWarning?: (message: string) => void;
 }
 
 interface RequestOptions {
@@ -32,6 +34,8 @@ interface RequestOptions {
 
 /** The server caps page size (100 by default in 2.x and 3.x); we ask for that and page on. */
 const PAGE_SIZE = 100;
+/** A listing stops here (100 pages): the views show the newest or first ones, and say so. */
+export const MAX_LIST_ITEMS = 10_000;
 
 /**
  * Airflow REST client for 2.x (/api/v1, basic auth) and 3.x (/api/v2, bearer token from /auth/token),
@@ -305,13 +309,29 @@ export class AirflowClient {
 
   // ---------------------------------------------------------------- transport
 
+  /**
+   * Every page of a listing. The server is not trusted to page: one that ignores `offset` answers the
+   * same page again (stopped at the first repeat), and a listing stops at MAX_LIST_ITEMS; either is
+   * said through onWarning.
+   */
   private async pageAll(path: string, key: string, query: RequestOptions['query'], limit?: number, onNotFound?: () => AirflowError): Promise<unknown[]> {
     const out: unknown[] = [];
+    const cap = Math.min(limit ?? MAX_LIST_ITEMS, MAX_LIST_ITEMS);
+    let previous: string | undefined;
     for (;;) {
-      const pageSize = limit !== undefined ? Math.min(PAGE_SIZE, limit - out.length) : PAGE_SIZE;
-      if (pageSize <= 0) break;
+      const pageSize = Math.min(PAGE_SIZE, cap - out.length);
+      if (pageSize <= 0) {
+        if (limit === undefined || limit > MAX_LIST_ITEMS) this.opts.onWarning?.(`${this.baseUrl}${path}: more than ${MAX_LIST_ITEMS} ${key.replace(/_/g, ' ')}; the first ${MAX_LIST_ITEMS} are shown.`);
+        break;
+      }
       const body = obj(await this.request('GET', path, { query: { ...query, limit: pageSize, offset: out.length }, onNotFound }), path);
       const items = arr(body[key], `${path}.${key}`);
+      const page = JSON.stringify(items);
+      if (out.length > 0 && items.length > 0 && page === previous) {
+        this.opts.onWarning?.(`${this.baseUrl}${path} answered the same page for offset ${out.length} as for the one before (the server ignores offset): ${out.length} ${key.replace(/_/g, ' ')} are shown.`);
+        break;
+      }
+      previous = page;
       out.push(...items);
       const total = optNum(body, 'total_entries', path);
       if (items.length === 0 || (total !== undefined && out.length >= total)) break;

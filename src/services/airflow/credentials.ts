@@ -14,8 +14,9 @@ export interface SecretStore {
 /** The one global key of earlier versions (whatever URL was configured when it was stored). */
 export const LEGACY_PASSWORD_KEY = 'datapipeline.airflow.password';
 /** The admin user and password that the bundled stack creates (stack/.env, native init). */
-export const STACK_ADMIN_USER = 'admin';
-export const STACK_ADMIN_PASSWORD = 'admin';
+import { DEFAULT_STACK_ADMIN_PASSWORD, STACK_ADMIN_USER } from '../stack/airflowPassword';
+
+export { STACK_ADMIN_USER };
 
 /** scheme://host[:port]/path, lower-case host, no default port, no trailing slash, no query. */
 export function normalizeServerUrl(raw: string): string {
@@ -47,23 +48,38 @@ function hostOf(url: string): string | undefined {
 
 /** A warning when Basic auth would go unencrypted over the network (http to a host that is not this machine). */
 export function plainHttpWarning(url: string): string | undefined {
+  return plainHttpTo(url) ? `Airflow at ${normalizeServerUrl(url)} is reached over plain http: the password is sent unencrypted (Basic auth). Use an https:// URL for a server on the network.` : undefined;
+}
+
+/** An OAuth token endpoint over plain http to a host that is not this machine: the client secret travels unencrypted. */
+export function oauthPlainHttpWarning(tokenEndpoint: string): string | undefined {
+  return plainHttpTo(tokenEndpoint)
+    ? `The OAuth token endpoint ${tokenEndpoint} is reached over plain http: the client secret is sent unencrypted. Use an https:// URL for a server on the network.`
+    : undefined;
+}
+
+/** http:// to a host that is not this machine */
+function plainHttpTo(url: string): boolean {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return undefined;
+    return false;
   }
-  if (u.protocol !== 'http:' || isLoopbackHost(u.hostname)) return undefined;
-  return `Airflow at ${normalizeServerUrl(url)} is reached over plain http: the password is sent unencrypted (Basic auth). Use an https:// URL for a server on the network.`;
+  return u.protocol === 'http:' && !isLoopbackHost(u.hostname);
 }
 
 export class AirflowCredentials {
   private migrated?: Promise<void>;
 
-  /** @param stackUrl the URL of the stack this extension runs (its own endpoint, not a setting) */
+  /**
+   * @param stackUrl the URL of the stack this extension runs (its own endpoint, not a setting)
+   * @param stackPassword the stack's admin password (admin unless the user set one: services/stack/airflowPassword)
+   */
   constructor(
     private readonly secrets: SecretStore,
     private readonly stackUrl: () => string,
+    private readonly stackPassword: () => string = () => DEFAULT_STACK_ADMIN_PASSWORD,
   ) {}
 
   /** True when `url` is the bundled stack's own Airflow on this machine. */
@@ -77,11 +93,16 @@ export class AirflowCredentials {
     await this.migrateLegacy(user);
     const stored = await this.secrets.get(passwordKey(url, user));
     if (stored !== undefined) return stored;
-    return user === STACK_ADMIN_USER && this.isStackServer(url) ? STACK_ADMIN_PASSWORD : undefined;
+    return user === STACK_ADMIN_USER && this.isStackServer(url) ? this.stackPassword() : undefined;
   }
 
   async save(url: string, user: string, password: string): Promise<void> {
     await this.secrets.store(passwordKey(url, user), password);
+  }
+
+  /** Forgets what was typed for this server and user (the stack's own password was set anew). */
+  async forget(url: string, user: string): Promise<void> {
+    await this.secrets.delete(passwordKey(url, user));
   }
 
   /**

@@ -111,10 +111,13 @@ export type TypedSecrets = Partial<Record<SecretKind, string>>;
  * The profile the form describes (validated as the settings are) and the secrets typed into it.
  * A new connection gets an id from its name, unique among `takenIds`.
  */
-export function formToProfile(f: ConnectionForm, takenIds: readonly string[]): { profile: ConnectionProfile; secrets: TypedSecrets } {
+export function formToProfile(f: ConnectionForm, takenIds: readonly string[], id?: string): { profile: ConnectionProfile; secrets: TypedSecrets } {
   const name = f.name.trim();
   if (!name) throw new ConnectionConfigError('Give the connection a name.');
-  const id = f.id || idFromName(name, takenIds);
+  // the host assigns ids: the connection being edited keeps its own, a new one gets one from its name.
+  // The form's id field comes from the page and is never trusted (it could name another connection,
+  // whose stored secrets a save would then send to this connection's addresses).
+  id = id ?? idFromName(name, takenIds);
   const raw: Record<string, unknown> = { id, name };
   if (f.readOnly !== 'auto') raw.readOnly = f.readOnly === 'yes';
   const secrets: TypedSecrets = {};

@@ -4,7 +4,8 @@
  * beyond this machine they are confirmed once per session with the connection's name. A part the
  * connection does not have is named too. No `vscode` import.
  */
-import { isLocalOnly, isReadOnly, LOCAL_CONNECTION_ID, LOCAL_CONNECTION_NAME, type ConnectionProfile } from './profile';
+import { isLoopbackHost } from '../airflow/credentials';
+import { addressHosts, isLocalOnly, isReadOnly, LOCAL_CONNECTION_ID, LOCAL_CONNECTION_NAME, type ConnectionProfile } from './profile';
 
 /** The connection every view and command works on. */
 export interface ActiveConnection {
@@ -17,12 +18,29 @@ export interface ActiveConnection {
   readonly localOnly: boolean;
   /** undefined for the Local stack */
   readonly profile?: ConnectionProfile;
+  /** the Local stack's addresses that are not on this machine (set by address settings) */
+  readonly remoteHosts?: readonly string[];
 }
 
 export const LOCAL_CONNECTION: ActiveConnection = { id: LOCAL_CONNECTION_ID, name: LOCAL_CONNECTION_NAME, local: true, readOnly: false, localOnly: true };
 
-export function activeFrom(profile: ConnectionProfile | undefined): ActiveConnection {
-  if (!profile) return LOCAL_CONNECTION;
+/**
+ * The Local stack as its addresses are now. Its addresses come from settings a workspace may set
+ * (datapipeline.kafka.bootstrapServers, airflow.url, spark.*): one that is not this machine makes it
+ * read-only, as a named connection would be, unless the user's own setting
+ * datapipeline.localStack.readOnly says false (then changes there are confirmed once per session).
+ */
+export function localStackConnection(
+  addresses: { kafkaBootstrap?: string; airflowUrl?: string; sparkUiUrl?: string; sparkMasterUrl?: string },
+  readOnlySetting?: boolean | null,
+): ActiveConnection {
+  const remoteHosts = [...new Set(addressHosts(addresses).filter((h) => !isLoopbackHost(h)))];
+  if (!remoteHosts.length) return readOnlySetting === true ? { ...LOCAL_CONNECTION, readOnly: true } : LOCAL_CONNECTION;
+  return { ...LOCAL_CONNECTION, localOnly: false, readOnly: readOnlySetting ?? true, remoteHosts };
+}
+
+export function activeFrom(profile: ConnectionProfile | undefined, local: ActiveConnection = LOCAL_CONNECTION): ActiveConnection {
+  if (!profile) return local;
   return { id: profile.id, name: profile.name, local: false, readOnly: isReadOnly(profile), localOnly: isLocalOnly(profile), profile };
 }
 
@@ -31,8 +49,14 @@ export class ReadOnlyConnectionError extends Error {
   constructor(
     readonly connection: string,
     readonly action: string,
+    /** the Local stack's addresses off this machine (its read-only comes from them, not from a field) */
+    remoteHosts?: readonly string[],
   ) {
-    super(`"${connection}" is a read-only connection: ${action} was refused and nothing was sent. To allow changes, set "readOnly": false on it (DataPipeline: Edit Connection…).`);
+    super(
+      remoteHosts?.length
+        ? `The Local stack points at ${remoteHosts.join(', ')}, which ${remoteHosts.length === 1 ? 'is' : 'are'} not this machine (datapipeline.kafka.bootstrapServers, airflow.url or spark.* in the settings), so it is read-only: ${action} was refused and nothing was sent. To allow changes there, set "datapipeline.localStack.readOnly": false in your user settings.`
+        : `"${connection}" is a read-only connection: ${action} was refused and nothing was sent. To allow changes, set "readOnly": false on it (DataPipeline: Edit Connection…).`,
+    );
     this.name = 'ReadOnlyConnectionError';
   }
 }
@@ -57,6 +81,6 @@ export class PartNotConfiguredError extends Error {
  */
 export function writeDecision(c: ActiveConnection, confirmed: ReadonlySet<string>): 'refuse' | 'confirm' | 'go' {
   if (c.readOnly) return 'refuse';
-  if (c.local || c.localOnly || confirmed.has(c.id)) return 'go';
+  if (c.localOnly || confirmed.has(c.id)) return 'go';
   return 'confirm';
 }

@@ -249,9 +249,14 @@ export function parseConnections(raw: unknown): { connections: ConnectionProfile
 }
 
 function hostsOf(p: ConnectionProfile): string[] {
+  return addressHosts({ kafkaBootstrap: p.kafka?.bootstrapServers, airflowUrl: p.airflow?.url, sparkUiUrl: p.spark?.uiUrl, sparkMasterUrl: p.spark?.masterUrl });
+}
+
+/** The hosts of a set of addresses (a bootstrap list, URLs): what decides whether they are all on this machine. */
+export function addressHosts(a: { kafkaBootstrap?: string; airflowUrl?: string; sparkUiUrl?: string; sparkMasterUrl?: string }): string[] {
   const hosts: string[] = [];
-  if (p.kafka) for (const b of parseBootstrap(p.kafka.bootstrapServers)) hosts.push(b.replace(/:\d+$/, ''));
-  for (const u of [p.airflow?.url, p.spark?.uiUrl, p.spark?.masterUrl]) {
+  if (a.kafkaBootstrap) for (const b of parseBootstrap(a.kafkaBootstrap)) hosts.push(b.replace(/:\d+$/, ''));
+  for (const u of [a.airflowUrl, a.sparkUiUrl, a.sparkMasterUrl]) {
     if (!u) continue;
     try {
       hosts.push(new URL(u).hostname);

@@ -3,6 +3,7 @@
  * containers, map them to statuses, demultiplexed logs, exec, and the events stream.
  */
 import Dockerode from 'dockerode';
+import { setMaxListeners } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
@@ -13,7 +14,7 @@ export class DockerUnavailableError extends Error {
   constructor(
     message: string,
     readonly nextStep: string,
-    readonly reason: 'not-installed' | 'daemon-down' | 'permission' | 'unknown',
+    readonly reason: 'not-installed' | 'daemon-down' | 'permission' | 'unresponsive' | 'unknown',
     override readonly cause?: unknown,
   ) {
     super(message);
@@ -61,23 +62,57 @@ export function classifyDockerError(err: unknown, endpoint: string): DockerUnava
   return new DockerUnavailableError(`The Docker daemon at ${endpoint} did not answer: ${msg}`, 'Check that Docker is running, then try again.', 'unknown', err);
 }
 
+/** How long a request to the daemon may take (a list, an inspect, a ping): past it the daemon "does not answer". */
+export const DOCKER_CALL_TIMEOUT_MS = 10_000;
+
+/**
+ * One request to the daemon, bounded: `fn` gets an AbortSignal that cancels the request when
+ * `timeoutMs` has passed, and the call fails with a DockerUnavailableError ('unresponsive') that says
+ * so: a daemon that accepts and never answers must not freeze the Stack view and the status bar.
+ * Streams (logs, events) are not bounded this way: they are idle by nature.
+ */
+export async function dockerCall<T>(docker: Dockerode, what: string, fn: (signal: AbortSignal) => Promise<T>, timeoutMs = DOCKER_CALL_TIMEOUT_MS): Promise<T> {
+  const abort = new AbortController();
+  // one signal for every request of the call (a list, then an inspect per container)
+  setMaxListeners(0, abort.signal);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      const endpoint = describeEndpoint(docker);
+      reject(
+        new DockerUnavailableError(
+          `The Docker daemon at ${endpoint} does not answer (no reply to ${what} in ${Math.round(timeoutMs / 100) / 10} s).`,
+          'Restart Docker (Docker Desktop, or "sudo systemctl restart docker"), then Refresh Stack; or set datapipeline.stack.backend to "native".',
+          'unresponsive',
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([fn(abort.signal), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Pings the daemon; throws DockerUnavailableError. Returns the engine's API version. */
 export async function pingDocker(docker: Dockerode, timeoutMs = 5000): Promise<string> {
   const endpoint = describeEndpoint(docker);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      docker.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
-      }),
-    ]);
-    const v = await docker.version();
-    return v.ApiVersion;
+    return await dockerCall(
+      docker,
+      'a ping',
+      async (abortSignal) => {
+        // dockerode takes abortSignal on these too; its types do not say so yet
+        const withSignal = docker as unknown as { ping(o: object): Promise<unknown>; version(o: object): Promise<Dockerode.DockerVersion> };
+        await withSignal.ping({ abortSignal });
+        return (await withSignal.version({ abortSignal })).ApiVersion;
+      },
+      timeoutMs,
+    );
   } catch (err) {
-    throw classifyDockerError(err, endpoint);
-  } finally {
-    if (timer) clearTimeout(timer);
+    throw err instanceof DockerUnavailableError ? err : classifyDockerError(err, endpoint);
   }
 }
 
@@ -98,19 +133,29 @@ export interface ContainerSummary {
   restarting: boolean;
   /** compose's number of this container among its service's (2, 3, … when the service is scaled) */
   number: number;
+  /** the folder compose was run in (label com.docker.compose.project.working_dir) */
+  workingDir?: string;
 }
 
 /** Every container of a compose project (running or not), inspected. */
-export async function listProjectContainers(docker: Dockerode, project: string): Promise<ContainerSummary[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${project}`] } });
-  const inspected = await Promise.all(
-    list.map(async (c) => {
-      try {
-        return await docker.getContainer(c.Id).inspect();
-      } catch {
-        return undefined; // removed meanwhile
-      }
-    }),
+export async function listProjectContainers(docker: Dockerode, project: string, timeoutMs = DOCKER_CALL_TIMEOUT_MS): Promise<ContainerSummary[]> {
+  const inspected = await dockerCall(
+    docker,
+    `the list of project ${project}'s containers`,
+    async (abortSignal) => {
+      const list = await docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${project}`] }, abortSignal });
+      return Promise.all(
+        list.map(async (c) => {
+          try {
+            return await docker.getContainer(c.Id).inspect({ abortSignal });
+          } catch (e) {
+            if (abortSignal.aborted) throw e;
+            return undefined; // removed meanwhile
+          }
+        }),
+      );
+    },
+    timeoutMs,
   );
   return inspected.filter((i): i is Dockerode.ContainerInspectInfo => !!i).map(summarize);
 }
@@ -138,6 +183,7 @@ export function summarize(info: Dockerode.ContainerInspectInfo): ContainerSummar
     startedAt: st.StartedAt,
     restarting: st.Restarting,
     number: Number(info.Config.Labels?.['com.docker.compose.container-number'] ?? 1) || 1,
+    workingDir: info.Config.Labels?.['com.docker.compose.project.working_dir'] || undefined,
   };
 }
 

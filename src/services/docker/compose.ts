@@ -37,6 +37,28 @@ export interface RunOptions {
   /** each stdout/stderr line as it arrives */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   timeoutMs?: number;
+  /** output kept per stream (default 4 MiB): past it only the tail is kept (a long build's log) */
+  maxOutputBytes?: number;
+}
+
+/** Keeps the last `max` characters of a stream and counts what it dropped. */
+export class TailBuffer {
+  private text = '';
+  private dropped = 0;
+  constructor(private readonly max: number) {}
+  push(chunk: string): void {
+    this.text += chunk;
+    if (this.text.length > this.max * 2) this.trim();
+  }
+  private trim(): void {
+    if (this.text.length <= this.max) return;
+    this.dropped += this.text.length - this.max;
+    this.text = this.text.slice(this.text.length - this.max);
+  }
+  toString(): string {
+    this.trim();
+    return this.dropped ? `[… ${this.dropped} characters of output dropped …]\n${this.text}` : this.text;
+  }
 }
 
 /** Runs argv[0] with the rest as arguments; resolves with the exit code and output (never rejects on exit code). */
@@ -47,13 +69,12 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
+    const max = opts.maxOutputBytes ?? 4 * 1024 * 1024;
+    const out = { stdout: new TailBuffer(max), stderr: new TailBuffer(max) };
     const partial = { stdout: '', stderr: '' };
     const feed = (which: 'stdout' | 'stderr', chunk: Buffer) => {
       const text = chunk.toString('utf8');
-      if (which === 'stdout') stdout += text;
-      else stderr += text;
+      out[which].push(text);
       if (!opts.onLine) return;
       const lines = (partial[which] + text).split(/\r?\n/);
       partial[which] = lines.pop() ?? '';
@@ -76,7 +97,7 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
       for (const which of ['stdout', 'stderr'] as const) {
         if (opts.onLine && partial[which].trim()) opts.onLine(partial[which], which);
       }
-      resolve({ code: code ?? (sig ? 128 : 1), stdout, stderr });
+      resolve({ code: code ?? (sig ? 128 : 1), stdout: out.stdout.toString(), stderr: out.stderr.toString() });
     });
   });
 }

@@ -81,6 +81,40 @@ export interface KafkaServiceOptions {
   connectionTimeout?: number;
   /** TLS / SASL of a secured cluster (absent: PLAINTEXT) */
   security?: KafkaSecurity;
+  /** a read-only connection: every write (topics, records, groups) is refused here too, housekeeping included */
+  readOnly?: boolean;
+}
+
+/** A write asked of a read-only connection's Kafka service. */
+export class ReadOnlyKafkaError extends Error {
+  constructor(action: string) {
+    super(`This Kafka connection is read-only: ${action} was refused and nothing was sent.`);
+    this.name = 'ReadOnlyKafkaError';
+  }
+}
+
+/**
+ * The sends of `copies` copies of `messages`, made one at a time as they are sent (1,000 records ×
+ * 1,000,000 copies is 10⁹ sends: never all in memory): at most 10,000 messages and ~512 KB each (or
+ * one message), since a record batch over the broker's max.message.bytes (1 MB by default) would
+ * be refused as a whole.
+ */
+export function* copyBatches<M extends { key?: string | Buffer | null; value: string | Buffer | null }>(messages: readonly M[], copies: number, maxBytes = 512 * 1024, maxCount = 10_000): Generator<M[]> {
+  const total = messages.length * copies;
+  const size = (m: M) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
+  let batch: M[] = [];
+  let bytes = 0;
+  for (let i = 0; i < total; i++) {
+    const m = messages[i % messages.length];
+    if (batch.length && (batch.length >= maxCount || bytes + size(m) > maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(m);
+    bytes += size(m);
+  }
+  if (batch.length) yield batch;
 }
 
 /** The Kafka protocol error (e.g. UNKNOWN_TOPIC_OR_PARTITION) behind an error, also when kafkajs wrapped it in its retries. */
@@ -132,7 +166,7 @@ export class KafkaService {
   private readonly log?: KafkaLog;
   readonly security?: KafkaSecurity;
 
-  constructor(opts: KafkaServiceOptions) {
+  constructor(private readonly opts: KafkaServiceOptions) {
     registerCodecs();
     this.bootstrap = opts.bootstrap;
     this.log = opts.log;
@@ -396,6 +430,7 @@ export class KafkaService {
     replicationFactor?: string | number;
     configs?: Record<string, string>;
   }): Promise<void> {
+    this.assertWritable(`creating topic "${req.topic}"`);
     const brokers = await this.brokerCount();
     const v = validateCreateTopic(req, brokers);
     let asked = false;
@@ -435,6 +470,7 @@ export class KafkaService {
   async deleteTopic(topic: string): Promise<void> {
     const err = topicNameError(topic);
     if (err) throw new ValidationError(err);
+    this.assertWritable(`deleting topic "${topic}"`);
     await this.withAdmin((a) => a.deleteTopics({ topics: [topic], timeout: 10000 }));
     // the producer keeps asking metadata for every topic it ever sent to; a deleted one fails its sends
     this.resetProducer();
@@ -446,13 +482,20 @@ export class KafkaService {
     void p?.then((x) => x.disconnect()).catch(() => undefined);
   }
 
+  private assertWritable(action: string): void {
+    if (this.opts.readOnly) throw new ReadOnlyKafkaError(action);
+  }
+
   async deleteGroups(groupIds: string[]): Promise<void> {
     if (groupIds.length === 0) return;
+    this.assertWritable(`deleting consumer group(s) ${groupIds.join(', ')}`);
     await this.withAdmin((a) => a.deleteGroups(groupIds).then(() => undefined));
   }
 
   /** Browse groups left behind by a crashed window (empty, our prefix). Returns the ids deleted. */
   async cleanupStaleBrowseGroups(): Promise<string[]> {
+    // read-only means no write at all, housekeeping included
+    if (this.opts.readOnly) return [];
     return this.withAdmin(async (a) => {
       const ids = (await whileCoordinatorLoads(() => a.listGroups())).groups.map((g) => g.groupId).filter((g) => g.startsWith(BROWSE_GROUP_PREFIX));
       if (ids.length === 0) return [];
@@ -486,6 +529,7 @@ export class KafkaService {
     copies = 1,
     opts: { compression?: CodecName } = {},
   ): Promise<number> {
+    this.assertWritable(`producing to "${topic}"`);
     const compression = KAFKAJS_COMPRESSION[opts.compression ?? 'none'];
     if (compression === undefined) throw new ValidationError(`Unknown compression "${opts.compression}": use none, gzip, snappy, lz4 or zstd.`);
     const err = topicNameError(topic);
@@ -503,24 +547,9 @@ export class KafkaService {
         throw new ValidationError(`Partition ${r.partition} does not exist; "${topic}" has partitions 0–${wm.length - 1}.`);
     }
     const producer = await this.getProducer();
-    const messages = records.map((r) => ({
-      key: r.key ?? null,
-      value: r.value,
-      headers: r.headers,
-      partition: r.partition,
-    }));
     let sent = 0;
-    const all = copies === 1 ? messages : Array.from({ length: copies }, () => messages).flat();
     let p = producer;
-    // sends of at most ~512 KB (or one message): a record batch over the broker's
-    // max.message.bytes (1 MB by default) would be refused as a whole
-    const size = (m: (typeof all)[number]) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
-    for (let i = 0; i < all.length; ) {
-      let end = i;
-      let bytes = 0;
-      while (end < all.length && end - i < 10_000 && (end === i || bytes + size(all[end]) <= 512 * 1024)) bytes += size(all[end++]);
-      const messages = all.slice(i, end);
-      i = end;
+    for (const messages of copyBatches(records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers, partition: r.partition })), copies)) {
       try {
         await p.send({ topic, messages, acks: -1, compression });
       } catch (e) {

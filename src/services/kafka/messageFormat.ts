@@ -118,25 +118,32 @@ export function csvField(v: string | number | null): string {
   if (v === null) return '';
   const s = String(v);
   if (s === '') return '""';
-  // leading =,+,-,@ would run as formulas in spreadsheet apps
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** A number as a spreadsheet reads one: left as it is (-42, +1, 1.5e3). */
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** What this suffix on an encoding says: the value had a ' put in front (drop its first character to read it back). */
+export const GUARDED_SUFFIX = '-guarded';
+
+/**
+ * A key or value as its CSV cell and encoding: text a spreadsheet would run as a formula (starting
+ * with =, +, -, @, a tab or a carriage return, and not a plain number) gets a ' in front, which
+ * spreadsheets show as text, and its encoding says so ("utf8-guarded"), so the file still says
+ * exactly what the value was: drop the first character of a guarded cell (README: Export).
+ */
+export function csvCell(value: string | null, encoding: string): { cell: string | null; encoding: string } {
+  if (value === null) return { cell: null, encoding: 'null' };
+  if (/^[=+\-@\t\r]/.test(value) && !PLAIN_NUMBER.test(value)) return { cell: `'${value}`, encoding: `${encoding}${GUARDED_SUFFIX}` };
+  return { cell: value, encoding };
 }
 
 export const CSV_HEADER = 'partition,offset,timestamp,iso_time,key_encoding,key,value_encoding,value,headers';
 
 export function csvRow(r: ExportRecord): string {
-  return [
-    r.partition,
-    r.offset,
-    r.timestamp,
-    isoTime(r.timestamp) || null,
-    r.key === null ? 'null' : r.keyEncoding,
-    r.key,
-    r.value === null ? 'null' : r.valueEncoding,
-    r.value,
-    r.headers.length ? JSON.stringify(r.headers) : null,
-  ]
+  const key = csvCell(r.key, r.keyEncoding);
+  const value = csvCell(r.value, r.valueEncoding);
+  return [r.partition, r.offset, r.timestamp, isoTime(r.timestamp) || null, key.encoding, key.cell, value.encoding, value.cell, r.headers.length ? JSON.stringify(r.headers) : null]
     .map((f) => csvField(f))
     .join(',');
 }

@@ -56,6 +56,8 @@ export interface BackendFactoryDeps {
   scale?: () => Partial<StackScale> | undefined;
   /** Airflow 2 or 3, when the user set it */
   airflow?: () => 2 | 3 | undefined;
+  /** the state folder shared with the native backend and the CLI */
+  stateDir?: string;
   /** override the probe (tests) */
   probe?: (composeCommand: string[], env?: NodeJS.ProcessEnv) => Promise<DockerProbe>;
 }
@@ -73,6 +75,7 @@ export function createBackendFactory(deps: BackendFactoryDeps): (setting: Backen
       extraCaFile: deps.extraCaFile?.() || deps.env?.DATAPIPELINE_EXTRA_CA || undefined,
       scale: deps.scale?.(),
       airflow: deps.airflow?.(),
+      stateDir: deps.stateDir,
     });
   };
   return async (setting) => {

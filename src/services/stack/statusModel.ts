@@ -36,7 +36,20 @@ export function summarize(all: readonly ServiceStatus[]): StackSummary {
 export interface StackStatusModelOptions {
   /** wait this long after a change event before re-reading (bursts of events become one read) */
   debounceMs?: number;
+  /**
+   * while a service is starting (or its health check has not passed yet), read again this often
+   * (default 2 s): a health that settles raises no event, and another window or `npm run stack`
+   * may have made the change, so nothing here would otherwise read it
+   */
+  settleMs?: number;
+  /** a read that takes longer fails (default 20 s): a backend that hangs never freezes the views */
+  statusTimeoutMs?: number;
   onError?: (err: unknown) => void;
+}
+
+/** A service on its way somewhere: its state or health will change with no event to say so. */
+export function settling(s: ServiceStatus): boolean {
+  return s.state === 'starting' || (s.state === 'running' && s.health === 'starting');
 }
 
 export class StackStatusModel implements Disposable {
@@ -44,6 +57,7 @@ export class StackStatusModel implements Disposable {
   private readonly listeners = new Set<() => void>();
   private readonly backendSub: Disposable;
   private timer?: NodeJS.Timeout;
+  private settleTimer?: NodeJS.Timeout;
   private inFlight?: Promise<readonly ServiceStatus[]>;
   private again = false;
   private disposed = false;
@@ -92,7 +106,7 @@ export class StackStatusModel implements Disposable {
       try {
         do {
           this.again = false;
-          const next = await this.backend.status();
+          const next = await this.readStatus();
           if (this.disposed) break;
           const changed = JSON.stringify(next) !== JSON.stringify(this.current);
           this.current = next;
@@ -101,14 +115,36 @@ export class StackStatusModel implements Disposable {
         return this.current;
       } finally {
         this.inFlight = undefined;
+        this.scheduleSettle();
       }
     })();
     return this.inFlight;
   }
 
+  private readStatus(): Promise<ServiceStatus[]> {
+    const ms = this.opts.statusTimeoutMs ?? 20_000;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      this.backend.status(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`The ${this.backend.kind} stack did not answer a status read within ${Math.round(ms / 1000)} s.`)), ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** Reads again soon while anything is settling (see settleMs). */
+  private scheduleSettle(): void {
+    if (this.disposed || this.settleTimer || !this.current.some(settling)) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      this.refresh().catch((err: unknown) => this.opts.onError?.(err));
+    }, this.opts.settleMs ?? 2000);
+  }
+
   dispose(): void {
     this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.settleTimer) clearTimeout(this.settleTimer);
     this.backendSub.dispose();
     this.listeners.clear();
   }

@@ -108,8 +108,14 @@ export interface Disposable {
   dispose(): void;
 }
 
+import type { StackOwner } from './owner';
+
 export interface StackBackend {
   readonly kind: 'docker' | 'native';
+  /** the stack folder this backend runs (a workspace's stack/, or the bundled stack's files) */
+  readonly stackDir: string;
+  /** Who started the stack that runs now (undefined: nothing runs); see services/stack/owner. */
+  runningFrom(): Promise<StackOwner | undefined>;
   /** Install/build what the stack needs (idempotent, cached). */
   provision(opts?: OperationOptions): Promise<void>;
   /** Start everything; resolves only when every service is healthy, else throws StackError. */

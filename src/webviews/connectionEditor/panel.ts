@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../../featureContext';
 import { describeRejected, onValidMessage, PanelHost } from '../host';
+import { oauthPlainHttpWarning, plainHttpWarning } from '../../services/airflow/credentials';
 import { checkConnection } from '../../services/connections/check';
 import { EMPTY_FORM, formToProfile, profileToForm, type ConnectionForm, type TypedSecrets } from '../../services/connections/form';
 import type { ConnectionProfile, SecretKind } from '../../services/connections/profile';
@@ -73,7 +74,7 @@ export class ConnectionEditorPanel implements vscode.Disposable {
           return;
         }
         case 'test': {
-          const { profile, secrets } = formToProfile(m.form, this.takenIds());
+          const { profile, secrets } = formToProfile(m.form, this.takenIds(), this.profile?.id);
           this.post({ type: 'testing' });
           const stored = this.profile ? await this.secretsOf(this.profile.id) : {};
           this.post({ type: 'tested', results: await checkConnection(profile, { ...stored, ...secrets }) });
@@ -97,15 +98,20 @@ export class ConnectionEditorPanel implements vscode.Disposable {
   }
 
   private async save(form: ConnectionForm): Promise<void> {
-    const { profile, secrets } = formToProfile(form, this.takenIds());
+    const { profile, secrets } = formToProfile(form, this.takenIds(), this.profile?.id);
     const list = [...this.ctx.connections.named];
     const at = list.findIndex((c) => c.id === profile.id);
     if (at >= 0) list[at] = profile;
     else list.push(profile);
+    // a new connection adopts nothing stored under its id before (a connection deleted by hand)
+    if (!this.profile) await this.ctx.connections.secrets.deleteAll(profile.id);
     // secrets first: the settings change that follows makes the views re-read with them
     for (const [kind, value] of Object.entries(secrets) as Array<[keyof TypedSecrets, string]>) await this.ctx.connections.secrets.set(profile.id, kind, value);
     await this.ctx.settings.setConnections(list);
     if (!this.profile) await this.ctx.connections.select(profile.id);
+    for (const w of [profile.airflow && profile.airflow.auth !== 'bearer' ? plainHttpWarning(profile.airflow.url) : undefined, profile.kafka?.sasl?.tokenEndpoint ? oauthPlainHttpWarning(profile.kafka.sasl.tokenEndpoint) : undefined]) {
+      if (w) void vscode.window.showWarningMessage(`DataPipeline: ${w}`);
+    }
     void vscode.window.showInformationMessage(this.profile ? `Saved connection "${profile.name}".` : `Added connection "${profile.name}" and switched to it.`);
     this.settle?.(profile.id);
     this.dispose();

@@ -11,6 +11,7 @@ import {
   classifyDockerError,
   containerLogs,
   createDocker,
+  dockerCall,
   describeEndpoint,
   DockerUnavailableError,
   execInContainer,
@@ -45,6 +46,10 @@ import {
 } from '../types';
 import { tarFiles } from './tar';
 import { which } from '../../util/which';
+import { lastStackOwner, recordStackStart, sameStack, type StackOwner } from '../owner';
+import { DEFAULT_STACK_ADMIN_PASSWORD, stackAirflowPassword } from '../airflowPassword';
+import { stateDir as defaultStateDir } from '../../util/paths';
+import { ensurePrivateDir, writePrivateFile } from '../../util/privateFiles';
 
 export const DEFAULT_PROJECT = 'datapipeline';
 /** image label holding buildInputsHash() of what the image was built from */
@@ -87,6 +92,10 @@ export interface DockerBackendOptions {
   composeFile?: string;
   /** fixed project name (default "datapipeline"), so the extension finds its own containers */
   projectName?: string;
+  /** the state folder shared with the native backend and the CLI (default: DATAPIPELINE_STATE or the cache's) */
+  stateDir?: string;
+  /** how long one request to the daemon may take (default DOCKER_CALL_TIMEOUT_MS) */
+  dockerTimeoutMs?: number;
   /** argv prefix of the compose CLI (setting datapipeline.docker.composeCommand) */
   composeCommand?: string[];
   /** environment for the compose CLI and DOCKER_HOST (default process.env) */
@@ -135,6 +144,24 @@ export function scaleVariables(scale: StackScale): Record<string, string> {
 }
 
 /** Turns the daemon/CLI faults into one StackError with the next step. */
+/** The Airflow secret key earlier versions of the stack's .env and compose file shipped (known to anyone). */
+const LEGACY_SECRET_KEY = 'datapipeline-local-dev';
+
+/** A secret key of this machine's own for stack folders that still name the legacy one (made once, 0600). */
+export function dockerSecretKey(stateDir: string): string {
+  const file = path.join(stateDir, 'docker-secret-key');
+  try {
+    const key = fs.readFileSync(file, 'utf8').trim();
+    if (key) return key;
+  } catch {
+    // first use
+  }
+  const key = crypto.randomBytes(32).toString('hex');
+  ensurePrivateDir(stateDir);
+  writePrivateFile(file, `${key}\n`);
+  return key;
+}
+
 function toStackError(err: unknown): StackError {
   if (err instanceof StackError) return err;
   if (err instanceof DockerUnavailableError) return new StackError(err.message, { nextStep: err.nextStep, cause: err });
@@ -387,6 +414,12 @@ export class DockerBackend implements StackBackend {
    */
   private composeEnv(model: ComposeModel): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...this.env };
+    // a stack folder copied by an earlier version names the fixed key everyone knew: give it this
+    // machine's own instead (the environment wins over .env in compose)
+    if (model.env.AIRFLOW_SECRET_KEY === LEGACY_SECRET_KEY && !env.AIRFLOW_SECRET_KEY) env.AIRFLOW_SECRET_KEY = dockerSecretKey(this.stateDir);
+    // the admin password the user set for the local stack (both backends use it); else the .env's
+    const password = stackAirflowPassword(this.stateDir);
+    if (password !== DEFAULT_STACK_ADMIN_PASSWORD) env.AIRFLOW_ADMIN_PASSWORD = password;
     if (!model.env.DATAPIPELINE_UID) {
       try {
         env.DATAPIPELINE_UID = String(fs.statSync(model.dir).uid);
@@ -414,9 +447,11 @@ export class DockerBackend implements StackBackend {
 
   /** The image's labels, undefined when there is no such image. */
   private async imageLabels(image: string): Promise<Record<string, string> | undefined> {
+    const docker = this.client();
     try {
-      return (await this.client().getImage(image).inspect()).Config?.Labels ?? {};
-    } catch {
+      return (await dockerCall(docker, `inspect of image ${image}`, (abortSignal) => docker.getImage(image).inspect({ abortSignal } as object))).Config?.Labels ?? {};
+    } catch (e) {
+      if (e instanceof DockerUnavailableError) throw toStackError(e);
       return undefined;
     }
   }
@@ -608,7 +643,7 @@ export class DockerBackend implements StackBackend {
 
   private async containers(): Promise<ContainerSummary[]> {
     try {
-      return await listProjectContainers(this.client(), this.projectName);
+      return await listProjectContainers(this.client(), this.projectName, this.opts.dockerTimeoutMs);
     } catch (err) {
       throw toStackError((err as NodeJS.ErrnoException)?.code ? classifyDockerError(err, describeEndpoint(this.client())) : err);
     }
@@ -649,7 +684,25 @@ export class DockerBackend implements StackBackend {
   }
 
   start(opts: OperationOptions = {}): Promise<void> {
-    return this.serial(() => this.startNow(opts));
+    return this.serial(async () => {
+      await this.startNow(opts);
+      recordStackStart(this.stateDir, this.stackDir, 'docker');
+    });
+  }
+
+  /** Where the extension and `npm run stack` keep what they share (who started the stack, its secrets). */
+  private get stateDir(): string {
+    return this.opts.stateDir ?? defaultStateDir(this.env);
+  }
+
+  async runningFrom(): Promise<StackOwner | undefined> {
+    const running = (await this.containers()).filter((c) => c.state === 'running');
+    if (!running.length) return undefined;
+    const owner = lastStackOwner(this.stateDir);
+    // compose labels each container with the folder it was started from: the truth when the record is older
+    const dir = running[0].workingDir;
+    if (owner && (!dir || sameStack(owner.stackDir, dir))) return owner;
+    return dir ? { stackDir: dir, backend: 'docker', startedAt: running[0].startedAt ?? '' } : owner;
   }
 
   private async startNow(opts: OperationOptions): Promise<void> {
@@ -908,6 +961,7 @@ export class DockerBackend implements StackBackend {
       'kafka-cluster-3': 'Kafka topics and messages of the 3-broker cluster (broker 3)',
       'postgres-data': 'the Airflow databases of 2.8.1 and 3 (DAG runs, connections, users)',
       'airflow-ivy': 'the Airflow Ivy cache (--packages downloads)',
+      'airflow-secrets': "Airflow's secret key (a new one is made)",
       'spark-ivy': 'the Spark Ivy cache (--packages downloads)',
     };
     return [

@@ -8,6 +8,8 @@ import { OperationOptions, StackError } from '../types';
 import { airflow3PasswordsFile, HOST, type AirflowMajor, NativeLayout } from './config';
 import { tailLines } from './processes';
 import { run } from './provision';
+import { DEFAULT_STACK_ADMIN_PASSWORD, passwordDigest, STACK_ADMIN_USER } from '../airflowPassword';
+import { writePrivateFile } from '../../util/privateFiles';
 
 /** argv with the value after --password (and of --password=…) replaced: no password in any log. */
 export function redactArgs(args: string[]): string[] {
@@ -37,13 +39,17 @@ export interface AirflowInitOptions {
   python?: string;
   /** the stack's PostgreSQL database to make sure of (Airflow 3's "airflow3") */
   database?: string;
+  /** the admin's password (services/stack/airflowPassword; default admin): a change re-runs the init */
+  adminPassword?: string;
 }
 
 export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: NativeLayout, sparkMasterPort: number, o: OperationOptions, opts: AirflowInitOptions = {}): Promise<void> {
   const major = opts.airflow ?? 2;
   fs.mkdirSync(l.airflowHome, { recursive: true });
   const stamp = path.join(l.airflowHome, '.initialized');
-  const want = JSON.stringify({ v: 1, airflow: major, sparkMaster: sparkMasterPort, db: env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN });
+  const adminPassword = opts.adminPassword ?? DEFAULT_STACK_ADMIN_PASSWORD;
+  // the stamp names the password by a digest: a new one re-runs the init, which gives it to the admin
+  const want = JSON.stringify({ v: 1, airflow: major, sparkMaster: sparkMasterPort, db: env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, ...(adminPassword === DEFAULT_STACK_ADMIN_PASSWORD ? {} : { admin: passwordDigest(adminPassword) }) });
   try {
     if (fs.readFileSync(stamp, 'utf8') === want) return;
   } catch {
@@ -68,20 +74,22 @@ export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: Na
     }
   }
   if (major === 3) {
-    // Airflow 3's simple auth manager: the stack's admin/admin, as Airflow 2's admin user
-    fs.writeFileSync(airflow3PasswordsFile(l), JSON.stringify({ admin: 'admin' }), { mode: 0o600 });
+    // Airflow 3's simple auth manager: the stack's admin and its password, as Airflow 2's admin user
+    writePrivateFile(airflow3PasswordsFile(l), JSON.stringify({ [STACK_ADMIN_USER]: adminPassword }));
   }
-  const steps: Array<[string, string[]]> = [
-    ['Creating the Airflow database (airflow db migrate)', ['db', 'migrate']],
-    ...(major === 2
-      ? [['Creating the Airflow admin user', ['users', 'create', '--username', 'admin', '--password', 'admin', '--firstname', 'Admin', '--lastname', 'User', '--role', 'Admin', '--email', 'admin@example.org']] as [string, string[]]]
+  // [progress step, program, argv, extra environment]
+  const steps: Array<[string, string, string[], NodeJS.ProcessEnv?]> = [
+    ['Creating the Airflow database (airflow db migrate)', airflow, ['db', 'migrate']],
+    ...(major === 2 && opts.python
+      ? // created, or given the stack's password; the password in the environment, never in argv
+        [['Creating the Airflow admin user', opts.python, [path.join(path.dirname(l.nativeDir), 'airflow', 'admin_user.py')], { AIRFLOW_ADMIN_USER: STACK_ADMIN_USER, AIRFLOW_ADMIN_PASSWORD: adminPassword }] as [string, string, string[], NodeJS.ProcessEnv]]
       : []),
-    ['Adding the spark_cluster connection', ['connections', 'import', '--overwrite', conns]],
+    ['Adding the spark_cluster connection', airflow, ['connections', 'import', '--overwrite', conns]],
   ];
-  for (const [step, args] of steps) {
+  for (const [step, program, args, extraEnv] of steps) {
     o.onProgress?.({ step, percent: 0, service: major === 3 ? 'airflow-api-server' : 'airflow-webserver' });
-    fs.appendFileSync(log, `\n===== ${new Date().toISOString()} airflow ${redactArgs(args).join(' ')}\n`);
-    const r = await run(airflow, args, { env, cwd: l.airflowHome, signal: o.signal, onOutput: (t) => fs.appendFileSync(log, t), timeoutMs: 600_000 });
+    fs.appendFileSync(log, `\n===== ${new Date().toISOString()} ${path.basename(program)} ${redactArgs(args).join(' ')}\n`);
+    const r = await run(program, args, { env: { ...env, ...extraEnv }, cwd: l.airflowHome, signal: o.signal, onOutput: (t) => fs.appendFileSync(log, t), timeoutMs: 600_000 });
     if (r.code !== 0) {
       throw new StackError(`${step} failed (airflow exited with ${r.code}).`, {
         service: major === 3 ? 'airflow-api-server' : 'airflow-webserver',

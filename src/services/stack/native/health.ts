@@ -2,6 +2,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { SparkMasterStatus } from '../../spark/models';
 import { SparkMasterClient, SparkUnreachableError } from '../../spark/sparkMasterClient';
+import { run } from './provision';
 
 export interface HealthResult {
   ok: boolean;
@@ -117,12 +118,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** PostgreSQL accepts connections on 127.0.0.1 (pg_isready, the server's own probe). */
 export async function postgresHealth(pgIsReady: string, port: number, env: NodeJS.ProcessEnv, timeoutMs = 5000): Promise<HealthResult> {
-  const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(pgIsReady, ['-h', '127.0.0.1', '-p', String(port), '-d', 'airflow', '-U', 'airflow', '-t', String(Math.ceil(timeoutMs / 1000))], {
-    env,
-    encoding: 'utf8',
-    timeout: timeoutMs + 1000,
-  });
-  const detail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().replace(/^127\.0\.0\.1:\d+ - /, '') || `pg_isready exited with ${r.status}`;
-  return { ok: r.status === 0, detail };
+  // asynchronous: a server that accepts and does not answer holds pg_isready for its whole timeout,
+  // which must not hold the extension host's thread (status polls call this)
+  const r = await run(pgIsReady, ['-h', '127.0.0.1', '-p', String(port), '-d', 'airflow', '-U', 'airflow', '-t', String(Math.ceil(timeoutMs / 1000))], { env, timeoutMs: timeoutMs + 1000 });
+  const detail = `${r.stdout}${r.stderr}`.trim().replace(/^127\.0\.0\.1:\d+ - /, '') || `pg_isready exited with ${r.code}`;
+  return { ok: r.code === 0, detail };
 }

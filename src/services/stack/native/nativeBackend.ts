@@ -68,6 +68,7 @@ import { extensionRoot } from '../../util/paths';
 import { withStateLock } from './stateLock';
 import { NativePostgres, postgresUser, rootPostgresDir } from './postgres';
 import { stackSecrets } from './secrets';
+import { lastStackOwner, recordStackStart, type StackOwner } from '../owner';
 import { ServiceSpecs, type ServiceSpec } from './serviceSpecs';
 import { followLog } from './logFollow';
 import { runSparkSubmit } from './sparkSubmit';
@@ -131,11 +132,14 @@ export class NativeBackend implements StackBackend {
     this.ports = mergePorts({ ...recordedPorts(opts.stateDir), ...opts.ports }, this.scale);
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
     this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir, this.airflow);
-    // a user's stack folder may hold only dags/ and scripts/: the native files come with the extension
+    // The stack's programs and versions are the extension's, never a workspace's: the supervisor, and
+    // the versions, poms, constraints and requirements that provision the venvs and jars in the cache,
+    // which every workspace shares (a project's stack/versions must not install its packages there,
+    // and a project's .env holds its own variables). A workspace gives its DAGs, jobs and plugins.
     const bundled = path.join(extensionRoot(__dirname), 'stack');
-    if (!fs.existsSync(path.join(this.layout.nativeDir, 'supervise.py'))) this.layout.nativeDir = path.join(bundled, 'native');
-    if (!fs.existsSync(path.join(this.layout.versionsDir, 'kafka-pom.xml'))) this.layout.versionsDir = path.join(bundled, 'versions');
-    if (!fs.existsSync(this.layout.envFile)) this.layout.envFile = path.join(bundled, '.env');
+    this.layout.nativeDir = path.join(bundled, 'native');
+    this.layout.versionsDir = path.join(bundled, 'versions');
+    this.layout.envFile = path.join(bundled, '.env');
     // PostgreSQL refuses to run as root: run as root (CI, containers), it runs as "nobody", and its
     // data cannot live under a home folder nobody may enter (/root is 0700)
     const pgUser = postgresUser();
@@ -211,7 +215,17 @@ export class NativeBackend implements StackBackend {
   async start(opts: OperationOptions = {}): Promise<void> {
     await this.provision(opts);
     await this.locked('starting the native stack', opts, () => this.startServices(this.services, opts));
+    recordStackStart(this.layout.stateDir, this.stackDir, 'native');
     this.fire();
+  }
+
+  get stackDir(): string {
+    return this.opts.stackDir;
+  }
+
+  async runningFrom(): Promise<StackOwner | undefined> {
+    if (!this.allServiceIds().some((s) => this.store.alive(s))) return undefined;
+    return lastStackOwner(this.layout.stateDir) ?? { stackDir: this.stackDir, backend: 'native', startedAt: '' };
   }
 
   async stop(opts: OperationOptions = {}): Promise<void> {

@@ -5,7 +5,6 @@
  * "nobody", with its data and a copy of its binaries under /var/lib/datapipeline (nobody may not
  * enter /root).
  */
-import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -148,13 +147,13 @@ export class NativePostgres {
       }
       // the airflow database, in single-user mode (no server to start and stop for it)
       const [single, ...singleArgs] = this.programArgv('postgres', ['--single', '-D', data, 'postgres']);
-      const created = spawnSync(single, singleArgs, { input: 'CREATE DATABASE airflow OWNER airflow;\n', env: this.o.env, encoding: 'utf8', timeout: 60_000 });
-      fs.appendFileSync(log, `${created.stdout ?? ''}${created.stderr ?? ''}`);
-      if (created.status !== 0 || /ERROR/.test(created.stderr ?? '')) {
+      const created = await run(single, singleArgs, { input: 'CREATE DATABASE airflow OWNER airflow;\n', env: this.o.env, signal: o.signal, timeoutMs: 60_000 });
+      fs.appendFileSync(log, `${created.stdout}${created.stderr}`);
+      if (created.code !== 0 || /ERROR/.test(created.stderr)) {
         fs.rmSync(data, { recursive: true, force: true });
         throw new StackError('Creating the airflow database in PostgreSQL failed.', {
           service: 'postgres',
-          logTail: `${created.stdout ?? ''}${created.stderr ?? ''}`.split('\n').filter(Boolean).slice(-20),
+          logTail: `${created.stdout}${created.stderr}`.split('\n').filter(Boolean).slice(-20),
           nextStep: 'See the log above, then start again.',
         });
       }

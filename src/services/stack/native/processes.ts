@@ -18,8 +18,6 @@ import { bootId, cmdline, environOf, environValue, isAlive, processTree, program
 
 /** The environment variable that marks every process of one service run. */
 export const RUN_ID_ENV = 'DATAPIPELINE_RUN_ID';
-/** for a short synchronous pause (Atomics.wait) */
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export interface RunRecord {
   service: string;
@@ -84,21 +82,38 @@ export class ProcessStore {
     return undefined;
   }
 
-  /** Whether `pid` is a process of the run `rec` describes (see the header). */
-  ours(rec: RunRecord, pid: number): boolean {
+  /**
+   * Whether `pid` is a process of the run `rec` describes (see the header), from one look: 'unknown'
+   * while its environment reads as empty (a process that execs, e.g. a pyenv shim: bash, then pyenv,
+   * then python, reads so for a moment). Never waits: status polls call this on the extension host.
+   */
+  private identify(rec: RunRecord, pid: number): boolean | 'unknown' {
     if (rec.bootId && rec.bootId !== bootId()) return false;
     if (rec.runId) {
-      // while a process execs (a pyenv shim: bash, then pyenv, then python) its environment reads
-      // as empty for a moment; an empty read is asked again, never taken as "not ours" (one that
-      // cannot be read at all, another user's process, is not ours at once: status polls call this)
-      for (let i = 0; ; i++) {
-        const env = environOf(pid);
-        if (env !== '' || i >= 40 || !isAlive(pid)) return environValue(pid, RUN_ID_ENV, env) === rec.runId;
-        Atomics.wait(PAUSE, 0, 0, 5);
-      }
+      // the supervisor itself: pid and start time in this boot name one process (exec keeps both)
+      if (pid === rec.pid && isAlive(pid, rec.startTime)) return true;
+      const env = environOf(pid);
+      if (env === '') return isAlive(pid) ? 'unknown' : false;
+      return environValue(pid, RUN_ID_ENV, env) === rec.runId;
     }
     // a record from before run ids: only the supervisor itself, by start time and command line
     return pid === rec.pid && isAlive(pid, rec.startTime) && cmdline(pid).some((a) => a.endsWith('supervise.py'));
+  }
+
+  /** Whether `pid` is ours now; a process caught mid-exec counts while the supervisor that started it is alive and ours. */
+  ours(rec: RunRecord, pid: number): boolean {
+    const id = this.identify(rec, pid);
+    return id === 'unknown' ? this.identify(rec, rec.pid) === true : id;
+  }
+
+  /** Whether `pid` is ours, asking again (5 ms apart, up to 200 ms, without blocking) while it reads as mid-exec: for signalling. */
+  private async oursSettled(rec: RunRecord, pid: number): Promise<boolean> {
+    for (let i = 0; ; i++) {
+      const id = this.identify(rec, pid);
+      if (id !== 'unknown') return id;
+      if (i >= 40) return false;
+      await sleep(5);
+    }
   }
 
   /**
@@ -159,6 +174,13 @@ export class ProcessStore {
     return this.candidates(rec).filter((p) => this.ours(rec, p));
   }
 
+  /** The same, each process identified for certain before it is signalled (a mid-exec one is asked again). */
+  private async settledPids(rec: RunRecord): Promise<number[]> {
+    const out: number[] = [];
+    for (const p of this.candidates(rec)) if (await this.oursSettled(rec, p)) out.push(p);
+    return out;
+  }
+
   /** The supervisor's tree and process group as recorded, before the identity check. */
   private candidates(rec: RunRecord): number[] {
     return processTree(isAlive(rec.pid, rec.startTime) ? rec.pid : -1, rec.pgid);
@@ -174,9 +196,10 @@ export class ProcessStore {
     const rec = this.read(service);
     if (!rec) return { signalled: 0 };
     const supervisorOurs = !!this.alive(service);
-    const foreign = this.candidates(rec).filter((p) => !this.ours(rec, p));
-    const signalAll = (sig: NodeJS.Signals): number[] => {
-      const pids = this.pids(service);
+    const ours = new Set(await this.settledPids(rec));
+    const foreign = this.candidates(rec).filter((p) => !ours.has(p));
+    const signalAll = async (sig: NodeJS.Signals): Promise<number[]> => {
+      const pids = await this.settledPids(rec);
       if (pids.length === 0) return pids;
       // the group kill reaches a child forked a moment ago; only while the group is provably ours
       if (supervisorOurs && isAlive(rec.pid, rec.startTime)) {
@@ -195,7 +218,7 @@ export class ProcessStore {
       }
       return pids;
     };
-    let remaining = signalAll('SIGTERM');
+    let remaining = await signalAll('SIGTERM');
     const signalled = remaining.length;
     const deadline = Date.now() + graceMs;
     while (remaining.length && Date.now() < deadline) {
@@ -203,7 +226,7 @@ export class ProcessStore {
       remaining = remaining.filter((p) => isAlive(p));
     }
     if (remaining.length) {
-      signalAll('SIGKILL');
+      await signalAll('SIGKILL');
       const killDeadline = Date.now() + 5000;
       while (remaining.length && Date.now() < killDeadline) {
         await sleep(100);

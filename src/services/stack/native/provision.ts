@@ -34,11 +34,15 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; signal?: AbortSignal; onOutput?: (s: string) => void; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; signal?: AbortSignal; onOutput?: (s: string) => void; timeoutMs?: number; input?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(abortError());
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // a program that exits without reading: its exit code says why
+      child.stdin!.end(opts.input);
+    }
     let stdout = '';
     let stderr = '';
     let aborted = false;

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StackError } from '../types';
 import { kafkaClusterId } from './config';
+import { ensurePrivateDir, writePrivateFile } from '../../util/privateFiles';
 
 export interface Secrets {
   kafkaClusterId: string;
@@ -18,6 +19,7 @@ export interface Secrets {
 }
 
 export function stackSecrets(stateDir: string): Secrets {
+  ensurePrivateDir(stateDir);
   const file = path.join(stateDir, 'secrets.json');
   let text: string | undefined;
   try {
@@ -33,8 +35,7 @@ export function stackSecrets(stateDir: string): Secrets {
       secretKey: crypto.randomBytes(24).toString('hex'),
       postgresPassword: password(),
     };
-    fs.mkdirSync(stateDir, { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+    writePrivateFile(file, JSON.stringify(s, null, 2));
     return s;
   }
   let s: Partial<Secrets>;
@@ -49,7 +50,9 @@ export function stackSecrets(stateDir: string): Secrets {
   if (!s.postgresPassword) {
     // a state folder from before the stack had its own PostgreSQL
     s.postgresPassword = password();
-    fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+    writePrivateFile(file, JSON.stringify(s, null, 2));
+  } else if ((fs.statSync(file).mode & 0o777) !== 0o600) {
+    fs.chmodSync(file, 0o600);
   }
   return s as Secrets;
 }

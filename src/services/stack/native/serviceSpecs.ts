@@ -10,6 +10,7 @@ import {
   AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, brokerPorts, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
   NativeLayout, NativePorts, NativeServiceId, pipelineEnv, postgresUrl, StackScale, workerUiPort,
 } from './config';
+import { stackAirflowPassword } from '../airflowPassword';
 import { airflowInit } from './airflowInit';
 import { airflowHealth, type HealthResult, kafkaHealth, sparkMasterHealth } from './health';
 import type { NativePostgres } from './postgres';
@@ -256,7 +257,12 @@ export class ServiceSpecs {
           timeoutMs: timeout(480_000),
           prepare: async (o) => {
             fs.rmSync(pid, { force: true });
-            await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o, { airflow: major, python: path.join(l.airflowVenv, 'bin', 'python'), database: this.c.database === 'postgres' ? airflowDatabaseName(major) : undefined });
+            await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o, {
+              airflow: major,
+              python: path.join(l.airflowVenv, 'bin', 'python'),
+              database: this.c.database === 'postgres' ? airflowDatabaseName(major) : undefined,
+              adminPassword: stackAirflowPassword(l.stateDir),
+            });
           },
           health: async () => {
             const h = await airflowHealth(e.airflowUrl, 4000, major);
