@@ -64,6 +64,7 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     await b.stop().catch(() => undefined);
     await removeProject(PROJECT);
     await removeProject(FAULTY);
+    fs.rmSync(STATE_DIR, { recursive: true, force: true });
   });
 
   // the failure variants share one project name: each starts from nothing, whatever the last one left
