@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowMajor, NativePorts, parseAirflowDatabase, parseAirflowMajor, parsePortsSpec, parseScale, parseServiceGroups, ServiceGroup, StackScale } from '../services/stack/native/config';
 import { NativeBackend } from '../services/stack/native/nativeBackend';
+import { sharedDataLine } from '../services/stack/owner';
 import { BackendSetting, createBackendFactory } from '../services/stack/select';
 import { StackBackend, StackError, StackProgress } from '../services/stack/types';
 import { consoleLogger } from '../services/util/logger';
@@ -238,7 +239,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         await printStatus(backend);
         return 0;
       case 'reset': {
-        const targets = backend.describeReset();
+        const shared = sharedDataLine(stateDir(env), backend.kind, backend.stackDir);
+        const targets = [...backend.describeReset(), ...(shared ? [shared] : [])];
         if (!args.yes) {
           process.stderr.write(`Reset stops the stack and deletes:\n${targets.map((t) => `  ${t}`).join('\n') || '  nothing (no data yet)'}\n`);
           if (!process.stdin.isTTY) throw new UsageError('reset asks before deleting: run it in a terminal, or add --yes.');
