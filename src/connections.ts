@@ -64,8 +64,8 @@ export class Connections implements vscode.Disposable {
   private current: ActiveConnection;
   /** writable connections beyond this machine whose changes the user confirmed this session */
   private readonly confirmed = new Set<string>();
-  /** OAuth token endpoints over plain http already warned about this session */
-  private readonly warnedEndpoints = new Set<string>();
+  /** warnings already shown this session (polls and rebuilt clients repeat them) */
+  private readonly warned = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
   private readonly log: Logger;
   private reportedErrors = '';
@@ -121,6 +121,14 @@ export class Connections implements vscode.Disposable {
       (gone) => gone.length && this.log.info(`removed the stored secrets of ${gone.length} connection(s) no longer in the settings: ${gone.join(', ')}`),
       (err: unknown) => this.log.warn(`could not remove the secrets of removed connections: ${String(err)}`),
     );
+  }
+
+  /** Shows a warning (and logs it) once per session. */
+  warnOnce(message: string, log: Logger): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    log.warn(message);
+    void vscode.window.showWarningMessage(`DataPipeline: ${message}`);
   }
 
   /** The Local stack as its address settings are now (read-only when one points off this machine). */
@@ -194,11 +202,7 @@ export class Connections implements vscode.Disposable {
     const c = this.current;
     const endpoint = k.sasl?.mechanism === 'OAUTHBEARER' ? k.sasl.tokenEndpoint : undefined;
     const warning = endpoint ? oauthPlainHttpWarning(endpoint) : undefined;
-    if (warning && !this.warnedEndpoints.has(endpoint!)) {
-      this.warnedEndpoints.add(endpoint!);
-      this.log.warn(warning);
-      void vscode.window.showWarningMessage(`DataPipeline: ${warning}`);
-    }
+    if (warning) this.warnOnce(warning, this.log);
     const [secret, keyPassphrase] = await Promise.all([this.secrets.get(c.id, 'kafka'), this.secrets.get(c.id, 'kafkaKeyPassphrase')]);
     const { kafkaSecurity } = await import('./services/kafka/security');
     return { bootstrap: k.bootstrapServers, security: kafkaSecurity(k, { secret, keyPassphrase }, { connectionName: c.name }), readOnly: c.readOnly || undefined };
@@ -249,7 +253,7 @@ export class Connections implements vscode.Disposable {
     const c = this.current;
     const decision = writeDecision(c, this.confirmed);
     if (decision === 'go') return;
-    if (decision === 'refuse') throw new ReadOnlyConnectionError(c.name, action, c.local ? c.remoteHosts : undefined);
+    if (decision === 'refuse') throw new ReadOnlyConnectionError(c.name, action, c.remoteHosts);
     const allow = `Allow Changes on ${c.name}`;
     const choice = await vscode.window.showWarningMessage(
       `${action} on "${c.name}"?`,
@@ -291,19 +295,11 @@ export class AirflowConnection {
   private lastKey?: string;
   private readonly clients = new ClientCache<AirflowClient>((key) => {
     const k = JSON.parse(key) as { url: string; username: string; secret: string; bearer: boolean; connection?: string };
-    return new AirflowClient({ baseUrl: k.url, username: k.username, password: k.bearer ? '' : k.secret, bearerToken: k.bearer ? k.secret : undefined, connectionName: k.connection, onWarning: (m) => this.warnOnce(m) });
+    return new AirflowClient({ baseUrl: k.url, username: k.username, password: k.bearer ? '' : k.secret, bearerToken: k.bearer ? k.secret : undefined, connectionName: k.connection, onWarning: (m) => this.connections.warnOnce(m, this.log) });
   });
   private asking?: Promise<boolean>;
   private readonly credentials: AirflowCredentials;
-  private readonly warned = new Set<string>();
-
-  /** a listing cut short, said once per message a session (polls repeat it) */
-  private warnOnce(message: string): void {
-    if (this.warned.has(message)) return;
-    this.warned.add(message);
-    this.ctx.logger('airflow').warn(message);
-    void vscode.window.showWarningMessage(`DataPipeline: ${message}`);
-  }
+  private readonly log: Logger;
 
   /** credentials already asked about after a 401 (so a poll never asks twice) */
   private readonly askedAfter401 = new Set<string>();
@@ -313,6 +309,7 @@ export class AirflowConnection {
     private readonly connections: Connections,
   ) {
     this.credentials = new AirflowCredentials(ctx.secrets, () => ctx.stack.stackAirflowUrl(), () => ctx.stackAirflowPassword());
+    this.log = ctx.logger('airflow');
   }
 
   /** The local stack's admin password was set anew: a password typed earlier for the stack's URL goes, the new one is used. */
@@ -389,10 +386,7 @@ export class AirflowConnection {
     const client = this.clients.get(key);
     this.lastKey = key;
     const warning = plainHttpWarning(t.url);
-    if (warning && !this.warned.has(t.url)) {
-      this.warned.add(t.url);
-      void vscode.window.showWarningMessage(warning);
-    }
+    if (warning) this.connections.warnOnce(warning, this.log);
     return client;
   }
 

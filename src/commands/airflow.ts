@@ -2,92 +2,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
-import type { AirflowConnection } from '../connections';
-import { bestFileMatch, formatSeconds, importErrorLocation, isFinishedTaskState, parseTriggerConfig, spanSeconds } from '../services/airflow/dagsModel';
+import { bestFileMatch, formatSeconds, importErrorLocation, parseTriggerConfig, spanSeconds } from '../services/airflow/dagsModel';
 import { findDagDefinitions } from '../services/airflow/dagFile';
 import { pathInBundledStack } from '../services/stack/stackFiles';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { failingTask, followRun, STREAMING_DAG_ID, triggerStreaming } from '../services/airflow/streamingRun';
 import type { AirflowDagRun, AirflowImportError } from '../services/airflow/types';
-import { TaskLogFollow } from '../services/airflow/logFollow';
+import { LOG_SCHEME, logUri, TaskLogProvider, type LogTarget } from './airflowTaskLogs';
 import { DagNode, DagsTreeProvider } from '../views/dagsView';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 
 const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
-const LOG_SCHEME = 'datapipeline-airflow-log';
-
-interface LogTarget {
-  dagId: string;
-  runId: string;
-  taskId: string;
-  tryNumber: number;
-  mapIndex: number;
-}
-
-function logUri(t: LogTarget): vscode.Uri {
-  const q = new URLSearchParams({ dag: t.dagId, run: t.runId, task: t.taskId, try: String(t.tryNumber), map: String(t.mapIndex) });
-  return vscode.Uri.from({ scheme: LOG_SCHEME, path: `/${t.dagId}/${t.taskId} try ${t.tryNumber}.log`, query: q.toString() });
-}
-
-function parseLogUri(uri: vscode.Uri): LogTarget {
-  const q = new URLSearchParams(uri.query);
-  return { dagId: q.get('dag') ?? '', runId: q.get('run') ?? '', taskId: q.get('task') ?? '', tryNumber: Number(q.get('try') ?? 1), mapIndex: Number(q.get('map') ?? -1) };
-}
-
-/** Task logs as read-only documents that keep following (services/airflow/logFollow) until the try ends. */
-class TaskLogProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.emitter.event;
-  private readonly logs = new Map<string, TaskLogFollow>();
-  private readonly closeSub: vscode.Disposable;
-
-  constructor(private readonly conn: AirflowConnection) {
-    this.closeSub = vscode.workspace.onDidCloseTextDocument((d) => {
-      if (d.uri.scheme !== LOG_SCHEME) return;
-      this.logs.get(d.uri.toString())?.dispose();
-      this.logs.delete(d.uri.toString());
-    });
-  }
-
-  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const key = uri.toString();
-    let follow = this.logs.get(key);
-    if (!follow) {
-      const t = parseLogUri(uri);
-      const ti = { dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex };
-      follow = new TaskLogFollow({
-        // only the read the user asked for may ask for a password; polls never do
-        read: (token, interactive) => (interactive ? this.conn.withClient((c) => c.getTaskLog(ti, t.tryNumber, token)) : this.conn.withClient((c) => c.getTaskLog(ti, t.tryNumber, token), { ask: false })),
-        tryFinished: async () => {
-          const tis = await this.conn.withClient((c) => c.listTaskInstances(t.dagId, t.runId), { ask: false });
-          const x = tis.find((i) => i.taskId === t.taskId && i.mapIndex === t.mapIndex);
-          return !!x && isFinishedTaskState(x.state) && x.tryNumber === t.tryNumber;
-        },
-        onUpdate: () => this.emitter.fire(uri),
-      });
-      this.logs.set(key, follow);
-      await follow.start();
-    }
-    return follow.content();
-  }
-
-  /**
-   * The connection switched: an open log is the old connection's, and following it would fetch from
-   * the new one's Airflow. Each stops following and says so; its text stays.
-   */
-  stopFollowing(from: string): void {
-    for (const f of this.logs.values()) f.stop(`the connection changed: this log of "${from}" no longer follows. Open it again from the DAGs view.`);
-  }
-
-  dispose(): void {
-    for (const f of this.logs.values()) f.dispose();
-    this.logs.clear();
-    this.closeSub.dispose();
-    this.emitter.dispose();
-  }
-}
-
 /** Maps server DAG file paths to workspace files (same path, else the longest common tail). */
 async function resolveDagFile(fileloc: string, stackDir: string): Promise<vscode.Uri | undefined> {
   if (fs.existsSync(fileloc)) return vscode.Uri.file(fileloc);
@@ -259,6 +185,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
    * The DAGs view changed: the lenses are redrawn only when a shown DAG's last run did (a redraw
    * under the pointer loses the click, and most view changes are not about the last run).
    */
+  const runKey = (r?: AirflowDagRun) => (r ? `${r.runId} ${r.state} ${r.endDate ?? ''}` : '');
   let lensCheck: Promise<void> | undefined;
   let lensCheckAgain = false;
   const checkLenses = (): void => {
@@ -272,8 +199,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
         let changed = false;
         for (const [dagId, hit] of [...lastRuns]) {
           const run = await readLastRun(dagId);
-          const key = (r?: AirflowDagRun) => (r ? `${r.runId} ${r.state} ${r.endDate ?? ''}` : '');
-          if (key(run) !== key(hit.run)) changed = true;
+          if (runKey(run) !== runKey(hit.run)) changed = true;
           lastRuns.set(dagId, { at: Date.now(), run });
         }
         if (changed) dagLensChanged.fire();

@@ -2,6 +2,7 @@
  * The compose CLI: detection (v2 plugin `docker compose`, or v1 `docker-compose` with a warning)
  * and running it with a fixed project name. Child processes use argv arrays, never a shell.
  */
+import { TailBuffer } from '../util/tailBuffer';
 import { spawn } from 'node:child_process';
 
 export interface ComposeCli {
@@ -39,26 +40,6 @@ export interface RunOptions {
   timeoutMs?: number;
   /** output kept per stream (default 4 MiB): past it only the tail is kept (a long build's log) */
   maxOutputBytes?: number;
-}
-
-/** Keeps the last `max` characters of a stream and counts what it dropped. */
-export class TailBuffer {
-  private text = '';
-  private dropped = 0;
-  constructor(private readonly max: number) {}
-  push(chunk: string): void {
-    this.text += chunk;
-    if (this.text.length > this.max * 2) this.trim();
-  }
-  private trim(): void {
-    if (this.text.length <= this.max) return;
-    this.dropped += this.text.length - this.max;
-    this.text = this.text.slice(this.text.length - this.max);
-  }
-  toString(): string {
-    this.trim();
-    return this.dropped ? `[… ${this.dropped} characters of output dropped …]\n${this.text}` : this.text;
-  }
 }
 
 /** Runs argv[0] with the rest as arguments; resolves with the exit code and output (never rejects on exit code). */

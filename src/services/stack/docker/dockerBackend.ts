@@ -49,7 +49,7 @@ import { which } from '../../util/which';
 import { lastStackOwner, recordStackStart, sameStack, type StackOwner } from '../owner';
 import { DEFAULT_STACK_ADMIN_PASSWORD, stackAirflowPassword } from '../airflowPassword';
 import { stateDir as defaultStateDir } from '../../util/paths';
-import { ensurePrivateDir, writePrivateFile } from '../../util/privateFiles';
+import { stackSecrets } from '../native/secrets';
 
 export const DEFAULT_PROJECT = 'datapipeline';
 /** image label holding buildInputsHash() of what the image was built from */
@@ -143,25 +143,10 @@ export function scaleVariables(scale: StackScale): Record<string, string> {
   };
 }
 
-/** Turns the daemon/CLI faults into one StackError with the next step. */
 /** The Airflow secret key earlier versions of the stack's .env and compose file shipped (known to anyone). */
 const LEGACY_SECRET_KEY = 'datapipeline-local-dev';
 
-/** A secret key of this machine's own for stack folders that still name the legacy one (made once, 0600). */
-export function dockerSecretKey(stateDir: string): string {
-  const file = path.join(stateDir, 'docker-secret-key');
-  try {
-    const key = fs.readFileSync(file, 'utf8').trim();
-    if (key) return key;
-  } catch {
-    // first use
-  }
-  const key = crypto.randomBytes(32).toString('hex');
-  ensurePrivateDir(stateDir);
-  writePrivateFile(file, `${key}\n`);
-  return key;
-}
-
+/** Turns the daemon/CLI faults into one StackError with the next step. */
 function toStackError(err: unknown): StackError {
   if (err instanceof StackError) return err;
   if (err instanceof DockerUnavailableError) return new StackError(err.message, { nextStep: err.nextStep, cause: err });
@@ -414,9 +399,10 @@ export class DockerBackend implements StackBackend {
    */
   private composeEnv(model: ComposeModel): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...this.env };
-    // a stack folder copied by an earlier version names the fixed key everyone knew: give it this
-    // machine's own instead (the environment wins over .env in compose)
-    if (model.env.AIRFLOW_SECRET_KEY === LEGACY_SECRET_KEY && !env.AIRFLOW_SECRET_KEY) env.AIRFLOW_SECRET_KEY = dockerSecretKey(this.stateDir);
+    // a stack folder copied by an earlier version names the fixed key everyone knew: give it the
+    // stack's own (the state's secrets, which the native backend uses too; the environment wins
+    // over .env in compose)
+    if (model.env.AIRFLOW_SECRET_KEY === LEGACY_SECRET_KEY && !env.AIRFLOW_SECRET_KEY) env.AIRFLOW_SECRET_KEY = stackSecrets(this.stateDir).secretKey;
     // the admin password the user set for the local stack (both backends use it); else the .env's
     const password = stackAirflowPassword(this.stateDir);
     if (password !== DEFAULT_STACK_ADMIN_PASSWORD) env.AIRFLOW_ADMIN_PASSWORD = password;

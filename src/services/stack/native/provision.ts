@@ -14,6 +14,7 @@ import { connectorExtras, type AirflowMajor, NativeLayout, parseJavaMajor, parse
 import { packageManagerEnv } from '../../util/childEnv';
 import { abortError } from './processes';
 import { which } from '../../util/which';
+import { TailBuffer } from '../../util/tailBuffer';
 
 export interface Prerequisites {
   java: string;
@@ -43,8 +44,7 @@ export function run(
       child.stdin!.on('error', () => undefined); // a program that exits without reading: its exit code says why
       child.stdin!.end(opts.input);
     }
-    let stdout = '';
-    let stderr = '';
+    const out = { stdout: new TailBuffer(200_000), stderr: new TailBuffer(200_000) };
     let aborted = false;
     const kill = () => {
       try {
@@ -59,16 +59,13 @@ export function run(
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = opts.timeoutMs ? setTimeout(kill, opts.timeoutMs) : undefined;
-    child.stdout!.on('data', (d: Buffer) => {
-      const s = d.toString();
-      stdout = (stdout + s).slice(-200000);
-      opts.onOutput?.(s);
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      const s = d.toString();
-      stderr = (stderr + s).slice(-200000);
-      opts.onOutput?.(s);
-    });
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream]!.on('data', (d: Buffer) => {
+        const s = d.toString();
+        out[stream].push(s);
+        opts.onOutput?.(s);
+      });
+    }
     child.on('error', (e) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
@@ -78,7 +75,7 @@ export function run(
       opts.signal?.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
       if (aborted) return reject(abortError());
-      resolve({ code: code ?? (sig ? 128 : 1), stdout, stderr });
+      resolve({ code: code ?? (sig ? 128 : 1), stdout: out.stdout.toString(), stderr: out.stderr.toString() });
     });
   });
 }
