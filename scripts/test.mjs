@@ -83,6 +83,7 @@ if (has('e2e')) ran.push(mocha('e2e', ['test/e2e/**/*.test.ts'], ['--require', '
 let passed = 0;
 let failed = checks.filter((c) => !c).length;
 console.log('\n=== summary');
+const failures = [];
 for (const r of ran) {
   let counts = { passes: 0, failures: 0 };
   try {
@@ -96,6 +97,12 @@ for (const r of ran) {
   passed += counts.passes;
   failed += counts.failures;
   console.log(`${r.stage.padEnd(12)} ${String(counts.passes).padStart(4)} passed ${String(counts.failures).padStart(4)} failed`);
+  failures.push(...(counts.failed ?? []).map((f) => ({ stage: r.stage, ...f })));
+}
+// Which tests failed, at the end where a CI log's tail shows them (the stage's own output may be cut).
+for (const f of failures) {
+  console.log(`\nFAILED ${f.stage}: ${f.title}`);
+  console.log(String(f.error ?? '').split('\n').slice(0, 8).map((l) => `    ${l}`).join('\n'));
 }
 if (checks.some((c) => !c)) console.log('typecheck/lint failed (counted as failures)');
 console.log(`total time ${((Date.now() - started) / 60000).toFixed(1)} min`);

@@ -112,7 +112,6 @@ export class Settings {
       sparkMasterUrl: this.sparkMasterUrl,
       sparkUiUrl: this.sparkUiUrl,
       airflowUrl: this.airflowUrl,
-      kafkaUiUrl: 'http://127.0.0.1:8090',
     };
   }
   onDidChange(listener: (e: vscode.ConfigurationChangeEvent) => void): vscode.Disposable {

@@ -102,6 +102,8 @@ export class StackController implements vscode.Disposable {
 
   private statusChanged(model: StackStatusModel): void {
     if (model !== this.model) return; // a backend replaced meanwhile
+    // the addresses follow the stack as it runs (a 3-broker stack started elsewhere: its 3 brokers)
+    this.backendEndpoints = model.endpoints ?? this.backendEndpoints;
     const running = model.services.some((s) => s.state === 'running' || s.state === 'starting');
     if (running !== this.runningState) {
       this.runningState = running;

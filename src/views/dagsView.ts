@@ -8,6 +8,7 @@ import {
 } from '../services/airflow/dagsModel';
 import { orderTasks } from '../services/airflow/streamingRun';
 import type { AirflowImportError } from '../services/airflow/types';
+import { errorMessage } from '../services/util/errors';
 
 export type { DagNode };
 
@@ -214,6 +215,6 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
       this.deps.onUnauthorized?.(err);
       return { kind: 'unauthorized', url, message: err.message, status: err.status };
     }
-    return { kind: 'error', message: err instanceof Error ? err.message : String(err) };
+    return { kind: 'error', message: errorMessage(err) };
   }
 }

@@ -22,7 +22,7 @@ import { createDocker, execInContainer } from '../../src/services/docker/client'
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { DockerBackend } from '../../src/services/stack/docker/dockerBackend';
 import { setStackAirflowPassword } from '../../src/services/stack/airflowPassword';
-import { summarize } from '../../src/services/stack/statusModel';
+import { StackStatusModel, summarize } from '../../src/services/stack/statusModel';
 import type { StackProgress } from '../../src/services/stack/types';
 import { SparkJob } from '../../src/services/spark/sparkJob';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
@@ -267,6 +267,19 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       const follower = new DockerBackend(backendOptions());
       assert.ok((await follower.status()).some((s) => s.id === 'kafka-3' && s.state === 'running'));
       assert.equal(follower.endpoints().kafkaBootstrap, scaled.endpoints().kafkaBootstrap);
+      // what the views connect to (the status model the extension's controller reads) follows too:
+      // a window whose backend knew no scale gets the 3 brokers at its next status read
+      const viewModel = new StackStatusModel(new DockerBackend(backendOptions()), {});
+      try {
+        assert.equal(viewModel.endpoints?.kafkaBootstrap, `127.0.0.1:${PORTS.KAFKA_PORT}`, 'before any status read, one broker (the default)');
+        let heard = 0;
+        viewModel.onDidChange(() => heard++);
+        await viewModel.refresh();
+        assert.equal(viewModel.endpoints?.kafkaBootstrap, `127.0.0.1:${PORTS.KAFKA_PORT},127.0.0.1:${PORTS.KAFKA_PORT_2},127.0.0.1:${PORTS.KAFKA_PORT_3}`);
+        assert.ok(heard > 0, 'the views were told');
+      } finally {
+        viewModel.dispose();
+      }
 
       const master = await new SparkMasterClient(`http://127.0.0.1:${PORTS.SPARK_MASTER_UI_PORT}`).status();
       assert.equal(master.aliveWorkers, 2);

@@ -6,6 +6,7 @@
  * only when something new came. No `vscode` import.
  */
 import { AirflowError } from './errors';
+import { errorMessage } from '../util/errors';
 
 export interface TaskLogChunk {
   text: string;
@@ -105,7 +106,7 @@ export class TaskLogFollow {
         changed = true;
       }
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       if (err instanceof AirflowError && err.kind === 'unauthorized') {
         // never ask again from a poll: stop, and say what to do
         this.ended = true;

@@ -11,6 +11,7 @@ import { parseAppId } from '../spark/driverOutput';
 import { orderTasks, OutputRange, parseOutputRange, STREAMING_TASK_ORDER, summarizeTasks } from './streamingRun';
 import { traceRun, type TraceSources } from './runTrace';
 import type { OutputViewerData } from '../../protocol/outputViewer';
+import { errorMessage } from '../util/errors';
 
 /** What the output viewer shows for a run: the summary the page draws, and the messages it pages. */
 export interface RunOutput {
@@ -73,7 +74,7 @@ export async function collectRunOutput(
         data.columns = messages.columns();
         data.note = messages.count ? messages.note : `The run wrote no messages to ${range.topic}.`;
       } catch (err) {
-        data.note = `Could not read ${range.topic}: ${err instanceof Error ? err.message : String(err)}`;
+        data.note = `Could not read ${range.topic}: ${errorMessage(err)}`;
       }
     }
   }

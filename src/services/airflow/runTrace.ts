@@ -8,6 +8,7 @@ import type { AirflowClient } from './client';
 import { formatSeconds, spanSeconds } from './dagsModel';
 import type { AirflowDagRun, AirflowTaskInstance } from './types';
 import type { SparkApplication } from '../spark/models';
+import { errorMessage } from '../util/errors';
 
 /** What the stack's cluster policy appends to a Spark application's name: " [dp:<dag>/<task>/<run_id>]". */
 export interface SparkTags {
@@ -188,14 +189,14 @@ export async function traceRun(client: AirflowClient, run: AirflowDagRun, tasks:
       .listXcomValues(dagId, runId, KAFKA_XCOM_KEY, tasks.map((t) => t.taskId))
       .then((xs) => xs.flatMap((x) => parseKafkaRanges(x.value, x.taskId)))
       .catch((e: unknown) => {
-        notes.push(`Kafka ranges unreadable: ${e instanceof Error ? e.message : String(e)}`);
+        notes.push(`Kafka ranges unreadable: ${errorMessage(e)}`);
         return [] as KafkaRange[];
       }),
     src.sparkApps
       ? src.sparkApps().then(
           (apps) => sparkLinks(apps, dagId, runId),
           (e: unknown) => {
-            notes.push(`Spark applications unreadable: ${e instanceof Error ? e.message : String(e)}`);
+            notes.push(`Spark applications unreadable: ${errorMessage(e)}`);
             return [] as SparkLink[];
           },
         )

@@ -42,12 +42,6 @@ export function optStr(o: Obj, key: string, path: string): string | undefined {
   return v;
 }
 
-export function bool(o: Obj, key: string, path: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') throw new DecodeError(`${path}.${key}`, 'boolean', v);
-  return v;
-}
-
 export function optBool(o: Obj, key: string, path: string): boolean | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;

@@ -5,6 +5,7 @@
 import { AirflowClient } from '../airflow/client';
 import { SparkMasterClient } from '../spark/sparkMasterClient';
 import type { ConnectionProfile, SecretKind } from './profile';
+import { errorMessage } from '../util/errors';
 
 export interface PartCheck {
   part: 'Kafka' | 'Airflow' | 'Spark';
@@ -12,7 +13,7 @@ export interface PartCheck {
   message: string;
 }
 
-const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const text = (e: unknown) => errorMessage(e);
 
 export async function checkConnection(p: ConnectionProfile, secrets: Partial<Record<SecretKind, string>>, timeoutMs = 15_000): Promise<PartCheck[]> {
   const checks: Array<Promise<PartCheck>> = [];

@@ -78,13 +78,6 @@ export function secretKey(connectionId: string, kind: SecretKind): string {
   return `datapipeline.connection:${connectionId}:${kind}`;
 }
 
-/** What the Kafka secret is for this connection, for prompts ("SASL password for alice"), or undefined when it needs none. */
-export function kafkaSecretLabel(k: KafkaConnectionConfig): string | undefined {
-  if (!k.security.startsWith('SASL_') || !k.sasl) return undefined;
-  if (k.sasl.mechanism === 'OAUTHBEARER') return `OAuth client secret of ${k.sasl.clientId ?? '(no client id)'}`;
-  return `SASL password of ${k.sasl.username ?? '(no user)'}`;
-}
-
 export function airflowSecretLabel(a: AirflowConnectionConfig): string {
   return a.auth === 'bearer' ? 'Airflow API token' : `Airflow password of ${a.username ?? 'admin'}`;
 }

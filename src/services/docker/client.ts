@@ -5,6 +5,7 @@
 import Dockerode from 'dockerode';
 import { setMaxListeners } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
+import { errorMessage } from '../util/errors';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
@@ -58,7 +59,7 @@ export function classifyDockerError(err: unknown, endpoint: string): DockerUnava
       err,
     );
   }
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorMessage(err);
   return new DockerUnavailableError(`The Docker daemon at ${endpoint} did not answer: ${msg}`, 'Check that Docker is running, then try again.', 'unknown', err);
 }
 

@@ -151,14 +151,6 @@ function clamp(o: number, w: Watermark): number {
   return Math.min(Math.max(o, w.low), w.high);
 }
 
-/** Is a partition finished? (`next` = next offset to read.) */
-export function partitionDone(plan: PartitionPlan, next: number, high?: number): boolean {
-  if (plan.end !== undefined && next >= plan.end) return true;
-  // nothing more to read right now and not following
-  if (plan.end !== undefined && high !== undefined && next >= high) return true;
-  return false;
-}
-
 /** Lag per partition: end offset − committed offset (a partition with no commit lags by end − start). */
 export function lag(high: number, committed: number | undefined, low: number): number {
   if (committed === undefined || committed < 0) return Math.max(0, high - low);

@@ -168,16 +168,6 @@ export function parseProduceFile(text: string): ProduceRecord[] {
   });
 }
 
-/** Check a value the user typed in the JSON editor; returns an error or undefined. Plain text is allowed when `requireJson` is false. */
-export function jsonValueError(text: string): string | undefined {
-  try {
-    JSON.parse(text);
-    return undefined;
-  } catch (e) {
-    return `Value is not valid JSON: ${(e as Error).message}`;
-  }
-}
-
 /** Values that look like JSON (start with { [ or ") must parse; anything else is sent as text. */
 export function produceValueError(text: string): string | undefined {
   const t = text.trim();

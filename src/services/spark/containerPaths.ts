@@ -4,7 +4,6 @@
  * them. A file outside every mount must be copied into the container before spark-submit can
  * read it; the mapping says so and proposes the target path.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { parse } from 'yaml';
@@ -74,10 +73,6 @@ export function parseComposeBindMounts(
     }
   }
   return mounts;
-}
-
-export function readComposeBindMounts(composeFile: string, service = 'spark-master'): BindMount[] {
-  return parseComposeBindMounts(fs.readFileSync(composeFile, 'utf8'), path.dirname(composeFile), service);
 }
 
 /** Map a host file to its path in the container; the most specific (longest) mount wins. */

@@ -7,6 +7,7 @@ import type { Disposable } from '../stack/types';
 import { isFinalAppState, type SparkApplication, type SparkMasterStatus } from './models';
 import { SparkMasterClient, SparkUnreachableError } from './sparkMasterClient';
 import type { PartitionLag, StreamingQuery } from './streaming';
+import { errorMessage } from '../util/errors';
 
 export type SparkViewState =
   | { kind: 'loading'; uiUrl: string }
@@ -178,7 +179,7 @@ export class SparkViewModel implements Disposable {
       client = this.clientProvider();
     } catch (err) {
       // e.g. the connection has no Spark: said as the view's one row
-      this._state = { kind: 'unreachable', uiUrl: '', message: err instanceof Error ? err.message : String(err) };
+      this._state = { kind: 'unreachable', uiUrl: '', message: errorMessage(err) };
       for (const l of [...this.listeners]) l();
       return;
     }

@@ -6,6 +6,7 @@ import type { StackScale } from './scale';
 import { detectCompose, run } from '../docker/compose';
 import type { Logger } from '../util/logger';
 import type { StackBackend } from './types';
+import { errorMessage } from '../util/errors';
 
 // dockerode (with ssh2, grpc, protobufjs) and the Docker backend load on first use, not at
 // extension activation: a static import made activation ~10x slower than a hello-world extension.
@@ -31,13 +32,13 @@ export async function probeDocker(composeCommand: string[], env: NodeJS.ProcessE
     const { createDocker, pingDocker } = require('../docker/client') as typeof import('../docker/client');
     await pingDocker(createDocker(env), 3000);
   } catch (err) {
-    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    return { ok: false, reason: errorMessage(err) };
   }
   try {
     const cli = await detectCompose(composeCommand, env);
     return { ok: true, reason: `docker answers and ${cli.command.join(' ')} ${cli.version} is installed` };
   } catch (err) {
-    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    return { ok: false, reason: errorMessage(err) };
   }
 }
 

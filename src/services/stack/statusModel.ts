@@ -3,7 +3,7 @@
  * the backend reports a change (docker events, process exits) with bursts coalesced, and the
  * "8/8 running" summary. No `vscode` import.
  */
-import type { Disposable, ServiceStatus, StackBackend } from './types';
+import type { Disposable, ServiceStatus, StackBackend, StackEndpoints } from './types';
 
 export interface StackSummary {
   /** services where they should be: running and healthy (or without a health check), or a one-shot that completed */
@@ -54,6 +54,7 @@ export function settling(s: ServiceStatus): boolean {
 
 export class StackStatusModel implements Disposable {
   private current: ServiceStatus[] = [];
+  private currentEndpoints?: StackEndpoints;
   private readonly listeners = new Set<() => void>();
   private readonly backendSub: Disposable;
   private timer?: NodeJS.Timeout;
@@ -68,6 +69,7 @@ export class StackStatusModel implements Disposable {
     readonly backend: StackBackend,
     private readonly opts: StackStatusModelOptions = {},
   ) {
+    this.currentEndpoints = this.readEndpoints();
     this.backendSub = backend.onDidChange(() => {
       this.lastEventAt = Date.now();
       this.schedule();
@@ -76,6 +78,14 @@ export class StackStatusModel implements Disposable {
 
   get services(): readonly ServiceStatus[] {
     return this.current;
+  }
+
+  /**
+   * Where the stack's services answer, as last read with their status: the backend's addresses
+   * follow the stack as it runs (brokers and workers, Airflow, ports started by another window or the CLI).
+   */
+  get endpoints(): StackEndpoints | undefined {
+    return this.currentEndpoints;
   }
 
   summary(): StackSummary {
@@ -108,8 +118,10 @@ export class StackStatusModel implements Disposable {
           this.again = false;
           const next = await this.readStatus();
           if (this.disposed) break;
-          const changed = JSON.stringify(next) !== JSON.stringify(this.current);
+          const endpoints = this.readEndpoints();
+          const changed = JSON.stringify(next) !== JSON.stringify(this.current) || JSON.stringify(endpoints) !== JSON.stringify(this.currentEndpoints);
           this.current = next;
+          this.currentEndpoints = endpoints;
           if (changed) for (const l of [...this.listeners]) l();
         } while (this.again && !this.disposed);
         return this.current;
@@ -119,6 +131,11 @@ export class StackStatusModel implements Disposable {
       }
     })();
     return this.inFlight;
+  }
+
+  /** The backend's addresses now (undefined from a backend that gives none, e.g. a test's stand-in for status only). */
+  private readEndpoints(): StackEndpoints | undefined {
+    return typeof this.backend.endpoints === 'function' ? this.backend.endpoints() : undefined;
   }
 
   private readStatus(): Promise<ServiceStatus[]> {

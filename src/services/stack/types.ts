@@ -70,7 +70,6 @@ export interface StackEndpoints {
   sparkMasterUrl: string; // "spark://127.0.0.1:7077"
   sparkUiUrl: string; // "http://127.0.0.1:8080"
   airflowUrl: string; // "http://127.0.0.1:8085"
-  kafkaUiUrl?: string; // docker only: "http://127.0.0.1:8090"
 }
 
 export interface SparkSubmitRequest {

@@ -12,6 +12,7 @@ import { checkConnection } from '../../services/connections/check';
 import { EMPTY_FORM, formToProfile, profileToForm, type ConnectionForm, type TypedSecrets } from '../../services/connections/form';
 import type { ConnectionProfile, SecretKind } from '../../services/connections/profile';
 import { isFromConnectionEditor, type FromConnectionEditor, type ToConnectionEditor } from '../../protocol/connectionEditor';
+import { errorMessage } from '../../services/util/errors';
 
 export const CONNECTION_EDITOR_VIEW_TYPE = 'datapipeline.connectionEditor';
 
@@ -93,7 +94,7 @@ export class ConnectionEditorPanel implements vscode.Disposable {
           return;
       }
     } catch (e) {
-      this.post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      this.post({ type: 'error', message: errorMessage(e) });
     }
   }
 

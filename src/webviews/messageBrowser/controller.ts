@@ -19,6 +19,7 @@ import type { BrowseRequest, StartSpec } from '../../services/kafka/offsets';
 import { ValidationError } from '../../services/kafka/validation';
 import type { BrowseStatus } from '../../services/kafka/browseSession';
 import type { BrowseStateName, DetailData, FilterForm, Highlights, PageData, RowData, StartForm, StatusData, ToHost, ToWebview } from '../../protocol/messageBrowser';
+import { errorMessage } from '../../services/util/errors';
 
 /** Detail pane text limit: a 10 MB value is shown in full up to this many characters. */
 export const DETAIL_TEXT_LIMIT = 16 * 1024 * 1024;
@@ -162,7 +163,7 @@ export class MessageBrowserController {
     try {
       await this.dispatch(msg);
     } catch (e) {
-      this.opts.io.post({ type: 'error', message: errorText(e), retry: e instanceof KafkaUnreachableError });
+      this.opts.io.post({ type: 'error', message: errorMessage(e), retry: e instanceof KafkaUnreachableError });
     }
   }
 
@@ -288,7 +289,7 @@ export class MessageBrowserController {
     } catch (e) {
       // the status line speaks of this attempt, not of an earlier one (the error box shows the same)
       this.state = 'error';
-      this.message = errorText(e);
+      this.message = errorMessage(e);
       this.postStatus();
       throw e;
     }
@@ -345,7 +346,7 @@ export class MessageBrowserController {
       if (session === this.session) {
         this.session = undefined;
         this.state = 'error';
-        this.message = errorText(e);
+        this.message = errorMessage(e);
         this.postStatus();
       }
       await session.stop();
@@ -536,6 +537,3 @@ export function statusNote(st: BrowseStatus, isolation: 'read_committed' | 'read
   return parts.length ? `Offsets read also held ${parts.join(', ')}.` : undefined;
 }
 
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

@@ -10,6 +10,7 @@ import type { RunOutput } from '../../services/airflow/runOutput';
 import type { KafkaRange } from '../../services/airflow/runTrace';
 import { MAX_PAGE_ROWS } from '../../protocol/guards';
 import { isFromOutputViewer, type FromOutputViewer, type OutputViewerData, type ToOutputViewer } from '../../protocol/outputViewer';
+import { errorMessage } from '../../services/util/errors';
 
 export const OUTPUT_VIEWER_VIEW_TYPE = 'datapipeline.outputViewer';
 
@@ -78,7 +79,7 @@ export class OutputViewerPanel implements vscode.Disposable {
         return out.data;
       },
       (err: unknown) => {
-        this.post({ type: 'error', message: `Could not load run ${this.runId}: ${err instanceof Error ? err.message : String(err)}` });
+        this.post({ type: 'error', message: `Could not load run ${this.runId}: ${errorMessage(err)}` });
         return undefined;
       },
     );
@@ -118,7 +119,7 @@ export class OutputViewerPanel implements vscode.Disposable {
           return;
       }
     } catch (err) {
-      void vscode.window.showErrorMessage(`DataPipeline: ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(`DataPipeline: ${errorMessage(err)}`);
     }
   }
 

@@ -7,12 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
 import {
-  AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, brokerPorts, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
+  AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
   NativeLayout, NativePorts, NativeServiceId, pipelineEnv, postgresUrl, StackScale, workerUiPort,
 } from './config';
 import { stackAirflowPassword } from '../airflowPassword';
 import { airflowInit } from './airflowInit';
-import { airflowHealth, type HealthResult, kafkaHealth, sparkMasterHealth } from './health';
+import type { HealthResult } from './health';
+import { probeHealth } from './healthProbe';
+import { nativeService } from './services';
 import type { NativePostgres } from './postgres';
 import { localConnectorJars, Prerequisites, run } from './provision';
 import type { Secrets } from './secrets';
@@ -128,7 +130,8 @@ export class ServiceSpecs {
   /** How to run, prepare and health-check one service. */
   spec(s: NativeServiceId, pre: Prerequisites, secrets: Secrets): ServiceSpec {
     const l = this.c.layout;
-    const timeout = (ms: number) => this.c.startTimeoutMs ?? ms;
+    const timeoutMs = this.c.startTimeoutMs ?? nativeService(s).entry.startTimeoutMs;
+    const health = async () => (await probeHealth([s], this.c, { forStart: true })).get(s)!;
     const e = endpointValues(this.c.ports, this.c.scale);
     if (isKafkaBroker(s)) {
       const index = instanceIndex(s);
@@ -138,7 +141,6 @@ export class ServiceSpecs {
       const confDir = brokers === 1 ? l.kafkaDir : path.dirname(dataDir);
       const props = path.join(confDir, brokers === 1 ? 'server.properties' : `server-${index + 1}.properties`);
       const log4j = path.join(l.kafkaDir, 'log4j2.properties');
-      const bootstrap = `${HOST}:${brokerPorts(this.c.ports, index).kafka}`;
       const java = path.join(this.javaHome(pre) ?? '', 'bin', 'java');
       const javaBin = fs.existsSync(java) ? java : pre.java;
       const cp = path.join(l.kafkaLibs, '*');
@@ -150,8 +152,8 @@ export class ServiceSpecs {
         argv: [javaBin, ...jvm, '-cp', cp, 'kafka.Kafka', props],
         env,
         cwd: l.kafkaDir,
-        timeoutMs: timeout(180_000),
-        health: () => kafkaHealth(bootstrap, 4000, { brokers }),
+        timeoutMs,
+        health,
         prepare: async (o) => {
           if (!fs.existsSync(l.kafkaLibs)) throw this.c.notProvisioned('Kafka');
           fs.mkdirSync(dataDir, { recursive: true });
@@ -200,19 +202,12 @@ export class ServiceSpecs {
         argv,
         env: env(),
         cwd: l.sparkDir,
-        timeoutMs: timeout(180_000),
+        timeoutMs,
         prepare: async () => {
           fs.mkdirSync(workDir, { recursive: true });
           fs.mkdirSync(path.join(l.sparkDir, 'logs'), { recursive: true });
         },
-        health:
-          s === 'spark-master'
-            ? () => sparkMasterHealth(e.sparkUiUrl, false)
-            : async () => {
-                const h = await sparkMasterHealth(e.sparkUiUrl, true);
-                const mine = (h.status?.workers ?? []).some((w) => w.state === 'ALIVE' && w.webUiAddress.endsWith(`:${uiPort}`));
-                return { ok: h.ok && mine, detail: mine ? h.detail : `worker not registered with the master yet (${h.detail})` };
-              },
+        health,
       };
     }
     switch (s) {
@@ -221,9 +216,9 @@ export class ServiceSpecs {
           argv: this.c.postgres.argv(),
           env: this.c.env,
           cwd: l.postgresDir,
-          timeoutMs: timeout(120_000),
+          timeoutMs,
           prepare: (o) => this.c.postgres.init(secrets.postgresPassword, o),
-          health: () => this.c.postgres.health(),
+          health,
         };
       }
       case 'airflow-webserver':
@@ -254,7 +249,7 @@ export class ServiceSpecs {
           argv: argv[s],
           env,
           cwd: l.airflowHome,
-          timeoutMs: timeout(480_000),
+          timeoutMs,
           prepare: async (o) => {
             fs.rmSync(pid, { force: true });
             await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o, {
@@ -265,11 +260,8 @@ export class ServiceSpecs {
             });
           },
           health: async () => {
-            const h = await airflowHealth(e.airflowUrl, 4000, major);
-            if (s === 'airflow-webserver' || s === 'airflow-api-server') return h.web;
-            if (s === 'airflow-dag-processor') return fresh(h.dagProcessor);
-            if (s === 'airflow-triggerer') return fresh(h.triggerer);
-            return fresh(h.scheduler);
+            const h = await health();
+            return nativeService(s).entry.health === 'airflow-web' ? h : fresh(h);
           },
         };
       }

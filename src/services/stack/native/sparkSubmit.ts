@@ -4,7 +4,14 @@
  * every process it started (python workers, the py4j JVM).
  */
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { parseAppId } from '../../spark/driverOutput';
+import { buildSparkSubmitArgv } from '../../spark/submitPlanner';
+import { which } from '../../util/which';
+import { HOST } from '../catalog';
+import type { SparkSubmitRequest } from '../types';
+import type { NativeLayout } from './layout';
+import { localConnectorJars } from './provision';
 import { isAlive, processTree } from '../../util/procfs';
 import { StackError, type SparkSubmitIO, type SparkSubmitResult } from '../types';
 import { abortError } from './processes';
@@ -67,3 +74,41 @@ export function runSparkSubmit(submit: string, argv: string[], opts: { env: Node
     });
   });
 }
+
+/** The spark-submit argv (without the program) of a request against the native master. */
+export function nativeSparkSubmitArgv(req: SparkSubmitRequest, masterUrl: string, l: NativeLayout): string[] {
+  const local = isLocalMaster(req);
+  return buildSparkSubmitArgv(req, {
+    masterUrl,
+    kafkaJars: localConnectorJars(l),
+    defaultConf: {
+      ...(local ? { 'spark.driver.host': HOST, 'spark.driver.bindAddress': HOST } : {}),
+      'spark.pyspark.python': path.join(l.sparkVenv, 'bin', 'python'),
+      'spark.ui.showConsoleProgress': 'false',
+    },
+  });
+}
+
+/** Runs the native stack's spark-submit for a request (its Spark home and venv, Java checked first). */
+export function submitNative(req: SparkSubmitRequest, io: SparkSubmitIO, o: { sparkHome: string; env: NodeJS.ProcessEnv; argv: string[]; sparkVenv: string }): Promise<SparkSubmitResult> {
+  const submit = path.join(o.sparkHome, 'bin', 'spark-submit');
+  const env = o.env;
+  env.SPARK_HOME = o.sparkHome;
+  env.PYSPARK_PYTHON = path.join(o.sparkVenv, 'bin', 'python');
+  if (!isLocalMaster(req)) {
+    // a cluster elsewhere reaches the driver by this machine's name, not 127.0.0.1
+    delete env.SPARK_LOCAL_IP;
+    delete env.SPARK_LOCAL_HOSTNAME;
+    delete env.SPARK_PUBLIC_DNS;
+  }
+  if (!env.JAVA_HOME && !which('java', env)) {
+    return Promise.reject(new StackError('Java was not found: spark-submit needs Java 17.', { nextStep: 'Install a Java 17 JDK and put it on PATH or set JAVA_HOME.' }));
+  }
+  return runSparkSubmit(submit, o.argv, { env, cwd: path.dirname(req.file) }, io);
+}
+
+/** The stack's own master or another on this machine: executors reach the driver on 127.0.0.1. */
+function isLocalMaster(req: SparkSubmitRequest): boolean {
+  return !req.master || /^spark:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?$/.test(req.master);
+}
+

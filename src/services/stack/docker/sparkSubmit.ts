@@ -1,0 +1,97 @@
+/**
+ * spark-submit (client mode) inside the Docker stack's spark-master container: the file mapped
+ * through the service's bind mounts or copied in, the driver's pid noted so Cancel can stop it.
+ */
+import type Dockerode from 'dockerode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execInContainer, type ContainerSummary } from '../../docker/client';
+import type { ComposeModel } from '../../docker/composeFile';
+import { mapToContainerPath, parseComposeBindMounts } from '../../spark/containerPaths';
+import { parseAppId } from '../../spark/driverOutput';
+import { buildSparkSubmitArgv } from '../../spark/submitPlanner';
+import type { Logger } from '../../util/logger';
+import { StackError, type SparkSubmitIO, type SparkSubmitRequest, type SparkSubmitResult } from '../types';
+import { tarFiles } from './tar';
+
+const PID_MARK = 'datapipeline-submit-pid ';
+
+export interface SubmitContext {
+  model: ComposeModel;
+  client: Dockerode;
+  log: Logger;
+  /** the compose service exec'd into (default spark-master) and its newest container */
+  sparkService?: string;
+  container?: ContainerSummary;
+  sparkSubmitPath?: string;
+}
+
+/**
+ * spark-submit (client mode) inside the spark-master container: the file is mapped through the
+ * service's bind mounts, or copied in when it lies outside them.
+ */
+export async function dockerSubmitSpark(req: SparkSubmitRequest, io: SparkSubmitIO, ctx: SubmitContext): Promise<SparkSubmitResult> {
+  const { model, client, log } = ctx;
+  const serviceName = ctx.sparkService ?? 'spark-master';
+  const c = ctx.container;
+  if (!c || c.state !== 'running') {
+    throw new StackError(`${serviceName} is not running.`, { service: serviceName, nextStep: 'Start the stack, then submit again.' });
+  }
+  const mounts = parseComposeBindMounts(fs.readFileSync(model.file, 'utf8'), model.dir, serviceName, { ...model.env });
+  const mapping = mapToContainerPath(req.file, mounts);
+  if (mapping.kind === 'copy') {
+    log.info(mapping.reason);
+    // Extracted under /tmp (present in every image) so no existing folder's mode is touched.
+    const archive = tarFiles([{ path: path.posix.relative('/tmp', mapping.containerPath), content: fs.readFileSync(req.file) }]);
+    await client.getContainer(c.id).putArchive(archive, { path: '/tmp' });
+  }
+  const kafkaJars = (model.env.SPARK_KAFKA_JARS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const masterUrl = model.env.SPARK_MASTER_URL || 'spark://spark-master:7077';
+  // the bundled Spark image has the connector in its jars (SPARK_KAFKA_JARS is left empty for it)
+  const builtIn = kafkaJars.length === 0 && !!model.services.find((s) => s.name === serviceName)?.built;
+  const argv = buildSparkSubmitArgv(req, { masterUrl, file: mapping.containerPath, kafkaJars, kafkaConnectorBuiltIn: builtIn });
+  let appId: string | undefined;
+  const scan = (chunk: string) => {
+    for (const line of chunk.split(/\r?\n/)) appId ??= parseAppId(line);
+  };
+  // The docker API cannot signal an exec: a tiny wrapper prints spark-submit's pid in the
+  // container (then execs it with the argv unchanged), so Cancel can send it SIGTERM.
+  const submit = ctx.sparkSubmitPath ?? '/opt/spark/bin/spark-submit';
+  const cmd = ['sh', '-c', `echo "${PID_MARK}$$"; exec "$0" "$@"`, submit, ...argv];
+  let pid: string | undefined;
+  let head = '';
+  const onAbort = () => {
+    if (!pid) return;
+    void execInContainer(client, c.id, ['kill', '-TERM', pid], { onStdout: () => undefined, onStderr: () => undefined }).catch(() => undefined);
+  };
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  let r: { exitCode: number };
+  try {
+    r = await execInContainer(client, c.id, cmd, {
+      onStdout: (chunk) => {
+        let s = chunk;
+        if (pid === undefined) {
+          head += s;
+          const nl = head.indexOf('\n');
+          if (nl < 0) return;
+          const first = head.slice(0, nl);
+          pid = first.startsWith(PID_MARK) ? first.slice(PID_MARK.length).trim() : '';
+          s = pid ? head.slice(nl + 1) : head;
+          head = '';
+          if (!s) return;
+        }
+        scan(s);
+        io.onStdout(s);
+      },
+      onStderr: (s) => {
+        scan(s);
+        io.onStderr(s);
+      },
+      signal: io.signal,
+    });
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+  }
+  if (io.signal?.aborted) onAbort();
+  return { exitCode: r.exitCode, appId };
+}

