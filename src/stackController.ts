@@ -47,12 +47,12 @@ export class StackController implements vscode.Disposable {
       this.backendPromise = this.factory(setting).then(
         (b) => {
           this.log.info(`stack backend: ${b.kind} (setting: ${setting})`);
-          const before = JSON.stringify(this.endpoints());
-          this.backendEndpoints = b.endpoints();
-          // the stack's own ports differ from the defaults: the views reconnect
-          if (JSON.stringify(this.endpoints()) !== before) this.changeEmitter.fire();
           // e.g. the daemon went away between the event and the read: the next event retries
           const model = new StackStatusModel(b, { debounceMs: 100, onError: (err) => this.log.debug(`stack status after a change event: ${String(err)}`) });
+          const before = JSON.stringify(this.endpoints());
+          this.backendEndpoints = model.endpoints;
+          // the stack's own ports differ from the defaults: the views reconnect
+          if (JSON.stringify(this.endpoints()) !== before) this.changeEmitter.fire();
           const sub = model.onDidChange(() => this.statusChanged(model));
           this.model = model;
           this.backendListener = { dispose: () => (sub.dispose(), model.dispose()) };
@@ -103,7 +103,7 @@ export class StackController implements vscode.Disposable {
   private statusChanged(model: StackStatusModel): void {
     if (model !== this.model) return; // a backend replaced meanwhile
     // the addresses follow the stack as it runs (a 3-broker stack started elsewhere: its 3 brokers)
-    this.backendEndpoints = model.endpoints ?? this.backendEndpoints;
+    this.backendEndpoints = model.endpoints;
     const running = model.services.some((s) => s.state === 'running' || s.state === 'starting');
     if (running !== this.runningState) {
       this.runningState = running;

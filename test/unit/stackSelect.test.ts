@@ -17,6 +17,9 @@ function tmp(): string {
   return dir;
 }
 
+
+/** The stand-in backends' addresses (the status model reads them with every status). */
+const ENDPOINTS = { kafkaBootstrap: '127.0.0.1:9092', sparkMasterUrl: 'spark://127.0.0.1:7077', sparkUiUrl: 'http://127.0.0.1:8080', airflowUrl: 'http://127.0.0.1:8085' };
 describe('stack: backend selection, stack files, status summary', () => {
   after(() => {
     for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
@@ -92,6 +95,7 @@ describe('stack: backend selection, stack files, status summary', () => {
         listeners.add(l);
         return { dispose: () => listeners.delete(l) };
       },
+      endpoints: () => ENDPOINTS,
     } as unknown as StackBackend;
     const model = new StackStatusModel(backend, { debounceMs: 20 });
     let fired = 0;
@@ -121,6 +125,7 @@ describe('stack status model: nothing goes stale, nothing freezes', () => {
         return statuses();
       },
       onDidChange: () => ({ dispose: () => undefined }),
+      endpoints: () => ENDPOINTS,
     } as unknown as StackBackend;
     return { backend, reads: () => reads };
   };

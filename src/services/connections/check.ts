@@ -13,8 +13,6 @@ export interface PartCheck {
   message: string;
 }
 
-const text = (e: unknown) => errorMessage(e);
-
 export async function checkConnection(p: ConnectionProfile, secrets: Partial<Record<SecretKind, string>>, timeoutMs = 15_000): Promise<PartCheck[]> {
   const checks: Array<Promise<PartCheck>> = [];
   if (p.kafka) {
@@ -29,7 +27,7 @@ export async function checkConnection(p: ConnectionProfile, secrets: Partial<Rec
           const n = topics.filter((t) => !t.startsWith('__')).length;
           return { part: 'Kafka', ok: true, message: `${brokers} broker${brokers === 1 ? '' : 's'}, ${n} topic${n === 1 ? '' : 's'} (${k.security}${k.sasl ? ` ${k.sasl.mechanism}` : ''})` };
         } catch (e) {
-          return { part: 'Kafka', ok: false, message: text(e) };
+          return { part: 'Kafka', ok: false, message: errorMessage(e) };
         } finally {
           await svc?.dispose().catch(() => undefined);
         }
@@ -49,7 +47,7 @@ export async function checkConnection(p: ConnectionProfile, secrets: Partial<Rec
           const dags = await client.listDags();
           return { part: 'Airflow', ok: true, message: `Airflow ${v === 'v2' ? '3 (API v2)' : '2 (API v1)'}, ${dags.length} DAG${dags.length === 1 ? '' : 's'}, signed in ${bearer ? 'with the API token' : `as ${a.username}`}` };
         } catch (e) {
-          return { part: 'Airflow', ok: false, message: text(e) };
+          return { part: 'Airflow', ok: false, message: errorMessage(e) };
         }
       })(),
     );
@@ -62,7 +60,7 @@ export async function checkConnection(p: ConnectionProfile, secrets: Partial<Rec
           const st = await new SparkMasterClient(s.uiUrl).status(AbortSignal.timeout(timeoutMs));
           return { part: 'Spark', ok: true, message: `master ${st.status} at ${st.url}, ${st.aliveWorkers} worker${st.aliveWorkers === 1 ? '' : 's'}, ${st.cores} cores` };
         } catch (e) {
-          return { part: 'Spark', ok: false, message: text(e) };
+          return { part: 'Spark', ok: false, message: errorMessage(e) };
         }
       })(),
     );

@@ -2,7 +2,7 @@
  * kafkajs admin/producer wrapper for the Topics view and commands. Validates before sending,
  * turns kafkajs errors into messages that say what to do, and never imports vscode.
  */
-import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { isInternalTopic } from './topicFilter';
 import { KAFKAJS_COMPRESSION, registerCodecs, type CodecName } from './codecs';
 import { describeConsumerProtocolGroups } from './groupDescribe';
@@ -10,145 +10,16 @@ import { TopicReader } from './topicReader';
 import { lag as lagOf, type Watermark } from './offsets';
 import { validateCreateTopic, type ProduceRecord, ValidationError, topicNameError } from './validation';
 import { describeKafkaConnectFailure, KafkaUnreachableError, type KafkaSecurity } from './security';
+import { ReadOnlyKafkaError, type GroupPartitionLag, type GroupSummary, type KafkaLog, type KafkaServiceOptions, type PartitionSummary, type TopicSummary } from './kafkaTypes';
+import { copyBatches, kafkaLogCreator, protocolType, whileCoordinatorLoads, whileSettling } from './kafkaRetry';
 
 // the error lives beside the diagnosis (no kafkajs there, so views can test for it without loading kafkajs)
 export { KafkaUnreachableError };
+export * from './kafkaTypes';
+export { copyBatches, protocolType, whileCoordinatorLoads } from './kafkaRetry';
 
 /** Group ids used by the message browser; hidden from the Consumer Groups list and cleaned up. */
 export const BROWSE_GROUP_PREFIX = 'datapipeline-browse-';
-
-export interface KafkaLog {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
-
-export interface TopicSummary {
-  name: string;
-  partitions: number;
-  /** sum of (end − start) offsets: messages currently retained (undefined: a partition has no leader to ask) */
-  messageCount: number | undefined;
-  internal: boolean;
-  /** the most replicas any partition has */
-  replicationFactor: number;
-  /** partitions with fewer in-sync replicas than replicas */
-  underReplicated: number;
-  /** partitions without a leader (every replica's broker is down) */
-  offline: number;
-  /** each partition's start and end offsets (empty when they could not be read) */
-  watermarks: Watermark[];
-}
-
-export interface PartitionSummary extends Watermark {
-  leader: number;
-  replicas: number[];
-  isr: number[];
-}
-
-export interface GroupPartitionLag {
-  topic: string;
-  partition: number;
-  committed: number;
-  high: number;
-  lag: number;
-}
-
-export interface GroupSummary {
-  groupId: string;
-  state: string;
-  members: number;
-  protocolType: string;
-  topics: string[];
-  lag: GroupPartitionLag[];
-  totalLag: number;
-}
-
-function kafkaLogCreator(log?: KafkaLog): logCreator {
-  return () => ({ level, log: entry }) => {
-    if (!log) return;
-    const text = `[kafkajs ${entry.logger ?? ''}] ${entry.message}`;
-    if (level === logLevel.ERROR) log.warn(text);
-    else if (level === logLevel.WARN) log.debug(text);
-  };
-}
-
-export interface KafkaServiceOptions {
-  bootstrap: string;
-  clientId?: string;
-  log?: KafkaLog;
-  /** ms before a connection attempt fails (default 3000) */
-  connectionTimeout?: number;
-  /** TLS / SASL of a secured cluster (absent: PLAINTEXT) */
-  security?: KafkaSecurity;
-  /** a read-only connection: every write (topics, records, groups) is refused here too, housekeeping included */
-  readOnly?: boolean;
-}
-
-/** A write asked of a read-only connection's Kafka service. */
-export class ReadOnlyKafkaError extends Error {
-  constructor(action: string) {
-    super(`This Kafka connection is read-only: ${action} was refused and nothing was sent.`);
-    this.name = 'ReadOnlyKafkaError';
-  }
-}
-
-/**
- * The sends of `copies` copies of `messages`, made one at a time as they are sent (1,000 records ×
- * 1,000,000 copies is 10⁹ sends: never all in memory): at most 10,000 messages and ~512 KB each (or
- * one message), since a record batch over the broker's max.message.bytes (1 MB by default) would
- * be refused as a whole.
- */
-export function* copyBatches<M extends { key?: string | Buffer | null; value: string | Buffer | null }>(messages: readonly M[], copies: number, maxBytes = 512 * 1024, maxCount = 10_000): Generator<M[]> {
-  const total = messages.length * copies;
-  const size = (m: M) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
-  let batch: M[] = [];
-  let bytes = 0;
-  for (let i = 0; i < total; i++) {
-    const m = messages[i % messages.length];
-    if (batch.length && (batch.length >= maxCount || bytes + size(m) > maxBytes)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(m);
-    bytes += size(m);
-  }
-  if (batch.length) yield batch;
-}
-
-/** The Kafka protocol error (e.g. UNKNOWN_TOPIC_OR_PARTITION) behind an error, also when kafkajs wrapped it in its retries. */
-export function protocolType(e: unknown): string | undefined {
-  for (let c = e as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, i = 0; c && i < 5; c = (c.cause ?? c.originalError) as typeof c, i++) {
-    if (typeof c.type === 'string') return c.type;
-  }
-  return undefined;
-}
-
-/**
- * Runs fn again while a broker that is still settling answers with a transient error (leaders being
- * elected, a group coordinator loading __consumer_offsets), backing off up to 1 s, for up to
- * timeoutMs; any other error, or one that lasts longer, is thrown.
- */
-async function whileSettling<T>(fn: () => Promise<T>, transient: (e: unknown) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!transient(e) || Date.now() + wait > deadline) throw e;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
-
-/**
- * A broker that has just started answers group requests with COORDINATOR_LOAD_IN_PROGRESS for a few
- * seconds while it reads __consumer_offsets: asked again (up to ~15 s) instead of shown as an error.
- */
-export function whileCoordinatorLoads<T>(fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  return whileSettling(fn, (e) => ['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE'].includes(protocolType(e) ?? ''), timeoutMs);
-}
 
 /** The broker's consumer group ids, sorted; the message browser's own groups only when asked. */
 async function sortedGroupIds(a: Admin, includeBrowse: boolean): Promise<string[]> {

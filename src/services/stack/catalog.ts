@@ -257,6 +257,15 @@ function instanceCount(entry: CatalogService, scale: StackScale): number {
  * Throws on an unknown dependency or a cycle (a catalog mistake, caught by the unit tests).
  */
 export function startOrder(catalog: readonly CatalogService[] = CATALOG): CatalogService[] {
+  let order = ORDERS.get(catalog);
+  if (!order) ORDERS.set(catalog, (order = sortByDependencies(catalog)));
+  return order;
+}
+
+/** Each catalog's start order, sorted once (a catalog is never changed after it is made). */
+const ORDERS = new WeakMap<readonly CatalogService[], CatalogService[]>();
+
+function sortByDependencies(catalog: readonly CatalogService[]): CatalogService[] {
   const byId = new Map(catalog.map((e) => [e.id, e]));
   const out: CatalogService[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
@@ -300,8 +309,13 @@ export function stackServices(sel: Selection = {}, catalog: readonly CatalogServ
 
 /** The instance an id names ("spark-worker-2"), or undefined. */
 export function findService(id: string, catalog: readonly CatalogService[] = CATALOG): StackService | undefined {
-  return stackServices({ scale: MAX_SCALE }, catalog).find((s) => s.id === id);
+  let byId = INSTANCES.get(catalog);
+  if (!byId) INSTANCES.set(catalog, (byId = new Map(stackServices({ scale: MAX_SCALE }, catalog).map((s) => [s.id, s]))));
+  return byId.get(id);
 }
+
+/** Every instance of each catalog by id, made once (findService is asked per service on every status read). */
+const INSTANCES = new WeakMap<readonly CatalogService[], Map<string, StackService>>();
 
 /**
  * Groups the services into start waves: the instances of one entry, and neighbours sharing a `wave`,
@@ -364,8 +378,13 @@ export function composePortOf(env: Record<string, string | undefined>, catalog: 
   };
 }
 
+/** Each catalog's port steps by key, made once. */
+const STEPS = new WeakMap<readonly CatalogService[], Map<string, number>>();
+
 function stepOf(catalog: readonly CatalogService[]): Map<string, number> {
-  return new Map(catalog.flatMap((e) => e.ports).filter((p) => p.step).map((p) => [p.key, p.step!]));
+  let steps = STEPS.get(catalog);
+  if (!steps) STEPS.set(catalog, (steps = new Map(catalog.flatMap((e) => e.ports).filter((p) => p.step).map((p) => [p.key, p.step!]))));
+  return steps;
 }
 
 /** The addresses the running stack gives the views, clients and DAGs, from what its services provide. */

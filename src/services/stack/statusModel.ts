@@ -54,7 +54,7 @@ export function settling(s: ServiceStatus): boolean {
 
 export class StackStatusModel implements Disposable {
   private current: ServiceStatus[] = [];
-  private currentEndpoints?: StackEndpoints;
+  private currentEndpoints: StackEndpoints;
   private readonly listeners = new Set<() => void>();
   private readonly backendSub: Disposable;
   private timer?: NodeJS.Timeout;
@@ -69,7 +69,7 @@ export class StackStatusModel implements Disposable {
     readonly backend: StackBackend,
     private readonly opts: StackStatusModelOptions = {},
   ) {
-    this.currentEndpoints = this.readEndpoints();
+    this.currentEndpoints = backend.endpoints();
     this.backendSub = backend.onDidChange(() => {
       this.lastEventAt = Date.now();
       this.schedule();
@@ -84,7 +84,7 @@ export class StackStatusModel implements Disposable {
    * Where the stack's services answer, as last read with their status: the backend's addresses
    * follow the stack as it runs (brokers and workers, Airflow, ports started by another window or the CLI).
    */
-  get endpoints(): StackEndpoints | undefined {
+  get endpoints(): StackEndpoints {
     return this.currentEndpoints;
   }
 
@@ -118,7 +118,7 @@ export class StackStatusModel implements Disposable {
           this.again = false;
           const next = await this.readStatus();
           if (this.disposed) break;
-          const endpoints = this.readEndpoints();
+          const endpoints = this.backend.endpoints();
           const changed = JSON.stringify(next) !== JSON.stringify(this.current) || JSON.stringify(endpoints) !== JSON.stringify(this.currentEndpoints);
           this.current = next;
           this.currentEndpoints = endpoints;
@@ -131,11 +131,6 @@ export class StackStatusModel implements Disposable {
       }
     })();
     return this.inFlight;
-  }
-
-  /** The backend's addresses now (undefined from a backend that gives none, e.g. a test's stand-in for status only). */
-  private readEndpoints(): StackEndpoints | undefined {
-    return typeof this.backend.endpoints === 'function' ? this.backend.endpoints() : undefined;
   }
 
   private readStatus(): Promise<ServiceStatus[]> {

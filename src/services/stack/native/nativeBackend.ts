@@ -14,7 +14,8 @@ import {
 } from './config';
 import { probeHealth } from './healthProbe';
 import { nativeService, resolveInStack } from './services';
-import { nativePortOf, startWaves } from '../catalog';
+import { startWaves } from '../catalog';
+import { portOf } from './ports';
 import { rowStatus, stackRows } from './statusRows';
 import { pssBytes, rssBytes } from '../../util/procfs';
 import { abortError, ProcessStore, tailLines } from './processes';
@@ -365,7 +366,7 @@ export class NativeBackend implements StackBackend {
 
   async status(): Promise<ServiceStatus[]> {
     const health = await probeHealth(this.services, { ports: this.ports, scale: this.scale, airflow: this.airflow, postgres: this.postgres });
-    const rows = stackRows({ groups: this.groups, scale: this.scale, airflow: this.airflow }, nativePortOf({ ...this.ports }));
+    const rows = stackRows({ groups: this.groups, scale: this.scale, airflow: this.airflow }, portOf(this.ports));
     const out = rows
       .filter((row) => this.services.includes(row.id as NativeServiceId))
       .map((row) => {
@@ -381,7 +382,7 @@ export class NativeBackend implements StackBackend {
       });
     // the other Airflow, while it still runs: shown, so nothing runs unseen (Start Stack switches)
     const other = airflowName(otherAirflow(this.airflow));
-    const otherRows = stackRows({ groups: ['airflow'], scale: this.scale, airflow: otherAirflow(this.airflow) }, nativePortOf({ ...this.ports }));
+    const otherRows = stackRows({ groups: ['airflow'], scale: this.scale, airflow: otherAirflow(this.airflow) }, portOf(this.ports));
     const stale = this.otherAirflowAlive().map((s): ServiceStatus => {
       const row = otherRows.find((r) => r.id === s)!;
       return { ...row, label: `${row.label} (${other})`, state: 'running', health: 'none', pid: this.store.alive(s)?.pid, detail: `${other} still runs: Start Stack switches to ${airflowName(this.airflow)}` };

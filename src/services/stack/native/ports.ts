@@ -2,7 +2,7 @@
  * The native stack's ports: the setting's keys and defaults come from the stack catalog; the extra
  * brokers' and workers' ports follow the first ones'. Pure (unit-tested).
  */
-import { catalogEndpoints, findService, HOST, nativePortOf, portDefaults, servicePortList } from '../catalog';
+import { catalogEndpoints, findService, HOST, nativePortOf, portDefaults, servicePortList, type PortOf } from '../catalog';
 import { DEFAULT_SCALE, type StackScale } from '../scale';
 import type { StackEndpoints } from '../types';
 
@@ -29,15 +29,20 @@ export const DEFAULT_PORTS: NativePorts = (() => {
   return Object.fromEntries(PORT_KEYS.map((k) => [k, d[k]])) as unknown as NativePorts;
 })();
 
+/** The port lookup of these ports (instance i of a scaled service at + step × i). */
+export function portOf(ports: NativePorts): PortOf {
+  return nativePortOf(ports as unknown as Record<string, number>);
+}
+
 /** Broker i's client and controller ports: the next pairs after the first broker's (9092/9093, 9094/9095, 9096/9097). */
 export function brokerPorts(ports: NativePorts, index: number): { kafka: number; controller: number } {
-  const p = nativePortOf({ ...ports });
+  const p = portOf(ports);
   return { kafka: p('kafka', index), controller: p('kafkaController', index) };
 }
 
 /** Worker i's web UI port (8081, 8082, 8083). */
 export function workerUiPort(ports: NativePorts, index: number): number {
-  return nativePortOf({ ...ports })('sparkWorkerUi', index);
+  return portOf(ports)('sparkWorkerUi', index);
 }
 
 export function mergePorts(p?: Partial<NativePorts>, scale: StackScale = DEFAULT_SCALE): NativePorts {
@@ -87,14 +92,14 @@ export const MOVE_PORTS_HINT =
 /** Ports each service listens on (checked before starting). */
 export function servicePorts(id: string, ports: NativePorts): Array<{ name: string; port: number; url?: string }> {
   const s = findService(id);
-  return s ? servicePortList(s, nativePortOf({ ...ports })) : [];
+  return s ? servicePortList(s, portOf(ports)) : [];
 }
 
 export type EndpointValues = StackEndpoints;
 
 /** The addresses the native stack gives the views and DAGs (what its catalog services provide). */
 export function endpointValues(ports: NativePorts, scale: StackScale = DEFAULT_SCALE): EndpointValues {
-  return catalogEndpoints(nativePortOf({ ...ports }), { scale });
+  return catalogEndpoints(portOf(ports), { scale });
 }
 
 export { HOST };

@@ -29,7 +29,6 @@ export interface RowState {
   startTimeoutMs: number;
   logPath: string;
   stateDir: string;
-  now?: number;
 }
 
 /** A row's state: running (healthy, starting or unhealthy), exited with its code, healthy elsewhere, or stopped. */
@@ -37,7 +36,7 @@ export function rowStatus(row: ServiceRow, st: RowState): ServiceStatus {
   const h = st.health;
   if (st.running) {
     // not healthy yet is "starting" for as long as a start may take, "unhealthy" after that
-    const young = (st.now ?? Date.now()) - Date.parse(st.running.startedAt) < st.startTimeoutMs;
+    const young = Date.now() - Date.parse(st.running.startedAt) < st.startTimeoutMs;
     return { ...row, state: 'running', health: h?.ok ? 'healthy' : young ? 'starting' : 'unhealthy', pid: st.running.pid, detail: h?.detail };
   }
   if (st.exit) {
