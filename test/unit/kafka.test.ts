@@ -82,6 +82,21 @@ describe('kafka: MessageStore', () => {
     assert.equal(s.chunkMemory, 0);
   });
 
+  it('streaming 400 MiB past a 16 MiB budget allocates no new memory once full: evicted chunks are reused, not left to the GC', () => {
+    const budget = 16 * 1024 * 1024;
+    const s = new MessageStore(100_000, budget);
+    const buffers = new Set<SharedArrayBuffer>();
+    for (let i = 0; i < 400; i++) {
+      s.append({ partition: 0, offset: i, timestamp: i, key: null, value: Buffer.alloc(1024 * 1024, i % 251), headers: [] });
+      for (const c of s.snapshot().chunks) buffers.add(c.buf);
+    }
+    // 4 MiB chunks: the budget's 4, plus the one being filled when the first eviction came
+    assert.ok(buffers.size <= budget / (4 * 1024 * 1024) + 1, `${buffers.size} chunk buffers allocated for 400 MiB`);
+    // and a reused chunk holds only its new messages
+    for (let q = s.firstSeq; q < s.endSeq; q++) assert.equal(s.value(q)![0], s.offset(q) % 251, `seq ${q}`);
+    assert.ok(s.retainedBytes <= budget + 4 * 1024 * 1024 + 100_000 * 45, `${s.retainedBytes} retained`);
+  });
+
   it('keeps the newest message even when it alone is over the byte budget', () => {
     const s = new MessageStore(10, 16 * 1024 * 1024);
     s.append({ partition: 0, offset: 0, timestamp: 0, key: null, value: b('small'), headers: [] });
