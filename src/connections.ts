@@ -17,6 +17,7 @@ import { ClientCache } from './services/util/clientCache';
 import type { Logger } from './services/util/logger';
 import type { Settings } from './settings';
 import type { StackController } from './stackController';
+import { Disposable } from './services/util/lifecycle';
 
 export interface ConnectionChange {
   connection: ActiveConnection;
@@ -52,12 +53,12 @@ export interface ConnectionDeps {
  * disposed) when they change. Every view, command and panel asks here; switching fires
  * onDidChangeActive and everything re-reads.
  */
-export class Connections implements vscode.Disposable {
+export class Connections extends Disposable {
   readonly airflow: AirflowConnection;
   readonly secrets: ConnectionSecrets;
   private readonly kafkaClients = new ClientCache<Promise<KafkaService>>(undefined, (service) => void service.then((s) => s.dispose()).catch(() => undefined));
   private readonly sparkClients = new ClientCache<SparkMasterClient>();
-  private readonly changeEmitter = new vscode.EventEmitter<ConnectionChange>();
+  private readonly changeEmitter = this.register(new vscode.EventEmitter<ConnectionChange>());
   /** The active connection changed: another one was picked (switched), or its settings or secrets changed. */
   readonly onDidChangeActive = this.changeEmitter.event;
   private profiles: ConnectionProfile[] = [];
@@ -66,15 +67,15 @@ export class Connections implements vscode.Disposable {
   private readonly confirmed = new Set<string>();
   /** warnings already shown this session (polls and rebuilt clients repeat them) */
   private readonly warned = new Set<string>();
-  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
   private readonly log: Logger;
   private reportedErrors = '';
   private readonly kafkaLog: Logger;
 
   constructor(private readonly deps: ConnectionDeps) {
+    super();
     this.log = deps.logger('connections');
     this.secrets = new ConnectionSecrets(deps.secrets, deps.globalState, (id) => id === this.current.id && this.changed());
-    this.disposables.push(this.secrets);
+    this.register(this.secrets);
     this.airflow = new AirflowConnection(deps, this);
     this.kafkaLog = deps.logger('kafka');
     this.loadProfiles();
@@ -83,7 +84,7 @@ export class Connections implements vscode.Disposable {
     if (saved !== LOCAL_CONNECTION_ID && !profile) this.log.warn(`the connection "${saved}" chosen earlier is no longer in datapipeline.connections: using the Local stack`);
     this.current = activeFrom(profile, this.localStack());
     this.forgetRemovedSecrets();
-    this.disposables.push(
+    this.register(
       deps.settings.onDidChange((e) => {
         if (this.current.local && LOCAL_ADDRESS_SETTINGS.some((k) => e.affectsConfiguration(k))) {
           const before = JSON.stringify(this.current);
@@ -264,10 +265,10 @@ export class Connections implements vscode.Disposable {
     this.confirmed.add(c.id);
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.kafkaClients.dispose();
     this.sparkClients.dispose();
-    for (const d of this.disposables.splice(0)) d.dispose();
+    super.dispose();
   }
 }
 

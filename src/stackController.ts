@@ -3,6 +3,7 @@ import { affectsStackBackend, type BackendSetting, type Settings } from './setti
 import { StackStatusModel } from './services/stack/statusModel';
 import type { ServiceStatus, StackBackend, StackEndpoints } from './services/stack/types';
 import type { Logger } from './services/util/logger';
+import { Disposable } from './services/util/lifecycle';
 
 export type BackendFactory = (setting: BackendSetting) => Promise<StackBackend>;
 
@@ -12,24 +13,24 @@ export type BackendFactory = (setting: BackendSetting) => Promise<StackBackend>;
  * a change event only when something changed), the endpoints (the backend's own ports, settings
  * as overrides), and the `datapipeline.stackRunning` context key.
  */
-export class StackController implements vscode.Disposable {
+export class StackController extends Disposable {
   private backendPromise?: Promise<StackBackend>;
   private backendListener?: { dispose(): void };
   private model?: StackStatusModel;
-  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  private readonly changeEmitter = this.register(new vscode.EventEmitter<void>());
   /** Fires when the stack (or one service) changed state, or the backend setting changed. */
   readonly onDidChange = this.changeEmitter.event;
   private runningState = false;
   /** the backend's own addresses (the Docker stack's .env ports, the native stack's ports) once known */
   private backendEndpoints?: StackEndpoints;
-  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
 
   constructor(
     private readonly settings: Settings,
     private readonly factory: BackendFactory,
     private readonly log: Logger,
   ) {
-    this.disposables.push(
+    super();
+    this.register(
       settings.onDidChange((e) => {
         if (affectsStackBackend(e)) {
           this.resetBackend();
@@ -126,8 +127,8 @@ export class StackController implements vscode.Disposable {
     this.backendPromise = undefined;
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.resetBackend();
-    for (const d of this.disposables.splice(0)) d.dispose();
+    super.dispose();
   }
 }

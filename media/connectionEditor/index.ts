@@ -3,10 +3,14 @@
 // Everything shown is text (no innerHTML).
 import type { ConnectionForm, FileField, FromConnectionEditor, ToConnectionEditor } from '../../src/protocol/connectionEditor';
 import { el } from '../shared/dom';
+import { clearFailure, Requests, showFailure } from '../shared/requests';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromConnectionEditor): void };
 const vscode = acquireVsCodeApi();
-const send = (m: FromConnectionEditor) => vscode.postMessage(m);
+// every request is answered by its id; a failed one is shown the same way in every panel
+const ACTIONS: Partial<Record<FromConnectionEditor['type'], string>> = { save: 'Save', test: 'Test Connection', browse: 'Choose a file' };
+const requests = new Requests<FromConnectionEditor>((m) => vscode.postMessage(m), (error, m) => showFailure(error, ACTIONS[m.type] ?? m.type), (m) => ACTIONS[m.type] && clearFailure());
+const send = (m: FromConnectionEditor) => void requests.send(m);
 
 type StringField = { [K in keyof ConnectionForm]: ConnectionForm[K] extends string ? K : never }[keyof ConnectionForm];
 type FlagField = { [K in keyof ConnectionForm]: ConnectionForm[K] extends boolean ? K : never }[keyof ConnectionForm];
@@ -166,6 +170,7 @@ function fill(f: ConnectionForm, stored: { kafka: boolean; kafkaKeyPassphrase: b
 }
 
 window.addEventListener('message', (ev: MessageEvent<ToConnectionEditor>) => {
+  if (requests.reply(ev.data)) return;
   const m = ev.data;
   switch (m.type) {
     case 'init':

@@ -5,12 +5,14 @@ import { el, formatBytes, parseLocalDateTime, toLocalInput } from '../shared/dom
 import { TimeHistogram } from '../shared/histogram';
 import { MessageDetail } from '../shared/messageDetail';
 import { MessageTable } from '../shared/messageTable';
+import { clearFailure, Requests, showFailure } from '../shared/requests';
 
 declare function acquireVsCodeApi(): { postMessage(m: ToHost): void };
 const vscode = acquireVsCodeApi();
-const send = (m: ToHost) => vscode.postMessage(m);
-
-let reqId = 0;
+// every request is answered by its id; a failed one is shown the same way in every panel
+const ACTIONS: Partial<Record<ToHost['type'], string>> = { start: 'Start', stop: 'Stop', export: 'Export', copy: 'Copy', produceAgain: 'Produce again', filter: 'Filter', detail: 'Show message' };
+const requests = new Requests<ToHost>((m) => vscode.postMessage(m), (error, m) => showFailure(error, ACTIONS[m.type] ?? m.type), (m) => ACTIONS[m.type] && clearFailure());
+const send = (m: ToHost) => void requests.send(m);
 let filter: FilterForm = { query: '', regex: false, caseSensitive: false, fields: { key: true, value: true, headers: true } };
 let histFrom: number | undefined;
 let histTo: number | undefined;
@@ -31,7 +33,7 @@ function keepHighlights(h: Array<[string, Array<[number, number]>]> | undefined)
 }
 
 const table = new MessageTable({
-  fetchPage: (start, count) => send({ type: 'page', reqId: ++reqId, start, count }),
+  fetchPage: (start, count) => send({ type: 'page', reqId: 0, start, count }),
   onSelect: (r) => send({ type: 'detail', seq: r.seq }),
   highlight,
 });
@@ -257,6 +259,7 @@ function onStatus(s: StatusData): void {
 }
 
 window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
+  if (requests.reply(ev.data)) return;
   const m = ev.data;
   switch (m.type) {
     case 'init': {

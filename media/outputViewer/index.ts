@@ -4,10 +4,14 @@ import type { FromOutputViewer, OutputViewerData, ToOutputViewer } from '../../s
 import type { RunTrace } from '../../src/services/airflow/runTrace';
 import { el } from '../shared/dom';
 import { fieldColumns, MessageTable, ROW_HEIGHT } from '../shared/messageTable';
+import { clearFailure, Requests, showFailure } from '../shared/requests';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromOutputViewer): void };
 const vscode = acquireVsCodeApi();
-const send = (m: FromOutputViewer) => vscode.postMessage(m);
+// every request is answered by its id; a failed one is shown the same way in every panel
+const ACTIONS: Partial<Record<FromOutputViewer['type'], string>> = { openTaskLog: 'Open task log', openSparkApp: 'Open Spark application', openRange: 'Open these messages', openInAirflow: 'Open in Airflow', refresh: 'Refresh' };
+const requests = new Requests<FromOutputViewer>((m) => vscode.postMessage(m), (error, m) => showFailure(error, ACTIONS[m.type] ?? m.type), (m) => ACTIONS[m.type] && clearFailure());
+const send = (m: FromOutputViewer) => void requests.send(m);
 
 /** The table grows with its rows up to this many, then scrolls. */
 const VISIBLE_ROWS = 15;
@@ -19,7 +23,6 @@ function button(label: string, msg: FromOutputViewer, cls = 'link'): HTMLButtonE
 }
 
 const root = document.getElementById('root')!;
-let reqId = 0;
 let table: MessageTable | undefined;
 let shown: OutputViewerData | undefined;
 
@@ -47,7 +50,7 @@ function render(d: OutputViewerData): void {
   if (d.note) out.append(el('p', { cls: 'note', id: 'messages-note', text: d.note }));
   table = undefined;
   if (d.total) {
-    table = new MessageTable({ fetchPage: (start, count) => send({ type: 'page', reqId: ++reqId, start, count }), columns: fieldColumns(d.columns), id: 'messages', label: title });
+    table = new MessageTable({ fetchPage: (start, count) => send({ type: 'page', reqId: 0, start, count }), columns: fieldColumns(d.columns), id: 'messages', label: title });
     // header row + the rows (up to VISIBLE_ROWS) + borders
     table.element.style.height = `${(Math.min(d.total, VISIBLE_ROWS) + 1) * ROW_HEIGHT + 4}px`;
     table.setTotal(d.total, d.version);
@@ -154,6 +157,7 @@ function renderTrace(t: RunTrace): HTMLElement[] {
 }
 
 window.addEventListener('message', (e: MessageEvent<ToOutputViewer>) => {
+  if (requests.reply(e.data)) return;
   const m = e.data;
   if (m.type === 'loading') {
     // keep what is shown while it reloads (Refresh): only a first load shows "Loading…"

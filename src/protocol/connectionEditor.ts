@@ -1,6 +1,7 @@
 /** Messages between the Add/Edit Connection form (media/connectionEditor) and its host. */
 import { isConnectionForm, type ConnectionForm } from '../services/connections/form';
 import { isObj } from './guards';
+import type { RequestReply } from '../webviews/requests';
 
 export type { ConnectionForm };
 
@@ -15,6 +16,8 @@ export interface PartResult {
 }
 
 export type ToConnectionEditor =
+  /** the answer to a request by its id (src/webviews/requests.ts) */
+  | RequestReply
   | {
       type: 'init';
       form: ConnectionForm;

@@ -3,7 +3,9 @@
  * (media/messageBrowser). Data stays in the host; the webview asks for pages of rows.
  * Imported by both sides: types, and the guard the host runs on what the webview sends.
  */
+import type { MessageMeta, MessageRow, RowMark } from '../services/kafka/rows';
 import { isInt, isObj, isPageRequest, optional } from './guards';
+import type { RequestReply } from '../webviews/requests';
 
 export type StartMode = 'earliest' | 'latest' | 'offset' | 'timestamp' | 'window' | 'group' | 'range';
 
@@ -36,29 +38,9 @@ export interface FilterForm {
   timeTo?: number;
 }
 
-/** Where a message sits and its key: shared by a table row and the detail pane. */
-interface MessageMeta {
-  seq: number;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  keyBinary: boolean;
-}
-
-/** What a row is beyond its bytes: a transaction's state, or an error standing for unreadable data. */
-export type RowMark = 'aborted' | 'open-transaction' | 'error';
-
-export interface RowData extends MessageMeta {
-  mark?: RowMark;
-  value: string | null;
-  valueBinary: boolean;
-  valueTruncated: boolean;
-  valueSize: number;
-  headerCount: number;
-  /** cells of the extra columns a panel names (the output viewer's JSON fields), in that order */
-  fields?: string[];
-}
+/** A table row and what it carries are the services' own shapes (services/kafka/rows.ts), sent as they are. */
+export type { MessageMeta, RowMark } from '../services/kafka/rows';
+export type RowData = MessageRow;
 
 export interface DetailData extends MessageMeta {
   mark?: RowMark;
@@ -144,6 +126,8 @@ export type ToHost =
   | { type: 'histogram' };
 
 export type ToWebview =
+  /** the answer to a request by its id (src/webviews/requests.ts) */
+  | RequestReply
   | { type: 'init'; topic: string; title: string; /** the connection read ("Local stack", "Team prod · read-only") */ connection: string; partitions: number[]; groups: string[]; capacity: number; form: StartForm }
   | { type: 'status'; status: StatusData; page?: PageData }
   | ({ type: 'page' } & PageData)

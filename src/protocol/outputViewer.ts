@@ -3,42 +3,18 @@
  * The run's messages stay in a host-side store; the webview's virtual table asks for the rows in view
  * by request id, like the message browser's.
  */
-import type { RunTrace } from '../services/airflow/runTrace';
+import type { RunSummary, RunSummaryTask } from '../services/airflow/runOutput';
 import { isInt, isObj, isPageRequest } from './guards';
 import type { PageData } from './messageBrowser';
+import type { RequestReply } from '../webviews/requests';
 
-export interface OutputViewerTask {
-  taskId: string;
-  state?: string;
-  tryNumber: number;
-  /** "12s", "1m 05s" or "" */
-  duration: string;
-}
-
-export interface OutputViewerData {
-  dagId: string;
-  runId: string;
-  runState: string;
-  /** "1m 05s" */
-  runDuration: string;
-  topic: string;
-  tasks: OutputViewerTask[];
-  /** how many of the run's messages the host holds (the table pages them) */
-  total: number;
-  /** the messages' JSON fields, as table columns (empty: show key and value) */
-  columns: string[];
-  /** bumps on each load; pages of an older load are dropped */
-  version: number;
-  /** why there are no records, a problem reading them, or that only the first N are held */
-  note?: string;
-  sparkAppId?: string;
-  /** the connection the run was read from ("Local stack", "Team prod · read-only") */
-  connection?: string;
-  /** the run traced: task tries on a timeline, the Spark applications it started, the Kafka ranges it read and wrote */
-  trace?: RunTrace;
-}
+/** What the page draws of a run is the services' own summary (services/airflow/runOutput.ts), sent as it is. */
+export type OutputViewerTask = RunSummaryTask;
+export type OutputViewerData = RunSummary;
 
 export type ToOutputViewer =
+  /** the answer to a request by its id (src/webviews/requests.ts) */
+  | RequestReply
   | { type: 'loading'; runId: string }
   | { type: 'data'; data: OutputViewerData }
   | ({ type: 'page' } & Omit<PageData, 'highlights'>)

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { TreeReconciler, type TreeShape } from '../services/util/reconcile';
+import { Disposable } from '../services/util/lifecycle';
 
 /**
  * Where a provider gets its TreeView: the activation shell created every view already (with its
@@ -18,11 +19,10 @@ export type TreeViewSource = <T>(viewId: string, provider: vscode.TreeDataProvid
  * Subclasses say how to read rows (`readChildren`), how to show a failed read (`errorRows`) and
  * what identifies a row (`shape`).
  */
-export abstract class BaseTreeProvider<T extends object> implements vscode.TreeDataProvider<T>, vscode.Disposable {
-  protected readonly changeEmitter = new vscode.EventEmitter<T | T[] | undefined | void>();
+export abstract class BaseTreeProvider<T extends object> extends Disposable implements vscode.TreeDataProvider<T> {
+  protected readonly changeEmitter = this.register(new vscode.EventEmitter<T | T[] | undefined | void>());
   readonly onDidChangeTreeData = this.changeEmitter.event;
   protected view?: vscode.TreeView<T>;
-  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
   private stale = false;
   private fullReload = false;
   private debounceTimer?: NodeJS.Timeout;
@@ -35,6 +35,7 @@ export abstract class BaseTreeProvider<T extends object> implements vscode.TreeD
   private sourceLabel?: () => string;
 
   constructor(shape: TreeShape<T>) {
+    super();
     this.rows = new TreeReconciler(shape);
   }
 
@@ -172,15 +173,10 @@ export abstract class BaseTreeProvider<T extends object> implements vscode.TreeD
     }
   }
 
-  protected register<D extends vscode.Disposable>(d: D): D {
-    this.disposables.push(d);
-    return d;
-  }
-
-  dispose(): void {
+  override dispose(): void {
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
-    for (const d of this.disposables.splice(0)) d.dispose();
+    super.dispose();
   }
 }

@@ -5,10 +5,32 @@
  * disposeAll for deactivation and tests.
  */
 import * as vscode from 'vscode';
+import { Disposable } from '../services/util/lifecycle';
+import { answerRequests } from './requests';
 import { webviewShellHtml, type WebviewShell } from './shell';
 
 export interface HostedPanel extends vscode.Disposable {
   readonly panel: vscode.WebviewPanel;
+}
+
+/**
+ * What every hosted panel does when it goes, once (closed by the user, or disposeAll): its host
+ * forgets it, what it registered is let go in order, then its webview panel is disposed.
+ */
+export abstract class HostedPanelBase extends Disposable implements HostedPanel {
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly release: () => void,
+  ) {
+    super();
+  }
+
+  override dispose(): void {
+    if (this.disposed) return;
+    this.release();
+    super.dispose();
+    this.panel.dispose();
+  }
 }
 
 export class PanelHost<P extends HostedPanel> {
@@ -53,17 +75,36 @@ export class PanelHost<P extends HostedPanel> {
   }
 }
 
-/** Subscribes `handle` to the webview's messages that pass `valid`; others are dropped with a log line. */
-export function onValidMessage<T>(
+/**
+ * Subscribes `handle` to the webview's messages that pass `valid`; others are dropped with a log line.
+ * Each request is answered by its id once handled (src/webviews/requests.ts); a failure goes to `failed`.
+ */
+export function onValidMessage<T extends { type: string; reqId?: number }>(
   webview: vscode.Webview,
   valid: (v: unknown) => v is T,
   handle: (m: T) => unknown,
   onInvalid: (v: unknown) => void,
+  failed: (message: string, m: T) => void,
 ): vscode.Disposable {
+  const answer = answerRequests(handle, { post: (r) => void webview.postMessage(r), failed });
   return webview.onDidReceiveMessage((m: unknown) => {
-    if (valid(m)) void handle(m);
+    if (valid(m)) void answer(m);
     else onInvalid(m);
   });
+}
+
+/**
+ * How every panel reports a request its host failed: logged each time, shown as an error notification
+ * once per distinct message (a page that retries does not stack them); the page shows it inline too.
+ */
+export function reportFailures(log: { error(m: string): void }, panel: string): (message: string, m: { type: string }) => void {
+  const shown = new Set<string>();
+  return (message, m) => {
+    log.error(`${panel}: "${m.type}" failed: ${message}`);
+    if (shown.has(message)) return;
+    shown.add(message);
+    void vscode.window.showErrorMessage(`DataPipeline ${panel}: ${message}`);
+  };
 }
 
 /** A short, safe description of a rejected message for the log (no payload dump). */

@@ -37,7 +37,7 @@ const PROJECT = 'datapipeline-it';
 const OWNER = 4321;
 /** the local Airflow password the user set (DataPipeline: Set Local Airflow Password): both Airflows' admin gets it */
 const AIRFLOW_PASSWORD = 'Lo cal "pässwörd" 1';
-const PORTS = { KAFKA_PORT: '39092', KAFKA_PORT_2: '39094', KAFKA_PORT_3: '39096', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090' };
+const PORTS = { KAFKA_PORT: '39092', KAFKA_PORT_2: '39094', KAFKA_PORT_3: '39096', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090', LINEAGE_PORT: '38055' };
 
 function chownTree(dir: string, uid: number): void {
   fs.chownSync(dir, uid, uid);
@@ -115,6 +115,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
         ['kafka', 'running/healthy'],
         ['spark-master', 'running/healthy'],
         ['spark-worker', 'running/healthy'],
+        ['lineage', 'running/healthy'],
         ['airflow-init', 'completed'],
         ['airflow-webserver', 'running/healthy'],
         ['airflow-scheduler', 'running/healthy'],
@@ -125,7 +126,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal(ui.state, 'stopped');
     assert.equal(ui.detail, 'image kafbat/kafka-ui:v1.3.0 not available; the rest of the stack runs');
     assert.ok(steps.includes('Kafka UI: image kafbat/kafka-ui:v1.3.0 not available; the rest of the stack runs'));
-    assert.equal(summarize(status).text, '7/7 running');
+    assert.equal(summarize(status).text, '8/8 running');
     // a cold machine builds every image, reporting each one's steps; a warm one builds none
     const built = steps.filter((s) => /^Building datapipeline\/\S+ \(image \d of \d\): (\S+ )?step \d+ of \d+, /.test(s));
     const images = ['datapipeline/postgres:15', 'datapipeline/kafka:4.0.0', 'datapipeline/spark:3.5.0', 'datapipeline/airflow:2.8.1'];
@@ -261,7 +262,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
         ['kafka', 'running/healthy'], ['kafka-2', 'running/healthy'], ['kafka-3', 'running/healthy'], ['spark-worker', 'running/healthy'], ['spark-worker-2', 'running/healthy'],
       ]);
       assert.equal(status.find((s) => s.id === 'spark-worker-2')?.label, 'Spark worker 2');
-      assert.equal(summarize(status).text, '10/10 running');
+      assert.equal(summarize(status).text, '11/11 running');
       assert.equal(scaled.endpoints().kafkaBootstrap, `127.0.0.1:${PORTS.KAFKA_PORT},127.0.0.1:${PORTS.KAFKA_PORT_2},127.0.0.1:${PORTS.KAFKA_PORT_3}`);
       // another window without the setting follows the running stack
       const follower = new DockerBackend(backendOptions());
@@ -328,7 +329,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
         ['airflow-triggerer', 'Airflow triggerer', 'running/healthy'],
       ],
     );
-    assert.equal(summarize(status).text, '9/9 running');
+    assert.equal(summarize(status).text, '10/10 running');
     // another window without the setting follows the running stack
     assert.equal(new DockerBackend(backendOptions()).airflowMajor, 2);
     const follower = new DockerBackend(backendOptions());

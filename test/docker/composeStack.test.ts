@@ -39,6 +39,8 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
       'broker-2',
       'broker-3',
       'kafka-ui',
+      'lineage',
+      'lineage3',
       'postgres',
       'spark-master',
       'spark-worker',
@@ -75,11 +77,11 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
         assert.ok(dotEnv[variable], `${variable} (${name}) is not set in stack/.env`);
       }
     }
-    assert.equal(count, 8);
+    assert.equal(count, 10);
     assert.equal(services.postgres.ports, undefined);
     const published = model.services.flatMap((s) => s.ports.filter((p) => p.containerPort !== undefined).map((p) => `${p.host}:${p.port}`)).sort();
-    // 8085 twice: Airflow 2's webserver and Airflow 3's API server, never in the same profile
-    assert.deepEqual(published, ['127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
+    // 8085 and 5055 twice: Airflow 2's webserver and Airflow 3's API server, and each one's OpenLineage receiver, never in the same profile
+    assert.deepEqual(published, ['127.0.0.1:5055', '127.0.0.1:5055', '127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
     for (const name of ['airflow-webserver', 'airflow-api-server']) assert.deepEqual(raw.services[name].ports, ['127.0.0.1:${AIRFLOW_PORT:-8085}:8080'], name);
   });
 
@@ -120,6 +122,9 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
       'airflow3-scheduler': `datapipeline/airflow:${versions.airflow3}`,
       'airflow-dag-processor': `datapipeline/airflow:${versions.airflow3}`,
       'airflow-triggerer': `datapipeline/airflow:${versions.airflow3}`,
+      // the OpenLineage receiver runs in the image of the Airflow it serves
+      lineage: `datapipeline/airflow:${versions.airflow}`,
+      lineage3: `datapipeline/airflow:${versions.airflow3}`,
     });
     for (const name of AIRFLOW3) assert.equal((services[name].build as { args: Record<string, string> }).args.AIRFLOW_VERSION, versions.airflow3, name);
     for (const [name, svc] of Object.entries(services)) {
@@ -145,7 +150,7 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
   });
 
   it('has health checks and depends_on conditions, and a one-shot airflow-init', () => {
-    for (const name of ['postgres', 'broker', 'spark-master', 'airflow-webserver', ...AIRFLOW3.filter((n) => n !== 'airflow3-init')]) {
+    for (const name of ['postgres', 'broker', 'spark-master', 'airflow-webserver', 'lineage', 'lineage3', ...AIRFLOW3.filter((n) => n !== 'airflow3-init')]) {
       assert.ok(services[name].healthcheck?.test, `${name} has no health check`);
     }
     const deps = (name: string) => services[name].depends_on as Record<string, { condition: string }>;
@@ -202,7 +207,7 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.deepEqual(
       view.flatMap((s) => s.ports.filter((p) => p.url).map((p) => `${p.name} ${p.url}`)).sort(),
       // Airflow 2's webserver and Airflow 3's API server (one of them runs)
-      ['Airflow UI http://127.0.0.1:8085', 'Airflow UI http://127.0.0.1:8085', 'Kafka UI http://127.0.0.1:8090', 'Spark UI http://127.0.0.1:8080'],
+      ['Airflow UI http://127.0.0.1:8085', 'Airflow UI http://127.0.0.1:8085', 'Kafka UI http://127.0.0.1:8090', 'OpenLineage http://127.0.0.1:5055', 'OpenLineage http://127.0.0.1:5055', 'Spark UI http://127.0.0.1:8080'],
     );
     assert.deepEqual(view.filter((s) => s.ports.some((p) => p.name === 'Airflow UI')).map((s) => s.id).sort(), ['airflow-api-server', 'airflow-webserver']);
     assert.equal(by.kafka.ports[0].name, 'Kafka bootstrap');

@@ -59,7 +59,7 @@ async function startDockerd(): Promise<void> {
   // Another dockerd is coming up or going down: wait for it to answer or to be gone.
   for (let i = 0; i < 60 && dockerdPidFromFile(); i++) {
     if (await answers()) return;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 500)); // poll interval of a bounded wait for dockerd to stop
   }
   if (process.getuid?.() !== 0) throw new Error('dockerd is not running and these tests are not root: start Docker first.');
   const dockerd = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
@@ -80,7 +80,7 @@ async function startDockerd(): Promise<void> {
   while (Date.now() < deadline) {
     if (await answers()) return;
     if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // poll interval of a bounded wait for dockerd to answer
   }
   throw new Error(`dockerd did not come up within 60 s; see ${log}`);
 }

@@ -305,7 +305,7 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     await vsc.screenshot('airflow-trigger-config-invalid');
     assert.equal(await input.isVisible(), true, 'the input stays open while the JSON is malformed');
     await vsc.escape();
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 2000)); // fixed wait: that no run appears for a while is the check
     assert.equal((await client.listDagRuns('hello_spark_cluster')).length, before, 'no run was triggered');
   });
 
@@ -334,7 +334,7 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     await until('the last config to be offered again', async () => (await input.inputValue()) === configText, 5000);
     await vsc.screenshot('airflow-trigger-config-remembered');
     await vsc.escape();
-    await sleep(1500);
+    await sleep(1500); // fixed wait: that no run appears for a while is the check
     assert.equal((await client.listDagRuns('hello_spark_cluster')).length, runsAfter, 'Escape sends nothing');
   });
 

@@ -160,10 +160,10 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     await input.waitFor({ state: 'visible', timeout: 15_000 });
     // wait for the dialog to show its default name (it fills the box asynchronously), then type ours
     for (let i = 0; i < 50 && !(await input.inputValue()).endsWith(`${topic}.json`); i++) await sleep(200);
-    await sleep(500);
+    await sleep(500); // fixed wait: the simple file dialog rewrites the box once more after its default shows
     for (let i = 0; i < 5 && (await input.inputValue()) !== file; i++) {
       await input.fill(file);
-      await sleep(500);
+      await sleep(500); // the dialog may rewrite the box: read it again after a moment (bounded retries)
     }
     assert.equal(await input.inputValue(), file);
     await s.screenshot('kafka-export-save-dialog');
@@ -210,7 +210,7 @@ describe('Kafka: Topics view and message browser in a real VS Code', function ()
     await frame.locator('#detail-body').waitFor();
     assert.equal(await frame.locator('#detail-body').innerText(), XSS);
     assert.equal(await frame.locator('img').count(), 0, 'no <img> element was created from the message');
-    await sleep(500);
+    await sleep(500); // fixed wait: that no dialog opens for a while is the check
     assert.deepEqual(dialogs, [], 'no alert ran');
     await s.screenshot('kafka-message-browser-html-as-text');
   });
@@ -392,7 +392,7 @@ describe('Kafka: Topics view when the broker is down', function () {
     await item.waitFor({ timeout: 60_000 });
     assert.equal(await s.view('Topics').locator('.monaco-list-row[role="treeitem"]').count(), 1);
     await item.click();
-    await sleep(4000);
+    await sleep(4000); // fixed wait: that no notification appears after Retry is the check
     await item.waitFor();
     const toasts = await s.notifications();
     assert.ok(!toasts.some((t) => /kafka/i.test(t)), `notifications: ${JSON.stringify(toasts)}`);

@@ -35,7 +35,7 @@ async function readTerminal(s: VsCodeSession, screenshotWhenShown?: { text: stri
   let last = '';
   for (let i = 0; i < 100; i++) {
     await page.mouse.wheel(0, -5000);
-    await sleep(100);
+    await sleep(100); // scroll pace: the terminal renders between wheel steps
     const now = await rows();
     if (now === last) break;
     last = now;
@@ -43,7 +43,7 @@ async function readTerminal(s: VsCodeSession, screenshotWhenShown?: { text: stri
   const seen = [last];
   for (let i = 0; i < 400; i++) {
     await page.mouse.wheel(0, Math.max(40, box.height / 2));
-    await sleep(100);
+    await sleep(100); // scroll pace: the terminal renders between wheel steps
     const now = await rows();
     if (now === last) break;
     seen.push(now);
@@ -110,7 +110,7 @@ describe('Spark: Submit Spark Job from the Explorer in a real VS Code', function
         assert.fail('the Explorer context menu of hello_spark.py never showed "Submit Spark Job"');
       }
       await s.escape();
-      await sleep(1000);
+      await sleep(1000); // let the settling workbench close the menu before the next right-click (bounded retries)
     }
     await s.screenshot('spark-explorer-context-menu');
     await menuItem.click();

@@ -18,7 +18,7 @@ import { outputViewerPeople } from './lib/outputViewer';
 import { until } from '../lib/until';
 
 const PROJECT = 'datapipeline';
-const PORTS = { KAFKA_PORT: '41092', SPARK_MASTER_PORT: '41077', SPARK_MASTER_UI_PORT: '41080', AIRFLOW_PORT: '41085', KAFKA_UI_PORT: '41090' };
+const PORTS = { KAFKA_PORT: '41092', SPARK_MASTER_PORT: '41077', SPARK_MASTER_UI_PORT: '41080', AIRFLOW_PORT: '41085', KAFKA_UI_PORT: '41090', LINEAGE_PORT: '41055' };
 
 describe('Start Stack on the Docker backend (the bundled stack) in a real VS Code', function () {
   this.timeout(45 * 60_000);
@@ -74,6 +74,7 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
       ['kafka', 'healthy'],
       ['spark-master', 'healthy'],
       ['spark-worker', 'healthy'],
+      ['lineage', 'healthy'],
       ['airflow-init', 'completed'],
       ['airflow-webserver', 'healthy'],
       ['airflow-scheduler', 'healthy'],
@@ -82,7 +83,7 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
     }
     const ui = s.treeItem('Stack', /^kafka-ui$/).locator('.label-description');
     assert.equal((await ui.innerText()).trim(), 'stopped · image kafbat/kafka-ui:v1.3.0 not available; the rest of the stack runs');
-    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 7/7 running' }).waitFor({ timeout: 60_000 });
+    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 8/8 running' }).waitFor({ timeout: 60_000 });
     await s.screenshot('docker-stack-healthy');
     // Start Stack ran compose many times: never the workspace's own compose command
     assert.equal(fs.existsSync(hostileMarker), false, 'the compose command from the workspace settings ran');

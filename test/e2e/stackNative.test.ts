@@ -34,17 +34,17 @@ describe('Stack view with the native backend in a real VS Code', function () {
     await releaseNativeStack();
   });
 
-  it('lists every native service healthy with its ports, and the status bar says 6/6 running', async () => {
+  it('lists every native service healthy with its ports, and the status bar says 7/7 running', async () => {
     const s = vsc!;
     await s.openContainer('DataPipeline');
-    for (const service of ['kafka', 'spark-master', 'spark-worker', 'postgres', 'airflow-webserver', 'airflow-scheduler']) {
+    for (const service of ['kafka', 'spark-master', 'spark-worker', 'lineage', 'postgres', 'airflow-webserver', 'airflow-scheduler']) {
       await s.treeItem('Stack', new RegExp(`^${service}$`)).locator('.label-description', { hasText: /^healthy/ }).waitFor({ timeout: 60_000 });
     }
     await s.treeItem('Stack', /^airflow-webserver$/).click(); // expands it: its ports are its children
     const airflowUi = s.treeItem('Stack', /^Airflow UI$/);
     await airflowUi.waitFor({ timeout: 10_000 });
     assert.equal((await airflowUi.locator('.label-description').innerText()).trim(), '127.0.0.1:8085');
-    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 6/6 running' }).waitFor({ timeout: 30_000 });
+    await s.page.locator('.part.statusbar .statusbar-item', { hasText: 'DataPipeline: 7/7 running' }).waitFor({ timeout: 30_000 });
     await s.screenshot('stack-native-view');
   });
 

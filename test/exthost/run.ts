@@ -104,7 +104,7 @@ export async function runInCodeServer<T = ExthostResults>(o: RunInCodeServerOpti
           `No results from the extension host within ${timeoutMs / 1000} s. Extension-host log (tail):\n${log.split('\n').slice(-40).join('\n')}`,
         );
       }
-      await sleep(500);
+      await sleep(500); // poll interval of a bounded wait
     }
   } finally {
     await browser.close().catch(() => undefined);

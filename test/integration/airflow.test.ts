@@ -182,7 +182,7 @@ describe('Airflow 2.8.1 (native stack)', function () {
         const current = runs[0] && runs[0].runId !== firstRunId ? runs[0] : undefined;
         ti = current && (await client.listTaskInstances(STREAMING_DAG_ID, current.runId)).find((t) => t.taskId === 'process_kafka_with_spark' && t.state === 'running');
         if (ti) break;
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 1000)); // poll interval of a bounded wait for the task to run
       }
       if (!ti) return;
       let token: string | undefined;
@@ -195,7 +195,7 @@ describe('Airflow 2.8.1 (native stack)', function () {
           followed.ended = true;
           return;
         }
-        await new Promise((r) => setTimeout(r, 2000));
+        await new Promise((r) => setTimeout(r, 2000)); // poll interval of a bounded wait
       }
     })();
     const { triggered, end } = await runStreaming({});

@@ -118,7 +118,7 @@ async function waitHealthy(backend: NativeBackend, timeoutMs: number): Promise<v
           'Look at `npm run stack -- status` and `npm run stack -- logs SERVICE`; `npm run stack -- restart SERVICE` may help.',
       );
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 1000)); // poll interval of a bounded wait for health
   }
 }
 

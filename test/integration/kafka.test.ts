@@ -529,7 +529,7 @@ describe('Kafka (real broker)', function () {
       // the webview holds the current rows: its pull waits, however long, until something changes
       await c.handle({ type: 'pull', start: 0, count: 40, version: live.status.version });
       const before = statuses().length;
-      await sleep(600);
+      await sleep(600); // fixed wait: that nothing is sent for a while is the check
       assert.equal(statuses().length, before, 'a pull with nothing new is not answered');
       await service.produce(topic, [{ key: 'new', value: 'fresh' }]);
       await until('the waiting pull is answered', () => statuses().length === before + 1);
@@ -761,7 +761,7 @@ describe('Kafka (real broker)', function () {
       await s.start();
       await until('100 messages before the restart', () => store.size === 100);
       await broker.stop();
-      await sleep(3000);
+      await sleep(3000); // fixed wait: the broker stays down 3 s (the outage under test)
       await broker.start();
       await svc.produce(topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `after ${i}` })));
       await until('200 messages after the restart', () => store.size >= 200, 90_000);

@@ -77,11 +77,11 @@ describe('Kafka soak (own broker on 29292, Java producer)', function () {
       const t0 = Date.now();
       const prod = producerPerformance(broker.bootstrap, topic, 240_000, 200, 2000);
       producers.push(prod.proc);
-      await sleep(55_000);
+      await sleep(55_000); // fixed wait: a minute of live traffic before the restart is the load under test
       const before = c.store.size;
       assert.ok(before > 80_000, `${before} messages after 55 s`);
       await broker.stop();
-      await sleep(3000);
+      await sleep(3000); // fixed wait: the broker stays down 3 s (the outage under test)
       await broker.start();
       const report = await prod.done;
       const seconds = (Date.now() - t0) / 1000;

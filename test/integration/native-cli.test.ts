@@ -98,7 +98,7 @@ describe('npm run stack (native CLI)', function () {
     const r = cli(['restart', 'hive']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^Error: Unknown service "hive"\. Known services: kafka, kafka-2, kafka-3, spark-master/m);
-    assert.match(r.stderr, /^Next step: Use one of: kafka, spark-master, spark-worker, postgres, airflow-webserver, airflow-scheduler\.$/m);
+    assert.match(r.stderr, /^Next step: Use one of: kafka, spark-master, spark-worker, lineage, postgres, airflow-webserver, airflow-scheduler\.$/m);
   });
 
   it('explains its usage on a wrong option (exit code 2)', function () {

@@ -97,10 +97,10 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     const status = await backend.status();
     assert.deepEqual(
       status.map((s) => `${s.id} ${s.state} ${s.health}`),
-      ['kafka running healthy', 'spark-master running healthy', 'spark-worker running healthy', 'postgres running healthy', 'airflow-webserver running healthy', 'airflow-scheduler running healthy'],
+      ['kafka running healthy', 'spark-master running healthy', 'spark-worker running healthy', 'lineage running healthy', 'postgres running healthy', 'airflow-webserver running healthy', 'airflow-scheduler running healthy'],
     );
     for (const s of status) assert.ok(s.pid && isAlive(s.pid), `${s.id} has a live pid`);
-    for (const id of ['kafka', 'spark-master', 'spark-worker', 'postgres', 'airflow-webserver', 'airflow-scheduler']) {
+    for (const id of ['kafka', 'spark-master', 'spark-worker', 'lineage', 'postgres', 'airflow-webserver', 'airflow-scheduler']) {
       assert.ok(progress.some((p) => p.service === id && /healthy/.test(p.step)), `progress says ${id} is healthy`);
     }
     assert.equal(progress[progress.length - 1].percent, 100);

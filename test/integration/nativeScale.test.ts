@@ -77,7 +77,7 @@ describe('a 3-broker KRaft cluster (native): replication factor 3, a broker stop
       while (feeding) {
         producer.stdin!.write(`m-${String(sent).padStart(6, '0')}\n`);
         sent++;
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 5)); // the producer's pace: one line every 5 ms
       }
     })();
     try {

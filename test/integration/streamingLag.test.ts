@@ -78,7 +78,7 @@ describe('a Structured Streaming query\u2019s lag, from its checkpoint (native s
         if (lines.length) producer.stdin!.write(`${lines.join('\n')}\n`);
         const q = query();
         if (q) samples.push(await lagNow(q));
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 200)); // sampling interval of the lag
       }
       producer.stdin!.end();
       await until('the producer sent all and exited', () => producer!.exitCode !== null, 60_000);

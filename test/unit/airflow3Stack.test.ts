@@ -5,8 +5,8 @@ import { airflowConfigEnv, airflowDatabaseName, layout, parseAirflowMajor, postg
 
 describe('Airflow 3 as the stack\u2019s Airflow', () => {
   it('runs api-server, scheduler, dag-processor and triggerer instead of webserver and scheduler', () => {
-    assert.deepEqual(servicesFor(['airflow']), ['postgres', 'airflow-webserver', 'airflow-scheduler']);
-    assert.deepEqual(servicesFor(['airflow'], undefined, 3), ['postgres', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
+    assert.deepEqual(servicesFor(['airflow']), ['lineage', 'postgres', 'airflow-webserver', 'airflow-scheduler']);
+    assert.deepEqual(servicesFor(['airflow'], undefined, 3), ['lineage', 'postgres', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
     assert.deepEqual(servicePorts('airflow-api-server', DEFAULT_PORTS).map((p) => [p.name, p.port]), [['Airflow UI', 8085]]);
   });
 

@@ -265,6 +265,7 @@ describe('airflow: following a task log', () => {
     });
     await f.start();
     await until('the follow to stop', () => !f.following, 2000);
+    // fixed wait: six poll periods with no read is the check that it stopped (it has no clock)
     await new Promise((r) => setTimeout(r, 60));
     assert.deepEqual(reads, [true, false], 'one interactive read, one poll, then nothing');
     assert.equal(updates, 1);

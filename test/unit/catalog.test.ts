@@ -27,16 +27,16 @@ describe('the stack catalog: one entry per service, everything else derived from
   it('derives the native start order, groups, labels and ports the stack had before the catalog', () => {
     // what native/config.ts listed by hand before the catalog (the same order, names and ports)
     assert.deepEqual(SERVICE_ORDER, [
-      'kafka', 'kafka-2', 'kafka-3', 'spark-master', 'spark-worker', 'spark-worker-2', 'spark-worker-3', 'postgres',
+      'kafka', 'kafka-2', 'kafka-3', 'spark-master', 'spark-worker', 'spark-worker-2', 'spark-worker-3', 'lineage', 'postgres',
       'airflow-webserver', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer',
     ]);
-    assert.deepEqual(DEFAULT_PORTS, { kafka: 9092, kafkaController: 9093, sparkMaster: 7077, sparkMasterUi: 8080, sparkWorkerUi: 8081, airflow: 8085, postgres: 5432 });
+    assert.deepEqual(DEFAULT_PORTS, { kafka: 9092, kafkaController: 9093, sparkMaster: 7077, sparkMasterUi: 8080, sparkWorkerUi: 8081, airflow: 8085, postgres: 5432, lineage: 5055 });
     assert.equal(SERVICE_GROUP.postgres, 'airflow');
     assert.equal(SERVICE_GROUP['kafka-3'], 'kafka');
     assert.equal(SERVICE_LABEL['kafka-2'], 'Kafka broker 2 (KRaft)');
     assert.equal(SERVICE_LABEL['spark-worker-3'], 'Spark worker 3');
-    assert.deepEqual(servicesFor(['kafka', 'spark', 'airflow']), ['kafka', 'spark-master', 'spark-worker', 'postgres', 'airflow-webserver', 'airflow-scheduler']);
-    assert.deepEqual(servicesFor(['airflow'], { kafkaBrokers: 3, sparkWorkers: 2 }, 3), ['postgres', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
+    assert.deepEqual(servicesFor(['kafka', 'spark', 'airflow']), ['kafka', 'spark-master', 'spark-worker', 'lineage', 'postgres', 'airflow-webserver', 'airflow-scheduler']);
+    assert.deepEqual(servicesFor(['airflow'], { kafkaBrokers: 3, sparkWorkers: 2 }, 3), ['lineage', 'postgres', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
     assert.deepEqual(servicePorts('kafka-2', DEFAULT_PORTS), [{ name: 'Kafka bootstrap', port: 9094 }, { name: 'Kafka controller', port: 9095 }]);
     assert.deepEqual(servicePorts('spark-worker-2', DEFAULT_PORTS), [{ name: 'Spark worker UI', port: 8082, url: 'http://127.0.0.1:8082' }]);
     assert.deepEqual(servicePorts('airflow-api-server', { ...DEFAULT_PORTS, airflow: 18085 }), [{ name: 'Airflow UI', port: 18085, url: 'http://127.0.0.1:18085' }]);
@@ -46,6 +46,7 @@ describe('the stack catalog: one entry per service, everything else derived from
       sparkMasterUrl: 'spark://127.0.0.1:7077',
       sparkUiUrl: 'http://127.0.0.1:8080',
       airflowUrl: 'http://127.0.0.1:8085',
+      lineageUrl: 'http://127.0.0.1:5055',
     });
   });
 
@@ -55,6 +56,7 @@ describe('the stack catalog: one entry per service, everything else derived from
       ['kafka', 'kafka-2', 'kafka-3'],
       ['spark-master'],
       ['spark-worker', 'spark-worker-2'],
+      ['lineage'],
       ['postgres'],
       ['airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer'],
     ]);
@@ -67,6 +69,7 @@ describe('the stack catalog: one entry per service, everything else derived from
       'spark-master | Spark master | Spark master=7077, Spark master UI=8080 http://127.0.0.1:8080',
       'spark-worker | Spark worker | Spark worker UI=8081 http://127.0.0.1:8081',
       'spark-worker-2 | Spark worker 2 | Spark worker UI=8082 http://127.0.0.1:8082',
+      'lineage | OpenLineage receiver | OpenLineage=5055 http://127.0.0.1:5055',
       'postgres | PostgreSQL (Airflow metadata DB) | PostgreSQL=5432',
       'airflow-webserver | Airflow webserver | Airflow UI=8085 http://127.0.0.1:8085',
       'airflow-scheduler | Airflow scheduler | ',
@@ -111,27 +114,37 @@ describe('the stack catalog: one entry per service, everything else derived from
   });
 
   it('a new entry shows in the Stack view rows, the native start order and the endpoints, with nothing else edited', () => {
-    const lineage: CatalogService = {
-      id: 'lineage',
-      label: 'OpenLineage endpoint',
+    const registry: CatalogService = {
+      id: 'schema-registry',
+      label: 'Schema Registry',
       group: 'spark',
       dependsOn: ['kafka'],
-      ports: [{ name: 'OpenLineage API', key: 'lineage', default: 5050, http: true }],
+      ports: [{ name: 'Schema Registry API', key: 'schemaRegistry', default: 8091, http: true }],
       health: 'compose',
       startTimeoutMs: 60_000,
-      provides: { lineageUrl: (p) => `http://127.0.0.1:${p('lineage')}/api/v1/lineage` },
+      provides: { schemaRegistryUrl: (p) => `http://127.0.0.1:${p('schemaRegistry')}` },
     };
     // placed first in the list: its dependency still starts before it
-    const catalog = [lineage, ...CATALOG];
-    assert.deepEqual(startOrder(catalog).map((e) => e.id).slice(0, 3), ['kafka', 'lineage', 'kafka-ui']);
+    const catalog = [registry, ...CATALOG];
+    assert.deepEqual(startOrder(catalog).map((e) => e.id).slice(0, 3), ['kafka', 'schema-registry', 'kafka-ui']);
     const ids = stackServices({ backend: 'native', airflow: 2, scale: { kafkaBrokers: 1, sparkWorkers: 1 } }, catalog).map((s) => s.id);
-    assert.deepEqual(ids, ['kafka', 'lineage', 'spark-master', 'spark-worker', 'postgres', 'airflow-webserver', 'airflow-scheduler']);
-    const ports = { ...DEFAULT_PORTS, lineage: 15050 };
-    const row = stackRows({ airflow: 2 }, nativePortOf(ports, catalog), catalog).find((r) => r.id === 'lineage');
-    assert.deepEqual(row, { id: 'lineage', label: 'OpenLineage endpoint', ports: [{ name: 'OpenLineage API', host: '127.0.0.1', port: 15050, url: 'http://127.0.0.1:15050' }] });
+    assert.deepEqual(ids, ['kafka', 'schema-registry', 'spark-master', 'spark-worker', 'lineage', 'postgres', 'airflow-webserver', 'airflow-scheduler']);
+    const ports = { ...DEFAULT_PORTS, schemaRegistry: 18091 };
+    const row = stackRows({ airflow: 2 }, nativePortOf(ports, catalog), catalog).find((r) => r.id === 'schema-registry');
+    assert.deepEqual(row, { id: 'schema-registry', label: 'Schema Registry', ports: [{ name: 'Schema Registry API', host: '127.0.0.1', port: 18091, url: 'http://127.0.0.1:18091' }] });
     const e = catalogEndpoints(nativePortOf(ports, catalog), { airflow: 2 }, catalog);
-    assert.equal(e.lineageUrl, 'http://127.0.0.1:15050/api/v1/lineage');
+    assert.equal(e.schemaRegistryUrl, 'http://127.0.0.1:18091');
     assert.equal(e.kafkaBootstrap, '127.0.0.1:9092');
+  });
+
+  it('the nativePorts setting names every native port of the catalog and no other, with its default in the description', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(STACK, '..', 'package.json'), 'utf8'));
+    const setting = pkg.contributes.configuration.properties['datapipeline.stack.nativePorts'];
+    assert.deepEqual(Object.keys(setting.properties).sort(), Object.keys(DEFAULT_PORTS).sort());
+    for (const [key, port] of Object.entries(DEFAULT_PORTS)) {
+      assert.ok(setting.markdownDescription.includes(`\`${key}\``), `the description names ${key}`);
+      assert.ok(setting.markdownDescription.includes(String(port)), `the description gives ${key}'s default ${port}`);
+    }
   });
 
   it('the README\u2019s ports table is the catalog\u2019s', () => {

@@ -184,8 +184,8 @@ describe('the bundled compose stack with Airflow 2.8.1 or 3', () => {
   it('2.8.1\u2019s services are profile airflow2 (the default of .env), 3\u2019s profile airflow3; both publish the Airflow port on 127.0.0.1 only', () => {
     assert.match(fs.readFileSync(path.join(stack, '.env'), 'utf8'), /^COMPOSE_PROFILES=airflow2$/m, '`docker compose up` by hand runs 2.8.1');
     const byProfile = (p: string) => model.services.filter((s) => s.profiles.includes(p)).map((s) => s.name);
-    assert.deepEqual(byProfile(AIRFLOW_PROFILE[2]), ['airflow-init', 'airflow-webserver', 'airflow-scheduler']);
-    assert.deepEqual(byProfile(AIRFLOW_PROFILE[3]), ['airflow3-init', 'airflow-api-server', 'airflow3-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
+    assert.deepEqual(byProfile(AIRFLOW_PROFILE[2]), ['lineage', 'airflow-init', 'airflow-webserver', 'airflow-scheduler']);
+    assert.deepEqual(byProfile(AIRFLOW_PROFILE[3]), ['lineage3', 'airflow3-init', 'airflow-api-server', 'airflow3-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
     const published = (name: string) => model.services.find((s) => s.name === name)!.ports.map((p) => [p.host, p.port]);
     assert.deepEqual(published('airflow-webserver'), [['127.0.0.1', 8085]]);
     assert.deepEqual(published('airflow-api-server'), [['127.0.0.1', 8085]]);

@@ -236,8 +236,7 @@ describe('kafka: MessageView', () => {
     const view = new MessageView(store, runner, { limitMs: 20_000 });
     try {
       const slow = view.applyFilter({ query: '(a+)+$', regex: true });
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(view.searching, true);
+      await until('the slow search to be running', () => view.searching, 5000);
       const t0 = Date.now();
       const fast = await view.applyFilter({ query: 'plain 7' });
       assert.ok(Date.now() - t0 < 3000, 'the newer search did not wait for the slow one');
@@ -264,8 +263,7 @@ describe('kafka: MessageView', () => {
       }
       // backtracks for minutes on message 200,000 (the second worker's half)
       const slow = two.scan({ query: '(a+)+$', regex: true }, store.firstSeq, store.endSeq, 60_000);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(two.busy, true);
+      await until('both workers scanning', () => two.busy, 5000);
       two.cancel();
       await assert.rejects(slow, /replaced by a newer one/);
       assert.equal(two.busy, false, 'both workers stopped');

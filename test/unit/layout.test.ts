@@ -24,6 +24,12 @@ describe('layout', () => {
     assert.deepEqual(offenders.map((f) => path.relative(root, f)), []);
   });
 
+  it('src/services builds no webview message: it imports nothing from src/protocol or src/webviews (the protocols name the services\u2019 shapes)', () => {
+    const files = walk(path.join(root, 'src/services')).filter((f) => f.endsWith('.ts'));
+    const offenders = files.filter((f) => /from\s+['"][./]+\/(protocol|webviews)\//.test(fs.readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders.map((f) => path.relative(root, f)), []);
+  });
+
   it('the check recognises every way of importing vscode, and nothing else', () => {
     for (const src of ["import * as vscode from 'vscode';", 'import type { Uri } from "vscode";', "const v = require('vscode');", "await import('vscode')"]) {
       assert.ok(importsVscode(src), src);

@@ -39,10 +39,10 @@ describe('native stack configuration', function () {
 
   it('resolves user-facing service names, including the compose name "broker"', function () {
     assert.deepEqual(resolveServiceName('broker'), ['kafka']);
-    assert.deepEqual(resolveServiceName('airflow'), ['airflow-webserver', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
+    assert.deepEqual(resolveServiceName('airflow'), ['lineage', 'airflow-webserver', 'airflow-api-server', 'airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer']);
     assert.deepEqual(resolveServiceName('spark-worker'), ['spark-worker']);
     assert.deepEqual(resolveServiceName('postgres'), ['postgres']);
-    assert.throws(() => resolveServiceName('hive'), /Unknown service "hive". Known services: kafka, kafka-2, kafka-3, spark-master, spark-worker, spark-worker-2, spark-worker-3, postgres/);
+    assert.throws(() => resolveServiceName('hive'), /Unknown service "hive". Known services: kafka, kafka-2, kafka-3, spark-master, spark-worker, spark-worker-2, spark-worker-3, lineage, postgres/);
   });
 
   it('scales to 3 Kafka brokers and up to 3 Spark workers: the services, their ports, and what is refused', function () {
@@ -125,7 +125,7 @@ describe('native stack configuration', function () {
     assert.deepEqual(args.slice(0, 4), ['-D', '/s/postgres/data', '-p', '5432']);
     assert.ok(args.includes('listen_addresses=127.0.0.1'));
     assert.ok(args.includes('unix_socket_directories=/s/postgres/run'));
-    assert.deepEqual(servicesFor(['airflow']), ['postgres', 'airflow-webserver', 'airflow-scheduler']);
+    assert.deepEqual(servicesFor(['airflow']), ['lineage', 'postgres', 'airflow-webserver', 'airflow-scheduler']);
   });
 
   it('reads Java and Python versions and knows which Pythons Airflow 2.8.1 supports', function () {

@@ -39,7 +39,7 @@ describe('native stack CLI arguments', function () {
     assert.deepEqual(parseArgs(['up'], { DATAPIPELINE_PORTS: 'sparkMasterUi=18080' }).ports, { sparkMasterUi: 18080 });
     assert.deepEqual(parseArgs(['up', '--ports=kafka=29092'], { DATAPIPELINE_PORTS: 'kafka=1' }).ports, { kafka: 29092 });
     assert.deepEqual(parseArgs(['status'], {}).ports, {});
-    assert.throws(() => parseArgs(['up', '--ports', 'broker=19092'], {}), /"broker=19092" is not a port setting\. Use name=port with names kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi, airflow/);
+    assert.throws(() => parseArgs(['up', '--ports', 'broker=19092'], {}), /"broker=19092" is not a port setting\. Use name=port with names kafka, kafkaController, sparkMaster, sparkMasterUi, sparkWorkerUi, lineage, postgres, airflow/);
   });
 
   it('rejects unknown options, groups and bad --tail values', function () {
@@ -61,16 +61,22 @@ describe('native stack state lock', function () {
 
   it('runs one holder at a time and releases the lock after an error', async function () {
     const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
     const slow = withStateLock(dir, 'first', async () => {
-      await new Promise((r) => setTimeout(r, 0));
       order.push('first in');
-      await new Promise((r) => setTimeout(r, 300));
+      await held; // until the second holder is waiting for the lock
       order.push('first out');
       throw new Error('boom');
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the first holder in', () => order.includes('first in'), 5000);
     let waitedFor = '';
-    const second = withStateLock(dir, 'second', async () => order.push('second'), { onWait: (o) => (waitedFor = o) });
+    const second = withStateLock(dir, 'second', async () => order.push('second'), {
+      onWait: (o) => {
+        waitedFor = o;
+        release();
+      },
+    });
     const [a, b] = await Promise.allSettled([slow, second]);
     assert.match(String((a as PromiseRejectedResult).reason), /boom/);
     assert.equal(b.status, 'fulfilled');

@@ -16,6 +16,8 @@ import { checkSubmittable, SubmitRefusedError } from '../../src/services/spark/s
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { ManualClock } from '../lib/manualClock';
+import { until } from '../lib/until';
 
 /** Trimmed from a real Spark 3.5.0 master's GET /json. */
 const MASTER_JSON = {
@@ -377,33 +379,43 @@ describe('spark: Spark log lines told apart from the job output', () => {
 describe('spark: view model when the master is down', () => {
   it('shows "unreachable" naming the URL, and polls only while visible', async () => {
     let calls = 0;
+    const clock = new ManualClock();
     const client = new SparkMasterClient('http://127.0.0.1:29996', { timeoutMs: 500 });
     const model = new SparkViewModel(
       () => {
         calls++;
         return client;
       },
-      { intervalMs: 100 },
+      { intervalMs: 3000, clock },
     );
+    // a poll is due once the read in flight has ended (it schedules the next)
+    const scheduled = () => until('the next poll to be scheduled', () => clock.pending === 1, 5000);
     try {
       assert.equal(model.state.kind, 'loading');
       await model.refresh();
       const s = model.state as SparkViewState;
       assert.equal(s.kind, 'unreachable');
       assert.ok(s.kind === 'unreachable' && s.message.includes('http://127.0.0.1:29996') && /Start Stack/.test(s.message), JSON.stringify(s));
-      // hidden: no polling
+      // hidden: no polling, however long
       const before = calls;
-      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(clock.pending, 0);
+      await clock.advance(10 * 60_000);
       assert.equal(calls, before);
-      // visible: polls on its own
+      // visible: reads at once, then every 3 s on its own
       model.setVisible(true);
-      await new Promise((r) => setTimeout(r, 600));
-      assert.ok(calls >= before + 2, `polled ${calls - before} times while visible`);
+      await scheduled();
+      assert.equal(calls, before + 1);
+      assert.equal(clock.nextAt! - clock.now(), 3000);
+      await clock.advance(3000);
+      await scheduled();
+      await clock.advance(3000);
+      await scheduled();
+      assert.equal(calls, before + 3, 'polled every 3 s while visible');
+      // hidden again: the next poll is cancelled
       model.setVisible(false);
-      await new Promise((r) => setTimeout(r, 200));
-      const hidden = calls;
-      await new Promise((r) => setTimeout(r, 400));
-      assert.equal(calls, hidden, 'kept polling after the view was hidden');
+      assert.equal(clock.pending, 0);
+      await clock.advance(10 * 60_000);
+      assert.equal(calls, before + 3, 'kept polling after the view was hidden');
     } finally {
       model.dispose();
     }
@@ -435,7 +447,8 @@ describe('spark: view model while the master removes a killed application', () =
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as import('node:net').AddressInfo).port;
-    const model = new SparkViewModel(() => new SparkMasterClient(`http://127.0.0.1:${port}`), { intervalMs: 60_000, fastIntervalMs: 50 });
+    const clock = new ManualClock();
+    const model = new SparkViewModel(() => new SparkMasterClient(`http://127.0.0.1:${port}`), { intervalMs: 60_000, fastIntervalMs: 50, clock });
     try {
       const seen: string[] = [];
       model.onDidChange(() => {
@@ -443,14 +456,17 @@ describe('spark: view model while the master removes a killed application', () =
         if (app) seen.push(app.state);
       });
       model.setVisible(true);
-      const started = Date.now();
-      while (!seen.includes('KILLED') && Date.now() - started < 1500) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(seen.slice(0, 2), ['RUNNING', 'KILLED'], `states shown: ${seen.join(', ')}`);
-      assert.ok(Date.now() - started < 2000, `KILLED shown after ${Date.now() - started} ms (the poll period is 60 s)`);
-      // once settled, back to the normal period: no more reads
-      const after = reads;
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(reads, after, 'kept polling fast after every completed application had its final state');
+      await until('the first read to end', () => clock.pending === 1 && seen.length === 1, 5000);
+      assert.deepEqual(seen, ['RUNNING']);
+      // a completed application still RUNNING: read again after the fast period, not the 60 s poll
+      assert.equal(clock.nextAt! - clock.now(), 50);
+      await clock.advance(50);
+      await until('the second read to end', () => clock.pending === 1 && seen.length === 2, 5000);
+      assert.deepEqual(seen, ['RUNNING', 'KILLED']);
+      // once settled, back to the normal period
+      assert.equal(clock.nextAt! - clock.now(), 60_000, 'kept polling fast after every completed application had its final state');
+      await clock.advance(59_999);
+      assert.equal(reads, 2);
     } finally {
       model.dispose();
       server.close();

@@ -7,6 +7,7 @@ import { addStackToWorkspace, prepareStackDir, StackExistsError } from '../../sr
 import { StackStatusModel, summarize } from '../../src/services/stack/statusModel';
 import type { ServiceStatus, StackBackend } from '../../src/services/stack/types';
 import { until } from '../lib/until';
+import { ManualClock } from '../lib/manualClock';
 
 const status = (id: string, over: Partial<ServiceStatus> = {}): ServiceStatus => ({ id, label: id, state: 'running', health: 'healthy', ports: [], ...over });
 
@@ -88,7 +89,7 @@ describe('stack: backend selection, stack files, status summary', () => {
       kind: 'docker',
       status: async () => {
         reads++;
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setImmediate(r)); // a read takes a turn of the event loop, as a real one does
         return current;
       },
       onDidChange: (l: () => void) => {
@@ -97,14 +98,20 @@ describe('stack: backend selection, stack files, status summary', () => {
       },
       endpoints: () => ENDPOINTS,
     } as unknown as StackBackend;
-    const model = new StackStatusModel(backend, { debounceMs: 20 });
+    const clock = new ManualClock();
+    const model = new StackStatusModel(backend, { debounceMs: 20, clock });
     let fired = 0;
     model.onDidChange(() => fired++);
     await model.refresh();
     assert.equal(fired, 1);
     current = [status('kafka', { state: 'exited', exitCode: 1 })];
-    for (let i = 0; i < 10; i++) for (const l of listeners) l();
-    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 10; i++) {
+      for (const l of listeners) l();
+      await clock.advance(5); // within the debounce of the one before
+    }
+    assert.equal(reads, 1, 'read before the burst ended');
+    await clock.advance(20);
+    await until('the read after the burst', () => fired === 2, 2000);
     assert.equal(reads, 2, 'ten events in a burst caused more than one read');
     assert.equal(fired, 2);
     assert.equal(model.services[0].state, 'exited');
@@ -133,13 +140,20 @@ describe('stack status model: nothing goes stale, nothing freezes', () => {
   it('a service left starting (changed by another window) is read again until it settles, with no event', async () => {
     let state: ServiceStatus = status('spark-worker', { state: 'running', health: 'starting' });
     const f = fake(() => [state]);
-    const model = new StackStatusModel(f.backend, { settleMs: 30 });
+    const clock = new ManualClock();
+    const model = new StackStatusModel(f.backend, { settleMs: 2000, clock });
     try {
       await model.refresh();
+      // still starting: read again in 2 s, with no event
+      assert.equal(clock.nextAt! - clock.now(), 2000);
+      await clock.advance(2000);
+      assert.equal(f.reads(), 2);
       state = status('spark-worker', { state: 'running', health: 'healthy' });
+      await clock.advance(2000);
       await until('the settled health to be read with no event', () => model.services[0]?.health === 'healthy', 2000);
       const reads = f.reads();
-      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(clock.pending, 0, 'once settled, nothing scheduled');
+      await clock.advance(10 * 60_000);
       assert.equal(f.reads(), reads, 'once settled, no more reads without an event');
     } finally {
       model.dispose();
@@ -149,11 +163,13 @@ describe('stack status model: nothing goes stale, nothing freezes', () => {
   it('a status read that never answers fails after the timeout instead of holding every later read', async () => {
     let hang = true;
     const f = fake(() => (hang ? new Promise<ServiceStatus[]>(() => undefined) : [status('kafka')]));
-    const model = new StackStatusModel(f.backend, { statusTimeoutMs: 100 });
+    const clock = new ManualClock();
+    const model = new StackStatusModel(f.backend, { statusTimeoutMs: 20_000, clock });
     try {
-      const t0 = Date.now();
-      await assert.rejects(model.refresh(), /The native stack did not answer a status read within 0 s/);
-      assert.ok(Date.now() - t0 < 1000);
+      const read = model.refresh();
+      const failed = assert.rejects(read, /The native stack did not answer a status read within 20 s/);
+      await clock.advance(20_000);
+      await failed;
       hang = false;
       assert.deepEqual((await model.refresh()).map((s) => s.id), ['kafka'], 'the next read goes through');
     } finally {

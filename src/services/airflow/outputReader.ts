@@ -7,9 +7,8 @@
  */
 import type { KafkaService } from '../kafka/kafkaClient';
 import { MessageStore } from '../kafka/messageStore';
-import { rowOf } from '../kafka/rows';
+import { rowOf, type MessageRow } from '../kafka/rows';
 import { TopicReader } from '../kafka/topicReader';
-import type { RowData } from '../../protocol/messageBrowser';
 import type { OutputRange, OutputRecord } from './streamingRun';
 import { toOutputRecord } from './streamingRun';
 
@@ -61,9 +60,9 @@ export class OutputMessages {
   }
 
   /** Rows [start, start+count) for the table, with a cell per field column. */
-  page(start: number, count: number): RowData[] {
+  page(start: number, count: number): MessageRow[] {
     const columns = this.columns();
-    const out: RowData[] = [];
+    const out: MessageRow[] = [];
     for (let i = Math.max(0, start); i < Math.min(this.order.length, start + count); i++) {
       const seq = this.order[i];
       const row = rowOf(this.store, seq);

@@ -10,12 +10,45 @@ import { emptyOutput, readOutputRange, type OutputMessages } from './outputReade
 import { parseAppId } from '../spark/driverOutput';
 import { orderTasks, OutputRange, parseOutputRange, STREAMING_TASK_ORDER, summarizeTasks } from './streamingRun';
 import { traceRun, type TraceSources } from './runTrace';
-import type { OutputViewerData } from '../../protocol/outputViewer';
+import type { RunTrace } from './runTrace';
 import { errorMessage } from '../util/errors';
+
+/** A task of the run as the output viewer lists it. */
+export interface RunSummaryTask {
+  taskId: string;
+  state?: string;
+  tryNumber: number;
+  /** "12s", "1m 05s" or "" */
+  duration: string;
+}
+
+/** A run as the output viewer shows it: its tasks, the messages it wrote (counted; paged separately), its trace. */
+export interface RunSummary {
+  dagId: string;
+  runId: string;
+  runState: string;
+  /** "1m 05s" */
+  runDuration: string;
+  topic: string;
+  tasks: RunSummaryTask[];
+  /** how many of the run's messages the host holds (the table pages them) */
+  total: number;
+  /** the messages' JSON fields, as table columns (empty: show key and value) */
+  columns: string[];
+  /** bumps on each load; pages of an older load are dropped */
+  version: number;
+  /** why there are no records, a problem reading them, or that only the first N are held */
+  note?: string;
+  sparkAppId?: string;
+  /** the connection the run was read from ("Local stack", "Team prod · read-only") */
+  connection?: string;
+  /** the run traced: task tries on a timeline, the Spark applications it started, the Kafka ranges it read and wrote */
+  trace?: RunTrace;
+}
 
 /** What the output viewer shows for a run: the summary the page draws, and the messages it pages. */
 export interface RunOutput {
-  data: OutputViewerData;
+  data: RunSummary;
   messages: OutputMessages;
 }
 
@@ -44,7 +77,7 @@ export async function collectRunOutput(
   tracing.catch(() => undefined); // awaited below; a failure of the output part first must not leave it unhandled
   const tasks = orderTasks(tis);
   const runSecs = spanSeconds(run.startDate, run.endDate);
-  const data: OutputViewerData = {
+  const data: RunSummary = {
     dagId,
     runId,
     runState: run.state,

@@ -17,8 +17,11 @@
  * metadata. Offsets deleted by retention are skipped to the partition's start and reported.
  */
 import type { Kafka } from 'kafkajs';
-import { parseUndecodable, UndecodableBatchError, type UndecodableBatch } from './codecs';
-import { createCluster, isConnectionError, kafkaErrorType, READ_COMMITTED, READ_UNCOMMITTED, type InternalCluster, type RawRecord } from './kafkaInternals';
+import { UndecodableBatchError, type UndecodableBatch } from './codecs';
+import { createCluster, isConnectionError, kafkaErrorType, READ_COMMITTED, READ_UNCOMMITTED, type InternalCluster } from './kafkaInternals';
+import { classify, itemEnd } from './readItems';
+
+export { headerList } from './readItems';
 
 export type IsolationLevel = 'read_committed' | 'read_uncommitted';
 
@@ -127,8 +130,6 @@ export class PreparedConnection {
 function levelOf(isolation: IsolationLevel | undefined): number {
   return isolation === 'read_uncommitted' ? READ_UNCOMMITTED : READ_COMMITTED;
 }
-
-const ABORT = 0;
 
 export class TopicReader {
   /** next offset not yet handed to onFetch, per partition */
@@ -349,7 +350,7 @@ export class TopicReader {
       for (const p of t.partitions) {
         const from = this.fetchPos.get(p.partition);
         if (this.finished.has(p.partition) || from === undefined) continue;
-        const items = this.classify(p.messages, from, p.abortedTransactions);
+        const items = classify(p.messages, from, p.abortedTransactions);
         let next = from;
         for (const it of items) next = Math.max(next, itemEnd(it));
         this.fetchPos.set(p.partition, next);
@@ -357,50 +358,6 @@ export class TopicReader {
       }
     }
     return out;
-  }
-
-  /** Records at or after `from`, in offset order, as ReadItems (see the file comment). */
-  private classify(messages: RawRecord[], from: number, abortedList: Array<{ producerId: string; firstOffset: string }>): ReadItem[] {
-    const items: ReadItem[] = [];
-    const aborted = [...(abortedList ?? [])].sort((a, b) => Number(a.firstOffset) - Number(b.firstOffset));
-    const inAborted = new Set<string>();
-    let last = from - 1;
-    for (const m of messages) {
-      const offset = Number(m.offset);
-      const ctx = m.batchContext;
-      while (aborted.length && offset >= Number(aborted[0].firstOffset)) inAborted.add(aborted.shift()!.producerId);
-      if (offset <= last) continue; // before the fetch offset (a compressed batch starts earlier), or a placeholder repeat
-      const undecodable = parseUndecodable(m.headers);
-      if (undecodable) {
-        items.push({ kind: 'undecodable', batch: undecodable });
-        last = undecodable.lastOffset;
-        continue;
-      }
-      last = offset;
-      if (m.isControlRecord || ctx.isControlBatch) {
-        const type = m.key && m.key.length >= 4 ? m.key.readInt16BE(2) : -1;
-        if (type === ABORT) inAborted.delete(ctx.producerId);
-        items.push({ kind: 'control', offset, producerId: ctx.producerId, commit: type !== ABORT });
-        continue;
-      }
-      if (ctx.inTransaction && inAborted.has(ctx.producerId)) {
-        items.push({ kind: 'aborted', offset });
-        continue;
-      }
-      items.push({
-        kind: 'record',
-        record: {
-          offset,
-          timestamp: Number(m.timestamp),
-          key: m.key,
-          value: m.value,
-          headers: headerList(m.headers),
-          transactional: ctx.inTransaction,
-          producerId: ctx.producerId,
-        },
-      });
-    }
-    return items;
   }
 
   /** OFFSET_OUT_OF_RANGE: the data was deleted (retention) or the offset is past the end. */
@@ -446,27 +403,4 @@ export class TopicReader {
       }
     }
   }
-}
-
-function itemEnd(it: ReadItem): number {
-  switch (it.kind) {
-    case 'record':
-      return it.record.offset + 1;
-    case 'undecodable':
-      return it.batch.lastOffset + 1;
-    default:
-      return it.offset + 1;
-  }
-}
-
-/** kafkajs' header object (repeated keys become arrays) as an ordered list, repeats kept. */
-export function headerList(h: Record<string, unknown> | undefined): Array<{ key: string; value: Buffer | null }> {
-  const out: Array<{ key: string; value: Buffer | null }> = [];
-  if (!h) return out;
-  for (const key in h) {
-    const v = h[key];
-    const vals = Array.isArray(v) ? v : [v];
-    for (const x of vals) out.push({ key, value: x === undefined || x === null ? null : Buffer.isBuffer(x) ? x : Buffer.from(String(x)) });
-  }
-  return out;
 }

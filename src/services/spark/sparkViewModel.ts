@@ -8,6 +8,7 @@ import { isFinalAppState, type SparkApplication, type SparkMasterStatus } from '
 import { SparkMasterClient, SparkUnreachableError } from './sparkMasterClient';
 import type { PartitionLag, StreamingQuery } from './streaming';
 import { errorMessage } from '../util/errors';
+import { systemClock, type Clock } from '../util/clock';
 
 export type SparkViewState =
   | { kind: 'loading'; uiUrl: string }
@@ -27,6 +28,8 @@ export interface SparkViewModelOptions {
   fastIntervalMs?: number;
   /** the streaming queries of these running applications with their lag (read only while some run) */
   streaming?: (appIds: string[]) => Promise<StreamingStatus[]>;
+  /** its time and timers (tests move a ManualClock) */
+  clock?: Clock;
 }
 
 /** Running time of an app at `now`: ticking for running ones, the master's figure otherwise. */
@@ -59,7 +62,7 @@ export class SparkViewModel implements Disposable {
   private _state: SparkViewState;
   private readonly listeners = new Set<() => void>();
   private visible = false;
-  private timer?: NodeJS.Timeout;
+  private timer?: unknown;
   private inFlight?: Promise<void>;
   private readonly waiters: Array<{ pred: (s: SparkMasterStatus) => boolean; resolve: () => void; until: number }> = [];
   private disposed = false;
@@ -68,6 +71,7 @@ export class SparkViewModel implements Disposable {
   private readonly intervalMs: number;
   private readonly fastIntervalMs: number;
   private readonly streaming?: SparkViewModelOptions['streaming'];
+  private readonly clock: Clock;
 
   constructor(
     private readonly clientProvider: () => SparkMasterClient,
@@ -76,6 +80,7 @@ export class SparkViewModel implements Disposable {
     this.intervalMs = opts.intervalMs ?? 3000;
     this.fastIntervalMs = opts.fastIntervalMs ?? 250;
     this.streaming = opts.streaming;
+    this.clock = opts.clock ?? systemClock;
     this._state = { kind: 'loading', uiUrl: this.uiUrl() };
   }
 
@@ -130,15 +135,16 @@ export class SparkViewModel implements Disposable {
   waitFor(pred: (s: SparkMasterStatus) => boolean, timeoutMs = 30000): Promise<boolean> {
     if (this._state.kind === 'ok' && pred(this._state.status)) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
-      const w = { pred, resolve: () => resolve(true), until: Date.now() + timeoutMs };
+      const w = { pred, resolve: () => resolve(true), until: this.clock.now() + timeoutMs };
       this.waiters.push(w);
-      setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         const i = this.waiters.indexOf(w);
         if (i >= 0) {
           this.waiters.splice(i, 1);
           resolve(false);
         }
-      }, timeoutMs).unref?.();
+      }, timeoutMs);
+      (timer as { unref?: () => void } | undefined)?.unref?.();
       void this.refresh();
     });
   }
@@ -168,7 +174,7 @@ export class SparkViewModel implements Disposable {
 
   dispose(): void {
     this.disposed = true;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.listeners.clear();
     for (const w of this.waiters.splice(0)) w.resolve();
   }
@@ -186,7 +192,7 @@ export class SparkViewModel implements Disposable {
     let next: SparkViewState;
     try {
       const status = applyDriverOutcomes(await client.status(), this.driverExits);
-      next = { kind: 'ok', uiUrl: client.uiUrl, status, fetchedAt: Date.now() };
+      next = { kind: 'ok', uiUrl: client.uiUrl, status, fetchedAt: this.clock.now() };
       const running = status.activeApps.map((a) => a.id);
       if (this.streaming && running.length) {
         // only while applications run (and the view polls only while visible): no cost otherwise
@@ -213,15 +219,15 @@ export class SparkViewModel implements Disposable {
   }
 
   private schedule(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (this.disposed) return;
-    const now = Date.now();
+    const now = this.clock.now();
     const waiting = this.waiters.some((w) => w.until > now);
     if (!this.visible && !waiting) return;
     // the master lists an application it is removing (a kill from its web UI or from here) among the
     // completed ones before it marks it KILLED: read again soon rather than show it RUNNING for a poll
     const settling = this._state.kind === 'ok' && this._state.status.completedApps.some((a) => !isFinalAppState(a.state));
-    this.timer = setTimeout(() => void this.refresh(), waiting || settling ? this.fastIntervalMs : this.intervalMs);
+    this.timer = this.clock.setTimeout(() => void this.refresh(), waiting || settling ? this.fastIntervalMs : this.intervalMs);
   }
 }

@@ -4,7 +4,8 @@
  * order and waves, ids, labels, groups, ports and which setting moves them, health probe, start
  * timeout, the compose service and profile, the addresses it gives the views and DAGs).
  *
- * Adding a service = one entry here + its compose block (and image) + its native run spec.
+ * The entries are in catalogEntries.ts. Adding a service = one entry there + its compose block + its
+ * program (a stdlib Python script under stack/ needs nothing else: `run`, `health: 'http'`).
  * `test/unit/catalog.test.ts` fails when the compose file and this catalog disagree.
  * No `vscode` import (the CLI, the MCP server and plain mocha use it).
  */
@@ -12,8 +13,8 @@ import type { AirflowMajor } from './airflowVersion';
 import { DEFAULT_SCALE, MAX_SCALE, type StackScale } from './scale';
 import type { StackEndpoints } from './types';
 
-/** Every address of the stack is on loopback. */
-export const HOST = '127.0.0.1';
+export { HOST } from './host';
+import { HOST } from './host';
 
 /** Service groups a caller may limit the stack to (env DATAPIPELINE_TEST_SERVICES=kafka,spark). */
 export type ServiceGroup = 'kafka' | 'spark' | 'airflow';
@@ -22,8 +23,9 @@ export const ALL_GROUPS: ServiceGroup[] = ['kafka', 'spark', 'airflow'];
 /**
  * How a service's health is read (one probe per kind; both the start wait and the Stack view use it).
  * `compose`: the compose file's own healthcheck (or a one-shot's exit 0), for services only Docker runs.
+ * `http`: natively, a GET of the entry's `healthPath` on its first port answers 2xx (Docker: its compose healthcheck).
  */
-export type HealthProbe = 'kafka' | 'spark-master' | 'spark-worker' | 'postgres' | 'airflow-web' | 'airflow-scheduler' | 'airflow-dag-processor' | 'airflow-triggerer' | 'compose';
+export type HealthProbe = 'kafka' | 'spark-master' | 'spark-worker' | 'postgres' | 'airflow-web' | 'airflow-scheduler' | 'airflow-dag-processor' | 'airflow-triggerer' | 'compose' | 'http';
 
 export interface CatalogPort {
   /** shown in the Stack view, e.g. "Kafka bootstrap" */
@@ -59,6 +61,13 @@ export interface CatalogService {
   wave?: string;
   ports: CatalogPort[];
   health: HealthProbe;
+  /** with health `http`: the path a GET of answers 2xx when the service is healthy */
+  healthPath?: string;
+  /**
+   * How the native backend runs a Python script of the stack folder with the stack's Python (for a
+   * service with no spec of its own in native/serviceSpecs.ts): the script and its arguments.
+   */
+  run?: { python: (a: RunArgs) => string[] };
   /** how long a start may take before the service counts as failed */
   startTimeoutMs: number;
   /** its compose service (per Airflow when the two Airflows have their own), and profile when not started by default */
@@ -78,157 +87,18 @@ export interface CatalogService {
   provides?: Partial<Record<keyof StackEndpoints | (string & {}), (port: PortOf, scale: StackScale) => string>>;
 }
 
+/** What a native run spec is given: the ports, the stack folder and this service's own state folder. */
+export interface RunArgs {
+  port: PortOf;
+  stackDir: string;
+  dataDir: string;
+}
+
 /** The port of a key for instance i of a service (native: the ports setting; Docker: the .env). */
 export type PortOf = (key: string, instance?: number) => number;
 
-const AIRFLOW_PROFILE: Record<AirflowMajor, string> = { 2: 'airflow2', 3: 'airflow3' };
-const airflowUi: CatalogPort = { name: 'Airflow UI', key: 'airflow', default: 8085, composeVar: 'AIRFLOW_PORT', http: true };
-const airflowUrl = (p: PortOf) => `http://${HOST}:${p('airflow')}`;
-
-export const CATALOG: readonly CatalogService[] = [
-  {
-    id: 'kafka',
-    label: 'Kafka broker{n} (KRaft)',
-    group: 'kafka',
-    scaledBy: 'kafkaBrokers',
-    dependsOn: [],
-    ports: [
-      { name: 'Kafka bootstrap', key: 'kafka', default: 9092, step: 2, composeVar: 'KAFKA_PORT' },
-      { name: 'Kafka controller', key: 'kafkaController', default: 9093, step: 2, nativeOnly: true },
-    ],
-    health: 'kafka',
-    startTimeoutMs: 180_000,
-    compose: { service: 'broker', instanceServices: true, instanceProfile: 'kafka-cluster' },
-    provides: {
-      kafkaBootstrap: (p, scale) => Array.from({ length: scale.kafkaBrokers }, (_, i) => `${HOST}:${p('kafka', i)}`).join(','),
-    },
-  },
-  {
-    id: 'kafka-ui',
-    label: 'Kafka UI',
-    group: 'kafka',
-    dependsOn: ['kafka'],
-    ports: [{ name: 'Kafka UI', key: 'kafkaUi', default: 8090, composeVar: 'KAFKA_UI_PORT', http: true }],
-    health: 'compose',
-    startTimeoutMs: 180_000,
-    // an upstream image: started when it can be had, else the rest runs without it
-    compose: { service: 'kafka-ui', profile: 'kafka-ui' },
-    backends: ['docker'],
-    optional: true,
-  },
-  {
-    id: 'spark-master',
-    label: 'Spark master',
-    group: 'spark',
-    dependsOn: [],
-    ports: [
-      { name: 'Spark master', key: 'sparkMaster', default: 7077, composeVar: 'SPARK_MASTER_PORT' },
-      { name: 'Spark master UI', key: 'sparkMasterUi', default: 8080, composeVar: 'SPARK_MASTER_UI_PORT', http: true },
-    ],
-    health: 'spark-master',
-    startTimeoutMs: 180_000,
-    compose: { service: 'spark-master' },
-    provides: {
-      sparkMasterUrl: (p) => `spark://${HOST}:${p('sparkMaster')}`,
-      sparkUiUrl: (p) => `http://${HOST}:${p('sparkMasterUi')}`,
-    },
-  },
-  {
-    id: 'spark-worker',
-    label: 'Spark worker{n}',
-    group: 'spark',
-    scaledBy: 'sparkWorkers',
-    dependsOn: ['spark-master'],
-    ports: [{ name: 'Spark worker UI', key: 'sparkWorkerUi', default: 8081, step: 1, http: true, nativeOnly: true }],
-    health: 'spark-worker',
-    startTimeoutMs: 180_000,
-    compose: { service: 'spark-worker' },
-  },
-  {
-    id: 'postgres',
-    label: 'PostgreSQL (Airflow metadata DB)',
-    group: 'airflow',
-    dependsOn: [],
-    ports: [{ name: 'PostgreSQL', key: 'postgres', default: 5432, nativeOnly: true }],
-    health: 'postgres',
-    startTimeoutMs: 120_000,
-    compose: { service: 'postgres' },
-  },
-  {
-    id: 'airflow-init',
-    label: 'Airflow init (DB migration, admin user, spark_cluster connection)',
-    airflowLabel: { 3: 'Airflow 3 init (database airflow3, migration, spark_cluster connection)' },
-    group: 'airflow',
-    dependsOn: ['postgres'],
-    ports: [],
-    health: 'compose',
-    startTimeoutMs: 480_000,
-    // the native stack runs this step as the Airflow services' first-start preparation (airflowInit.ts)
-    compose: { service: { 2: 'airflow-init', 3: 'airflow3-init' }, profile: AIRFLOW_PROFILE },
-    backends: ['docker'],
-  },
-  {
-    id: 'airflow-webserver',
-    label: 'Airflow webserver',
-    group: 'airflow',
-    airflow: 2,
-    dependsOn: ['postgres'],
-    wave: 'airflow',
-    ports: [airflowUi],
-    health: 'airflow-web',
-    startTimeoutMs: 480_000,
-    compose: { service: 'airflow-webserver', profile: AIRFLOW_PROFILE[2] },
-    provides: { airflowUrl },
-  },
-  {
-    id: 'airflow-api-server',
-    label: 'Airflow API server (UI and REST API)',
-    group: 'airflow',
-    airflow: 3,
-    dependsOn: ['postgres'],
-    wave: 'airflow',
-    ports: [airflowUi],
-    health: 'airflow-web',
-    startTimeoutMs: 480_000,
-    compose: { service: 'airflow-api-server', profile: AIRFLOW_PROFILE[3] },
-    provides: { airflowUrl },
-  },
-  {
-    id: 'airflow-scheduler',
-    label: 'Airflow scheduler',
-    group: 'airflow',
-    dependsOn: ['postgres'],
-    wave: 'airflow',
-    ports: [],
-    health: 'airflow-scheduler',
-    startTimeoutMs: 480_000,
-    compose: { service: { 2: 'airflow-scheduler', 3: 'airflow3-scheduler' }, profile: AIRFLOW_PROFILE },
-  },
-  {
-    id: 'airflow-dag-processor',
-    label: 'Airflow DAG processor',
-    group: 'airflow',
-    airflow: 3,
-    dependsOn: ['postgres'],
-    wave: 'airflow',
-    ports: [],
-    health: 'airflow-dag-processor',
-    startTimeoutMs: 480_000,
-    compose: { service: 'airflow-dag-processor', profile: AIRFLOW_PROFILE[3] },
-  },
-  {
-    id: 'airflow-triggerer',
-    label: 'Airflow triggerer',
-    group: 'airflow',
-    airflow: 3,
-    dependsOn: ['postgres'],
-    wave: 'airflow',
-    ports: [],
-    health: 'airflow-triggerer',
-    startTimeoutMs: 480_000,
-    compose: { service: 'airflow-triggerer', profile: AIRFLOW_PROFILE[3] },
-  },
-];
+export { CATALOG } from './catalogEntries';
+import { CATALOG } from './catalogEntries';
 
 /** One running instance of a catalog entry ("kafka-2" is instance 1 of "kafka"). */
 export interface StackService {

@@ -4,6 +4,7 @@
  * "8/8 running" summary. No `vscode` import.
  */
 import type { Disposable, ServiceStatus, StackBackend, StackEndpoints } from './types';
+import { systemClock, type Clock } from '../util/clock';
 
 export interface StackSummary {
   /** services where they should be: running and healthy (or without a health check), or a one-shot that completed */
@@ -45,6 +46,8 @@ export interface StackStatusModelOptions {
   /** a read that takes longer fails (default 20 s): a backend that hangs never freezes the views */
   statusTimeoutMs?: number;
   onError?: (err: unknown) => void;
+  /** its time and timers (tests move a ManualClock) */
+  clock?: Clock;
 }
 
 /** A service on its way somewhere: its state or health will change with no event to say so. */
@@ -57,8 +60,9 @@ export class StackStatusModel implements Disposable {
   private currentEndpoints: StackEndpoints;
   private readonly listeners = new Set<() => void>();
   private readonly backendSub: Disposable;
-  private timer?: NodeJS.Timeout;
-  private settleTimer?: NodeJS.Timeout;
+  private timer?: unknown;
+  private settleTimer?: unknown;
+  private readonly clock: Clock;
   private inFlight?: Promise<readonly ServiceStatus[]>;
   private again = false;
   private disposed = false;
@@ -69,9 +73,10 @@ export class StackStatusModel implements Disposable {
     readonly backend: StackBackend,
     private readonly opts: StackStatusModelOptions = {},
   ) {
+    this.clock = opts.clock ?? systemClock;
     this.currentEndpoints = backend.endpoints();
     this.backendSub = backend.onDidChange(() => {
-      this.lastEventAt = Date.now();
+      this.lastEventAt = this.clock.now();
       this.schedule();
     });
   }
@@ -99,8 +104,8 @@ export class StackStatusModel implements Disposable {
 
   private schedule(): void {
     if (this.disposed) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.refresh().catch((err: unknown) => this.opts.onError?.(err));
     }, this.opts.debounceMs ?? 100);
@@ -135,19 +140,19 @@ export class StackStatusModel implements Disposable {
 
   private readStatus(): Promise<ServiceStatus[]> {
     const ms = this.opts.statusTimeoutMs ?? 20_000;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     return Promise.race([
       this.backend.status(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`The ${this.backend.kind} stack did not answer a status read within ${Math.round(ms / 1000)} s.`)), ms);
+        timer = this.clock.setTimeout(() => reject(new Error(`The ${this.backend.kind} stack did not answer a status read within ${Math.round(ms / 1000)} s.`)), ms);
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => this.clock.clearTimeout(timer));
   }
 
   /** Reads again soon while anything is settling (see settleMs). */
   private scheduleSettle(): void {
     if (this.disposed || this.settleTimer || !this.current.some(settling)) return;
-    this.settleTimer = setTimeout(() => {
+    this.settleTimer = this.clock.setTimeout(() => {
       this.settleTimer = undefined;
       this.refresh().catch((err: unknown) => this.opts.onError?.(err));
     }, this.opts.settleMs ?? 2000);
@@ -155,8 +160,8 @@ export class StackStatusModel implements Disposable {
 
   dispose(): void {
     this.disposed = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.settleTimer) clearTimeout(this.settleTimer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    if (this.settleTimer) this.clock.clearTimeout(this.settleTimer);
     this.backendSub.dispose();
     this.listeners.clear();
   }

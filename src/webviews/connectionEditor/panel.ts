@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../../featureContext';
-import { describeRejected, onValidMessage, PanelHost } from '../host';
+import { describeRejected, HostedPanelBase, onValidMessage, PanelHost, reportFailures } from '../host';
 import { oauthPlainHttpWarning, plainHttpWarning } from '../../services/airflow/credentials';
 import { checkConnection } from '../../services/connections/check';
 import { EMPTY_FORM, formToProfile, profileToForm, type ConnectionForm, type TypedSecrets } from '../../services/connections/form';
@@ -18,15 +18,13 @@ export const CONNECTION_EDITOR_VIEW_TYPE = 'datapipeline.connectionEditor';
 
 const host = new PanelHost<ConnectionEditorPanel>(CONNECTION_EDITOR_VIEW_TYPE, {
   name: 'connectionEditor',
-  stylesheets: ['connectionEditor/style.css'],
+  stylesheets: ['shared/requests.css', 'connectionEditor/style.css'],
   title: 'Connection',
   rootId: 'root',
   placeholder: 'Loading…',
 });
 
-export class ConnectionEditorPanel implements vscode.Disposable {
-  private disposed = false;
-  private readonly disposables: vscode.Disposable[] = [];
+export class ConnectionEditorPanel extends HostedPanelBase {
   /** resolves with the saved connection's id, or undefined when the panel closed without saving */
   private settle?: (id: string | undefined) => void;
   readonly saved = new Promise<string | undefined>((r) => (this.settle = r));
@@ -38,13 +36,14 @@ export class ConnectionEditorPanel implements vscode.Disposable {
   }
 
   private constructor(
-    private readonly key: string,
-    readonly panel: vscode.WebviewPanel,
+    key: string,
+    panel: vscode.WebviewPanel,
     private readonly ctx: FeatureContext,
     private readonly profile: ConnectionProfile | undefined,
   ) {
+    super(panel, () => host.release(key, this));
     const log = ctx.logger('connections');
-    this.disposables.push(onValidMessage(panel.webview, isFromConnectionEditor, (m) => this.onMessage(m), (v) => log.warn(describeRejected(v))));
+    this.register(onValidMessage(panel.webview, isFromConnectionEditor, (m) => this.onMessage(m), (v) => log.warn(describeRejected(v)), reportFailures(log, 'connection form')));
   }
 
   private post(m: ToConnectionEditor): void {
@@ -118,13 +117,10 @@ export class ConnectionEditorPanel implements vscode.Disposable {
     this.dispose();
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.disposed) return;
-    this.disposed = true;
     this.settle?.(undefined);
-    host.release(this.key, this);
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
+    super.dispose();
   }
 
   static disposeAll(): void {

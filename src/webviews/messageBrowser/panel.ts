@@ -4,7 +4,7 @@
  * clipboard, "produce again").
  */
 import * as vscode from 'vscode';
-import { describeRejected, onValidMessage, PanelHost } from '../host';
+import { describeRejected, HostedPanelBase, onValidMessage, PanelHost, reportFailures } from '../host';
 import type { FeatureContext } from '../../featureContext';
 import { KafkaService, type KafkaServiceOptions } from '../../services/kafka/kafkaClient';
 import { LOCAL_CONNECTION_ID } from '../../services/connections/profile';
@@ -53,23 +53,23 @@ export async function openMessageBrowser(ctx: FeatureContext, opts: OpenMessageB
 
 const host = new PanelHost<MessageBrowserPanel>(MESSAGE_BROWSER_VIEW_TYPE, {
   name: 'messageBrowser',
-  stylesheets: ['shared/messageTable.css', 'messageBrowser/messageBrowser.css'],
+  stylesheets: ['shared/messageTable.css', 'shared/requests.css', 'messageBrowser/messageBrowser.css'],
   title: 'Message browser',
   rootId: 'app',
   placeholder: 'Loading…',
 });
 
-export class MessageBrowserPanel implements vscode.Disposable {
+export class MessageBrowserPanel extends HostedPanelBase {
   readonly controller: MessageBrowserController;
   private readonly service: KafkaService;
-  private readonly disposables: vscode.Disposable[] = [];
 
   private constructor(
     readonly key: string,
-    readonly panel: vscode.WebviewPanel,
+    panel: vscode.WebviewPanel,
     deps: MessageBrowserDeps,
     opts: OpenMessageBrowserOptions,
   ) {
+    super(panel, () => host.release(key, this));
     const log = deps.ctx.logger('messageBrowser');
     const post = (m: ToWebview) => void panel.webview.postMessage(m);
     // one client per panel: closing the panel disconnects everything it opened
@@ -115,7 +115,9 @@ export class MessageBrowserPanel implements vscode.Disposable {
         },
       },
     });
-    this.disposables.push(onValidMessage(panel.webview, isToHost, (m) => this.controller.handle(m), (m) => log.warn(describeRejected(m))));
+    // the reader stops first; its client disconnects once it has
+    this.register({ dispose: () => void this.controller.dispose().finally(() => this.service.dispose()) });
+    this.register(onValidMessage(panel.webview, isToHost, (m) => this.controller.handle(m), (m) => log.warn(describeRejected(m)), reportFailures(log, 'message browser')));
     // connect while the webview loads; reading starts when it is ready (reading during the load
     // slowed the panel start to 1.4-1.5x an empty webview's, as both want the 2 cores)
     this.controller.prepare();
@@ -132,17 +134,6 @@ export class MessageBrowserPanel implements vscode.Disposable {
       (panel) => new MessageBrowserPanel(key, panel, deps, opts),
       (existing) => opts.start && void existing.controller.handle({ type: 'start', form: opts.start }),
     );
-  }
-
-  private disposed = false;
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    host.release(this.key, this);
-    void this.controller.dispose().finally(() => this.service.dispose());
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
   }
 
   static disposeAll(): void {

@@ -5,7 +5,7 @@
  * view by request id and gets them answered from the store of the load it shows.
  */
 import * as vscode from 'vscode';
-import { describeRejected, onValidMessage, PanelHost } from '../host';
+import { describeRejected, HostedPanelBase, onValidMessage, PanelHost, reportFailures } from '../host';
 import type { RunOutput } from '../../services/airflow/runOutput';
 import type { KafkaRange } from '../../services/airflow/runTrace';
 import { MAX_PAGE_ROWS } from '../../protocol/guards';
@@ -24,18 +24,18 @@ export interface OutputViewerHost {
   /** the message browser on exactly this range of the run */
   openMessages(dagId: string, runId: string, range: KafkaRange): Promise<void>;
   openInAirflow(dagId: string, runId: string): Promise<void>;
+  /** where rejected messages and failed requests are logged (default: the console) */
+  readonly log?: { warn(m: string): void; error(m: string): void };
 }
 
-export class OutputViewerPanel implements vscode.Disposable {
+export class OutputViewerPanel extends HostedPanelBase {
   private static readonly host = new PanelHost<OutputViewerPanel>(OUTPUT_VIEWER_VIEW_TYPE, {
     name: 'outputViewer',
-    stylesheets: ['shared/messageTable.css', 'outputViewer/style.css'],
+    stylesheets: ['shared/messageTable.css', 'shared/requests.css', 'outputViewer/style.css'],
     title: 'Output viewer',
     rootId: 'root',
     placeholder: '<p class="note">Loading…</p>',
   });
-  private disposed = false;
-  private readonly disposables: vscode.Disposable[] = [];
   private last?: RunOutput;
   private loads = 0;
   /** resolves when the webview said it is ready and the data was posted (tests and commands await it) */
@@ -52,12 +52,14 @@ export class OutputViewerPanel implements vscode.Disposable {
   }
 
   private constructor(
-    readonly panel: vscode.WebviewPanel,
+    panel: vscode.WebviewPanel,
     private readonly host: OutputViewerHost,
     readonly dagId: string,
     readonly runId: string,
   ) {
-    this.disposables.push(onValidMessage(panel.webview, isFromOutputViewer, (m) => this.onMessage(m), (v) => console.warn(`DataPipeline output viewer: ${describeRejected(v)}`)));
+    super(panel, () => OutputViewerPanel.host.release(`${dagId}/${runId}`, this));
+    const log = host.log ?? { warn: (m: string) => console.warn(`DataPipeline run view: ${m}`), error: (m: string) => console.error(`DataPipeline run view: ${m}`) };
+    this.register(onValidMessage(panel.webview, isFromOutputViewer, (m) => this.onMessage(m), (v) => log.warn(describeRejected(v)), reportFailures(log, 'run view')));
   }
 
   /** The data shown last (after the first load finished). */
@@ -86,52 +88,41 @@ export class OutputViewerPanel implements vscode.Disposable {
     return this.loaded;
   }
 
+  /** A page's request; a failure is reported by onValidMessage (logged, shown, answered by id). */
   private async onMessage(m: FromOutputViewer): Promise<void> {
-    try {
-      switch (m.type) {
-        case 'ready':
-        case 'refresh':
-          await this.reload();
-          return;
-        case 'page': {
-          const out = this.last;
-          if (!out) return;
-          const rows = out.messages.page(m.start, Math.min(MAX_PAGE_ROWS, m.count));
-          this.post({ type: 'page', reqId: m.reqId, start: m.start, total: out.data.total, version: out.data.version, rows });
-          return;
-        }
-        case 'openTaskLog':
-          await this.host.openTaskLog(this.dagId, this.runId, m.taskId, m.tryNumber);
-          return;
-        case 'openSparkApp': {
-          // only an application this panel showed (the page cannot make the host open anything else)
-          const known = [this.last?.data.sparkAppId, ...(this.last?.data.trace?.spark.map((a) => a.appId) ?? [])];
-          await this.host.openSparkApp(m.appId && known.includes(m.appId) ? m.appId : this.last?.data.sparkAppId);
-          return;
-        }
-        case 'openRange': {
-          const range = this.last?.data.trace?.kafka[m.index];
-          if (range) await this.host.openMessages(this.dagId, this.runId, range);
-          return;
-        }
-        case 'openInAirflow':
-          await this.host.openInAirflow(this.dagId, this.runId);
-          return;
+    switch (m.type) {
+      case 'ready':
+      case 'refresh':
+        await this.reload();
+        return;
+      case 'page': {
+        const out = this.last;
+        if (!out) return;
+        const rows = out.messages.page(m.start, Math.min(MAX_PAGE_ROWS, m.count));
+        this.post({ type: 'page', reqId: m.reqId, start: m.start, total: out.data.total, version: out.data.version, rows });
+        return;
       }
-    } catch (err) {
-      void vscode.window.showErrorMessage(`DataPipeline: ${errorMessage(err)}`);
+      case 'openTaskLog':
+        await this.host.openTaskLog(this.dagId, this.runId, m.taskId, m.tryNumber);
+        return;
+      case 'openSparkApp': {
+        // only an application this panel showed (the page cannot make the host open anything else)
+        const known = [this.last?.data.sparkAppId, ...(this.last?.data.trace?.spark.map((a) => a.appId) ?? [])];
+        await this.host.openSparkApp(m.appId && known.includes(m.appId) ? m.appId : this.last?.data.sparkAppId);
+        return;
+      }
+      case 'openRange': {
+        const range = this.last?.data.trace?.kafka[m.index];
+        if (range) await this.host.openMessages(this.dagId, this.runId, range);
+        return;
+      }
+      case 'openInAirflow':
+        await this.host.openInAirflow(this.dagId, this.runId);
+        return;
     }
   }
 
   static disposeAll(): void {
     OutputViewerPanel.host.disposeAll();
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    OutputViewerPanel.host.release(`${this.dagId}/${this.runId}`, this);
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
   }
 }

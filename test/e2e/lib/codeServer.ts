@@ -175,7 +175,7 @@ export async function startCodeServer(o: StartCodeServerOptions): Promise<CodeSe
       await stop();
       throw new Error(`code-server did not answer on ${url} within ${o.timeoutMs ?? 60_000} ms; see ${o.logFile}`);
     }
-    await sleep(250);
+    await sleep(250); // poll interval of a bounded wait
   }
   return { url, port, proc, logFile: o.logFile, stop };
 }
@@ -439,7 +439,7 @@ export class VsCodeSession {
       if (Date.now() > deadline) {
         throw new Error(`No webview frame matching ${JSON.stringify(match)} within ${match.timeoutMs ?? 30_000} ms`);
       }
-      await sleep(250);
+      await sleep(250); // poll interval of a bounded wait for the frame
     }
   }
 

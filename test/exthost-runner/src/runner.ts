@@ -60,7 +60,7 @@ async function runBench(resultsFile: string): Promise<void> {
   const state: BenchResults = fs.existsSync(resultsFile)
     ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as BenchResults)
     : { done: false, rounds: [] };
-  // Let the freshly started host settle (other startup activations) before timing.
+  // fixed wait: let the freshly started host settle (other startup activations) before timing.
   await new Promise((r) => setTimeout(r, 1500));
   // Alternate which extension goes first so neither always pays for a cold disk cache.
   const order = state.rounds.length % 2 === 0 ? [DATAPIPELINE_ID, HELLO_ID] : [HELLO_ID, DATAPIPELINE_ID];

@@ -98,7 +98,7 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
       }
     }
     const deadline = Date.now() + 20_000;
-    while (list.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    while (list.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250)); // poll interval of a bounded wait for the processes to exit
     for (const c of list) {
       if (c.pid && c.exitCode === null && c.signalCode === null) {
         try {

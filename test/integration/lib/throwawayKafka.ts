@@ -58,7 +58,7 @@ export class ThrowawayKafka {
       if (this.proc.exitCode !== null) throw new Error(`Kafka exited (${this.proc.exitCode}); see ${path.join(this.dir, 'kafka.log')}`);
       const h = await kafkaHealth(this.bootstrap, 2000);
       if (h.ok) return;
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 500)); // poll interval of a bounded wait for the broker
     }
     throw new Error(`Kafka on ${this.bootstrap} not healthy after ${timeoutMs} ms; see ${path.join(this.dir, 'kafka.log')}`);
   }

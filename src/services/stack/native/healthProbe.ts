@@ -7,7 +7,7 @@ import { HOST, type HealthProbe } from '../catalog';
 import type { AirflowMajor } from '../airflowVersion';
 import { airflowHealth, type AirflowServicesHealth, type HealthResult, kafkaHealth, sparkMasterHealth } from './health';
 import { MEMORY } from './memory';
-import { brokerPorts, endpointValues, workerUiPort, type NativePorts } from './ports';
+import { brokerPorts, endpointValues, portOf, workerUiPort, type NativePorts } from './ports';
 import { nativeService, type NativeServiceId } from './services';
 import type { StackScale } from '../scale';
 
@@ -52,6 +52,17 @@ interface Read {
   postgres: HealthResult;
 }
 
+/** A GET that answers 2xx: healthy (the answer's first line is the detail). */
+async function httpHealth(url: string, timeoutMs: number): Promise<HealthResult> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    const text = (await res.text()).split('\n')[0].slice(0, 200);
+    return { ok: res.ok, detail: res.ok ? text : `${url} answered ${res.status}` };
+  } catch (e) {
+    return { ok: false, detail: `${url}: ${(e as Error).message}` };
+  }
+}
+
 async function one(id: NativeServiceId, r: Read): Promise<HealthResult> {
   const s = nativeService(id);
   const probe: HealthProbe = s.entry.health;
@@ -78,6 +89,8 @@ async function one(id: NativeServiceId, r: Read): Promise<HealthResult> {
       return r.airflow.dagProcessor;
     case 'airflow-triggerer':
       return r.airflow.triggerer;
+    case 'http':
+      return httpHealth(`http://${HOST}:${portOf(r.c.ports)(s.entry.ports[0].key, s.index)}${s.entry.healthPath ?? '/'}`, r.o.forStart ? 4000 : 3000);
     case 'compose':
       throw new Error(`${id} runs on the Docker backend only.`);
     default: {

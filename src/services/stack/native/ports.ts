@@ -6,8 +6,12 @@ import { catalogEndpoints, findService, HOST, nativePortOf, portDefaults, servic
 import { DEFAULT_SCALE, type StackScale } from '../scale';
 import type { StackEndpoints } from '../types';
 
-/** The keys of datapipeline.stack.nativePorts (each a port of a catalog service). */
+/**
+ * The keys of datapipeline.stack.nativePorts: every port of a catalog service the native stack runs
+ * (those the code names are typed here; a new service's port needs no edit here).
+ */
 export interface NativePorts {
+  [key: string]: number;
   kafka: number;
   kafkaController: number;
   sparkMaster: number;
@@ -18,20 +22,20 @@ export interface NativePorts {
   postgres: number;
 }
 
-/** The setting's keys in the order they are listed to a user. */
-const PORT_KEYS: Array<keyof NativePorts> = ['kafka', 'kafkaController', 'sparkMaster', 'sparkMasterUi', 'sparkWorkerUi', 'airflow', 'postgres'];
+/** The keys the code names: each must be a port of the catalog (a mistake caught at load). */
+const NAMED_KEYS = ['kafka', 'kafkaController', 'sparkMaster', 'sparkMasterUi', 'sparkWorkerUi', 'airflow', 'postgres'] as const;
 
-/** The defaults, from the catalog; a catalog port with no key here (or a key with no port) is a mistake caught at load. */
+/** The defaults, from the catalog, in its start order (the order they are listed to a user). */
 export const DEFAULT_PORTS: NativePorts = (() => {
   const d = portDefaults('native');
-  const missing = [...PORT_KEYS.filter((k) => d[k] === undefined), ...Object.keys(d).filter((k) => !(PORT_KEYS as string[]).includes(k))];
-  if (missing.length) throw new Error(`The native ports and the stack catalog disagree on: ${missing.join(', ')}.`);
-  return Object.fromEntries(PORT_KEYS.map((k) => [k, d[k]])) as unknown as NativePorts;
+  const missing = NAMED_KEYS.filter((k) => d[k] === undefined);
+  if (missing.length) throw new Error(`The stack catalog has no native port ${missing.join(', ')}.`);
+  return d as NativePorts;
 })();
 
 /** The port lookup of these ports (instance i of a scaled service at + step × i). */
 export function portOf(ports: NativePorts): PortOf {
-  return nativePortOf(ports as unknown as Record<string, number>);
+  return nativePortOf(ports);
 }
 
 /** Broker i's client and controller ports: the next pairs after the first broker's (9092/9093, 9094/9095, 9096/9097). */
@@ -46,7 +50,9 @@ export function workerUiPort(ports: NativePorts, index: number): number {
 }
 
 export function mergePorts(p?: Partial<NativePorts>, scale: StackScale = DEFAULT_SCALE): NativePorts {
-  const ports = { ...DEFAULT_PORTS, ...(p ?? {}) };
+  // a key no service has moves nothing (it is not kept)
+  const ports: NativePorts = { ...DEFAULT_PORTS };
+  for (const k of Object.keys(DEFAULT_PORTS)) if (p?.[k] !== undefined) ports[k] = p[k]!;
   for (const [k, v] of Object.entries(ports)) {
     if (!Number.isInteger(v) || v < 1 || v > 65535) throw new Error(`Invalid port for ${k}: ${v}`);
   }

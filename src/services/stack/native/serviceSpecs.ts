@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
 import {
   AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
-  NativeLayout, NativePorts, NativeServiceId, pipelineEnv, postgresUrl, StackScale, workerUiPort,
+  NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort,
 } from './config';
 import { stackAirflowPassword } from '../airflowPassword';
 import { airflowInit } from './airflowInit';
@@ -206,6 +206,28 @@ export class ServiceSpecs {
         prepare: async () => {
           fs.mkdirSync(workDir, { recursive: true });
           fs.mkdirSync(path.join(l.sparkDir, 'logs'), { recursive: true });
+        },
+        health,
+      };
+    }
+    const script = nativeService(s).entry.run;
+    if (script) {
+      // a catalog service run as a Python script of the stack folder (the OpenLineage receiver)
+      const dataDir = path.join(l.stateDir, s);
+      const argv = [pre.python, ...script.python({ port: portOf(this.c.ports), stackDir: l.stackDir, dataDir })];
+      return {
+        argv,
+        env: { ...this.c.env, PYTHONUNBUFFERED: '1' },
+        cwd: dataDir,
+        timeoutMs,
+        prepare: async () => {
+          if (!fs.existsSync(argv[1])) {
+            throw new StackError(`${nativeService(s).label}: ${argv[1]} is missing from the stack folder.`, {
+              service: s,
+              nextStep: 'The stack folder is an older copy: copy stack/lineage from the extension\u2019s stack (DataPipeline: Add Stack to Workspace in a new folder shows it), or start only Kafka and Spark.',
+            });
+          }
+          fs.mkdirSync(dataDir, { recursive: true });
         },
         health,
       };

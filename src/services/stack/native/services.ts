@@ -15,6 +15,7 @@ export type NativeServiceId =
   | 'spark-worker'
   | 'spark-worker-2'
   | 'spark-worker-3'
+  | 'lineage'
   | 'postgres'
   | 'airflow-webserver'
   | 'airflow-api-server'

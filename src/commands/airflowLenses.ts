@@ -1,0 +1,68 @@
+/** CodeLens above each DAG in a Python file: "Trigger" and "last run: success in 34s" (opens the run view). */
+import * as vscode from 'vscode';
+import type { AirflowConnection } from '../connections';
+import { findDagDefinitions } from '../services/airflow/dagFile';
+import { formatSeconds, spanSeconds } from '../services/airflow/dagsModel';
+import { LastRuns } from '../services/airflow/lastRuns';
+import { Disposable } from '../services/util/lifecycle';
+
+class DagLens extends vscode.CodeLens {
+  constructor(
+    range: vscode.Range,
+    readonly dagId: string,
+  ) {
+    super(range);
+  }
+}
+
+export class DagCodeLenses extends Disposable implements vscode.CodeLensProvider<vscode.CodeLens> {
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
+  readonly onDidChangeCodeLenses = this.changed.event;
+  /** the last runs are read when a lens shows, never with a password prompt */
+  readonly lastRuns: LastRuns;
+
+  constructor(conn: AirflowConnection) {
+    super();
+    this.lastRuns = new LastRuns({
+      read: (dagId) =>
+        conn
+          .client()
+          .then((c) => c.listDagRuns(dagId, { limit: 1 }))
+          .then((runs) => runs[0], () => undefined),
+      onChange: () => this.changed.fire(),
+    });
+    // by extension: without a Python language extension, .py files have no language id
+    this.register(vscode.languages.registerCodeLensProvider({ pattern: '**/*.py', scheme: 'file' }, this));
+  }
+
+  /** New runs and states: the DAGs view read them (redraws only when a shown DAG's last run changed). */
+  viewChanged(): void {
+    void this.lastRuns.check();
+  }
+
+  /** Another connection: its runs are not these. */
+  connectionChanged(): void {
+    this.lastRuns.clear();
+    this.changed.fire();
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    return findDagDefinitions(doc.getText()).flatMap((d) => {
+      const range = new vscode.Range(d.line, 0, d.line, 0);
+      return [new vscode.CodeLens(range, { title: '$(play) Trigger', command: 'datapipeline.dags.trigger', arguments: [d.dagId] }), new DagLens(range, d.dagId)];
+    });
+  }
+
+  async resolveCodeLens(lens: vscode.CodeLens): Promise<vscode.CodeLens> {
+    if (!(lens instanceof DagLens)) return lens;
+    const run = await this.lastRuns.get(lens.dagId);
+    if (!run) {
+      lens.command = { title: `${lens.dagId}: no run yet`, command: '' };
+      return lens;
+    }
+    const secs = spanSeconds(run.startDate, run.endDate);
+    const how = run.state === 'running' || run.state === 'queued' ? `${run.state}${secs !== undefined ? ` for ${formatSeconds(secs)}` : ''}` : `${run.state}${secs !== undefined ? ` in ${formatSeconds(secs)}` : ''}`;
+    lens.command = { title: `$(history) last run: ${how}`, tooltip: `Open the run view of ${run.runId}`, command: 'datapipeline.outputViewer.open', arguments: [lens.dagId, run.runId] };
+    return lens;
+  }
+}

@@ -1,0 +1,44 @@
+/** The run view of one DAG run, wired to the active connection's Airflow, Kafka and Spark. */
+import type { FeatureContext } from '../featureContext';
+import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
+import { openMessageBrowser } from '../webviews/messageBrowser';
+import { OutputViewerPanel } from '../webviews/outputViewer/panel';
+import type { LogTarget } from './airflowTaskLogs';
+
+export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => Promise<void>, openExternal: (uri: string) => Thenable<boolean>, dagId: string, runId: string): OutputViewerPanel {
+  const conn = ctx.connections.airflow;
+  return OutputViewerPanel.show(
+    ctx.extensionContext.extensionUri,
+    {
+      connection: ctx.connections.label(),
+      log: ctx.logger('runView'),
+      load: async (d, r, version) => {
+        const kafka = await ctx.connections.kafka();
+        // the Spark applications tagged with this run, from the connection's master (none when it has no Spark)
+        const sparkApps = async () => {
+          const st = await ctx.connections.spark().status();
+          return [...st.activeApps, ...st.completedApps];
+        };
+        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version, { sparkApps }));
+      },
+      openMessages: async (d, r, range) => {
+        const spec = (pick: (p: { start: number; end: number }) => number) => range.partitions.map((p) => `${p.partition}:${pick(p)}`).join(', ');
+        await openMessageBrowser(ctx, {
+          topic: range.topic,
+          title: `${range.topic}: ${range.count.toLocaleString('en-US')} ${range.role === 'write' ? 'written' : 'read'} by ${range.taskId} (${r})`,
+          start: { mode: 'range', offsets: spec((p) => p.start), toOffsets: spec((p) => p.end), follow: false },
+        });
+      },
+      openTaskLog: (d, r, taskId, tryNumber) => openTaskLog({ dagId: d, runId: r, taskId, tryNumber, mapIndex: -1 }),
+      openSparkApp: async (appId) => {
+        const base = ctx.connections.spark().uiUrl.replace(/\/+$/, '');
+        await openExternal(appId ? `${base}/app/?appId=${encodeURIComponent(appId)}` : base);
+      },
+      openInAirflow: async (d, r) => {
+        await openExternal(await (await conn.client()).uiUrl(d, r));
+      },
+    },
+    dagId,
+    runId,
+  );
+}
