@@ -5,6 +5,7 @@ import type { Logger } from './services/util/logger';
 import type { CommandHandler } from './commands/registry';
 import type { TreeViewSource } from './views/base';
 import type { Connections } from './connections';
+import type { Project } from './services/project/detect';
 
 /**
  * Everything a feature needs, built once in `activate` and passed in (no singletons).
@@ -26,6 +27,8 @@ export interface FeatureContext {
   registerCommand(id: string, handler: CommandHandler): vscode.Disposable;
   /** Folder holding the stack's files (dags/, scripts/, docker-compose.yaml): the workspace's `stack/` if it has one. */
   stackDir(): string;
+  /** the workspace's project: its DAGs, jobs, plugins, include folder, requirements, Airflow settings (services/project/detect.ts) */
+  project(): Project;
   /** Where downloads/venvs are cached ($DATAPIPELINE_CACHE, else ~/.cache/datapipeline: the same as `npm run stack`). */
   readonly cacheDir: string;
   /** Where the native stack keeps pids/logs/data ($DATAPIPELINE_STATE, else <cache>/state). */

@@ -6,10 +6,12 @@ import { registerKafkaFeature } from './commands/kafka';
 import { wrapCommand } from './commands/registry';
 import { registerSparkFeature } from './commands/spark';
 import { registerStackFeature } from './commands/stack';
+import { registerProjectFeature } from './commands/project';
 import type { FeatureContext } from './featureContext';
 import type { ShellHost } from './shellHost';
 import { Logging } from './logging';
 import { resolveStackDir } from './services/stack/stackDir';
+import { detectProject } from './services/project/detect';
 import { stackAirflowPassword } from './services/stack/airflowPassword';
 import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from './services/util/paths';
 import { Settings } from './settings';
@@ -33,14 +35,13 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
   const stateDir = defaultStateDir();
   // Restricted Mode: the workspace's own stack folder (its compose file, DAGs and jobs) is code the
   // stack would run, so an untrusted workspace gets the bundled stack (package.json's untrustedWorkspaces)
-  const stackDir = () =>
-    resolveStackDir(
-      vscode.workspace.isTrusted ? (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) : [],
-      path.join(context.extensionPath, 'stack'),
-    );
+  const trustedFolders = () => (vscode.workspace.isTrusted ? (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) : []);
+  const stackDir = () => resolveStackDir(trustedFolders(), path.join(context.extensionPath, 'stack'));
+  // the workspace's own project (its layout, or the datapipeline.project settings): what the stack runs
+  const project = () => detectProject(trustedFolders(), path.join(context.extensionPath, 'stack'), settings.projectOverrides);
   const stack = new StackController(
     settings,
-    createStackBackendFactory({ extensionContext: context, settings, log: logging.logger('stack'), stackDir, cacheDir, stateDir }),
+    createStackBackendFactory({ extensionContext: context, settings, log: logging.logger('stack'), stackDir, project, cacheDir, stateDir }),
     logging.logger('stack'),
   );
   context.subscriptions.push(stack, vscode.workspace.onDidGrantWorkspaceTrust(() => stack.reload()));
@@ -58,6 +59,7 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
     treeView: (viewId, provider) => host.treeView(viewId, provider),
     registerCommand: (id, handler) => host.registerCommand(id, wrapCommand(id, handler, { log: logging.logger(id), showLog })),
     stackDir,
+    project,
     cacheDir,
     stateDir,
   };
@@ -68,4 +70,4 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
 }
 
 /** Each feature registers its views, commands and panels. */
-const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerConnectionsFeature, registerStackFeature, registerAirflowFeature, registerKafkaFeature, registerSparkFeature];
+const FEATURES: Array<(ctx: FeatureContext) => vscode.Disposable[]> = [registerConnectionsFeature, registerStackFeature, registerProjectFeature, registerAirflowFeature, registerKafkaFeature, registerSparkFeature];

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { NativePorts, StackScale } from './services/stack/native/config';
 import type { StackEndpoints } from './services/stack/types';
+import type { ProjectOverrides } from './services/project/detect';
 
 export type BackendSetting = 'auto' | 'docker' | 'native';
 
@@ -105,6 +106,21 @@ export class Settings {
     const mb = this.cfg.get<number>('messageBrowser.maxMegabytes', 512);
     return Math.min(65_536, Math.max(16, Math.floor(Number.isFinite(mb) ? mb : 512))) * 1024 * 1024;
   }
+  /** datapipeline.project.*: paths that override the detected project's (empty: detected). */
+  get projectOverrides(): ProjectOverrides {
+    const get = (k: keyof ProjectOverrides) => {
+      const v = this.cfg.get<unknown>(`project.${k}`, '');
+      return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+    };
+    return {
+      dagsFolder: get('dagsFolder'),
+      scriptsFolder: get('scriptsFolder'),
+      pluginsFolder: get('pluginsFolder'),
+      includeFolder: get('includeFolder'),
+      requirementsFile: get('requirementsFile'),
+      airflowSettingsFile: get('airflowSettingsFile'),
+    };
+  }
   /** The endpoints the views and clients talk to. */
   endpoints(): StackEndpoints {
     return {
@@ -131,6 +147,7 @@ export const STACK_BACKEND_SETTINGS = [
   'datapipeline.stack.sparkWorkers',
   'datapipeline.stack.airflowVersion',
   'datapipeline.docker.extraCaFile',
+  'datapipeline.project',
 ];
 
 export function affectsStackBackend(e: vscode.ConfigurationChangeEvent): boolean {

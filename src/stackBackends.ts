@@ -5,6 +5,7 @@ import type { Settings } from './settings';
 import { createBackendFactory } from './services/stack/select';
 import { prepareStackDir } from './services/stack/stackFiles';
 import type { Logger } from './services/util/logger';
+import type { Project } from './services/project/detect';
 
 export interface StackBackendDeps {
   extensionContext: vscode.ExtensionContext;
@@ -12,6 +13,8 @@ export interface StackBackendDeps {
   log: Logger;
   /** the resolved stack folder (workspace stack/ or the bundled one) */
   stackDir: () => string;
+  /** the workspace's project (the native stack runs its DAGs, jobs, plugins and include folder) */
+  project: () => Project;
   cacheDir: string;
   stateDir: string;
 }
@@ -38,6 +41,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
       const { createNativeBackend } = await import('./services/stack/native/nativeBackend');
       return createNativeBackend({
         stackDir: deps.stackDir(),
+        project: deps.project(),
         cacheDir: deps.cacheDir,
         stateDir: deps.stateDir,
         ports: deps.settings.nativePorts,

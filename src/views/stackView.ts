@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { describeProject, PROJECT_KIND_LABEL, type Project } from '../services/project/detect';
 import type { ServicePort, ServiceStatus } from '../services/stack/types';
 import { serviceOk } from '../services/stack/statusModel';
 import { BaseTreeProvider } from './base';
@@ -6,12 +8,17 @@ import { BaseTreeProvider } from './base';
 export type StackNode =
   | { kind: 'service'; status: ServiceStatus }
   | { kind: 'port'; service: ServiceStatus; port: ServicePort }
-  | { kind: 'message'; text: string; detail?: string; error: boolean };
+  | { kind: 'message'; text: string; detail?: string; error: boolean }
+  /** what the stack runs of the workspace: its layout, then one row per part (DAGs, jobs, requirements…) */
+  | { kind: 'project'; project: Project }
+  | { kind: 'projectPart'; label: string; value?: string; overridden?: boolean; setting?: string };
 
 /** Identity of a row (services unique in the tree, ports among their service's). */
 export function stackNodeKey(n: StackNode): string {
   if (n.kind === 'service') return `service:${n.status.id}`;
   if (n.kind === 'port') return `port:${n.service.id}:${n.port.name}:${n.port.port}`;
+  if (n.kind === 'project') return 'project';
+  if (n.kind === 'projectPart') return `projectPart:${n.label}:${n.value ?? ''}`;
   return `message:${n.text}`;
 }
 
@@ -44,8 +51,11 @@ export function stateText(s: ServiceStatus): string {
 export class StackTreeProvider extends BaseTreeProvider<StackNode> {
   private error?: string;
 
-  constructor(private readonly source: { status: readonly ServiceStatus[]; running: boolean }) {
-    super({ key: stackNodeKey, hasChildren: (n) => n.kind === 'service' });
+  constructor(
+    private readonly source: { status: readonly ServiceStatus[]; running: boolean },
+    private readonly project?: () => Project,
+  ) {
+    super({ key: stackNodeKey, hasChildren: (n) => n.kind === 'service' || n.kind === 'project' });
   }
 
   setError(message: string | undefined): void {
@@ -54,6 +64,25 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
   }
 
   getTreeItem(node: StackNode): vscode.TreeItem {
+    if (node.kind === 'project') {
+      const p = node.project;
+      const item = new vscode.TreeItem('Project', vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = 'project';
+      item.description = p.kind === 'bundled' ? PROJECT_KIND_LABEL.bundled : `${path.basename(p.kind === 'stack' ? path.dirname(p.root) : p.root)} · ${PROJECT_KIND_LABEL[p.kind]}`;
+      item.iconPath = new vscode.ThemeIcon('folder-library');
+      item.tooltip = `What the stack runs: ${PROJECT_KIND_LABEL[p.kind]} at ${p.root}. The datapipeline.project settings override each part.`;
+      item.contextValue = 'project';
+      return item;
+    }
+    if (node.kind === 'projectPart') {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+      item.description = node.value ? `${node.value}${node.overridden ? ' (setting)' : ''}` : 'none';
+      item.iconPath = new vscode.ThemeIcon(node.value ? 'file-symlink-directory' : 'circle-slash');
+      item.tooltip = node.value ? `${node.value}${node.overridden ? `\n\nset by ${node.setting ?? 'a datapipeline.project setting'}` : ''}` : `No ${node.label.toLowerCase()} in this project.`;
+      item.contextValue = 'projectPart';
+      if (node.value) item.command = { command: 'revealInExplorer', title: 'Reveal in Explorer', arguments: [vscode.Uri.file(node.value)] };
+      return item;
+    }
     if (node.kind === 'message') {
       const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
       item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'info');
@@ -89,8 +118,10 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
       const status = this.source.status;
       // Nothing created yet: an empty tree shows the "Start Stack" welcome content.
       if (!status.some((s) => s.state !== 'stopped')) return [];
-      return status.map((s) => ({ kind: 'service', status: s }));
+      const project = this.project?.();
+      return [...(project ? [{ kind: 'project' as const, project }] : []), ...status.map((s): StackNode => ({ kind: 'service', status: s }))];
     }
+    if (node.kind === 'project') return describeProject(node.project).map((r): StackNode => ({ kind: 'projectPart', ...r }));
     if (node.kind === 'service') return node.status.ports.map((port) => ({ kind: 'port', service: node.status, port }));
     return [];
   }

@@ -1,5 +1,8 @@
 """Airflow cluster policy of the DataPipeline stack (both backends put this folder on sys.path).
 
+On the native stack, a task's arguments that name a container path of the project's compose file
+(/opt/airflow/scripts/job.py) name the project's folder instead (see native/python/sitecustomize.py).
+
 task_policy tags every Spark application a DAG submits with the run that submitted it: the
 application's name gets " [dp:<dag_id>/<task_id>/<run_id>]" (the run id filled in when the task
 runs). The Spark master lists every application with its name, so DataPipeline's run view links a
@@ -25,7 +28,39 @@ def _keep_web_colors():
 _keep_web_colors()
 
 
+def _map_container_paths(task):
+    """Native stack only: container paths in the task's templated arguments become the project's paths."""
+    try:
+        import sitecustomize
+    except ImportError:
+        return
+    path_map = getattr(sitecustomize, "PATH_MAP", None)
+    if not path_map:
+        return
+    import re
+
+    pattern = re.compile(r"(?<![\w/.])(" + "|".join(re.escape(k) for k in sorted(path_map, key=len, reverse=True)) + r")(?=/|,|\s|$)")
+
+    def fix(v):
+        if isinstance(v, str):
+            return pattern.sub(lambda m: path_map[m.group(1)], v)
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(fix(x) for x in v)
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        return v
+
+    for field in getattr(task, "template_fields", ()):
+        value = getattr(task, field, None)
+        fixed = fix(value)
+        if fixed != value:
+            setattr(task, field, fixed)
+
+
 def task_policy(task):
+    _map_container_paths(task)
     try:
         from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
     except ImportError:  # the Spark provider is not installed: nothing to tag

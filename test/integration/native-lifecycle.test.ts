@@ -18,7 +18,7 @@ import { stackDir } from './harness';
 import { until } from '../lib/until';
 import { watchEventLoop } from '../lib/eventLoop';
 
-const PORTS: NativePorts = { kafka: 24092, kafkaController: 24093, sparkMaster: 24077, sparkMasterUi: 24080, sparkWorkerUi: 24081, airflow: 24085, postgres: 24432 };
+const PORTS: NativePorts = { kafka: 24092, kafkaController: 24093, sparkMaster: 24077, sparkMasterUi: 24080, sparkWorkerUi: 24081, airflow: 24085, postgres: 24432, lineage: 24055 };
 
 function tmpState(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `dp-native-${name}-`));

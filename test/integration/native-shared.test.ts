@@ -28,6 +28,7 @@ describe('native stack (shared, default ports)', function () {
         ['kafka', 'running', 'healthy'],
         ['spark-master', 'running', 'healthy'],
         ['spark-worker', 'running', 'healthy'],
+        ['lineage', 'running', 'healthy'],
         ['postgres', 'running', 'healthy'],
         ['airflow-webserver', 'running', 'healthy'],
         ['airflow-scheduler', 'running', 'healthy'],
@@ -39,6 +40,7 @@ describe('native stack (shared, default ports)', function () {
       sparkMasterUrl: `spark://127.0.0.1:${p.sparkMaster}`,
       sparkUiUrl: `http://127.0.0.1:${p.sparkMasterUi}`,
       airflowUrl: `http://127.0.0.1:${p.airflow}`,
+      lineageUrl: `http://127.0.0.1:${p.lineage}`,
     });
     if (!process.env.DP_STACK_PORT_OFFSET) assert.equal(stack.endpoints.kafkaBootstrap, '127.0.0.1:9092');
   });

@@ -27,7 +27,7 @@ export interface AirflowClientOptions {
   onWarning?: (message: string) => void;
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   /** what a 404 means for this call */
@@ -310,8 +310,6 @@ export class AirflowClient {
     return `${this.baseUrl}/dags/${enc(dagId)}/grid${runId ? `?dag_run_id=${enc(runId)}` : ''}`;
   }
 
-  // ---------------------------------------------------------------- transport
-
   /**
    * Every page of a listing. The server is not trusted to page: one that ignores `offset` answers the
    * same page again (stopped at the first repeat), and a listing stops at MAX_LIST_ITEMS; either is
@@ -342,7 +340,8 @@ export class AirflowClient {
     return out;
   }
 
-  private async request(method: string, path: string, ro: RequestOptions = {}): Promise<unknown> {
+  /** One call of the REST API (/api/v1 or /api/v2, whichever the server has), its errors explained; for the other modules' endpoints. */
+  async request(method: string, path: string, ro: RequestOptions = {}): Promise<unknown> {
     const v = await this.apiVersion();
     const url = new URL(`${this.baseUrl}/api/${v}${path}`);
     for (const [k, val] of Object.entries(ro.query ?? {})) if (val !== undefined) url.searchParams.set(k, String(val));

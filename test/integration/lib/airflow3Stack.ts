@@ -28,7 +28,7 @@ export async function startAirflow3Stack(label = 'airflow 3'): Promise<Airflow3S
   const shared = await ensureNativeStack(['kafka', 'spark']);
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-airflow3-state-'));
   const base = sharedPorts();
-  const ports = { ...base, airflow: base.airflow + 20_000, postgres: base.postgres + 20_000 };
+  const ports = { ...base, airflow: base.airflow + 20_000, postgres: base.postgres + 20_000, lineage: base.lineage + 20_000 };
   const backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: state, groups: ['airflow'], ports, airflow: 3 });
   const log = (p: { step: string }) => process.stderr.write(`[${label}] ${p.step}\n`);
   const stop = async () => {

@@ -26,6 +26,10 @@ export interface NativeLayout {
   dagsDir: string;
   scriptsDir: string;
   pluginsDir: string;
+  /** the project's include folder (Astro), when it has one */
+  includeDir?: string;
+  /** the project's requirements installed beside the Airflow venv (requirementsLayer.ts), on its processes' PYTHONPATH */
+  requirementsLayer?: string;
   nativeDir: string;
   /** poms and constraints shared with the Docker images (stack/versions) */
   versionsDir: string;
@@ -33,7 +37,33 @@ export interface NativeLayout {
   envFile: string;
 }
 
-export function layout(stackDir: string, cacheDir: string, stateDir: string, airflow: AirflowMajor = 2): NativeLayout {
+/** The folders of the project the stack runs (a detected Project has these). */
+export interface ProjectPaths {
+  dagsDir: string;
+  scriptsDir?: string;
+  pluginsDir?: string;
+  includeDir?: string;
+  /** its Python requirements, installed as a layer over the Airflow venv */
+  requirements?: string;
+}
+
+/**
+ * The container folders a project's compose file gives its code, and where each is on this machine
+ * (stack/native/python/sitecustomize.py and the cluster policy resolve them). Astro's are under
+ * /usr/local/airflow.
+ */
+export function containerPathMap(l: NativeLayout): Record<string, string> {
+  const out: Record<string, string> = {};
+  const parts: Array<[string, string | undefined]> = [['dags', l.dagsDir], ['scripts', l.scriptsDir], ['plugins', l.pluginsDir], ['include', l.includeDir]];
+  for (const [name, dir] of parts) {
+    if (!dir) continue;
+    out[`/opt/airflow/${name}`] = dir;
+    out[`/usr/local/airflow/${name}`] = dir;
+  }
+  return out;
+}
+
+export function layout(stackDir: string, cacheDir: string, stateDir: string, airflow: AirflowMajor = 2, project?: ProjectPaths): NativeLayout {
   return {
     stackDir,
     cacheDir,
@@ -51,9 +81,10 @@ export function layout(stackDir: string, cacheDir: string, stateDir: string, air
     kafkaData: path.join(stateDir, 'kafka', 'data'),
     sparkDir: path.join(stateDir, 'spark'),
     airflowHome: airflow === 3 ? path.join(stateDir, 'airflow3') : path.join(stateDir, 'airflow'),
-    dagsDir: path.join(stackDir, 'dags'),
-    scriptsDir: path.join(stackDir, 'scripts'),
-    pluginsDir: path.join(stackDir, 'plugins'),
+    dagsDir: project?.dagsDir ?? path.join(stackDir, 'dags'),
+    scriptsDir: project ? (project.scriptsDir ?? path.resolve(project.dagsDir, '..', 'scripts')) : path.join(stackDir, 'scripts'),
+    pluginsDir: project ? (project.pluginsDir ?? path.resolve(project.dagsDir, '..', 'plugins')) : path.join(stackDir, 'plugins'),
+    includeDir: project?.includeDir,
     nativeDir: path.join(stackDir, 'native'),
     versionsDir: path.join(stackDir, 'versions'),
     envFile: path.join(stackDir, '.env'),

@@ -20,6 +20,7 @@ import { rowStatus, stackRows } from './statusRows';
 import { pssBytes, rssBytes } from '../../util/procfs';
 import { abortError, ProcessStore, tailLines } from './processes';
 import { checkDisk, checkPrerequisites, Prerequisites, provisionSteps, run, runSteps, stepsNeeded } from './provision';
+import { applyRequirementsLayer } from './requirementsLayer';
 import { extensionRoot } from '../../util/paths';
 import { withStateLock } from './stateLock';
 import { NativePostgres, postgresUser, rootPostgresDir } from './postgres';
@@ -28,7 +29,7 @@ import { lastStackOwner, recordStackStart, type StackOwner } from '../owner';
 import { ServiceSpecs } from './serviceSpecs';
 import { followLog } from './logFollow';
 import { RecordWatch } from './recordWatch';
-import { checkPortsFree, stopProcesses, waitHealthy } from './startChecks';
+import { checkPortsFree, foreignHealthyGroups, stopProcesses, waitHealthy } from './startChecks';
 import { describeResetTargets, resetTargets, type ResetTarget } from './resetTargets';
 import { recordedEndpoints, recordedPorts, recordedScale, type NativeBackendOptions } from './options';
 import { nativeSparkSubmitArgv, submitNative } from './sparkSubmit';
@@ -59,11 +60,10 @@ export class NativeBackend implements StackBackend {
     this.airflow = opts.airflow ?? recorded.airflow ?? 2;
     this.ports = mergePorts({ ...recordedPorts(opts.stateDir), ...opts.ports }, this.scale);
     this.groups = opts.groups?.length ? ALL_GROUPS.filter((g) => opts.groups!.includes(g)) : [...ALL_GROUPS];
-    this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir, this.airflow);
-    // The stack's programs and versions are the extension's, never a workspace's: the supervisor, and
-    // the versions, poms, constraints and requirements that provision the venvs and jars in the cache,
-    // which every workspace shares (a project's stack/versions must not install its packages there,
-    // and a project's .env holds its own variables). A workspace gives its DAGs, jobs and plugins.
+    this.layout = makeLayout(opts.stackDir, opts.cacheDir, opts.stateDir, this.airflow, opts.project);
+    // The stack's programs and versions are the extension's, never a workspace's: the supervisor, and the
+    // versions, poms, constraints and requirements that provision the venvs and jars every workspace shares
+    // (a project's .env holds its own variables). A workspace gives its DAGs, jobs, plugins and requirements.
     const bundled = path.join(extensionRoot(__dirname), 'stack');
     this.layout.nativeDir = path.join(bundled, 'native');
     this.layout.versionsDir = path.join(bundled, 'versions');
@@ -239,23 +239,6 @@ export class NativeBackend implements StackBackend {
   }
 
   /**
-   * Groups already served, healthy, by processes this state folder did not start (e.g. the CLI's
-   * stack seen from VS Code, whose state lives elsewhere): used as they are instead of refused.
-   */
-  private async foreignHealthyGroups(ids: NativeServiceId[]): Promise<ServiceGroup[]> {
-    const groups = ALL_GROUPS.filter((g) => ids.some((s) => SERVICE_GROUP[s] === g));
-    const candidates = groups.filter((g) => servicesFor([g], this.scale, this.airflow).every((s) => !this.store.alive(s)));
-    if (candidates.length === 0) return [];
-    const status = await this.status();
-    return candidates.filter((g) =>
-      servicesFor([g], this.scale, this.airflow).every((s) => {
-        const st = status.find((x) => x.id === s);
-        return st?.state === 'running' && st.health === 'healthy';
-      }),
-    );
-  }
-
-  /**
    * The other Airflow's services still running from this state folder (the setting changed, the
    * stack not restarted yet). With `shared`, also the ids both Airflows have (airflow-scheduler):
    * only when the stack last ran the other Airflow is that process the other's.
@@ -272,7 +255,13 @@ export class NativeBackend implements StackBackend {
    * one starts on the same port. Only processes; each keeps its own database and home.
    */
   private async stopOtherAirflow(opts: OperationOptions): Promise<void> {
-    const last = recordedScale(this.layout.stateDir).airflow;
+    const { airflow: last, project } = recordedScale(this.layout.stateDir);
+    // another project's DAGs: Airflow's processes restart with this one's (its database and runs stay)
+    const serving = servicesFor(['airflow'], this.scale, this.airflow).filter((s) => s !== 'postgres' && s !== 'lineage' && !!this.store.alive(s));
+    if (project && project !== this.layout.dagsDir && serving.length && last === this.airflow) {
+      opts.onProgress?.({ step: `Restarting Airflow with the DAGs of ${this.layout.dagsDir} (it served ${project})`, percent: 0 });
+      await this.stopServices([...serving].reverse(), opts);
+    }
     if (!last || last === this.airflow) return;
     const other = this.otherAirflowAlive(true);
     if (!other.length) return;
@@ -284,7 +273,7 @@ export class NativeBackend implements StackBackend {
     if (ids.some((s) => SERVICE_GROUP[s] === 'airflow')) await this.stopOtherAirflow(opts);
     let toStart = ids.filter((s) => !this.store.alive(s));
     if (toStart.length === 0) return;
-    const foreign = await this.foreignHealthyGroups(toStart);
+    const foreign = await foreignHealthyGroups(toStart, { store: this.store, scale: this.scale, airflow: this.airflow, status: () => this.status() });
     for (const g of foreign) {
       opts.onProgress?.({ step: `${g} is already running and healthy (started outside ${this.layout.stateDir}): using it`, percent: 0 });
     }
@@ -292,9 +281,10 @@ export class NativeBackend implements StackBackend {
     if (toStart.length === 0) return;
     await checkPortsFree(toStart, this.ports);
     const pre = await this.prerequisites();
+    if (toStart.some((s) => SERVICE_GROUP[s] === 'airflow')) await applyRequirementsLayer(this.layout, this.airflow, this.opts.project?.requirements, this.env, opts);
     const secrets = stackSecrets(this.layout.stateDir);
     fs.writeFileSync(path.join(this.layout.stateDir, 'ports.json'), JSON.stringify(this.ports, null, 2));
-    fs.writeFileSync(path.join(this.layout.stateDir, 'scale.json'), JSON.stringify({ ...this.scale, airflow: this.airflow }, null, 2));
+    fs.writeFileSync(path.join(this.layout.stateDir, 'scale.json'), JSON.stringify({ ...this.scale, airflow: this.airflow, project: this.layout.dagsDir }, null, 2));
     // the catalog's waves: Airflow's processes together once its PostgreSQL is healthy, the brokers of a cluster together
     const waves = startWaves(toStart.map(nativeService)).map((w) => w.map((x) => x.id as NativeServiceId));
     const started: NativeServiceId[] = [];

@@ -7,6 +7,7 @@ import type { StackEndpoints } from '../types';
 import type { AirflowDatabase } from './airflowConfig';
 import { endpointValues, mergePorts, type NativePorts } from './ports';
 import type { ServiceGroup } from './services';
+import type { ProjectPaths } from './layout';
 
 export interface NativeBackendOptions {
   /** the stack folder (dags/, scripts/, native/) */
@@ -31,13 +32,15 @@ export interface NativeBackendOptions {
   airflowDatabase?: AirflowDatabase;
   /** per-service health wait; default 3 min (Airflow 8 min) */
   startTimeoutMs?: number;
+  /** the workspace's project (services/project/detect.ts): Airflow runs its DAGs, jobs, plugins and include folder; default: the stack folder's */
+  project?: ProjectPaths;
 }
 
 /** The brokers, workers and Airflow a state folder's stack last started with (a damaged file is ignored). */
-export function recordedScale(stateDir: string): { scale: Partial<StackScale>; airflow?: AirflowMajor } {
+export function recordedScale(stateDir: string): { scale: Partial<StackScale>; airflow?: AirflowMajor; project?: string } {
   try {
-    const v = JSON.parse(fs.readFileSync(path.join(stateDir, 'scale.json'), 'utf8')) as Partial<StackScale> & { airflow?: unknown };
-    return { scale: parseScale(v), airflow: parseAirflowMajor(v.airflow) };
+    const v = JSON.parse(fs.readFileSync(path.join(stateDir, 'scale.json'), 'utf8')) as Partial<StackScale> & { airflow?: unknown; project?: unknown };
+    return { scale: parseScale(v), airflow: parseAirflowMajor(v.airflow), project: typeof v.project === 'string' ? v.project : undefined };
   } catch {
     return { scale: {} };
   }

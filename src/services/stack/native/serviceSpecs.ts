@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
 import {
   AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
-  NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort,
+  NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
 } from './config';
 import { stackAirflowPassword } from '../airflowPassword';
 import { airflowInit } from './airflowInit';
@@ -116,6 +116,12 @@ export class ServiceSpecs {
     env.PYSPARK_PYTHON = path.join(venvBin, 'python');
     // its spark-submit finds its own pyspark; a SPARK_HOME from the user's shell would win over it
     delete env.SPARK_HOME;
+    // the stack's own Python first: its cluster policy (run tags, container paths), whatever the
+    // project's plugins folder holds, and the container paths of the project's compose file
+    // (/opt/airflow/scripts) resolved to its folders (native/python/sitecustomize.py)
+    const bundled = path.dirname(l.nativeDir);
+    env.PYTHONPATH = [path.join(l.nativeDir, 'python'), path.join(bundled, 'plugins'), ...(l.requirementsLayer ? [l.requirementsLayer] : []), ...(env.PYTHONPATH ? [env.PYTHONPATH] : [])].join(path.delimiter);
+    env.DATAPIPELINE_PATH_MAP = JSON.stringify(containerPathMap(l));
     env.PYTHONUNBUFFERED = '1';
     return env;
   }
@@ -214,19 +220,14 @@ export class ServiceSpecs {
     if (script) {
       // a catalog service run as a Python script of the stack folder (the OpenLineage receiver)
       const dataDir = path.join(l.stateDir, s);
-      const argv = [pre.python, ...script.python({ port: portOf(this.c.ports), stackDir: l.stackDir, dataDir })];
+      // a program of the stack: the extension's own copy (beside native/), never a workspace's
+      const argv = [pre.python, ...script.python({ port: portOf(this.c.ports), stackDir: path.dirname(l.nativeDir), dataDir })];
       return {
         argv,
         env: { ...this.c.env, PYTHONUNBUFFERED: '1' },
         cwd: dataDir,
         timeoutMs,
         prepare: async () => {
-          if (!fs.existsSync(argv[1])) {
-            throw new StackError(`${nativeService(s).label}: ${argv[1]} is missing from the stack folder.`, {
-              service: s,
-              nextStep: 'The stack folder is an older copy: copy stack/lineage from the extension\u2019s stack (DataPipeline: Add Stack to Workspace in a new folder shows it), or start only Kafka and Spark.',
-            });
-          }
           fs.mkdirSync(dataDir, { recursive: true });
         },
         health,

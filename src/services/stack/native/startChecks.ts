@@ -5,7 +5,10 @@ import type { HealthResult } from './health';
 import { MOVE_PORTS_HINT, servicePorts, type NativePorts } from './ports';
 import { abortError, sleep, tailLines, type ProcessStore } from './processes';
 import type { ServiceSpec } from './serviceSpecs';
-import { SERVICE_LABEL, type NativeServiceId } from './services';
+import { ALL_GROUPS, SERVICE_GROUP, SERVICE_LABEL, servicesFor, type NativeServiceId, type ServiceGroup } from './services';
+import type { AirflowMajor } from '../airflowVersion';
+import type { StackScale } from '../scale';
+import type { ServiceStatus } from '../types';
 
 /** Refuses when a port of a service about to start is taken, naming the holder. */
 export async function checkPortsFree(ids: NativeServiceId[], ports: NativePorts): Promise<void> {
@@ -85,4 +88,21 @@ export async function stopProcesses(ids: NativeServiceId[], store: ProcessStore,
     while (findPortHolders(p).length && Date.now() < deadline) await sleep(200);
   }
   if (ids.length) opts.onProgress?.({ step: 'Stopped', percent: 100 });
+}
+
+/**
+ * Groups already served, healthy, by processes this state folder did not start (e.g. the CLI's
+ * stack seen from VS Code, whose state lives elsewhere): used as they are instead of refused.
+ */
+export async function foreignHealthyGroups(ids: NativeServiceId[], c: { store: ProcessStore; scale: StackScale; airflow: AirflowMajor; status(): Promise<ServiceStatus[]> }): Promise<ServiceGroup[]> {
+  const groups = ALL_GROUPS.filter((g) => ids.some((s) => SERVICE_GROUP[s] === g));
+  const candidates = groups.filter((g) => servicesFor([g], c.scale, c.airflow).every((s) => !c.store.alive(s)));
+  if (candidates.length === 0) return [];
+  const status = await c.status();
+  return candidates.filter((g) =>
+    servicesFor([g], c.scale, c.airflow).every((s) => {
+      const st = status.find((x) => x.id === s);
+      return st?.state === 'running' && st.health === 'healthy';
+    }),
+  );
 }

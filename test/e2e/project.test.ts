@@ -1,0 +1,100 @@
+/**
+ * Your own project in a real VS Code (issue #27): the root-layout fixture (the original stack's
+ * layout: dags/, scripts/, its own compose file and .env, a requirement the stack lacks) opened as
+ * the workspace, native backend. Start Stack restarts the shared stack's Airflow with the project's
+ * DAGs, the Stack view's Project node says what runs, the DAGs view lists the project's DAGs with no
+ * import error, and a DAG triggered from the palette succeeds. The project's files are not changed.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AirflowClient } from '../../src/services/airflow/client';
+import { followRun } from '../../src/services/airflow/streamingRun';
+import { stackAirflowPassword } from '../../src/services/stack/airflowPassword';
+import { cacheDir, stateDir } from '../../src/services/util/paths';
+import { ensureNativeStack, repoRoot, sharedBackend } from '../integration/harness';
+import { VsCodeSession } from './lib/codeServer';
+import { until } from '../lib/until';
+
+const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'projects', 'root-layout');
+
+describe('your own project (the original stack\u2019s layout) in a real VS Code, native backend', function () {
+  this.timeout(20 * 60_000);
+  let vsc: VsCodeSession | undefined;
+  let work: string;
+  let project: string;
+
+  before(async function () {
+    this.timeout(30 * 60_000);
+    const stack = await ensureNativeStack(['kafka', 'spark', 'airflow']);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-project-e2e-'));
+    project = path.join(work, 'orders pipeline');
+    fs.cpSync(FIXTURE, project, { recursive: true });
+    vsc = await VsCodeSession.start({
+      workspace: project,
+      env: { DATAPIPELINE_CACHE: cacheDir(), DATAPIPELINE_STATE: stateDir() },
+      settings: { 'datapipeline.stack.backend': 'native', 'datapipeline.airflow.url': stack.endpoints.airflowUrl },
+    });
+  });
+
+  after(async function () {
+    this.timeout(10 * 60_000);
+    await vsc?.close();
+    // the shared stack's Airflow serves the bundled DAGs again for the tests after this one
+    await sharedBackend(['airflow']).start().catch((e: unknown) => process.stderr.write(`[project e2e] restoring the bundled DAGs: ${String(e)}\n`));
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('Start Stack runs the project: the Project node names its layout and folders, the DAGs view lists its DAGs with no import error, and a triggered DAG succeeds', async () => {
+    const s = vsc!;
+    const files = (dir: string) => fs.readdirSync(dir, { recursive: true, withFileTypes: false }).map(String).filter((f) => !f.startsWith('.vscode')).sort();
+    const before = files(project).map((f) => [f, fs.statSync(path.join(project, f)).isFile() ? fs.readFileSync(path.join(project, f), 'utf8') : '']);
+    await s.openContainer('DataPipeline');
+    await s.runCommand('DataPipeline: Start Stack');
+    // the shared stack was started from the bundled stack: the user is asked, then Airflow restarts with this project's DAGs
+    const dialog = s.page.locator('.monaco-dialog-box', { hasText: 'Another workspace\'s stack is running' });
+    await dialog.waitFor({ timeout: 30_000 });
+    assert.match(await dialog.innerText(), /Starting replaces it with this workspace's stack/);
+    await dialog.getByRole('button', { name: "Start This Workspace's Stack" }).click();
+    const node = s.treeItem('Stack', /^Project$/);
+    await node.waitFor({ timeout: 10 * 60_000 });
+    assert.match(await node.locator('.label-description').innerText(), /orders pipeline · DAGs, scripts and compose file at the root/);
+    await node.click();
+    const dagsRow = s.treeItem('Stack', /^DAGs$/);
+    await dagsRow.waitFor({ timeout: 10_000 });
+    assert.equal((await dagsRow.locator('.label-description').innerText()).trim(), path.join(project, 'dags'));
+    assert.equal((await s.treeItem('Stack', /^Requirements$/).locator('.label-description').innerText()).trim(), path.join(project, 'requirements.txt'));
+    await s.screenshot('project-node');
+    await node.click(); // collapsed again: the services show below it
+    await s.treeItem('Stack', /^airflow-webserver$/).locator('.label-description', { hasText: /^healthy/ }).waitFor({ timeout: 10 * 60_000 });
+
+    await s.expandView('DAGs');
+    await s.treeItem('DAGs', /^order_report$/).waitFor({ timeout: 5 * 60_000 });
+    await s.treeItem('DAGs', /^orders_pipeline$/).waitFor({ timeout: 60_000 });
+    // Airflow restarted with the project's DAGs folder: the DAG is read from the project's file
+    const client = new AirflowClient({ baseUrl: sharedBackend(['airflow']).endpoints().airflowUrl, username: 'admin', password: stackAirflowPassword(stateDir()) });
+    assert.equal((await client.getDag('order_report')).fileloc, path.join(project, 'dags', 'order_report.py'));
+    await until('Start Stack to finish', async () => (await s.page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'Starting the stack' }).count()) === 0, { timeoutMs: 5 * 60_000 });
+    assert.deepEqual(await client.listImportErrors(), [], 'the project\u2019s DAGs import: /opt/airflow/scripts and pyfiglet resolve');
+    assert.equal(await s.view('DAGs').locator('.monaco-list-row', { hasText: /import error/i }).count(), 0);
+    await client.setPaused('order_report', false);
+
+    // the DAG row's inline Trigger action
+    const row = s.treeItem('DAGs', /^order_report$/);
+    await row.hover();
+    await row.locator('.action-label[aria-label="Trigger DAG"]').click();
+    let runId = '';
+    await until('the run to be listed', async () => (runId = (await client.listDagRuns('order_report', { limit: 1 }))[0]?.runId ?? '') !== '', { timeoutMs: 60_000, ignoreErrors: true });
+    const end = await followRun(client, 'order_report', runId, { pollMs: 2000, stuckAfterMs: 5 * 60_000 });
+    assert.equal(end.run.state, 'success', JSON.stringify(end.tasks.map((t) => [t.taskId, t.state])));
+    const log = await client.getTaskLog(end.tasks[0], Math.max(1, end.tasks[0].tryNumber));
+    assert.match(log.text, /3 orders, 119\.5 in total/);
+    await s.screenshot('project-dag-run-success');
+    assert.deepEqual(
+      files(project).map((f) => [f, fs.statSync(path.join(project, f)).isFile() ? fs.readFileSync(path.join(project, f), 'utf8') : '']),
+      before,
+      'the project\u2019s files are as they were',
+    );
+  });
+});
