@@ -68,6 +68,8 @@ describe('Start Stack on the Docker backend (the bundled stack) in a real VS Cod
   it('Start Stack brings every service healthy in the Stack view, Kafka UI left out in one line, and the status bar counts them', async function () {
     const s = vsc!;
     await s.openContainer('DataPipeline');
+    // the Stack view gets the room: its Project node and every service show without scrolling
+    for (const v of ['DAGs', 'Topics', 'Spark Applications']) await s.collapseView(v);
     await s.view('Stack').locator('.welcome-view-content .monaco-button', { hasText: 'Start Stack' }).click({ timeout: 60_000 });
     for (const [service, state] of [
       ['postgres', 'healthy'],

@@ -37,6 +37,8 @@ describe('Stack view with the native backend in a real VS Code', function () {
   it('lists every native service healthy with its ports, and the status bar says 7/7 running', async () => {
     const s = vsc!;
     await s.openContainer('DataPipeline');
+    // the Stack view gets the room: its Project node and every service show without scrolling
+    for (const v of ['DAGs', 'Topics', 'Spark Applications']) await s.collapseView(v);
     for (const service of ['kafka', 'spark-master', 'spark-worker', 'lineage', 'postgres', 'airflow-webserver', 'airflow-scheduler']) {
       await s.treeItem('Stack', new RegExp(`^${service}$`)).locator('.label-description', { hasText: /^healthy/ }).waitFor({ timeout: 60_000 });
     }

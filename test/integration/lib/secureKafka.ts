@@ -132,7 +132,7 @@ export async function startSecureBroker(): Promise<SecureBroker> {
   const cp = `${libs}/*`;
   const jvm = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`];
   const clusterId = crypto.randomBytes(16).toString('base64url');
-  const fmt = spawnSync('java', [...jvm, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--add-scram', `SCRAM-SHA-512=[name=${users.scram.name},password=${users.scram.password}]`], { encoding: 'utf8' });
+  const fmt = spawnSync('java', [...jvm, '-cp', cp, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile, '--add-scram', `SCRAM-SHA-512=[name=${users.scram.name},password=${users.scram.password}]`], { encoding: 'utf8' });
   if (fmt.status !== 0) throw new Error(`StorageTool format failed:\n${fmt.stdout}\n${fmt.stderr}`);
   const logFile = path.join(dir, 'broker.log');
   const out = fs.openSync(logFile, 'a');

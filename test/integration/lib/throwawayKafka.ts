@@ -33,12 +33,12 @@ export class ThrowawayKafka {
     fs.writeFileSync(path.join(this.dir, 'log4j2.properties'), kafkaLog4j2());
     const fmt = spawnSync(
       'java',
-      ['-cp', `${this.libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(crypto.randomBytes(16)), '-c', path.join(this.dir, 'server.properties'), '--standalone'],
+      ['-cp', `${this.libs}/*`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${kafkaClusterId(crypto.randomBytes(16))}`, '-c', path.join(this.dir, 'server.properties'), '--standalone'],
       { encoding: 'utf8' },
     );
     if (fmt.status !== 0) {
       // older StorageTool without --standalone
-      const retry = spawnSync('java', ['-cp', `${this.libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(crypto.randomBytes(16)), '-c', path.join(this.dir, 'server.properties')], {
+      const retry = spawnSync('java', ['-cp', `${this.libs}/*`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${kafkaClusterId(crypto.randomBytes(16))}`, '-c', path.join(this.dir, 'server.properties')], {
         encoding: 'utf8',
       });
       if (retry.status !== 0) throw new Error(`Formatting Kafka storage failed: ${fmt.stderr}\n${retry.stderr}`);

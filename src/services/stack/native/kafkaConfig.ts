@@ -66,6 +66,9 @@ export function kafkaLog4j2(): string {
 /** A Kafka cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid prints). */
 export function kafkaClusterId(random: Buffer): string {
   if (random.length !== 16) throw new Error('need 16 bytes');
-  return random.toString('base64url');
+  // never starting with "-" (Kafka's own Uuid does the same): a tool would take `-t -xyz` for an option
+  const bytes = Buffer.from(random);
+  bytes[0] &= 0x7f;
+  return bytes.toString('base64url');
 }
 

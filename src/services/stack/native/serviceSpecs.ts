@@ -167,7 +167,7 @@ export class ServiceSpecs {
           fs.writeFileSync(log4j, kafkaLog4j2());
           if (fs.existsSync(path.join(dataDir, 'meta.properties'))) return;
           o.onProgress?.({ step: `Formatting Kafka storage${brokers > 1 ? ` of broker ${index + 1}` : ''} (first start)`, percent: 0, service: s });
-          const r = await run(javaBin, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', secrets.kafkaClusterId, '-c', props], {
+          const r = await run(javaBin, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', `--cluster-id=${secrets.kafkaClusterId}`, '-c', props], {
             env,
             signal: o.signal,
             timeoutMs: 120_000,
