@@ -46,6 +46,7 @@ describe('Airflow 3 as the stack\u2019s Airflow (native): api-server, scheduler,
     assert.deepEqual(
       status.map((s) => [s.id, s.state, s.health]),
       [
+        ['lineage', 'running', 'healthy'],
         ['postgres', 'running', 'healthy'],
         ['airflow-api-server', 'running', 'healthy'],
         ['airflow-scheduler', 'running', 'healthy'],

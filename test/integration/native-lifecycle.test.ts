@@ -251,7 +251,7 @@ describe('native stack lifecycle (second stack on ports 24xxx)', function () {
     for (const port of Object.values(PORTS)) assert.ok(await canBind(port), `port ${port} is free`);
     assert.deepEqual(
       (await backend.status()).map((s) => s.state),
-      ['stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped'],
+      ['stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped'],
     );
     assert.ok(fs.existsSync(path.join(stateDir, 'kafka', 'data', 'meta.properties')));
     const pgData = path.join(backend.layout.postgresDir, 'data');

@@ -96,7 +96,8 @@ export function resolveInStack(service: string, stack: { services: NativeService
   // "spark" names the master and however many workers this stack runs
   const mine = ids.filter((s) => stack.services.includes(s));
   if (mine.length === 0 && ids.every((s) => SERVICE_GROUP[s] === 'airflow')) {
-    const own = stack.services.filter((s) => SERVICE_GROUP[s] === 'airflow' && s !== 'postgres');
+    // Airflow's own processes (not its database, not the OpenLineage receiver beside it)
+    const own = stack.services.filter((s) => nativeService(s).entry.health.startsWith('airflow-'));
     throw new StackError(`${ids.join(', ')} is not part of this stack: it runs Airflow ${stack.airflow} (${own.join(', ')}).`, {
       nextStep: `Use one of ${own.join(', ')}, or switch Airflow (setting datapipeline.stack.airflowVersion, or --airflow ${otherAirflow(stack.airflow)}).`,
     });
