@@ -11,7 +11,7 @@ import type { FeatureContext } from './featureContext';
 import type { ShellHost } from './shellHost';
 import { Logging } from './logging';
 import { resolveStackDir } from './services/stack/stackDir';
-import { detectProject } from './services/project/detect';
+import { detectProject, type Project } from './services/project/detect';
 import { stackAirflowPassword } from './services/stack/airflowPassword';
 import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from './services/util/paths';
 import { Settings } from './settings';
@@ -37,8 +37,21 @@ export function activateFeatures(context: vscode.ExtensionContext, host: ShellHo
   // stack would run, so an untrusted workspace gets the bundled stack (package.json's untrustedWorkspaces)
   const trustedFolders = () => (vscode.workspace.isTrusted ? (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) : []);
   const stackDir = () => resolveStackDir(trustedFolders(), path.join(context.extensionPath, 'stack'));
-  // the workspace's own project (its layout, or the datapipeline.project settings): what the stack runs
-  const project = () => detectProject(trustedFolders(), path.join(context.extensionPath, 'stack'), settings.projectOverrides);
+  // the workspace's own project (its layout, or the datapipeline.project settings): what the stack runs.
+  // Detected once and kept (the Stack view asks on every render); detected again when the folders,
+  // the settings, the trust or a top-level part of a folder (dags/, stack/, .astro/…) change.
+  let detected: Project | undefined;
+  const project = () => (detected ??= detectProject(trustedFolders(), path.join(context.extensionPath, 'stack'), settings.projectOverrides));
+  const layoutWatcher = vscode.workspace.createFileSystemWatcher('{stack,dags,scripts,plugins,include,.astro,Dockerfile,requirements.txt,airflow_settings.yaml,airflow_settings.yml}');
+  const forget = () => (detected = undefined);
+  context.subscriptions.push(
+    layoutWatcher,
+    layoutWatcher.onDidCreate(forget),
+    layoutWatcher.onDidDelete(forget),
+    vscode.workspace.onDidChangeWorkspaceFolders(forget),
+    vscode.workspace.onDidGrantWorkspaceTrust(forget),
+    settings.onDidChange((e) => e.affectsConfiguration('datapipeline.project') && forget()),
+  );
   const stack = new StackController(
     settings,
     createStackBackendFactory({ extensionContext: context, settings, log: logging.logger('stack'), stackDir, project, cacheDir, stateDir }),

@@ -11,6 +11,7 @@ import { AirflowClient } from '../services/airflow/client';
 import { applyAirflowSettings, parseAirflowSettings } from '../services/project/airflowSettings';
 import { STACK_ADMIN_USER, stackAirflowPassword } from '../services/stack/airflowPassword';
 import { errorMessage } from '../services/util/errors';
+import { findService } from '../services/stack/catalog';
 
 export function registerProjectFeature(ctx: FeatureContext): vscode.Disposable[] {
   const log = ctx.logger('project');
@@ -19,7 +20,8 @@ export function registerProjectFeature(ctx: FeatureContext): vscode.Disposable[]
   let applied = '';
   let running: Promise<void> | undefined;
 
-  const airflowUp = () => ctx.stack.status.some((s) => (s.id === 'airflow-webserver' || s.id === 'airflow-api-server') && s.state === 'running' && s.health === 'healthy');
+  // Airflow's web service (webserver or API server: the catalog's airflow-web probe) answers
+  const airflowUp = () => ctx.stack.status.some((s) => findService(s.id)?.entry.health === 'airflow-web' && s.state === 'running' && s.health === 'healthy');
 
   const apply = async (reason: string): Promise<void> => {
     const file = ctx.project().airflowSettings;

@@ -33,20 +33,7 @@ import {
   type StoreSnapshot,
 } from './storeTypes';
 
-export {
-  clampCapacity,
-  clampMaxBytes,
-  DEFAULT_CAPACITY,
-  DEFAULT_MAX_BYTES,
-  MAX_CAPACITY,
-  MessageFlags,
-  type EvictionCause,
-  type IncomingMessage,
-  type MessageHeader,
-  type SharedStoreColumns,
-  type StoredMessage,
-  type StoreSnapshot,
-} from './storeTypes';
+export * from './storeTypes';
 
 function sharedBuffer(size: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(size));

@@ -21,6 +21,7 @@ import { pssBytes, rssBytes } from '../../util/procfs';
 import { abortError, ProcessStore, tailLines } from './processes';
 import { checkDisk, checkPrerequisites, Prerequisites, provisionSteps, run, runSteps, stepsNeeded } from './provision';
 import { applyRequirementsLayer } from './requirementsLayer';
+import { isAirflowProcess } from './services';
 import { extensionRoot } from '../../util/paths';
 import { withStateLock } from './stateLock';
 import { NativePostgres, postgresUser, rootPostgresDir } from './postgres';
@@ -257,7 +258,7 @@ export class NativeBackend implements StackBackend {
   private async stopOtherAirflow(opts: OperationOptions): Promise<void> {
     const { airflow: last, project } = recordedScale(this.layout.stateDir);
     // another project's DAGs: Airflow's processes restart with this one's (its database and runs stay)
-    const serving = servicesFor(['airflow'], this.scale, this.airflow).filter((s) => s !== 'postgres' && s !== 'lineage' && !!this.store.alive(s));
+    const serving = servicesFor(['airflow'], this.scale, this.airflow).filter((s) => isAirflowProcess(s) && !!this.store.alive(s));
     if (project && project !== this.layout.dagsDir && serving.length && last === this.airflow) {
       opts.onProgress?.({ step: `Restarting Airflow with the DAGs of ${this.layout.dagsDir} (it served ${project})`, percent: 0 });
       await this.stopServices([...serving].reverse(), opts);

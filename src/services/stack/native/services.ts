@@ -37,6 +37,11 @@ export function nativeService(id: NativeServiceId): StackService {
   return s;
 }
 
+/** One of Airflow's own processes (not its database, not the OpenLineage receiver beside it). */
+export function isAirflowProcess(id: NativeServiceId): boolean {
+  return nativeService(id).entry.health.startsWith('airflow-');
+}
+
 /** 0 for kafka / spark-worker, 1 for kafka-2 / spark-worker-2, … (the instance's index). */
 export function instanceIndex(id: NativeServiceId): number {
   return findService(id)?.index ?? 0;
@@ -96,8 +101,7 @@ export function resolveInStack(service: string, stack: { services: NativeService
   // "spark" names the master and however many workers this stack runs
   const mine = ids.filter((s) => stack.services.includes(s));
   if (mine.length === 0 && ids.every((s) => SERVICE_GROUP[s] === 'airflow')) {
-    // Airflow's own processes (not its database, not the OpenLineage receiver beside it)
-    const own = stack.services.filter((s) => nativeService(s).entry.health.startsWith('airflow-'));
+    const own = stack.services.filter(isAirflowProcess);
     throw new StackError(`${ids.join(', ')} is not part of this stack: it runs Airflow ${stack.airflow} (${own.join(', ')}).`, {
       nextStep: `Use one of ${own.join(', ')}, or switch Airflow (setting datapipeline.stack.airflowVersion, or --airflow ${otherAirflow(stack.airflow)}).`,
     });
