@@ -17,6 +17,7 @@ const BENCHES: Array<[file: string, fn: string]> = [
   ['spark.ts', 'runSparkBench'],
   ['airflow.ts', 'runAirflowBench'],
   ['runView.ts', 'runRunViewBenchAndRelease'],
+  ['project.ts', 'runProjectBench'],
   ['docker.ts', 'runDockerBench'],
   ['dockerStack.ts', 'runDockerStackBench'],
 ];

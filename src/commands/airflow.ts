@@ -8,6 +8,7 @@ import { DagNode, DagsTreeProvider } from '../views/dagsView';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 import { DagCodeLenses } from './airflowLenses';
 import { openRunView } from './airflowRunView';
+import { registerAirflowObjectCommands } from './airflowObjects';
 
 const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
 export type { StreamingOutcome } from './airflowStreaming';
@@ -52,6 +53,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
     }),
   );
   disposables.push(vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs));
+  disposables.push(...registerAirflowObjectCommands(ctx, provider));
   disposables.push(ctx.stack.onDidChange(() => provider.refresh()));
   disposables.push(ctx.settings.onDidChange((e) => e.affectsConfiguration('datapipeline.airflow') && provider.reloadAll(250)));
 

@@ -74,5 +74,49 @@ export function registerProjectFeature(ctx: FeatureContext): vscode.Disposable[]
       if (e.affectsConfiguration('datapipeline.project.airflowSettingsFile')) queue('the setting changed');
     }),
   );
+
+  // the project's requirements saved while its Airflow runs (native): installed, Airflow restarted on them, with progress
+  // one install at a time; a save (or the watcher's second event for one save) while one runs makes one more after it
+  let installing = false;
+  let again = false;
+  /** the file's text the last install ran for (a second event for the same save changes nothing) */
+  let installedText: string | undefined;
+  const changedSinceInstall = (): boolean => {
+    const file = ctx.project().requirements;
+    let text: string | undefined;
+    try {
+      text = file ? fs.readFileSync(file, 'utf8') : undefined;
+    } catch {
+      return false; // removed: nothing to install (the next start runs without it)
+    }
+    if (text === installedText) return false;
+    installedText = text;
+    return true;
+  };
+  const install = async (): Promise<void> => {
+    if (installing) {
+      again = true;
+      return;
+    }
+    installing = true;
+    try {
+      do {
+        again = false;
+        if (airflowUp() && (await ctx.stack.backend()).reloadRequirements && changedSinceInstall()) await vscode.commands.executeCommand('datapipeline.stack.installRequirements');
+      } while (again);
+    } catch (e) {
+      log.warn(`installing the project's requirements: ${errorMessage(e)}`);
+    } finally {
+      installing = false;
+    }
+  };
+  const requirements = vscode.workspace.createFileSystemWatcher('**/*.txt');
+  const onRequirements = (uri: vscode.Uri) => {
+    if (uri.fsPath === ctx.project().requirements) {
+      log.info(`${uri.fsPath} changed`);
+      void install();
+    }
+  };
+  disposables.push(requirements, requirements.onDidChange(onRequirements), requirements.onDidCreate(onRequirements));
   return disposables;
 }

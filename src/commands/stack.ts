@@ -256,6 +256,21 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
     ctx.registerCommand('datapipeline.stack.start', start),
     ctx.registerCommand('datapipeline.stack.stop', async () => ((await confirmOtherStack('stop')) ? withProgress('Stopping the stack', (b, o) => b.stop(o)) : cancelled())),
     ctx.registerCommand('datapipeline.stack.restart', async () => ((await confirmOtherStack('start')) ? withProgress('Restarting the stack', (b, o) => b.restart(undefined, o)) : cancelled())),
+    ctx.registerCommand('datapipeline.stack.installRequirements', async (): Promise<StackCommandResult> => {
+      let backend: StackBackend;
+      try {
+        backend = await stack.backend();
+      } catch (err) {
+        return fail(err);
+      }
+      if (!backend.reloadRequirements) {
+        void vscode.window.showInformationMessage("DataPipeline: the Docker stack runs its own images and does not install a project's requirements; the native backend does (setting datapipeline.stack.backend).");
+        return { ok: false, summary: summarize(stack.status).text, error: 'not supported by the docker backend' };
+      }
+      const r = await withProgress("Installing the project's requirements", (b, o) => b.reloadRequirements?.(o) ?? Promise.resolve());
+      if (r.ok) void vscode.window.showInformationMessage("DataPipeline: Airflow runs on the project's requirements as they are now.");
+      return r;
+    }),
     ctx.registerCommand('datapipeline.stack.refresh', refresh),
     ctx.registerCommand('datapipeline.stack.restartService', async (arg: ServiceArg) => {
       const service = serviceOf(arg) ?? (await pickService(stack.status.map((s) => s.id)));

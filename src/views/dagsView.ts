@@ -3,9 +3,10 @@ import { BaseTreeProvider, type TreeViewSource } from './base';
 import type { AirflowClient } from '../services/airflow/client';
 import { AirflowError } from '../services/airflow/errors';
 import {
-  assetDescription, buildDagRows, dagContextValue, dagDescription, DagNode, dagNodeActive, dagNodeKey, dagNodeSignature, importErrorLocation, runDescription, runTooltip,
-  stateIcon, taskDescription,
+  assetDescription, buildDagRows, dagContextValue, dagDescription, DagNode, dagNodeActive, dagNodeKey, dagNodeSignature, importErrorLocation, objectDescription, objectGroupLabel, objectRows,
+  runDescription, runTooltip, stateIcon, taskDescription,
 } from '../services/airflow/dagsModel';
+import { listAirflowObjects, maskedExtra } from '../services/airflow/airflowObjects';
 import { orderTasks } from '../services/airflow/streamingRun';
 import type { AirflowImportError } from '../services/airflow/types';
 import { errorMessage } from '../services/util/errors';
@@ -44,7 +45,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
     super({
       key: dagNodeKey,
       signature: dagNodeSignature,
-      hasChildren: (n) => n.kind === 'dag' || n.kind === 'run' || n.kind === 'importErrors' || n.kind === 'assets',
+      hasChildren: (n) => n.kind === 'dag' || n.kind === 'run' || n.kind === 'importErrors' || n.kind === 'assets' || n.kind === 'airflowObjects' || n.kind === 'objectGroup',
     });
   }
 
@@ -149,6 +150,42 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
         item.command = { command: 'datapipeline.dags.viewTaskLog', title: 'View Task Log', arguments: [node] };
         return item;
       }
+      case 'airflowObjects': {
+        const item = new vscode.TreeItem('Connections & Variables', Collapsed);
+        item.id = dagNodeKey(node);
+        item.iconPath = new vscode.ThemeIcon('plug');
+        item.tooltip = "Airflow's connections, variables and pools (secrets masked)";
+        item.contextValue = 'airflowObjects';
+        return item;
+      }
+      case 'objectGroup': {
+        const item = new vscode.TreeItem(objectGroupLabel(node), vscode.TreeItemCollapsibleState.Expanded);
+        item.id = dagNodeKey(node);
+        item.iconPath = new vscode.ThemeIcon(node.group === 'connection' ? 'plug' : node.group === 'variable' ? 'symbol-variable' : 'layers');
+        item.contextValue = `airflowObjectGroup.${node.group}`;
+        return item;
+      }
+      case 'connection':
+      case 'variable':
+      case 'pool': {
+        const name = node.kind === 'connection' ? node.connection.id : node.kind === 'variable' ? node.variable.key : node.pool.name;
+        const item = new vscode.TreeItem(name, None);
+        item.id = dagNodeKey(node);
+        item.description = objectDescription(node);
+        item.iconPath = new vscode.ThemeIcon(node.kind === 'connection' ? 'plug' : node.kind === 'variable' ? 'symbol-variable' : 'layers');
+        item.contextValue = `airflowObject.${node.kind}`;
+        const tip = new vscode.MarkdownString();
+        tip.appendText(`${name}: ${item.description}`);
+        if (node.kind === 'connection') {
+          const extra = maskedExtra(node.connection.extra);
+          if (extra) tip.appendText(`\nextra: ${extra}`);
+        }
+        const description = node.kind === 'connection' ? node.connection.description : node.kind === 'variable' ? node.variable.description : node.pool.description;
+        if (description) tip.appendText(`\n${description}`);
+        item.tooltip = tip;
+        item.command = { command: 'datapipeline.dags.editAirflowObject', title: 'Edit', arguments: [node] };
+        return item;
+      }
       case 'empty': {
         const item = new vscode.TreeItem(node.text, None);
         item.iconPath = new vscode.ThemeIcon('info');
@@ -160,6 +197,11 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
   protected async readChildren(node: DagNode | undefined): Promise<DagNode[]> {
     if (node?.kind === 'importErrors') return node.errors.map((error) => ({ kind: 'importError', error }));
     if (node?.kind === 'assets') return node.assets.map((asset) => ({ kind: 'asset', asset }));
+    if (node?.kind === 'objectGroup') return objectRows(node).length ? objectRows(node) : [{ kind: 'empty', text: `No ${node.group}s yet: add one with +` }];
+    if (node?.kind === 'airflowObjects') {
+      const objects = await listAirflowObjects(await this.deps.client());
+      return (['connection', 'variable', 'pool'] as const).map((group): DagNode => ({ kind: 'objectGroup', group, objects }));
+    }
     if (node && node.kind !== 'dag' && node.kind !== 'run') return [];
     const client = await this.deps.client();
     const rows = node ? await this.listChildren(client, node) : await this.fetchRoot(client);
@@ -188,6 +230,7 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
     nodes.push(...rows.map((row): DagNode => ({ kind: 'dag', row })));
     if (assets.length) nodes.push({ kind: 'assets', assets });
     if (!rows.length) nodes.push({ kind: 'empty', text: 'No DAGs found in the DAGs folder' });
+    nodes.push({ kind: 'airflowObjects' });
     return nodes;
   }
 

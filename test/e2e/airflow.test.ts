@@ -429,6 +429,66 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
       if (!wasPaused) await client.setPaused(dagId, false);
     }
   });
+
+  it('Connections & Variables: the stack\u2019s connection without a password; a secret variable added masked, a connection from its URI, one deleted, by keyboard and menus', async () => {
+    const { endpoints } = await ensureNativeStack(['kafka', 'spark', 'airflow']);
+    const client = new AirflowClient({ baseUrl: endpoints.airflowUrl, username: 'admin', password: 'admin' });
+    const variable = 'e2e_orders_api_token';
+    const connection = 'e2e_orders_db';
+    try {
+      await vsc.openContainer('DataPipeline');
+      await vsc.expandView('DAGs');
+      const node = vsc.treeItem('DAGs', /^Connections & Variables$/);
+      await node.waitFor({ timeout: 60_000 });
+      // by keyboard: focus the row, expand it with the right arrow
+      await node.click();
+      await vsc.page.keyboard.press('ArrowRight');
+      const spark = vsc.treeItem('DAGs', /^spark_cluster$/);
+      await spark.waitFor({ timeout: 30_000 });
+      assert.equal((await spark.locator('.label-description').innerText()).trim(), `spark://${endpoints.sparkMasterUrl}`, 'the stack\u2019s master, in Airflow\u2019s URI form');
+      const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+      const title = (t: string) => vsc.page.locator('.quick-input-widget .quick-input-title', { hasText: t });
+
+      // a variable named like a secret: typed hidden, shown masked
+      await contextMenu(vsc, vsc.treeItem('DAGs', /^Variables \(\d+\)$/), /^Add Airflow Connection, Variable or Pool/, () => title('New variable').waitFor({ timeout: 10_000 }));
+      await input.fill(variable);
+      await vsc.page.keyboard.press('Enter');
+      await title(`Variable ${variable}`).waitFor({ timeout: 10_000 });
+      assert.equal(await input.getAttribute('type'), 'password', 'a secret is typed hidden');
+      await input.fill('hunter2');
+      await vsc.page.keyboard.press('Enter');
+      const varRow = vsc.treeItem('DAGs', new RegExp(`^${variable}$`));
+      await varRow.waitFor({ timeout: 30_000 });
+      assert.equal((await varRow.locator('.label-description').innerText()).trim(), '\u2022'.repeat(6));
+      assert.equal(((await client.request('GET', `/variables/${variable}`)) as { value: string }).value, 'hunter2');
+
+      // a connection from its URI: the row shows it without the password
+      await contextMenu(vsc, vsc.treeItem('DAGs', /^Connections \(\d+\)$/), /^Add Airflow Connection, Variable or Pool/, () => title('New connection').waitFor({ timeout: 10_000 }));
+      await input.fill(connection);
+      await vsc.page.keyboard.press('Enter');
+      await title(`Connection ${connection}`).waitFor({ timeout: 10_000 });
+      await input.fill('localhost:5432');
+      await vsc.page.locator('.quick-input-widget .quick-input-message', { hasText: 'starts with the connection type' }).waitFor({ timeout: 10_000 });
+      await input.fill('postgres://orders:s3cr%40t@127.0.0.1:5432/orders?sslmode=disable');
+      await vsc.page.keyboard.press('Enter');
+      const connRow = vsc.treeItem('DAGs', new RegExp(`^${connection}$`));
+      await connRow.waitFor({ timeout: 30_000 });
+      assert.equal((await connRow.locator('.label-description').innerText()).trim(), 'postgres://orders@127.0.0.1:5432/orders');
+      assert.equal(await vsc.view('DAGs').getByText(/s3cr|hunter2/).count(), 0, 'no secret is on screen');
+      await vsc.screenshot('airflow-connections-variables');
+      const stored = (await client.request('GET', `/connections/${connection}`)) as { login: string; host: string; port: number; schema: string };
+      assert.deepEqual([stored.login, stored.host, stored.port, stored.schema], ['orders', '127.0.0.1', 5432, 'orders']);
+
+      // deleted from its menu, after the confirmation
+      await contextMenu(vsc, varRow, /^Delete/, () => vsc.page.locator('.monaco-dialog-box', { hasText: `Delete variable "${variable}" from Airflow?` }).waitFor({ timeout: 10_000 }));
+      await vsc.page.locator('.monaco-dialog-box').getByRole('button', { name: 'Delete' }).click();
+      await varRow.waitFor({ state: 'detached', timeout: 30_000 });
+      await assert.rejects(client.request('GET', `/variables/${variable}`), /not found|404/i);
+    } finally {
+      await client.request('DELETE', `/variables/${variable}`).catch(() => undefined);
+      await client.request('DELETE', `/connections/${connection}`).catch(() => undefined);
+    }
+  });
 });
 
 describe('Airflow: DAGs view when Airflow is down', function () {

@@ -72,9 +72,16 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     await s.expandView('DAGs');
     await s.treeItem('DAGs', /^order_report$/).waitFor({ timeout: 5 * 60_000 });
     await s.treeItem('DAGs', /^orders_pipeline$/).waitFor({ timeout: 60_000 });
-    // Airflow restarted with the project's DAGs folder: the DAG is read from the project's file
+    // Airflow restarted with the project's DAGs folder: the DAG is read from the project's file. The
+    // metadata database outlives a project switch, so the row may first show the file an earlier run
+    // of the same project had (another temporary folder) until the DAG processor parses this one.
     const client = new AirflowClient({ baseUrl: sharedBackend(['airflow']).endpoints().airflowUrl, username: 'admin', password: stackAirflowPassword(stateDir()) });
-    assert.equal((await client.getDag('order_report')).fileloc, path.join(project, 'dags', 'order_report.py'));
+    const expected = path.join(project, 'dags', 'order_report.py');
+    await until(`order_report to be read from ${expected}`, async () => {
+      const { fileloc } = await client.getDag('order_report');
+      if (fileloc !== expected) throw new Error(`Airflow reads it from ${fileloc}`);
+      return true;
+    }, { timeoutMs: 3 * 60_000, ignoreErrors: true });
     await until('Start Stack to finish', async () => (await s.page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'Starting the stack' }).count()) === 0, { timeoutMs: 5 * 60_000 });
     assert.deepEqual(await client.listImportErrors(), [], 'the project\u2019s DAGs import: /opt/airflow/scripts and pyfiglet resolve');
     assert.equal(await s.view('DAGs').locator('.monaco-list-row', { hasText: /import error/i }).count(), 0);
@@ -96,5 +103,44 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
       before,
       'the project\u2019s files are as they were',
     );
+  });
+
+  it('a DAG needs a package the project lacks: saving requirements.txt installs it with progress, Airflow restarts on it and the DAG imports and runs', async () => {
+    const s = vsc!;
+    const client = new AirflowClient({ baseUrl: sharedBackend(['airflow']).endpoints().airflowUrl, username: 'admin', password: stackAirflowPassword(stateDir()) });
+    const dag = path.join(project, 'dags', 'order_greeting.py');
+    fs.writeFileSync(dag, [
+      'from datetime import datetime',
+      'import cowsay',
+      'from airflow.decorators import dag, task',
+      '',
+      '@dag(dag_id="order_greeting", start_date=datetime(2024, 1, 1), schedule=None, catchup=False)',
+      'def order_greeting():',
+      '    @task',
+      '    def greet():',
+      '        print(cowsay.get_output_string("cow", "orders are in"))',
+      '    greet()',
+      '',
+      'order_greeting()',
+      '',
+    ].join('\n'));
+    // the user sees why it does not load: cowsay is not installed
+    await until('the import error for order_greeting.py', async () => (await client.listImportErrors()).some((e) => e.filename === dag && /cowsay/.test(e.stackTrace)), { timeoutMs: 3 * 60_000, ignoreErrors: true });
+
+    const requirements = path.join(project, 'requirements.txt');
+    fs.appendFileSync(requirements, 'cowsay==6.1\n');
+    const progress = s.page.locator('.notifications-toasts .notification-list-item-message', { hasText: /Installing the project.s requirements/ });
+    await progress.first().waitFor({ timeout: 60_000 });
+    await s.screenshot('project-requirements-installing');
+    await s.page.locator('.notifications-toasts .notification-list-item-message', { hasText: /Airflow runs on the project.s requirements as they are now/ }).waitFor({ timeout: 10 * 60_000 });
+    await until('order_greeting to import', async () => (await client.listImportErrors()).length === 0 && (await client.getDag('order_greeting')).dagId === 'order_greeting', { timeoutMs: 5 * 60_000, ignoreErrors: true });
+    await s.treeItem('DAGs', /^order_greeting$/).waitFor({ timeout: 2 * 60_000 });
+    assert.equal(await s.view('DAGs').locator('.monaco-list-row', { hasText: /import error/i }).count(), 0);
+
+    await client.setPaused('order_greeting', false);
+    const run = await client.triggerDagRun('order_greeting');
+    const end = await followRun(client, 'order_greeting', run.runId, { pollMs: 2000, stuckAfterMs: 5 * 60_000 });
+    assert.equal(end.run.state, 'success', JSON.stringify(end.tasks.map((t) => [t.taskId, t.state])));
+    assert.match((await client.getTaskLog(end.tasks[0], Math.max(1, end.tasks[0].tryNumber))).text, /orders are in/);
   });
 });

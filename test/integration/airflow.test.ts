@@ -16,6 +16,7 @@ import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { ensureNativeStack, NativeStack, stackDir } from './harness';
+import { exerciseAirflowObjects } from './lib/airflowObjects';
 import { until } from '../lib/until';
 import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 
@@ -49,6 +50,10 @@ describe('Airflow 2.8.1 (native stack)', function () {
     assert.equal((await client.setPaused('hello_spark_cluster', !before)).isPaused, !before);
     assert.equal((await client.getDag('hello_spark_cluster')).isPaused, !before);
     assert.equal((await client.setPaused('hello_spark_cluster', before)).isPaused, before);
+  });
+
+  it('connections (from a URI; an edit keeps the password), variables and pools: created, listed with secrets masked, changed and deleted', async () => {
+    await exerciseAirflowObjects(client, (args) => stack.backend.airflowCli(args), 'v2');
   });
 
   it('rejects wrong credentials and unknown DAGs with errors that say what to do', async () => {

@@ -11,6 +11,7 @@ import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
 import { failingTask, followRun } from '../../src/services/airflow/streamingRun';
 import { Airflow3, startAirflow3 } from './lib/airflow3';
+import { exerciseAirflowObjects } from './lib/airflowObjects';
 import { until } from '../lib/until';
 
 const PORT = 28185;
@@ -74,6 +75,10 @@ describe('Airflow 3.x (throwaway, /api/v2)', function () {
     const err = await until('the import error', async () => (await client.listImportErrors()).find((e) => e.filename.endsWith('dp_broken.py')), { timeoutMs: 180_000, intervalMs: 2000 });
     assert.match(err.stackTrace, /deliberately broken for the DataPipeline test/);
     assert.ok(fs.existsSync(path.join(af.dagsDir, 'dp_broken.py')));
+  });
+
+  it('connections (from a URI; an edit keeps the password), variables and pools: created, listed with secrets masked, changed and deleted', async () => {
+    await exerciseAirflowObjects(client, (args) => af.cli(args), 'v3');
   });
 
   it('rejects a wrong password with an unauthorized error', async () => {

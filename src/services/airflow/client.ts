@@ -28,7 +28,8 @@ export interface AirflowClientOptions {
 }
 
 export interface RequestOptions {
-  query?: Record<string, string | number | boolean | undefined>;
+  /** an array is sent as the parameter repeated (`update_mask=a&update_mask=b`: Airflow 3's lists) */
+  query?: Record<string, string | number | boolean | readonly string[] | undefined>;
   body?: unknown;
   /** what a 404 means for this call */
   onNotFound?: () => AirflowError;
@@ -313,9 +314,9 @@ export class AirflowClient {
   /**
    * Every page of a listing. The server is not trusted to page: one that ignores `offset` answers the
    * same page again (stopped at the first repeat), and a listing stops at MAX_LIST_ITEMS; either is
-   * said through onWarning.
+   * said through onWarning. Public for the other modules' listings (airflowObjects.ts).
    */
-  private async pageAll(path: string, key: string, query: RequestOptions['query'], limit?: number, onNotFound?: () => AirflowError): Promise<unknown[]> {
+  async pageAll(path: string, key: string, query: RequestOptions['query'], limit?: number, onNotFound?: () => AirflowError): Promise<unknown[]> {
     const out: unknown[] = [];
     const cap = Math.min(limit ?? MAX_LIST_ITEMS, MAX_LIST_ITEMS);
     let previous: string | undefined;
@@ -344,7 +345,10 @@ export class AirflowClient {
   async request(method: string, path: string, ro: RequestOptions = {}): Promise<unknown> {
     const v = await this.apiVersion();
     const url = new URL(`${this.baseUrl}/api/${v}${path}`);
-    for (const [k, val] of Object.entries(ro.query ?? {})) if (val !== undefined) url.searchParams.set(k, String(val));
+    for (const [k, val] of Object.entries(ro.query ?? {})) {
+      if (Array.isArray(val)) for (const v of val) url.searchParams.append(k, v);
+      else if (val !== undefined) url.searchParams.set(k, String(val));
+    }
     const send = async (): Promise<Response> => {
       const headers: Record<string, string> = { accept: ro.accept ?? 'application/json', authorization: await this.authHeader(v) };
       if (ro.body !== undefined) headers['content-type'] = 'application/json';

@@ -4,6 +4,7 @@
  * No vscode import: the view maps these to TreeItems.
  */
 import type { AirflowAsset, AirflowDag, AirflowDagRun, AirflowImportError, AirflowTaskInstance } from './types';
+import { connectionSummary, shownVariableValue, type AirflowConnectionFields, type AirflowObjectKind, type AirflowObjects, type AirflowPoolFields, type AirflowVariableFields } from './airflowObjects';
 
 export interface DagRow {
   dag: AirflowDag;
@@ -42,7 +43,35 @@ export type DagNode =
   | { kind: 'dag'; row: DagRow }
   | { kind: 'run'; run: AirflowDagRun }
   | { kind: 'task'; ti: AirflowTaskInstance }
+  /** Airflow's connections, variables and pools (read when expanded) */
+  | { kind: 'airflowObjects' }
+  | { kind: 'objectGroup'; group: AirflowObjectKind; objects: AirflowObjects }
+  | { kind: 'connection'; connection: AirflowConnectionFields }
+  | { kind: 'variable'; variable: AirflowVariableFields }
+  | { kind: 'pool'; pool: AirflowPoolFields }
   | { kind: 'empty'; text: string };
+
+const GROUP_LABEL: Record<AirflowObjectKind, string> = { connection: 'Connections', variable: 'Variables', pool: 'Pools' };
+
+/** The rows under "Connections & Variables": one group per kind, with its count. */
+export function objectGroupLabel(n: { group: AirflowObjectKind; objects: AirflowObjects }): string {
+  return `${GROUP_LABEL[n.group]} (${objectRows(n).length})`;
+}
+
+/** A group's rows, in name order. */
+export function objectRows(n: { group: AirflowObjectKind; objects: AirflowObjects }): DagNode[] {
+  if (n.group === 'connection') return n.objects.connections.map((connection) => ({ kind: 'connection', connection }));
+  if (n.group === 'variable') return n.objects.variables.map((variable) => ({ kind: 'variable', variable }));
+  return n.objects.pools.map((pool) => ({ kind: 'pool', pool }));
+}
+
+/** What a connection, variable or pool row says beside its name (secrets masked, never a password). */
+export function objectDescription(n: DagNode): string {
+  if (n.kind === 'connection') return connectionSummary(n.connection);
+  if (n.kind === 'variable') return shownVariableValue(n.variable);
+  if (n.kind === 'pool') return `${n.pool.slots} slot${n.pool.slots === 1 ? '' : 's'}${n.pool.occupied ? ` · ${n.pool.occupied} in use` : ''}`;
+  return '';
+}
 
 /** A row's identity across polls (also its TreeItem id where it has one). */
 export function dagNodeKey(n: DagNode): string {
@@ -61,6 +90,14 @@ export function dagNodeKey(n: DagNode): string {
       return `asset:${n.asset.id}`;
     case 'importError':
       return `importError:${n.error.filename}`;
+    case 'objectGroup':
+      return `objects:${n.group}`;
+    case 'connection':
+      return `connection:${n.connection.id}`;
+    case 'variable':
+      return `variable:${n.variable.key}`;
+    case 'pool':
+      return `pool:${n.pool.name}`;
     case 'empty':
       return `empty:${n.text}`;
     default:

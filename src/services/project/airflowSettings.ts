@@ -11,30 +11,11 @@
  */
 import { parseDocument } from 'yaml';
 import type { AirflowClient } from '../airflow/client';
-import { AirflowError } from '../airflow/errors';
+import { connectionBody, upsertAirflowObject, type AirflowConnectionFields, type AirflowObjectKind, type AirflowPoolFields, type AirflowVariableFields } from '../airflow/airflowObjects';
 
-export interface SettingsConnection {
-  id: string;
-  type: string;
-  host?: string;
-  schema?: string;
-  login?: string;
-  password?: string;
-  port?: number;
-  /** JSON text, as Airflow keeps it */
-  extra?: string;
-}
-
-export interface SettingsPool {
-  name: string;
-  slots: number;
-  description?: string;
-}
-
-export interface SettingsVariable {
-  key: string;
-  value: string;
-}
+export type SettingsConnection = AirflowConnectionFields;
+export type SettingsPool = AirflowPoolFields;
+export type SettingsVariable = AirflowVariableFields;
 
 export interface AirflowSettingsFile {
   connections: SettingsConnection[];
@@ -131,34 +112,16 @@ export interface AppliedSettings {
   updated: string[];
 }
 
-const enc = encodeURIComponent;
-
-/** Creates it, or (it exists: 409) updates it. */
-async function upsert(client: AirflowClient, collection: string, id: string, body: Obj, label: string, done: AppliedSettings): Promise<void> {
-  try {
-    await client.request('POST', `/${collection}`, { body });
-    done.created.push(label);
-  } catch (e) {
-    if (!(e instanceof AirflowError && e.status === 409)) throw e;
-    await client.request('PATCH', `/${collection}/${enc(id)}`, { body });
-    done.updated.push(label);
-  }
+/** Creates it, or (it exists) updates it, and says which. */
+async function upsert(client: AirflowClient, kind: AirflowObjectKind, id: string, body: Obj, label: string, done: AppliedSettings): Promise<void> {
+  (await upsertAirflowObject(client, kind, id, body) ? done.created : done.updated).push(label);
 }
 
 /** Applies the file's connections, pools and variables to the stack's Airflow (nothing is deleted). */
 export async function applyAirflowSettings(client: AirflowClient, s: AirflowSettingsFile): Promise<AppliedSettings> {
   const done: AppliedSettings = { created: [], updated: [] };
-  for (const c of s.connections) {
-    const body: Obj = { connection_id: c.id, conn_type: c.type };
-    if (c.host !== undefined) body.host = c.host;
-    if (c.schema !== undefined) body.schema = c.schema;
-    if (c.login !== undefined) body.login = c.login;
-    if (c.password !== undefined) body.password = c.password;
-    if (c.port !== undefined) body.port = c.port;
-    if (c.extra !== undefined) body.extra = c.extra;
-    await upsert(client, 'connections', c.id, body, `connection ${c.id}`, done);
-  }
-  for (const p of s.pools) await upsert(client, 'pools', p.name, { name: p.name, slots: p.slots, ...(p.description !== undefined ? { description: p.description } : {}) }, `pool ${p.name}`, done);
-  for (const v of s.variables) await upsert(client, 'variables', v.key, { key: v.key, value: v.value }, `variable ${v.key}`, done);
+  for (const c of s.connections) await upsert(client, 'connection', c.id, connectionBody(c), `connection ${c.id}`, done);
+  for (const p of s.pools) await upsert(client, 'pool', p.name, { name: p.name, slots: p.slots, ...(p.description !== undefined ? { description: p.description } : {}) }, `pool ${p.name}`, done);
+  for (const v of s.variables) await upsert(client, 'variable', v.key, { key: v.key, value: v.value }, `variable ${v.key}`, done);
   return done;
 }

@@ -122,6 +122,12 @@ export interface StackBackend {
   stop(opts?: OperationOptions): Promise<void>;
   /** Restart one service, or the whole stack when service is undefined. */
   restart(service?: ServiceId, opts?: OperationOptions): Promise<void>;
+  /**
+   * The project's requirements file changed: a running Airflow runs on it as it is now (the layer made
+   * or taken from the cache; Airflow restarted only when its layer changed). A refused requirement
+   * throws and leaves Airflow as it was. Absent: this backend installs no project requirements.
+   */
+  reloadRequirements?(opts?: OperationOptions): Promise<void>;
   status(): Promise<ServiceStatus[]>;
   /** Calls onLine for each log line; resolves when done (not following) or when aborted. */
   logs(service: ServiceId, onLine: (line: string) => void, opts?: LogOptions): Promise<void>;

@@ -17,6 +17,8 @@ export interface Airflow3 {
   version: string;
   /** Stops one component (e.g. the scheduler, to test a run that stays queued). */
   stopComponent(name: 'scheduler' | 'dag-processor'): Promise<void>;
+  /** Runs Airflow's own CLI against this Airflow (its home and database). */
+  cli(args: string[]): { code: number; stdout: string; stderr: string };
   stop(): Promise<void>;
 }
 
@@ -134,5 +136,9 @@ export async function startAirflow3(opts: { port: number; dags: Record<string, s
     await stop();
     throw err;
   }
-  return { url, home, dagsDir, version, stopComponent, stop };
+  const cli = (args: string[]) => {
+    const r = spawnSync(airflow, args, { env, encoding: 'utf8' });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  return { url, home, dagsDir, version, stopComponent, cli, stop };
 }

@@ -193,6 +193,14 @@ export class NativeBackend implements StackBackend {
   }
 
   /** Stops the stack, then deletes Kafka data, the Airflow metadata DB and Spark checkpoints. */
+  async reloadRequirements(opts: OperationOptions = {}): Promise<void> {
+    const airflow = this.services.filter((s) => SERVICE_GROUP[s] === 'airflow');
+    // not running: the next start makes the layer
+    if (!airflow.some((s) => isAirflowProcess(s) && !!this.store.alive(s))) return;
+    await this.locked("installing the project's requirements", opts, () => this.startServices(airflow, opts));
+    this.fire();
+  }
+
   async reset(opts: OperationOptions = {}): Promise<void> {
     await this.stop(opts);
     await this.locked('resetting the native stack data', opts, async () => {
@@ -256,12 +264,20 @@ export class NativeBackend implements StackBackend {
    * one starts on the same port. Only processes; each keeps its own database and home.
    */
   private async stopOtherAirflow(opts: OperationOptions): Promise<void> {
-    const { airflow: last, project } = recordedScale(this.layout.stateDir);
-    // another project's DAGs: Airflow's processes restart with this one's (its database and runs stay)
+    const { airflow: last, project, layer } = recordedScale(this.layout.stateDir);
+    // another project's DAGs, or this project's requirements changed: Airflow's processes restart with
+    // this project's DAGs and layer (its database and runs stay)
     const serving = servicesFor(['airflow'], this.scale, this.airflow).filter((s) => isAirflowProcess(s) && !!this.store.alive(s));
-    if (project && project !== this.layout.dagsDir && serving.length && last === this.airflow) {
-      opts.onProgress?.({ step: `Restarting Airflow with the DAGs of ${this.layout.dagsDir} (it served ${project})`, percent: 0 });
-      await this.stopServices([...serving].reverse(), opts);
+    if (serving.length && last === this.airflow) {
+      const why = project && project !== this.layout.dagsDir
+        ? `the DAGs of ${this.layout.dagsDir} (it served ${project})`
+        : layer !== undefined && layer !== (this.layout.requirementsLayer ?? '')
+          ? `the project's requirements as they are now (${path.basename(this.opts.project?.requirements ?? 'requirements.txt')} changed)`
+          : undefined;
+      if (why) {
+        opts.onProgress?.({ step: `Restarting Airflow with ${why}`, percent: 0 });
+        await this.stopServices([...serving].reverse(), opts);
+      }
     }
     if (!last || last === this.airflow) return;
     const other = this.otherAirflowAlive(true);
@@ -271,7 +287,13 @@ export class NativeBackend implements StackBackend {
   }
 
   private async startServices(ids: NativeServiceId[], opts: OperationOptions): Promise<void> {
-    if (ids.some((s) => SERVICE_GROUP[s] === 'airflow')) await this.stopOtherAirflow(opts);
+    const airflowToo = ids.some((s) => SERVICE_GROUP[s] === 'airflow');
+    if (airflowToo) {
+      // the project's requirements layer is made (or found in the cache) before anything stops: a
+      // requirement Airflow's constraints refuse leaves the running Airflow as it was
+      await applyRequirementsLayer(this.layout, this.airflow, this.opts.project?.requirements, this.env, opts);
+      await this.stopOtherAirflow(opts);
+    }
     let toStart = ids.filter((s) => !this.store.alive(s));
     if (toStart.length === 0) return;
     const foreign = await foreignHealthyGroups(toStart, { store: this.store, scale: this.scale, airflow: this.airflow, status: () => this.status() });
@@ -282,10 +304,10 @@ export class NativeBackend implements StackBackend {
     if (toStart.length === 0) return;
     await checkPortsFree(toStart, this.ports);
     const pre = await this.prerequisites();
-    if (toStart.some((s) => SERVICE_GROUP[s] === 'airflow')) await applyRequirementsLayer(this.layout, this.airflow, this.opts.project?.requirements, this.env, opts);
     const secrets = stackSecrets(this.layout.stateDir);
     fs.writeFileSync(path.join(this.layout.stateDir, 'ports.json'), JSON.stringify(this.ports, null, 2));
-    fs.writeFileSync(path.join(this.layout.stateDir, 'scale.json'), JSON.stringify({ ...this.scale, airflow: this.airflow, project: this.layout.dagsDir }, null, 2));
+    const layer = toStart.some((s) => isAirflowProcess(s)) ? (this.layout.requirementsLayer ?? '') : recordedScale(this.layout.stateDir).layer;
+    fs.writeFileSync(path.join(this.layout.stateDir, 'scale.json'), JSON.stringify({ ...this.scale, airflow: this.airflow, project: this.layout.dagsDir, layer }, null, 2));
     // the catalog's waves: Airflow's processes together once its PostgreSQL is healthy, the brokers of a cluster together
     const waves = startWaves(toStart.map(nativeService)).map((w) => w.map((x) => x.id as NativeServiceId));
     const started: NativeServiceId[] = [];

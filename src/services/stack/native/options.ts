@@ -37,10 +37,12 @@ export interface NativeBackendOptions {
 }
 
 /** The brokers, workers and Airflow a state folder's stack last started with (a damaged file is ignored). */
-export function recordedScale(stateDir: string): { scale: Partial<StackScale>; airflow?: AirflowMajor; project?: string } {
+export function recordedScale(stateDir: string): { scale: Partial<StackScale>; airflow?: AirflowMajor; project?: string; layer?: string } {
   try {
-    const v = JSON.parse(fs.readFileSync(path.join(stateDir, 'scale.json'), 'utf8')) as Partial<StackScale> & { airflow?: unknown; project?: unknown };
-    return { scale: parseScale(v), airflow: parseAirflowMajor(v.airflow), project: typeof v.project === 'string' ? v.project : undefined };
+    const v = JSON.parse(fs.readFileSync(path.join(stateDir, 'scale.json'), 'utf8')) as Partial<StackScale> & { airflow?: unknown; project?: unknown; layer?: unknown };
+    const text = (x: unknown) => (typeof x === 'string' ? x : undefined);
+    // layer: the project's requirements layer Airflow's processes run on ('' none; undefined: not recorded)
+    return { scale: parseScale(v), airflow: parseAirflowMajor(v.airflow), project: text(v.project), layer: text(v.layer) };
   } catch {
     return { scale: {} };
   }
