@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { NativePorts, StackScale } from './services/stack/native/config';
 import type { StackEndpoints } from './services/stack/types';
 import type { ProjectOverrides } from './services/project/detect';
+import { parseProjectStackChoice, type ProjectStackChoice } from './services/project/whichStack';
 
 export type BackendSetting = 'auto' | 'docker' | 'native';
 
@@ -105,6 +106,10 @@ export class Settings {
   get messageBrowserMaxBytes(): number {
     const mb = this.cfg.get<number>('messageBrowser.maxMegabytes', 512);
     return Math.min(65_536, Math.max(16, Math.floor(Number.isFinite(mb) ? mb : 512))) * 1024 * 1024;
+  }
+  /** datapipeline.project.stack: what Docker runs for a project with a compose file of its own. */
+  get projectStack(): ProjectStackChoice {
+    return parseProjectStackChoice(this.cfg.get<unknown>('project.stack', 'ask'));
   }
   /** datapipeline.project.*: paths that override the detected project's (empty: detected). */
   get projectOverrides(): ProjectOverrides {

@@ -6,6 +6,7 @@ import { createBackendFactory } from './services/stack/select';
 import { prepareStackDir } from './services/stack/stackFiles';
 import type { Logger } from './services/util/logger';
 import type { Project } from './services/project/detect';
+import { dockerStackFor } from './services/project/whichStack';
 
 export interface StackBackendDeps {
   extensionContext: vscode.ExtensionContext;
@@ -29,7 +30,9 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
   const bundled = path.join(ext.extensionPath, 'stack');
   const version = String(ext.extension.packageJSON.version ?? '0');
   return createBackendFactory({
-    dockerStackDir: () => prepareStackDir(deps.stackDir(), bundled, path.join(ext.globalStorageUri.fsPath, 'stack'), version),
+    // a project with a compose file of its own: that file as it is, or the bundled stack with the project's parts (the setting)
+    dockerStackDir: () => prepareStackDir(dockerStackFor(deps.project(), deps.settings.projectStack, bundled).stackDir, bundled, path.join(ext.globalStorageUri.fsPath, 'stack'), version),
+    dockerProject: () => dockerStackFor(deps.project(), deps.settings.projectStack, bundled).project,
     composeCommand: () => deps.settings.composeCommand,
     extraCaFile: () => deps.settings.dockerExtraCaFile,
     scale: () => deps.settings.stackScale,

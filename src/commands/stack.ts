@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { mustAskWhichStack } from '../services/project/whichStack';
 import type { FeatureContext } from '../featureContext';
 import { addStackToWorkspace, StackExistsError } from '../services/stack/stackFiles';
 import { summarize } from '../services/stack/statusModel';
@@ -245,7 +246,41 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   };
   const cancelled = (): StackCommandResult => ({ ok: false, summary: summarize(stack.status).text, error: 'cancelled' });
 
+  /**
+   * Docker, and the project has a compose file of its own: which stack runs is asked once and kept
+   * in the workspace's settings (datapipeline.project.stack). False: the user dismissed the question.
+   */
+  const askWhichStack = async (): Promise<boolean> => {
+    const project = ctx.project();
+    let kind: StackBackend['kind'];
+    try {
+      kind = (await stack.backend()).kind;
+    } catch {
+      return true; // the start reports why there is no backend
+    }
+    if (kind !== 'docker' || !mustAskWhichStack(project, ctx.settings.projectStack)) return true;
+    const file = vscode.workspace.asRelativePath(project.composeFile!);
+    const own = 'Its Own Compose File';
+    const bundled = "DataPipeline's Stack with the Project";
+    const answer = await vscode.window.showInformationMessage(
+      `This project has a compose file of its own (${file}). Which stack should Start Stack run?`,
+      {
+        modal: true,
+        detail:
+          `${own}: ${file} as it is (its images, services and ports).\n` +
+          `${bundled}: DataPipeline's Airflow, Spark and Kafka with the project's DAGs, jobs, plugins, requirements and airflow_settings.yaml, so run tags, lineage and debugging work.\n` +
+          'Kept in the setting datapipeline.project.stack.',
+      },
+      own,
+      bundled,
+    );
+    if (!answer) return false;
+    await vscode.workspace.getConfiguration('datapipeline', vscode.Uri.file(project.root)).update('project.stack', answer === own ? 'own' : 'bundled', vscode.ConfigurationTarget.Workspace);
+    return true;
+  };
+
   const start = async (): Promise<StackCommandResult> => {
+    if (!(await askWhichStack())) return cancelled();
     if (!(await confirmOtherStack('start'))) return cancelled();
     const r = await withProgress('Starting the stack', (b, o) => b.start(o));
     if (r.ok) void vscode.window.showInformationMessage(`DataPipeline: stack started (${r.summary}).`);

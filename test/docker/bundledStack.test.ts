@@ -31,8 +31,11 @@ import { until } from '../lib/until';
 import { finalAppState } from '../lib/sparkApps';
 import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 import { ensureBaseImage, removeProject } from './harness';
+import { detectProject } from '../../src/services/project/detect';
+import { dockerStackFor } from '../../src/services/project/whichStack';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
+const ROOT_LAYOUT = path.join(__dirname, '..', 'fixtures', 'projects', 'root-layout');
 const PROJECT = 'datapipeline-it';
 const OWNER = 4321;
 /** the local Airflow password the user set (DataPipeline: Set Local Airflow Password): both Airflows' admin gets it */
@@ -360,6 +363,55 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal(back.find((st) => st.id === 'airflow-webserver')?.health, 'healthy');
     const again = (await client2.listDagRuns(STREAMING_DAG_ID, { limit: 50 })).map((r) => r.runId).sort();
     assert.deepEqual(again, runs2, 'switching lost nothing');
+  });
+
+  it('your own project on DataPipeline\u2019s stack (the root-layout fixture, its own compose file set aside by the setting): its folders mounted, its requirements an image over the stack\u2019s (step N of M), its DAGs import and one runs; the stack\u2019s image and the project\u2019s files unchanged', async function () {
+    const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
+    const project = path.join(work, 'orders pipeline');
+    fs.cpSync(ROOT_LAYOUT, project, { recursive: true });
+    chownTree(project, OWNER);
+    const files = () => fs.readdirSync(project, { recursive: true }).map(String).sort().map((f) => [f, fs.statSync(path.join(project, f)).isFile() ? fs.readFileSync(path.join(project, f), 'utf8') : '']);
+    const before = files();
+    const detected = detectProject([project], REPO_STACK);
+    assert.equal(detected.kind, 'root');
+    const chosen = dockerStackFor(detected, 'bundled', stackDir);
+    assert.equal(chosen.stackDir, stackDir, 'the bundled stack runs, not the project\u2019s compose file');
+    const stackImage = (await docker.getImage('datapipeline/airflow:2.8.1').inspect()).Id;
+    // a project image an earlier run left: gone, so this start builds it
+    for (const img of await docker.listImages({ filters: { reference: ['datapipeline/airflow-project'] } })) await docker.getImage(img.Id).remove({ force: true });
+    const own = new DockerBackend(backendOptions({ project: chosen.project }));
+    const steps: string[] = [];
+    const t0 = Date.now();
+    await own.start({ onProgress: (p) => steps.push(p.step) });
+    process.stderr.write(`[project on docker] started (project image built if missing) in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    assert.ok(steps.some((st) => /^Building the project's Airflow image \(requirements\.txt\): step \d+ of \d+, /.test(st)), steps.join(' | '));
+    const web = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=airflow-webserver'] } }))[0];
+    assert.match(web.Image, /^datapipeline\/airflow-project:[0-9a-f]{16}$/);
+    assert.equal((await docker.getImage('datapipeline/airflow:2.8.1').inspect()).Id, stackImage, 'the stack\u2019s own image is unchanged');
+
+    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
+    await until('the project\u2019s DAGs to be parsed', async () => {
+      const ids = (await client.listDags()).map((d) => d.dagId);
+      return ids.includes('order_report') && ids.includes('orders_pipeline');
+    }, { timeoutMs: 180_000, intervalMs: 2000, ignoreErrors: true });
+    assert.equal((await client.getDag('order_report')).fileloc, '/opt/airflow/dags/order_report.py');
+    await until('no import errors (its /opt/airflow/scripts import and pyfiglet resolve)', async () => (await client.listImportErrors()).filter((e) => e.filename.startsWith('/opt/airflow/dags/order')).length === 0, { timeoutMs: 120_000, intervalMs: 2000 });
+    await client.setPaused('order_report', false);
+    const run = await client.triggerDagRun('order_report');
+    const end = await followRun(client, 'order_report', run.runId, { pollMs: 3000, stuckAfterMs: 5 * 60_000 });
+    const log = await client.getTaskLog(end.tasks[0], Math.max(1, end.tasks[0].tryNumber));
+    assert.equal(end.run.state, 'success', log.text.slice(-3000));
+    assert.match(log.text, /3 orders, 119\.5 in total/);
+    assert.deepEqual(files(), before, 'the project\u2019s files are as they were');
+    // started again, unchanged: the image is reused, nothing is built
+    const steps2: string[] = [];
+    await own.start({ onProgress: (p) => steps2.push(p.step) });
+    assert.deepEqual(steps2.filter((st) => /Building/.test(st)), [], steps2.join(' | '));
+
+    // the bundled DAGs again for the tests after this one: the stack's own image and folders
+    await backend.start();
+    const again = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=airflow-webserver'] } }))[0];
+    assert.equal(again.Image, 'datapipeline/airflow:2.8.1');
   });
 
   it('Stop leaves nothing running; a port already in use is named with its pid before anything starts; Reset removes the volumes', async function () {

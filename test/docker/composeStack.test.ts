@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { detectCompose, run } from '../../src/services/docker/compose';
-import { loadComposeModel, parseDotEnv } from '../../src/services/docker/composeFile';
+import { interpolate, loadComposeModel, parseDotEnv } from '../../src/services/docker/composeFile';
 import { toServiceStatus } from '../../src/services/stack/docker/dockerBackend';
 import { stackVersions } from '../../src/services/stack/native/config';
 
@@ -106,6 +106,10 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.deepEqual(versions, { kafka: '4.0.0', spark: '3.5.0', airflow: '2.8.1', airflow3: '3.3.2' });
     assert.equal(dotEnv.BASE_IMAGE, 'debian:bookworm-slim');
     const images = Object.fromEntries(Object.entries(services).map(([name, svc]) => [name, svc.image as string]));
+    // a project's requirements: its image over the stack's, for the services of that Airflow only
+    const withProject = loadComposeModel(STACK, undefined, { DATAPIPELINE_PROJECT_IMAGE: 'datapipeline/airflow-project:abc' });
+    assert.deepEqual(withProject.services.filter((x) => x.image === 'datapipeline/airflow-project:abc').map((x) => x.name).sort(), ['airflow-init', 'airflow-scheduler', 'airflow-webserver', 'lineage']);
+    assert.equal(interpolate('${A:-x:${B:-y}}', { B: 'b' }), 'x:b', 'a default holding another, as compose reads it');
     assert.deepEqual(images, {
       postgres: 'datapipeline/postgres:15',
       broker: `datapipeline/kafka:${versions.kafka}`,

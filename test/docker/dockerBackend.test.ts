@@ -317,10 +317,26 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     await faulty.stop();
   });
 
-  it('an image that cannot be pulled: one clear message with the next step, nothing left running', async () => {
-    const { faulty, err } = await failedStart('docker-compose.unpullable.yaml');
-    assert.match(err.message, /could not be pulled/);
-    assert.match(err.nextStep ?? '', /network|registry/);
+  it('an image that cannot be pulled: named with the service that needs it; what runs without it starts, and the view says why the other is left out', async () => {
+    const partial = new DockerBackend({ stackDir: PROJECT_DIR, composeFile: 'docker-compose.unpullable.yaml', projectName: FAULTY, healthTimeoutMs: 60_000, pullTimeoutMs: 20_000 });
+    const steps: Array<{ step: string; notice?: boolean }> = [];
+    try {
+      await partial.start({ onProgress: (p) => steps.push(p) });
+      assert.ok(steps.some((p) => p.step === 'Pulling datapipeline-fixture/never-built-and-not-in-any-registry:0.0.1 (image 1 of 1)'), JSON.stringify(steps));
+      const note = steps.find((p) => p.notice);
+      assert.equal(note?.step, 'unpullable: image datapipeline-fixture/never-built-and-not-in-any-registry:0.0.1 cannot be pulled; the rest of the stack runs');
+      const status = await partial.status();
+      assert.deepEqual(status.map((s) => [s.id, s.state]).sort(), [['ok', 'running'], ['unpullable', 'stopped']]);
+      assert.equal(status.find((s) => s.id === 'unpullable')?.detail, 'image datapipeline-fixture/never-built-and-not-in-any-registry:0.0.1 cannot be pulled; the rest of the stack runs');
+    } finally {
+      await partial.stop();
+    }
+  });
+
+  it('no service can run without the images that cannot be pulled: one clear message naming each image and its services, with the next step; nothing started', async () => {
+    const { faulty, err } = await failedStart('docker-compose.unpullable-only.yaml');
+    assert.equal(err.message, 'An image of docker-compose.unpullable-only.yaml cannot be pulled: datapipeline-fixture/never-built-and-not-in-any-registry:0.0.2 (app). Without it none of its services can run; nothing was started.');
+    assert.match(err.nextStep ?? '', /registry.*docker load.*datapipeline\.project\.stack: bundled/);
     const left = await faulty.status();
     assert.ok(left.every((s) => s.state !== 'running'), JSON.stringify(left));
     await faulty.stop();

@@ -72,6 +72,8 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     await s.expandView('DAGs');
     await s.treeItem('DAGs', /^order_report$/).waitFor({ timeout: 5 * 60_000 });
     await s.treeItem('DAGs', /^orders_pipeline$/).waitFor({ timeout: 60_000 });
+    // the bundled stack's DAGs (the Airflow database outlives the switch) are retired: only the project's are listed
+    await s.treeItem('DAGs', /^kafka_spark_pipeline$/).waitFor({ state: 'detached', timeout: 2 * 60_000 });
     // Airflow restarted with the project's DAGs folder: the DAG is read from the project's file. The
     // metadata database outlives a project switch, so the row may first show the file an earlier run
     // of the same project had (another temporary folder) until the DAG processor parses this one.

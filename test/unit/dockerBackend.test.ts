@@ -19,11 +19,13 @@ import {
   AIRFLOW_PROFILE,
 } from '../../src/services/stack/docker/dockerBackend';
 import { loadComposeModel } from '../../src/services/docker/composeFile';
+import { runnableWithout } from '../../src/services/stack/docker/startSet';
 import { tarFiles } from '../../src/services/stack/docker/tar';
 import { summarize } from '../../src/services/stack/statusModel';
 
 const svc = (over: Partial<ComposeService> = {}): ComposeService => ({
   name: 'web',
+  dependsOn: [],
   ports: [],
   oneShot: false,
   hasHealthcheck: true,
@@ -45,6 +47,28 @@ const ctr = (over: Partial<ContainerSummary> = {}): ContainerSummary => ({
 });
 
 describe('docker backend: pure logic', () => {
+  it('an image that cannot be pulled: the services that can run without it, and why each other one cannot (its image, or what it needs, transitively)', () => {
+    const services = [
+      svc({ name: 'postgres', image: 'postgres:13' }),
+      svc({ name: 'airflow', image: 'apache/airflow:2.8.1', dependsOn: ['postgres'] }),
+      svc({ name: 'worker', image: 'apache/airflow:2.8.1', dependsOn: ['airflow'] }),
+      svc({ name: 'metabase', image: 'metabase/metabase:v0.49.0' }),
+      svc({ name: 'api', image: 'orders/api:dev', built: true, dependsOn: ['metabase'] }),
+      svc({ name: 'loop-a', image: 'x:1', dependsOn: ['loop-b'] }),
+      svc({ name: 'loop-b', image: 'x:1', dependsOn: ['loop-a'] }),
+    ];
+    const r = runnableWithout(services, new Set(['metabase/metabase:v0.49.0', 'postgres:13']));
+    assert.deepEqual(r.run.map((x) => x.name), ['loop-a', 'loop-b']);
+    assert.deepEqual(r.left, [
+      { service: 'postgres', why: 'image postgres:13 cannot be pulled' },
+      { service: 'airflow', why: 'needs postgres' },
+      { service: 'worker', why: 'needs airflow' },
+      { service: 'metabase', why: 'image metabase/metabase:v0.49.0 cannot be pulled' },
+      { service: 'api', why: 'needs metabase' },
+    ]);
+    assert.deepEqual(runnableWithout(services, new Set()).left, []);
+  });
+
   it('recognises an image that cannot be pulled in compose v1 and v2 output', () => {
     const v1 = 'Pulling unpullable (datapipeline-fixture/never:0.0.1)...\nERROR: pull access denied for datapipeline-fixture/never, repository does not exist or may require \'docker login\'';
     const hit = findPullFailure(v1);

@@ -31,6 +31,8 @@ export interface ComposeService {
   profiles: string[];
   networkMode?: string;
   labels: Record<string, string>;
+  /** the services it depends on (depends_on, list or map) */
+  dependsOn: string[];
 }
 
 export interface ComposeModel {
@@ -54,24 +56,67 @@ export function parseDotEnv(text: string): Record<string, string> {
   return out;
 }
 
-/** Compose interpolation: $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $$ → $. */
+/**
+ * Compose interpolation: $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt}, ${VAR:?err}, $$ → $;
+ * a default may hold another (${A:-${B:-c}}), as compose reads it.
+ */
 export function interpolate(text: string, vars: Record<string, string | undefined>): string {
-  return text.replace(/\$(\$|\{([^}]+)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, all: string, braced?: string, bare?: string) => {
-    if (all === '$') return '$';
-    if (bare) return vars[bare] ?? '';
-    const b = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])(.*))?$/.exec(braced!);
-    if (!b) return '';
-    const [, name, colon, op, arg] = b;
-    const v = vars[name];
-    const unset = colon ? v === undefined || v === '' : v === undefined;
-    if (op === '-') return unset ? interpolate(arg ?? '', vars) : v!;
-    if (op === '+') return unset ? '' : interpolate(arg ?? '', vars);
-    if (op === '?') {
-      if (unset) throw new Error(`Required variable ${name} is not set: ${arg}`);
-      return v!;
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c !== '$') {
+      out += c;
+      i++;
+      continue;
     }
-    return v ?? '';
-  });
+    const next = text[i + 1];
+    if (next === '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (next === '{') {
+      // to the matching brace: a nested ${...} in a default is part of it
+      let depth = 1;
+      let j = i + 2;
+      for (; j < text.length; j++) {
+        if (text[j] === '{') depth++;
+        else if (text[j] === '}' && --depth === 0) break;
+      }
+      if (depth > 0) {
+        out += text.slice(i); // unbalanced: left as it is
+        break;
+      }
+      out += expandBraced(text.slice(i + 2, j), vars);
+      i = j + 1;
+      continue;
+    }
+    const bare = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1));
+    if (bare) {
+      out += vars[bare[0]] ?? '';
+      i += 1 + bare[0].length;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
+
+function expandBraced(braced: string, vars: Record<string, string | undefined>): string {
+  const b = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])([\s\S]*))?$/.exec(braced);
+  if (!b) return '';
+  const [, name, colon, op, arg] = b;
+  const v = vars[name];
+  const unset = colon ? v === undefined || v === '' : v === undefined;
+  if (op === '-') return unset ? interpolate(arg ?? '', vars) : v!;
+  if (op === '+') return unset ? '' : interpolate(arg ?? '', vars);
+  if (op === '?') {
+    if (unset) throw new Error(`Required variable ${name} is not set: ${arg}`);
+    return v!;
+  }
+  return v ?? '';
 }
 
 function interpolateDeep(value: unknown, vars: Record<string, string | undefined>): unknown {
@@ -172,6 +217,7 @@ export function loadComposeModel(dir: string, file?: string, env: NodeJS.Process
       profiles: Array.isArray(svc?.profiles) ? (svc.profiles as unknown[]).map(String) : [],
       networkMode: svc?.network_mode as string | undefined,
       labels,
+      dependsOn: Array.isArray(svc?.depends_on) ? (svc.depends_on as unknown[]).map(String) : svc?.depends_on && typeof svc.depends_on === 'object' ? Object.keys(svc.depends_on) : [],
     };
   });
   return { file: composeFile, dir, env: Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined)) as Record<string, string>, services, raw };

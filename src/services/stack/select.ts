@@ -5,7 +5,7 @@
 import type { StackScale } from './scale';
 import { detectCompose, run } from '../docker/compose';
 import type { Logger } from '../util/logger';
-import type { StackBackend } from './types';
+import type { ProjectPaths, StackBackend } from './types';
 import { errorMessage } from '../util/errors';
 
 // dockerode (with ssh2, grpc, protobufjs) and the Docker backend load on first use, not at
@@ -45,6 +45,8 @@ export async function probeDocker(composeCommand: string[], env: NodeJS.ProcessE
 export interface BackendFactoryDeps {
   /** the folder the docker backend runs compose in (already a writable copy when needed) */
   dockerStackDir: () => string;
+  /** a project run on the bundled stack by the docker backend (its folders, requirements, packages) */
+  dockerProject?: () => ProjectPaths | undefined;
   composeCommand: () => string[];
   /** builds the native backend (the native module is loaded only when chosen) */
   createNative: () => Promise<StackBackend>;
@@ -77,6 +79,7 @@ export function createBackendFactory(deps: BackendFactoryDeps): (setting: Backen
       scale: deps.scale?.(),
       airflow: deps.airflow?.(),
       stateDir: deps.stateDir,
+      project: deps.dockerProject?.(),
     });
   };
   return async (setting) => {

@@ -53,6 +53,18 @@ export interface StackProgress {
   notice?: boolean;
 }
 
+/** A workspace's project as the stack runs it (services/project/detect.ts finds it). */
+export interface ProjectPaths {
+  dagsDir: string;
+  scriptsDir?: string;
+  pluginsDir?: string;
+  includeDir?: string;
+  /** its Python requirements: a layer over the Airflow venv (native), an image over the stack's (Docker) */
+  requirements?: string;
+  /** its Debian packages (Astro's packages.txt; Docker only) */
+  packages?: string;
+}
+
 export interface OperationOptions {
   signal?: AbortSignal;
   onProgress?: (p: StackProgress) => void;

@@ -8,7 +8,7 @@ import type { ComposeModel } from '../../docker/composeFile';
 export const BUILD_HASH_LABEL = 'datapipeline.build-hash';
 
 /** Folders of a compose project that are data or code mounted into the containers (the OpenLineage receiver's too), not image build inputs. */
-const NOT_BUILD_INPUTS = new Set(['dags', 'scripts', 'plugins', 'lineage', 'logs', 'checkpoints', 'native', 'node_modules', '.git']);
+const NOT_BUILD_INPUTS = new Set(['dags', 'scripts', 'plugins', 'include', 'lineage', 'logs', 'checkpoints', 'native', 'node_modules', '.git']);
 
 /**
  * A hash of everything an image of the stack is built from: the Dockerfiles and the files they

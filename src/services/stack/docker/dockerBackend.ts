@@ -4,6 +4,7 @@
  * label, state and health, the events stream, logs, exec). No `vscode` import.
  */
 import type Dockerode from 'dockerode';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   classifyDockerError, containerLogs, createDocker, describeEndpoint, listProjectContainers, pingDocker, watchProjectEvents, type ContainerSummary, type DockerEvent,
@@ -17,7 +18,7 @@ import {
   StackError, type Disposable, type LogOptions, type OperationOptions, type ServiceId, type ServiceStatus, type SparkSubmitIO, type SparkSubmitRequest, type SparkSubmitResult, type StackBackend, type StackEndpoints,
 } from '../types';
 import { StackImages } from './images';
-import { composeEnv, describeVolumes, isCore, isOtherAirflow, servicesToStart } from './startSet';
+import { composeEnv, describeVolumes, isCore, isOtherAirflow, runnableWithout, servicesToStart } from './startSet';
 import { catalogEndpoints, composePortOf } from '../catalog';
 import { checkPorts, firstFailure, rollback, waitReady, type StartWatch } from './startWait';
 import { idOf, instances, KAFKA_CLUSTER_PROFILE, runningTopology, scaleVariables, SPARK_WORKER_SERVICE, type Instance } from './topology';
@@ -29,6 +30,8 @@ import type { DockerBackendOptions } from './options';
 import { which } from '../../util/which';
 import { lastStackOwner, recordStackStart, sameStack, type StackOwner } from '../owner';
 import { stateDir as defaultStateDir } from '../../util/paths';
+import { buildInputsHash } from './buildInputs';
+import { ensureProjectImage, PROJECT_IMAGE_VARIABLES, projectFolderVariables, projectImagePlan, projectLabel, type ProjectImagePlan } from './projectImage';
 
 export const DEFAULT_PROJECT = 'datapipeline';
 
@@ -37,6 +40,14 @@ export { AIRFLOW_PROFILE, scaleVariables } from './topology';
 export { buildInputsHash, BUILD_HASH_LABEL } from './buildInputs';
 export { composeProgressStep, findPullFailure, buildStep, findUnhealthyDependency, shortInstruction } from './composeOutput';
 export { serviceFailure, serviceReady, toServiceStatus } from './serviceStatus';
+
+function safeMtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
 
 export class DockerBackend implements StackBackend {
   readonly kind = 'docker' as const;
@@ -89,9 +100,49 @@ export class DockerBackend implements StackBackend {
     return isCore(svc, this.airflow);
   }
 
-  /** The environment for compose and the file's interpolation: the process's, with the scale's variables. */
+  /** The environment for compose and the file's interpolation: the process's, with the scale's and the project's variables. */
   private get env(): NodeJS.ProcessEnv {
-    return { ...this.baseEnv, ...scaleVariables(this.scale) };
+    const images: Record<string, string> = {};
+    for (const [major, plan] of this.projectImages()) images[PROJECT_IMAGE_VARIABLES[major - 2]] = plan.tag;
+    return { ...this.baseEnv, ...scaleVariables(this.scale), ...projectFolderVariables(this.opts.project), ...images };
+  }
+
+  /** The environment without the project's images: the stack's own images, as they are built. */
+  private get stackImagesEnv(): NodeJS.ProcessEnv {
+    return { ...this.baseEnv, ...scaleVariables(this.scale), ...Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, ''])) };
+  }
+
+  /** the project's image over each Airflow's image (none: it has no requirements or packages), by the files' text */
+  private projectImageCache?: { key: string; plans: Map<AirflowMajor, ProjectImagePlan> };
+
+  /** strict: a requirements file that cannot be read throws (a start); else it is logged and no image is named */
+  private projectImages(strict = false): Map<AirflowMajor, ProjectImagePlan> {
+    const project = this.opts.project;
+    if (!project || (!project.requirements && !project.packages)) return new Map();
+    try {
+      return this.readProjectImages(project);
+    } catch (e) {
+      if (strict) throw e;
+      this.log.warn(`the project's image: ${(e as Error).message}`);
+      return new Map();
+    }
+  }
+
+  private readProjectImages(project: NonNullable<DockerBackendOptions['project']>): Map<AirflowMajor, ProjectImagePlan> {
+    const read = (f?: string) => (f ? `${f}\0${safeMtime(f)}` : '');
+    const key = `${read(project.requirements)}\0${read(project.packages)}`;
+    if (this.projectImageCache?.key === key) return this.projectImageCache.plans;
+    const base = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
+    const inputs = buildInputsHash(base);
+    const plans = new Map<AirflowMajor, ProjectImagePlan>();
+    for (const major of [2, 3] as const) {
+      // the image of that Airflow's services (the web service of its profile)
+      const svc = base.services.find((s) => s.image?.startsWith('datapipeline/airflow:') && s.profiles.includes(major === 2 ? 'airflow2' : 'airflow3'));
+      const plan = svc?.image ? projectImagePlan(project, svc.image, inputs) : undefined;
+      if (plan) plans.set(major, plan);
+    }
+    this.projectImageCache = { key, plans };
+    return plans;
   }
 
   /** Without a setting, the scale and Airflow follow the stack as it runs. */
@@ -210,8 +261,10 @@ export class DockerBackend implements StackBackend {
   async provision(opts: OperationOptions = {}): Promise<void> {
     return this.serial(async () => {
       await this.ping();
-      const { compose, model } = await this.project();
-      await this.images.buildMissing(compose, model, model.services.filter((s) => this.core(s)), opts, [0, 100]);
+      const { compose } = await this.project();
+      // the stack's own images (a project's is built by a start, over them)
+      const model = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
+      await this.images.buildMissing(compose, model, model.services.filter((s) => this.core(s)), opts, [0, 100], Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, ''])));
     });
   }
 
@@ -243,13 +296,23 @@ export class DockerBackend implements StackBackend {
     await this.ping();
     const { compose, model } = await this.project();
     throwIfAborted(opts.signal);
-    const services = await this.servicesToStart(model, opts);
+    let services = await this.servicesToStart(model, opts);
     // switching Airflow: the other one's containers go (its database stays in PostgreSQL), freeing its port
     await this.removeOtherAirflow(compose, model, opts);
     // a port already in use is named before anything is built or started
     await checkPorts(model, services, this.watch());
-    await this.images.buildMissing(compose, model, services, opts, [5, 60]);
+    const plan = this.projectImages(true).get(this.airflow);
+    if (plan) {
+      // the stack's own images first (as built: without the project's image names), then the project's over its Airflow image
+      const base = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
+      const baseServices = services.map((svc) => base.services.find((b) => b.name === svc.name) ?? svc);
+      await this.images.buildMissing(compose, base, baseServices, opts, [5, 50], Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, ''])));
+      if (await ensureProjectImage(this.client(), plan, { ...opts, label: projectLabel(this.opts.project!), percent: [50, 60] })) this.log.info(`built ${plan.tag} over ${plan.base}`);
+    } else {
+      await this.images.buildMissing(compose, model, services, opts, [5, 60]);
+    }
     throwIfAborted(opts.signal);
+    services = await this.pullMissing(model, services, opts);
     this.images.ensureBindSources(model, services);
     progress({ step: `Starting ${services.length} services (${compose.cli.command.join(' ')} up)`, percent: 60 });
     const names = services.map((s) => s.name);
@@ -283,6 +346,41 @@ export class DockerBackend implements StackBackend {
       throw err;
     }
     progress({ step: 'Every service is healthy', percent: 100 });
+  }
+
+  /**
+   * The images the services name by tag (a project's own compose file: postgres:13, apache/kafka…)
+   * that are not here: pulled, one at a time with progress. One that cannot be had is named with the
+   * services that need it; the services that can run without it start (the others are shown left
+   * out, with why), and when none can, nothing starts.
+   */
+  private async pullMissing(model: ComposeModel, services: ComposeService[], opts: OperationOptions): Promise<ComposeService[]> {
+    const images = [...new Set(services.filter((svc) => svc.image && !svc.built).map((svc) => svc.image!))];
+    const toPull: string[] = [];
+    for (const image of images) if (!(await this.images.exists(image))) toPull.push(image);
+    const missing = new Set<string>();
+    for (let k = 0; k < toPull.length; k++) {
+      throwIfAborted(opts.signal);
+      opts.onProgress?.({ step: `Pulling ${toPull[k]} (image ${k + 1} of ${toPull.length})`, percent: 58 });
+      if (!(await this.images.tryPull(toPull[k], opts.signal))) missing.add(toPull[k]);
+    }
+    if (!missing.size) return services;
+    const { run, left } = runnableWithout(services, missing);
+    const users = (image: string) => services.filter((svc) => svc.image === image).map((svc) => svc.name).join(', ');
+    const list = [...missing].map((image) => `${image} (${users(image)})`).join('; ');
+    const them = missing.size === 1 ? 'it' : 'them';
+    if (!run.some((svc) => !svc.oneShot)) {
+      throw new StackError(`${missing.size === 1 ? 'An image' : `${missing.size} images`} of ${path.basename(model.file)} cannot be pulled: ${list}. Without ${them} none of its services can run; nothing was started.`, {
+        nextStep: `Docker reached no registry for ${them}: pull ${them} where one is reachable and load ${them} here (docker save, then docker load), or run DataPipeline's stack with this project's folders (setting datapipeline.project.stack: bundled).`,
+      });
+    }
+    for (const l of left) {
+      const note = `${l.why}; the rest of the stack runs`;
+      this.leftOut.set(l.service, note);
+      this.log.warn(`${l.service}: ${note}`);
+      opts.onProgress?.({ step: `${l.service}: ${note}`, percent: 59, notice: true });
+    }
+    return run;
   }
 
   /** Stops and removes the containers of the Airflow the stack does not run now (not its data). */
@@ -403,10 +501,11 @@ export class DockerBackend implements StackBackend {
     return this.instances(shown).map(({ svc, key, id, label }) => {
       const st = toServiceStatus(svc, current.get(key), id);
       if (label) st.label = label;
-      if (this.core(svc) || svc.profiles.includes(KAFKA_CLUSTER_PROFILE)) return st;
-      st.optional = true;
+      // left out of the last start (its image cannot be had, or a service it needs): why, in place of "not created"
       const note = this.leftOut.get(svc.name);
       if (note && st.state === 'stopped') st.detail = note;
+      if (this.core(svc) || svc.profiles.includes(KAFKA_CLUSTER_PROFILE)) return st;
+      st.optional = true;
       return st;
     });
   }

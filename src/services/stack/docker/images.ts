@@ -124,7 +124,7 @@ export class StackImages {
    * "image k of n: step s of t (instruction)". A failed build names the image and keeps the
    * build log's tail; cancelling stops the build.
    */
-  async buildMissing(compose: ComposeProject, model: ComposeModel, services: ComposeService[], opts: OperationOptions, span: [number, number]): Promise<void> {
+  async buildMissing(compose: ComposeProject, model: ComposeModel, services: ComposeService[], opts: OperationOptions, span: [number, number], env: Record<string, string> = {}): Promise<void> {
     const byImage = new Map<string, ComposeService>();
     for (const svc of services) if (svc.built && svc.image && !byImage.has(svc.image)) byImage.set(svc.image, svc);
     // missing, or built from other Dockerfiles/versions than these (an update of the extension)
@@ -146,7 +146,7 @@ export class StackImages {
       const tail: string[] = [];
       let last: ReturnType<typeof buildStep>;
       const r = await compose.run(['build', svc.name], {
-        extraEnv: { DATAPIPELINE_BUILD_HASH: hash },
+        extraEnv: { ...env, DATAPIPELINE_BUILD_HASH: hash },
         signal: opts.signal,
         onLine: (line) => {
           tail.push(line);

@@ -2,6 +2,7 @@
 import type { AirflowMajor } from '../airflowVersion';
 import type { StackScale } from '../scale';
 import type { Logger } from '../../util/logger';
+import type { ProjectPaths } from '../types';
 
 export interface DockerBackendOptions {
   /** folder holding the compose file and its .env */
@@ -38,4 +39,10 @@ export interface DockerBackendOptions {
   scale?: Partial<StackScale>;
   /** Airflow 2 (AIRFLOW_VERSION, default) or 3 (AIRFLOW3_VERSION of stack/.env); default: what the running stack has */
   airflow?: AirflowMajor;
+  /**
+   * A project run on this (the bundled) stack: its folders mounted in place of the stack's DAGs,
+   * jobs, plugins and include folder, its requirements and packages an image over the stack's
+   * Airflow image (projectImage.ts). Not for a project's own compose file, which runs as it is.
+   */
+  project?: ProjectPaths;
 }

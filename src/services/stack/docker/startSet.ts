@@ -68,6 +68,34 @@ export async function servicesToStart(model: ComposeModel, c: StartSetContext, o
   return out;
 }
 
+/**
+ * The services that can run when some images cannot be had: those whose image is here (or built)
+ * and that depend on none that cannot run; the rest, each with why (its image, or the service it
+ * needs). Order kept.
+ */
+export function runnableWithout(services: ComposeService[], missing: ReadonlySet<string>): { run: ComposeService[]; left: Array<{ service: string; why: string }> } {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const why = new Map<string, string>();
+  const visit = (s: ComposeService, seen: Set<string>): string | undefined => {
+    if (why.has(s.name)) return why.get(s.name);
+    if (s.image && !s.built && missing.has(s.image)) {
+      why.set(s.name, `image ${s.image} cannot be pulled`);
+      return why.get(s.name);
+    }
+    for (const d of s.dependsOn) {
+      const dep = byName.get(d);
+      if (!dep || seen.has(d)) continue;
+      if (visit(dep, new Set([...seen, s.name]))) {
+        why.set(s.name, `needs ${d}`);
+        return why.get(s.name);
+      }
+    }
+    return undefined;
+  };
+  for (const s of services) visit(s, new Set());
+  return { run: services.filter((s) => !why.has(s.name)), left: services.filter((s) => why.has(s.name)).map((s) => ({ service: s.name, why: why.get(s.name)! })) };
+}
+
 const VOLUME_CONTENT: Record<string, string> = {
   'kafka-data': 'Kafka topics and messages',
   'kafka-cluster-1': 'Kafka topics and messages of the 3-broker cluster (broker 1)',

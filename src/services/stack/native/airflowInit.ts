@@ -33,6 +33,51 @@ if cur.fetchone() is None:
     print("created database", name)
 `;
 
+/**
+ * The DAGs another project's folder gave this Airflow (its database outlives a project switch):
+ * marked inactive (Airflow 2) or stale (Airflow 3), as Airflow does for a deleted file, so the DAGs
+ * view lists this project's only. Their runs stay; the other project's next start parses them again.
+ */
+const RETIRE_OTHER_DAGS = `
+import os
+from airflow.models.dag import DagModel
+from airflow.utils.session import create_session
+folder = os.path.realpath(os.environ["DP_DAGS_FOLDER"]) + os.sep
+n = 0
+with create_session() as s:
+    for m in s.query(DagModel).all():
+        if not m.fileloc or os.path.realpath(m.fileloc).startswith(folder):
+            continue
+        if hasattr(DagModel, "is_stale"):
+            if not m.is_stale:
+                m.is_stale = True
+                n += 1
+        elif m.is_active:
+            m.is_active = False
+            n += 1
+print("retired", n)
+`;
+
+/** Once per DAGs folder (stamped in the Airflow home): the DAGs of other folders retired (RETIRE_OTHER_DAGS). */
+export async function retireOtherProjectDags(python: string, env: NodeJS.ProcessEnv, l: NativeLayout, o: OperationOptions): Promise<void> {
+  const stamp = path.join(l.airflowHome, '.dags-folder');
+  let last: string | undefined;
+  try {
+    last = fs.readFileSync(stamp, 'utf8');
+  } catch {
+    // first start: nothing of another folder
+  }
+  if (last === l.dagsDir) return;
+  if (last !== undefined) {
+    o.onProgress?.({ step: `Retiring the DAGs of ${last} (this Airflow now reads ${l.dagsDir}; their runs stay)`, percent: 0 });
+    const r = await run(python, ['-c', RETIRE_OTHER_DAGS], { env: { ...env, DP_DAGS_FOLDER: l.dagsDir }, signal: o.signal, timeoutMs: 120_000 });
+    fs.appendFileSync(path.join(l.logsDir, 'airflow-init.log'), r.stdout + r.stderr);
+    // not fatal: the other project's DAGs stay listed until Airflow retires them
+    if (r.code !== 0) return;
+  }
+  fs.writeFileSync(stamp, l.dagsDir);
+}
+
 export interface AirflowInitOptions {
   airflow?: AirflowMajor;
   /** the Airflow venv's python (to create the database) */

@@ -38,14 +38,8 @@ export interface NativeLayout {
 }
 
 /** The folders of the project the stack runs (a detected Project has these). */
-export interface ProjectPaths {
-  dagsDir: string;
-  scriptsDir?: string;
-  pluginsDir?: string;
-  includeDir?: string;
-  /** its Python requirements, installed as a layer over the Airflow venv */
-  requirements?: string;
-}
+import type { ProjectPaths } from '../types';
+export type { ProjectPaths };
 
 /**
  * The container folders a project's compose file gives its code, and where each is on this machine

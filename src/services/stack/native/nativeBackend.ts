@@ -269,14 +269,15 @@ export class NativeBackend implements StackBackend {
     // this project's DAGs and layer (its database and runs stay)
     const serving = servicesFor(['airflow'], this.scale, this.airflow).filter((s) => isAirflowProcess(s) && !!this.store.alive(s));
     if (serving.length && last === this.airflow) {
-      const why = project && project !== this.layout.dagsDir
-        ? `the DAGs of ${this.layout.dagsDir} (it served ${project})`
-        : layer !== undefined && layer !== (this.layout.requirementsLayer ?? '')
-          ? `the project's requirements as they are now (${path.basename(this.opts.project?.requirements ?? 'requirements.txt')} changed)`
-          : undefined;
-      if (why) {
-        opts.onProgress?.({ step: `Restarting Airflow with ${why}`, percent: 0 });
+      if (project && project !== this.layout.dagsDir) {
+        opts.onProgress?.({ step: `Restarting Airflow with the DAGs of ${this.layout.dagsDir} (it served ${project})`, percent: 0 });
         await this.stopServices([...serving].reverse(), opts);
+      } else if (layer !== undefined && layer !== (this.layout.requirementsLayer ?? '')) {
+        // only the processes that import the DAGs and run their tasks: the web server reads the
+        // serialized DAGs from the database and keeps serving
+        const importing = serving.filter((s) => nativeService(s).entry.health !== 'airflow-web');
+        opts.onProgress?.({ step: `Restarting ${importing.map((s) => SERVICE_LABEL[s]).join(', ')} with the project's requirements as they are now (${path.basename(this.opts.project?.requirements ?? 'requirements.txt')} changed)`, percent: 0 });
+        await this.stopServices([...importing].reverse(), opts);
       }
     }
     if (!last || last === this.airflow) return;

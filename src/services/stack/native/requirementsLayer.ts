@@ -15,6 +15,7 @@ import { StackError, type OperationOptions } from '../types';
 import type { AirflowMajor } from '../airflowVersion';
 import type { NativeLayout } from './layout';
 import { hashOf, layoutVersions, run } from './provision';
+import { pipReason } from '../../util/pipReason';
 
 export interface RequirementsLayer {
   /** the folder on PYTHONPATH (undefined: the venv satisfies every requirement) */
@@ -37,13 +38,6 @@ export interface LayerOptions extends OperationOptions {
 }
 
 const DONE = 'datapipeline-layer.json';
-
-/** The pip lines that say why (its ERROR lines and the conflict explanation), for the message. */
-function pipReason(out: string): string {
-  const lines = out.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-  const useful = lines.filter((l) => /^ERROR:|conflict|depends on|requested|constraint|No matching distribution|Could not find a version/i.test(l) && !/dealing-with-dependency-conflicts/.test(l));
-  return (useful.length ? useful : lines.slice(-6)).slice(0, 8).join('\n');
-}
 
 export async function ensureRequirementsLayer(o: LayerOptions): Promise<RequirementsLayer> {
   let text: string;

@@ -11,7 +11,7 @@ import {
   NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
 } from './config';
 import { stackAirflowPassword } from '../airflowPassword';
-import { airflowInit } from './airflowInit';
+import { airflowInit, retireOtherProjectDags } from './airflowInit';
 import type { HealthResult } from './health';
 import { probeHealth } from './healthProbe';
 import { nativeService } from './services';
@@ -47,6 +47,9 @@ export interface SpecContext {
 }
 
 export class ServiceSpecs {
+  /** the other projects' DAGs retired, once per backend (its DAGs folder is fixed) */
+  private retired?: Promise<void>;
+
   constructor(private readonly c: SpecContext) {}
 
   /** The pyspark installation (SPARK_HOME) inside the Spark venv. */
@@ -281,6 +284,9 @@ export class ServiceSpecs {
               database: this.c.database === 'postgres' ? airflowDatabaseName(major) : undefined,
               adminPassword: stackAirflowPassword(l.stateDir),
             });
+            // once per start for all of Airflow's processes
+            this.retired ??= retireOtherProjectDags(path.join(l.airflowVenv, 'bin', 'python'), env, l, o).catch(() => undefined);
+            await this.retired;
           },
           health: async () => {
             const h = await health();

@@ -1,0 +1,155 @@
+/**
+ * A project run on the bundled Docker stack: its folders mounted where the stack's own are (the
+ * compose file's DATAPIPELINE_PROJECT_* variables), and its requirements.txt and packages.txt (Astro's
+ * Debian packages) as an image built FROM the stack's Airflow image: apt for the packages, pip for the
+ * requirements under Airflow's constraints for that image's version (the constraints file the image
+ * was built with). The image's tag is a hash of the files and of the image it is built on, so an
+ * unchanged project reuses it and a changed file builds a new one; the stack's own image is never
+ * changed (a project does not leak into another's Airflow).
+ */
+import type Dockerode from 'dockerode';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { dockerCall } from '../../docker/client';
+import type { ProjectPaths } from '../native/layout';
+import { StackError, type OperationOptions } from '../types';
+import { buildStep, shortInstruction, throwIfAborted } from './composeOutput';
+import { tarFiles } from './tar';
+import { pipReason } from '../../util/pipReason';
+
+/** The compose variables naming the project's parts (see stack/docker-compose.yaml). */
+export function projectFolderVariables(project: ProjectPaths | undefined): Record<string, string> {
+  if (!project) return {};
+  const out: Record<string, string> = { DATAPIPELINE_PROJECT_DAGS: project.dagsDir };
+  if (project.scriptsDir) out.DATAPIPELINE_PROJECT_SCRIPTS = project.scriptsDir;
+  if (project.pluginsDir) out.DATAPIPELINE_PROJECT_PLUGINS = project.pluginsDir;
+  if (project.includeDir) out.DATAPIPELINE_PROJECT_INCLUDE = project.includeDir;
+  return out;
+}
+
+/** The variable that names the Airflow image of each Airflow's services. */
+export const PROJECT_IMAGE_VARIABLES = ['DATAPIPELINE_PROJECT_IMAGE', 'DATAPIPELINE_PROJECT_IMAGE3'] as const;
+
+export const PROJECT_DOCKERFILE = `# A project's requirements over DataPipeline's Airflow image (built by DataPipeline, not a file of yours)
+ARG BASE
+FROM \${BASE}
+USER 0
+COPY packages.txt requirements.txt /build/project/
+RUN set -eux; \\
+    pkgs="$(sed -e 's/#.*//' /build/project/packages.txt | xargs)"; \\
+    if [ -n "$pkgs" ]; then \\
+      export DEBIAN_FRONTEND=noninteractive; apt-get update; apt-get install -y --no-install-recommends $pkgs; rm -rf /var/lib/apt/lists/*; \\
+    fi
+RUN set -eux; \\
+    constraints="$(ls /build/airflow-constraints-*.txt | head -n 1)"; \\
+    /opt/airflow-venv/bin/pip install --no-cache-dir -r /build/project/requirements.txt -c "$constraints"
+USER 50000
+`;
+
+export interface ProjectImagePlan {
+  /** the stack's Airflow image it is built on */
+  base: string;
+  tag: string;
+  requirements: string;
+  packages: string;
+}
+
+function readPart(file: string | undefined, what: string): string {
+  if (!file) return '';
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new StackError(`Cannot read the project's ${what} ${file}: ${(e as Error).message}`, { nextStep: `Fix the file (or the setting that names it), then start again.` });
+  }
+}
+
+/**
+ * The image a project needs over `base` (undefined: it has no requirements or packages, the stack's
+ * image serves as it is). `inputs` is the hash of what the base image is built from.
+ */
+export function projectImagePlan(project: ProjectPaths | undefined, base: string, inputs: string): ProjectImagePlan | undefined {
+  const requirements = readPart(project?.requirements, 'requirements');
+  const packages = readPart(project?.packages, 'Debian packages (packages.txt)');
+  const meaningful = (t: string) => t.split(/\r?\n/).some((l) => l.replace(/#.*/, '').trim() !== '');
+  if (!meaningful(requirements) && !meaningful(packages)) return undefined;
+  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_DOCKERFILE}\0${requirements}\0${packages}`).digest('hex').slice(0, 16);
+  return { base, tag: `datapipeline/airflow-project:${hash}`, requirements, packages };
+}
+
+/** Builds the plan's image unless it is there, reporting "step k of n"; a refused requirement is named with pip's reason. */
+export async function ensureProjectImage(docker: Dockerode, plan: ProjectImagePlan, opts: OperationOptions & { label: string; percent: [number, number] }): Promise<boolean> {
+  const exists = await dockerCall(docker, `inspect of image ${plan.tag}`, (abortSignal) => docker.getImage(plan.tag).inspect({ abortSignal } as object)).then(
+    () => true,
+    () => false,
+  );
+  if (exists) return false;
+  throwIfAborted(opts.signal);
+  const [from, to] = opts.percent;
+  const head = `Building the project's Airflow image (${opts.label})`;
+  opts.onProgress?.({ step: head, percent: from });
+  const context = tarFiles([
+    { path: 'Dockerfile', content: PROJECT_DOCKERFILE },
+    { path: 'requirements.txt', content: plan.requirements },
+    { path: 'packages.txt', content: plan.packages },
+  ]);
+  const lines: string[] = [];
+  let last: ReturnType<typeof buildStep>;
+  let failure: string | undefined;
+  const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+    t: plan.tag,
+    buildargs: { BASE: plan.base },
+    networkmode: 'host', // as the stack's own builds: the registries on the host's network
+    labels: { 'datapipeline.project-image': 'true', 'datapipeline.project-base': plan.base },
+    forcerm: true,
+  } as object);
+  const onAbort = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (ev: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (ev.error) failure = ev.errorDetail?.message ?? ev.error;
+          for (const line of (ev.stream ?? '').split(/\r?\n/)) {
+            if (!line.trim()) continue;
+            lines.push(line);
+            if (lines.length > 200) lines.shift();
+            const st = buildStep(line);
+            if (st) {
+              last = st;
+              opts.onProgress?.({ step: `${head}: step ${st.step} of ${st.total}, ${shortInstruction(st.instruction)}`, percent: Math.round(from + ((to - from) * st.step) / (st.total + 1)) });
+            }
+          }
+        },
+      );
+    });
+  } catch (e) {
+    failure ??= (e as Error).message;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  if (opts.signal?.aborted) throw new StackError(`Start Stack was cancelled while building the project's Airflow image; nothing was started.`);
+  if (failure) {
+    const pip = last && /pip install/.test(last.instruction);
+    const why = pipReason(lines.join('\n'));
+    throw new StackError(
+      pip
+        ? `The project's requirements cannot be installed in the stack's Airflow (${plan.base}):\n${why}`
+        : `Building the project's Airflow image failed${last ? ` at step ${last.step} of ${last.total} (${shortInstruction(last.instruction)})` : ''}: ${failure}`,
+      {
+        logTail: lines.filter((l) => l.trim()).slice(-25),
+        nextStep: pip
+          ? "Change the version in requirements.txt to one Airflow's constraints allow, or remove the line; the stack's own image is unchanged."
+          : 'Read the build log (DataPipeline log): packages.txt names Debian packages (apt), requirements.txt Python ones (pip); check the network, then start again.',
+      },
+    );
+  }
+  return true;
+}
+
+/** Where the project's files are, as a short label for progress. */
+export function projectLabel(project: ProjectPaths): string {
+  return [project.requirements, project.packages].filter(Boolean).map((f) => path.basename(f!)).join(' and ');
+}
