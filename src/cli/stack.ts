@@ -9,6 +9,8 @@
  *            --airflow 2|3 (or env DATAPIPELINE_AIRFLOW_VERSION): Airflow 2.8.1 (default) or the newest 3.x
  *            --backend native|docker|auto (or env DATAPIPELINE_BACKEND; default native; auto = Docker when
  *            the daemon and compose answer, else native — what `npm start` uses)
+ *            --project DIR (or env DATAPIPELINE_PROJECT): your own repository (the original stack's layout, an
+ *            Astro CLI project, a folder of DAGs) run on the bundled stack with its DAGs, jobs and requirements
  *   env DATAPIPELINE_AIRFLOW_DB: the native Airflow's metadata DB: postgres (default: the stack's own
  *       PostgreSQL, LocalExecutor), sqlite (the fallback: no server, one task at a time) or a URL
  *
@@ -16,11 +18,15 @@
  * $DATAPIPELINE_STATE (default <cache>/state). Progress goes to stderr; exit code 1 on failure with
  * what happened, the next step and the failing service's last log lines.
  */
-import { DEFAULT_STACK_ADMIN_PASSWORD, setStackAirflowPassword, stackAirflowPassword } from '../services/stack/airflowPassword';
+import { DEFAULT_STACK_ADMIN_PASSWORD, setStackAirflowPassword, STACK_ADMIN_USER, stackAirflowPassword } from '../services/stack/airflowPassword';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowMajor, NativePorts, parseAirflowDatabase, parseAirflowMajor, parsePortsSpec, parseScale, parseServiceGroups, ServiceGroup, StackScale } from '../services/stack/native/config';
 import { NativeBackend } from '../services/stack/native/nativeBackend';
+import { describeProject, detectProject, PROJECT_KIND_LABEL } from '../services/project/detect';
+import { dockerStackFor } from '../services/project/whichStack';
+import { applyAirflowSettings, parseAirflowSettings } from '../services/project/airflowSettings';
+import { AirflowClient } from '../services/airflow/client';
 import { sharedDataLine } from '../services/stack/owner';
 import { BackendSetting, createBackendFactory } from '../services/stack/select';
 import { StackBackend, StackError, StackProgress } from '../services/stack/types';
@@ -28,7 +34,7 @@ import { consoleLogger } from '../services/util/logger';
 import { cacheDir, extensionRoot, stateDir } from '../services/util/paths';
 
 const USAGE = `usage: npm run stack -- <command> [--services kafka,spark,airflow] [--backend native|docker|auto] [--ports NAME=PORT,...]
-                            [--kafka-brokers 1|3] [--spark-workers 1|2|3] [--airflow 2|3]
+                            [--kafka-brokers 1|3] [--spark-workers 1|2|3] [--airflow 2|3] [--project DIR]
 commands:
   provision            install Kafka, Spark and Airflow into the cache (quiet when done)
   up                   start the stack; returns when every service is healthy
@@ -48,7 +54,8 @@ airflow); later commands on the same state folder use the ports it last started 
 runs a 3-broker KRaft cluster (brokers on the Kafka port and the next two pairs: 9092/9093, 9094/9095,
 9096/9097) with its own data; --spark-workers adds workers (UIs on 8081, 8082, 8083). --airflow 3 runs the
 newest Airflow 3 (api-server, scheduler, dag-processor, triggerer) with its own venv, home and database
-(2.8.1's stay as they are). All three are remembered too.`;
+(2.8.1's stay as they are). All three are remembered too. --project DIR runs your own repository's DAGs,
+jobs, plugins and requirements on the stack (as the extension does for the workspace).`;
 
 interface Args {
   command: string;
@@ -62,6 +69,8 @@ interface Args {
   airflow?: AirflowMajor;
   /** reset without asking */
   yes: boolean;
+  /** your own project's folder (--project or DATAPIPELINE_PROJECT): the stack runs its DAGs, jobs, plugins and requirements */
+  project?: string;
 }
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
@@ -75,6 +84,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   let kafkaBrokers: string | undefined = env.DATAPIPELINE_KAFKA_BROKERS || undefined;
   let sparkWorkers: string | undefined = env.DATAPIPELINE_SPARK_WORKERS || undefined;
   let airflowVersion: string | undefined = env.DATAPIPELINE_AIRFLOW_VERSION || undefined;
+  let project: string | undefined = env.DATAPIPELINE_PROJECT || undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--services' || a === '-s') services = argv[++i];
@@ -89,6 +99,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     else if (a.startsWith('--spark-workers=')) sparkWorkers = a.slice('--spark-workers='.length);
     else if (a === '--airflow') airflowVersion = argv[++i] ?? '';
     else if (a.startsWith('--airflow=')) airflowVersion = a.slice('--airflow='.length);
+    else if (a === '--project' || a === '-p') project = argv[++i] ?? '';
+    else if (a.startsWith('--project=')) project = a.slice('--project='.length);
     else if (a === '-f' || a === '--follow') follow = true;
     else if (a === '-y' || a === '--yes') yes = true;
     else if (a === '--tail' || a === '-n') tail = Number(argv[++i]);
@@ -109,7 +121,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges, scale, airflow, yes };
+  if (project !== undefined) {
+    if (!project) throw new UsageError('--project needs a folder.');
+    project = path.resolve(project);
+    if (!fs.existsSync(project) || !fs.statSync(project).isDirectory()) throw new UsageError(`--project ${project}: no such folder.`);
+  }
+  return { command, positional, services: parseServiceGroups(services), backend: backend as BackendSetting, follow, tail, ports: portChanges, scale, airflow, yes, project };
 }
 
 class UsageError extends Error {}
@@ -174,9 +191,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 0;
   }
   const stackDir = path.join(extensionRoot(__dirname), 'stack');
+  // your own project: found as the extension finds it, run on the bundled stack with its parts (both backends)
+  const project = args.project ? detectProject([args.project], stackDir) : undefined;
+  if (project) {
+    process.stderr.write(`Project ${path.basename(project.root)}: ${PROJECT_KIND_LABEL[project.kind]}\n`);
+    for (const part of describeProject(project)) if (part.value) process.stderr.write(`  ${part.label}: ${part.value}\n`);
+  }
+  const dockerStack = project ? dockerStackFor(project, 'bundled', stackDir) : { stackDir };
   const createNative = () =>
     new NativeBackend({
       stackDir,
+      project,
       cacheDir: cacheDir(env),
       stateDir: stateDir(env),
       groups: args.services,
@@ -187,7 +212,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       airflowDatabase: parseAirflowDatabase(env.DATAPIPELINE_AIRFLOW_DB),
     });
   const backend: StackBackend = await createBackendFactory({
-    dockerStackDir: () => stackDir,
+    dockerStackDir: () => dockerStack.stackDir,
+    dockerProject: () => dockerStack.project,
     composeCommand: () => (env.DATAPIPELINE_COMPOSE_COMMAND || 'docker compose').split(' ').filter(Boolean),
     scale: () => (Object.keys(args.scale).length ? args.scale : undefined),
     airflow: () => args.airflow,
@@ -216,6 +242,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         // started (or adopted) from the command line: test runs must not stop it at their end
         if (native) fs.rmSync(path.join(native.layout.runDir, 'harness-started.json'), { force: true });
         process.stderr.write(`Stack (${backend.kind}) healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
+        if (project?.airflowSettings && args.services.includes('airflow')) {
+          // the project's connections, variables and pools, as the extension applies them when Airflow comes up
+          const client = new AirflowClient({ baseUrl: backend.endpoints().airflowUrl, username: STACK_ADMIN_USER, password: stackAirflowPassword(stateDir(env)) });
+          const done = await applyAirflowSettings(client, parseAirflowSettings(fs.readFileSync(project.airflowSettings, 'utf8'), project.airflowSettings));
+          process.stderr.write(`Applied ${project.airflowSettings}: ${[...done.created.map((x) => `${x} (new)`), ...done.updated].join(', ') || 'nothing in it'}\n`);
+        }
         await printStatus(backend);
         const e = backend.endpoints();
         const pw = stackAirflowPassword(stateDir(env)) === DEFAULT_STACK_ADMIN_PASSWORD ? 'admin/admin' : 'user admin, the password you set';

@@ -43,11 +43,18 @@ else
   python3 /opt/datapipeline/admin_user.py
 fi
 
-if airflow connections get spark_cluster >/dev/null 2>&1; then
-  echo "datapipeline: connection spark_cluster exists"
-else
-  master="${SPARK_MASTER_URL#spark://}"
-  airflow connections add spark_cluster --conn-type spark \
-    --conn-host "spark://${master%%:*}" --conn-port "${master##*:}"
-fi
+# spark_cluster (the stack's DAGs) and spark_default (a SparkSubmitOperator that names none): the
+# stack's master; one a project set (airflow_settings.yaml, the UI) is left as it is, but Airflow's own
+# default spark_default (yarn) is not a cluster here
+master="${SPARK_MASTER_URL#spark://}"
+for conn in spark_cluster spark_default; do
+  current="$(airflow connections get "$conn" -o json 2>/dev/null || true)"
+  if [ -n "$current" ] && ! printf '%s' "$current" | grep -q '"host": "yarn"'; then
+    echo "datapipeline: connection $conn exists"
+  else
+    airflow connections delete "$conn" >/dev/null 2>&1 || true
+    airflow connections add "$conn" --conn-type spark \
+      --conn-host "spark://${master%%:*}" --conn-port "${master##*:}"
+  fi
+done
 echo "datapipeline: airflow-init done"

@@ -33,6 +33,7 @@ import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 import { ensureBaseImage, removeProject } from './harness';
 import { detectProject } from '../../src/services/project/detect';
 import { dockerStackFor } from '../../src/services/project/whichStack';
+import { getConnection } from '../../src/services/airflow/airflowObjects';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const ROOT_LAYOUT = path.join(__dirname, '..', 'fixtures', 'projects', 'root-layout');
@@ -395,6 +396,11 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       return ids.includes('order_report') && ids.includes('orders_pipeline');
     }, { timeoutMs: 180_000, intervalMs: 2000, ignoreErrors: true });
     assert.equal((await client.getDag('order_report')).fileloc, '/opt/airflow/dags/order_report.py');
+    // a SparkSubmitOperator that names no connection goes to the stack's master, as one naming spark_cluster
+    for (const id of ['spark_cluster', 'spark_default']) {
+      const c = await getConnection(client, id);
+      assert.deepEqual([c.type, c.host, c.port], ['spark', 'spark://spark-master', 7077], id);
+    }
     await until('no import errors (its /opt/airflow/scripts import and pyfiglet resolve)', async () => (await client.listImportErrors()).filter((e) => e.filename.startsWith('/opt/airflow/dags/order')).length === 0, { timeoutMs: 120_000, intervalMs: 2000 });
     await client.setPaused('order_report', false);
     const run = await client.triggerDagRun('order_report');

@@ -170,13 +170,14 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.equal(deps('airflow3-scheduler').broker.condition, 'service_healthy');
   });
 
-  it('initialises Airflow idempotently (admin user, spark_cluster connection) and accepts basic auth on the API', () => {
+  it('initialises Airflow idempotently (admin user, spark_cluster and spark_default connections) and accepts basic auth on the API', () => {
     const init = fs.readFileSync(path.join(STACK, 'airflow/init.sh'), 'utf8');
     // the admin user: created, or given the stack's password (from the environment) when it changed
     assert.match(init, /python3 \/opt\/datapipeline\/admin_user\.py/);
     const admin = fs.readFileSync(path.join(STACK, 'airflow/admin_user.py'), 'utf8');
     assert.match(admin, /if user is None:[\s\S]*add_user[\s\S]*elif check_password_hash\(user\.password, password\):[\s\S]*else:\s*sm\.reset_password/);
-    assert.match(init, /if airflow connections get spark_cluster/);
+    assert.match(init, /for conn in spark_cluster spark_default; do/);
+    assert.match(init, /airflow connections get "\$conn" -o json/);
     assert.match(services['airflow-webserver'].environment!.AIRFLOW__API__AUTH_BACKENDS, /basic_auth/);
   });
 

@@ -17,6 +17,7 @@ import { KafkaService } from '../../src/services/kafka/kafkaClient';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { ensureNativeStack, NativeStack, stackDir } from './harness';
 import { exerciseAirflowObjects } from './lib/airflowObjects';
+import { getConnection } from '../../src/services/airflow/airflowObjects';
 import { until } from '../lib/until';
 import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 
@@ -54,6 +55,12 @@ describe('Airflow 2.8.1 (native stack)', function () {
 
   it('connections (from a URI; an edit keeps the password), variables and pools: created, listed with secrets masked, changed and deleted', async () => {
     await exerciseAirflowObjects(client, (args) => stack.backend.airflowCli(args), 'v2');
+    // a SparkSubmitOperator that names no connection goes to the stack's master, as one naming spark_cluster
+    const port = Number(new URL(stack.endpoints.sparkMasterUrl.replace(/^spark:/, 'http:')).port);
+    for (const id of ['spark_cluster', 'spark_default']) {
+      const c = await getConnection(client, id);
+      assert.deepEqual([c.type, c.host, c.port], ['spark', 'spark://127.0.0.1', port], id);
+    }
   });
 
   it('rejects wrong credentials and unknown DAGs with errors that say what to do', async () => {

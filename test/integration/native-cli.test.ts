@@ -101,6 +101,18 @@ describe('npm run stack (native CLI)', function () {
     assert.match(r.stderr, /^Next step: Use one of: kafka, spark-master, spark-worker, lineage, postgres, airflow-webserver, airflow-scheduler\.$/m);
   });
 
+  it('--project names your own project\u2019s layout and parts (as the Stack view\u2019s Project node), and refuses a folder that is not there', function () {
+    const astro = path.join(repoRoot, 'test', 'fixtures', 'projects', 'astro-project');
+    const r = cli(['status', '--project', astro]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^Project astro-project: Astro CLI project$/m);
+    assert.ok(r.stderr.includes(`  Requirements: ${path.join(astro, 'requirements.txt')}\n`), r.stderr);
+    assert.ok(r.stderr.includes(`  Airflow settings: ${path.join(astro, 'airflow_settings.yaml')}\n`), r.stderr);
+    const missing = cli(['status', '--project', path.join(os.tmpdir(), 'no such project \u00e9')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--project .*no such project \u00e9: no such folder\./);
+  });
+
   it('explains its usage on a wrong option (exit code 2)', function () {
     const r = cli(['up', '--services', 'kafka,hive']);
     assert.equal(r.code, 2);

@@ -50,11 +50,11 @@ describe('your own project on the native stack, with no edit to its files', func
   let backend: NativeBackend | undefined;
   let client: AirflowClient;
 
-  async function runProject(folder: string): Promise<void> {
+  async function runProject(folder: string, airflow: 2 | 3 = 2): Promise<void> {
     await backend?.stop().catch(() => undefined);
     backend?.dispose();
     const project = detectProject([folder], stackDir);
-    backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: state, groups: ['airflow'], ports: PORTS, project });
+    backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: state, groups: ['airflow'], ports: PORTS, project, airflow });
     const t0 = Date.now();
     await backend.start({ onProgress: (p) => process.stderr.write(`[project] ${p.step}\n`) });
     process.stderr.write(`[project] ${path.basename(folder)}: Airflow healthy in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
@@ -183,6 +183,22 @@ describe('your own project on the native stack, with no edit to its files', func
     assert.deepEqual([conn.conn_type, conn.host, conn.login, conn.port, conn.schema], ['http', 'api.weather.example', 'reports', 443, 'https']);
     assert.equal(((await client.request('GET', '/variables/report_cities')) as { value: string }).value, 'Oslo,Lima,Pune');
     assert.equal(((await client.request('GET', '/pools/weather_pool')) as { slots: number }).slots, 2);
+    const log = await runDag('weather_report');
+    assert.match(log, /3 cities from api\.weather\.example in metric units/);
+    assert.equal(snapshot(folder), before, 'nothing was written into the project');
+  });
+
+  it('the same Astro CLI project on Airflow 3: its requirements resolved under Airflow 3\u2019s constraints, airflow_settings.yaml applied through /api/v2 (the pool updated too), its DAG runs', async function () {
+    const folder = path.join(FIXTURES, 'astro-project');
+    const before = snapshot(folder);
+    await runProject(folder, 3);
+    assert.equal(await client.apiVersion(), 'v2');
+    const file = path.join(folder, 'airflow_settings.yaml');
+    const settings = parseAirflowSettings(fs.readFileSync(file, 'utf8'), file);
+    const first = await applyAirflowSettings(client, settings);
+    assert.deepEqual(first.created.sort(), ['connection weather_api', 'pool weather_pool', 'variable report_cities', 'variable report_units']);
+    const again = await applyAirflowSettings(client, settings);
+    assert.deepEqual(again.updated.sort(), ['connection weather_api', 'pool weather_pool', 'variable report_cities', 'variable report_units']);
     const log = await runDag('weather_report');
     assert.match(log, /3 cities from api\.weather\.example in metric units/);
     assert.equal(snapshot(folder), before, 'nothing was written into the project');

@@ -1,6 +1,6 @@
 /**
- * Airflow's first start in the native stack: `db migrate`, the admin user and the spark_cluster
- * connection, once per database (stamped in the Airflow home), redone when the ports change.
+ * Airflow's first start in the native stack: `db migrate`, the admin user and the spark_cluster and
+ * spark_default connections, once per database (stamped in the Airflow home), redone when the ports change.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -94,7 +94,7 @@ export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: Na
   const stamp = path.join(l.airflowHome, '.initialized');
   const adminPassword = opts.adminPassword ?? DEFAULT_STACK_ADMIN_PASSWORD;
   // the stamp names the password by a digest: a new one re-runs the init, which gives it to the admin
-  const want = JSON.stringify({ v: 1, airflow: major, sparkMaster: sparkMasterPort, db: env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, ...(adminPassword === DEFAULT_STACK_ADMIN_PASSWORD ? {} : { admin: passwordDigest(adminPassword) }) });
+  const want = JSON.stringify({ v: 2, airflow: major, sparkMaster: sparkMasterPort, db: env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, ...(adminPassword === DEFAULT_STACK_ADMIN_PASSWORD ? {} : { admin: passwordDigest(adminPassword) }) });
   try {
     if (fs.readFileSync(stamp, 'utf8') === want) return;
   } catch {
@@ -103,7 +103,9 @@ export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: Na
   const log = path.join(l.logsDir, 'airflow-init.log');
   fs.mkdirSync(l.logsDir, { recursive: true });
   const conns = path.join(l.airflowHome, 'connections.json');
-  fs.writeFileSync(conns, JSON.stringify({ spark_cluster: { conn_type: 'spark', host: `spark://${HOST}`, port: sparkMasterPort, extra: { 'deploy-mode': 'client' } } }, null, 2));
+  // spark_cluster (the stack's DAGs) and spark_default (a SparkSubmitOperator that names none) both at the stack's master
+  const master = { conn_type: 'spark', host: `spark://${HOST}`, port: sparkMasterPort, extra: { 'deploy-mode': 'client' } };
+  fs.writeFileSync(conns, JSON.stringify({ spark_cluster: master, spark_default: master }, null, 2));
   if (major === 3 && opts.database && opts.python) {
     // Airflow 3's metadata database beside 2.8.1's (never the same one: switching migrates nothing)
     const url = new URL((env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '').replace(/^postgresql\+\w+:/, 'postgresql:'));
@@ -129,7 +131,7 @@ export async function airflowInit(airflow: string, env: NodeJS.ProcessEnv, l: Na
       ? // created, or given the stack's password; the password in the environment, never in argv
         [['Creating the Airflow admin user', opts.python, [path.join(path.dirname(l.nativeDir), 'airflow', 'admin_user.py')], { AIRFLOW_ADMIN_USER: STACK_ADMIN_USER, AIRFLOW_ADMIN_PASSWORD: adminPassword }] as [string, string, string[], NodeJS.ProcessEnv]]
       : []),
-    ['Adding the spark_cluster connection', airflow, ['connections', 'import', '--overwrite', conns]],
+    ['Adding the spark_cluster and spark_default connections (the stack\u2019s master)', airflow, ['connections', 'import', '--overwrite', conns]],
   ];
   for (const [step, program, args, extraEnv] of steps) {
     o.onProgress?.({ step, percent: 0, service: major === 3 ? 'airflow-api-server' : 'airflow-webserver' });
