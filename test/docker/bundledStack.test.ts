@@ -366,7 +366,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.deepEqual(again, runs2, 'switching lost nothing');
   });
 
-  it('your own project on DataPipeline\u2019s stack (the root-layout fixture, its own compose file set aside by the setting): its folders mounted, its requirements an image over the stack\u2019s (step N of M), its DAGs import and one runs; the stack\u2019s image and the project\u2019s files unchanged', async function () {
+  it('your own project on DataPipeline\u2019s stack (the root-layout fixture, its own compose file set aside by the setting): its folders mounted, its requirements an image over the stack\u2019s (step N of M), its DAGs import; its report runs, and its pipeline puts the orders in Kafka and, through its Spark job, in PostgreSQL; the stack\u2019s image and the project\u2019s files unchanged', async function () {
     const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
     const project = path.join(work, 'orders pipeline');
     fs.cpSync(ROOT_LAYOUT, project, { recursive: true });
@@ -385,7 +385,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     const t0 = Date.now();
     await own.start({ onProgress: (p) => steps.push(p.step) });
     process.stderr.write(`[project on docker] started (project image built if missing) in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
-    assert.ok(steps.some((st) => /^Building the project's Airflow image \(requirements\.txt\): step \d+ of \d+, /.test(st)), steps.join(' | '));
+    assert.ok(steps.some((st) => /^Building the project's Airflow image \(requirements\.txt, Spark packages of the DAGs\): step \d+ of \d+, /.test(st)), steps.join(' | '));
     const web = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=airflow-webserver'] } }))[0];
     assert.match(web.Image, /^datapipeline\/airflow-project:[0-9a-f]{16}$/);
     assert.equal((await docker.getImage('datapipeline/airflow:2.8.1').inspect()).Id, stackImage, 'the stack\u2019s own image is unchanged');
@@ -408,6 +408,28 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     const log = await client.getTaskLog(end.tasks[0], Math.max(1, end.tasks[0].tryNumber));
     assert.equal(end.run.state, 'success', log.text.slice(-3000));
     assert.match(log.text, /3 orders, 119\.5 in total/);
+
+    // its pipeline end to end: a callable publishes the orders to Kafka (kafka-python, the project's
+    // requirement), its SparkSubmitOperator (spark_cluster, --packages for the Kafka connector and the
+    // PostgreSQL JDBC driver, an /opt/airflow/scripts application) loads them into the stack's PostgreSQL
+    await client.setPaused('orders_pipeline', false);
+    const pipeline = await client.triggerDagRun('orders_pipeline');
+    const done = await followRun(client, 'orders_pipeline', pipeline.runId, { pollMs: 3000, stuckAfterMs: 10 * 60_000 });
+    if (done.run.state !== 'success') {
+      const logs = await Promise.all(done.tasks.filter((t) => t.tryNumber > 0).map((t) => client.getTaskLog(t, t.tryNumber).then((l) => `--- ${t.taskId}\n${l.text.slice(-4000)}`)));
+      assert.fail(`orders_pipeline ended ${done.run.state}: ${JSON.stringify(done.tasks.map((t) => [t.taskId, t.state]))}\n${logs.join('\n')}`);
+    }
+    const published = (await kafka.watermarks('orders')).reduce((n, w) => n + Number(w.high) - Number(w.low), 0);
+    assert.ok(published >= 3, `orders in Kafka: ${published}`);
+    const pg = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=postgres'] } }))[0];
+    let rows = '';
+    let pgErr = '';
+    const q = await execInContainer(docker, pg.Id, ['psql', '-h', '127.0.0.1', '-U', 'airflow', '-d', 'airflow', '-tAc', 'select count(*), count(distinct order_id), round(sum(amount)::numeric, 1) from orders'], { onStdout: (t) => void (rows += t), onStderr: (t) => void (pgErr += t) }, { env: ['PGPASSWORD=airflow'] });
+    assert.equal(q.exitCode, 0, pgErr);
+    const [count, distinct, total] = rows.trim().split('|');
+    assert.deepEqual([Number(count), Number(distinct)], [published, 3], `rows: ${rows}`);
+    assert.equal(Number(total) / (published / 3), 119.5, `the orders' total: ${rows}`);
+
     assert.deepEqual(files(), before, 'the project\u2019s files are as they were');
     // started again, unchanged: the image is reused, nothing is built
     const steps2: string[] = [];

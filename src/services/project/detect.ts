@@ -14,21 +14,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ProjectPaths } from '../stack/types';
 
 export type ProjectKind = 'stack' | 'astro' | 'root' | 'dags' | 'bundled';
 
-export interface Project {
+/** The parts the stack runs (ProjectPaths: DAGs, jobs, plugins, include, requirements, Debian packages), and what the extension does with the rest. */
+export interface Project extends ProjectPaths {
   kind: ProjectKind;
   /** the folder the project is (for `stack`: the workspace's stack/ folder) */
   root: string;
-  dagsDir: string;
-  scriptsDir?: string;
-  pluginsDir?: string;
-  includeDir?: string;
-  /** Python requirements installed into the stack's Airflow for this project */
-  requirements?: string;
-  /** Debian packages (Astro's packages.txt; Docker only) */
-  packages?: string;
   /** Airflow connections, variables and pools (Astro's airflow_settings.yaml format) */
   airflowSettings?: string;
   /** the project's own compose file */

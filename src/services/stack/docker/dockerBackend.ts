@@ -118,7 +118,7 @@ export class DockerBackend implements StackBackend {
   /** strict: a requirements file that cannot be read throws (a start); else it is logged and no image is named */
   private projectImages(strict = false): Map<AirflowMajor, ProjectImagePlan> {
     const project = this.opts.project;
-    if (!project || (!project.requirements && !project.packages)) return new Map();
+    if (!project) return new Map();
     try {
       return this.readProjectImages(project);
     } catch (e) {
@@ -130,7 +130,8 @@ export class DockerBackend implements StackBackend {
 
   private readProjectImages(project: NonNullable<DockerBackendOptions['project']>): Map<AirflowMajor, ProjectImagePlan> {
     const read = (f?: string) => (f ? `${f}\0${safeMtime(f)}` : '');
-    const key = `${read(project.requirements)}\0${read(project.packages)}`;
+    // the DAGs folder's time changes when a DAG file is added or removed; an edited one is read at the next start
+    const key = `${read(project.requirements)}\0${read(project.packages)}\0${read(project.dagsDir)}`;
     if (this.projectImageCache?.key === key) return this.projectImageCache.plans;
     const base = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
     const inputs = buildInputsHash(base);
@@ -301,13 +302,15 @@ export class DockerBackend implements StackBackend {
     await this.removeOtherAirflow(compose, model, opts);
     // a port already in use is named before anything is built or started
     await checkPorts(model, services, this.watch());
+    // read again at each start: a DAG's packages or a requirement may have changed since
+    this.projectImageCache = undefined;
     const plan = this.projectImages(true).get(this.airflow);
     if (plan) {
       // the stack's own images first (as built: without the project's image names), then the project's over its Airflow image
       const base = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
       const baseServices = services.map((svc) => base.services.find((b) => b.name === svc.name) ?? svc);
       await this.images.buildMissing(compose, base, baseServices, opts, [5, 50], Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, ''])));
-      if (await ensureProjectImage(this.client(), plan, { ...opts, label: projectLabel(this.opts.project!), percent: [50, 60] })) this.log.info(`built ${plan.tag} over ${plan.base}`);
+      if (await ensureProjectImage(this.client(), plan, { ...opts, label: projectLabel(this.opts.project!, plan), percent: [50, 60] })) this.log.info(`built ${plan.tag} over ${plan.base}`);
     } else {
       await this.images.buildMissing(compose, model, services, opts, [5, 60]);
     }

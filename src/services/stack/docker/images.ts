@@ -127,6 +127,9 @@ export class StackImages {
   async buildMissing(compose: ComposeProject, model: ComposeModel, services: ComposeService[], opts: OperationOptions, span: [number, number], env: Record<string, string> = {}): Promise<void> {
     const byImage = new Map<string, ComposeService>();
     for (const svc of services) if (svc.built && svc.image && !byImage.has(svc.image)) byImage.set(svc.image, svc);
+    // the extra CA is a build input: in place before the hash (else the first build is labelled with
+    // the hash of the file before the CA was copied in, and the next start builds every image again)
+    this.syncExtraCa(model);
     // missing, or built from other Dockerfiles/versions than these (an update of the extension)
     const hash = buildInputsHash(model);
     const missing: Array<[string, ComposeService]> = [];
@@ -135,7 +138,6 @@ export class StackImages {
       if (!labels || labels[BUILD_HASH_LABEL] !== hash) missing.push([image, svc]);
     }
     if (missing.length === 0) return;
-    this.syncExtraCa(model);
     const [from, to] = span;
     for (let k = 0; k < missing.length; k++) {
       const [image, svc] = missing[k];

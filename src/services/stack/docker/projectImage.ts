@@ -3,7 +3,7 @@
  * compose file's DATAPIPELINE_PROJECT_* variables), and its requirements.txt and packages.txt (Astro's
  * Debian packages) as an image built FROM the stack's Airflow image: apt for the packages, pip for the
  * requirements under Airflow's constraints for that image's version (the constraints file the image
- * was built with). The image's tag is a hash of the files and of the image it is built on, so an
+ * was built with), and the Spark packages its DAGs name resolved into the image's Ivy cache. The image's tag is a hash of the files and of the image it is built on, so an
  * unchanged project reuses it and a changed file builds a new one; the stack's own image is never
  * changed (a project does not leak into another's Airflow).
  */
@@ -17,6 +17,7 @@ import { StackError, type OperationOptions } from '../types';
 import { buildStep, shortInstruction, throwIfAborted } from './composeOutput';
 import { tarFiles } from './tar';
 import { pipReason } from '../../util/pipReason';
+import { findSparkPackages } from '../../project/sparkPackages';
 
 /** The compose variables naming the project's parts (see stack/docker-compose.yaml). */
 export function projectFolderVariables(project: ProjectPaths | undefined): Record<string, string> {
@@ -44,6 +45,17 @@ RUN set -eux; \\
 RUN set -eux; \\
     constraints="$(ls /build/airflow-constraints-*.txt | head -n 1)"; \\
     /opt/airflow-venv/bin/pip install --no-cache-dir -r /build/project/requirements.txt -c "$constraints"
+# the Spark packages its DAGs name (--packages), resolved here into an Ivy cache of the image's own:
+# a submit finds them there and downloads nothing (the containers reach no registry)
+COPY spark-packages.txt /build/project/
+RUN set -eux; \\
+    pkgs="$(paste -sd, /build/project/spark-packages.txt)"; \\
+    if [ -n "$pkgs" ]; then \\
+      mkdir -p /opt/datapipeline/ivy; \\
+      /opt/airflow-venv/bin/python -c "import sys; from pyspark.sql import SparkSession; SparkSession.builder.master('local[1]').config('spark.jars.packages', sys.argv[1]).config('spark.jars.ivy', '/opt/datapipeline/ivy').getOrCreate().stop()" "$pkgs"; \\
+      chmod -R a+rwX /opt/datapipeline/ivy; \\
+      sed -i 's#^spark.jars.ivy .*#spark.jars.ivy                 /opt/datapipeline/ivy#' /opt/spark-conf/spark-defaults.conf; \\
+    fi
 USER 50000
 `;
 
@@ -53,6 +65,8 @@ export interface ProjectImagePlan {
   tag: string;
   requirements: string;
   packages: string;
+  /** Maven coordinates its DAGs give spark-submit, one per line */
+  sparkPackages: string;
 }
 
 function readPart(file: string | undefined, what: string): string {
@@ -71,10 +85,11 @@ function readPart(file: string | undefined, what: string): string {
 export function projectImagePlan(project: ProjectPaths | undefined, base: string, inputs: string): ProjectImagePlan | undefined {
   const requirements = readPart(project?.requirements, 'requirements');
   const packages = readPart(project?.packages, 'Debian packages (packages.txt)');
+  const sparkPackages = findSparkPackages(project?.dagsDir).join('\n');
   const meaningful = (t: string) => t.split(/\r?\n/).some((l) => l.replace(/#.*/, '').trim() !== '');
-  if (!meaningful(requirements) && !meaningful(packages)) return undefined;
-  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_DOCKERFILE}\0${requirements}\0${packages}`).digest('hex').slice(0, 16);
-  return { base, tag: `datapipeline/airflow-project:${hash}`, requirements, packages };
+  if (!meaningful(requirements) && !meaningful(packages) && !sparkPackages) return undefined;
+  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_DOCKERFILE}\0${requirements}\0${packages}\0${sparkPackages}`).digest('hex').slice(0, 16);
+  return { base, tag: `datapipeline/airflow-project:${hash}`, requirements, packages, sparkPackages };
 }
 
 /** Builds the plan's image unless it is there, reporting "step k of n"; a refused requirement is named with pip's reason. */
@@ -92,6 +107,7 @@ export async function ensureProjectImage(docker: Dockerode, plan: ProjectImagePl
     { path: 'Dockerfile', content: PROJECT_DOCKERFILE },
     { path: 'requirements.txt', content: plan.requirements },
     { path: 'packages.txt', content: plan.packages },
+    { path: 'spark-packages.txt', content: plan.sparkPackages ? `${plan.sparkPackages}\n` : '' },
   ]);
   const lines: string[] = [];
   let last: ReturnType<typeof buildStep>;
@@ -149,7 +165,11 @@ export async function ensureProjectImage(docker: Dockerode, plan: ProjectImagePl
   return true;
 }
 
-/** Where the project's files are, as a short label for progress. */
-export function projectLabel(project: ProjectPaths): string {
-  return [project.requirements, project.packages].filter(Boolean).map((f) => path.basename(f!)).join(' and ');
+/** What the image is built from, as a short label for progress: "requirements.txt, Spark packages of the DAGs". */
+export function projectLabel(project: ProjectPaths, plan: ProjectImagePlan): string {
+  const parts: string[] = [];
+  if (project.requirements && plan.requirements.trim()) parts.push(path.basename(project.requirements));
+  if (project.packages && plan.packages.trim()) parts.push(path.basename(project.packages));
+  if (plan.sparkPackages) parts.push('Spark packages of the DAGs');
+  return parts.join(', ');
 }
