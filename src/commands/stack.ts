@@ -299,8 +299,8 @@ export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
         return fail(err);
       }
       if (!backend.reloadRequirements) {
-        void vscode.window.showInformationMessage("DataPipeline: the Docker stack runs its own images and does not install a project's requirements; the native backend does (setting datapipeline.stack.backend).");
-        return { ok: false, summary: summarize(stack.status).text, error: 'not supported by the docker backend' };
+        void vscode.window.showInformationMessage(`DataPipeline: the ${backend.kind} stack installs no project requirements.`);
+        return { ok: false, summary: summarize(stack.status).text, error: `not supported by the ${backend.kind} backend` };
       }
       const r = await withProgress("Installing the project's requirements", (b, o) => b.reloadRequirements?.(o) ?? Promise.resolve());
       if (r.ok) void vscode.window.showInformationMessage("DataPipeline: Airflow runs on the project's requirements as they are now.");

@@ -366,7 +366,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.deepEqual(again, runs2, 'switching lost nothing');
   });
 
-  it('your own project on DataPipeline\u2019s stack (the root-layout fixture, its own compose file set aside by the setting): its folders mounted, its requirements an image over the stack\u2019s (step N of M), its DAGs import; its report runs, and its pipeline puts the orders in Kafka and, through its Spark job, in PostgreSQL; the stack\u2019s image and the project\u2019s files unchanged', async function () {
+  it('your own project on DataPipeline\u2019s stack (the root-layout fixture, its own compose file set aside by the setting): its folders mounted, its requirements an image over the stack\u2019s (step N of M), its DAGs import; its report runs, and its pipeline puts the orders in Kafka and, through its Spark job, in PostgreSQL; the stack\u2019s image and the project\u2019s files unchanged; a requirement saved while it runs: a new image, Airflow recreated on it', async function () {
     const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
     const project = path.join(work, 'orders pipeline');
     fs.cpSync(ROOT_LAYOUT, project, { recursive: true });
@@ -435,6 +435,19 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     const steps2: string[] = [];
     await own.start({ onProgress: (p) => steps2.push(p.step) });
     assert.deepEqual(steps2.filter((st) => /Building/.test(st)), [], steps2.join(' | '));
+
+    // requirements.txt saved with one more package while the stack runs: a new image, Airflow recreated on it
+    fs.appendFileSync(path.join(project, 'requirements.txt'), 'cowsay==6.1\n');
+    const steps3: string[] = [];
+    await own.reloadRequirements!({ onProgress: (p) => steps3.push(p.step) });
+    assert.ok(steps3.some((st) => /^Building the project's Airflow image \(requirements\.txt, Spark packages of the DAGs\): step \d+ of \d+, /.test(st)), steps3.join(' | '));
+    const scheduler = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=airflow-scheduler'] } }))[0];
+    assert.notEqual(scheduler.Image, web.Image, 'recreated on the new image');
+    let said = '';
+    const imported = await execInContainer(docker, scheduler.Id, ['python3', '-c', 'import cowsay; print(cowsay.get_output_string("cow", "moo"))'], { onStdout: (t) => void (said += t), onStderr: (t) => void (said += t) });
+    assert.equal(imported.exitCode, 0, said);
+    assert.match(said, /moo/);
+    assert.equal(new DockerBackend(backendOptions()).reloadRequirements, undefined, 'a compose file run as it is: its images hold its requirements');
 
     // the bundled DAGs again for the tests after this one: the stack's own image and folders
     await backend.start();

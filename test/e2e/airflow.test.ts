@@ -437,11 +437,18 @@ describe('Airflow: Trigger Streaming DAG in VS Code', function () {
     const connection = 'e2e_orders_db';
     try {
       await vsc.openContainer('DataPipeline');
+      // the DAGs view gets the room (the runs the tests before expanded are collapsed)
+      for (const other of ['Stack', 'Topics', 'Spark Applications']) await vsc.collapseView(other);
       await vsc.expandView('DAGs');
+      const header = vsc.view('DAGs').locator('.pane-header');
+      await header.hover();
+      await header.locator('.action-label[aria-label="Collapse All"]').click();
+      // by keyboard: the node is the view's last row (End), expanded with the right arrow
+      await vsc.view('DAGs').locator('.monaco-list-row[role="treeitem"]').first().click();
+      await vsc.page.keyboard.press('End');
       const node = vsc.treeItem('DAGs', /^Connections & Variables$/);
       await node.waitFor({ timeout: 60_000 });
-      // by keyboard: focus the row, expand it with the right arrow
-      await node.click();
+      await until('the node to have the focus', async () => (await node.getAttribute('class'))?.includes('focused') ?? false, { timeoutMs: 10_000 });
       await vsc.page.keyboard.press('ArrowRight');
       const spark = vsc.treeItem('DAGs', /^spark_cluster$/);
       await spark.waitFor({ timeout: 30_000 });

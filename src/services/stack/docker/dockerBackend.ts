@@ -85,6 +85,7 @@ export class DockerBackend implements StackBackend {
     this.images = new StackImages(() => this.client(), this.log, opts);
     this.scale = { ...DEFAULT_SCALE, ...parseScale(opts.scale) };
     this.airflow = opts.airflow ?? 2;
+    if (opts.project) this.reloadRequirements = (o) => this.start(o);
   }
 
   /** The Airflow (2 or 3) this stack runs. */
@@ -276,6 +277,14 @@ export class DockerBackend implements StackBackend {
     });
   }
 
+  /**
+   * A project on the bundled stack: its requirements (or packages) changed while the stack runs: its
+   * image is built anew and compose recreates the services on it (the others, unchanged, keep
+   * running). A refused requirement fails the build: the running containers stay as they were.
+   * Undefined for a compose file run as it is (its images hold its requirements).
+   */
+  readonly reloadRequirements?: (opts?: OperationOptions) => Promise<void>;
+
   /** Where the extension and `npm run stack` keep what they share (who started the stack, its secrets). */
   private get stateDir(): string {
     return this.opts.stateDir ?? defaultStateDir(this.env);
@@ -295,6 +304,12 @@ export class DockerBackend implements StackBackend {
     const progress = opts.onProgress ?? (() => undefined);
     progress({ step: 'Checking Docker', percent: 0 });
     await this.ping();
+    // the project's image is named by what it is built from, read anew at each start (a DAG's packages
+    // may have changed), after the extra CA is in place (a build input of the stack's images)
+    if (this.opts.project) {
+      this.images.syncExtraCa({ dir: this.opts.stackDir });
+      this.projectImageCache = undefined;
+    }
     const { compose, model } = await this.project();
     throwIfAborted(opts.signal);
     let services = await this.servicesToStart(model, opts);
@@ -302,8 +317,6 @@ export class DockerBackend implements StackBackend {
     await this.removeOtherAirflow(compose, model, opts);
     // a port already in use is named before anything is built or started
     await checkPorts(model, services, this.watch());
-    // read again at each start: a DAG's packages or a requirement may have changed since
-    this.projectImageCache = undefined;
     const plan = this.projectImages(true).get(this.airflow);
     if (plan) {
       // the stack's own images first (as built: without the project's image names), then the project's over its Airflow image

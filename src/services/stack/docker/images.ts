@@ -97,8 +97,8 @@ export class StackImages {
     }
   }
 
-  /** The extra CA bundle of the setting, where the images' builds read it. */
-  private syncExtraCa(model: ComposeModel): void {
+  /** The extra CA bundle of the setting, where the images' builds read it (a build input: copied before anything is hashed). */
+  syncExtraCa(model: Pick<ComposeModel, 'dir'>): void {
     const src = this.opts.extraCaFile;
     if (!src) return;
     let pem: string;
