@@ -197,7 +197,10 @@ export class DagsTreeProvider extends BaseTreeProvider<DagNode> {
   protected async readChildren(node: DagNode | undefined): Promise<DagNode[]> {
     if (node?.kind === 'importErrors') return node.errors.map((error) => ({ kind: 'importError', error }));
     if (node?.kind === 'assets') return node.assets.map((asset) => ({ kind: 'asset', asset }));
-    if (node?.kind === 'objectGroup') return objectRows(node).length ? objectRows(node) : [{ kind: 'empty', text: `No ${node.group}s yet: add one with +` }];
+    if (node?.kind === 'objectGroup') {
+      const rows = objectRows(node);
+      return rows.length ? rows : [{ kind: 'empty', text: `No ${node.group}s yet: add one with +` }];
+    }
     if (node?.kind === 'airflowObjects') {
       const objects = await listAirflowObjects(await this.deps.client());
       return (['connection', 'variable', 'pool'] as const).map((group): DagNode => ({ kind: 'objectGroup', group, objects }));

@@ -4,7 +4,6 @@
  * label, state and health, the events stream, logs, exec). No `vscode` import.
  */
 import type Dockerode from 'dockerode';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   classifyDockerError, containerLogs, createDocker, describeEndpoint, listProjectContainers, pingDocker, watchProjectEvents, type ContainerSummary, type DockerEvent,
@@ -18,7 +17,7 @@ import {
   StackError, type Disposable, type LogOptions, type OperationOptions, type ServiceId, type ServiceStatus, type SparkSubmitIO, type SparkSubmitRequest, type SparkSubmitResult, type StackBackend, type StackEndpoints,
 } from '../types';
 import { StackImages } from './images';
-import { composeEnv, describeVolumes, isCore, isOtherAirflow, runnableWithout, servicesToStart } from './startSet';
+import { composeEnv, describeVolumes, isCore, isOtherAirflow, servicesToStart } from './startSet';
 import { catalogEndpoints, composePortOf } from '../catalog';
 import { checkPorts, firstFailure, rollback, waitReady, type StartWatch } from './startWait';
 import { idOf, instances, KAFKA_CLUSTER_PROFILE, runningTopology, scaleVariables, SPARK_WORKER_SERVICE, type Instance } from './topology';
@@ -30,8 +29,7 @@ import type { DockerBackendOptions } from './options';
 import { which } from '../../util/which';
 import { lastStackOwner, recordStackStart, sameStack, type StackOwner } from '../owner';
 import { stateDir as defaultStateDir } from '../../util/paths';
-import { buildInputsHash } from './buildInputs';
-import { ensureProjectImage, PROJECT_IMAGE_VARIABLES, projectFolderVariables, projectImagePlan, projectLabel, type ProjectImagePlan } from './projectImage';
+import { ensureProjectImage, NO_PROJECT_IMAGES, PROJECT_IMAGE_VARIABLES, projectFolderVariables, projectLabel, ProjectImages } from './projectImage';
 
 export const DEFAULT_PROJECT = 'datapipeline';
 
@@ -40,14 +38,6 @@ export { AIRFLOW_PROFILE, scaleVariables } from './topology';
 export { buildInputsHash, BUILD_HASH_LABEL } from './buildInputs';
 export { composeProgressStep, findPullFailure, buildStep, findUnhealthyDependency, shortInstruction } from './composeOutput';
 export { serviceFailure, serviceReady, toServiceStatus } from './serviceStatus';
-
-function safeMtime(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
 
 export class DockerBackend implements StackBackend {
   readonly kind = 'docker' as const;
@@ -70,6 +60,8 @@ export class DockerBackend implements StackBackend {
   );
   /** optional services left out of the last start, and why (shown in the Stack view) */
   private readonly leftOut = new Map<string, string>();
+  /** the project's image over each Airflow's (a project on the bundled stack) */
+  private readonly projectImages: ProjectImages;
   /** lifecycle operations run one at a time (two Start Stack at once would race compose) */
   private lifecycle: Promise<unknown> = Promise.resolve();
 
@@ -85,6 +77,7 @@ export class DockerBackend implements StackBackend {
     this.images = new StackImages(() => this.client(), this.log, opts);
     this.scale = { ...DEFAULT_SCALE, ...parseScale(opts.scale) };
     this.airflow = opts.airflow ?? 2;
+    this.projectImages = new ProjectImages(opts.project, () => loadComposeModel(opts.stackDir, opts.composeFile, this.stackImagesEnv), this.log);
     if (opts.project) this.reloadRequirements = (o) => this.start(o);
   }
 
@@ -104,47 +97,13 @@ export class DockerBackend implements StackBackend {
   /** The environment for compose and the file's interpolation: the process's, with the scale's and the project's variables. */
   private get env(): NodeJS.ProcessEnv {
     const images: Record<string, string> = {};
-    for (const [major, plan] of this.projectImages()) images[PROJECT_IMAGE_VARIABLES[major - 2]] = plan.tag;
+    for (const [major, plan] of this.projectImages.plans()) images[PROJECT_IMAGE_VARIABLES[major - 2]] = plan.tag;
     return { ...this.baseEnv, ...scaleVariables(this.scale), ...projectFolderVariables(this.opts.project), ...images };
   }
 
   /** The environment without the project's images: the stack's own images, as they are built. */
   private get stackImagesEnv(): NodeJS.ProcessEnv {
-    return { ...this.baseEnv, ...scaleVariables(this.scale), ...Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, ''])) };
-  }
-
-  /** the project's image over each Airflow's image (none: it has no requirements or packages), by the files' text */
-  private projectImageCache?: { key: string; plans: Map<AirflowMajor, ProjectImagePlan> };
-
-  /** strict: a requirements file that cannot be read throws (a start); else it is logged and no image is named */
-  private projectImages(strict = false): Map<AirflowMajor, ProjectImagePlan> {
-    const project = this.opts.project;
-    if (!project) return new Map();
-    try {
-      return this.readProjectImages(project);
-    } catch (e) {
-      if (strict) throw e;
-      this.log.warn(`the project's image: ${(e as Error).message}`);
-      return new Map();
-    }
-  }
-
-  private readProjectImages(project: NonNullable<DockerBackendOptions['project']>): Map<AirflowMajor, ProjectImagePlan> {
-    const read = (f?: string) => (f ? `${f}\0${safeMtime(f)}` : '');
-    // the DAGs folder's time changes when a DAG file is added or removed; an edited one is read at the next start
-    const key = `${read(project.requirements)}\0${read(project.packages)}\0${read(project.dagsDir)}`;
-    if (this.projectImageCache?.key === key) return this.projectImageCache.plans;
-    const base = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
-    const inputs = buildInputsHash(base);
-    const plans = new Map<AirflowMajor, ProjectImagePlan>();
-    for (const major of [2, 3] as const) {
-      // the image of that Airflow's services (the web service of its profile)
-      const svc = base.services.find((s) => s.image?.startsWith('datapipeline/airflow:') && s.profiles.includes(major === 2 ? 'airflow2' : 'airflow3'));
-      const plan = svc?.image ? projectImagePlan(project, svc.image, inputs) : undefined;
-      if (plan) plans.set(major, plan);
-    }
-    this.projectImageCache = { key, plans };
-    return plans;
+    return { ...this.baseEnv, ...scaleVariables(this.scale), ...NO_PROJECT_IMAGES };
   }
 
   /** Without a setting, the scale and Airflow follow the stack as it runs. */
@@ -266,7 +225,7 @@ export class DockerBackend implements StackBackend {
       const { compose } = await this.project();
       // the stack's own images (a project's is built by a start, over them)
       const model = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
-      await this.images.buildMissing(compose, model, model.services.filter((s) => this.core(s)), opts, [0, 100], Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, ''])));
+      await this.images.buildMissing(compose, model, model.services.filter((s) => this.core(s)), opts, [0, 100], NO_PROJECT_IMAGES);
     });
   }
 
@@ -308,7 +267,7 @@ export class DockerBackend implements StackBackend {
     // may have changed), after the extra CA is in place (a build input of the stack's images)
     if (this.opts.project) {
       this.images.syncExtraCa({ dir: this.opts.stackDir });
-      this.projectImageCache = undefined;
+      this.projectImages.forget();
     }
     const { compose, model } = await this.project();
     throwIfAborted(opts.signal);
@@ -317,18 +276,18 @@ export class DockerBackend implements StackBackend {
     await this.removeOtherAirflow(compose, model, opts);
     // a port already in use is named before anything is built or started
     await checkPorts(model, services, this.watch());
-    const plan = this.projectImages(true).get(this.airflow);
+    const plan = this.projectImages.plans(true).get(this.airflow);
     if (plan) {
       // the stack's own images first (as built: without the project's image names), then the project's over its Airflow image
       const base = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
       const baseServices = services.map((svc) => base.services.find((b) => b.name === svc.name) ?? svc);
-      await this.images.buildMissing(compose, base, baseServices, opts, [5, 50], Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, ''])));
+      await this.images.buildMissing(compose, base, baseServices, opts, [5, 50], NO_PROJECT_IMAGES);
       if (await ensureProjectImage(this.client(), plan, { ...opts, label: projectLabel(this.opts.project!, plan), percent: [50, 60] })) this.log.info(`built ${plan.tag} over ${plan.base}`);
     } else {
       await this.images.buildMissing(compose, model, services, opts, [5, 60]);
     }
     throwIfAborted(opts.signal);
-    services = await this.pullMissing(model, services, opts);
+    services = await this.images.pullMissing(model, services, opts, this.leftOut);
     this.images.ensureBindSources(model, services);
     progress({ step: `Starting ${services.length} services (${compose.cli.command.join(' ')} up)`, percent: 60 });
     const names = services.map((s) => s.name);
@@ -362,41 +321,6 @@ export class DockerBackend implements StackBackend {
       throw err;
     }
     progress({ step: 'Every service is healthy', percent: 100 });
-  }
-
-  /**
-   * The images the services name by tag (a project's own compose file: postgres:13, apache/kafka…)
-   * that are not here: pulled, one at a time with progress. One that cannot be had is named with the
-   * services that need it; the services that can run without it start (the others are shown left
-   * out, with why), and when none can, nothing starts.
-   */
-  private async pullMissing(model: ComposeModel, services: ComposeService[], opts: OperationOptions): Promise<ComposeService[]> {
-    const images = [...new Set(services.filter((svc) => svc.image && !svc.built).map((svc) => svc.image!))];
-    const toPull: string[] = [];
-    for (const image of images) if (!(await this.images.exists(image))) toPull.push(image);
-    const missing = new Set<string>();
-    for (let k = 0; k < toPull.length; k++) {
-      throwIfAborted(opts.signal);
-      opts.onProgress?.({ step: `Pulling ${toPull[k]} (image ${k + 1} of ${toPull.length})`, percent: 58 });
-      if (!(await this.images.tryPull(toPull[k], opts.signal))) missing.add(toPull[k]);
-    }
-    if (!missing.size) return services;
-    const { run, left } = runnableWithout(services, missing);
-    const users = (image: string) => services.filter((svc) => svc.image === image).map((svc) => svc.name).join(', ');
-    const list = [...missing].map((image) => `${image} (${users(image)})`).join('; ');
-    const them = missing.size === 1 ? 'it' : 'them';
-    if (!run.some((svc) => !svc.oneShot)) {
-      throw new StackError(`${missing.size === 1 ? 'An image' : `${missing.size} images`} of ${path.basename(model.file)} cannot be pulled: ${list}. Without ${them} none of its services can run; nothing was started.`, {
-        nextStep: `Docker reached no registry for ${them}: pull ${them} where one is reachable and load ${them} here (docker save, then docker load), or run DataPipeline's stack with this project's folders (setting datapipeline.project.stack: bundled).`,
-      });
-    }
-    for (const l of left) {
-      const note = `${l.why}; the rest of the stack runs`;
-      this.leftOut.set(l.service, note);
-      this.log.warn(`${l.service}: ${note}`);
-      opts.onProgress?.({ step: `${l.service}: ${note}`, percent: 59, notice: true });
-    }
-    return run;
   }
 
   /** Stops and removes the containers of the Airflow the stack does not run now (not its data). */

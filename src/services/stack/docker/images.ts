@@ -15,6 +15,7 @@ import { StackError, type OperationOptions } from '../types';
 import { BUILD_HASH_LABEL, buildInputsHash } from './buildInputs';
 import { buildStep, shortInstruction, throwIfAborted, toStackError } from './composeOutput';
 import { errorMessage } from '../../util/errors';
+import { runnableWithout } from './startSet';
 
 export class StackImages {
   constructor(
@@ -173,5 +174,40 @@ export class StackImages {
         });
       }
     }
+  }
+
+  /**
+   * The images the services name by tag (a project's own compose file: postgres:13, apache/kafka…)
+   * that are not here: pulled, one at a time with progress. One that cannot be had is named with the
+   * services that need it; the services that can run without it start (the others are shown left
+   * out, with why, in `leftOut`), and when none can, nothing starts.
+   */
+  async pullMissing(model: ComposeModel, services: ComposeService[], opts: OperationOptions, leftOut: Map<string, string>): Promise<ComposeService[]> {
+    const images = [...new Set(services.filter((svc) => svc.image && !svc.built).map((svc) => svc.image!))];
+    const toPull: string[] = [];
+    for (const image of images) if (!(await this.exists(image))) toPull.push(image);
+    const missing = new Set<string>();
+    for (let k = 0; k < toPull.length; k++) {
+      throwIfAborted(opts.signal);
+      opts.onProgress?.({ step: `Pulling ${toPull[k]} (image ${k + 1} of ${toPull.length})`, percent: 58 });
+      if (!(await this.tryPull(toPull[k], opts.signal))) missing.add(toPull[k]);
+    }
+    if (!missing.size) return services;
+    const { run, left } = runnableWithout(services, missing);
+    const users = (image: string) => services.filter((svc) => svc.image === image).map((svc) => svc.name).join(', ');
+    const list = [...missing].map((image) => `${image} (${users(image)})`).join('; ');
+    const them = missing.size === 1 ? 'it' : 'them';
+    if (!run.some((svc) => !svc.oneShot)) {
+      throw new StackError(`${missing.size === 1 ? 'An image' : `${missing.size} images`} of ${path.basename(model.file)} cannot be pulled: ${list}. Without ${them} none of its services can run; nothing was started.`, {
+        nextStep: `Docker reached no registry for ${them}: pull ${them} where one is reachable and load ${them} here (docker save, then docker load), or run DataPipeline's stack with this project's folders (setting datapipeline.project.stack: bundled).`,
+      });
+    }
+    for (const l of left) {
+      const note = `${l.why}; the rest of the stack runs`;
+      leftOut.set(l.service, note);
+      this.log.warn(`${l.service}: ${note}`);
+      opts.onProgress?.({ step: `${l.service}: ${note}`, percent: 59, notice: true });
+    }
+    return run;
   }
 }

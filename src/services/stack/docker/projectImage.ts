@@ -18,6 +18,11 @@ import { buildStep, shortInstruction, throwIfAborted } from './composeOutput';
 import { tarFiles } from './tar';
 import { pipReason } from '../../util/pipReason';
 import { findSparkPackages } from '../../project/sparkPackages';
+import type { ComposeModel } from '../../docker/composeFile';
+import type { Logger } from '../../util/logger';
+import type { AirflowMajor } from '../airflowVersion';
+import { buildInputsHash } from './buildInputs';
+import { AIRFLOW_PROFILE } from './topology';
 
 /** The compose variables naming the project's parts (see stack/docker-compose.yaml). */
 export function projectFolderVariables(project: ProjectPaths | undefined): Record<string, string> {
@@ -31,6 +36,8 @@ export function projectFolderVariables(project: ProjectPaths | undefined): Recor
 
 /** The variable that names the Airflow image of each Airflow's services. */
 export const PROJECT_IMAGE_VARIABLES = ['DATAPIPELINE_PROJECT_IMAGE', 'DATAPIPELINE_PROJECT_IMAGE3'] as const;
+/** Those variables empty: the stack's own images, as they are built. */
+export const NO_PROJECT_IMAGES: Readonly<Record<string, string>> = Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, '']));
 
 export const PROJECT_DOCKERFILE = `# A project's requirements over DataPipeline's Airflow image (built by DataPipeline, not a file of yours)
 ARG BASE
@@ -172,4 +179,62 @@ export function projectLabel(project: ProjectPaths, plan: ProjectImagePlan): str
   if (project.packages && plan.packages.trim()) parts.push(path.basename(project.packages));
   if (plan.sparkPackages) parts.push('Spark packages of the DAGs');
   return parts.join(', ');
+}
+
+function mtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The project's image over each Airflow's image (none: nothing to add), kept while its files are
+ * unchanged (by their times: the compose environment asks for it at every call; the DAGs folder's
+ * time changes when a DAG file is added or removed, an edited one is read at the next start).
+ */
+export class ProjectImages {
+  private cache?: { key: string; plans: Map<AirflowMajor, ProjectImagePlan> };
+
+  constructor(
+    private readonly project: ProjectPaths | undefined,
+    /** the stack's compose model without the project's images */
+    private readonly base: () => ComposeModel,
+    private readonly log: Logger,
+  ) {}
+
+  /** Read again at the next call (a start: a DAG's packages may have changed). */
+  forget(): void {
+    this.cache = undefined;
+  }
+
+  /** strict: a requirements file that cannot be read throws (a start); else it is logged and no image is named */
+  plans(strict = false): Map<AirflowMajor, ProjectImagePlan> {
+    if (!this.project) return new Map();
+    try {
+      return this.read(this.project);
+    } catch (e) {
+      if (strict) throw e;
+      this.log.warn(`the project's image: ${(e as Error).message}`);
+      return new Map();
+    }
+  }
+
+  private read(project: ProjectPaths): Map<AirflowMajor, ProjectImagePlan> {
+    const stamp = (f?: string) => (f ? `${f}\0${mtime(f)}` : '');
+    const key = `${stamp(project.requirements)}\0${stamp(project.packages)}\0${stamp(project.dagsDir)}`;
+    if (this.cache?.key === key) return this.cache.plans;
+    const base = this.base();
+    const inputs = buildInputsHash(base);
+    const plans = new Map<AirflowMajor, ProjectImagePlan>();
+    for (const major of [2, 3] as const) {
+      // the image of that Airflow's services (those of its profile)
+      const svc = base.services.find((s) => s.image?.startsWith('datapipeline/airflow:') && s.profiles.includes(AIRFLOW_PROFILE[major]));
+      const plan = svc?.image ? projectImagePlan(project, svc.image, inputs) : undefined;
+      if (plan) plans.set(major, plan);
+    }
+    this.cache = { key, plans };
+    return plans;
+  }
 }
