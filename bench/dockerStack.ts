@@ -25,7 +25,7 @@ import { until } from '../test/lib/until';
 import { entry, type BenchEntry, runStandalone } from './lib';
 
 const PROJECT = 'dpbench-stack';
-const PORTS = { KAFKA_PORT: '42092', SPARK_MASTER_PORT: '42077', SPARK_MASTER_UI_PORT: '42080', AIRFLOW_PORT: '42085', KAFKA_UI_PORT: '42090' };
+const PORTS = { KAFKA_PORT: '27092', SPARK_MASTER_PORT: '27077', SPARK_MASTER_UI_PORT: '27080', AIRFLOW_PORT: '27085', KAFKA_UI_PORT: '27090' };
 const IMAGES = ['datapipeline/postgres:15', 'datapipeline/kafka:4.0.0', 'datapipeline/spark:3.5.0', 'datapipeline/airflow:2.8.1'];
 const ORIGINAL_RAM_BYTES = 8 * 2 ** 30;
 

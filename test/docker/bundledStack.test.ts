@@ -41,7 +41,7 @@ const PROJECT = 'datapipeline-it';
 const OWNER = 4321;
 /** the local Airflow password the user set (DataPipeline: Set Local Airflow Password): both Airflows' admin gets it */
 const AIRFLOW_PASSWORD = 'Lo cal "pässwörd" 1';
-const PORTS = { KAFKA_PORT: '39092', KAFKA_PORT_2: '39094', KAFKA_PORT_3: '39096', SPARK_MASTER_PORT: '37077', SPARK_MASTER_UI_PORT: '38080', AIRFLOW_PORT: '38085', KAFKA_UI_PORT: '38090', LINEAGE_PORT: '38055' };
+const PORTS = { KAFKA_PORT: '22092', KAFKA_PORT_2: '22094', KAFKA_PORT_3: '22096', SPARK_MASTER_PORT: '22077', SPARK_MASTER_UI_PORT: '22080', AIRFLOW_PORT: '22085', KAFKA_UI_PORT: '22090', LINEAGE_PORT: '22055' };
 
 function chownTree(dir: string, uid: number): void {
   fs.chownSync(dir, uid, uid);

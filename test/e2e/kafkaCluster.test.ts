@@ -25,7 +25,7 @@ describe('Topics view on a 3-broker cluster: replicas, in-sync replicas, under-r
   before(async function () {
     this.timeout(10 * 60_000);
     state = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-cluster-e2e-'));
-    backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: state, groups: ['kafka'], ports: { kafka: 39192, kafkaController: 39193 }, scale: { kafkaBrokers: 3 } });
+    backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: state, groups: ['kafka'], ports: { kafka: 26192, kafkaController: 26193 }, scale: { kafkaBrokers: 3 } });
     await backend.start();
     service = new KafkaService({ bootstrap: backend.endpoints().kafkaBootstrap });
     await service.createTopic({ topic, numPartitions: 3, replicationFactor: 3 });

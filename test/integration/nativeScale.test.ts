@@ -20,7 +20,7 @@ import { stackDir } from './harness';
 import { startConsoleProducer } from './lib/foreignClients';
 import { until } from '../lib/until';
 
-const PORTS = { kafka: 39292, kafkaController: 39293 };
+const PORTS = { kafka: 21292, kafkaController: 21293 };
 
 describe('a 3-broker KRaft cluster (native): replication factor 3, a broker stopped and started under load', function () {
   this.timeout(15 * 60_000);
@@ -47,14 +47,14 @@ describe('a 3-broker KRaft cluster (native): replication factor 3, a broker stop
   });
 
   it('runs three brokers, each a controller, and reports them in the stack status', async function () {
-    assert.equal(backend.endpoints().kafkaBootstrap, '127.0.0.1:39292,127.0.0.1:39294,127.0.0.1:39296');
+    assert.equal(backend.endpoints().kafkaBootstrap, '127.0.0.1:21292,127.0.0.1:21294,127.0.0.1:21296');
     // each broker saw all three registered before start returned; on a loaded 2-core machine a broker
     // can miss heartbeats for a moment just after (CI once read 2): the cluster must come back to 3
     let count = 0;
     await until('the cluster metadata lists 3 brokers', async () => (count = await service.brokerCount()) === 3, { timeoutMs: 60_000, detail: () => `${count} brokers` });
     const status = await backend.status();
     assert.deepEqual(status.map((s) => [s.id, s.state, s.health]), [['kafka', 'running', 'healthy'], ['kafka-2', 'running', 'healthy'], ['kafka-3', 'running', 'healthy']]);
-    assert.deepEqual(status.find((s) => s.id === 'kafka-3')?.ports.map((p) => p.port), [39296, 39297]);
+    assert.deepEqual(status.find((s) => s.id === 'kafka-3')?.ports.map((p) => p.port), [21296, 21297]);
   });
 
   it('stopping a broker under load: the reader keeps reading after the leaders move (no gap, no duplicate); under-replicated, then healthy again', async function () {
@@ -145,7 +145,7 @@ describe('Spark with 2 workers (native): both register with the master and share
       cacheDir: cacheDir(),
       stateDir: state,
       groups: ['spark'],
-      ports: { sparkMaster: 37077, sparkMasterUi: 38080, sparkWorkerUi: 38081 },
+      ports: { sparkMaster: 21077, sparkMasterUi: 21080, sparkWorkerUi: 21081 },
       scale: { sparkWorkers: 2 },
     });
     await backend.start();
@@ -160,11 +160,11 @@ describe('Spark with 2 workers (native): both register with the master and share
   it('lists two workers, each with its own UI port, alive on the master; a job gets executors on both', async function () {
     const status = await backend.status();
     assert.deepEqual(status.map((s) => [s.id, s.health]), [['spark-master', 'healthy'], ['spark-worker', 'healthy'], ['spark-worker-2', 'healthy']]);
-    assert.deepEqual(status.find((s) => s.id === 'spark-worker-2')?.ports.map((p) => p.port), [38082]);
+    assert.deepEqual(status.find((s) => s.id === 'spark-worker-2')?.ports.map((p) => p.port), [21082]);
     const master = new SparkMasterClient(backend.endpoints().sparkUiUrl);
     const st = await master.status();
     assert.equal(st.aliveWorkers, 2);
-    assert.deepEqual(st.workers.map((w) => w.webUiAddress.replace(/^.*:/, '')).sort(), ['38081', '38082']);
+    assert.deepEqual(st.workers.map((w) => w.webUiAddress.replace(/^.*:/, '')).sort(), ['21081', '21082']);
     assert.equal(st.cores, 4, 'the cores of both workers');
     // a job asking for 4 cores runs on both workers
     const file = path.join(state, 'two_workers.py');
