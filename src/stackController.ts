@@ -23,6 +23,8 @@ export class StackController extends Disposable {
   private runningState = false;
   /** the backend's own addresses (the Docker stack's .env ports, the native stack's ports) once known */
   private backendEndpoints?: StackEndpoints;
+  /** the backend once made (undefined until then, and after a reset) */
+  private current?: StackBackend;
 
   constructor(
     private readonly settings: Settings,
@@ -48,6 +50,7 @@ export class StackController extends Disposable {
       this.backendPromise = this.factory(setting).then(
         (b) => {
           this.log.info(`stack backend: ${b.kind} (setting: ${setting})`);
+          this.current = b;
           // e.g. the daemon went away between the event and the read: the next event retries
           const model = new StackStatusModel(b, { debounceMs: 100, onError: (err) => this.log.debug(`stack status after a change event: ${String(err)}`) });
           const before = JSON.stringify(this.endpoints());
@@ -79,6 +82,22 @@ export class StackController extends Disposable {
    */
   endpoints(): StackEndpoints {
     return { ...this.settings.endpoints(), ...this.backendEndpoints, ...this.settings.explicitEndpoints() };
+  }
+
+  /** What the views cannot reach through the stack's ports (a compose file of the user's own), with the setting to set. */
+  endpointNotes(): string[] {
+    const e = this.settings.explicitEndpoints();
+    const set: Record<string, unknown> = { 'datapipeline.airflow.url': e.airflowUrl, 'datapipeline.kafka.bootstrapServers': e.kafkaBootstrap, 'datapipeline.spark.masterUrl': e.sparkMasterUrl, 'datapipeline.spark.uiUrl': e.sparkUiUrl };
+    // a note is answered once the user set every setting it names
+    return (this.current?.endpointNotes?.() ?? []).filter((n) => {
+      const named = n.match(/datapipeline\.[a-zA-Z.]*[a-zA-Z]/g) ?? [];
+      return !named.length || !named.every((k) => set[k]);
+    });
+  }
+
+  /** The user's own compose file when the stack runs one as it is (its Airflow has none of DataPipeline's plugins). */
+  ownComposeFile(): string | undefined {
+    return this.current?.ownComposeFile?.();
   }
 
   /** The stack's own Airflow URL (its backend's port once known), never a setting: the only place the bundled admin password goes. */
@@ -121,6 +140,7 @@ export class StackController extends Disposable {
 
   private resetBackend(): void {
     this.model = undefined;
+    this.current = undefined;
     this.backendEndpoints = undefined;
     this.backendListener?.dispose();
     this.backendListener = undefined;

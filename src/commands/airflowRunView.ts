@@ -1,5 +1,7 @@
 /** The run view of one DAG run, wired to the active connection's Airflow, Kafka and Spark. */
+import * as path from 'node:path';
 import type { FeatureContext } from '../featureContext';
+import { clusterPolicyHint } from '../services/airflow/runTrace';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
@@ -19,7 +21,10 @@ export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => 
           const st = await ctx.connections.spark().status();
           return [...st.activeApps, ...st.completedApps];
         };
-        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version, { sparkApps }));
+        // the Local stack running a compose file of the user's own: the line that gives its Airflow the stack's cluster policy
+        const own = ctx.connections.active.local ? ctx.stack.ownComposeFile() : undefined;
+        const untaggedHint = own ? clusterPolicyHint(path.join(ctx.extensionContext.extensionPath, 'stack', 'plugins', 'airflow_local_settings.py'), path.basename(own)) : undefined;
+        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version, { sparkApps, untaggedHint }));
       },
       openMessages: async (d, r, range) => {
         const spec = (pick: (p: { start: number; end: number }) => number) => range.partitions.map((p) => `${p.partition}:${pick(p)}`).join(', ');

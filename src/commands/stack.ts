@@ -39,7 +39,7 @@ function serviceOf(arg: ServiceArg): ServiceId | undefined {
 export function registerStackFeature(ctx: FeatureContext): vscode.Disposable[] {
   const log = ctx.logger('stack');
   const stack = ctx.stack;
-  const tree = new StackTreeProvider(stack, () => ctx.project());
+  const tree = new StackTreeProvider(stack, () => ctx.project(), () => stack.endpointNotes());
   const disposables: vscode.Disposable[] = [tree];
   const view = tree.attachView(ctx.treeView, 'datapipeline.stack');
   // the Stack view always shows this machine's stack, whichever connection the other views show

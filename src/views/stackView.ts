@@ -11,7 +11,7 @@ export type StackNode =
   | { kind: 'message'; text: string; detail?: string; error: boolean }
   /** what the stack runs of the workspace: its layout, then one row per part (DAGs, jobs, requirements…) */
   | { kind: 'project'; project: Project }
-  | { kind: 'projectPart'; label: string; value?: string; overridden?: boolean; setting?: string };
+  | { kind: 'projectPart'; label: string; value?: string; overridden?: boolean; setting?: string; root?: string };
 
 /** Identity of a row (services unique in the tree, ports among their service's). */
 export function stackNodeKey(n: StackNode): string {
@@ -20,6 +20,14 @@ export function stackNodeKey(n: StackNode): string {
   if (n.kind === 'project') return 'project';
   if (n.kind === 'projectPart') return `projectPart:${n.label}:${n.value ?? ''}`;
   return `message:${n.text}`;
+}
+
+/** A project's part as the user knows it: relative to the project ("dags/"), absolute outside it. */
+export function shortPath(p: string, root: string | undefined): string {
+  if (!root) return p;
+  const rel = path.relative(root, p);
+  if (rel === '') return '.';
+  return !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 /** The icon and its colour for a service's state and health. */
@@ -54,6 +62,8 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
   constructor(
     private readonly source: { status: readonly ServiceStatus[]; running: boolean },
     private readonly project?: () => Project,
+    /** what the views cannot reach through the stack's ports, with the setting to set */
+    private readonly endpointNotes?: () => string[],
   ) {
     super({ key: stackNodeKey, hasChildren: (n) => n.kind === 'service' || n.kind === 'project' });
   }
@@ -76,7 +86,7 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
     }
     if (node.kind === 'projectPart') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
-      item.description = node.value ? `${node.value}${node.overridden ? ' (setting)' : ''}` : 'none';
+      item.description = node.value ? `${shortPath(node.value, node.root)}${node.overridden ? ' (setting)' : ''}` : 'none';
       item.iconPath = new vscode.ThemeIcon(node.value ? 'file-symlink-directory' : 'circle-slash');
       item.tooltip = node.value ? `${node.value}${node.overridden ? `\n\nset by ${node.setting ?? 'a datapipeline.project setting'}` : ''}` : `No ${node.label.toLowerCase()} in this project.`;
       item.contextValue = 'projectPart';
@@ -121,7 +131,10 @@ export class StackTreeProvider extends BaseTreeProvider<StackNode> {
       const project = this.project?.();
       return [...(project ? [{ kind: 'project' as const, project }] : []), ...status.map((s): StackNode => ({ kind: 'service', status: s }))];
     }
-    if (node.kind === 'project') return describeProject(node.project).map((r): StackNode => ({ kind: 'projectPart', ...r }));
+    if (node.kind === 'project') {
+      const notes = (this.endpointNotes?.() ?? []).map((text): StackNode => ({ kind: 'message', text, error: false }));
+      return [...describeProject(node.project).map((r): StackNode => ({ kind: 'projectPart', ...r, root: node.project.root })), ...notes];
+    }
     if (node.kind === 'service') return node.status.ports.map((port) => ({ kind: 'port', service: node.status, port }));
     return [];
   }

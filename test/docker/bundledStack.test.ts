@@ -20,6 +20,7 @@ import { AirflowClient } from '../../src/services/airflow/client';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { createDocker, execInContainer } from '../../src/services/docker/client';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
+import { parseDotEnv } from '../../src/services/docker/composeFile';
 import { DockerBackend } from '../../src/services/stack/docker/dockerBackend';
 import { setStackAirflowPassword } from '../../src/services/stack/airflowPassword';
 import { StackStatusModel, summarize } from '../../src/services/stack/statusModel';
@@ -38,6 +39,8 @@ import { getConnection } from '../../src/services/airflow/airflowObjects';
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const ROOT_LAYOUT = path.join(__dirname, '..', 'fixtures', 'projects', 'root-layout');
 const PROJECT = 'datapipeline-it';
+const TEAM_STACK = path.join(__dirname, 'fixture', 'team-stack');
+const TEAM_PROJECT = 'dp-team-it';
 const OWNER = 4321;
 /** the local Airflow password the user set (DataPipeline: Set Local Airflow Password): both Airflows' admin gets it */
 const AIRFLOW_PASSWORD = 'Lo cal "pässwörd" 1';
@@ -453,6 +456,63 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     await backend.start();
     const again = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=airflow-webserver'] } }))[0];
     assert.equal(again.Image, 'datapipeline/airflow:2.8.1');
+  });
+
+  it('a compose file of the team\u2019s own (its own service names, images by tag, ports for the laptop, no DataPipeline labels), run as it is: each service a row with its healthcheck\u2019s health; the views find its Kafka and Spark master by the ports it publishes and say it has no Airflow; Submit runs a job in its "spark" service; Restart restarts a service as compose restart does (its broker keeps its topic); its logs read', async function () {
+    const versions = parseDotEnv(fs.readFileSync(path.join(REPO_STACK, '.env'), 'utf8'));
+    const team = path.join(work, 'team "stack" \u00fc');
+    fs.cpSync(TEAM_STACK, team, { recursive: true });
+    const ports = { KAFKA_HOST_PORT: '22192', SPARK_HOST_PORT: '22177', SPARK_UI_HOST_PORT: '22180' };
+    // the stack's own images stand for the team's (no registry here): named by tag in the team's variables
+    const images = { KAFKA_IMAGE: `datapipeline/kafka:${versions.KAFKA_VERSION}`, SPARK_IMAGE: `datapipeline/spark:${versions.SPARK_VERSION}` };
+    const own = new DockerBackend({ stackDir: team, projectName: TEAM_PROJECT, composeCommand: ['docker', 'compose'], env: { ...process.env, ...ports, ...images, DOCKER_HOST: 'unix:///var/run/docker.sock' }, stateDir: path.join(work, 'team-state'), healthTimeoutMs: 5 * 60_000 });
+    const teamKafka = new KafkaService({ bootstrap: `127.0.0.1:${ports.KAFKA_HOST_PORT}` });
+    try {
+      await own.start();
+      const rows = async () => (await own.status()).map((st) => `${st.id} ${st.state} ${st.health}`).sort();
+      assert.deepEqual(await rows(), ['kafka running healthy', 'spark running healthy', 'spark-worker running none']);
+
+      const e = own.endpoints();
+      assert.equal(own.ownComposeFile(), path.join(team, 'docker-compose.yaml'));
+      assert.deepEqual([e.kafkaBootstrap, e.sparkMasterUrl, e.sparkUiUrl], [`127.0.0.1:${ports.KAFKA_HOST_PORT}`, `spark://127.0.0.1:${ports.SPARK_HOST_PORT}`, `http://127.0.0.1:${ports.SPARK_UI_HOST_PORT}`]);
+      assert.deepEqual(own.endpointNotes(), ['docker-compose.yaml has no Airflow service that DataPipeline recognises: set datapipeline.airflow.url to reach yours.']);
+
+      // the Topics view's client on the address found: a topic made, messages written and counted
+      await teamKafka.createTopic({ topic: 'team-orders', numPartitions: 1 });
+      assert.equal(await teamKafka.produce('team-orders', [{ value: 'o-1' }, { value: 'o-2' }, { value: 'o-3' }]), 3);
+      await until('the topic listed with its 3 messages', async () => (await teamKafka.listTopics()).find((t) => t.name === 'team-orders')?.messageCount === 3, { timeoutMs: 30_000 });
+
+      // the Spark Applications view's client on the UI found: the team's worker registered
+      const master = new SparkMasterClient(e.sparkUiUrl);
+      await until('the worker registered with the team\u2019s master', async () => (await master.status()).workers.length === 1, { timeoutMs: 120_000 });
+
+      // Submit Spark Job: exec in the service the file calls "spark", the job by its path under the service's ./jobs mount
+      let out = '';
+      const r = await own.submitSpark({ file: path.join(team, 'jobs', 'count_words.py') }, { onStdout: (c) => (out += c), onStderr: (c) => (out += c) });
+      assert.equal(r.exitCode, 0, out.slice(-3000));
+      assert.match(out, /words counted: 10/);
+      assert.ok(r.appId, 'the application id read from the driver');
+      assert.equal(await finalAppState(master, r.appId!), 'FINISHED');
+      // a service whose image has no Spark: named, with the next step, nothing run
+      const noSpark = new DockerBackend({ stackDir: team, projectName: TEAM_PROJECT, composeCommand: ['docker', 'compose'], env: { ...process.env, ...ports, ...images, DOCKER_HOST: 'unix:///var/run/docker.sock' }, stateDir: path.join(work, 'team-state'), sparkService: 'kafka' });
+      await assert.rejects(noSpark.submitSpark({ file: path.join(team, 'jobs', 'count_words.py') }, { onStdout: () => undefined, onStderr: () => undefined }), (err: Error & { nextStep?: string }) => {
+        assert.match(err.message, /^kafka's container has no spark-submit \(not at \/opt\/spark\/bin\/spark-submit, on its PATH, nor under its SPARK_HOME\)\.$/);
+        assert.match(err.nextStep ?? '', /datapipeline\.project\.stack/);
+        return true;
+      });
+
+      // restart one service: healthy again, its data kept; its log read
+      await own.restart('kafka');
+      assert.deepEqual(await rows(), ['kafka running healthy', 'spark running healthy', 'spark-worker running none']);
+      await until('the topic still there after the restart', async () => (await teamKafka.listTopics()).some((t) => t.name === 'team-orders'), { timeoutMs: 60_000 });
+      const lines: string[] = [];
+      await own.logs('spark', (l) => lines.push(l), { tail: 500 });
+      assert.ok(lines.some((l) => /Registering worker/.test(l)), lines.slice(-20).join('\n'));
+    } finally {
+      await teamKafka.dispose();
+      await own.stop().catch(() => undefined);
+      await removeProject(TEAM_PROJECT);
+    }
   });
 
   it('Stop leaves nothing running; a port already in use is named with its pid before anything starts; Reset removes the volumes', async function () {

@@ -158,6 +158,14 @@ describe('Docker backend on a real dockerd (fixture compose project)', function 
     }
   });
 
+  it('a Spark image that keeps spark-submit elsewhere than /opt/spark/bin is searched: found on its PATH', async () => {
+    let out = '';
+    const elsewhere = backend({ sparkSubmitPath: '/usr/local/spark/bin/spark-submit' });
+    const r = await elsewhere.submitSpark({ file: path.join(PROJECT_DIR, 'scripts', 'job.py') }, { onStdout: (s) => (out += s), onStderr: (s) => (out += s) });
+    assert.equal(r.exitCode, 0, out);
+    assert.match(out, /hello from the fixture job/);
+  });
+
   it('cancelling a submitted job stops spark-submit inside the container', async () => {
     const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
     const [master] = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=spark-master'] } });

@@ -161,6 +161,7 @@ describe('Airflow 2.8.1 (native stack)', function () {
     assert.equal(trace.spark[0].state, 'FINISHED');
     const app = (await sparkApps()).find((a) => a.id === trace.spark[0].appId)!;
     assert.equal(app.name, `kafka_spark_pipeline [dp:${STREAMING_DAG_ID}/process_kafka_with_spark/${firstRunId}]`);
+    assert.deepEqual(trace.notes, [], 'a tagged Spark task leaves nothing to explain');
     const range = (topic: string, role: string, task: string) => trace.kafka.find((r) => r.topic === topic && r.role === role && r.taskId === task);
     assert.equal(range('input-topic', 'write', 'produce_sample_data')?.count, 5);
     assert.equal(range('input-topic', 'read', 'process_kafka_with_spark')?.count, 5);

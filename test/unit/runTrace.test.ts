@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseKafkaRanges, parseSparkTags, sparkLinks, taskTimeline, untaggedName } from '../../src/services/airflow/runTrace';
+import { clusterPolicyHint, parseKafkaRanges, parseSparkTags, sparkLinks, taskTimeline, untaggedName, untaggedSparkTasks } from '../../src/services/airflow/runTrace';
 import { findDagDefinitions } from '../../src/services/airflow/dagFile';
 import { sparkJobLine } from '../../src/services/spark/jobFile';
 import { describeQuery, findStreamingQueries, parseOffsetsFile, queryLag, readCheckpoint, totalLag } from '../../src/services/spark/streaming';
@@ -33,6 +33,22 @@ describe('run trace: Spark tags, Kafka ranges, the timeline', () => {
       RUN,
     );
     assert.deepEqual(links.map((l) => [l.appId, l.taskId, l.name, l.duration]), [['app-4', 'process_kafka_with_spark', 'job', '12s'], ['app-1', 'process_kafka_with_spark', 'job', '12s']]);
+  });
+
+  it('names the finished Spark tasks no application is tagged for (a running one may not be registered yet), and the line a compose file of your own adds', () => {
+    const links = sparkLinks([{ id: 'app-1', name: `job [dp:kafka_spark_pipeline/tagged/${RUN}]`, user: 'u', cores: 2, memoryPerExecutor: 1024, startTime: 1, state: 'FINISHED', duration: 1 }], 'kafka_spark_pipeline', RUN);
+    const tasks = [
+      ti('tagged', '2026-12-03T10:00:05Z', '2026-12-03T10:00:10Z', { operator: 'SparkSubmitOperator' }),
+      ti('load_orders', '2026-12-03T10:00:05Z', '2026-12-03T10:00:10Z', { operator: 'SparkSubmitOperator' }),
+      ti('load_orders', '2026-12-03T10:00:05Z', '2026-12-03T10:00:10Z', { operator: 'SparkSubmitOperator', tryNumber: 2, state: 'failed' }),
+      ti('still_running', '2026-12-03T10:00:05Z', undefined, { operator: 'SparkSubmitOperator', state: 'running' }),
+      ti('skipped', undefined, undefined, { operator: 'SparkSqlOperator', state: 'skipped' }),
+      ti('python', '2026-12-03T10:00:05Z', '2026-12-03T10:00:10Z', { operator: 'PythonOperator' }),
+    ];
+    assert.deepEqual(untaggedSparkTasks(tasks, links), ['load_orders']);
+    const hint = clusterPolicyHint('/ext/stack/plugins/airflow_local_settings.py', 'docker-compose.yaml');
+    assert.ok(hint.includes('- "/ext/stack/plugins/airflow_local_settings.py:/opt/airflow/config/airflow_local_settings.py:ro"'), hint);
+    assert.match(hint, /volumes of the Airflow services in docker-compose\.yaml/);
   });
 
   it('reads the datapipeline_kafka XCom: ranges per partition, attributed to the task named or the pushing one; malformed entries are left out', () => {

@@ -165,6 +165,24 @@ export interface TraceSources {
   now?: number;
   /** task order for ties (e.g. the DAG's) */
   order?: string[];
+  /** what the user does to get a Spark task's applications tagged on this Airflow (default: UNTAGGED_HINT) */
+  untaggedHint?: string;
+}
+
+/** Why a Spark task has no application in the trace, when nothing more is known of the Airflow. */
+export const UNTAGGED_HINT =
+  'the run view links an application to its task by the tag DataPipeline\u2019s cluster policy (stack/plugins/airflow_local_settings.py) adds to its name at submit time; this Airflow added none, or the task started Spark without spark-submit.';
+
+/** The one line a compose file of the user's own adds to its Airflow services' volumes to get the tags. */
+export function clusterPolicyHint(policyFile: string, composeFile: string): string {
+  return `your Airflow runs without DataPipeline\u2019s cluster policy, which tags each application with its run. Add this line to the volumes of the Airflow services in ${composeFile}: - "${policyFile}:/opt/airflow/config/airflow_local_settings.py:ro" (or run the project on DataPipeline\u2019s stack: setting datapipeline.project.stack, bundled).`;
+}
+
+/** The tasks that ran a Spark operator (by the operator's name) and have no application tagged with the run. */
+export function untaggedSparkTasks(tasks: AirflowTaskInstance[], links: SparkLink[]): string[] {
+  // finished: a running task's application may not be registered with the master yet
+  const ran = tasks.filter((t) => /spark/i.test(t.operator ?? '') && (t.state === 'success' || t.state === 'failed'));
+  return [...new Set(ran.map((t) => t.taskId))].filter((id) => !links.some((l) => l.taskId === id));
 }
 
 /** Reads what the trace needs: the run, its tries (every try on Airflow 3), its Kafka ranges and its Spark applications. */
@@ -194,7 +212,12 @@ export async function traceRun(client: AirflowClient, run: AirflowDagRun, tasks:
       }),
     src.sparkApps
       ? src.sparkApps().then(
-          (apps) => sparkLinks(apps, dagId, runId),
+          (apps) => {
+            const links = sparkLinks(apps, dagId, runId);
+            const untagged = untaggedSparkTasks(tasks, links);
+            if (untagged.length) notes.push(`No Spark application carries this run\u2019s tag for ${untagged.join(', ')}: ${src.untaggedHint ?? UNTAGGED_HINT}`);
+            return links;
+          },
           (e: unknown) => {
             notes.push(`Spark applications unreadable: ${errorMessage(e)}`);
             return [] as SparkLink[];

@@ -146,6 +146,10 @@ export interface StackBackend {
   /** Fires when a service changes state (docker events, process exit). */
   onDidChange(listener: () => void): Disposable;
   endpoints(): StackEndpoints;
+  /** What the views cannot reach through the stack's own ports, one line each with the setting to set (a compose file of the user's own). */
+  endpointNotes?(): string[];
+  /** The user's own compose file when this backend runs one as it is (no DataPipeline plugins in its Airflow). */
+  ownComposeFile?(): string | undefined;
   /** Run spark-submit in client mode against this stack's master. */
   submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult>;
   /** Folders where the stack's streaming jobs keep their checkpoints (DATAPIPELINE_CHECKPOINT_DIR as seen from this machine). */

@@ -29,6 +29,7 @@ import type { DockerBackendOptions } from './options';
 import { which } from '../../util/which';
 import { lastStackOwner, recordStackStart, sameStack, type StackOwner } from '../owner';
 import { stateDir as defaultStateDir } from '../../util/paths';
+import { foreignEndpoints, isDataPipelineCompose } from './foreignEndpoints';
 import { ensureProjectImage, NO_PROJECT_IMAGES, PROJECT_IMAGE_VARIABLES, projectFolderVariables, projectLabel, ProjectImages } from './projectImage';
 
 export const DEFAULT_PROJECT = 'datapipeline';
@@ -424,7 +425,10 @@ export class DockerBackend implements StackBackend {
     const svc = model.services.find((s) => s.name === name)!;
     // the scaled worker keeps its count (up without --scale would go back to the file's 1)
     const scaleArgs = name === SPARK_WORKER_SERVICE ? ['--scale', `${SPARK_WORKER_SERVICE}=${this.scale.sparkWorkers}`] : [];
-    const r = await compose.run(['up', '-d', '--no-deps', '--force-recreate', ...scaleArgs, name], { signal: opts.signal, onLine: (l) => this.log.debug(`compose restart: ${l}`) });
+    // DataPipeline's stack: recreated, so a changed .env or image applies; a file of the user's own: restarted
+    // as `docker compose restart` does, keeping what its container holds (a broker whose file gives it no volume keeps its topics)
+    const args = this.foreign(model) ? ['restart', name] : ['up', '-d', '--no-deps', '--force-recreate', ...scaleArgs, name];
+    const r = await compose.run(args, { signal: opts.signal, onLine: (l) => this.log.debug(`compose restart: ${l}`) });
     if (r.code !== 0) throw composeFailure('restart', r, model.services.map((x) => x.name));
     await waitReady([svc], opts, 20, this.watch());
   }
@@ -464,23 +468,47 @@ export class DockerBackend implements StackBackend {
     return this.events.add(listener);
   }
 
-  /** The stack's addresses: its .env's ports, for the brokers and Airflow it runs (followed in status()). */
+  /**
+   * The stack's addresses: its .env's ports, for the brokers and Airflow it runs (followed in
+   * status()); a compose file of the user's own: the ports it publishes for its Airflow, Kafka and
+   * Spark master (foreignEndpoints), the defaults for what it does not publish.
+   */
   endpoints(): StackEndpoints {
-    return catalogEndpoints(composePortOf(safeEnv(this.opts.stackDir, this.env)), { scale: this.scale, airflow: this.airflow, backend: 'docker' });
+    const model = this.safeModel();
+    const own = catalogEndpoints(composePortOf(model?.env ?? {}), { scale: this.scale, airflow: this.airflow, backend: 'docker' });
+    return model && this.foreign(model) ? { ...own, ...foreignEndpoints(model).endpoints } : own;
   }
 
-  /** spark-submit (client mode) inside the spark-master container (see dockerSubmitSpark). */
+  /** What the views cannot reach through a compose file of the user's own, with the setting to set (none for DataPipeline's). */
+  endpointNotes(): string[] {
+    const model = this.safeModel();
+    return model && this.foreign(model) ? foreignEndpoints(model).notes : [];
+  }
+
+  ownComposeFile(): string | undefined {
+    const model = this.safeModel();
+    return model && this.foreign(model) ? model.file : undefined;
+  }
+
+  /** spark-submit (client mode) inside the Spark master's container (see dockerSubmitSpark): the stack's spark-master, or a file of the user's own's. */
   async submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult> {
-    const container = this.byService(await this.containers()).get(this.opts.sparkService ?? 'spark-master');
-    return dockerSubmitSpark(req, io, { model: this.model(), client: this.client(), log: this.log, sparkService: this.opts.sparkService, container, sparkSubmitPath: this.opts.sparkSubmitPath });
+    const model = this.model();
+    const sparkService = this.opts.sparkService ?? (this.foreign(model) ? foreignEndpoints(model).services.sparkMaster : undefined) ?? 'spark-master';
+    const container = this.byService(await this.containers()).get(sparkService);
+    return dockerSubmitSpark(req, io, { model, client: this.client(), log: this.log, sparkService, container, sparkSubmitPath: this.opts.sparkSubmitPath });
   }
-}
 
-function safeEnv(dir: string, env: NodeJS.ProcessEnv): Record<string, string> {
-  try {
-    return loadComposeModel(dir, undefined, env).env;
-  } catch {
-    return {};
+  /** A compose file of the user's own, run as it is (not DataPipeline's stack, nor a project's parts on it). */
+  private foreign(model: ComposeModel): boolean {
+    return !this.opts.project && !isDataPipelineCompose(model);
+  }
+
+  private safeModel(): ComposeModel | undefined {
+    try {
+      return this.model();
+    } catch {
+      return undefined;
+    }
   }
 }
 

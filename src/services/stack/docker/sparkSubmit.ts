@@ -15,6 +15,7 @@ import { StackError, type SparkSubmitIO, type SparkSubmitRequest, type SparkSubm
 import { tarFiles } from './tar';
 
 const PID_MARK = 'datapipeline-submit-pid ';
+const NO_SUBMIT_MARK = 'datapipeline: no spark-submit';
 
 export interface SubmitContext {
   model: ComposeModel;
@@ -46,7 +47,8 @@ export async function dockerSubmitSpark(req: SparkSubmitRequest, io: SparkSubmit
     await client.getContainer(c.id).putArchive(archive, { path: '/tmp' });
   }
   const kafkaJars = (model.env.SPARK_KAFKA_JARS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const masterUrl = model.env.SPARK_MASTER_URL || 'spark://spark-master:7077';
+  // the master by its service name on the compose network ("spark://spark:7077" when the user's file calls it spark)
+  const masterUrl = model.env.SPARK_MASTER_URL || `spark://${serviceName}:7077`;
   // the bundled Spark image has the connector in its jars (SPARK_KAFKA_JARS is left empty for it)
   const builtIn = kafkaJars.length === 0 && !!model.services.find((s) => s.name === serviceName)?.built;
   const argv = buildSparkSubmitArgv(req, { masterUrl, file: mapping.containerPath, kafkaJars, kafkaConnectorBuiltIn: builtIn });
@@ -56,10 +58,13 @@ export async function dockerSubmitSpark(req: SparkSubmitRequest, io: SparkSubmit
   };
   // The docker API cannot signal an exec: a tiny wrapper prints spark-submit's pid in the
   // container (then execs it with the argv unchanged), so Cancel can send it SIGTERM.
+  // the stack's image has it at /opt/spark/bin; a Spark image of the user's own (bitnami's, apache/spark) on its PATH or under SPARK_HOME
   const submit = ctx.sparkSubmitPath ?? '/opt/spark/bin/spark-submit';
-  const cmd = ['sh', '-c', `echo "${PID_MARK}$$"; exec "$0" "$@"`, submit, ...argv];
+  const find = `s="$0"; [ -x "$s" ] || s="$(command -v spark-submit)" || s="\${SPARK_HOME:-/opt/spark}/bin/spark-submit"; [ -x "$s" ] || { echo "${NO_SUBMIT_MARK}" >&2; exit 127; }`;
+  const cmd = ['sh', '-c', `echo "${PID_MARK}$$"; ${find}; exec "$s" "$@"`, submit, ...argv];
   let pid: string | undefined;
   let head = '';
+  let noSubmit = false;
   const onAbort = () => {
     if (!pid) return;
     void execInContainer(client, c.id, ['kill', '-TERM', pid], { onStdout: () => undefined, onStderr: () => undefined }).catch(() => undefined);
@@ -84,6 +89,10 @@ export async function dockerSubmitSpark(req: SparkSubmitRequest, io: SparkSubmit
         io.onStdout(s);
       },
       onStderr: (s) => {
+        if (s.includes(NO_SUBMIT_MARK)) {
+          noSubmit = true;
+          return;
+        }
         scan(s);
         io.onStderr(s);
       },
@@ -93,5 +102,11 @@ export async function dockerSubmitSpark(req: SparkSubmitRequest, io: SparkSubmit
     io.signal?.removeEventListener('abort', onAbort);
   }
   if (io.signal?.aborted) onAbort();
+  if (noSubmit) {
+    throw new StackError(`${serviceName}'s container has no spark-submit (not at ${submit}, on its PATH, nor under its SPARK_HOME).`, {
+      service: serviceName,
+      nextStep: 'Submit from a service whose image has Spark, or run the project on DataPipeline\u2019s stack (setting datapipeline.project.stack: bundled).',
+    });
+  }
   return { exitCode: r.exitCode, appId };
 }
