@@ -35,6 +35,7 @@ import { ensureBaseImage, removeProject } from './harness';
 import { detectProject } from '../../src/services/project/detect';
 import { dockerStackFor } from '../../src/services/project/whichStack';
 import { getConnection } from '../../src/services/airflow/airflowObjects';
+import { collectRunTrace } from '../../src/services/airflow/runTrace';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const ROOT_LAYOUT = path.join(__dirname, '..', 'fixtures', 'projects', 'root-layout');
@@ -369,7 +370,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.deepEqual(again, runs2, 'switching lost nothing');
   });
 
-  it('your own project on DataPipeline\u2019s stack (the root-layout fixture, its own compose file set aside by the setting): its folders mounted, its requirements an image over the stack\u2019s (step N of M), its DAGs import; its report runs, and its pipeline puts the orders in Kafka and, through its Spark job, in PostgreSQL; the stack\u2019s image and the project\u2019s files unchanged; a requirement saved while it runs: a new image, Airflow recreated on it', async function () {
+  it('your own project on DataPipeline\u2019s stack (the root-layout fixture, its own compose file set aside by the setting): its folders mounted, its requirements an image over the stack\u2019s (step N of M), its DAGs import; its report runs; its Spark job gets its py_files and, on the workers (a Spark image of its requirements), pycountry; its pipeline puts the orders in Kafka and, through its Spark job, in PostgreSQL, and the run view links that job by the id its driver logged; the stack\u2019s image and the project\u2019s files unchanged; a requirement saved while it runs: a new image, Airflow recreated on it', async function () {
     const docker = createDocker({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
     const project = path.join(work, 'orders pipeline');
     fs.cpSync(ROOT_LAYOUT, project, { recursive: true });
@@ -382,21 +383,26 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal(chosen.stackDir, stackDir, 'the bundled stack runs, not the project\u2019s compose file');
     const stackImage = (await docker.getImage('datapipeline/airflow:2.8.1').inspect()).Id;
     // a project image an earlier run left: gone, so this start builds it
-    for (const img of await docker.listImages({ filters: { reference: ['datapipeline/airflow-project'] } })) await docker.getImage(img.Id).remove({ force: true });
+    for (const ref of ['datapipeline/airflow-project', 'datapipeline/spark-project']) for (const img of await docker.listImages({ filters: { reference: [ref] } })) await docker.getImage(img.Id).remove({ force: true });
     const own = new DockerBackend(backendOptions({ project: chosen.project }));
     const steps: string[] = [];
     const t0 = Date.now();
     await own.start({ onProgress: (p) => steps.push(p.step) });
     process.stderr.write(`[project on docker] started (project image built if missing) in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     assert.ok(steps.some((st) => /^Building the project's Airflow image \(requirements\.txt, Spark packages of the DAGs\): step \d+ of \d+, /.test(st)), steps.join(' | '));
+    assert.ok(steps.some((st) => /^Building the project's Spark image \(requirements\.txt for the executors\): step \d+ of \d+, /.test(st)), steps.join(' | '));
     const web = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=airflow-webserver'] } }))[0];
     assert.match(web.Image, /^datapipeline\/airflow-project:[0-9a-f]{16}$/);
+    for (const svc of ['spark-master', 'spark-worker']) {
+      const c = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, `com.docker.compose.service=${svc}`] } }))[0];
+      assert.match(c.Image, /^datapipeline\/spark-project:[0-9a-f]{16}$/, svc);
+    }
     assert.equal((await docker.getImage('datapipeline/airflow:2.8.1').inspect()).Id, stackImage, 'the stack\u2019s own image is unchanged');
 
     const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
     await until('the project\u2019s DAGs to be parsed', async () => {
       const ids = (await client.listDags()).map((d) => d.dagId);
-      return ids.includes('order_report') && ids.includes('orders_pipeline');
+      return ['order_report', 'orders_pipeline', 'country_report'].every((id) => ids.includes(id));
     }, { timeoutMs: 180_000, intervalMs: 2000, ignoreErrors: true });
     assert.equal((await client.getDag('order_report')).fileloc, '/opt/airflow/dags/order_report.py');
     // a SparkSubmitOperator that names no connection goes to the stack's master, as one naming spark_cluster
@@ -412,6 +418,14 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal(end.run.state, 'success', log.text.slice(-3000));
     assert.match(log.text, /3 orders, 119\.5 in total/);
 
+    // its Spark job with py_files (transforms.py) and a UDF calling the project's requirement (pycountry) on the worker
+    await client.setPaused('country_report', false);
+    const report = await client.triggerDagRun('country_report');
+    const reported = await followRun(client, 'country_report', report.runId, { pollMs: 3000, stuckAfterMs: 5 * 60_000 });
+    const reportLog = await client.getTaskLog(reported.tasks[0], Math.max(1, reported.tasks[0].tryNumber));
+    assert.equal(reported.run.state, 'success', reportLog.text.slice(-4000));
+    for (const line of ['country FI Finland: 1', 'country GB United Kingdom: 1', 'country US United States: 1']) assert.ok(reportLog.text.includes(line), `${line} in:\n${reportLog.text.slice(-4000)}`);
+
     // its pipeline end to end: a callable publishes the orders to Kafka (kafka-python, the project's
     // requirement), its SparkSubmitOperator (spark_cluster, --packages for the Kafka connector and the
     // PostgreSQL JDBC driver, an /opt/airflow/scripts application) loads them into the stack's PostgreSQL
@@ -422,6 +436,10 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       const logs = await Promise.all(done.tasks.filter((t) => t.tryNumber > 0).map((t) => client.getTaskLog(t, t.tryNumber).then((l) => `--- ${t.taskId}\n${l.text.slice(-4000)}`)));
       assert.fail(`orders_pipeline ended ${done.run.state}: ${JSON.stringify(done.tasks.map((t) => [t.taskId, t.state]))}\n${logs.join('\n')}`);
     }
+    // the run view links its Spark task to the application though the job names itself (appName replaces the run tag): by the id its driver logged
+    const projectMaster = new SparkMasterClient(`http://127.0.0.1:${PORTS.SPARK_MASTER_UI_PORT}`);
+    const { trace } = await collectRunTrace(client, 'orders_pipeline', pipeline.runId, { sparkApps: async () => (await projectMaster.status()).completedApps });
+    assert.deepEqual(trace.spark.map((l) => [l.taskId, l.name, l.state]), [['load_orders', 'orders_to_postgres', 'FINISHED']]);
     const published = (await kafka.watermarks('orders')).reduce((n, w) => n + Number(w.high) - Number(w.low), 0);
     assert.ok(published >= 3, `orders in Kafka: ${published}`);
     const pg = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=postgres'] } }))[0];

@@ -16,6 +16,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { followRun } from '../../src/services/airflow/streamingRun';
+import { collectRunTrace } from '../../src/services/airflow/runTrace';
+import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { detectProject } from '../../src/services/project/detect';
 import { applyAirflowSettings, parseAirflowSettings } from '../../src/services/project/airflowSettings';
 import { stackAirflowPassword } from '../../src/services/stack/airflowPassword';
@@ -28,7 +30,7 @@ import { ensureNativeStack, stackDir } from './harness';
 import { until } from '../lib/until';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'projects');
-const PORTS = { airflow: 28185, postgres: 25532, lineage: 25155 };
+const PORTS = { airflow: 28185, postgres: 25532, lineage: 25155, sparkMaster: 28177, sparkMasterUi: 28180, sparkWorkerUi: 28181 };
 
 /** The fixture's files as they are (the test proves nothing was written into them). */
 function snapshot(dir: string): string {
@@ -50,11 +52,11 @@ describe('your own project on the native stack, with no edit to its files', func
   let backend: NativeBackend | undefined;
   let client: AirflowClient;
 
-  async function runProject(folder: string, airflow: 2 | 3 = 2): Promise<void> {
+  async function runProject(folder: string, airflow: 2 | 3 = 2, groups: Array<'airflow' | 'spark'> = ['airflow']): Promise<void> {
     await backend?.stop().catch(() => undefined);
     backend?.dispose();
     const project = detectProject([folder], stackDir);
-    backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: state, groups: ['airflow'], ports: PORTS, project, airflow });
+    backend = new NativeBackend({ stackDir, cacheDir: cacheDir(), stateDir: state, groups, ports: PORTS, project, airflow });
     const t0 = Date.now();
     await backend.start({ onProgress: (p) => process.stderr.write(`[project] ${p.step}\n`) });
     process.stderr.write(`[project] ${path.basename(folder)}: Airflow healthy in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
@@ -62,18 +64,22 @@ describe('your own project on the native stack, with no edit to its files', func
   }
 
   async function runDag(dagId: string): Promise<string> {
+    return (await runDagFor(dagId)).log;
+  }
+
+  async function runDagFor(dagId: string): Promise<{ log: string; runId: string }> {
     await until(`${dagId} parsed`, async () => (await client.listDags()).some((d) => d.dagId === dagId), { timeoutMs: 180_000, intervalMs: 2000, ignoreErrors: true });
     await client.setPaused(dagId, false);
     const run = await client.triggerDagRun(dagId);
     const end = await followRun(client, dagId, run.runId, { pollMs: 2000, stuckAfterMs: 5 * 60_000 });
     const logs = await Promise.all(end.tasks.map(async (t) => (await client.getTaskLog(t, Math.max(1, t.tryNumber))).text));
     assert.equal(end.run.state, 'success', `${dagId}: ${JSON.stringify(end.tasks.map((t) => [t.taskId, t.state]))}\n${logs.join('\n').slice(-4000)}`);
-    return logs.join('\n');
+    return { log: logs.join('\n'), runId: run.runId };
   }
 
   before(async function () {
     this.timeout(30 * 60_000);
-    await ensureNativeStack(['airflow']); // provisions the Airflow venv and PostgreSQL this private stack shares
+    await ensureNativeStack(['airflow', 'spark']); // provisions the Airflow and Spark venvs and PostgreSQL this private stack shares
     state = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-project-state-'));
   });
 
@@ -86,11 +92,12 @@ describe('your own project on the native stack, with no edit to its files', func
   it('the original stack\u2019s root layout: DAGs importing /opt/airflow/scripts load with no import error, and one runs', async function () {
     const folder = path.join(FIXTURES, 'root-layout');
     const before = snapshot(folder);
-    await runProject(folder);
+    // with a Spark master and worker of its own: the country report's job runs on them
+    await runProject(folder, 2, ['airflow', 'spark']);
     let dags: string[] = [];
     await until('both DAGs parsed', async () => {
       dags = (await client.listDags()).map((d) => d.dagId);
-      return ['orders_pipeline', 'order_report'].every((id) => dags.includes(id));
+      return ['orders_pipeline', 'order_report', 'country_report'].every((id) => dags.includes(id));
     }, { timeoutMs: 180_000, intervalMs: 2000, ignoreErrors: true, detail: () => `DAGs: ${dags.join(', ') || 'none'}` }).catch(async (e) => {
       throw new Error(`${(e as Error).message}; import errors: ${JSON.stringify(await client.listImportErrors().catch(() => 'unreadable'))}`);
     });
@@ -104,6 +111,25 @@ describe('your own project on the native stack, with no edit to its files', func
     const shared = spawnSync(path.join(l.airflowVenv, 'bin', 'python'), ['-m', 'pip', 'show', 'pyfiglet'], { encoding: 'utf8' });
     assert.notEqual(shared.status, 0, 'pyfiglet was installed into the shared Airflow venv');
     assert.equal(snapshot(folder), before, 'nothing was written into the project');
+  });
+
+  it('its SparkSubmitOperator\u2019s job gets the project\u2019s py_files and requirements on the executors: country names looked up by a UDF (pycountry, the project\u2019s layer) on the stack\u2019s worker', async function () {
+    const { log, runId } = await runDagFor('country_report');
+    for (const line of ['country FI Finland: 1', 'country GB United Kingdom: 1', 'country US United States: 1']) assert.ok(log.includes(line), `${line} in:\n${log.slice(-4000)}`);
+    // the executors ran on the stack's worker: an application of its master, FINISHED; the job names
+    // itself (appName), replacing the run tag, so the run view links it by the id its driver logged
+    const master = new SparkMasterClient(`http://127.0.0.1:${PORTS.sparkMasterUi}`);
+    const sparkApps = async () => {
+      const st = await master.status();
+      return [...st.activeApps, ...st.completedApps];
+    };
+    const { trace } = await collectRunTrace(client, 'country_report', runId, { sparkApps });
+    assert.deepEqual(trace.spark.map((l) => [l.taskId, l.name, l.state]), [['count_by_country', 'country_report', 'FINISHED']]);
+    assert.ok(log.includes(`app ID ${trace.spark[0].appId}`), 'the application its driver announced');
+    assert.deepEqual(trace.notes, []);
+    // the layer reaches them through the Spark defaults of Airflow's spark-submit
+    const conf = fs.readFileSync(path.join(backend!.layout.airflowHome, 'spark-conf', 'spark-defaults.conf'), 'utf8');
+    assert.ok(conf.includes(`\nspark.executorEnv.PYTHONPATH ${backend!.layout.requirementsLayer}\n`), conf);
   });
 
   it('a requirement that conflicts with Airflow\u2019s constraints is refused naming the package; nothing is installed; an unchanged file reuses its layer', async function () {
@@ -123,7 +149,7 @@ describe('your own project on the native stack, with no edit to its files', func
       assert.deepEqual(layers(), before, 'nothing was installed');
       // the fixture's file again: the layer the start made is taken as it is
       const again = await ensureRequirementsLayer({ ...opts, requirements: path.join(FIXTURES, 'root-layout', 'requirements.txt') });
-      assert.deepEqual([again.reused, again.packages], [true, ['pyfiglet==1.0.2']]);
+      assert.deepEqual([again.reused, [...again.packages].sort()], [true, ['pycountry==24.6.1', 'pyfiglet==1.0.2']]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clusterPolicyHint, parseKafkaRanges, parseSparkTags, sparkLinks, taskTimeline, untaggedName, untaggedSparkTasks } from '../../src/services/airflow/runTrace';
+import { clusterPolicyHint, parseKafkaRanges, parseSparkTags, sparkLinks, sparkLinksFromLogs, taskTimeline, untaggedName, untaggedSparkTasks } from '../../src/services/airflow/runTrace';
 import { findDagDefinitions } from '../../src/services/airflow/dagFile';
 import { sparkJobLine } from '../../src/services/spark/jobFile';
 import { describeQuery, findStreamingQueries, parseOffsetsFile, queryLag, readCheckpoint, totalLag } from '../../src/services/spark/streaming';
@@ -49,6 +49,17 @@ describe('run trace: Spark tags, Kafka ranges, the timeline', () => {
     const hint = clusterPolicyHint('/ext/stack/plugins/airflow_local_settings.py', 'docker-compose.yaml');
     assert.ok(hint.includes('- "/ext/stack/plugins/airflow_local_settings.py:/opt/airflow/config/airflow_local_settings.py:ro"'), hint);
     assert.match(hint, /volumes of the Airflow services in docker-compose\.yaml/);
+  });
+
+  it('links a job that names itself (its tag replaced) by the application id its driver announced in the task\u2019s log; an id the master does not list is left out', () => {
+    const app = (id: string, name: string, startTime: number): SparkApplication => ({ id, name, user: 'u', cores: 2, memoryPerExecutor: 512, startTime, state: 'FINISHED', duration: 9_000 });
+    const apps = [app('app-20261206195302-0000', 'country_report', 1), app('app-20261206195302-0001', 'other', 2)];
+    const log = [
+      '[2026-12-06T19:53:01] {spark_submit.py:571} INFO - 26/12/06 19:53:02 INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-20261206195302-0000',
+      '[2026-12-06T19:53:09] {spark_submit.py:571} INFO - country GB United Kingdom: 1',
+      'Connected to Spark cluster with app ID app-20261206190000-0042',
+    ].join('\n');
+    assert.deepEqual(sparkLinksFromLogs(apps, [{ taskId: 'count_by_country', text: log }, { taskId: 'quiet', text: 'no spark here' }]).map((l) => [l.taskId, l.appId, l.name, l.duration]), [['count_by_country', 'app-20261206195302-0000', 'country_report', '9s']]);
   });
 
   it('reads the datapipeline_kafka XCom: ranges per partition, attributed to the task named or the pushing one; malformed entries are left out', () => {

@@ -9,6 +9,7 @@ import { formatSeconds, spanSeconds } from './dagsModel';
 import type { AirflowDagRun, AirflowTaskInstance } from './types';
 import type { SparkApplication } from '../spark/models';
 import { errorMessage } from '../util/errors';
+import { announcedAppIds } from '../spark/driverOutput';
 
 /** What the stack's cluster policy appends to a Spark application's name: " [dp:<dag>/<task>/<run_id>]". */
 export interface SparkTags {
@@ -156,7 +157,24 @@ export function sparkLinks(apps: SparkApplication[], dagId: string, runId: strin
     .map((a) => ({ a, tags: parseSparkTags(a.name) }))
     .filter(({ tags }) => tags && tags.dagId === dagId && tags.runId === runId)
     .sort((x, y) => y.a.startTime - x.a.startTime)
-    .map(({ a, tags }) => ({ taskId: tags!.taskId, appId: a.id, name: untaggedName(a.name), state: a.state, duration: formatSeconds(a.duration / 1000) }));
+    .map(({ a, tags }) => link(a, tags!.taskId));
+}
+
+function link(a: SparkApplication, taskId: string): SparkLink {
+  return { taskId, appId: a.id, name: untaggedName(a.name), state: a.state, duration: formatSeconds(a.duration / 1000) };
+}
+
+/**
+ * The applications a task's driver announced in its log (the application id Spark prints when it
+ * connects), for the tasks no tag links: a job that names itself (SparkSession.builder.appName(…))
+ * replaces the name the tag was in, and an Airflow without the stack's policy tags nothing.
+ */
+export function sparkLinksFromLogs(apps: SparkApplication[], logs: Array<{ taskId: string; text: string }>): SparkLink[] {
+  const byId = new Map(apps.map((a) => [a.id, a]));
+  return logs
+    .flatMap(({ taskId, text }) => announcedAppIds(text).map((id) => byId.get(id)).filter((a): a is SparkApplication => !!a).map((a) => ({ a, taskId })))
+    .sort((x, y) => y.a.startTime - x.a.startTime)
+    .map(({ a, taskId }) => link(a, taskId));
 }
 
 export interface TraceSources {
@@ -171,17 +189,17 @@ export interface TraceSources {
 
 /** Why a Spark task has no application in the trace, when nothing more is known of the Airflow. */
 export const UNTAGGED_HINT =
-  'the run view links an application to its task by the tag DataPipeline\u2019s cluster policy (stack/plugins/airflow_local_settings.py) adds to its name at submit time; this Airflow added none, or the task started Spark without spark-submit.';
+  'the run view links an application to its task by the tag DataPipeline\u2019s cluster policy (stack/plugins/airflow_local_settings.py) adds to its name at submit time, or by the application id its driver prints in the task\u2019s log; neither was found (the master may have forgotten the application, or the task started Spark another way).';
 
 /** The one line a compose file of the user's own adds to its Airflow services' volumes to get the tags. */
 export function clusterPolicyHint(policyFile: string, composeFile: string): string {
   return `your Airflow runs without DataPipeline\u2019s cluster policy, which tags each application with its run. Add this line to the volumes of the Airflow services in ${composeFile}: - "${policyFile}:/opt/airflow/config/airflow_local_settings.py:ro" (or run the project on DataPipeline\u2019s stack: setting datapipeline.project.stack, bundled).`;
 }
 
-/** The tasks that ran a Spark operator (by the operator's name) and have no application tagged with the run. */
-export function untaggedSparkTasks(tasks: AirflowTaskInstance[], links: SparkLink[]): string[] {
+/** The tasks that ran a Spark operator (by the operator's name) and have no application linked; finished only unless `started`. */
+export function untaggedSparkTasks(tasks: AirflowTaskInstance[], links: SparkLink[], started = false): string[] {
   // finished: a running task's application may not be registered with the master yet
-  const ran = tasks.filter((t) => /spark/i.test(t.operator ?? '') && (t.state === 'success' || t.state === 'failed'));
+  const ran = tasks.filter((t) => /spark/i.test(t.operator ?? '') && (started ? !!t.startDate : t.state === 'success' || t.state === 'failed'));
   return [...new Set(ran.map((t) => t.taskId))].filter((id) => !links.some((l) => l.taskId === id));
 }
 
@@ -212,10 +230,18 @@ export async function traceRun(client: AirflowClient, run: AirflowDagRun, tasks:
       }),
     src.sparkApps
       ? src.sparkApps().then(
-          (apps) => {
-            const links = sparkLinks(apps, dagId, runId);
-            const untagged = untaggedSparkTasks(tasks, links);
-            if (untagged.length) notes.push(`No Spark application carries this run\u2019s tag for ${untagged.join(', ')}: ${src.untaggedHint ?? UNTAGGED_HINT}`);
+          async (apps) => {
+            const tagged = sparkLinks(apps, dagId, runId);
+            // the others: by the application id their driver printed in the task's log (its latest try)
+            const logs = await Promise.all(
+              untaggedSparkTasks(tasks, tagged, true).map(async (taskId) => {
+                const t = tasks.find((x) => x.taskId === taskId)!;
+                return { taskId, text: (await client.getTaskLog(t, Math.max(1, t.tryNumber)).catch(() => undefined))?.text ?? '' };
+              }),
+            );
+            const links = [...tagged, ...sparkLinksFromLogs(apps, logs)];
+            const unlinked = untaggedSparkTasks(tasks, links);
+            if (unlinked.length) notes.push(`No Spark application is linked to ${unlinked.join(', ')}: ${src.untaggedHint ?? UNTAGGED_HINT}`);
             return links;
           },
           (e: unknown) => {

@@ -78,6 +78,11 @@ export function parseAppId(line: string): string | undefined {
   return (APP_ID_RE.exec(line) ?? ANY_APP_ID_RE.exec(line))?.[1];
 }
 
+/** Every application id a driver announced in a text (a task's log): "Connected to Spark cluster with app ID app-…". */
+export function announcedAppIds(text: string): string[] {
+  return [...new Set([...text.matchAll(new RegExp(APP_ID_RE.source, 'g'))].map((m) => m[1]))];
+}
+
 /** The driver's own web UI (http://host:4040), announced once the SparkContext starts. */
 export function parseDriverUiUrl(line: string): string | undefined {
   return DRIVER_UI_RE.exec(line)?.[1];

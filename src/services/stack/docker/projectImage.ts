@@ -22,7 +22,18 @@ import type { ComposeModel } from '../../docker/composeFile';
 import type { Logger } from '../../util/logger';
 import type { AirflowMajor } from '../airflowVersion';
 import { buildInputsHash } from './buildInputs';
-import { AIRFLOW_PROFILE } from './topology';
+import { AIRFLOW_PROFILE, SPARK_WORKER_SERVICE } from './topology';
+
+/** The constraints file of an Airflow of the stack (versions/airflow-constraints-<version>.txt; undefined: not there). */
+function constraintsOf(model: ComposeModel, major: AirflowMajor): string | undefined {
+  const version = major === 3 ? model.env.AIRFLOW3_VERSION : model.env.AIRFLOW_VERSION;
+  if (!version) return undefined;
+  try {
+    return fs.readFileSync(path.join(model.dir, 'versions', `airflow-constraints-${version}.txt`), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /** The compose variables naming the project's parts (see stack/docker-compose.yaml). */
 export function projectFolderVariables(project: ProjectPaths | undefined): Record<string, string> {
@@ -36,8 +47,10 @@ export function projectFolderVariables(project: ProjectPaths | undefined): Recor
 
 /** The variable that names the Airflow image of each Airflow's services. */
 export const PROJECT_IMAGE_VARIABLES = ['DATAPIPELINE_PROJECT_IMAGE', 'DATAPIPELINE_PROJECT_IMAGE3'] as const;
+/** The variable that names the Spark master's and workers' image (the project's requirements for the executors). */
+export const PROJECT_SPARK_IMAGE_VARIABLE = 'DATAPIPELINE_PROJECT_SPARK_IMAGE';
 /** Those variables empty: the stack's own images, as they are built. */
-export const NO_PROJECT_IMAGES: Readonly<Record<string, string>> = Object.fromEntries(PROJECT_IMAGE_VARIABLES.map((v) => [v, '']));
+export const NO_PROJECT_IMAGES: Readonly<Record<string, string>> = Object.fromEntries([...PROJECT_IMAGE_VARIABLES, PROJECT_SPARK_IMAGE_VARIABLE].map((v) => [v, '']));
 
 export const PROJECT_DOCKERFILE = `# A project's requirements over DataPipeline's Airflow image (built by DataPipeline, not a file of yours)
 ARG BASE
@@ -66,14 +79,36 @@ RUN set -eux; \\
 USER 50000
 `;
 
+/**
+ * The project's Python requirements for Spark's executors (and a driver in the master's container),
+ * over the stack's Spark image: what a UDF imports is there on every worker. Airflow's own packages
+ * (apache-airflow and its providers) are the Airflow image's and left out; the rest is resolved under
+ * the constraints of the Airflow the stack runs, so the driver (in Airflow's task) and the executors
+ * get the same versions.
+ */
+export const PROJECT_SPARK_DOCKERFILE = `# A project's requirements for Spark's executors over DataPipeline's Spark image (built by DataPipeline, not a file of yours)
+ARG BASE
+FROM \${BASE}
+USER 0
+COPY requirements.txt constraints.txt /build/project/
+RUN set -eux; \\
+    grep -viE '^[[:space:]]*apache-airflow' /build/project/requirements.txt > /build/project/spark-requirements.txt || true; \\
+    /opt/spark-venv/bin/pip install --no-cache-dir -r /build/project/spark-requirements.txt -c /build/project/constraints.txt
+USER 185
+`;
+
 export interface ProjectImagePlan {
-  /** the stack's Airflow image it is built on */
+  /** the Airflow image of the project (requirements, packages, Spark packages) or its Spark image (requirements) */
+  kind: 'airflow' | 'spark';
+  /** the stack's image it is built on */
   base: string;
   tag: string;
   requirements: string;
   packages: string;
   /** Maven coordinates its DAGs give spark-submit, one per line */
   sparkPackages: string;
+  /** Spark's: the constraints file of the Airflow the stack runs */
+  constraints?: string;
 }
 
 function readPart(file: string | undefined, what: string): string {
@@ -96,7 +131,19 @@ export function projectImagePlan(project: ProjectPaths | undefined, base: string
   const meaningful = (t: string) => t.split(/\r?\n/).some((l) => l.replace(/#.*/, '').trim() !== '');
   if (!meaningful(requirements) && !meaningful(packages) && !sparkPackages) return undefined;
   const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_DOCKERFILE}\0${requirements}\0${packages}\0${sparkPackages}`).digest('hex').slice(0, 16);
-  return { base, tag: `datapipeline/airflow-project:${hash}`, requirements, packages, sparkPackages };
+  return { kind: 'airflow', base, tag: `datapipeline/airflow-project:${hash}`, requirements, packages, sparkPackages };
+}
+
+/** The image of the project's requirements over the stack's Spark image `base` (undefined: none to add). */
+export function projectSparkImagePlan(project: ProjectPaths | undefined, base: string, inputs: string, constraints: string): ProjectImagePlan | undefined {
+  const requirements = readPart(project?.requirements, 'requirements');
+  const forSpark = requirements.split(/\r?\n/).some((l) => {
+    const t = l.replace(/#.*/, '').trim();
+    return t !== '' && !/^apache-airflow/i.test(t);
+  });
+  if (!forSpark) return undefined;
+  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_SPARK_DOCKERFILE}\0${requirements}\0${constraints}`).digest('hex').slice(0, 16);
+  return { kind: 'spark', base, tag: `datapipeline/spark-project:${hash}`, requirements, packages: '', sparkPackages: '', constraints };
 }
 
 /** Builds the plan's image unless it is there, reporting "step k of n"; a refused requirement is named with pip's reason. */
@@ -108,14 +155,23 @@ export async function ensureProjectImage(docker: Dockerode, plan: ProjectImagePl
   if (exists) return false;
   throwIfAborted(opts.signal);
   const [from, to] = opts.percent;
-  const head = `Building the project's Airflow image (${opts.label})`;
+  const what = plan.kind === 'spark' ? 'Spark' : 'Airflow';
+  const head = `Building the project's ${what} image (${opts.label})`;
   opts.onProgress?.({ step: head, percent: from });
-  const context = tarFiles([
-    { path: 'Dockerfile', content: PROJECT_DOCKERFILE },
-    { path: 'requirements.txt', content: plan.requirements },
-    { path: 'packages.txt', content: plan.packages },
-    { path: 'spark-packages.txt', content: plan.sparkPackages ? `${plan.sparkPackages}\n` : '' },
-  ]);
+  const context = tarFiles(
+    plan.kind === 'spark'
+      ? [
+          { path: 'Dockerfile', content: PROJECT_SPARK_DOCKERFILE },
+          { path: 'requirements.txt', content: plan.requirements },
+          { path: 'constraints.txt', content: plan.constraints ?? '' },
+        ]
+      : [
+          { path: 'Dockerfile', content: PROJECT_DOCKERFILE },
+          { path: 'requirements.txt', content: plan.requirements },
+          { path: 'packages.txt', content: plan.packages },
+          { path: 'spark-packages.txt', content: plan.sparkPackages ? `${plan.sparkPackages}\n` : '' },
+        ],
+  );
   const lines: string[] = [];
   let last: ReturnType<typeof buildStep>;
   let failure: string | undefined;
@@ -153,14 +209,14 @@ export async function ensureProjectImage(docker: Dockerode, plan: ProjectImagePl
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  if (opts.signal?.aborted) throw new StackError(`Start Stack was cancelled while building the project's Airflow image; nothing was started.`);
+  if (opts.signal?.aborted) throw new StackError(`Start Stack was cancelled while building the project's ${what} image; nothing was started.`);
   if (failure) {
     const pip = last && /pip install/.test(last.instruction);
     const why = pipReason(lines.join('\n'));
     throw new StackError(
       pip
-        ? `The project's requirements cannot be installed in the stack's Airflow (${plan.base}):\n${why}`
-        : `Building the project's Airflow image failed${last ? ` at step ${last.step} of ${last.total} (${shortInstruction(last.instruction)})` : ''}: ${failure}`,
+        ? `The project's requirements cannot be installed in the stack's ${what} (${plan.base}):\n${why}`
+        : `Building the project's ${what} image failed${last ? ` at step ${last.step} of ${last.total} (${shortInstruction(last.instruction)})` : ''}: ${failure}`,
       {
         logTail: lines.filter((l) => l.trim()).slice(-25),
         nextStep: pip
@@ -175,6 +231,7 @@ export async function ensureProjectImage(docker: Dockerode, plan: ProjectImagePl
 /** What the image is built from, as a short label for progress: "requirements.txt, Spark packages of the DAGs". */
 export function projectLabel(project: ProjectPaths, plan: ProjectImagePlan): string {
   const parts: string[] = [];
+  if (plan.kind === 'spark') return `${project.requirements ? path.basename(project.requirements) : 'requirements'} for the executors`;
   if (project.requirements && plan.requirements.trim()) parts.push(path.basename(project.requirements));
   if (project.packages && plan.packages.trim()) parts.push(path.basename(project.packages));
   if (plan.sparkPackages) parts.push('Spark packages of the DAGs');
@@ -195,7 +252,7 @@ function mtime(file: string): number {
  * time changes when a DAG file is added or removed, an edited one is read at the next start).
  */
 export class ProjectImages {
-  private cache?: { key: string; plans: Map<AirflowMajor, ProjectImagePlan> };
+  private cache?: { key: string; plans: Map<AirflowMajor, ProjectImagePlan>; spark: Map<AirflowMajor, ProjectImagePlan> };
 
   constructor(
     private readonly project: ProjectPaths | undefined,
@@ -211,9 +268,18 @@ export class ProjectImages {
 
   /** strict: a requirements file that cannot be read throws (a start); else it is logged and no image is named */
   plans(strict = false): Map<AirflowMajor, ProjectImagePlan> {
+    return this.safely(strict, (r) => r.plans);
+  }
+
+  /** The Spark image of the project's requirements, for the stack running each Airflow (its constraints). */
+  sparkPlans(strict = false): Map<AirflowMajor, ProjectImagePlan> {
+    return this.safely(strict, (r) => r.spark);
+  }
+
+  private safely(strict: boolean, pick: (r: NonNullable<ProjectImages['cache']>) => Map<AirflowMajor, ProjectImagePlan>): Map<AirflowMajor, ProjectImagePlan> {
     if (!this.project) return new Map();
     try {
-      return this.read(this.project);
+      return pick(this.read(this.project));
     } catch (e) {
       if (strict) throw e;
       this.log.warn(`the project's image: ${(e as Error).message}`);
@@ -221,20 +287,25 @@ export class ProjectImages {
     }
   }
 
-  private read(project: ProjectPaths): Map<AirflowMajor, ProjectImagePlan> {
+  private read(project: ProjectPaths): NonNullable<ProjectImages['cache']> {
     const stamp = (f?: string) => (f ? `${f}\0${mtime(f)}` : '');
     const key = `${stamp(project.requirements)}\0${stamp(project.packages)}\0${stamp(project.dagsDir)}`;
-    if (this.cache?.key === key) return this.cache.plans;
+    if (this.cache?.key === key) return this.cache;
     const base = this.base();
     const inputs = buildInputsHash(base);
     const plans = new Map<AirflowMajor, ProjectImagePlan>();
+    const spark = new Map<AirflowMajor, ProjectImagePlan>();
+    const sparkImage = base.services.find((s) => s.name === SPARK_WORKER_SERVICE)?.image;
     for (const major of [2, 3] as const) {
       // the image of that Airflow's services (those of its profile)
       const svc = base.services.find((s) => s.image?.startsWith('datapipeline/airflow:') && s.profiles.includes(AIRFLOW_PROFILE[major]));
       const plan = svc?.image ? projectImagePlan(project, svc.image, inputs) : undefined;
       if (plan) plans.set(major, plan);
+      const constraints = constraintsOf(base, major);
+      const sparkPlan = sparkImage && constraints !== undefined ? projectSparkImagePlan(project, sparkImage, inputs, constraints) : undefined;
+      if (sparkPlan) spark.set(major, sparkPlan);
     }
-    this.cache = { key, plans };
-    return plans;
+    this.cache = { key, plans, spark };
+    return this.cache;
   }
 }

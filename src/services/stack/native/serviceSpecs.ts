@@ -119,6 +119,8 @@ export class ServiceSpecs {
     env.PYSPARK_PYTHON = path.join(venvBin, 'python');
     // its spark-submit finds its own pyspark; a SPARK_HOME from the user's shell would win over it
     delete env.SPARK_HOME;
+    // and its defaults (airflowSparkDefaults): the executors import what the project's tasks import
+    env.SPARK_CONF_DIR = airflowSparkConfDir(l);
     // the stack's own Python first: its cluster policy (run tags, container paths), whatever the
     // project's plugins folder holds, and the container paths of the project's compose file
     // (/opt/airflow/scripts) resolved to its folders (native/python/sitecustomize.py)
@@ -278,6 +280,8 @@ export class ServiceSpecs {
           timeoutMs,
           prepare: async (o) => {
             fs.rmSync(pid, { force: true });
+            fs.mkdirSync(airflowSparkConfDir(l), { recursive: true });
+            fs.writeFileSync(path.join(airflowSparkConfDir(l), 'spark-defaults.conf'), airflowSparkDefaults(l));
             await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o, {
               airflow: major,
               python: path.join(l.airflowVenv, 'bin', 'python'),
@@ -298,4 +302,22 @@ export class ServiceSpecs {
         throw new Error(`No native service "${s}".`);
     }
   }
+}
+
+/** The Spark conf folder of the spark-submit Airflow's tasks run (a SparkSubmitOperator's). */
+export function airflowSparkConfDir(l: NativeLayout): string {
+  return path.join(l.airflowHome, 'spark-conf');
+}
+
+/**
+ * The defaults of that spark-submit: the executors' Python workers get the project's requirements
+ * layer on their PYTHONPATH (Spark adds spark.executorEnv.PYTHONPATH to its own), as the driver has it
+ * from Airflow's environment; they run the driver's Python (PYSPARK_PYTHON, the Airflow venv's). A
+ * DAG's own --conf wins over these.
+ */
+export function airflowSparkDefaults(l: NativeLayout): string {
+  const lines = ['# spark-submit of Airflow\'s tasks on the native stack: written by DataPipeline at each start'];
+  // a properties file: a backslash escapes
+  if (l.requirementsLayer) lines.push(`spark.executorEnv.PYTHONPATH ${l.requirementsLayer.replace(/\\/g, '\\\\')}`);
+  return `${lines.join('\n')}\n`;
 }
