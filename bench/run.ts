@@ -18,6 +18,7 @@ const BENCHES: Array<[file: string, fn: string]> = [
   ['airflow.ts', 'runAirflowBench'],
   ['runView.ts', 'runRunViewBenchAndRelease'],
   ['project.ts', 'runProjectBench'],
+  ['projectDocker.ts', 'runProjectDockerBench'],
   ['docker.ts', 'runDockerBench'],
   ['dockerStack.ts', 'runDockerStackBench'],
 ];

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
+import { requirementsKey } from '../services/project/requirements';
 import { AirflowClient } from '../services/airflow/client';
 import { applyAirflowSettings, parseAirflowSettings } from '../services/project/airflowSettings';
 import { STACK_ADMIN_USER, stackAirflowPassword } from '../services/stack/airflowPassword';
@@ -79,13 +80,13 @@ export function registerProjectFeature(ctx: FeatureContext): vscode.Disposable[]
   // one install at a time; a save (or the watcher's second event for one save) while one runs makes one more after it
   let installing = false;
   let again = false;
-  /** the file's text the last install ran for (a second event for the same save changes nothing) */
+  /** what pip reads of the file the last install ran for (a second event for the same save, or a comment saved, changes nothing) */
   let installedText: string | undefined;
   const changedSinceInstall = (): boolean => {
     const file = ctx.project().requirements;
     let text: string | undefined;
     try {
-      text = file ? fs.readFileSync(file, 'utf8') : undefined;
+      text = file ? requirementsKey(fs.readFileSync(file, 'utf8')) : undefined;
     } catch {
       return false; // removed: nothing to install (the next start runs without it)
     }

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeProject, detectProject } from '../../src/services/project/detect';
+import { requirementsKey } from '../../src/services/project/requirements';
+import { projectImagePlan, projectSparkImagePlan } from '../../src/services/stack/docker/projectImage';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'projects');
 const BUNDLED = path.join(__dirname, '..', '..', 'stack');
@@ -72,5 +74,37 @@ describe('project detection: the workspace\u2019s own layout, no edit to its fil
     const rows = describeProject(p);
     assert.deepEqual(rows.find((r) => r.label === 'DAGs'), { label: 'DAGs', value: path.join(root, 'scripts'), overridden: true });
     assert.deepEqual(rows.find((r) => r.label === 'Include'), { label: 'Include', value: undefined, overridden: false });
+  });
+});
+
+describe('what is built from a project\u2019s requirements, and when again', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-req-key-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const project = (requirements: string) => {
+    const file = path.join(dir, `requirements-${Math.random().toString(36).slice(2)}.txt`);
+    fs.writeFileSync(file, requirements);
+    return { dagsDir: dir, requirements: file };
+  };
+
+  it('reads a requirements file as pip does: comments, blank lines and spaces do not count; a URL\u2019s #egg= stays', () => {
+    assert.equal(requirementsKey('# ours\nkafka-python==2.0.2  # the DAGs\n\n  pycountry==24.6.1\n'), 'kafka-python==2.0.2\npycountry==24.6.1');
+    assert.equal(requirementsKey('git+https://example.invalid/x.git#egg=x\r\n'), 'git+https://example.invalid/x.git#egg=x');
+  });
+
+  it('a comment saved builds no new image; a package added does; the Spark image leaves Airflow\u2019s own packages out and is none when nothing else is asked for', () => {
+    const base = 'datapipeline/airflow:2.8.1';
+    const a = projectImagePlan(project('pycountry==24.6.1\n'), base, 'inputs')!;
+    const commented = projectImagePlan(project('# country names\npycountry==24.6.1   # the report\n'), base, 'inputs')!;
+    const more = projectImagePlan(project('pycountry==24.6.1\ncowsay==6.1\n'), base, 'inputs')!;
+    assert.equal(commented.tag, a.tag);
+    assert.notEqual(more.tag, a.tag);
+    assert.match(a.tag, /^datapipeline\/airflow-project:[0-9a-f]{16}$/);
+
+    const spark = projectSparkImagePlan(project('apache-airflow-providers-postgres==5.10.0\npycountry==24.6.1\n'), 'datapipeline/spark:3.5.0', 'inputs', 'pycountry==24.6.1\n')!;
+    assert.match(spark.tag, /^datapipeline\/spark-project:[0-9a-f]{16}$/);
+    assert.equal(spark.kind, 'spark');
+    assert.equal(projectSparkImagePlan(project('# providers only\napache-airflow-providers-postgres==5.10.0\n'), 'datapipeline/spark:3.5.0', 'inputs', ''), undefined);
+    // the constraints of the Airflow the stack runs are part of what it is built from
+    assert.notEqual(projectSparkImagePlan(project('pycountry==24.6.1\n'), 'datapipeline/spark:3.5.0', 'inputs', 'other constraints')!.tag, spark.tag);
   });
 });

@@ -30,7 +30,7 @@ import { which } from '../../util/which';
 import { lastStackOwner, recordStackStart, sameStack, type StackOwner } from '../owner';
 import { stateDir as defaultStateDir } from '../../util/paths';
 import { foreignEndpoints, isDataPipelineCompose } from './foreignEndpoints';
-import { ensureProjectImage, NO_PROJECT_IMAGES, PROJECT_IMAGE_VARIABLES, PROJECT_SPARK_IMAGE_VARIABLE, projectFolderVariables, projectLabel, ProjectImages, type ProjectImagePlan } from './projectImage';
+import { NO_PROJECT_IMAGES, PROJECT_IMAGE_VARIABLES, PROJECT_SPARK_IMAGE_VARIABLE, projectFolderVariables, ProjectImages } from './projectImage';
 
 export const DEFAULT_PROJECT = 'datapipeline';
 
@@ -279,17 +279,8 @@ export class DockerBackend implements StackBackend {
     await this.removeOtherAirflow(compose, model, opts);
     // a port already in use is named before anything is built or started
     await checkPorts(model, services, this.watch());
-    const plans = [this.projectImages.plans(true).get(this.airflow), this.projectImages.sparkPlans(true).get(this.airflow)].filter((p): p is ProjectImagePlan => !!p);
-    if (plans.length) {
-      // the stack's own images first (as built: without the project's image names), then the project's over its Airflow and Spark images
-      const base = loadComposeModel(this.opts.stackDir, this.opts.composeFile, this.stackImagesEnv);
-      const baseServices = services.map((svc) => base.services.find((b) => b.name === svc.name) ?? svc);
-      await this.images.buildMissing(compose, base, baseServices, opts, [5, 45], NO_PROJECT_IMAGES);
-      for (const [i, plan] of plans.entries()) {
-        const percent: [number, number] = [Math.round(45 + (i * 15) / plans.length), Math.round(45 + ((i + 1) * 15) / plans.length)];
-        if (await ensureProjectImage(this.client(), plan, { ...opts, label: projectLabel(this.opts.project!, plan), percent })) this.log.info(`built ${plan.tag} over ${plan.base}`);
-      }
-    } else {
+    // a project's images over the stack's (the stack's own built first), else the stack's as the file names them
+    if (!(await this.projectImages.ensure(this.airflow, { docker: this.client(), images: this.images, compose, services }, opts))) {
       await this.images.buildMissing(compose, model, services, opts, [5, 60]);
     }
     throwIfAborted(opts.signal);

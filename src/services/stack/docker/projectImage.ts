@@ -18,7 +18,10 @@ import { buildStep, shortInstruction, throwIfAborted } from './composeOutput';
 import { tarFiles } from './tar';
 import { pipReason } from '../../util/pipReason';
 import { findSparkPackages } from '../../project/sparkPackages';
-import type { ComposeModel } from '../../docker/composeFile';
+import { requirementsKey } from '../../project/requirements';
+import type { ComposeModel, ComposeService } from '../../docker/composeFile';
+import type { ComposeProject } from '../../docker/compose';
+import type { StackImages } from './images';
 import type { Logger } from '../../util/logger';
 import type { AirflowMajor } from '../airflowVersion';
 import { buildInputsHash } from './buildInputs';
@@ -53,18 +56,10 @@ export const PROJECT_SPARK_IMAGE_VARIABLE = 'DATAPIPELINE_PROJECT_SPARK_IMAGE';
 export const NO_PROJECT_IMAGES: Readonly<Record<string, string>> = Object.fromEntries([...PROJECT_IMAGE_VARIABLES, PROJECT_SPARK_IMAGE_VARIABLE].map((v) => [v, '']));
 
 export const PROJECT_DOCKERFILE = `# A project's requirements over DataPipeline's Airflow image (built by DataPipeline, not a file of yours)
+# What changes least comes first, so a requirement saved rebuilds the pip step only (the layers before are cached).
 ARG BASE
 FROM \${BASE}
 USER 0
-COPY packages.txt requirements.txt /build/project/
-RUN set -eux; \\
-    pkgs="$(sed -e 's/#.*//' /build/project/packages.txt | xargs)"; \\
-    if [ -n "$pkgs" ]; then \\
-      export DEBIAN_FRONTEND=noninteractive; apt-get update; apt-get install -y --no-install-recommends $pkgs; rm -rf /var/lib/apt/lists/*; \\
-    fi
-RUN set -eux; \\
-    constraints="$(ls /build/airflow-constraints-*.txt | head -n 1)"; \\
-    /opt/airflow-venv/bin/pip install --no-cache-dir -r /build/project/requirements.txt -c "$constraints"
 # the Spark packages its DAGs name (--packages), resolved here into an Ivy cache of the image's own:
 # a submit finds them there and downloads nothing (the containers reach no registry)
 COPY spark-packages.txt /build/project/
@@ -76,6 +71,16 @@ RUN set -eux; \\
       chmod -R a+rwX /opt/datapipeline/ivy; \\
       sed -i 's#^spark.jars.ivy .*#spark.jars.ivy                 /opt/datapipeline/ivy#' /opt/spark-conf/spark-defaults.conf; \\
     fi
+COPY packages.txt /build/project/
+RUN set -eux; \\
+    pkgs="$(sed -e 's/#.*//' /build/project/packages.txt | xargs)"; \\
+    if [ -n "$pkgs" ]; then \\
+      export DEBIAN_FRONTEND=noninteractive; apt-get update; apt-get install -y --no-install-recommends $pkgs; rm -rf /var/lib/apt/lists/*; \\
+    fi
+COPY requirements.txt /build/project/
+RUN set -eux; \\
+    constraints="$(ls /build/airflow-constraints-*.txt | head -n 1)"; \\
+    /opt/airflow-venv/bin/pip install --no-cache-dir -r /build/project/requirements.txt -c "$constraints"
 USER 50000
 `;
 
@@ -130,7 +135,8 @@ export function projectImagePlan(project: ProjectPaths | undefined, base: string
   const sparkPackages = findSparkPackages(project?.dagsDir).join('\n');
   const meaningful = (t: string) => t.split(/\r?\n/).some((l) => l.replace(/#.*/, '').trim() !== '');
   if (!meaningful(requirements) && !meaningful(packages) && !sparkPackages) return undefined;
-  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_DOCKERFILE}\0${requirements}\0${packages}\0${sparkPackages}`).digest('hex').slice(0, 16);
+  // what pip and apt read: a comment saved builds nothing
+  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_DOCKERFILE}\0${requirementsKey(requirements)}\0${requirementsKey(packages)}\0${sparkPackages}`).digest('hex').slice(0, 16);
   return { kind: 'airflow', base, tag: `datapipeline/airflow-project:${hash}`, requirements, packages, sparkPackages };
 }
 
@@ -142,7 +148,7 @@ export function projectSparkImagePlan(project: ProjectPaths | undefined, base: s
     return t !== '' && !/^apache-airflow/i.test(t);
   });
   if (!forSpark) return undefined;
-  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_SPARK_DOCKERFILE}\0${requirements}\0${constraints}`).digest('hex').slice(0, 16);
+  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_SPARK_DOCKERFILE}\0${requirementsKey(requirements)}\0${constraints}`).digest('hex').slice(0, 16);
   return { kind: 'spark', base, tag: `datapipeline/spark-project:${hash}`, requirements, packages: '', sparkPackages: '', constraints };
 }
 
@@ -260,6 +266,24 @@ export class ProjectImages {
     private readonly base: () => ComposeModel,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * A start of the project: the stack's own images first (as built: without the project's image
+   * names), then the project's over its Airflow and Spark images, each with its progress. False: the
+   * project adds no image (the caller builds the stack's images as the file names them).
+   */
+  async ensure(airflow: AirflowMajor, ctx: { docker: Dockerode; images: StackImages; compose: ComposeProject; services: ComposeService[] }, opts: OperationOptions): Promise<boolean> {
+    const plans = [this.plans(true).get(airflow), this.sparkPlans(true).get(airflow)].filter((p): p is ProjectImagePlan => !!p);
+    if (!plans.length || !this.project) return false;
+    const base = this.base();
+    const baseServices = ctx.services.map((svc) => base.services.find((b) => b.name === svc.name) ?? svc);
+    await ctx.images.buildMissing(ctx.compose, base, baseServices, opts, [5, 45], NO_PROJECT_IMAGES);
+    for (const [i, plan] of plans.entries()) {
+      const percent: [number, number] = [Math.round(45 + (i * 15) / plans.length), Math.round(45 + ((i + 1) * 15) / plans.length)];
+      if (await ensureProjectImage(ctx.docker, plan, { ...opts, label: projectLabel(this.project, plan), percent })) this.log.info(`built ${plan.tag} over ${plan.base}`);
+    }
+    return true;
+  }
 
   /** Read again at the next call (a start: a DAG's packages may have changed). */
   forget(): void {

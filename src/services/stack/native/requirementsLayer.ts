@@ -15,6 +15,7 @@ import { StackError, type OperationOptions } from '../types';
 import type { AirflowMajor } from '../airflowVersion';
 import type { NativeLayout } from './layout';
 import { hashOf, layoutVersions, run } from './provision';
+import { requirementsKey } from '../../project/requirements';
 import { pipReason } from '../../util/pipReason';
 
 export interface RequirementsLayer {
@@ -46,7 +47,8 @@ export async function ensureRequirementsLayer(o: LayerOptions): Promise<Requirem
   } catch (e) {
     throw new StackError(`Cannot read the project's requirements ${o.requirements}: ${(e as Error).message}`, { nextStep: 'Fix the file or the setting datapipeline.project.requirementsFile, then start again.' });
   }
-  const hash = hashOf(text, o.airflowVersion, o.python, fs.existsSync(o.constraints) ? fs.readFileSync(o.constraints, 'utf8') : '');
+  // what pip reads: a comment saved installs nothing
+  const hash = hashOf(requirementsKey(text), o.airflowVersion, o.python, fs.existsSync(o.constraints) ? fs.readFileSync(o.constraints, 'utf8') : '');
   const root = path.join(o.cacheDir, 'project-layers');
   const dir = path.join(root, hash);
   try {
