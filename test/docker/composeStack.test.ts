@@ -106,9 +106,13 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
     assert.deepEqual(versions, { kafka: '4.0.0', spark: '3.5.0', airflow: '2.8.1', airflow3: '3.3.2' });
     assert.equal(dotEnv.BASE_IMAGE, 'debian:bookworm-slim');
     const images = Object.fromEntries(Object.entries(services).map(([name, svc]) => [name, svc.image as string]));
-    // a project's requirements: its image over the stack's, for the services of that Airflow only
-    const withProject = loadComposeModel(STACK, undefined, { DATAPIPELINE_PROJECT_IMAGE: 'datapipeline/airflow-project:abc' });
-    assert.deepEqual(withProject.services.filter((x) => x.image === 'datapipeline/airflow-project:abc').map((x) => x.name).sort(), ['airflow-init', 'airflow-scheduler', 'airflow-webserver', 'lineage']);
+    // a project's requirements: its image over the stack's, for the services of that Airflow that import DAGs
+    // (its init and the lineage receiver keep the stack's: a requirement saved neither runs the init again nor loses events)
+    const withProject = loadComposeModel(STACK, undefined, { DATAPIPELINE_PROJECT_IMAGE: 'datapipeline/airflow-project:abc', DATAPIPELINE_PROJECT_IMAGE3: 'datapipeline/airflow-project:def', DATAPIPELINE_PROJECT_SPARK_IMAGE: 'datapipeline/spark-project:ghi' });
+    const using = (image: string) => withProject.services.filter((x) => x.image === image).map((x) => x.name).sort();
+    assert.deepEqual(using('datapipeline/airflow-project:abc'), ['airflow-scheduler', 'airflow-webserver']);
+    assert.deepEqual(using('datapipeline/airflow-project:def'), ['airflow-api-server', 'airflow-dag-processor', 'airflow-triggerer', 'airflow3-scheduler']);
+    assert.deepEqual(using('datapipeline/spark-project:ghi'), ['spark-master', 'spark-worker']);
     assert.equal(interpolate('${A:-x:${B:-y}}', { B: 'b' }), 'x:b', 'a default holding another, as compose reads it');
     assert.deepEqual(images, {
       postgres: 'datapipeline/postgres:15',
