@@ -458,9 +458,13 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.deepEqual(steps2.filter((st) => /Building/.test(st)), [], steps2.join(' | '));
 
     // requirements.txt saved with one more package while the stack runs: a new image, Airflow recreated on it
+    const containerOf = async (svc: string) => (await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${PROJECT}`, `com.docker.compose.service=${svc}`] } }))[0]?.Id;
+    const [lineageBefore, initBefore] = [await containerOf('lineage'), await containerOf('airflow-init')];
     fs.appendFileSync(path.join(project, 'requirements.txt'), 'cowsay==6.1\n');
     const steps3: string[] = [];
     await own.reloadRequirements!({ onProgress: (p) => steps3.push(p.step) });
+    // the receiver (its events live in its container) and the init keep the stack's image: neither is recreated
+    assert.deepEqual([await containerOf('lineage'), await containerOf('airflow-init')], [lineageBefore, initBefore]);
     assert.ok(steps3.some((st) => /^Building the project's Airflow image \(requirements\.txt, Spark packages of the DAGs\): step \d+ of \d+, /.test(st)), steps3.join(' | '));
     const scheduler = (await docker.listContainers({ filters: { label: [`com.docker.compose.project=${PROJECT}`, 'com.docker.compose.service=airflow-scheduler'] } }))[0];
     assert.notEqual(scheduler.Image, web.Image, 'recreated on the new image');
