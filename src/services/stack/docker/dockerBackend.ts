@@ -29,7 +29,7 @@ import type { DockerBackendOptions } from './options';
 import { which } from '../../util/which';
 import { lastStackOwner, recordStackStart, sameStack, type StackOwner } from '../owner';
 import { stateDir as defaultStateDir } from '../../util/paths';
-import { foreignEndpoints, isDataPipelineCompose } from './foreignEndpoints';
+import { isOwnCompose, ownCompose } from './foreignEndpoints';
 import { NO_PROJECT_IMAGES, PROJECT_IMAGE_VARIABLES, PROJECT_SPARK_IMAGE_VARIABLE, projectFolderVariables, ProjectImages } from './projectImage';
 
 export const DEFAULT_PROJECT = 'datapipeline';
@@ -423,7 +423,7 @@ export class DockerBackend implements StackBackend {
     const scaleArgs = name === SPARK_WORKER_SERVICE ? ['--scale', `${SPARK_WORKER_SERVICE}=${this.scale.sparkWorkers}`] : [];
     // DataPipeline's stack: recreated, so a changed .env or image applies; a file of the user's own: restarted
     // as `docker compose restart` does, keeping what its container holds (a broker whose file gives it no volume keeps its topics)
-    const args = this.foreign(model) ? ['restart', name] : ['up', '-d', '--no-deps', '--force-recreate', ...scaleArgs, name];
+    const args = isOwnCompose(model, this.opts.project) ? ['restart', name] : ['up', '-d', '--no-deps', '--force-recreate', ...scaleArgs, name];
     const r = await compose.run(args, { signal: opts.signal, onLine: (l) => this.log.debug(`compose restart: ${l}`) });
     if (r.code !== 0) throw composeFailure('restart', r, model.services.map((x) => x.name));
     await waitReady([svc], opts, 20, this.watch());
@@ -472,31 +472,24 @@ export class DockerBackend implements StackBackend {
   endpoints(): StackEndpoints {
     const model = this.safeModel();
     const own = catalogEndpoints(composePortOf(model?.env ?? {}), { scale: this.scale, airflow: this.airflow, backend: 'docker' });
-    return model && this.foreign(model) ? { ...own, ...foreignEndpoints(model).endpoints } : own;
+    return { ...own, ...ownCompose(model, this.opts.project)?.endpoints };
   }
 
   /** What the views cannot reach through a compose file of the user's own, with the setting to set (none for DataPipeline's). */
   endpointNotes(): string[] {
-    const model = this.safeModel();
-    return model && this.foreign(model) ? foreignEndpoints(model).notes : [];
+    return ownCompose(this.safeModel(), this.opts.project)?.notes ?? [];
   }
 
   ownComposeFile(): string | undefined {
-    const model = this.safeModel();
-    return model && this.foreign(model) ? model.file : undefined;
+    return ownCompose(this.safeModel(), this.opts.project)?.file;
   }
 
   /** spark-submit (client mode) inside the Spark master's container (see dockerSubmitSpark): the stack's spark-master, or a file of the user's own's. */
   async submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult> {
     const model = this.model();
-    const sparkService = this.opts.sparkService ?? (this.foreign(model) ? foreignEndpoints(model).services.sparkMaster : undefined) ?? 'spark-master';
+    const sparkService = this.opts.sparkService ?? ownCompose(model, this.opts.project)?.services.sparkMaster ?? 'spark-master';
     const container = this.byService(await this.containers()).get(sparkService);
     return dockerSubmitSpark(req, io, { model, client: this.client(), log: this.log, sparkService, container, sparkSubmitPath: this.opts.sparkSubmitPath });
-  }
-
-  /** A compose file of the user's own, run as it is (not DataPipeline's stack, nor a project's parts on it). */
-  private foreign(model: ComposeModel): boolean {
-    return !this.opts.project && !isDataPipelineCompose(model);
   }
 
   private safeModel(): ComposeModel | undefined {

@@ -120,3 +120,13 @@ export function foreignEndpoints(model: Pick<ComposeModel, 'file' | 'services' |
 export function isDataPipelineCompose(model: Pick<ComposeModel, 'services'>): boolean {
   return model.services.some((s) => Object.keys(s.labels).some((k) => k.startsWith('datapipeline.')));
 }
+
+/** A compose file of the user's own, run as it is: not DataPipeline's, and no project's parts run on it. */
+export function isOwnCompose(model: Pick<ComposeModel, 'services'>, project: unknown): boolean {
+  return !project && !isDataPipelineCompose(model);
+}
+
+/** What the views find in a compose file of the user's own, with the file (undefined: none is run as it is, or it cannot be read). */
+export function ownCompose(model: ComposeModel | undefined, project: unknown): (ForeignEndpoints & { file: string }) | undefined {
+  return model && isOwnCompose(model, project) ? { ...foreignEndpoints(model), file: model.file } : undefined;
+}

@@ -129,27 +129,42 @@ function readPart(file: string | undefined, what: string): string {
  * The image a project needs over `base` (undefined: it has no requirements or packages, the stack's
  * image serves as it is). `inputs` is the hash of what the base image is built from.
  */
-export function projectImagePlan(project: ProjectPaths | undefined, base: string, inputs: string): ProjectImagePlan | undefined {
-  const requirements = readPart(project?.requirements, 'requirements');
-  const packages = readPart(project?.packages, 'Debian packages (packages.txt)');
-  const sparkPackages = findSparkPackages(project?.dagsDir).join('\n');
-  const meaningful = (t: string) => t.split(/\r?\n/).some((l) => l.replace(/#.*/, '').trim() !== '');
-  if (!meaningful(requirements) && !meaningful(packages) && !sparkPackages) return undefined;
+export function projectImagePlan(project: ProjectPaths | undefined, base: string, inputs: string, parts: ProjectParts = readProjectParts(project)): ProjectImagePlan | undefined {
+  const { requirements, packages, sparkPackages } = parts;
+  if (!requirementsKey(requirements) && !requirementsKey(packages) && !sparkPackages) return undefined;
   // what pip and apt read: a comment saved builds nothing
   const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_DOCKERFILE}\0${requirementsKey(requirements)}\0${requirementsKey(packages)}\0${sparkPackages}`).digest('hex').slice(0, 16);
   return { kind: 'airflow', base, tag: `datapipeline/airflow-project:${hash}`, requirements, packages, sparkPackages };
 }
 
 /** The image of the project's requirements over the stack's Spark image `base` (undefined: none to add). */
-export function projectSparkImagePlan(project: ProjectPaths | undefined, base: string, inputs: string, constraints: string): ProjectImagePlan | undefined {
-  const requirements = readPart(project?.requirements, 'requirements');
-  const forSpark = requirements.split(/\r?\n/).some((l) => {
-    const t = l.replace(/#.*/, '').trim();
-    return t !== '' && !/^apache-airflow/i.test(t);
-  });
-  if (!forSpark) return undefined;
-  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_SPARK_DOCKERFILE}\0${requirementsKey(requirements)}\0${constraints}`).digest('hex').slice(0, 16);
+export function projectSparkImagePlan(
+  project: ProjectPaths | undefined,
+  base: string,
+  inputs: string,
+  constraints: string,
+  requirements: string = readPart(project?.requirements, 'requirements'),
+): ProjectImagePlan | undefined {
+  const key = requirementsKey(requirements);
+  // Airflow's own packages are the Airflow image's
+  if (!key.split('\n').some((l) => l !== '' && !/^apache-airflow/i.test(l))) return undefined;
+  const hash = crypto.createHash('sha256').update(`${base}\0${inputs}\0${PROJECT_SPARK_DOCKERFILE}\0${key}\0${constraints}`).digest('hex').slice(0, 16);
   return { kind: 'spark', base, tag: `datapipeline/spark-project:${hash}`, requirements, packages: '', sparkPackages: '', constraints };
+}
+
+/** What a project's images are built from: its requirements, its Debian packages, the Spark packages its DAGs name (read once per plan). */
+export interface ProjectParts {
+  requirements: string;
+  packages: string;
+  sparkPackages: string;
+}
+
+export function readProjectParts(project: ProjectPaths | undefined): ProjectParts {
+  return {
+    requirements: readPart(project?.requirements, 'requirements'),
+    packages: readPart(project?.packages, 'Debian packages (packages.txt)'),
+    sparkPackages: findSparkPackages(project?.dagsDir).join('\n'),
+  };
 }
 
 /** Builds the plan's image unless it is there, reporting "step k of n"; a refused requirement is named with pip's reason. */
@@ -320,13 +335,14 @@ export class ProjectImages {
     const plans = new Map<AirflowMajor, ProjectImagePlan>();
     const spark = new Map<AirflowMajor, ProjectImagePlan>();
     const sparkImage = base.services.find((s) => s.name === SPARK_WORKER_SERVICE)?.image;
+    const parts = readProjectParts(project);
     for (const major of [2, 3] as const) {
       // the image of that Airflow's services (those of its profile)
       const svc = base.services.find((s) => s.image?.startsWith('datapipeline/airflow:') && s.profiles.includes(AIRFLOW_PROFILE[major]));
-      const plan = svc?.image ? projectImagePlan(project, svc.image, inputs) : undefined;
+      const plan = svc?.image ? projectImagePlan(project, svc.image, inputs, parts) : undefined;
       if (plan) plans.set(major, plan);
       const constraints = constraintsOf(base, major);
-      const sparkPlan = sparkImage && constraints !== undefined ? projectSparkImagePlan(project, sparkImage, inputs, constraints) : undefined;
+      const sparkPlan = sparkImage && constraints !== undefined ? projectSparkImagePlan(project, sparkImage, inputs, constraints, parts.requirements) : undefined;
       if (sparkPlan) spark.set(major, sparkPlan);
     }
     this.cache = { key, plans, spark };
