@@ -18,7 +18,7 @@ import { BenchEntry, entry, runStandalone } from './lib';
 
 const root = path.resolve(__dirname, '..');
 const stackDir = path.join(root, 'stack');
-const PORTS: NativePorts = { kafka: 25092, kafkaController: 25093, sparkMaster: 25077, sparkMasterUi: 25080, sparkWorkerUi: 25081, airflow: 25085, postgres: 25432 };
+const PORTS: NativePorts = { kafka: 25092, kafkaController: 25093, sparkMaster: 25077, sparkMasterUi: 25080, sparkWorkerUi: 25081, airflow: 25085, postgres: 25432, lineage: 25055 };
 /** The original compose stack asks for 8 GB of RAM. */
 const ORIGINAL_RAM_BYTES = 8 * 2 ** 30;
 

@@ -131,12 +131,13 @@ function renderTrace(t: RunTrace): HTMLElement[] {
     sec.append(list);
     out.push(sec);
   }
+  if (t.datasets?.length) out.push(renderDatasets(t));
   if (t.kafka.length) {
     const sec = el('section', { id: 'kafka' });
     sec.append(el('h2', { text: 'Kafka' }));
     const table = el('table', { id: 'kafka-ranges' });
     const head = el('tr');
-    for (const c of ['topic', 'task', '', 'offsets', 'messages', '']) head.append(el('th', { text: c }));
+    for (const c of ['topic', 'task', '', 'offsets', 'messages', 'from', '']) head.append(el('th', { text: c }));
     table.append(el('thead', {}, head));
     const body = el('tbody');
     t.kafka.forEach((r, index) => {
@@ -145,7 +146,7 @@ function renderTrace(t: RunTrace): HTMLElement[] {
       const open = el('td');
       if (r.count) open.append(button('Open these messages', { type: 'openRange', index }));
       body.append(
-        el('tr', { attrs: { 'data-topic': r.topic, 'data-role': r.role } }, el('td', { text: r.topic }), el('td', { text: r.taskId }), el('td', { text: r.role === 'write' ? 'wrote' : 'read' }), el('td', { text: offsets }), el('td', { cls: 'num', text: r.count.toLocaleString('en-US') }), open),
+        el('tr', { attrs: { 'data-topic': r.topic, 'data-role': r.role } }, el('td', { text: r.topic }), el('td', { text: r.taskId }), el('td', { text: r.role === 'write' ? 'wrote' : 'read' }), el('td', { text: offsets }), el('td', { cls: 'num', text: r.count.toLocaleString('en-US') }), el('td', { text: rangeSourceText(r.source ?? 'xcom', r.sourceTask) }), open),
       );
     });
     table.append(body);
@@ -154,6 +155,54 @@ function renderTrace(t: RunTrace): HTMLElement[] {
   }
   for (const n of t.notes) out.push(el('p', { cls: 'note', text: n }));
   return out;
+}
+
+/** Where a Kafka range came from, in words. */
+function rangeSourceText(source: string, task?: string): string {
+  switch (source) {
+    case 'xcom':
+      return 'XCom datapipeline_kafka';
+    case 'measured':
+      return 'the task\u2019s own records';
+    case 'end offsets':
+      return 'topic growth while it ran';
+    case 'upstream':
+      return task ? `what ${task} wrote` : 'an earlier task\u2019s write';
+    default:
+      return source;
+  }
+}
+
+const VIA: Record<string, string> = { airflow: 'Airflow', spark: 'Spark', listener: 'DataPipeline listener' };
+
+/** What each task read and wrote (OpenLineage; the XCom's ranges in), and which events named it. */
+function renderDatasets(t: RunTrace): HTMLElement {
+  const sec = el('section', { id: 'datasets' });
+  sec.append(el('h2', { text: 'Data read and written' }));
+  const table = el('table', { id: 'run-datasets' });
+  const head = el('tr');
+  for (const c of ['task', '', 'dataset', 'kind', 'records', 'named by']) head.append(el('th', { text: c }));
+  table.append(el('thead', {}, head));
+  const body = el('tbody');
+  for (const d of t.datasets) {
+    const via = d.via.map((v) => VIA[v] ?? v).join(', ') || 'XCom';
+    const records = d.count === undefined ? '' : `${d.count.toLocaleString('en-US')} (${rangeSourceText(d.rangeSource ?? 'xcom', d.rangeTask)})`;
+    body.append(
+      el(
+        'tr',
+        { attrs: { 'data-task': d.taskId, 'data-role': d.role, 'data-kind': d.kind, 'data-name': d.label } },
+        el('td', { text: d.taskId }),
+        el('td', { text: d.role === 'write' ? 'wrote' : 'read' }),
+        el('td', { text: d.label, title: `${d.namespace} ${d.name}` }),
+        el('td', { text: d.kind === 'kafka' ? 'topic' : d.kind }),
+        el('td', { cls: 'num', text: records }),
+        el('td', { text: via }),
+      ),
+    );
+  }
+  table.append(body);
+  sec.append(table);
+  return sec;
 }
 
 window.addEventListener('message', (e: MessageEvent<ToOutputViewer>) => {

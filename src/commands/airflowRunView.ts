@@ -3,9 +3,18 @@ import * as path from 'node:path';
 import type { FeatureContext } from '../featureContext';
 import { clusterPolicyHint } from '../services/airflow/runTrace';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
+import { LineageFeed } from '../services/lineage/openlineage';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 import type { LogTarget } from './airflowTaskLogs';
+
+/** One reader per receiver for the window: each refresh of a run view reads only the events that are new. */
+const feeds = new Map<string, LineageFeed>();
+function lineageFeed(url: string): LineageFeed {
+  let f = feeds.get(url);
+  if (!f) feeds.set(url, (f = new LineageFeed(url)));
+  return f;
+}
 
 export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => Promise<void>, openExternal: (uri: string) => Thenable<boolean>, dagId: string, runId: string): OutputViewerPanel {
   const conn = ctx.connections.airflow;
@@ -24,7 +33,10 @@ export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => 
         // the Local stack running a compose file of the user's own: the line that gives its Airflow the stack's cluster policy
         const own = ctx.connections.active.local ? ctx.stack.ownComposeFile() : undefined;
         const untaggedHint = own ? clusterPolicyHint(path.join(ctx.extensionContext.extensionPath, 'stack', 'plugins', 'airflow_local_settings.py'), path.basename(own)) : undefined;
-        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version, { sparkApps, untaggedHint }));
+        // what the run read and wrote, from the OpenLineage events the Local stack's receiver keeps
+        const lineageUrl = ctx.connections.active.local ? ctx.stack.endpoints().lineageUrl : undefined;
+        const lineage = lineageUrl ? () => lineageFeed(lineageUrl).read() : undefined;
+        return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version, { sparkApps, untaggedHint, lineage }));
       },
       openMessages: async (d, r, range) => {
         const spec = (pick: (p: { start: number; end: number }) => number) => range.partitions.map((p) => `${p.partition}:${pick(p)}`).join(', ');

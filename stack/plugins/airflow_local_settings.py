@@ -59,6 +59,27 @@ def _map_container_paths(task):
             setattr(task, field, fixed)
 
 
+def _lineage_parent(task):
+    """The OpenLineage Spark listener (on the stack's Spark classpath, spark-defaults) names this task's
+    run as the parent of the application's: the Spark job's datasets then belong to this task in the
+    run view and in Marquez. The provider's own macro gives the run id it reports the task under. Only
+    with the provider installed (else the template would not render); a key the DAG sets itself wins."""
+    try:
+        import airflow.providers.openlineage  # noqa: F401
+        from airflow.configuration import conf as airflow_conf
+    except ImportError:
+        return
+    attr = "_conf" if "_conf" in task.template_fields else "conf"
+    if attr not in task.template_fields:
+        return
+    namespace = airflow_conf.get("openlineage", "namespace", fallback=None) or "default"
+    conf = dict(getattr(task, attr, None) or {})
+    conf.setdefault("spark.openlineage.parentJobNamespace", namespace)
+    conf.setdefault("spark.openlineage.parentJobName", f"{task.dag_id}.{task.task_id}")
+    conf.setdefault("spark.openlineage.parentRunId", "{{ macros.OpenLineageProviderPlugin.lineage_run_id(task_instance) }}")
+    setattr(task, attr, conf)
+
+
 def task_policy(task):
     _map_container_paths(task)
     try:
@@ -67,6 +88,7 @@ def task_policy(task):
         return
     if not isinstance(task, SparkSubmitOperator):
         return
+    _lineage_parent(task)
     # the templated attribute is "_name" in the Spark provider for Airflow 2, "name" in later ones
     attr = "_name" if "_name" in task.template_fields else "name"
     name = getattr(task, attr, None) or task.task_id

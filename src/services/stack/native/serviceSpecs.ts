@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
 import {
   AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
-  NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
+  LINEAGE_NAMESPACE, NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
 } from './config';
 import { stackAirflowPassword } from '../airflowPassword';
 import { airflowInit, retireOtherProjectDags } from './airflowInit';
@@ -16,7 +16,7 @@ import type { HealthResult } from './health';
 import { probeHealth } from './healthProbe';
 import { nativeService } from './services';
 import type { NativePostgres } from './postgres';
-import { localConnectorJars, Prerequisites, run } from './provision';
+import { linkOpenlineageJar, localConnectorJars, Prerequisites, run } from './provision';
 import type { Secrets } from './secrets';
 
 export interface ServiceSpec {
@@ -281,7 +281,9 @@ export class ServiceSpecs {
           prepare: async (o) => {
             fs.rmSync(pid, { force: true });
             fs.mkdirSync(airflowSparkConfDir(l), { recursive: true });
-            fs.writeFileSync(path.join(airflowSparkConfDir(l), 'spark-defaults.conf'), airflowSparkDefaults(l));
+            // the OpenLineage Spark listener on the classpath of the pyspark the tasks submit with
+            const listener = linkOpenlineageJar(l, venvPyspark(l.airflowVenv));
+            fs.writeFileSync(path.join(airflowSparkConfDir(l), 'spark-defaults.conf'), airflowSparkDefaults(l, listener ? `http://${HOST}:${this.c.ports.lineage}` : undefined));
             await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o, {
               airflow: major,
               python: path.join(l.airflowVenv, 'bin', 'python'),
@@ -315,9 +317,32 @@ export function airflowSparkConfDir(l: NativeLayout): string {
  * from Airflow's environment; they run the driver's Python (PYSPARK_PYTHON, the Airflow venv's). A
  * DAG's own --conf wins over these.
  */
-export function airflowSparkDefaults(l: NativeLayout): string {
+export function airflowSparkDefaults(l: NativeLayout, lineageUrl?: string): string {
   const lines = ['# spark-submit of Airflow\'s tasks on the native stack: written by DataPipeline at each start'];
   // a properties file: a backslash escapes
   if (l.requirementsLayer) lines.push(`spark.executorEnv.PYTHONPATH ${l.requirementsLayer.replace(/\\/g, '\\\\')}`);
+  if (lineageUrl) lines.push(...sparkLineageDefaults(lineageUrl));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The OpenLineage Spark listener's settings (the same in the Docker images' spark-defaults.conf, with
+ * the receiver's address on the stack's network): every application reports the datasets it reads
+ * and writes; the cluster policy adds the parent run (the Airflow task) to a SparkSubmitOperator's.
+ */
+export function sparkLineageDefaults(receiverUrl: string): string[] {
+  return [
+    'spark.extraListeners io.openlineage.spark.agent.OpenLineageSparkListener',
+    'spark.openlineage.transport.type http',
+    `spark.openlineage.transport.url ${receiverUrl}`,
+    'spark.openlineage.transport.endpoint /api/v1/lineage',
+    `spark.openlineage.namespace ${LINEAGE_NAMESPACE}`,
+  ];
+}
+
+/** The pyspark package of a venv (its jars are the classpath of the applications it starts). */
+export function venvPyspark(venv: string): string {
+  const lib = path.join(venv, 'lib');
+  const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
+  return path.join(lib, py ?? 'python3', 'site-packages', 'pyspark');
 }
