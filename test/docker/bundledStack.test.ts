@@ -36,6 +36,9 @@ import { detectProject } from '../../src/services/project/detect';
 import { dockerStackFor } from '../../src/services/project/whichStack';
 import { getConnection } from '../../src/services/airflow/airflowObjects';
 import { collectRunTrace } from '../../src/services/airflow/runTrace';
+import { LineageFeed } from '../../src/services/lineage/openlineage';
+import { applyAirflowSettings, parseAirflowSettings } from '../../src/services/project/airflowSettings';
+import { xcomAndLineageRanges } from '../integration/lib/lineageTrace';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const ROOT_LAYOUT = path.join(__dirname, '..', 'fixtures', 'projects', 'root-layout');
@@ -195,6 +198,10 @@ describe('the bundled compose stack, built from a local Debian base and run on a
       // read from the host through 127.0.0.1
       const { people } = await runOutputPeople(client, `127.0.0.1:${PORTS.KAFKA_PORT}`, STREAMING_DAG_ID, run.runId);
       assert.deepEqual(people, ADULTS, `run ${round}`);
+      // its trace from OpenLineage alone (the images' provider, Spark listener and the stack's listener) equals the one from its XCom
+      const { xcom, lineage } = await xcomAndLineageRanges(client, STREAMING_DAG_ID, run.runId, `http://127.0.0.1:${PORTS.LINEAGE_PORT}`, 3);
+      assert.equal(xcom.length, 4, xcom.join('\n'));
+      assert.deepEqual(lineage, xcom, `run ${round}`);
     }
   });
 
@@ -450,6 +457,37 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     const [count, distinct, total] = rows.trim().split('|');
     assert.deepEqual([Number(count), Number(distinct)], [published, 3], `rows: ${rows}`);
     assert.equal(Number(total) / (published / 3), 119.5, `the orders' total: ${rows}`);
+
+    // a DAG with no DataPipeline code traced from OpenLineage: each task's datasets, the Kafka ranges
+    // equal to the topics' growth, the Spark job's table, its application linked by its parent run
+    await applyAirflowSettings(client, parseAirflowSettings('airflow:\n  connections:\n    - conn_id: warehouse\n      conn_type: postgres\n      conn_host: postgres\n      conn_port: 5432\n      conn_schema: airflow\n      conn_login: airflow\n      conn_password: airflow\n'));
+    const ends = async () => Object.fromEntries(await Promise.all(['orders_raw', 'orders_enriched'].map(async (t) => [t, await kafka.watermarks(t).then((w) => w.reduce((n, x) => n + Number(x.high), 0), () => 0)] as const)));
+    const beforeRun = await ends();
+    await client.setPaused('orders_enrichment', false);
+    const enrichment = await client.triggerDagRun('orders_enrichment');
+    const enriched = await followRun(client, 'orders_enrichment', enrichment.runId, { pollMs: 3000, stuckAfterMs: 10 * 60_000 });
+    if (enriched.run.state !== 'success') {
+      const logs = await Promise.all(enriched.tasks.filter((t) => t.tryNumber > 0).map((t) => client.getTaskLog(t, t.tryNumber).then((l) => `--- ${t.taskId}\n${l.text.slice(-4000)}`)));
+      assert.fail(`orders_enrichment ended ${enriched.run.state}: ${JSON.stringify(enriched.tasks.map((t) => [t.taskId, t.state]))}\n${logs.join('\n')}`);
+    }
+    const afterRun = await ends();
+    assert.deepEqual([afterRun.orders_raw - beforeRun.orders_raw, afterRun.orders_enriched - beforeRun.orders_enriched], [100, 100]);
+    const feed = new LineageFeed(`http://127.0.0.1:${PORTS.LINEAGE_PORT}`);
+    let lineage!: Awaited<ReturnType<typeof collectRunTrace>>['trace'];
+    await until('the run\u2019s lineage', async () => {
+      lineage = (await collectRunTrace(client, 'orders_enrichment', enrichment.runId, { sparkApps: async () => (await projectMaster.status()).completedApps, lineage: () => feed.read() })).trace;
+      return lineage.datasets.some((d) => d.kind === 'table') && new Set(lineage.datasets.map((d) => d.taskId)).size === 3;
+    }, { timeoutMs: 60_000, intervalMs: 1000, detail: () => JSON.stringify(lineage?.datasets.map((d) => [d.taskId, d.role, d.label])) });
+    assert.deepEqual(lineage.datasets.map((d) => [d.taskId, d.role, d.kind, d.label, d.count ?? null, d.rangeSource ?? null]), [
+      ['publish_raw_orders', 'write', 'kafka', 'orders_raw', 100, 'measured'],
+      ['enrich_orders', 'read', 'kafka', 'orders_raw', 100, 'upstream'],
+      ['enrich_orders', 'write', 'kafka', 'orders_enriched', 100, 'end offsets'],
+      ['enrich_orders', 'write', 'table', 'orders_enriched', null, null],
+      ['count_enriched_orders', 'read', 'kafka', 'orders_enriched', 100, 'measured'],
+    ]);
+    const wrote = lineage.datasets.find((d) => d.taskId === 'publish_raw_orders')!;
+    assert.equal(wrote.partitions!.reduce((n, p) => n + p.start, 0), beforeRun.orders_raw, 'the range starts at the topic\u2019s end before the run');
+    assert.deepEqual(lineage.spark.map((l) => [l.taskId, l.name, l.state]), [['enrich_orders', 'enrich_orders', 'FINISHED']]);
 
     assert.deepEqual(files(), before, 'the project\u2019s files are as they were');
     // started again, unchanged: the image is reused, nothing is built

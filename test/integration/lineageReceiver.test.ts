@@ -7,7 +7,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ensureNativeStack, type NativeStack } from './harness';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
+import { LineageFeed } from '../../src/services/lineage/openlineage';
+import { ensureNativeStack, repoRoot, type NativeStack } from './harness';
 import { until } from '../lib/until';
 
 function event(runId: string, name: string, eventType = 'START') {
@@ -73,5 +76,63 @@ describe('the OpenLineage receiver (a catalog service) on the native stack', fun
     assert.equal(row?.health, 'healthy');
     const all = ((await (await fetch(`${url}/api/v1/lineage?limit=10000`)).json()) as { events: Array<{ event: ReturnType<typeof event> }> }).events;
     assert.deepEqual(all.filter((e) => e.event.run.runId === runId).map((e) => e.event.eventType), ['START', 'COMPLETE'], 'kept across the restart');
+  });
+});
+
+describe('the OpenLineage receiver under a flood: 10,000 events and malformed ones (its own process, a 1 MB budget)', function () {
+  this.timeout(5 * 60_000);
+  const PORT = 27955;
+  const url = `http://127.0.0.1:${PORT}`;
+  let proc: ChildProcess;
+  let dir: string;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-receiver-'));
+    proc = spawn('python3', [path.join(repoRoot, 'stack', 'lineage', 'receiver.py'), '--port', String(PORT), '--store', dir, '--budget-mb', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await until('the receiver to answer', async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, intervalMs: 200, ignoreErrors: true });
+  });
+
+  after(() => {
+    proc?.kill();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const rssMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+
+  it('keeps at most its budget (the oldest dropped), its memory flat, the newest events readable in order; malformed ones refused in between', async () => {
+    const runId = randomUUID();
+    const idle = rssMb();
+    const refused: number[] = [];
+    // 10,000 events of ~1 KB (10 MB through a 1 MB budget), 20 at a time, a malformed one every 1,000
+    for (let i = 0; i < 10_000; i += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, j) => {
+          const n = i + j;
+          const body = n % 1000 === 999 ? '{"eventTime": "x", "run": {"runId": 5}' : JSON.stringify({ ...event(runId, `flood.t${n}`), inputs: [{ namespace: 'kafka://broker:19092', name: 'x'.repeat(700) }] });
+          const res = await fetch(`${url}/api/v1/lineage`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+          if (res.status !== 201) refused.push(res.status);
+          await res.arrayBuffer();
+        }),
+      );
+    }
+    assert.deepEqual(refused, Array(10).fill(400), 'the 10 malformed ones, and only those, refused');
+    const h = (await (await fetch(`${url}/health`)).json()) as { events: number; bytes: number; budget: number; dropped: number };
+    assert.equal(h.budget, 1024 * 1024);
+    assert.ok(h.bytes <= h.budget, `${h.bytes} bytes kept`);
+    assert.equal(h.events + h.dropped, 9990, JSON.stringify(h));
+    assert.ok(h.events > 500 && h.events < 2000, `about 1 MB of ~1 KB events kept: ${h.events}`);
+    const grew = rssMb() - idle;
+    process.stderr.write(`[receiver] 10,000 events: ${h.events} kept (${(h.bytes / 1024).toFixed(0)} KB), ${h.dropped} dropped; RSS ${idle.toFixed(1)} -> ${rssMb().toFixed(1)} MB\n`);
+    assert.ok(grew < 30, `RSS grew ${grew.toFixed(1)} MB`);
+    // what is kept is the newest, in order, and a feed reads all of it
+    const events = await new LineageFeed(url, { pageSize: 400 }).read();
+    assert.equal(events.length, h.events);
+    const names = events.map((e) => Number(e.job.name.slice('flood.t'.length)));
+    assert.equal(Math.max(...names), 9998, 'the last well-formed event is kept');
+    // the newest are kept (20 were sent at a time, so arrival order within a batch is the network's)
+    assert.ok(Math.min(...names) >= 10_000 - h.events - 40, `the oldest kept is ${Math.min(...names)}`);
+    assert.equal(new Set(names).size, names.length, 'each once');
+    // the store on disk stays within twice the budget (rewritten from memory when it grows past)
+    assert.ok(fs.statSync(path.join(dir, 'events.jsonl')).size <= 2 * h.budget + 8192, `${fs.statSync(path.join(dir, 'events.jsonl')).size} bytes on disk`);
   });
 });
