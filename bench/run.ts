@@ -17,6 +17,7 @@ const BENCHES: Array<[file: string, fn: string]> = [
   ['spark.ts', 'runSparkBench'],
   ['airflow.ts', 'runAirflowBench'],
   ['runView.ts', 'runRunViewBenchAndRelease'],
+  ['lineage.ts', 'runLineageBench'],
   ['project.ts', 'runProjectBench'],
   ['projectDocker.ts', 'runProjectDockerBench'],
   ['docker.ts', 'runDockerBench'],

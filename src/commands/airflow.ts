@@ -7,7 +7,8 @@ import { runStreamingDag } from './airflowStreaming';
 import { DagNode, DagsTreeProvider } from '../views/dagsView';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 import { DagCodeLenses } from './airflowLenses';
-import { openRunView } from './airflowRunView';
+import { openLineageGraph, openRunView } from './airflowRunView';
+import { LineageGraphPanel } from '../webviews/lineageGraph/panel';
 import { registerAirflowObjectCommands } from './airflowObjects';
 
 const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
@@ -35,7 +36,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       ),
   });
   const logs = new TaskLogProvider(conn);
-  const disposables: vscode.Disposable[] = [provider, diagnostics, logs, { dispose: () => OutputViewerPanel.disposeAll() }];
+  const disposables: vscode.Disposable[] = [provider, diagnostics, logs, { dispose: () => OutputViewerPanel.disposeAll() }, { dispose: () => LineageGraphPanel.disposeAll() }];
   disposables.push(provider.createDagsView(ctx.treeView));
   provider.showSource(() => ctx.connections.label(), ctx.connections.onDidChangeActive);
   /** the connection whose Airflow the open task logs came from */
@@ -50,6 +51,7 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
       // the old Airflow's import errors and run outputs are not this connection's
       void diagnostics.update([]);
       OutputViewerPanel.disposeAll();
+      LineageGraphPanel.disposeAll();
     }),
   );
   disposables.push(vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs));
@@ -192,6 +194,11 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
         if (!run) return undefined;
       }
       return openOutputViewer(dag, run).whenLoaded();
+    }),
+    ctx.registerCommand('datapipeline.lineage.show', async (node?: DagNode) => {
+      // from a run's context menu: the graph with that run's path highlighted
+      const run = typeof node === 'object' && node?.kind === 'run' ? `${node.run.dagId}\u0000${node.run.runId}` : undefined;
+      return openLineageGraph(ctx, (d, r) => openOutputViewer(d, r), (uri) => vscode.env.openExternal(vscode.Uri.parse(uri)), run).whenLoaded();
     }),
     ctx.registerCommand('datapipeline.dags.triggerStreaming', () => runStreamingDag(ctx, { refresh: (ms) => provider.refresh(ms), openRunView: (d, r) => openOutputViewer(d, r).whenLoaded(), openTaskLog })),
   );

@@ -4,6 +4,8 @@ import type { FeatureContext } from '../featureContext';
 import { clusterPolicyHint } from '../services/airflow/runTrace';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { LineageFeed } from '../services/lineage/openlineage';
+import { lineageGraph, type GraphNode } from '../services/lineage/graph';
+import { LineageGraphPanel } from '../webviews/lineageGraph/panel';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
 import type { LogTarget } from './airflowTaskLogs';
@@ -57,5 +59,42 @@ export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => 
     },
     dagId,
     runId,
+  );
+}
+
+/** Runs of each DAG the lineage graph draws (its edges are the union of what these runs read and wrote). */
+export const GRAPH_RUNS_PER_DAG = 20;
+
+/**
+ * The lineage graph of the Local stack's OpenLineage events; `run` ("dagId\u0000runId") highlights one
+ * run's path. A topic opens the message browser on it, a task its run view, a Spark job its application.
+ */
+export function openLineageGraph(ctx: FeatureContext, openRun: (dagId: string, runId: string) => unknown, openExternal: (uri: string) => Thenable<boolean>, run?: string): LineageGraphPanel {
+  return LineageGraphPanel.show(
+    ctx.extensionContext.extensionUri,
+    {
+      connection: ctx.connections.label(),
+      log: ctx.logger('lineageGraph'),
+      load: async () => {
+        const url = ctx.stack.endpoints().lineageUrl;
+        if (!ctx.connections.active.local || !url) {
+          return { graph: lineageGraph([]), note: 'The lineage graph reads the Local stack\u2019s OpenLineage receiver: switch to the Local stack connection (its Airflow and Spark send their events there).' };
+        }
+        const graph = lineageGraph(await lineageFeed(url).read(), { runsPerDag: GRAPH_RUNS_PER_DAG });
+        return { graph };
+      },
+      open: async (node: GraphNode, highlighted?: string) => {
+        if (node.topic) {
+          await openMessageBrowser(ctx, { topic: node.topic });
+        } else if (node.kind === 'task' && node.dagId) {
+          const [dagId, runId] = highlighted?.split('\u0000') ?? [];
+          await openRun(node.dagId, dagId === node.dagId && runId ? runId : node.lastRunId!);
+        } else if (node.kind === 'spark') {
+          const base = ctx.connections.spark().uiUrl.replace(/\/+$/, '');
+          await openExternal(node.appId ? `${base}/app/?appId=${encodeURIComponent(node.appId)}` : base);
+        }
+      },
+    },
+    run,
   );
 }

@@ -65,9 +65,12 @@ def _lineage_parent(task):
     run view and in Marquez. The provider's own macro gives the run id it reports the task under. Only
     with the provider installed (else the template would not render); a key the DAG sets itself wins."""
     try:
-        import airflow.providers.openlineage  # noqa: F401
         from airflow.configuration import conf as airflow_conf
-    except ImportError:
+        from airflow.providers.openlineage.plugins.openlineage import OpenLineageProviderPlugin
+    except Exception:  # noqa: BLE001 - no provider (or one that cannot load): nothing to link
+        return
+    # a disabled (or unconfigured) provider registers no macros: the template would not render
+    if not any(getattr(m, "__name__", "") == "lineage_run_id" for m in (getattr(OpenLineageProviderPlugin, "macros", None) or [])):
         return
     attr = "_conf" if "_conf" in task.template_fields else "conf"
     if attr not in task.template_fields:

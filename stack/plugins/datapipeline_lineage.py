@@ -244,6 +244,8 @@ class DataPipelineListener:
     @hookimpl
     def on_task_instance_running(self, previous_state, task_instance):
         global _current
+        if not os.environ.get("DATAPIPELINE_LINEAGE_URL"):
+            return  # lineage off (DATAPIPELINE_LINEAGE=off), or an Airflow the stack does not run
         task = _Task()
         _current = task
         self._start(task, task_instance)

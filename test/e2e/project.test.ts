@@ -12,6 +12,8 @@ import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { followRun } from '../../src/services/airflow/streamingRun';
 import { stackAirflowPassword } from '../../src/services/stack/airflowPassword';
+import { applyAirflowSettings, parseAirflowSettings } from '../../src/services/project/airflowSettings';
+import { stackSecrets } from '../../src/services/stack/native/secrets';
 import { cacheDir, stateDir } from '../../src/services/util/paths';
 import { ensureNativeStack, repoRoot, sharedBackend } from '../integration/harness';
 import { VsCodeSession } from './lib/codeServer';
@@ -105,6 +107,54 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
       before,
       'the project\u2019s files are as they were',
     );
+  });
+
+  it('its DAG with no DataPipeline code, traced: the lineage graph shows topic -> Spark job -> topic and table; the run\u2019s path highlighted; Enter on the topic opens the message browser on it', async () => {
+    const s = vsc!;
+    const backend = sharedBackend(['airflow']);
+    const client = new AirflowClient({ baseUrl: backend.endpoints().airflowUrl, username: 'admin', password: stackAirflowPassword(stateDir()) });
+    // the warehouse the DAG's Spark job writes to: the stack's own PostgreSQL, as a user adds a connection
+    await applyAirflowSettings(client, parseAirflowSettings(
+      `airflow:\n  connections:\n    - conn_id: warehouse\n      conn_type: postgres\n      conn_host: 127.0.0.1\n      conn_port: ${backend.ports.postgres}\n      conn_schema: airflow\n      conn_login: airflow\n      conn_password: "${stackSecrets(stateDir()).postgresPassword}"\n`,
+    ));
+    await until('orders_enrichment parsed', async () => (await client.listDags()).some((d) => d.dagId === 'orders_enrichment'), { timeoutMs: 3 * 60_000, intervalMs: 2000, ignoreErrors: true });
+    await client.setPaused('orders_enrichment', false);
+    const run = await client.triggerDagRun('orders_enrichment');
+    const end = await followRun(client, 'orders_enrichment', run.runId, { pollMs: 2000, stuckAfterMs: 8 * 60_000 });
+    assert.equal(end.run.state, 'success', JSON.stringify(end.tasks.map((t) => [t.taskId, t.state])));
+
+    await s.runCommand('View: Close All Editors');
+    await s.runCommand('DataPipeline: Show Lineage Graph');
+    const frame = await s.webviewFrame({ containsSelector: '#graph', timeoutMs: 60_000 });
+    const node = (kind: string, label: string) => frame.locator(`#graph .node[data-kind="${kind}"][data-label="${label}"]`);
+    // the Spark job's events name their task's run as parent: until they are in, the job is not drawn
+    await until('the Spark job in the graph', async () => {
+      if ((await node('spark', 'enrich_orders').count()) === 1) return true;
+      await frame.locator('button', { hasText: 'Refresh' }).click();
+      return false;
+    }, { timeoutMs: 60_000, intervalMs: 2000 });
+    const edges = await frame.locator('#graph .edge').evaluateAll((es) => es.map((e) => `${e.getAttribute('data-from')} -> ${e.getAttribute('data-to')}`));
+    for (const edge of [
+      'task:orders_enrichment.publish_raw_orders -> kafka:orders_raw',
+      'kafka:orders_raw -> spark:orders_enrichment.enrich_orders:enrich_orders',
+      'spark:orders_enrichment.enrich_orders:enrich_orders -> kafka:orders_enriched',
+      'kafka:orders_enriched -> task:orders_enrichment.count_enriched_orders',
+    ]) assert.ok(edges.includes(edge), `${edge} in:\n${edges.join('\n')}`);
+    assert.ok(edges.some((e) => /^spark:orders_enrichment\.enrich_orders:enrich_orders -> table:postgres:\/\/127\.0\.0\.1:\d+\/airflow\.orders_enriched$/.test(e)), edges.join('\n'));
+    // left to right: the topic, then the job that reads it, then what the job writes
+    const x = async (kind: string, label: string) => (await node(kind, label).boundingBox())!.x;
+    assert.ok((await x('kafka', 'orders_raw')) < (await x('spark', 'enrich_orders')));
+    assert.ok((await x('spark', 'enrich_orders')) < (await x('table', 'orders_enriched')));
+    // the run picked: its path highlighted
+    await frame.locator('#run-picker').selectOption({ label: `orders_enrichment \u00b7 ${run.runId}` });
+    assert.equal(await frame.locator('#graph .edge.on-path').count(), edges.filter((e) => e.includes('orders_enrichment.')).length);
+    await s.screenshot('lineage-graph');
+    // by keyboard: focus the topic, Enter opens the message browser on it
+    await node('kafka', 'orders_raw').focus();
+    await s.page.keyboard.press('Enter');
+    const browser = await s.webviewFrame({ containsSelector: '#message-table', timeoutMs: 60_000 });
+    await browser.locator('#status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
+    assert.match(await s.page.locator('.tab.active').innerText(), /orders_raw/);
   });
 
   it('a DAG needs a package the project lacks: saving requirements.txt installs it with progress, Airflow restarts on it and the DAG imports and runs', async () => {

@@ -57,7 +57,7 @@ describe('extension manifest', () => {
     );
     for (const id of itemOnly) {
       // these ask for their target when run from the palette (keyboard access)
-      if (alsoElsewhere.has(id) || ['datapipeline.topics.openMessageBrowser', 'datapipeline.topics.produce', 'datapipeline.spark.killApp', 'datapipeline.dags.openDagFile', 'datapipeline.outputViewer.open', 'datapipeline.dags.addAirflowObject'].includes(id)) continue;
+      if (alsoElsewhere.has(id) || ['datapipeline.topics.openMessageBrowser', 'datapipeline.topics.produce', 'datapipeline.spark.killApp', 'datapipeline.dags.openDagFile', 'datapipeline.outputViewer.open', 'datapipeline.lineage.show', 'datapipeline.dags.addAirflowObject'].includes(id)) continue;
       assert.equal(palette.get(id), 'false', `${id} is hidden from the palette`);
     }
     for (const id of ['datapipeline.stack.start', 'datapipeline.dags.triggerStreaming', 'datapipeline.spark.submit', 'datapipeline.spark.killApp', 'datapipeline.dags.openDagFile']) {

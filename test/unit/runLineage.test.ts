@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { mergeRanges } from '../../src/services/airflow/runTrace';
 import type { OLEvent } from '../../src/services/lineage/openlineage';
 import { describeDataset, runLineage } from '../../src/services/lineage/runLineage';
+import { lineageGraph, runPath } from '../../src/services/lineage/graph';
 
 const K = 'kafka://127.0.0.1:9092';
 const DAG = 'orders_enrichment';
@@ -23,7 +24,8 @@ const dp = (taskId: string, run: string, f: Record<string, unknown> = {}) => ({ 
 /** One run of the fixture DAG as its events arrive: publish (kafka-python), enrich (Spark), count (kafka-python). */
 function runEvents(run: string, ids: { publish: string; enrich: string; count: string; app: string }, base: number): OLEvent[] {
   const range = (n: number) => ({ start: { '0': base, '1': base }, end: { '0': base + n, '1': base + 100 - n } });
-  return [
+  const at = `2026-12-06T23:${String(13 + base / 100).padStart(2, '0')}:22Z`;
+  return ([
     ev(ids.publish, `${DAG}.publish_raw_orders`, { facets: parent('dagrun') }),
     ev(ids.publish, `${DAG}.publish_raw_orders`, { eventType: 'COMPLETE', facets: parent('dagrun') }),
     ev(ids.publish, `${DAG}.publish_raw_orders`, {
@@ -53,7 +55,7 @@ function runEvents(run: string, ids: { publish: string; enrich: string; count: s
       inputs: [{ namespace: K, name: 'orders_enriched' }],
       facets: dp('count_enriched_orders', run, { measured: [{ servers: '127.0.0.1:9092', topic: 'orders_enriched', role: 'read', start: { '0': base, '1': base }, end: { '0': base + 30, '1': base + 70 } }] }),
     }),
-  ];
+  ] as OLEvent[]).map((e) => ({ ...e, eventTime: at }));
 }
 
 const ORDER = ['publish_raw_orders', 'enrich_orders', 'count_enriched_orders'];
@@ -148,5 +150,45 @@ describe('mergeRanges: an XCom range overrides what lineage measured for the sam
     const raw = m.datasets.find((d) => d.taskId === 'publish_raw_orders')!;
     assert.deepEqual([raw.count, raw.rangeSource, raw.via], [5, 'xcom', ['listener']]);
     assert.equal(l.datasets.find((d) => d.taskId === 'publish_raw_orders')!.count, 100, 'the lineage model is not changed');
+  });
+});
+
+describe('lineageGraph: topics, jobs and tables of the last runs, laid out left to right', () => {
+  it('draws topic -> task, task -> Spark job -> topic and table, with each edge\u2019s runs; a run\u2019s path', () => {
+    const g = lineageGraph(events);
+    const label = (id: string) => g.nodes.find((n) => n.id === id)!;
+    assert.deepEqual(
+      g.edges.map((e) => `${label(e.from).label} -> ${label(e.to).label} (${e.runs.length})`).sort(),
+      [
+        'enrich_orders -> enrich_orders (2)',
+        'enrich_orders -> orders_enriched (2)',
+        'enrich_orders -> orders_enriched (2)',
+        'orders_enriched -> count_enriched_orders (2)',
+        'orders_raw -> enrich_orders (2)',
+        'publish_raw_orders -> orders_raw (2)',
+      ].sort(),
+    );
+    // layers: publish | orders_raw | enrich task ... each node right of what feeds it
+    for (const e of g.edges) assert.ok(label(e.to).x > label(e.from).x, `${e.from} left of ${e.to}`);
+    const spark = g.nodes.find((n) => n.kind === 'spark')!;
+    assert.deepEqual([spark.label, spark.appId, spark.lastRunId], ['enrich_orders', 'app-100', RUN2], 'the newest run\u2019s application');
+    assert.equal(g.nodes.find((n) => n.kind === 'kafka' && n.label === 'orders_raw')!.topic, 'orders_raw');
+    assert.deepEqual(g.runs.map((r) => r.runId), [RUN2, RUN1]);
+    const path = runPath(g, DAG, RUN1);
+    assert.equal(path.edges.size, g.edges.length, 'both runs took the same path');
+    assert.equal(runPath(g, DAG, 'nope').nodes.size, 0);
+  });
+
+  it('keeps the last N runs of each DAG', () => {
+    const g = lineageGraph(events, { runsPerDag: 1 });
+    assert.deepEqual(g.runs.map((r) => r.runId), [RUN2]);
+    assert.ok(g.edges.every((e) => e.runs.length === 1));
+  });
+
+  it('cuts a cycle (a task reading and writing one topic) instead of recursing for ever', () => {
+    const loop = [ev('l1', 'd.t', { eventType: 'OTHER', facets: { datapipeline_kafka: { dagId: 'd', taskId: 't', runId: 'r', measured: [{ servers: 's', topic: 'loop', role: 'read', start: { '0': 0 }, end: { '0': 1 } }, { servers: 's', topic: 'loop', role: 'write', start: { '0': 1 }, end: { '0': 2 } }] } } })];
+    const g = lineageGraph(loop);
+    assert.equal(g.nodes.length, 2);
+    assert.equal(g.edges.length, 2);
   });
 });

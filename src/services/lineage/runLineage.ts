@@ -94,9 +94,29 @@ function parentIds(e: OLEvent): { parent?: string; root?: string } {
   return { parent: typeof parent === 'string' ? parent : undefined, root: typeof root === 'string' ? root : undefined };
 }
 
-/** The events grouped by OpenLineage run. */
-function byRun(events: OLEvent[]): Map<string, RunInfo> {
+/**
+ * The events indexed once for any number of runs: grouped by OpenLineage run, the task runs the
+ * stack's listener reported by Airflow run, and the runs under each parent run.
+ */
+export interface LineageIndex {
+  runs: Map<string, RunInfo>;
+  /** "dagId\u0000runId" -> task id -> its latest try */
+  airflowRuns: Map<string, Map<string, TaskRun>>;
+  /** parent run id -> the runs that name it as parent or root */
+  children: Map<string, RunInfo[]>;
+}
+
+interface TaskRun {
+  task: LineageTask;
+  facet: TaskFacet;
+  info: RunInfo;
+}
+
+export const airflowRunKey = (dagId: string, runId: string) => `${dagId}\u0000${runId}`;
+
+export function indexEvents(events: OLEvent[]): LineageIndex {
   const runs = new Map<string, RunInfo>();
+  const airflowRuns = new Map<string, Map<string, TaskRun>>();
   for (const e of events) {
     let r = runs.get(e.run.runId);
     if (!r) runs.set(e.run.runId, (r = { runId: e.run.runId, job: e.job, events: [] }));
@@ -104,8 +124,25 @@ function byRun(events: OLEvent[]): Map<string, RunInfo> {
     const { parent, root } = parentIds(e);
     r.parent ??= parent;
     r.root ??= root;
+    const f = obj(e.run.facets?.datapipeline_kafka) as TaskFacet | undefined;
+    if (!f || typeof f.dagId !== 'string' || typeof f.runId !== 'string' || typeof f.taskId !== 'string') continue;
+    const key = airflowRunKey(f.dagId, f.runId);
+    let tasks = airflowRuns.get(key);
+    if (!tasks) airflowRuns.set(key, (tasks = new Map()));
+    const task: LineageTask = { taskId: f.taskId, olRunId: r.runId, tryNumber: typeof f.tryNumber === 'number' ? f.tryNumber : undefined, state: f.state };
+    const have = tasks.get(f.taskId);
+    if (!have || (task.tryNumber ?? 0) >= (have.task.tryNumber ?? 0)) tasks.set(f.taskId, { task, facet: f, info: r });
   }
-  return runs;
+  const children = new Map<string, RunInfo[]>();
+  for (const r of runs.values()) {
+    for (const p of new Set([r.parent, r.root])) {
+      if (!p || p === r.runId) continue;
+      let list = children.get(p);
+      if (!list) children.set(p, (list = []));
+      list.push(r);
+    }
+  }
+  return { runs, airflowRuns, children };
 }
 
 /** What kind of dataset an OpenLineage namespace names, and what a person calls it. */
@@ -137,29 +174,14 @@ function ranges(start: Record<string, number> | undefined, end: Record<string, n
 const KINDS: DatasetKind[] = ['kafka', 'table', 'file', 'other'];
 const countOf = (ps: PartitionRange[]) => ps.reduce((n, p) => n + p.end - p.start, 0);
 
-/** The task runs of one Airflow run: the latest try of each task the stack's listener reported. */
-function taskRuns(runs: Map<string, RunInfo>, dagId: string, runId: string): Array<{ task: LineageTask; facet: TaskFacet; info: RunInfo }> {
-  const latest = new Map<string, { task: LineageTask; facet: TaskFacet; info: RunInfo }>();
-  for (const info of runs.values()) {
-    for (const e of info.events) {
-      const f = obj(e.run.facets?.datapipeline_kafka) as TaskFacet | undefined;
-      if (!f || f.dagId !== dagId || f.runId !== runId || typeof f.taskId !== 'string') continue;
-      const task: LineageTask = { taskId: f.taskId, olRunId: info.runId, tryNumber: typeof f.tryNumber === 'number' ? f.tryNumber : undefined, state: f.state };
-      const have = latest.get(f.taskId);
-      if (!have || (task.tryNumber ?? 0) >= (have.task.tryNumber ?? 0)) latest.set(f.taskId, { task, facet: f, info });
-    }
-  }
-  return [...latest.values()];
-}
-
 /**
  * The lineage of one Airflow run (dagId, runId) in these events: per task, the datasets read and
  * written (Kafka topics with their ranges where known), and the Spark applications it started.
  * `order`: the tasks in the order they ran (for "what an earlier task wrote").
  */
-export function runLineage(events: OLEvent[], dagId: string, runId: string, order: string[] = []): RunLineage {
-  const runs = byRun(events);
-  const tasks = taskRuns(runs, dagId, runId);
+export function runLineage(events: OLEvent[] | LineageIndex, dagId: string, runId: string, order: string[] = []): RunLineage {
+  const index = Array.isArray(events) ? indexEvents(events) : events;
+  const tasks = [...(index.airflowRuns.get(airflowRunKey(dagId, runId))?.values() ?? [])];
   const byOlRun = new Map(tasks.map((t) => [t.info.runId, t]));
   const datasets = new Map<string, RunDataset>();
   const spark = new Map<string, LineageSparkApp>();
@@ -196,14 +218,9 @@ export function runLineage(events: OLEvent[], dagId: string, runId: string, orde
   }
 
   // Spark: an application run whose parent (or root) is a task's run, and the actions under it
-  const appOf = new Map<string, string>(); // Spark run id -> task id
-  for (const info of runs.values()) {
-    const owner = (info.parent && byOlRun.get(info.parent)) || (info.root && byOlRun.get(info.root));
-    if (owner) appOf.set(info.runId, owner.task.taskId);
-  }
-  for (const info of runs.values()) {
-    const taskId = appOf.get(info.runId);
-    if (!taskId) continue;
+  const under: Array<{ info: RunInfo; taskId: string }> = [];
+  for (const t of tasks) for (const info of index.children.get(t.info.runId) ?? []) if (!under.some((u) => u.info === info)) under.push({ info, taskId: t.task.taskId });
+  for (const { info, taskId } of under) {
     // the application-level run: its parent is the task itself
     const appLevel = info.parent !== undefined && byOlRun.has(info.parent);
     for (const e of info.events) {

@@ -90,6 +90,11 @@ export class ServiceSpecs {
     return env;
   }
 
+  /** OpenLineage on (the default); DATAPIPELINE_LINEAGE=off in the backend's environment turns it off. */
+  lineageOn(): boolean {
+    return (this.c.env.DATAPIPELINE_LINEAGE ?? '').toLowerCase() !== 'off';
+  }
+
   sparkEnv(pre: Prerequisites): NodeJS.ProcessEnv {
     const sparkHome = this.sparkHome();
     const env = this.baseEnv(pre);
@@ -127,6 +132,12 @@ export class ServiceSpecs {
     const bundled = path.dirname(l.nativeDir);
     env.PYTHONPATH = [path.join(l.nativeDir, 'python'), path.join(bundled, 'plugins'), ...(l.requirementsLayer ? [l.requirementsLayer] : []), ...(env.PYTHONPATH ? [env.PYTHONPATH] : [])].join(path.delimiter);
     env.DATAPIPELINE_PATH_MAP = JSON.stringify(containerPathMap(l));
+    if (!this.lineageOn()) {
+      // DATAPIPELINE_LINEAGE=off: no OpenLineage events (the provider disabled, the stack's listener idle)
+      env.AIRFLOW__OPENLINEAGE__DISABLED = 'True';
+      delete env.AIRFLOW__OPENLINEAGE__TRANSPORT;
+      delete env.DATAPIPELINE_LINEAGE_URL;
+    }
     env.PYTHONUNBUFFERED = '1';
     return env;
   }
@@ -282,7 +293,7 @@ export class ServiceSpecs {
             fs.rmSync(pid, { force: true });
             fs.mkdirSync(airflowSparkConfDir(l), { recursive: true });
             // the OpenLineage Spark listener on the classpath of the pyspark the tasks submit with
-            const listener = linkOpenlineageJar(l, venvPyspark(l.airflowVenv));
+            const listener = this.lineageOn() && linkOpenlineageJar(l, venvPyspark(l.airflowVenv));
             fs.writeFileSync(path.join(airflowSparkConfDir(l), 'spark-defaults.conf'), airflowSparkDefaults(l, listener ? `http://${HOST}:${this.c.ports.lineage}` : undefined));
             await airflowInit(airflow, env, l, this.c.ports.sparkMaster, o, {
               airflow: major,
