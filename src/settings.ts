@@ -54,6 +54,11 @@ export class Settings {
   get dockerExtraCaFile(): string | undefined {
     return this.cfg.get<string>('docker.extraCaFile', '').trim() || undefined;
   }
+  /** datapipeline.lineage.forwardUrl: where the stack's receiver also sends every event (http/https only; machine scope). */
+  get lineageForwardUrl(): string | undefined {
+    const v = this.cfg.get<string>('lineage.forwardUrl', '').trim();
+    return /^https?:\/\/[^\s]+$/i.test(v) ? v : undefined;
+  }
   get composeCommand(): string[] {
     return this.cfg.get<string>('docker.composeCommand', 'docker compose').trim().split(/\s+/);
   }

@@ -29,7 +29,13 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
   const ext = deps.extensionContext;
   const bundled = path.join(ext.extensionPath, 'stack');
   const version = String(ext.extension.packageJSON.version ?? '0');
+  // what the stack's processes and compose read from the environment: where the receiver forwards events
+  const env = (): NodeJS.ProcessEnv => {
+    const forward = deps.settings.lineageForwardUrl;
+    return forward ? { ...process.env, DATAPIPELINE_LINEAGE_FORWARD: forward } : process.env;
+  };
   return createBackendFactory({
+    env: env(),
     // a project with a compose file of its own: that file as it is, or the bundled stack with the project's parts (the setting)
     dockerStackDir: () => prepareStackDir(dockerStackFor(deps.project(), deps.settings.projectStack, bundled).stackDir, bundled, path.join(ext.globalStorageUri.fsPath, 'stack'), version),
     dockerProject: () => dockerStackFor(deps.project(), deps.settings.projectStack, bundled).project,
@@ -51,6 +57,7 @@ export function createStackBackendFactory(deps: StackBackendDeps): BackendFactor
         scale: deps.settings.stackScale,
         airflow: deps.settings.airflowVersion,
         airflowDatabase: deps.settings.airflowDatabase,
+        env: env(),
       });
     },
   });

@@ -9,7 +9,7 @@ import { clearFailure, Requests, showFailure } from '../shared/requests';
 declare function acquireVsCodeApi(): { postMessage(m: FromOutputViewer): void };
 const vscode = acquireVsCodeApi();
 // every request is answered by its id; a failed one is shown the same way in every panel
-const ACTIONS: Partial<Record<FromOutputViewer['type'], string>> = { openTaskLog: 'Open task log', openSparkApp: 'Open Spark application', openRange: 'Open these messages', openInAirflow: 'Open in Airflow', refresh: 'Refresh' };
+const ACTIONS: Partial<Record<FromOutputViewer['type'], string>> = { openTaskLog: 'Open task log', openSparkApp: 'Open Spark application', openRange: 'Open these messages', openInAirflow: 'Open in Airflow', exportLineage: 'Export lineage', refresh: 'Refresh' };
 const requests = new Requests<FromOutputViewer>((m) => vscode.postMessage(m), (error, m) => showFailure(error, ACTIONS[m.type] ?? m.type), (m) => ACTIONS[m.type] && clearFailure());
 const send = (m: FromOutputViewer) => void requests.send(m);
 
@@ -39,6 +39,7 @@ function render(d: OutputViewerData): void {
   const actions = el('div', { cls: 'actions' });
   actions.append(button('Refresh', { type: 'refresh' }, 'primary'), button('Open in Airflow UI', { type: 'openInAirflow' }));
   if (d.sparkAppId && !d.trace?.spark.length) actions.append(button(`Spark application ${d.sparkAppId}`, { type: 'openSparkApp' }));
+  if (d.trace?.datasets?.length) actions.append(button('Export lineage (OpenLineage JSON)', { type: 'exportLineage' }));
   header.append(actions);
   const trace = d.trace ? renderTrace(d.trace) : [];
 

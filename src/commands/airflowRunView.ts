@@ -1,10 +1,12 @@
 /** The run view of one DAG run, wired to the active connection's Airflow, Kafka and Spark. */
 import * as path from 'node:path';
+import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
 import { clusterPolicyHint } from '../services/airflow/runTrace';
 import { collectRunOutput, kafkaRangeReader } from '../services/airflow/runOutput';
 import { LineageFeed } from '../services/lineage/openlineage';
 import { lineageGraph, type GraphNode } from '../services/lineage/graph';
+import { runEvents } from '../services/lineage/runLineage';
 import { LineageGraphPanel } from '../webviews/lineageGraph/panel';
 import { openMessageBrowser } from '../webviews/messageBrowser';
 import { OutputViewerPanel } from '../webviews/outputViewer/panel';
@@ -55,6 +57,18 @@ export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => 
       },
       openInAirflow: async (d, r) => {
         await openExternal(await (await conn.client()).uiUrl(d, r));
+      },
+      exportLineage: async (d, r) => {
+        const url = ctx.connections.active.local ? ctx.stack.endpoints().lineageUrl : undefined;
+        if (!url) throw new Error('The run\u2019s lineage is kept by the Local stack\u2019s OpenLineage receiver: switch to the Local stack connection.');
+        const events = runEvents(await lineageFeed(url).read(), d, r);
+        if (!events.length) throw new Error(`The receiver has no OpenLineage events of ${d} ${r} (it keeps the newest within its budget).`);
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const name = `${d}-${r}`.replace(/[^\w.-]+/g, '_') + '.openlineage.json';
+        const target = await vscode.window.showSaveDialog({ title: `Export the OpenLineage events of ${d} ${r}`, defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters: { 'OpenLineage events (JSON)': ['json'] } });
+        if (!target) return;
+        await vscode.workspace.fs.writeFile(target, Buffer.from(`${JSON.stringify(events, null, 2)}\n`, 'utf8'));
+        void vscode.window.showInformationMessage(`Saved ${events.length} OpenLineage events of ${d} ${r} to ${target.fsPath}: each is a run event Marquez or DataHub accepts (POST /api/v1/lineage).`);
       },
     },
     dagId,

@@ -29,7 +29,9 @@ export type FromOutputViewer =
   | { type: 'openSparkApp'; appId?: string }
   /** the message browser on exactly trace.kafka[index] */
   | { type: 'openRange'; index: number }
-  | { type: 'openInAirflow' };
+  | { type: 'openInAirflow' }
+  /** the run's OpenLineage events to a file the user picks */
+  | { type: 'exportLineage' };
 
 export function isFromOutputViewer(v: unknown): v is FromOutputViewer {
   if (!isObj(v)) return false;
@@ -37,6 +39,7 @@ export function isFromOutputViewer(v: unknown): v is FromOutputViewer {
     case 'ready':
     case 'refresh':
     case 'openInAirflow':
+    case 'exportLineage':
       return true;
     case 'openSparkApp':
       return v.appId === undefined || (typeof v.appId === 'string' && /^app-[\w-]{1,100}$/.test(v.appId));

@@ -12,6 +12,11 @@ library only, so it runs in the Airflow image and beside the native stack with n
                                 `limit` (default 1000): {"events": [{"seq", "event"}], "next", "dropped"}
   GET  /health                  {"status": "ok", "events", "bytes", "budget", "dropped"}
 
+With --forward URL (or DATAPIPELINE_LINEAGE_FORWARD) every accepted event is also posted there, in
+order, from a queue of its own (an OpenLineage server such as Marquez: /api/v1/lineage is added to a URL
+with no path); a server that is down costs the producers nothing: the queue holds up to 10,000 events,
+each tried 3 times, and what is dropped is counted in /health and logged once a minute.
+
 Events are kept in a byte budget (--budget-mb, default 64): the oldest go first. With --store they
 are also appended to events.jsonl there and read back at start (the file is rewritten from memory
 when it grows past twice the budget), so a restart of the receiver keeps them.
@@ -20,7 +25,10 @@ import argparse
 import json
 import os
 import sys
+import queue
 import threading
+import time
+import urllib.request
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -117,7 +125,53 @@ class Store:
             return {"status": "ok", "events": len(self.events), "bytes": self.bytes, "budget": self.budget, "dropped": self.dropped}
 
 
-def handler(store):
+class Forwarder:
+    """Posts accepted events to another OpenLineage endpoint, in order, off the request threads."""
+
+    def __init__(self, url, capacity=10000):
+        path = urlparse(url).path
+        self.url = url if path not in ("", "/") else url.rstrip("/") + "/api/v1/lineage"
+        self.queue = queue.Queue(maxsize=capacity)
+        self.sent = self.failed = self.dropped = 0
+        self.last_log = 0.0
+        threading.Thread(target=self._run, name="forward", daemon=True).start()
+
+    def offer(self, raw):
+        try:
+            self.queue.put_nowait(raw)
+        except queue.Full:
+            self.dropped += 1
+            self._log(f"forward queue full ({self.queue.maxsize}): an event to {self.url} dropped")
+
+    def _log(self, msg):
+        now = time.monotonic()
+        if now - self.last_log >= 60:
+            self.last_log = now
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
+
+    def _run(self):
+        while True:
+            raw = self.queue.get()
+            for attempt in range(3):
+                try:
+                    req = urllib.request.Request(self.url, data=raw, method="POST", headers={"Content-Type": "application/json"})
+                    with urllib.request.urlopen(req, timeout=5) as r:
+                        r.read()
+                    self.sent += 1
+                    break
+                except Exception as e:  # noqa: BLE001 - a server down, refusing, slow: counted and logged
+                    if attempt == 2:
+                        self.failed += 1
+                        self._log(f"could not forward an event to {self.url}: {e} ({self.failed} failed so far)")
+                    else:
+                        time.sleep(attempt + 1)
+
+    def health(self):
+        return {"url": self.url, "sent": self.sent, "failed": self.failed, "dropped": self.dropped, "queued": self.queue.qsize()}
+
+
+def handler(store, forwarder=None):
     class Handler(BaseHTTPRequestHandler):
         server_version = "DataPipelineLineage/1"
         # keep-alive, and each reply sent at once (no Nagle wait on a reply's second write: with it, a
@@ -146,7 +200,10 @@ def handler(store):
         def do_GET(self):
             url = urlparse(self.path)
             if url.path == "/health":
-                return self.reply(200, store.health())
+                body = store.health()
+                if forwarder:
+                    body["forward"] = forwarder.health()
+                return self.reply(200, body)
             if url.path.rstrip("/") == "/api/v1/lineage":
                 q = parse_qs(url.query)
                 try:
@@ -179,7 +236,10 @@ def handler(store):
             if reason:
                 return self.refuse(400, reason)
             # kept compact, one line, as the producer sent it
-            seq = store.add(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+            raw = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+            seq = store.add(raw)
+            if forwarder:
+                forwarder.offer(raw)
             self.reply(201, {"seq": seq})
 
     return Handler
@@ -191,11 +251,18 @@ def main():
     p.add_argument("--port", type=int, default=5055)
     p.add_argument("--store", help="folder to keep events.jsonl in (none: memory only)")
     p.add_argument("--budget-mb", type=float, default=64)
+    p.add_argument("--forward", default=os.environ.get("DATAPIPELINE_LINEAGE_FORWARD", ""), help="also post every event to this OpenLineage URL")
     a = p.parse_args()
     store = Store(int(a.budget_mb * 1024 * 1024), a.store)
-    server = ThreadingHTTPServer((a.host, a.port), handler(store))
+    forward = a.forward.strip()
+    if forward and not forward.lower().startswith(("http://", "https://")):
+        sys.stderr.write(f"--forward {forward!r} is not an http(s) URL: not forwarding\n")
+        forward = ""
+    forwarder = Forwarder(forward) if forward else None
+    server = ThreadingHTTPServer((a.host, a.port), handler(store, forwarder))
     server.daemon_threads = True
-    print(f"OpenLineage receiver on http://{a.host}:{a.port}/api/v1/lineage ({store.health()['events']} events kept)", flush=True)
+    print(f"OpenLineage receiver on http://{a.host}:{a.port}/api/v1/lineage ({store.health()['events']} events kept)"
+          + (f", forwarding to {forwarder.url}" if forwarder else ""), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -136,3 +136,46 @@ describe('the OpenLineage receiver under a flood: 10,000 events and malformed on
     assert.ok(fs.statSync(path.join(dir, 'events.jsonl')).size <= 2 * h.budget + 8192, `${fs.statSync(path.join(dir, 'events.jsonl')).size} bytes on disk`);
   });
 });
+
+describe('the OpenLineage receiver forwards every event to another OpenLineage endpoint (setting datapipeline.lineage.forwardUrl)', function () {
+  this.timeout(2 * 60_000);
+  const procs: ChildProcess[] = [];
+  const dirs: string[] = [];
+  const start = async (port: number, args: string[], env: NodeJS.ProcessEnv = process.env) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-receiver-'));
+    dirs.push(dir);
+    const p = spawn('python3', [path.join(repoRoot, 'stack', 'lineage', 'receiver.py'), '--port', String(port), '--store', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    procs.push(p);
+    await until(`a receiver on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, { timeoutMs: 20_000, intervalMs: 200, ignoreErrors: true });
+    return p;
+  };
+  after(() => {
+    for (const p of procs) p.kill();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('in order, to a URL with no path at /api/v1/lineage; a target that is down costs the sender nothing and is counted', async () => {
+    // the target: another receiver (an OpenLineage endpoint like Marquez's); the forwarder named by the environment, as the extension sets it
+    const target = await start(27961, []);
+    await start(27962, [], { ...process.env, DATAPIPELINE_LINEAGE_FORWARD: 'http://127.0.0.1:27961' });
+    const runId = randomUUID();
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch('http://127.0.0.1:27962/api/v1/lineage', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event(runId, `fwd.t${i}`)) });
+      assert.equal(res.status, 201);
+    }
+    const got = await until('the 50 events at the target', async () => {
+      const events = await new LineageFeed('http://127.0.0.1:27961').read();
+      return events.length === 50 ? events : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 300 });
+    assert.deepEqual(got.map((e) => e.job.name), Array.from({ length: 50 }, (_, i) => `fwd.t${i}`), 'in the order they came');
+    const h = (await (await fetch('http://127.0.0.1:27962/health')).json()) as { forward: { url: string; sent: number; failed: number } };
+    assert.deepEqual([h.forward.url, h.forward.sent, h.forward.failed], ['http://127.0.0.1:27961/api/v1/lineage', 50, 0]);
+
+    // the target goes away: events are still taken at once, the failure is counted and logged
+    target.kill();
+    const t0 = Date.now();
+    assert.equal((await fetch('http://127.0.0.1:27962/api/v1/lineage', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event(runId, 'fwd.lost')) })).status, 201);
+    assert.ok(Date.now() - t0 < 1000, 'accepted without waiting on the target');
+    await until('the failure counted', async () => ((await (await fetch('http://127.0.0.1:27962/health')).json()) as { forward: { failed: number } }).forward.failed === 1, { timeoutMs: 30_000, intervalMs: 500 });
+  });
+});

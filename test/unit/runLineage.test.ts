@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { mergeRanges } from '../../src/services/airflow/runTrace';
 import type { OLEvent } from '../../src/services/lineage/openlineage';
-import { describeDataset, runLineage } from '../../src/services/lineage/runLineage';
+import { describeDataset, runEvents as eventsOfRun, runLineage } from '../../src/services/lineage/runLineage';
 import { lineageGraph, runPath } from '../../src/services/lineage/graph';
 
 const K = 'kafka://127.0.0.1:9092';
@@ -190,5 +190,18 @@ describe('lineageGraph: topics, jobs and tables of the last runs, laid out left 
     const g = lineageGraph(loop);
     assert.equal(g.nodes.length, 2);
     assert.equal(g.edges.length, 2);
+  });
+});
+
+describe('runEvents: what Export Lineage writes for one run', () => {
+  it('every event of the run\u2019s tasks, their Spark runs and the DAG run, oldest first; none of another run', () => {
+    const dagRun = ev('dagrun', DAG, { eventTime: '2026-12-06T23:13:00Z' });
+    const other = ev('stranger', 'x.y', { eventTime: '2026-12-06T23:13:30Z' });
+    const out = eventsOfRun([...events, dagRun, other], DAG, RUN1);
+    const ids = new Set(out.map((e) => e.run.runId));
+    assert.deepEqual([...ids].sort(), ['a1', 'a1-a1', 'a1-a2', 'c1', 'dagrun', 'e1', 'p1']);
+    assert.equal(out[0].run.runId, 'dagrun', 'oldest first');
+    assert.equal(out.length, eventsOfRun(events, DAG, RUN1).length + 1);
+    assert.deepEqual(eventsOfRun(events, DAG, 'manual__none'), []);
   });
 });

@@ -274,3 +274,26 @@ export function runLineage(events: OLEvent[] | LineageIndex, dagId: string, runI
     spark: [...spark.values()],
   };
 }
+
+/**
+ * Every event of one Airflow run, in the order they happened: its tasks' (the provider's and the stack's
+ * listener's), the Spark applications and actions under them, and the DAG run's own (the tasks' parent
+ * run). What Export Lineage writes: OpenLineage's own JSON, for Marquez, DataHub or any consumer.
+ */
+export function runEvents(events: OLEvent[] | LineageIndex, dagId: string, runId: string): OLEvent[] {
+  const index = Array.isArray(events) ? indexEvents(events) : events;
+  const tasks = [...(index.airflowRuns.get(airflowRunKey(dagId, runId))?.values() ?? [])];
+  const runs = new Set<RunInfo>();
+  const add = (r: RunInfo | undefined, depth: number) => {
+    if (!r || runs.has(r) || depth > 3) return;
+    runs.add(r);
+    for (const c of index.children.get(r.runId) ?? []) add(c, depth + 1);
+  };
+  for (const t of tasks) {
+    add(t.info, 0);
+    // the DAG run: the provider names it as each task's parent
+    const dagRun = t.info.parent ? index.runs.get(t.info.parent) : undefined;
+    if (dagRun && !runs.has(dagRun)) runs.add(dagRun);
+  }
+  return [...runs].flatMap((r) => r.events).sort((a, b) => (a.eventTime < b.eventTime ? -1 : a.eventTime > b.eventTime ? 1 : 0));
+}

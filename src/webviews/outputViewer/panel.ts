@@ -24,6 +24,8 @@ export interface OutputViewerHost {
   /** the message browser on exactly this range of the run */
   openMessages(dagId: string, runId: string, range: KafkaRange): Promise<void>;
   openInAirflow(dagId: string, runId: string): Promise<void>;
+  /** the run's OpenLineage events, saved where the user says */
+  exportLineage(dagId: string, runId: string): Promise<void>;
   /** where rejected messages and failed requests are logged (default: the console) */
   readonly log?: { warn(m: string): void; error(m: string): void };
 }
@@ -118,6 +120,9 @@ export class OutputViewerPanel extends HostedPanelBase {
       }
       case 'openInAirflow':
         await this.host.openInAirflow(this.dagId, this.runId);
+        return;
+      case 'exportLineage':
+        await this.host.exportLineage(this.dagId, this.runId);
         return;
     }
   }
