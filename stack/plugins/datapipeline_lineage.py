@@ -47,6 +47,7 @@ class _Task:
         self.run_id = None
         self.started = None
         self.try_number = None
+        self.snapshot = None
 
     def record(self, servers, topic, partition, offset, role):
         if offset is None or offset < 0:
@@ -181,6 +182,8 @@ def _guarded(what):
 def _event(task, ti, state):
     stack_servers = _bootstrap()
     ends = None
+    if task.snapshot is not None:
+        task.snapshot.join(TIMEOUT_S * 2)
     if task.start_offsets is not None:
         try:
             ends = end_offsets()
@@ -256,8 +259,18 @@ class DataPipelineListener:
         task.try_number = getattr(ti, "try_number", None)
         task.run_id = _task_run_id(ti)
         _patch_kafka_python()
+        # read off the task's path: what it is compared with is a Spark job's writes, seconds away at least
+        # (its own kafka-python records are measured exactly, whenever they come)
+        task.snapshot = threading.Thread(target=self._snapshot, args=(task,), name="datapipeline-lineage", daemon=True)
+        task.snapshot.start()
+
+    @staticmethod
+    def _snapshot(task):
         t0 = time.monotonic()
-        task.start_offsets = end_offsets()
+        try:
+            task.start_offsets = end_offsets()
+        except Exception as e:  # noqa: BLE001
+            log.warning("DataPipeline lineage: the topics' end offsets at the task's start: %s", e)
         log.debug("DataPipeline lineage: end offsets read in %.2f s", time.monotonic() - t0)
 
     @hookimpl

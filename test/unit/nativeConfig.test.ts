@@ -229,3 +229,20 @@ describe('native stack: a workspace gives DAGs and jobs, never the shared venvs\
     }
   });
 });
+
+describe('native stack: OpenLineage settings', function () {
+  it('the spark-submit of Airflow\u2019s tasks turns the listener on only when it is on the classpath; Airflow gets the provider\u2019s transport', () => {
+    const { airflowSparkDefaults } = require('../../src/services/stack/native/serviceSpecs') as typeof import('../../src/services/stack/native/serviceSpecs');
+    const { airflowConfigEnv, layout } = require('../../src/services/stack/native/config') as typeof import('../../src/services/stack/native/config');
+    const l = layout('/s', '/c', '/st');
+    const on = airflowSparkDefaults(l, 'http://127.0.0.1:5055').split('\n');
+    assert.ok(on.includes('spark.extraListeners io.openlineage.spark.agent.OpenLineageSparkListener'));
+    assert.ok(on.includes('spark.openlineage.transport.url http://127.0.0.1:5055'));
+    assert.ok(on.includes('spark.openlineage.namespace datapipeline'));
+    assert.ok(!airflowSparkDefaults(l).includes('openlineage'), 'no jar, no listener (a missing listener class would fail every job)');
+    const env = airflowConfigEnv({ ...DEFAULT_PORTS, lineage: 25055 }, l, { fernetKey: 'f', secretKey: 's' });
+    assert.deepEqual(JSON.parse(env.AIRFLOW__OPENLINEAGE__TRANSPORT), { type: 'http', url: 'http://127.0.0.1:25055', endpoint: 'api/v1/lineage', timeout: 5 });
+    assert.equal(env.DATAPIPELINE_LINEAGE_URL, 'http://127.0.0.1:25055');
+    assert.equal(env.AIRFLOW__OPENLINEAGE__NAMESPACE, 'datapipeline');
+  });
+});

@@ -10,7 +10,7 @@ import {
   Disposable, LogOptions, OperationOptions, ServiceId, ServiceStatus, SparkSubmitIO, SparkSubmitRequest, SparkSubmitResult, StackBackend, StackEndpoints, StackError, StackProgress,
 } from '../types';
 import {
-  AirflowDatabase, AirflowMajor, ALL_GROUPS, DEFAULT_SCALE, endpointValues, layout as makeLayout, MAX_SCALE, mergePorts, NativeLayout, NativePorts, NativeServiceId, airflowName, otherAirflow, parseScale, SERVICE_ORDER, SERVICE_GROUP, SERVICE_LABEL, ServiceGroup, servicesFor, StackScale,
+  HOST, AirflowDatabase, AirflowMajor, ALL_GROUPS, DEFAULT_SCALE, endpointValues, layout as makeLayout, MAX_SCALE, mergePorts, NativeLayout, NativePorts, NativeServiceId, airflowName, otherAirflow, parseScale, SERVICE_ORDER, SERVICE_GROUP, SERVICE_LABEL, ServiceGroup, servicesFor, StackScale,
 } from './config';
 import { probeHealth } from './healthProbe';
 import { nativeService, resolveInStack } from './services';
@@ -443,7 +443,7 @@ export class NativeBackend implements StackBackend {
 
   /** The spark-submit argv (without the program) for a request, against this stack's master. */
   sparkSubmitArgv(req: SparkSubmitRequest): string[] {
-    return nativeSparkSubmitArgv(req, this.endpoints().sparkMasterUrl, this.layout);
+    return nativeSparkSubmitArgv(req, this.endpoints().sparkMasterUrl, this.layout, this.specs.lineageOn() ? `http://${HOST}:${this.ports.lineage}` : undefined);
   }
 
   async submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult> {

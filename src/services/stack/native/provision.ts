@@ -398,6 +398,13 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
   ];
 }
 
+/** The pyspark package of a venv (its jars are the classpath of the applications it starts). */
+export function venvPyspark(venv: string): string {
+  const lib = path.join(venv, 'lib');
+  const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
+  return path.join(lib, py ?? 'python3', 'site-packages', 'pyspark');
+}
+
 /** The OpenLineage Spark listener's jar, when provisioning fetched it. */
 export function openlineageJar(l: NativeLayout): string | undefined {
   try {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
 import {
   AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
-  LINEAGE_NAMESPACE, NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
+  sparkLineageConf, NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
 } from './config';
 import { stackAirflowPassword } from '../airflowPassword';
 import { airflowInit, retireOtherProjectDags } from './airflowInit';
@@ -16,7 +16,7 @@ import type { HealthResult } from './health';
 import { probeHealth } from './healthProbe';
 import { nativeService } from './services';
 import type { NativePostgres } from './postgres';
-import { linkOpenlineageJar, localConnectorJars, Prerequisites, run } from './provision';
+import { linkOpenlineageJar, localConnectorJars, Prerequisites, run, venvPyspark } from './provision';
 import type { Secrets } from './secrets';
 
 export interface ServiceSpec {
@@ -332,28 +332,9 @@ export function airflowSparkDefaults(l: NativeLayout, lineageUrl?: string): stri
   const lines = ['# spark-submit of Airflow\'s tasks on the native stack: written by DataPipeline at each start'];
   // a properties file: a backslash escapes
   if (l.requirementsLayer) lines.push(`spark.executorEnv.PYTHONPATH ${l.requirementsLayer.replace(/\\/g, '\\\\')}`);
-  if (lineageUrl) lines.push(...sparkLineageDefaults(lineageUrl));
+  if (lineageUrl) lines.push(...Object.entries(sparkLineageConf(lineageUrl)).map(([k, v]) => `${k} ${v}`));
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * The OpenLineage Spark listener's settings (the same in the Docker images' spark-defaults.conf, with
- * the receiver's address on the stack's network): every application reports the datasets it reads
- * and writes; the cluster policy adds the parent run (the Airflow task) to a SparkSubmitOperator's.
- */
-export function sparkLineageDefaults(receiverUrl: string): string[] {
-  return [
-    'spark.extraListeners io.openlineage.spark.agent.OpenLineageSparkListener',
-    'spark.openlineage.transport.type http',
-    `spark.openlineage.transport.url ${receiverUrl}`,
-    'spark.openlineage.transport.endpoint /api/v1/lineage',
-    `spark.openlineage.namespace ${LINEAGE_NAMESPACE}`,
-  ];
-}
 
-/** The pyspark package of a venv (its jars are the classpath of the applications it starts). */
-export function venvPyspark(venv: string): string {
-  const lib = path.join(venv, 'lib');
-  const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
-  return path.join(lib, py ?? 'python3', 'site-packages', 'pyspark');
-}
+

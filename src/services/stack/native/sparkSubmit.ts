@@ -11,7 +11,8 @@ import { which } from '../../util/which';
 import { HOST } from '../catalog';
 import type { SparkSubmitRequest } from '../types';
 import type { NativeLayout } from './layout';
-import { localConnectorJars } from './provision';
+import { sparkLineageConf } from './airflowConfig';
+import { linkOpenlineageJar, localConnectorJars, venvPyspark } from './provision';
 import { isAlive, processTree } from '../../util/procfs';
 import { StackError, type SparkSubmitIO, type SparkSubmitResult } from '../types';
 import { abortError } from './processes';
@@ -76,12 +77,15 @@ export function runSparkSubmit(submit: string, argv: string[], opts: { env: Node
 }
 
 /** The spark-submit argv (without the program) of a request against the native master. */
-export function nativeSparkSubmitArgv(req: SparkSubmitRequest, masterUrl: string, l: NativeLayout): string[] {
+export function nativeSparkSubmitArgv(req: SparkSubmitRequest, masterUrl: string, l: NativeLayout, lineageUrl?: string): string[] {
   const local = isLocalMaster(req);
+  // on the stack's own master, the job reports its datasets like the DAGs' jobs (the listener among the Spark venv's jars)
+  const lineage = local && lineageUrl && linkOpenlineageJar(l, venvPyspark(l.sparkVenv)) ? sparkLineageConf(lineageUrl) : {};
   return buildSparkSubmitArgv(req, {
     masterUrl,
     kafkaJars: localConnectorJars(l),
     defaultConf: {
+      ...lineage,
       ...(local ? { 'spark.driver.host': HOST, 'spark.driver.bindAddress': HOST } : {}),
       'spark.pyspark.python': path.join(l.sparkVenv, 'bin', 'python'),
       'spark.ui.showConsoleProgress': 'false',
