@@ -59,30 +59,6 @@ def _map_container_paths(task):
             setattr(task, field, fixed)
 
 
-def _lineage_parent(task):
-    """The OpenLineage Spark listener (on the stack's Spark classpath, spark-defaults) names this task's
-    run as the parent of the application's: the Spark job's datasets then belong to this task in the
-    run view and in Marquez. The provider's own macro gives the run id it reports the task under. Only
-    with the provider installed (else the template would not render); a key the DAG sets itself wins."""
-    try:
-        from airflow.configuration import conf as airflow_conf
-        from airflow.providers.openlineage.plugins.openlineage import OpenLineageProviderPlugin
-    except Exception:  # noqa: BLE001 - no provider (or one that cannot load): nothing to link
-        return
-    # a disabled (or unconfigured) provider registers no macros: the template would not render
-    if not any(getattr(m, "__name__", "") == "lineage_run_id" for m in (getattr(OpenLineageProviderPlugin, "macros", None) or [])):
-        return
-    attr = "_conf" if "_conf" in task.template_fields else "conf"
-    if attr not in task.template_fields:
-        return
-    namespace = airflow_conf.get("openlineage", "namespace", fallback=None) or "default"
-    conf = dict(getattr(task, attr, None) or {})
-    conf.setdefault("spark.openlineage.parentJobNamespace", namespace)
-    conf.setdefault("spark.openlineage.parentJobName", f"{task.dag_id}.{task.task_id}")
-    conf.setdefault("spark.openlineage.parentRunId", "{{ macros.OpenLineageProviderPlugin.lineage_run_id(task_instance) }}")
-    setattr(task, attr, conf)
-
-
 def task_policy(task):
     _map_container_paths(task)
     try:
@@ -91,7 +67,6 @@ def task_policy(task):
         return
     if not isinstance(task, SparkSubmitOperator):
         return
-    _lineage_parent(task)
     # the templated attribute is "_name" in the Spark provider for Airflow 2, "name" in later ones
     attr = "_name" if "_name" in task.template_fields else "name"
     name = getattr(task, attr, None) or task.task_id

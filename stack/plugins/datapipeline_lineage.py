@@ -8,7 +8,8 @@ beside this file, so the project's own plugins folder stays the user's), adds th
 - **measured**: the offsets of the records the task itself produced and consumed with kafka-python
   (KafkaProducer.send, KafkaConsumer iteration and poll), exact per partition;
 - **end offsets** of the stack's Kafka topics (KAFKA_BOOTSTRAP_SERVERS) when the task started and when
-  it ended: what a Spark job the task submitted wrote shows as the topic's growth meanwhile.
+  it ended: what a Spark job the task submitted wrote shows as the topic's growth meanwhile;
+- a SparkSubmitOperator's job gets the task's run as its OpenLineage parent (spark.openlineage.parent*).
 
 At the task's end it sends one OpenLineage event of type OTHER, for the same run as the provider's
 (its run id, from the provider's own macro), to DATAPIPELINE_LINEAGE_URL (the stack's receiver):
@@ -157,6 +158,26 @@ def _task_run_id(ti):
         return str(uuid.uuid4())
 
 
+def _link_spark_job(ti, run_id):
+    """A SparkSubmitOperator's job names this task's run as its parent: the OpenLineage Spark listener
+    (on the stack's Spark classpath, spark-defaults) then reports the job's datasets under the task, in
+    the run view and in Marquez. Set on the operator before it builds its spark-submit (its conf is
+    rendered already on Airflow 3 and holds no template here on Airflow 2); a key the DAG set wins."""
+    op = getattr(ti, "task", None)
+    try:
+        from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+    except ImportError:
+        return
+    if not isinstance(op, SparkSubmitOperator):
+        return
+    attr = "_conf" if hasattr(op, "_conf") else "conf"
+    conf = dict(getattr(op, attr, None) or {})
+    conf.setdefault("spark.openlineage.parentJobNamespace", _namespace())
+    conf.setdefault("spark.openlineage.parentJobName", f"{ti.dag_id}.{ti.task_id}")
+    conf.setdefault("spark.openlineage.parentRunId", run_id)
+    setattr(op, attr, conf)
+
+
 def _namespace():
     try:
         from airflow.configuration import conf
@@ -258,6 +279,7 @@ class DataPipelineListener:
         task.started = datetime.now(timezone.utc).isoformat()
         task.try_number = getattr(ti, "try_number", None)
         task.run_id = _task_run_id(ti)
+        _link_spark_job(ti, task.run_id)
         _patch_kafka_python()
         # read off the task's path: what it is compared with is a Spark job's writes, seconds away at least
         # (its own kafka-python records are measured exactly, whenever they come)
