@@ -19,7 +19,6 @@ import { followRun } from '../src/services/airflow/streamingRun';
 import { lineageGraph } from '../src/services/lineage/graph';
 import type { OLEvent } from '../src/services/lineage/openlineage';
 import { indexEvents } from '../src/services/lineage/runLineage';
-import { applyAirflowSettings, parseAirflowSettings } from '../src/services/project/airflowSettings';
 import { detectProject } from '../src/services/project/detect';
 import { stackAirflowPassword } from '../src/services/stack/airflowPassword';
 import { NativeBackend } from '../src/services/stack/native/nativeBackend';
@@ -27,6 +26,7 @@ import { stackSecrets } from '../src/services/stack/native/secrets';
 import { cacheDir } from '../src/services/util/paths';
 import { repoRoot } from '../test/integration/harness';
 import { until } from '../test/lib/until';
+import { addWarehouse } from '../test/integration/lib/lineageTrace';
 import { BenchEntry, entry, median, runStandalone } from './lib';
 
 const PORTS = { kafka: 20492, kafkaController: 20493, sparkMaster: 20477, sparkMasterUi: 20480, sparkWorkerUi: 20481, airflow: 20485, postgres: 20432, lineage: 20455 };
@@ -49,7 +49,7 @@ async function overhead(): Promise<BenchEntry[]> {
       backend = new NativeBackend({ stackDir: path.join(repoRoot, 'stack'), cacheDir: cacheDir(), stateDir: state, groups: ['kafka', 'spark', 'airflow'], ports: PORTS, project, airflow: 2, env: { ...process.env, DATAPIPELINE_LINEAGE: mode } });
       await backend.start();
       const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.airflow}`, username: 'admin', password: stackAirflowPassword(state) });
-      await applyAirflowSettings(client, parseAirflowSettings(`airflow:\n  connections:\n    - conn_id: warehouse\n      conn_type: postgres\n      conn_host: 127.0.0.1\n      conn_port: ${PORTS.postgres}\n      conn_schema: airflow\n      conn_login: airflow\n      conn_password: "${stackSecrets(state).postgresPassword}"\n`));
+      await addWarehouse(client, { host: '127.0.0.1', port: PORTS.postgres, password: stackSecrets(state).postgresPassword });
       await until(`${DAG} parsed`, async () => (await client.listDags()).some((d) => d.dagId === DAG), { timeoutMs: 180_000, intervalMs: 2000, ignoreErrors: true });
       await client.setPaused(DAG, false);
       // one run not counted after each start: the first Spark submit of a fresh stack pays for cold caches

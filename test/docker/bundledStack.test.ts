@@ -37,8 +37,7 @@ import { dockerStackFor } from '../../src/services/project/whichStack';
 import { getConnection } from '../../src/services/airflow/airflowObjects';
 import { collectRunTrace } from '../../src/services/airflow/runTrace';
 import { LineageFeed } from '../../src/services/lineage/openlineage';
-import { applyAirflowSettings, parseAirflowSettings } from '../../src/services/project/airflowSettings';
-import { xcomAndLineageRanges } from '../integration/lib/lineageTrace';
+import { addWarehouse, xcomAndLineageRanges } from '../integration/lib/lineageTrace';
 
 const REPO_STACK = path.join(__dirname, '..', '..', 'stack');
 const ROOT_LAYOUT = path.join(__dirname, '..', 'fixtures', 'projects', 'root-layout');
@@ -460,7 +459,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
 
     // a DAG with no DataPipeline code traced from OpenLineage: each task's datasets, the Kafka ranges
     // equal to the topics' growth, the Spark job's table, its application linked by its parent run
-    await applyAirflowSettings(client, parseAirflowSettings('airflow:\n  connections:\n    - conn_id: warehouse\n      conn_type: postgres\n      conn_host: postgres\n      conn_port: 5432\n      conn_schema: airflow\n      conn_login: airflow\n      conn_password: airflow\n'));
+    await addWarehouse(client, { host: 'postgres', port: 5432, password: 'airflow' });
     const ends = async () => Object.fromEntries(await Promise.all(['orders_raw', 'orders_enriched'].map(async (t) => [t, await kafka.watermarks(t).then((w) => w.reduce((n, x) => n + Number(x.high), 0), () => 0)] as const)));
     const beforeRun = await ends();
     await client.setPaused('orders_enrichment', false);

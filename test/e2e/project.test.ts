@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { AirflowClient } from '../../src/services/airflow/client';
 import { followRun } from '../../src/services/airflow/streamingRun';
 import { stackAirflowPassword } from '../../src/services/stack/airflowPassword';
-import { applyAirflowSettings, parseAirflowSettings } from '../../src/services/project/airflowSettings';
+import { addWarehouse } from '../integration/lib/lineageTrace';
 import { stackSecrets } from '../../src/services/stack/native/secrets';
 import { cacheDir, stateDir } from '../../src/services/util/paths';
 import { ensureNativeStack, repoRoot, sharedBackend } from '../integration/harness';
@@ -114,9 +114,7 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     const backend = sharedBackend(['airflow']);
     const client = new AirflowClient({ baseUrl: backend.endpoints().airflowUrl, username: 'admin', password: stackAirflowPassword(stateDir()) });
     // the warehouse the DAG's Spark job writes to: the stack's own PostgreSQL, as a user adds a connection
-    await applyAirflowSettings(client, parseAirflowSettings(
-      `airflow:\n  connections:\n    - conn_id: warehouse\n      conn_type: postgres\n      conn_host: 127.0.0.1\n      conn_port: ${backend.ports.postgres}\n      conn_schema: airflow\n      conn_login: airflow\n      conn_password: "${stackSecrets(stateDir()).postgresPassword}"\n`,
-    ));
+    await addWarehouse(client, { host: '127.0.0.1', port: backend.ports.postgres, password: stackSecrets(stateDir()).postgresPassword });
     await until('orders_enrichment parsed', async () => (await client.listDags()).some((d) => d.dagId === 'orders_enrichment'), { timeoutMs: 3 * 60_000, intervalMs: 2000, ignoreErrors: true });
     await client.setPaused('orders_enrichment', false);
     const run = await client.triggerDagRun('orders_enrichment');

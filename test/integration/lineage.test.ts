@@ -19,12 +19,12 @@ import { collectRunTrace, type RunTrace } from '../../src/services/airflow/runTr
 import { LineageFeed } from '../../src/services/lineage/openlineage';
 import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { detectProject } from '../../src/services/project/detect';
-import { applyAirflowSettings, parseAirflowSettings } from '../../src/services/project/airflowSettings';
 import { stackAirflowPassword } from '../../src/services/stack/airflowPassword';
 import { NativeBackend } from '../../src/services/stack/native/nativeBackend';
 import { stackSecrets } from '../../src/services/stack/native/secrets';
 import { cacheDir } from '../../src/services/util/paths';
 import { stackDir } from './harness';
+import { addWarehouse } from './lib/lineageTrace';
 import { until } from '../lib/until';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'projects', 'root-layout');
@@ -103,10 +103,7 @@ describe('any DAG traced from OpenLineage on the native stack (a DAG with no Dat
     client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.airflow}`, username: 'admin', password: stackAirflowPassword(state) });
     kafka = new Kafka({ brokers: [`127.0.0.1:${PORTS.kafka}`], clientId: 'dp-lineage-test', logLevel: logLevel.NOTHING });
     // the warehouse: the stack's own PostgreSQL, as a user adds a connection in Airflow
-    const pg = stackSecrets(state).postgresPassword;
-    await applyAirflowSettings(client, parseAirflowSettings(
-      `airflow:\n  connections:\n    - conn_id: warehouse\n      conn_type: postgres\n      conn_host: 127.0.0.1\n      conn_port: ${PORTS.postgres}\n      conn_schema: airflow\n      conn_login: airflow\n      conn_password: "${pg}"\n`,
-    ));
+    await addWarehouse(client, { host: '127.0.0.1', port: PORTS.postgres, password: stackSecrets(state).postgresPassword });
     await until(`${DAG} parsed`, async () => (await client.listDags()).some((d) => d.dagId === DAG), { timeoutMs: 180_000, intervalMs: 2000, ignoreErrors: true });
     await client.setPaused(DAG, false);
   });

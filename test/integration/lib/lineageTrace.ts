@@ -25,3 +25,14 @@ export async function xcomAndLineageRanges(client: AirflowClient, dagId: string,
   }, { timeoutMs: 60_000, intervalMs: 1000, detail: () => JSON.stringify(trace?.datasets.map((d) => [d.taskId, d.role, d.label, d.count])) });
   return { xcom, lineage: rangeLines(trace), trace };
 }
+
+/** The Airflow connection "warehouse" the fixture's orders_enrichment writes to: a PostgreSQL, as a user adds it. */
+export async function addWarehouse(client: AirflowClient, db: { host: string; port: number; password: string }): Promise<void> {
+  const { applyAirflowSettings, parseAirflowSettings } = await import('../../../src/services/project/airflowSettings');
+  await applyAirflowSettings(
+    client,
+    parseAirflowSettings(
+      `airflow:\n  connections:\n    - conn_id: warehouse\n      conn_type: postgres\n      conn_host: ${db.host}\n      conn_port: ${db.port}\n      conn_schema: airflow\n      conn_login: airflow\n      conn_password: ${JSON.stringify(db.password)}\n`,
+    ),
+  );
+}
