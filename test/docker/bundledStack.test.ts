@@ -364,6 +364,10 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal(end.run.logicalDate, undefined, 'triggered now: no logical date on Airflow 3');
     const { people } = await runOutputPeople(client, `127.0.0.1:${PORTS.KAFKA_PORT}`, STREAMING_DAG_ID, run.runId);
     assert.deepEqual(people, ADULTS);
+    // Airflow 3's provider and the stack's listener under the task SDK: the trace from lineage alone equals the XCom's
+    const traced = await xcomAndLineageRanges(client, STREAMING_DAG_ID, run.runId, `http://127.0.0.1:${PORTS.LINEAGE_PORT}`, 3);
+    assert.equal(traced.xcom.length, 4, traced.xcom.join('\n'));
+    assert.deepEqual(traced.lineage, traced.xcom);
     const log = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: run.runId, taskId: 'produce_sample_data' }, 1);
     assert.match(log.text, /Produced 5 records to input-topic/, 'the API server serves the task log');
 
