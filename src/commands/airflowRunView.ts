@@ -61,7 +61,8 @@ export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => 
       exportLineage: async (d, r) => {
         const url = ctx.connections.active.local ? ctx.stack.endpoints().lineageUrl : undefined;
         if (!url) throw new Error('The run\u2019s lineage is kept by the Local stack\u2019s OpenLineage receiver: switch to the Local stack connection.');
-        const events = runEvents(await lineageFeed(url).read(), d, r);
+        // the events as the producers sent them (the window's feed keeps only what the views read)
+        const events = runEvents(await new LineageFeed(url, { full: true }).read(), d, r);
         if (!events.length) throw new Error(`The receiver has no OpenLineage events of ${d} ${r} (it keeps the newest within its budget).`);
         const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
         const name = `${d}-${r}`.replace(/[^\w.-]+/g, '_') + '.openlineage.json';

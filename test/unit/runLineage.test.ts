@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { mergeRanges } from '../../src/services/airflow/runTrace';
-import type { OLEvent } from '../../src/services/lineage/openlineage';
+import { compactEvent, type OLEvent } from '../../src/services/lineage/openlineage';
 import { describeDataset, runEvents as eventsOfRun, runLineage } from '../../src/services/lineage/runLineage';
 import { lineageGraph, runPath } from '../../src/services/lineage/graph';
 
@@ -203,5 +203,19 @@ describe('runEvents: what Export Lineage writes for one run', () => {
     assert.equal(out[0].run.runId, 'dagrun', 'oldest first');
     assert.equal(out.length, eventsOfRun(events, DAG, RUN1).length + 1);
     assert.deepEqual(eventsOfRun(events, DAG, 'manual__none'), []);
+  });
+});
+
+describe('compactEvent: what the window keeps of an event', () => {
+  it('drops what no view reads (a Spark event\u2019s schema, properties, environment) and changes no trace or graph', () => {
+    const heavy = events.map((e) => ({
+      ...e,
+      run: { ...e.run, facets: { ...e.run.facets, spark_properties: { properties: { 'spark.master': 'x'.repeat(2000) } }, 'environment-properties': { env: 'y'.repeat(2000) } } },
+      outputs: e.outputs?.map((o) => ({ ...o, facets: { schema: { fields: Array.from({ length: 50 }, (_, i) => ({ name: `c${i}`, type: 'string' })) } } })),
+    }));
+    const small = heavy.map(compactEvent);
+    assert.ok(JSON.stringify(small).length * 5 < JSON.stringify(heavy).length, 'a fifth or less of the size');
+    for (const run of [RUN1, RUN2]) assert.deepEqual(runLineage(small, DAG, run, ORDER), runLineage(heavy, DAG, run, ORDER));
+    assert.deepEqual(lineageGraph(small), lineageGraph(heavy));
   });
 });

@@ -40,10 +40,33 @@ export function isEvent(x: unknown): x is OLEvent {
   );
 }
 
+/** The run facets the extension reads (runLineage.ts); the rest stays in the receiver (Export reads it there). */
+const KEPT_RUN_FACETS = ['parent', 'spark_applicationDetails', 'datapipeline_kafka'];
+
 /**
- * The receiver's events, kept in memory as they are read: each call asks only for the events after
+ * An event as the views need it: its run, job, the datasets' names and three run facets. A Spark
+ * event's schema, properties and environment facets make up most of its size and no view reads them.
+ */
+export function compactEvent(e: OLEvent): OLEvent {
+  const facets: Record<string, unknown> = {};
+  for (const k of KEPT_RUN_FACETS) if (e.run.facets?.[k] !== undefined) facets[k] = e.run.facets[k];
+  const names = (ds: OLDataset[] | undefined) => (Array.isArray(ds) ? ds.filter((d) => d && typeof d === 'object').map((d) => ({ namespace: d.namespace, name: d.name })) : undefined);
+  return {
+    eventType: e.eventType,
+    eventTime: e.eventTime,
+    producer: e.producer,
+    run: { runId: e.run.runId, facets },
+    job: { namespace: e.job.namespace, name: e.job.name },
+    inputs: names(e.inputs),
+    outputs: names(e.outputs),
+  };
+}
+
+/**
+ * The receiver's events, kept in memory as they are read (compacted: compactEvent): each call asks only for the events after
  * the last one seen (GET /api/v1/lineage?after=N), so a run view refreshed every few seconds reads
- * each event once. `maxEvents` bounds what is kept (the oldest go first), as the receiver's budget does.
+ * each event once. `maxEvents` bounds what is kept (the oldest go first), as the receiver's budget does;
+ * `full` keeps the events as they came (Export), else only what the views read.
  */
 export class LineageFeed {
   private events: OLEvent[] = [];
@@ -52,7 +75,7 @@ export class LineageFeed {
 
   constructor(
     private readonly baseUrl: string,
-    private readonly o: { maxEvents?: number; timeoutMs?: number; pageSize?: number } = {},
+    private readonly o: { maxEvents?: number; timeoutMs?: number; pageSize?: number; full?: boolean } = {},
   ) {}
 
   /** Every event kept so far, after reading what is new (one read at a time; callers meanwhile share it). */
@@ -71,9 +94,9 @@ export class LineageFeed {
         this.next = 0;
         continue;
       }
-      for (const { event } of page.events) if (isEvent(event)) this.events.push(event);
+      for (const { event } of page.events) if (isEvent(event)) this.events.push(this.o.full ? event : compactEvent(event));
       this.next = page.next;
-      const max = this.o.maxEvents ?? 50_000;
+      const max = this.o.maxEvents ?? 30_000;
       if (this.events.length > max) this.events.splice(0, this.events.length - max);
       if (page.events.length < pageSize) return this.events;
     }
