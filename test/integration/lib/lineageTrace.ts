@@ -5,6 +5,7 @@
 import type { AirflowClient } from '../../../src/services/airflow/client';
 import { collectRunTrace, type RunTrace } from '../../../src/services/airflow/runTrace';
 import { LineageFeed } from '../../../src/services/lineage/openlineage';
+import { applyAirflowSettings, parseAirflowSettings } from '../../../src/services/project/airflowSettings';
 import { until } from '../../lib/until';
 
 /** "task role topic p:start-end …" per range, partitions that hold records only, sorted. */
@@ -28,7 +29,6 @@ export async function xcomAndLineageRanges(client: AirflowClient, dagId: string,
 
 /** The Airflow connection "warehouse" the fixture's orders_enrichment writes to: a PostgreSQL, as a user adds it. */
 export async function addWarehouse(client: AirflowClient, db: { host: string; port: number; password: string }): Promise<void> {
-  const { applyAirflowSettings, parseAirflowSettings } = await import('../../../src/services/project/airflowSettings');
   await applyAirflowSettings(
     client,
     parseAirflowSettings(
