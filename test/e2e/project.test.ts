@@ -109,7 +109,7 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     );
   });
 
-  it('its DAG with no DataPipeline code, traced: the lineage graph shows topic -> Spark job -> topic and table; the run\u2019s path highlighted; Enter on the topic opens the message browser on it', async () => {
+  it('its DAG with no DataPipeline code, traced: the lineage graph shows topic -> Spark job -> topic and table; the run\u2019s path highlighted; Enter on the topic opens the message browser on it, a click on a task its run view with what it read', async () => {
     const s = vsc!;
     const backend = sharedBackend(['airflow']);
     const client = new AirflowClient({ baseUrl: backend.endpoints().airflowUrl, username: 'admin', password: stackAirflowPassword(stateDir()) });
@@ -153,6 +153,14 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     const browser = await s.webviewFrame({ containsSelector: '#message-table', timeoutMs: 60_000 });
     await browser.locator('#status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
     assert.match(await s.page.locator('.tab.active').innerText(), /orders_raw/);
+    // a task opens the run view of the run picked in the graph, with what the task read from lineage
+    await s.page.locator('.tab', { hasText: 'Lineage' }).click();
+    const graph = await s.webviewFrame({ containsSelector: '#graph', timeoutMs: 30_000 });
+    await graph.locator('#graph .node[data-kind="task"][data-label="count_enriched_orders"]').click();
+    const runView = await s.webviewFrame({ containsSelector: '#run-datasets', timeoutMs: 60_000 });
+    assert.match(await runView.locator('h1').innerText(), new RegExp(`orders_enrichment · ${run.runId.replace(/[.+]/g, '\\$&')}`));
+    const row = runView.locator('#run-datasets tr[data-task="count_enriched_orders"][data-kind="kafka"]');
+    assert.match(await row.innerText(), /count_enriched_orders\s+read\s+orders_enriched\s+topic\s+100 \(the task.s own records\)\s+DataPipeline listener/);
   });
 
   it('a DAG needs a package the project lacks: saving requirements.txt installs it with progress, Airflow restarts on it and the DAG imports and runs', async () => {
