@@ -2,7 +2,7 @@
 // button: click, or Enter/Space on the focused one, opens it; the arrow keys move between nodes (one tab
 // stop for the whole graph). The run picker highlights one run's path.
 import type { FromLineageGraph, LineageGraphData, ToLineageGraph } from '../../src/protocol/lineageGraph';
-import type { GraphNode, LineageGraph } from '../../src/services/lineage/graph';
+import { runPath, type GraphNode, type LineageGraph } from '../../src/services/lineage/graph';
 import { el } from '../shared/dom';
 import { clearFailure, Requests, showFailure } from '../shared/requests';
 
@@ -126,16 +126,7 @@ function focusNode(id: string): void {
 function applyHighlight(run: string | undefined): void {
   const g = current?.graph;
   if (!g) return;
-  const edges = new Set<string>();
-  const nodes = new Set<string>();
-  if (run) {
-    for (const e of g.edges) {
-      if (!e.runs.includes(run)) continue;
-      edges.add(`${e.from}\u0000${e.to}`);
-      nodes.add(e.from);
-      nodes.add(e.to);
-    }
-  }
+  const { nodes, edges } = run ? runPath(g, run) : { nodes: new Set<string>(), edges: new Set<string>() };
   root.classList.toggle('highlighting', !!run);
   for (const [id, e] of nodeEls) e.classList.toggle('on-path', nodes.has(id));
   for (const { key, path } of edgeEls) path.classList.toggle('on-path', edges.has(key));
@@ -166,11 +157,8 @@ function render(d: LineageGraphData): void {
   } else if (!d.note) parts.push(el('p', { cls: 'note', text: 'No lineage yet: run a DAG on the stack, then Refresh.' }));
   root.replaceChildren(...parts);
   applyHighlight(d.highlight);
-  requestAnimationFrame(() => {
-    const ms = performance.now() - t0;
-    root.setAttribute('data-render-ms', ms.toFixed(1));
-    send({ type: 'painted', ms, nodes: g.nodes.length });
-  });
+  // the benchmark reads it: from the data's arrival to the next frame
+  requestAnimationFrame(() => root.setAttribute('data-render-ms', (performance.now() - t0).toFixed(1)));
 }
 
 window.addEventListener('message', (e: MessageEvent<ToLineageGraph>) => {

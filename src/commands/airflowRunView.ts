@@ -20,6 +20,11 @@ function lineageFeed(url: string): LineageFeed {
   return f;
 }
 
+/** The Local stack's OpenLineage receiver, when the active connection is the Local stack and its backend runs one. */
+function localLineageUrl(ctx: FeatureContext): string | undefined {
+  return ctx.connections.active.local ? ctx.stack.endpoints().lineageUrl : undefined;
+}
+
 export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => Promise<void>, openExternal: (uri: string) => Thenable<boolean>, dagId: string, runId: string): OutputViewerPanel {
   const conn = ctx.connections.airflow;
   return OutputViewerPanel.show(
@@ -38,7 +43,7 @@ export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => 
         const own = ctx.connections.active.local ? ctx.stack.ownComposeFile() : undefined;
         const untaggedHint = own ? clusterPolicyHint(path.join(ctx.extensionContext.extensionPath, 'stack', 'plugins', 'airflow_local_settings.py'), path.basename(own)) : undefined;
         // what the run read and wrote, from the OpenLineage events the Local stack's receiver keeps
-        const lineageUrl = ctx.connections.active.local ? ctx.stack.endpoints().lineageUrl : undefined;
+        const lineageUrl = localLineageUrl(ctx);
         const lineage = lineageUrl ? () => lineageFeed(lineageUrl).read() : undefined;
         return conn.withClient((c) => collectRunOutput(c, kafkaRangeReader(kafka), d, r, 'output-topic', version, { sparkApps, untaggedHint, lineage }));
       },
@@ -59,7 +64,7 @@ export function openRunView(ctx: FeatureContext, openTaskLog: (t: LogTarget) => 
         await openExternal(await (await conn.client()).uiUrl(d, r));
       },
       exportLineage: async (d, r) => {
-        const url = ctx.connections.active.local ? ctx.stack.endpoints().lineageUrl : undefined;
+        const url = localLineageUrl(ctx);
         if (!url) throw new Error('The run\u2019s lineage is kept by the Local stack\u2019s OpenLineage receiver: switch to the Local stack connection.');
         // the events as the producers sent them (the window's feed keeps only what the views read)
         const events = runEvents(await new LineageFeed(url, { full: true }).read(), d, r);
@@ -91,8 +96,8 @@ export function openLineageGraph(ctx: FeatureContext, openRun: (dagId: string, r
       connection: ctx.connections.label(),
       log: ctx.logger('lineageGraph'),
       load: async () => {
-        const url = ctx.stack.endpoints().lineageUrl;
-        if (!ctx.connections.active.local || !url) {
+        const url = localLineageUrl(ctx);
+        if (!url) {
           return { graph: lineageGraph([]), note: 'The lineage graph reads the Local stack\u2019s OpenLineage receiver: switch to the Local stack connection (its Airflow and Spark send their events there).' };
         }
         const graph = lineageGraph(await lineageFeed(url).read(), { runsPerDag: GRAPH_RUNS_PER_DAG });

@@ -20,9 +20,7 @@ export type FromLineageGraph =
   | { type: 'ready' }
   | { type: 'refresh' }
   /** a node clicked or Enter pressed on it (its id must be one the host sent) */
-  | { type: 'open'; id: string }
-  /** the page drew what it was sent, in this many ms (from the data's arrival to the frame after) */
-  | { type: 'painted'; ms: number; nodes: number };
+  | { type: 'open'; id: string };
 
 export function isFromLineageGraph(v: unknown): v is FromLineageGraph {
   if (!isObj(v)) return false;
@@ -32,8 +30,6 @@ export function isFromLineageGraph(v: unknown): v is FromLineageGraph {
       return true;
     case 'open':
       return typeof v.id === 'string' && v.id.length > 0 && v.id.length <= 2000;
-    case 'painted':
-      return typeof v.ms === 'number' && Number.isFinite(v.ms) && v.ms >= 0 && typeof v.nodes === 'number' && Number.isInteger(v.nodes) && v.nodes >= 0;
     default:
       return false;
   }

@@ -64,11 +64,6 @@ export class PanelHost<P extends HostedPanel> {
     return p;
   }
 
-  /** The panel showing `key`, if one is open. */
-  get(key: string): P | undefined {
-    return this.panels.get(key);
-  }
-
   /** Forgets `p` (it is being disposed). */
   release(key: string, p: P): void {
     if (this.panels.get(key) === p) this.panels.delete(key);

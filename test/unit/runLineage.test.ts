@@ -174,9 +174,9 @@ describe('lineageGraph: topics, jobs and tables of the last runs, laid out left 
     assert.deepEqual([spark.label, spark.appId, spark.lastRunId], ['enrich_orders', 'app-100', RUN2], 'the newest run\u2019s application');
     assert.equal(g.nodes.find((n) => n.kind === 'kafka' && n.label === 'orders_raw')!.topic, 'orders_raw');
     assert.deepEqual(g.runs.map((r) => r.runId), [RUN2, RUN1]);
-    const path = runPath(g, DAG, RUN1);
+    const path = runPath(g, `${DAG}\u0000${RUN1}`);
     assert.equal(path.edges.size, g.edges.length, 'both runs took the same path');
-    assert.equal(runPath(g, DAG, 'nope').nodes.size, 0);
+    assert.equal(runPath(g, `${DAG}\u0000nope`).nodes.size, 0);
   });
 
   it('keeps the last N runs of each DAG', () => {

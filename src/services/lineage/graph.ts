@@ -174,9 +174,8 @@ function layout(nodes: GraphNode[], edges: GraphEdge[]): { width: number; height
   return { width: columns.size ? Math.max(...columns.keys()) + 1 : 0, height };
 }
 
-/** The node and edge ids one run touched (the graph's highlight when a run is picked). */
-export function runPath(g: LineageGraph, dagId: string, runId: string): { nodes: Set<string>; edges: Set<string> } {
-  const key = `${dagId}\u0000${runId}`;
+/** The node and edge ids one run ("dagId\u0000runId", a GraphRun's key) touched: the page's highlight when a run is picked. */
+export function runPath(g: LineageGraph, key: string): { nodes: Set<string>; edges: Set<string> } {
   const nodes = new Set<string>();
   const edges = new Set<string>();
   for (const e of g.edges) {

@@ -114,6 +114,12 @@ interface TaskRun {
 
 export const airflowRunKey = (dagId: string, runId: string) => `${dagId}\u0000${runId}`;
 
+/** The index of these events (made here when given the events), and the task runs of one Airflow run in it. */
+function runTasks(events: OLEvent[] | LineageIndex, dagId: string, runId: string): { index: LineageIndex; tasks: TaskRun[] } {
+  const index = Array.isArray(events) ? indexEvents(events) : events;
+  return { index, tasks: [...(index.airflowRuns.get(airflowRunKey(dagId, runId))?.values() ?? [])] };
+}
+
 export function indexEvents(events: OLEvent[]): LineageIndex {
   const runs = new Map<string, RunInfo>();
   const airflowRuns = new Map<string, Map<string, TaskRun>>();
@@ -180,9 +186,8 @@ const countOf = (ps: PartitionRange[]) => ps.reduce((n, p) => n + p.end - p.star
  * `order`: the tasks in the order they ran (for "what an earlier task wrote").
  */
 export function runLineage(events: OLEvent[] | LineageIndex, dagId: string, runId: string, order: string[] = []): RunLineage {
-  const index = Array.isArray(events) ? indexEvents(events) : events;
-  const tasks = [...(index.airflowRuns.get(airflowRunKey(dagId, runId))?.values() ?? [])];
-  const byOlRun = new Map(tasks.map((t) => [t.info.runId, t]));
+  const { index, tasks } = runTasks(events, dagId, runId);
+  const taskRunIds = new Set(tasks.map((t) => t.info.runId));
   const datasets = new Map<string, RunDataset>();
   const spark = new Map<string, LineageSparkApp>();
 
@@ -218,11 +223,11 @@ export function runLineage(events: OLEvent[] | LineageIndex, dagId: string, runI
   }
 
   // Spark: an application run whose parent (or root) is a task's run, and the actions under it
-  const under: Array<{ info: RunInfo; taskId: string }> = [];
-  for (const t of tasks) for (const info of index.children.get(t.info.runId) ?? []) if (!under.some((u) => u.info === info)) under.push({ info, taskId: t.task.taskId });
-  for (const { info, taskId } of under) {
+  const under = new Map<RunInfo, string>(); // a Spark run -> its task (an action is under its application and its task both)
+  for (const t of tasks) for (const info of index.children.get(t.info.runId) ?? []) if (!under.has(info)) under.set(info, t.task.taskId);
+  for (const [info, taskId] of under) {
     // the application-level run: its parent is the task itself
-    const appLevel = info.parent !== undefined && byOlRun.has(info.parent);
+    const appLevel = info.parent !== undefined && taskRunIds.has(info.parent);
     for (const e of info.events) {
       for (const d of e.inputs ?? []) add(taskId, 'read', d, 'spark');
       for (const d of e.outputs ?? []) add(taskId, 'write', d, 'spark');
@@ -281,8 +286,7 @@ export function runLineage(events: OLEvent[] | LineageIndex, dagId: string, runI
  * run). What Export Lineage writes: OpenLineage's own JSON, for Marquez, DataHub or any consumer.
  */
 export function runEvents(events: OLEvent[] | LineageIndex, dagId: string, runId: string): OLEvent[] {
-  const index = Array.isArray(events) ? indexEvents(events) : events;
-  const tasks = [...(index.airflowRuns.get(airflowRunKey(dagId, runId))?.values() ?? [])];
+  const { index, tasks } = runTasks(events, dagId, runId);
   const runs = new Set<RunInfo>();
   const add = (r: RunInfo | undefined, depth: number) => {
     if (!r || runs.has(r) || depth > 3) return;

@@ -31,9 +31,6 @@ export class LineageGraphPanel extends HostedPanelBase {
   private last?: LineageGraphData;
   private highlight?: string;
   private loaded?: Promise<LineageGraphData | undefined>;
-  /** the page's last paint (ms from the data's arrival to the frame after; tests and the benchmark read it) */
-  painted?: { ms: number; nodes: number };
-  private paintWaiters: Array<() => void> = [];
 
   /** The graph (revealed when open); `run` highlights one run's path. */
   static show(extensionUri: vscode.Uri, host: LineageGraphHost, run?: string): LineageGraphPanel {
@@ -44,10 +41,6 @@ export class LineageGraphPanel extends HostedPanelBase {
       (panel) => new LineageGraphPanel(panel, host, run),
       (existing) => existing.setHighlight(run),
     );
-  }
-
-  static current(): LineageGraphPanel | undefined {
-    return LineageGraphPanel.host.get('graph');
   }
 
   private constructor(
@@ -63,11 +56,6 @@ export class LineageGraphPanel extends HostedPanelBase {
 
   whenLoaded(): Promise<LineageGraphData | undefined> {
     return this.loaded ?? Promise.resolve(this.last);
-  }
-
-  /** Resolves at the page's next paint report. */
-  nextPaint(): Promise<{ ms: number; nodes: number }> {
-    return new Promise((r) => this.paintWaiters.push(() => r(this.painted!)));
   }
 
   private post(m: ToLineageGraph): void {
@@ -107,11 +95,6 @@ export class LineageGraphPanel extends HostedPanelBase {
         // only a node this panel sent (the page cannot make the host open anything else)
         const node = this.last?.graph.nodes.find((n) => n.id === m.id);
         if (node) await this.host.open(node, this.highlight);
-        return;
-      }
-      case 'painted': {
-        this.painted = { ms: m.ms, nodes: m.nodes };
-        for (const w of this.paintWaiters.splice(0)) w();
         return;
       }
     }

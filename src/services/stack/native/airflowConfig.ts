@@ -110,21 +110,6 @@ export function lineageEnv(receiverUrl: string): Record<string, string> {
   };
 }
 
-/**
- * The OpenLineage Spark listener's settings (the same in the Docker images' spark-defaults.conf, with
- * the receiver's address on the stack's network): every application reports the datasets it reads
- * and writes; the cluster policy adds the parent run (the Airflow task) to a SparkSubmitOperator's.
- */
-export function sparkLineageConf(receiverUrl: string): Record<string, string> {
-  return {
-    'spark.extraListeners': 'io.openlineage.spark.agent.OpenLineageSparkListener',
-    'spark.openlineage.transport.type': 'http',
-    'spark.openlineage.transport.url': receiverUrl,
-    'spark.openlineage.transport.endpoint': '/api/v1/lineage',
-    'spark.openlineage.namespace': LINEAGE_NAMESPACE,
-  };
-}
-
 /** The users file of Airflow 3's simple auth manager (the stack's admin/admin, as Airflow 2's admin user). */
 export function airflow3PasswordsFile(l: NativeLayout): string {
   return path.join(l.airflowHome, 'simple_auth_manager_passwords.json');

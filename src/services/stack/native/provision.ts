@@ -398,47 +398,6 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
   ];
 }
 
-/** The pyspark package of a venv (its jars are the classpath of the applications it starts). */
-export function venvPyspark(venv: string): string {
-  const lib = path.join(venv, 'lib');
-  const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
-  return path.join(lib, py ?? 'python3', 'site-packages', 'pyspark');
-}
-
-/** The OpenLineage Spark listener's jar, when provisioning fetched it. */
-export function openlineageJar(l: NativeLayout): string | undefined {
-  try {
-    const jar = fs.readdirSync(l.openlineageJars).find((f) => /^openlineage-spark.*\.jar$/.test(f));
-    return jar ? path.join(l.openlineageJars, jar) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Puts the listener's jar among a pyspark's own jars (a link), so every application that pyspark
- * starts has it on its classpath whatever the DAG's --jars or extraClassPath say. False: no jar to put.
- */
-export function linkOpenlineageJar(l: NativeLayout, pysparkHome: string): boolean {
-  const jar = openlineageJar(l);
-  if (!jar) return false;
-  const jars = path.join(pysparkHome, 'jars');
-  if (!fs.existsSync(jars)) return false;
-  const target = path.join(jars, path.basename(jar));
-  for (const f of fs.readdirSync(jars)) {
-    // another version's link, left by an earlier listener
-    if (/^openlineage-spark.*\.jar$/.test(f) && f !== path.basename(jar)) fs.rmSync(path.join(jars, f), { force: true });
-  }
-  if (!fs.existsSync(target)) {
-    try {
-      fs.symlinkSync(jar, target);
-    } catch {
-      fs.copyFileSync(jar, target);
-    }
-  }
-  return true;
-}
-
 /** Connector jars available locally (absolute paths). */
 export function localConnectorJars(l: NativeLayout): string[] {
   try {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { OperationOptions, StackError } from '../types';
 import {
   AirflowDatabase, airflowConfigEnv, airflowDatabaseName, AirflowMajor, endpointValues, HOST, instanceIndex, isKafkaBroker, isSparkWorker, kafkaDataDir, kafkaLog4j2, kafkaServerProperties, MEMORY,
-  sparkLineageConf, NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
+  NativeLayout, NativePorts, NativeServiceId, pipelineEnv, portOf, postgresUrl, StackScale, workerUiPort, containerPathMap,
 } from './config';
 import { stackAirflowPassword } from '../airflowPassword';
 import { airflowInit, retireOtherProjectDags } from './airflowInit';
@@ -16,7 +16,8 @@ import type { HealthResult } from './health';
 import { probeHealth } from './healthProbe';
 import { nativeService } from './services';
 import type { NativePostgres } from './postgres';
-import { linkOpenlineageJar, localConnectorJars, Prerequisites, run, venvPyspark } from './provision';
+import { localConnectorJars, Prerequisites, run } from './provision';
+import { linkOpenlineageJar, sparkLineageConf, venvPyspark } from './openlineage';
 import type { Secrets } from './secrets';
 
 export interface ServiceSpec {
@@ -54,14 +55,13 @@ export class ServiceSpecs {
 
   /** The pyspark installation (SPARK_HOME) inside the Spark venv. */
   sparkHome(): string {
-    const lib = path.join(this.c.layout.sparkVenv, 'lib');
-    const py = fs.existsSync(lib) ? fs.readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
-    if (!py) {
+    const home = venvPyspark(this.c.layout.sparkVenv);
+    if (!home) {
       throw new StackError(`Spark is not installed in ${this.c.layout.sparkVenv}.`, {
         nextStep: 'Provision the native stack first: npm run stack -- provision (or DataPipeline: Start Stack).',
       });
     }
-    return path.join(lib, py, 'site-packages', 'pyspark');
+    return home;
   }
 
   javaHome(pre?: Prerequisites): string | undefined {
