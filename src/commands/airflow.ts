@@ -10,6 +10,8 @@ import { DagCodeLenses } from './airflowLenses';
 import { openLineageGraph, openRunView } from './airflowRunView';
 import { LineageGraphPanel } from '../webviews/lineageGraph/panel';
 import { registerAirflowObjectCommands } from './airflowObjects';
+import { registerSaveSeen } from './airflowSaveSeen';
+import { registerTaskRunCommands } from './airflowTaskRun';
 
 const LAST_CONFIG_KEY = 'datapipeline.airflow.lastConfig';
 export type { StreamingOutcome } from './airflowStreaming';
@@ -59,17 +61,8 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   disposables.push(ctx.stack.onDidChange(() => provider.refresh()));
   disposables.push(ctx.settings.onDidChange((e) => e.affectsConfiguration('datapipeline.airflow') && provider.reloadAll(250)));
 
-  // Re-read import errors shortly after a DAG file is saved (the scheduler re-parses within ~30 s).
-  let saveTimers: NodeJS.Timeout[] = [];
-  disposables.push(
-    vscode.workspace.onDidSaveTextDocument((doc) => {
-      if (doc.languageId !== 'python' && !doc.fileName.endsWith('.py')) return;
-      if (!/\bdags?\b/i.test(doc.fileName) && !/\bDAG\b|airflow/.test(doc.getText())) return;
-      for (const t of saveTimers) clearTimeout(t);
-      saveTimers = [3000, 12_000, 35_000].map((ms) => setTimeout(() => provider.refresh(0), ms));
-    }),
-    { dispose: () => saveTimers.forEach(clearTimeout) },
-  );
+  // a saved DAG file: the view and Problems follow Airflow's parse of it (save → seen)
+  disposables.push(...registerSaveSeen(ctx, { refresh: () => provider.refresh(0) }));
 
   const dagIdOf = (node: unknown): string | undefined => {
     const n = node as DagNode | undefined;
@@ -94,7 +87,9 @@ export function registerAirflowFeature(ctx: FeatureContext): vscode.Disposable[]
   const openOutputViewer = (dagId: string, runId: string): OutputViewerPanel =>
     openRunView(ctx, openTaskLog, (uri) => vscode.env.openExternal(vscode.Uri.parse(uri)), dagId, runId);
 
-  const lenses = new DagCodeLenses(conn);
+  disposables.push(...registerTaskRunCommands(ctx, { refresh: () => provider.refresh(0), pickDag }));
+
+  const lenses = new DagCodeLenses(conn, () => ctx.connections.active.local);
   disposables.push(
     lenses,
     provider.onDidChangeTreeData(() => lenses.viewChanged()),

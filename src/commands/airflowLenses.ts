@@ -1,7 +1,7 @@
 /** CodeLens above each DAG in a Python file: "Trigger" and "last run: success in 34s" (opens the run view). */
 import * as vscode from 'vscode';
 import type { AirflowConnection } from '../connections';
-import { findDagDefinitions } from '../services/airflow/dagFile';
+import { findDagDefinitions, findTaskDefinitions } from '../services/airflow/dagFile';
 import { formatSeconds, spanSeconds } from '../services/airflow/dagsModel';
 import { LastRuns } from '../services/airflow/lastRuns';
 import { Disposable } from '../services/util/lifecycle';
@@ -21,7 +21,10 @@ export class DagCodeLenses extends Disposable implements vscode.CodeLensProvider
   /** the last runs are read when a lens shows, never with a password prompt */
   readonly lastRuns: LastRuns;
 
-  constructor(conn: AirflowConnection) {
+  constructor(
+    conn: AirflowConnection,
+    private readonly localStack: () => boolean,
+  ) {
     super();
     this.lastRuns = new LastRuns({
       read: (dagId) =>
@@ -47,10 +50,20 @@ export class DagCodeLenses extends Disposable implements vscode.CodeLensProvider
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
-    return findDagDefinitions(doc.getText()).flatMap((d) => {
+    const text = doc.getText();
+    const dags = findDagDefinitions(text).flatMap((d) => {
       const range = new vscode.Range(d.line, 0, d.line, 0);
-      return [new vscode.CodeLens(range, { title: '$(play) Trigger', command: 'datapipeline.dags.trigger', arguments: [d.dagId] }), new DagLens(range, d.dagId)];
+      return [
+        new vscode.CodeLens(range, { title: '$(play) Trigger', command: 'datapipeline.dags.trigger', arguments: [d.dagId] }),
+        new vscode.CodeLens(range, { title: '$(run-all) Test DAG', tooltip: `Run ${d.dagId} in one process on the stack's Airflow (dag.test())`, command: 'datapipeline.dags.testDag', arguments: [d.dagId] }),
+        new DagLens(range, d.dagId),
+      ];
     });
+    // the stack's Airflow runs one task now (tasks test): on the Local stack only
+    const tasks = this.localStack()
+      ? findTaskDefinitions(text).map((t) => new vscode.CodeLens(new vscode.Range(t.line, 0, t.line, 0), { title: '$(debug-start) Run Task', tooltip: `Run ${t.taskId} of ${t.dagId} now on the stack's Airflow (airflow tasks test)`, command: 'datapipeline.dags.runTask', arguments: [t.dagId, t.taskId] }))
+      : [];
+    return [...dags, ...tasks];
   }
 
   async resolveCodeLens(lens: vscode.CodeLens): Promise<vscode.CodeLens> {

@@ -11,6 +11,8 @@
  * off the defaults (so a native stack may run beside it), with the host's CA bundle as the extra
  * CA the images trust (this machine's TLS-intercepting proxy; users behind one do the same).
  */
+import { exerciseSaveSeen } from '../integration/lib/saveSeen';
+import { exerciseTaskRuns } from '../integration/lib/taskRuns';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -322,6 +324,13 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal((await backend.status()).some((s) => s.id === 'kafka-2'), false, 'brokers 2 and 3 are gone from the Stack view');
   });
 
+  it('the inner loop on Docker (Airflow 2.8.1): a saved DAG file reaches the REST API within 3 s; one task runs in the scheduler\u2019s container (output, XCom, a traceback at the workspace\u2019s file) and so does Test DAG', async function () {
+    const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
+    const dags = path.join(stackDir, 'dags');
+    process.stderr.write(`[inner loop, docker, Airflow 2.8.1] save → seen ${JSON.stringify(await exerciseSaveSeen(client, dags, 'docker_af2'))}\n`);
+    process.stderr.write(`[inner loop, docker, Airflow 2.8.1] run one task ${JSON.stringify(await exerciseTaskRuns(backend, client, dags, 'docker_af2'))}\n`);
+  });
+
   it('Airflow 3 (setting airflowVersion 3): its image built from the pinned constraints; api-server, scheduler, dag-processor, triggerer healthy in place of 2.8.1\u2019s; the streaming DAG unchanged gives Alice, Charlie and Eve; back on 2.8.1 its runs are all there', async function () {
     const client2 = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
     const runs2 = (await client2.listDagRuns(STREAMING_DAG_ID, { limit: 50 })).map((r) => r.runId).sort();
@@ -370,6 +379,9 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.deepEqual(traced.lineage, traced.xcom);
     const log = await client.getTaskLog({ dagId: STREAMING_DAG_ID, runId: run.runId, taskId: 'produce_sample_data' }, 1);
     assert.match(log.text, /Produced 5 records to input-topic/, 'the API server serves the task log');
+    // the inner loop on Airflow 3 in Docker: save → seen, one task and Test DAG in the scheduler's container
+    process.stderr.write(`[inner loop, docker, Airflow 3] save → seen ${JSON.stringify(await exerciseSaveSeen(client, path.join(stackDir, 'dags'), 'docker_af3'))}\n`);
+    process.stderr.write(`[inner loop, docker, Airflow 3] run one task ${JSON.stringify(await exerciseTaskRuns(v3, client, path.join(stackDir, 'dags'), 'docker_af3'))}\n`);
 
     // back to 2.8.1 (the default): Airflow 3's containers go, 2.8.1's runs are all there
     await backend.start();

@@ -17,6 +17,7 @@ import { stackSecrets } from '../../src/services/stack/native/secrets';
 import { cacheDir, stateDir } from '../../src/services/util/paths';
 import { ensureNativeStack, repoRoot, sharedBackend } from '../integration/harness';
 import { VsCodeSession } from './lib/codeServer';
+import { readTerminal } from './lib/terminal';
 import { until } from '../lib/until';
 
 const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'projects', 'root-layout');
@@ -36,7 +37,15 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     vsc = await VsCodeSession.start({
       workspace: project,
       env: { DATAPIPELINE_CACHE: cacheDir(), DATAPIPELINE_STATE: stateDir() },
-      settings: { 'datapipeline.stack.backend': 'native', 'datapipeline.airflow.url': stack.endpoints.airflowUrl },
+      settings: {
+        'datapipeline.stack.backend': 'native',
+        'datapipeline.airflow.url': stack.endpoints.airflowUrl,
+        // text typed into an editor stays as typed; the terminal readable from the page
+        'editor.autoClosingBrackets': 'never',
+        'editor.autoClosingQuotes': 'never',
+        'editor.autoIndent': 'none',
+        'terminal.integrated.gpuAcceleration': 'off',
+      },
     });
   });
 
@@ -161,6 +170,55 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     assert.match(await runView.locator('h1').innerText(), new RegExp(`orders_enrichment · ${run.runId.replace(/[.+]/g, '\\$&')}`));
     const row = runView.locator('#run-datasets tr[data-task="count_enriched_orders"][data-kind="kafka"]');
     assert.match(await row.innerText(), /count_enriched_orders\s+read\s+orders_enriched\s+topic\s+100 \(the task.s own records\)\s+DataPipeline listener/);
+  });
+
+  it('the inner loop: a DAG written and saved in the editor is in the DAGs view within 3 s, and Run Task above its task runs it in a terminal with its output and XCom', async () => {
+    const s = vsc!;
+    const rel = 'quick_check.py';
+    const file = path.join(project, 'dags', rel);
+    // a draft Airflow skips (no DAG in it), opened in the editor
+    fs.writeFileSync(file, '# a draft\n');
+    await s.page.keyboard.press('Control+P');
+    await s.page.keyboard.insertText(rel);
+    await s.page.locator('.quick-input-list .monaco-list-row', { hasText: rel }).first().waitFor({ timeout: 15_000 });
+    await s.page.keyboard.press('Enter');
+    const editor = s.page.locator('.editor-group-container.active .monaco-editor .view-lines');
+    await editor.waitFor({ timeout: 15_000 });
+    await editor.click();
+    await s.page.keyboard.press('Control+A');
+    await s.page.keyboard.press('Delete');
+    await s.page.keyboard.insertText([
+      'from datetime import datetime',
+      'from airflow import DAG',
+      'from airflow.operators.python import PythonOperator',
+      'def hello(): print("hello from the inner loop"); return {"greeting": "hi"}',
+      'dag = DAG(dag_id="quick_check", start_date=datetime(2024, 1, 1), schedule=None, catchup=False)',
+      'PythonOperator(task_id="say_hello", python_callable=hello, dag=dag)',
+      '',
+    ].join('\n'));
+    await s.expandView('DAGs');
+    const saved = Date.now();
+    await s.page.keyboard.press('Control+S');
+    await s.treeItem('DAGs', /^quick_check$/).waitFor({ timeout: 30_000 });
+    const seenMs = Date.now() - saved;
+    console.log(`      save → DAGs view: ${seenMs} ms`);
+    assert.ok(seenMs <= 3000, `the DAGs view listed the saved DAG ${seenMs} ms after the save (goal ≤ 3000 ms)`);
+    await s.page.locator('.statusbar-item', { hasText: /Airflow parsed quick_check\.py: quick_check/ }).first().waitFor({ timeout: 10_000 });
+    await s.screenshot('inner-loop-saved-dag-listed');
+
+    // the CodeLens above the task: Run Task
+    const runLens = s.page.locator('.editor-group-container.active .codelens-decoration a', { hasText: 'Run Task' });
+    await runLens.first().waitFor({ timeout: 30_000 });
+    await runLens.first().click();
+    const text = await until('the task run to finish in its terminal', async () => {
+      const t = await readTerminal(s);
+      return /succeeded in|failed \(exit/.test(t) ? t : undefined;
+    }, { timeoutMs: 3 * 60_000, intervalMs: 2000, ignoreErrors: true });
+    assert.match(text, /✔ Run say_hello \(quick_check\) succeeded in [\d.]+ s · 1 XCom/);
+    assert.match(text, /hello from the inner loop/);
+    assert.match(text, /XCom say_hello\.return_value = \{"greeting":"hi"\}/);
+    await s.screenshot('inner-loop-run-task-terminal');
+    fs.rmSync(file, { force: true });
   });
 
   it('a DAG needs a package the project lacks: saving requirements.txt installs it with progress, Airflow restarts on it and the DAG imports and runs', async () => {

@@ -20,6 +20,8 @@ import { ensureNativeStack, NativeStack, stackDir } from './harness';
 import { exerciseAirflowObjects } from './lib/airflowObjects';
 import { getConnection } from '../../src/services/airflow/airflowObjects';
 import { until } from '../lib/until';
+import { exerciseSaveSeen } from './lib/saveSeen';
+import { exerciseTaskRuns } from './lib/taskRuns';
 import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
@@ -83,6 +85,16 @@ describe('Airflow 2.8.1 (native stack)', function () {
     } finally {
       fs.rmSync(file, { force: true });
     }
+  });
+
+  it('save → seen: a new DAG file, a task added, a syntax error and its fix each reach the REST API within 3 s', async () => {
+    const figures = await exerciseSaveSeen(client, path.join(stackDir, 'dags'), `af2_${process.pid}`);
+    console.log(`      save → seen (native, Airflow 2.8.1): ${JSON.stringify(figures)}`);
+  });
+
+  it('runs one task now (its output streamed, its XCom), a failing task (the traceback at the file and line) and Test DAG (XComs between tasks)', async () => {
+    const figures = await exerciseTaskRuns(stack.backend, client, path.join(stackDir, 'dags'), `af2_${process.pid}`);
+    console.log(`      run one task (native, Airflow 2.8.1): ${JSON.stringify(figures)}`);
   });
 
   it('a program that is not Airflow on the port is named, not shown as an error page', async () => {

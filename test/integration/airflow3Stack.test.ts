@@ -17,6 +17,8 @@ import { SparkMasterClient } from '../../src/services/spark/sparkMasterClient';
 import { NativeBackend } from '../../src/services/stack/native/nativeBackend';
 import { parseDotEnv } from '../../src/services/docker/composeFile';
 import { sharedPorts, stackDir } from './harness';
+import { exerciseSaveSeen } from './lib/saveSeen';
+import { exerciseTaskRuns } from './lib/taskRuns';
 import { type Airflow3Stack, startAirflow3Stack } from './lib/airflow3Stack';
 import { until } from '../lib/until';
 import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
@@ -62,6 +64,17 @@ describe('Airflow 3 as the stack\u2019s Airflow (native): api-server, scheduler,
     // its own database: Airflow 3 and 2.8.1 never share one
     const env = fs.readFileSync(path.join(stack.state, 'airflow3', 'simple_auth_manager_passwords.json'), 'utf8');
     assert.deepEqual(JSON.parse(env), { admin: 'admin' });
+  });
+
+  it('save → seen: a new DAG file, a task added, a syntax error and its fix each reach the REST API within 3 s (the reparse API for a known file)', async () => {
+    await until('the dag-processor to parse the bundled DAGs', async () => (await client.listDags()).length > 0, { timeoutMs: 180_000, intervalMs: 1000, ignoreErrors: true });
+    const figures = await exerciseSaveSeen(client, path.join(stackDir, 'dags'), `af3_${process.pid}`);
+    console.log(`      save → seen (native, Airflow 3): ${JSON.stringify(figures)}`);
+  });
+
+  it('runs one task now (its output streamed, its XCom), a failing task (the traceback at the file and line) and Test DAG (XComs between tasks)', async () => {
+    const figures = await exerciseTaskRuns(backend, client, path.join(stackDir, 'dags'), `af3_${process.pid}`);
+    console.log(`      run one task (native, Airflow 3): ${JSON.stringify(figures)}`);
   });
 
   it('a name of Airflow 2 is refused with the services this Airflow has', async () => {

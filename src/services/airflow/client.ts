@@ -113,6 +113,24 @@ export class AirflowClient {
     return decodeDag(body, 'dag');
   }
 
+  /** The ids of a DAG's tasks, as its last parse defined them. */
+  async listTasks(dagId: string): Promise<string[]> {
+    const body = obj(await this.request('GET', `/dags/${enc(dagId)}/tasks`, { onNotFound: () => dagNotFound(this.baseUrl, dagId) }), 'tasks');
+    const tasks = Array.isArray(body.tasks) ? body.tasks : [];
+    return tasks.map((t, i) => str(obj(t, `tasks[${i}]`), 'task_id', `tasks[${i}]`));
+  }
+
+  /**
+   * Asks Airflow 3's DAG processor to parse a DAG's file now (its reparse API, the file token from
+   * listDags). False on Airflow 2, which has no such API: its processor picks a saved file up by its
+   * modification time.
+   */
+  async reparseFile(fileToken: string): Promise<boolean> {
+    if ((await this.apiVersion()) === 'v1') return false;
+    await this.request('PUT', `/parseDagFile/${enc(fileToken)}`, {});
+    return true;
+  }
+
   // ---------------------------------------------------------------- runs
 
   async triggerDagRun(dagId: string, opts: TriggerOptions = {}): Promise<AirflowDagRun> {

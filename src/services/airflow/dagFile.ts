@@ -34,3 +34,33 @@ export function findDagDefinitions(text: string): DagDefinition[] {
   }
   return [...found.values()].sort((a, b) => a.line - b.line);
 }
+
+export interface TaskDefinition {
+  taskId: string;
+  /** the DAG the task is defined in: the nearest DAG defined above it, else the file's first */
+  dagId: string;
+  /** 0-based line of the definition */
+  line: number;
+}
+
+const TASK_ID_KW = /\btask_id\s*=\s*["']([\w.-]+)["']/g;
+const TASK_DECORATOR = /^[ \t]*@task\b(?:\.\w+)*(\s*\(([^)]*)\))?\s*\n(?:[ \t]*@.*\n)*[ \t]*def\s+(\w+)/gm;
+
+/** Where the file defines tasks (`task_id="x"` of an operator, `@task` functions), each with its DAG. */
+export function findTaskDefinitions(text: string): TaskDefinition[] {
+  const dags = findDagDefinitions(text);
+  if (!dags.length) return [];
+  const dagAt = (line: number) => [...dags].reverse().find((d) => d.line <= line)?.dagId ?? dags[0].dagId;
+  const out: TaskDefinition[] = [];
+  const seen = new Set<string>();
+  const add = (taskId: string, index: number) => {
+    const line = lineOf(text, index);
+    const dagId = dagAt(line);
+    if (seen.has(`${dagId}\u0000${taskId}`)) return;
+    seen.add(`${dagId}\u0000${taskId}`);
+    out.push({ taskId, dagId, line });
+  };
+  for (const m of text.matchAll(TASK_ID_KW)) add(m[1], m.index ?? 0);
+  for (const m of text.matchAll(TASK_DECORATOR)) add(/\btask_id\s*=\s*["']([\w.-]+)["']/.exec(m[2] ?? '')?.[1] ?? m[3], m.index ?? 0);
+  return out.sort((a, b) => a.line - b.line);
+}

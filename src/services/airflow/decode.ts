@@ -31,6 +31,8 @@ export function decodeDag(v: unknown, path: string): AirflowDag {
     schedule: formatSchedule(o, path),
     description: optStr(o, 'description', path),
     owners,
+    lastParsedTime: optStr(o, 'last_parsed_time', path),
+    fileToken: optStr(o, 'file_token', path),
   };
 }
 

@@ -13,6 +13,10 @@ export interface AirflowDag {
   schedule: string;
   description?: string;
   owners: string[];
+  /** when the DAG processor last parsed its file (server clock) */
+  lastParsedTime?: string;
+  /** the signed token of its file (Airflow 3's reparse API takes it) */
+  fileToken?: string;
 }
 
 /** queued | running | success | failed (kept open: servers add states) */

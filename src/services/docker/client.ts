@@ -299,6 +299,62 @@ export async function execInContainer(
   return { exitCode: info.ExitCode ?? (info.Running ? -1 : 0) };
 }
 
+const PID_MARK = 'datapipeline-exec-pid ';
+
+/**
+ * execInContainer whose abort stops the process in the container (SIGTERM, then SIGKILL after
+ * `killAfterMs`): the docker API cannot signal an exec, so a wrapper prints the
+ * process's pid first (then execs `cmd` unchanged, so the pid stays its own).
+ */
+export async function execKillable(
+  docker: Dockerode,
+  containerId: string,
+  cmd: string[],
+  io: { onStdout(chunk: string): void; onStderr(chunk: string): void; signal?: AbortSignal },
+  opts: { env?: string[]; workingDir?: string; user?: string; killAfterMs?: number } = {},
+): Promise<ExecResult> {
+  let pid: string | undefined;
+  let head = '';
+  const signal = (sig: string) =>
+    pid ? execInContainer(docker, containerId, ['kill', `-${sig}`, pid], { onStdout: () => undefined, onStderr: () => undefined }).catch(() => undefined) : undefined;
+  const onAbort = () => {
+    void signal('TERM');
+    const t = setTimeout(() => void signal('KILL'), opts.killAfterMs ?? 5000);
+    t.unref?.();
+  };
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const wrapped = ['sh', '-c', `echo "${PID_MARK}$$"; exec "$@"`, 'sh', ...cmd];
+    return await execInContainer(
+      docker,
+      containerId,
+      wrapped,
+      {
+        onStdout: (chunk) => {
+          let s = chunk;
+          if (pid === undefined) {
+            head += s;
+            const nl = head.indexOf('\n');
+            if (nl < 0) return;
+            const first = head.slice(0, nl);
+            pid = first.startsWith(PID_MARK) ? first.slice(PID_MARK.length).trim() : '';
+            s = pid ? head.slice(nl + 1) : head;
+            head = '';
+            if (!s) return;
+          }
+          io.onStdout(s);
+        },
+        onStderr: io.onStderr,
+        signal: io.signal,
+      },
+      opts,
+    );
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+    if (io.signal?.aborted) onAbort();
+  }
+}
+
 export interface DockerEvent {
   Type: string;
   Action: string;

@@ -123,6 +123,21 @@ export interface Disposable {
 
 import type { StackOwner } from './owner';
 
+/** Where the Airflow process sees the project's folders → where they are on this machine (Docker's bind mounts); empty when the same. */
+export type PathMap = Array<{ remote: string; local: string }>;
+
+export interface AirflowRunIO {
+  /** before any output: how the process's paths map to this machine's */
+  onStart?(info: { pathMap: PathMap }): void;
+  onStdout(chunk: string): void;
+  onStderr(chunk: string): void;
+  signal?: AbortSignal;
+}
+
+export interface AirflowRunResult {
+  exitCode: number;
+}
+
 export interface StackBackend {
   readonly kind: 'docker' | 'native';
   /** the stack folder this backend runs (a workspace's stack/, or the bundled stack's files) */
@@ -152,6 +167,12 @@ export interface StackBackend {
   endpointNotes?(): string[];
   /** The user's own compose file when this backend runs one as it is (no DataPipeline plugins in its Airflow). */
   ownComposeFile?(): string | undefined;
+  /**
+   * Runs Airflow's CLI for one task or one DAG (`tasks test`, `dags test`) through the stack's runner
+   * (stack/plugins/datapipeline_runner.py, which prints each XCom pushed) in the stack's Airflow
+   * environment: its database, connections and variables. Output streams; abort stops the process.
+   */
+  runAirflow?(argv: string[], io: AirflowRunIO): Promise<AirflowRunResult>;
   /** Run spark-submit in client mode against this stack's master. */
   submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult>;
   /** Folders where the stack's streaming jobs keep their checkpoints (DATAPIPELINE_CHECKPOINT_DIR as seen from this machine). */

@@ -14,7 +14,7 @@ import { DEFAULT_SCALE, parseScale, type StackScale } from '../scale';
 import { otherAirflow, type AirflowMajor } from '../airflowVersion';
 import { nullLogger, type Logger } from '../../util/logger';
 import {
-  StackError, type Disposable, type LogOptions, type OperationOptions, type ServiceId, type ServiceStatus, type SparkSubmitIO, type SparkSubmitRequest, type SparkSubmitResult, type StackBackend, type StackEndpoints,
+  type AirflowRunIO, type AirflowRunResult, StackError, type Disposable, type LogOptions, type OperationOptions, type ServiceId, type ServiceStatus, type SparkSubmitIO, type SparkSubmitRequest, type SparkSubmitResult, type StackBackend, type StackEndpoints,
 } from '../types';
 import { StackImages } from './images';
 import { composeEnv, describeVolumes, isCore, isOtherAirflow, servicesToStart } from './startSet';
@@ -22,6 +22,7 @@ import { catalogEndpoints, composePortOf } from '../catalog';
 import { checkPorts, firstFailure, rollback, waitReady, type StartWatch } from './startWait';
 import { idOf, instances, KAFKA_CLUSTER_PROFILE, runningTopology, scaleVariables, SPARK_WORKER_SERVICE, type Instance } from './topology';
 import { dockerSubmitSpark } from './sparkSubmit';
+import { dockerRunAirflow } from './airflowRun';
 import { SharedEvents } from '../../util/sharedEvents';
 import { composeFailure, composeProgressStep, findPullFailure, pingError, throwIfAborted, toStackError } from './composeOutput';
 import { LABEL_LABEL, toServiceStatus } from './serviceStatus';
@@ -485,6 +486,10 @@ export class DockerBackend implements StackBackend {
   }
 
   /** spark-submit (client mode) inside the Spark master's container (see dockerSubmitSpark): the stack's spark-master, or a file of the user's own's. */
+  async runAirflow(argv: string[], io: AirflowRunIO): Promise<AirflowRunResult> {
+    return dockerRunAirflow(argv, io, { model: this.model(), client: this.client(), containers: this.byService(await this.containers()) });
+  }
+
   async submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult> {
     const model = this.model();
     const sparkService = this.opts.sparkService ?? ownCompose(model, this.opts.project)?.services.sparkMaster ?? 'spark-master';

@@ -5,7 +5,7 @@
 import type Dockerode from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execInContainer, type ContainerSummary } from '../../docker/client';
+import { execKillable, type ContainerSummary } from '../../docker/client';
 import type { ComposeModel } from '../../docker/composeFile';
 import { mapToContainerPath, parseComposeBindMounts } from '../../spark/containerPaths';
 import { parseAppId } from '../../spark/driverOutput';
@@ -14,7 +14,6 @@ import type { Logger } from '../../util/logger';
 import { StackError, type SparkSubmitIO, type SparkSubmitRequest, type SparkSubmitResult } from '../types';
 import { tarFiles } from './tar';
 
-const PID_MARK = 'datapipeline-submit-pid ';
 const NO_SUBMIT_MARK = 'datapipeline: no spark-submit';
 
 export interface SubmitContext {
@@ -56,52 +55,27 @@ export async function dockerSubmitSpark(req: SparkSubmitRequest, io: SparkSubmit
   const scan = (chunk: string) => {
     for (const line of chunk.split(/\r?\n/)) appId ??= parseAppId(line);
   };
-  // The docker API cannot signal an exec: a tiny wrapper prints spark-submit's pid in the
-  // container (then execs it with the argv unchanged), so Cancel can send it SIGTERM.
   // the stack's image has it at /opt/spark/bin; a Spark image of the user's own (bitnami's, apache/spark) on its PATH or under SPARK_HOME
   const submit = ctx.sparkSubmitPath ?? '/opt/spark/bin/spark-submit';
   const find = `s="$0"; [ -x "$s" ] || s="$(command -v spark-submit)" || s="\${SPARK_HOME:-/opt/spark}/bin/spark-submit"; [ -x "$s" ] || { echo "${NO_SUBMIT_MARK}" >&2; exit 127; }`;
-  const cmd = ['sh', '-c', `echo "${PID_MARK}$$"; ${find}; exec "$s" "$@"`, submit, ...argv];
-  let pid: string | undefined;
-  let head = '';
+  const cmd = ['sh', '-c', `${find}; exec "$s" "$@"`, submit, ...argv];
   let noSubmit = false;
-  const onAbort = () => {
-    if (!pid) return;
-    void execInContainer(client, c.id, ['kill', '-TERM', pid], { onStdout: () => undefined, onStderr: () => undefined }).catch(() => undefined);
-  };
-  io.signal?.addEventListener('abort', onAbort, { once: true });
-  let r: { exitCode: number };
-  try {
-    r = await execInContainer(client, c.id, cmd, {
-      onStdout: (chunk) => {
-        let s = chunk;
-        if (pid === undefined) {
-          head += s;
-          const nl = head.indexOf('\n');
-          if (nl < 0) return;
-          const first = head.slice(0, nl);
-          pid = first.startsWith(PID_MARK) ? first.slice(PID_MARK.length).trim() : '';
-          s = pid ? head.slice(nl + 1) : head;
-          head = '';
-          if (!s) return;
-        }
-        scan(s);
-        io.onStdout(s);
-      },
-      onStderr: (s) => {
-        if (s.includes(NO_SUBMIT_MARK)) {
-          noSubmit = true;
-          return;
-        }
-        scan(s);
-        io.onStderr(s);
-      },
-      signal: io.signal,
-    });
-  } finally {
-    io.signal?.removeEventListener('abort', onAbort);
-  }
-  if (io.signal?.aborted) onAbort();
+  // Cancel stops spark-submit in the container (execKillable knows its pid)
+  const r = await execKillable(client, c.id, cmd, {
+    onStdout: (s) => {
+      scan(s);
+      io.onStdout(s);
+    },
+    onStderr: (s) => {
+      if (s.includes(NO_SUBMIT_MARK)) {
+        noSubmit = true;
+        return;
+      }
+      scan(s);
+      io.onStderr(s);
+    },
+    signal: io.signal,
+  });
   if (noSubmit) {
     throw new StackError(`${serviceName}'s container has no spark-submit (not at ${submit}, on its PATH, nor under its SPARK_HOME).`, {
       service: serviceName,

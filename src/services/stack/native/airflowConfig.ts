@@ -74,8 +74,7 @@ export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: Airflow
     AIRFLOW__LOGGING__BASE_LOG_FOLDER: path.join(l.airflowHome, 'logs'),
     AIRFLOW__LOGGING__DAG_PROCESSOR_MANAGER_LOG_LOCATION: path.join(l.airflowHome, 'logs', 'dag_processor_manager', 'dag_processor_manager.log'),
     AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY: path.join(l.airflowHome, 'logs', 'scheduler'),
-    AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: '30',
-    AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL: '30',
+    ...(airflow === 2 ? PARSE_AT_ONCE_AIRFLOW2 : PARSE_AT_ONCE_AIRFLOW3),
     AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC: '5',
     AIRFLOW__SCHEDULER__PARSING_PROCESSES: '1',
     AIRFLOW__API__AUTH_BACKENDS: 'airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session',
@@ -93,6 +92,32 @@ export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: Airflow
     ...(airflow === 3 ? airflow3ConfigEnv(ports, l, s) : {}),
   };
 }
+
+/**
+ * Save → seen: a saved DAG file is parsed at once, a new one found within 2 s (the Docker stack's
+ * compose file sets the same). Airflow re-parses a file whose modification time is newer than its
+ * last parse on its next loop (about 1 s; `modified_time` is its default sort mode, set here so a
+ * user's airflow.cfg cannot turn it off); unchanged files wait `min_file_process_interval`. New files
+ * are found when the DAGs folder is listed: every 2 s instead of 30 (Airflow 3: every bundle
+ * refresh, checked every second). Airflow also holds back a changed DAG's serialized form for 30 s
+ * after the last write, and its webserver (Airflow 2: every 10 s) or API server (Airflow 3: for 30 s)
+ * serves the copy it has: 0 here, so the REST API lists a changed task as soon as the file is parsed.
+ */
+export const PARSE_AT_ONCE_AIRFLOW2: Record<string, string> = {
+  AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: '2',
+  AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL: '30',
+  AIRFLOW__SCHEDULER__FILE_PARSING_SORT_MODE: 'modified_time',
+  AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL: '0',
+  AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL: '0',
+};
+export const PARSE_AT_ONCE_AIRFLOW3: Record<string, string> = {
+  AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '2',
+  AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL: '1',
+  AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL: '30',
+  AIRFLOW__DAG_PROCESSOR__FILE_PARSING_SORT_MODE: 'modified_time',
+  // Airflow 3 reads it too: the DAG processor's writes, and how long its API server trusts a cached DAG
+  AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL: '0',
+};
 
 /** The OpenLineage namespace of the stack's Airflow tasks and Spark applications. */
 export const LINEAGE_NAMESPACE = 'datapipeline';
@@ -132,7 +157,6 @@ function airflow3ConfigEnv(ports: NativePorts, l: NativeLayout, s: AirflowSettin
     AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${url}/execution/`,
     AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: 'admin:admin',
     AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: airflow3PasswordsFile(l),
-    AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '30',
     AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES: '1',
   };
 }

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  Disposable, LogOptions, OperationOptions, ServiceId, ServiceStatus, SparkSubmitIO, SparkSubmitRequest, SparkSubmitResult, StackBackend, StackEndpoints, StackError, StackProgress,
+  AirflowRunIO, AirflowRunResult, Disposable, LogOptions, OperationOptions, ServiceId, ServiceStatus, SparkSubmitIO, SparkSubmitRequest, SparkSubmitResult, StackBackend, StackEndpoints, StackError, StackProgress,
 } from '../types';
 import {
   HOST, AirflowDatabase, AirflowMajor, ALL_GROUPS, DEFAULT_SCALE, endpointValues, layout as makeLayout, MAX_SCALE, mergePorts, NativeLayout, NativePorts, NativeServiceId, airflowName, otherAirflow, parseScale, SERVICE_ORDER, SERVICE_GROUP, SERVICE_LABEL, ServiceGroup, servicesFor, StackScale,
@@ -34,6 +34,8 @@ import { checkPortsFree, foreignHealthyGroups, stopProcesses, waitHealthy } from
 import { describeResetTargets, resetTargets, type ResetTarget } from './resetTargets';
 import { recordedEndpoints, recordedPorts, recordedScale, type NativeBackendOptions } from './options';
 import { nativeSparkSubmitArgv, submitNative } from './sparkSubmit';
+import { spawnStreaming } from './airflowRun';
+import { RUNNER_MODULE } from '../../airflow/taskRun';
 
 
 /** Provisioning needs roughly this much free disk (Airflow venv ~1 GB, pyspark ~350 MB, jars). */
@@ -366,6 +368,14 @@ export class NativeBackend implements StackBackend {
     return new StackError(`${what} is not installed in ${this.layout.cacheDir}.`, {
       nextStep: 'Provision the native stack first: npm run stack -- provision (or DataPipeline: Start Stack).',
     });
+  }
+
+  async runAirflow(argv: string[], io: AirflowRunIO): Promise<AirflowRunResult> {
+    const python = path.join(this.layout.airflowVenv, 'bin', 'python');
+    if (!fs.existsSync(python)) throw this.notProvisioned('Airflow');
+    const env = this.specs.airflowEnv(await this.prerequisites(), stackSecrets(this.layout.stateDir));
+    io.onStart?.({ pathMap: [] });
+    return { exitCode: await spawnStreaming(python, ['-m', RUNNER_MODULE, ...argv], { env, cwd: this.layout.airflowHome }, io) };
   }
 
   /** Runs the `airflow` CLI of the native stack with its environment (home, DB, DAGs folder). */

@@ -1,0 +1,118 @@
+/**
+ * Run one task now, or Test DAG: Airflow's `tasks test` (no scheduler; the task's state is not
+ * recorded) and `dags test` (dag.test(): the whole DAG in one process) in the stack's Airflow
+ * environment, through the stack's runner (stack/plugins/datapipeline_runner.py), which prints each
+ * XCom as the task pushes it. This module builds the argv, reads the XCom lines out of the output and
+ * maps the Airflow process's paths to this machine's. No `vscode` import.
+ */
+import type { AirflowRunIO, PathMap, StackBackend } from '../stack/types';
+import { StackError } from '../stack/types';
+
+/** The runner's module name (on the stack's PYTHONPATH: its plugins folder). */
+export const RUNNER_MODULE = 'datapipeline_runner';
+export const XCOM_MARK = 'DATAPIPELINE_XCOM ';
+
+export type TaskRunRequest = { kind: 'task'; dagId: string; taskId: string; logicalDate?: string } | { kind: 'dag'; dagId: string };
+
+export interface PushedXcom {
+  task?: string;
+  key: string;
+  value: unknown;
+}
+
+export interface TaskRunOutcome {
+  exitCode: number;
+  xcoms: PushedXcom[];
+  /** the whole output (stdout and stderr as they came), paths mapped to this machine */
+  output: string;
+}
+
+/** The CLI arguments after `airflow`. */
+export function runnerArgv(r: TaskRunRequest): string[] {
+  if (r.kind === 'dag') return ['dags', 'test', r.dagId];
+  return ['tasks', 'test', r.dagId, r.taskId, ...(r.logicalDate ? [r.logicalDate] : [])];
+}
+
+/** The JSON object that starts `text` (its closing brace found outside strings), or undefined. */
+function leadingObject(text: string): string | undefined {
+  if (!text.startsWith('{')) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{') depth++;
+    else if (ch === '}' && --depth === 0) return text.slice(0, i + 1);
+  }
+  return undefined;
+}
+
+/** One XCom line of the runner (as printed, or inside a log line that wraps it), or undefined for any other line. */
+export function parseXcomLine(line: string): PushedXcom | undefined {
+  const i = line.indexOf(XCOM_MARK);
+  if (i < 0) return undefined;
+  const json = leadingObject(line.slice(i + XCOM_MARK.length));
+  if (!json) return undefined;
+  try {
+    const o = JSON.parse(json) as { task?: unknown; key?: unknown; value?: unknown };
+    if (typeof o.key !== 'string') return undefined;
+    return { task: typeof o.task === 'string' ? o.task : undefined, key: o.key, value: o.value };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rewrites the Airflow process's paths (a container's /opt/airflow/dags/…) to this machine's, longest first. */
+export function mapPaths(text: string, pathMap: PathMap): string {
+  let out = text;
+  for (const m of [...pathMap].sort((a, b) => b.remote.length - a.remote.length)) {
+    const remote = m.remote.replace(/\/+$/, '');
+    out = out.split(`${remote}/`).join(`${m.local.replace(/[\\/]+$/, '')}/`);
+  }
+  return out;
+}
+
+/** Splits a stream into whole lines (the last partial line is kept until more comes or flush). */
+export class LineSplitter {
+  private rest = '';
+  constructor(private readonly onLine: (line: string) => void) {}
+  push(chunk: string): void {
+    const parts = (this.rest + chunk).split('\n');
+    this.rest = parts.pop() ?? '';
+    for (const p of parts) this.onLine(p.replace(/\r$/, ''));
+  }
+  flush(): void {
+    if (this.rest) this.onLine(this.rest);
+    this.rest = '';
+  }
+}
+
+/**
+ * Runs the request on the stack's Airflow; `onLine` gets each output line (paths mapped), XCom lines
+ * included. The outcome holds the exit code, the XComs pushed and the output.
+ */
+export async function runTask(backend: StackBackend, r: TaskRunRequest, io: { onLine?(line: string): void; signal?: AbortSignal } = {}): Promise<TaskRunOutcome> {
+  if (!backend.runAirflow) throw new StackError(`The ${backend.kind} stack cannot run an Airflow task here.`, { nextStep: 'Run the task from the Airflow UI, or use the DataPipeline stack.' });
+  const xcoms: PushedXcom[] = [];
+  const lines: string[] = [];
+  let map: PathMap = [];
+  const splitter = new LineSplitter((raw) => {
+    const line = mapPaths(raw, map);
+    const x = parseXcomLine(line);
+    if (x) xcoms.push(x);
+    lines.push(line);
+    io.onLine?.(line);
+  });
+  const sink: AirflowRunIO = { onStart: (i) => (map = i.pathMap), onStdout: (c) => splitter.push(c), onStderr: (c) => splitter.push(c), signal: io.signal };
+  const res = await backend.runAirflow(runnerArgv(r), sink);
+  splitter.flush();
+  if (res.exitCode !== 0 && lines.some((l) => new RegExp(`No module named '?${RUNNER_MODULE}`).test(l))) {
+    throw new StackError("This stack's Airflow has no DataPipeline runner: its own compose file runs without DataPipeline's plugins.", {
+      nextStep: 'Run the project on DataPipeline\u2019s stack (setting datapipeline.project.stack: bundled), or run `airflow tasks test` in your scheduler container.',
+    });
+  }
+  return { exitCode: res.exitCode, xcoms, output: lines.join('\n') };
+}
