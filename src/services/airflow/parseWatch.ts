@@ -56,7 +56,7 @@ export async function awaitParse(client: AirflowClient, o: AwaitParseOptions): P
   const now = o.now ?? Date.now;
   const started = now();
   const deadline = started + (o.timeoutMs ?? 15_000);
-  const interval = o.intervalMs ?? 250;
+  const interval = o.intervalMs ?? 150;
   const read = async () => {
     const [dags, errors] = await Promise.all([client.listDags(), client.listImportErrors()]);
     return { dags: dags.filter((d) => isDagFile(d.fileloc, o.relPath)), error: errors.find((e) => isDagFile(e.filename, o.relPath)) };

@@ -99,16 +99,20 @@ export async function runTask(backend: StackBackend, r: TaskRunRequest, io: { on
   const xcoms: PushedXcom[] = [];
   const lines: string[] = [];
   let map: PathMap = [];
-  const splitter = new LineSplitter((raw) => {
+  const onLine = (raw: string) => {
     const line = mapPaths(raw, map);
     const x = parseXcomLine(line);
     if (x) xcoms.push(x);
     lines.push(line);
     io.onLine?.(line);
-  });
-  const sink: AirflowRunIO = { onStart: (i) => (map = i.pathMap), onStdout: (c) => splitter.push(c), onStderr: (c) => splitter.push(c), signal: io.signal };
+  };
+  // one splitter per stream: a print without its newline yet is not glued to a log line on the other
+  const out = new LineSplitter(onLine);
+  const err = new LineSplitter(onLine);
+  const sink: AirflowRunIO = { onStart: (i) => (map = i.pathMap), onStdout: (c) => out.push(c), onStderr: (c) => err.push(c), signal: io.signal };
   const res = await backend.runAirflow(runnerArgv(r), sink);
-  splitter.flush();
+  out.flush();
+  err.flush();
   if (res.exitCode !== 0 && lines.some((l) => new RegExp(`No module named '?${RUNNER_MODULE}`).test(l))) {
     throw new StackError("This stack's Airflow has no DataPipeline runner: its own compose file runs without DataPipeline's plugins.", {
       nextStep: 'Run the project on DataPipeline\u2019s stack (setting datapipeline.project.stack: bundled), or run `airflow tasks test` in your scheduler container.',

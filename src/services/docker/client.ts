@@ -300,10 +300,12 @@ export async function execInContainer(
 }
 
 const PID_MARK = 'datapipeline-exec-pid ';
+/** Signals a process and all its descendants (children first), found through /proc: what a task started (a forked task runner, a spark-submit) stops with it. */
+const KILL_TREE = 't() { for c in $(cat /proc/$1/task/*/children 2>/dev/null); do t "$c"; done; kill -"$0" "$1" 2>/dev/null; }; t "$1"';
 
 /**
- * execInContainer whose abort stops the process in the container (SIGTERM, then SIGKILL after
- * `killAfterMs`): the docker API cannot signal an exec, so a wrapper prints the
+ * execInContainer whose abort stops the process and its descendants in the container (SIGTERM, then
+ * SIGKILL after `killAfterMs`): the docker API cannot signal an exec, so a wrapper prints the
  * process's pid first (then execs `cmd` unchanged, so the pid stays its own).
  */
 export async function execKillable(
@@ -316,7 +318,7 @@ export async function execKillable(
   let pid: string | undefined;
   let head = '';
   const signal = (sig: string) =>
-    pid ? execInContainer(docker, containerId, ['kill', `-${sig}`, pid], { onStdout: () => undefined, onStderr: () => undefined }).catch(() => undefined) : undefined;
+    pid ? execInContainer(docker, containerId, ['sh', '-c', KILL_TREE, sig, pid], { onStdout: () => undefined, onStderr: () => undefined }).catch(() => undefined) : undefined;
   const onAbort = () => {
     void signal('TERM');
     const t = setTimeout(() => void signal('KILL'), opts.killAfterMs ?? 5000);

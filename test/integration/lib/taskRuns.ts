@@ -1,7 +1,8 @@
 /**
  * Run one task now and Test DAG against a real stack's Airflow (both backends, both Airflows): a
  * task's output and its XComs, a failing task's traceback pointing at the DAG file on this machine
- * and the line that raised, a whole DAG in one process with XComs passed between its tasks.
+ * and the line that raised, a whole DAG in one process with XComs passed between its tasks, a task
+ * stopped mid-run leaving no process behind.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -34,11 +35,24 @@ def boom():
     raise ValueError("deliberately failing for DataPipeline's test")
 
 
+def wait_forever():
+    import pathlib
+    import time
+
+    beat = pathlib.Path(__file__).with_suffix(".beat")
+    beat.write_text(repr(time.time()))
+    print("waiting until stopped", flush=True)
+    while True:
+        beat.write_text(repr(time.time()))
+        time.sleep(0.2)
+
+
 with DAG(dag_id="dp_run_ok_${tag}", start_date=datetime(2024, 1, 1), schedule=None, catchup=False):
     PythonOperator(task_id="produce", python_callable=produce) >> PythonOperator(task_id="consume", python_callable=consume)
 
 with DAG(dag_id="dp_run_boom_${tag}", start_date=datetime(2024, 1, 1), schedule=None, catchup=False):
     PythonOperator(task_id="boom", python_callable=boom)
+    PythonOperator(task_id="wait_forever", python_callable=wait_forever)
 `;
 }
 
@@ -46,6 +60,8 @@ export interface TaskRunFigures {
   taskMs: number;
   failingMs: number;
   dagMs: number;
+  /** from the start of a task to its stop taking effect (Ctrl+C once it printed) */
+  stopMs: number;
 }
 
 export async function exerciseTaskRuns(backend: StackBackend, client: AirflowClient, dagsDir: string, tag: string): Promise<TaskRunFigures> {
@@ -84,8 +100,23 @@ export async function exerciseTaskRuns(backend: StackBackend, client: AirflowCli
     assert.match(dag.out.output, /consumed 3 records/);
     const pushed = dag.out.xcoms.map((x) => `${x.task}:${x.key}=${JSON.stringify(x.value)}`).sort();
     assert.deepEqual(pushed, ['consume:doubled=6', 'consume:return_value=6', 'produce:return_value={"n":3,"who":"datapipeline"}']);
-    return { taskMs: one.ms, failingMs: failing.ms, dagMs: dag.ms };
+
+    // stopped mid-task (Ctrl+C in its terminal): the run ends and the task's process is gone (its heartbeat stops)
+    const beat = file.replace(/\.py$/, '.beat');
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const stopped = runTask(backend, { kind: 'task', dagId: `dp_run_boom_${tag}`, taskId: 'wait_forever' }, { signal: ac.signal, onLine: (l) => l.includes('waiting until stopped') && ac.abort() });
+    const end = await stopped;
+    const stopMs = Date.now() - t0;
+    assert.ok(ac.signal.aborted, `the task printed its line before it ended: ${end.output.slice(-2000)}`);
+    assert.notEqual(end.exitCode, 0);
+    const last = fs.readFileSync(beat, 'utf8');
+    // nothing left beating: the heartbeat file is the same a second later
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(fs.readFileSync(beat, 'utf8'), last, 'the task\u2019s process still runs after the stop');
+    return { taskMs: one.ms, failingMs: failing.ms, dagMs: dag.ms, stopMs };
   } finally {
     fs.rmSync(file, { force: true });
+    fs.rmSync(file.replace(/\.py$/, '.beat'), { force: true });
   }
 }

@@ -94,24 +94,24 @@ export function airflowConfigEnv(ports: NativePorts, l: NativeLayout, s: Airflow
 }
 
 /**
- * Save → seen: a saved DAG file is parsed at once, a new one found within 2 s (the Docker stack's
+ * Save → seen: a saved DAG file is parsed at once, a new one found within 1 s (the Docker stack's
  * compose file sets the same). Airflow re-parses a file whose modification time is newer than its
  * last parse on its next loop (about 1 s; `modified_time` is its default sort mode, set here so a
  * user's airflow.cfg cannot turn it off); unchanged files wait `min_file_process_interval`. New files
- * are found when the DAGs folder is listed: every 2 s instead of 30 (Airflow 3: every bundle
+ * are found when the DAGs folder is listed: every second instead of every 30 s (Airflow 3: every bundle
  * refresh, checked every second). Airflow also holds back a changed DAG's serialized form for 30 s
  * after the last write, and its webserver (Airflow 2: every 10 s) or API server (Airflow 3: for 30 s)
  * serves the copy it has: 0 here, so the REST API lists a changed task as soon as the file is parsed.
  */
 export const PARSE_AT_ONCE_AIRFLOW2: Record<string, string> = {
-  AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: '2',
+  AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: '1',
   AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL: '30',
   AIRFLOW__SCHEDULER__FILE_PARSING_SORT_MODE: 'modified_time',
   AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL: '0',
   AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL: '0',
 };
 export const PARSE_AT_ONCE_AIRFLOW3: Record<string, string> = {
-  AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '2',
+  AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '1',
   AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL: '1',
   AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL: '30',
   AIRFLOW__DAG_PROCESSOR__FILE_PARSING_SORT_MODE: 'modified_time',
