@@ -22,7 +22,7 @@ import { pipIntoFreshVenv } from './project';
 import { entry, median, runStandalone, type BenchEntry } from './lib';
 
 const PROJECT = 'dpbench-project';
-const PORTS = { KAFKA_PORT: '26092', KAFKA_PORT_2: '26094', KAFKA_PORT_3: '26096', SPARK_MASTER_PORT: '26077', SPARK_MASTER_UI_PORT: '26080', AIRFLOW_PORT: '26085', KAFKA_UI_PORT: '26090', LINEAGE_PORT: '26055' };
+const PORTS = { KAFKA_PORT: '26092', KAFKA_PORT_2: '26094', KAFKA_PORT_3: '26096', SPARK_MASTER_PORT: '26077', SPARK_MASTER_UI_PORT: '26080', AIRFLOW_PORT: '26085', KAFKA_UI_PORT: '26090', LINEAGE_PORT: '26055', AIRFLOW_DEBUG_PORT: '26079' };
 const FIXTURE = path.join(__dirname, '..', 'test', 'fixtures', 'projects', 'root-layout');
 
 function note(msg: string): void {

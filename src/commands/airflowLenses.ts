@@ -61,7 +61,13 @@ export class DagCodeLenses extends Disposable implements vscode.CodeLensProvider
     });
     // the stack's Airflow runs one task now (tasks test): on the Local stack only
     const tasks = this.localStack()
-      ? findTaskDefinitions(text).map((t) => new vscode.CodeLens(new vscode.Range(t.line, 0, t.line, 0), { title: '$(debug-start) Run Task', tooltip: `Run ${t.taskId} of ${t.dagId} now on the stack's Airflow (airflow tasks test)`, command: 'datapipeline.dags.runTask', arguments: [t.dagId, t.taskId] }))
+      ? findTaskDefinitions(text).flatMap((t) => {
+          const range = new vscode.Range(t.line, 0, t.line, 0);
+          return [
+            new vscode.CodeLens(range, { title: '$(debug-start) Run Task', tooltip: `Run ${t.taskId} of ${t.dagId} now on the stack's Airflow (airflow tasks test)`, command: 'datapipeline.dags.runTask', arguments: [t.dagId, t.taskId] }),
+            new vscode.CodeLens(range, { title: '$(debug-alt) Debug Task', tooltip: `Run ${t.taskId} of ${t.dagId} under the debugger: breakpoints in this file and the modules it imports stop`, command: 'datapipeline.dags.debugTask', arguments: [t.dagId, t.taskId] }),
+          ];
+        })
       : [];
     return [...dags, ...tasks];
   }

@@ -6,7 +6,8 @@
  */
 import * as vscode from 'vscode';
 import type { FeatureContext } from '../featureContext';
-import { runTask, type TaskRunOutcome, type TaskRunRequest, parseXcomLine } from '../services/airflow/taskRun';
+import { DEBUG_MARK, runTask, type TaskRunOutcome, type TaskRunRequest, parseXcomLine } from '../services/airflow/taskRun';
+import type { PathMap } from '../services/stack/types';
 import type { DagNode } from '../views/dagsView';
 
 const RESET = '\x1b[0m';
@@ -48,8 +49,36 @@ class RunTerminal implements vscode.Pseudoterminal {
   }
 }
 
-function label(r: TaskRunRequest): string {
-  return r.kind === 'dag' ? `Test DAG ${r.dagId}` : `Run ${r.taskId} (${r.dagId})`;
+function label(r: TaskRunRequest, debug = false): string {
+  return r.kind === 'dag' ? `Test DAG ${r.dagId}` : `${debug ? 'Debug' : 'Run'} ${r.taskId} (${r.dagId})`;
+}
+
+/** The debugger type the extension contributes: VS Code attaches to debugpy's own adapter (in the task's process) on 127.0.0.1. */
+export const DEBUG_TYPE = 'datapipeline-airflow';
+
+/** The attach configuration of a task waiting under debugpy on `port`: breakpoints in the workspace's files map to the process's. */
+export function debugConfiguration(name: string, port: number, pathMap: PathMap): vscode.DebugConfiguration {
+  return {
+    type: DEBUG_TYPE,
+    request: 'attach',
+    name,
+    connect: { host: '127.0.0.1', port },
+    pathMappings: pathMap.map((m) => ({ localRoot: m.local, remoteRoot: m.remote })),
+    justMyCode: true,
+  };
+}
+
+/** Serves the extension's debugger type: debugpy's adapter, already listening in the task's process (loopback only). */
+export function registerDebugAdapter(): vscode.Disposable {
+  return vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
+    createDebugAdapterDescriptor(session) {
+      const c = session.configuration.connect as { host?: unknown; port?: unknown } | undefined;
+      const host = typeof c?.host === 'string' ? c.host : '127.0.0.1';
+      if (typeof c?.port !== 'number' || !Number.isInteger(c.port)) throw new Error('A DataPipeline task debug session needs connect.port: start it with DataPipeline: Debug Task.');
+      if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`A DataPipeline task debug session attaches on this machine only, not ${host}.`);
+      return new vscode.DebugAdapterServer(c.port, '127.0.0.1');
+    },
+  });
 }
 
 function shortValue(v: unknown): string {
@@ -65,40 +94,99 @@ export interface TaskRunDeps {
 
 export function registerTaskRunCommands(ctx: FeatureContext, deps: TaskRunDeps): vscode.Disposable[] {
   const log = ctx.logger('airflow');
+  /** debug port → what stops its task when VS Code ends the session (the disconnect request it sends) */
+  const stopOnDisconnect = new Map<number, () => void>();
+  const tracker = vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
+    createDebugAdapterTracker(session) {
+      const port = (session.configuration.connect as { port?: number } | undefined)?.port;
+      // a task that ends by itself: debugpy says so (exited, terminated) before VS Code disconnects
+      let ended = false;
+      return {
+        onDidSendMessage: (m: { type?: string; event?: string }) => {
+          if (m.type === 'event' && (m.event === 'exited' || m.event === 'terminated')) ended = true;
+        },
+        onWillReceiveMessage: (m: { type?: string; command?: string }) => {
+          if (!ended && m.type === 'request' && m.command === 'disconnect' && port !== undefined) stopOnDisconnect.get(port)?.();
+        },
+      };
+    },
+  });
 
-  const run = async (r: TaskRunRequest): Promise<TaskRunOutcome | undefined> => {
+  const run = async (r: TaskRunRequest, debug = false): Promise<TaskRunOutcome | undefined> => {
     if (!ctx.connections.active.local) {
-      throw new Error(`${label(r)} runs on the Local stack's Airflow, and the active connection is "${ctx.connections.active.name}". Switch to the Local stack (DataPipeline: Select Connection) and retry.`);
+      throw new Error(`${label(r, debug)} runs on the Local stack's Airflow, and the active connection is "${ctx.connections.active.name}". Switch to the Local stack (DataPipeline: Select Connection) and retry.`);
     }
     const backend = await ctx.stack.backend();
     const pty = new RunTerminal();
-    const terminal = vscode.window.createTerminal({ name: label(r), pty, iconPath: new vscode.ThemeIcon(r.kind === 'dag' ? 'run-all' : 'play') });
+    const terminal = vscode.window.createTerminal({ name: label(r, debug), pty, iconPath: new vscode.ThemeIcon(debug ? 'debug-alt' : r.kind === 'dag' ? 'run-all' : 'play') });
     terminal.show(true);
     await pty.opened;
-    pty.line(`${DIM}$ airflow ${r.kind === 'dag' ? `dags test ${r.dagId}` : `tasks test ${r.dagId} ${r.taskId}`}   (the stack's Airflow, ${backend.kind}; Ctrl+C stops it)${RESET}`);
+    pty.line(`${DIM}$ airflow ${r.kind === 'dag' ? `dags test ${r.dagId}` : `tasks test ${r.dagId} ${r.taskId}`}   (the stack's Airflow, ${backend.kind}${debug ? ', under debugpy' : ''}; Ctrl+C stops it)${RESET}`);
     const t0 = Date.now();
+    let session: vscode.DebugSession | undefined;
+    const subs: vscode.Disposable[] = [];
     try {
       const outcome = await runTask(backend, r, {
         signal: pty.abort.signal,
         onLine: (line) => {
+          if (line.includes(DEBUG_MARK)) return pty.line(`${DIM}debugpy listens: attaching VS Code's debugger…${RESET}`);
           const x = parseXcomLine(line);
           pty.line(x ? `${CYAN}XCom ${x.task ?? '?'}.${x.key} = ${shortValue(x.value)}${RESET}` : line);
         },
+        onDebugReady: debug
+          ? (port, pathMap) => {
+              const name = label(r, true);
+              // the session ends: the task stops too (a grace for a task that is finishing by itself)
+              // Stop or Disconnect in the debug toolbar: the task stops now (Disconnect alone would let it run on)
+              stopOnDisconnect.set(port, () => {
+                pty.line(`${DIM}the debug session ended: stopping the task${RESET}`);
+                pty.abort.abort();
+              });
+              subs.push(
+                { dispose: () => stopOnDisconnect.delete(port) },
+                vscode.debug.onDidStartDebugSession((s) => {
+                  if (s.configuration.connect?.port === port && s.type === DEBUG_TYPE) session = s;
+                }),
+                vscode.debug.onDidTerminateDebugSession((s) => {
+                  if (s !== session) return;
+                  const t = setTimeout(() => pty.abort.abort(), 3000);
+                  subs.push({ dispose: () => clearTimeout(t) });
+                }),
+              );
+              const folder = vscode.workspace.workspaceFolders?.[0];
+              void vscode.debug.startDebugging(folder, debugConfiguration(name, port, pathMap)).then(
+                (ok) => {
+                  if (!ok) {
+                    pty.line(`${RED}VS Code's debugger did not start: the task is stopped.${RESET}`);
+                    pty.abort.abort();
+                  }
+                },
+                (err: unknown) => {
+                  pty.line(`${RED}VS Code's debugger did not start (${err instanceof Error ? err.message : String(err)}): the task is stopped.${RESET}`);
+                  pty.abort.abort();
+                },
+              );
+            }
+          : undefined,
       });
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       const xcoms = outcome.xcoms.length ? ` · ${outcome.xcoms.length} XCom${outcome.xcoms.length === 1 ? '' : 's'}` : '';
+      const what = label(r, debug);
       if (pty.abort.signal.aborted) pty.finish(`${RED}■ stopped after ${secs} s${RESET}`);
-      else if (outcome.exitCode === 0) pty.finish(`${GREEN}✔ ${label(r)} succeeded in ${secs} s${xcoms}${RESET}`);
+      else if (outcome.exitCode === 0) pty.finish(`${GREEN}✔ ${what} succeeded in ${secs} s${xcoms}${RESET}`);
       else {
-        pty.finish(`${RED}✖ ${label(r)} failed (exit ${outcome.exitCode}) after ${secs} s: the traceback above links to the file and line${RESET}`);
-        void vscode.window.showErrorMessage(`${label(r)} failed (exit ${outcome.exitCode}). The terminal shows its traceback.`, 'Show Terminal').then((c) => c && terminal.show());
+        pty.finish(`${RED}✖ ${what} failed (exit ${outcome.exitCode}) after ${secs} s: the traceback above links to the file and line${RESET}`);
+        void vscode.window.showErrorMessage(`${what} failed (exit ${outcome.exitCode}). The terminal shows its traceback.`, 'Show Terminal').then((c) => c && terminal.show());
       }
-      log.info(`${label(r)}: exit ${outcome.exitCode} in ${secs} s, ${outcome.xcoms.length} XCom(s)`);
+      log.info(`${what}: exit ${outcome.exitCode} in ${secs} s, ${outcome.xcoms.length} XCom(s)`);
       if (r.kind === 'dag') deps.refresh();
       return outcome;
     } catch (err) {
       pty.finish(`${RED}✖ ${err instanceof Error ? err.message : String(err)}${RESET}`);
       throw err;
+    } finally {
+      for (const d of subs) d.dispose();
+      if (session) void vscode.debug.stopDebugging(session).then(undefined, () => undefined);
     }
   };
 
@@ -108,15 +196,25 @@ export function registerTaskRunCommands(ctx: FeatureContext, deps: TaskRunDeps):
     return (await vscode.window.showQuickPick(tasks, { title: `Run which task of ${dagId}?` })) ?? undefined;
   };
 
+  /** a task instance row: that task; a CodeLens: (dagId, taskId); a DAG row or the palette: pick one */
+  const taskOf = async (node: unknown, taskIdArg: unknown): Promise<TaskRunRequest | undefined> => {
+    const n = node as DagNode | undefined;
+    const dagId = n?.kind === 'task' ? n.ti.dagId : await deps.pickDag(node);
+    if (!dagId) return undefined;
+    const taskId = n?.kind === 'task' ? n.ti.taskId : typeof taskIdArg === 'string' ? taskIdArg : await pickTask(dagId);
+    return taskId ? { kind: 'task', dagId, taskId } : undefined;
+  };
+
   return [
+    registerDebugAdapter(),
+    tracker,
     ctx.registerCommand('datapipeline.dags.runTask', async (node?: unknown, taskIdArg?: unknown) => {
-      const n = node as DagNode | undefined;
-      // a task instance row: that task; a CodeLens: (dagId, taskId); a DAG row or the palette: pick one
-      const dagId = n?.kind === 'task' ? n.ti.dagId : await deps.pickDag(node);
-      if (!dagId) return undefined;
-      const taskId = n?.kind === 'task' ? n.ti.taskId : typeof taskIdArg === 'string' ? taskIdArg : await pickTask(dagId);
-      if (!taskId) return undefined;
-      return run({ kind: 'task', dagId, taskId });
+      const r = await taskOf(node, taskIdArg);
+      return r && run(r);
+    }),
+    ctx.registerCommand('datapipeline.dags.debugTask', async (node?: unknown, taskIdArg?: unknown) => {
+      const r = await taskOf(node, taskIdArg);
+      return r && run(r, true);
     }),
     ctx.registerCommand('datapipeline.dags.testDag', async (node?: unknown) => {
       const dagId = await deps.pickDag(node);

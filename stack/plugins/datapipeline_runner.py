@@ -5,20 +5,26 @@ stack's venv with its database, connections and variables; Docker: inside the sc
 
     python -m datapipeline_runner tasks test <dag_id> <task_id> [logical date or run id]
     python -m datapipeline_runner dags test <dag_id>
+    python -m datapipeline_runner --debug-listen <host>:<port> tasks test <dag_id> <task_id>
 
 It is Airflow's own CLI, unchanged, with one addition: every XCom a task pushes is printed as one line
 ``DATAPIPELINE_XCOM {"task": ..., "key": ..., "value": ...}`` (the extension shows them; a value that is
-not JSON is shown as its repr). Nothing here runs on import: the stack's plugins folder holds this file.
+not JSON is shown as its repr). With ``--debug-listen`` it first waits for a debugger: debugpy listens
+there (its own debug adapter), prints ``DATAPIPELINE_DEBUG_READY <port>`` and the task starts once VS Code
+has attached and set its breakpoints. Nothing here runs on import: the stack's plugins folder holds
+this file.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import threading
 
 XCOM_MARK = "DATAPIPELINE_XCOM "
+DEBUG_MARK = "DATAPIPELINE_DEBUG_READY "
 _inside = threading.local()
 
 
@@ -68,7 +74,33 @@ def _watch_task_state() -> list:
     return ran
 
 
+def _wait_for_debugger(address: str) -> None:
+    import debugpy
+
+    host, _, port = address.rpartition(":")
+    # debugpy starts its adapter as a daemon that outlives this process; given this process's stdout
+    # and stderr it would hold them open, and whoever reads them (the extension) would wait on it
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        debugpy.listen((host or "127.0.0.1", int(port)))
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+    print(f"{DEBUG_MARK}{port}", flush=True)
+    debugpy.wait_for_client()
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--debug-listen"]:
+        _wait_for_debugger(argv[1])
+        argv = argv[2:]
     # Airflow 2: models.xcom.BaseXCom; Airflow 3: the task SDK's (tasks push through it)
     for module, name in (("airflow.sdk.bases.xcom", "BaseXCom"), ("airflow.models.xcom", "BaseXCom")):
         try:

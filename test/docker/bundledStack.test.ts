@@ -13,6 +13,7 @@
  */
 import { exerciseSaveSeen } from '../integration/lib/saveSeen';
 import { exerciseTaskRuns } from '../integration/lib/taskRuns';
+import { exerciseDebugTask } from '../integration/lib/debugTask';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -49,7 +50,7 @@ const TEAM_PROJECT = 'dp-team-it';
 const OWNER = 4321;
 /** the local Airflow password the user set (DataPipeline: Set Local Airflow Password): both Airflows' admin gets it */
 const AIRFLOW_PASSWORD = 'Lo cal "pässwörd" 1';
-const PORTS = { KAFKA_PORT: '22092', KAFKA_PORT_2: '22094', KAFKA_PORT_3: '22096', SPARK_MASTER_PORT: '22077', SPARK_MASTER_UI_PORT: '22080', AIRFLOW_PORT: '22085', KAFKA_UI_PORT: '22090', LINEAGE_PORT: '22055' };
+const PORTS = { KAFKA_PORT: '22092', KAFKA_PORT_2: '22094', KAFKA_PORT_3: '22096', SPARK_MASTER_PORT: '22077', SPARK_MASTER_UI_PORT: '22080', AIRFLOW_PORT: '22085', KAFKA_UI_PORT: '22090', LINEAGE_PORT: '22055', AIRFLOW_DEBUG_PORT: '22079' };
 
 function chownTree(dir: string, uid: number): void {
   fs.chownSync(dir, uid, uid);
@@ -324,11 +325,13 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     assert.equal((await backend.status()).some((s) => s.id === 'kafka-2'), false, 'brokers 2 and 3 are gone from the Stack view');
   });
 
-  it('the inner loop on Docker (Airflow 2.8.1): a saved DAG file reaches the REST API within 3 s; one task runs in the scheduler\u2019s container (output, XCom, a traceback at the workspace\u2019s file) and so does Test DAG', async function () {
+  it('the inner loop on Docker (Airflow 2.8.1): a saved DAG file reaches the REST API within 3 s; one task runs in the scheduler\u2019s container (output, XCom, a traceback at the workspace\u2019s file) and so does Test DAG; Debug Task stops at a breakpoint in the workspace\u2019s file', async function () {
     const client = new AirflowClient({ baseUrl: `http://127.0.0.1:${PORTS.AIRFLOW_PORT}`, username: 'admin', password: AIRFLOW_PASSWORD });
     const dags = path.join(stackDir, 'dags');
     process.stderr.write(`[inner loop, docker, Airflow 2.8.1] save → seen ${JSON.stringify(await exerciseSaveSeen(client, dags, 'docker_af2'))}\n`);
     process.stderr.write(`[inner loop, docker, Airflow 2.8.1] run one task ${JSON.stringify(await exerciseTaskRuns(backend, client, dags, 'docker_af2'))}\n`);
+    // Debug Task: debugpy in the container on its published port, the workspace's paths mapped to the container's
+    process.stderr.write(`[inner loop, docker, Airflow 2.8.1] debug task ${JSON.stringify(await exerciseDebugTask(backend, client, dags, 'docker_af2'))}\n`);
   });
 
   it('Airflow 3 (setting airflowVersion 3): its image built from the pinned constraints; api-server, scheduler, dag-processor, triggerer healthy in place of 2.8.1\u2019s; the streaming DAG unchanged gives Alice, Charlie and Eve; back on 2.8.1 its runs are all there', async function () {
@@ -382,6 +385,7 @@ describe('the bundled compose stack, built from a local Debian base and run on a
     // the inner loop on Airflow 3 in Docker: save → seen, one task and Test DAG in the scheduler's container
     process.stderr.write(`[inner loop, docker, Airflow 3] save → seen ${JSON.stringify(await exerciseSaveSeen(client, path.join(stackDir, 'dags'), 'docker_af3'))}\n`);
     process.stderr.write(`[inner loop, docker, Airflow 3] run one task ${JSON.stringify(await exerciseTaskRuns(v3, client, path.join(stackDir, 'dags'), 'docker_af3'))}\n`);
+    process.stderr.write(`[inner loop, docker, Airflow 3] debug task ${JSON.stringify(await exerciseDebugTask(v3, client, path.join(stackDir, 'dags'), 'docker_af3'))}\n`);
 
     // back to 2.8.1 (the default): Airflow 3's containers go, 2.8.1's runs are all there
     await backend.start();

@@ -77,11 +77,11 @@ describe('bundled compose stack (stack/docker-compose.yaml)', () => {
         assert.ok(dotEnv[variable], `${variable} (${name}) is not set in stack/.env`);
       }
     }
-    assert.equal(count, 10);
+    assert.equal(count, 12);
     assert.equal(services.postgres.ports, undefined);
     const published = model.services.flatMap((s) => s.ports.filter((p) => p.containerPort !== undefined).map((p) => `${p.host}:${p.port}`)).sort();
-    // 8085 and 5055 twice: Airflow 2's webserver and Airflow 3's API server, and each one's OpenLineage receiver, never in the same profile
-    assert.deepEqual(published, ['127.0.0.1:5055', '127.0.0.1:5055', '127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
+    // 8085, 5055 and 5679 twice: Airflow 2's webserver and Airflow 3's API server, each one's OpenLineage receiver and scheduler (its debugger), never in the same profile
+    assert.deepEqual(published, ['127.0.0.1:5055', '127.0.0.1:5055', '127.0.0.1:5679', '127.0.0.1:5679', '127.0.0.1:7077', '127.0.0.1:8080', '127.0.0.1:8085', '127.0.0.1:8085', '127.0.0.1:8090', '127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
     for (const name of ['airflow-webserver', 'airflow-api-server']) assert.deepEqual(raw.services[name].ports, ['127.0.0.1:${AIRFLOW_PORT:-8085}:8080'], name);
   });
 

@@ -22,6 +22,20 @@ import { until } from '../lib/until';
 
 const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'projects', 'root-layout');
 
+/** The DAG file the inner-loop tests type into the editor. */
+const QUICK_CHECK = [
+  'from datetime import datetime',
+  'from airflow import DAG',
+  'from airflow.operators.python import PythonOperator',
+  'def hello():',
+  '    greeting = "hi"',
+  '    print("hello from the inner loop")',
+  '    return {"greeting": greeting}',
+  'dag = DAG(dag_id="quick_check", start_date=datetime(2024, 1, 1), schedule=None, catchup=False)',
+  'PythonOperator(task_id="say_hello", python_callable=hello, dag=dag)',
+  '',
+];
+
 describe('your own project (the original stack\u2019s layout) in a real VS Code, native backend', function () {
   this.timeout(20 * 60_000);
   let vsc: VsCodeSession | undefined;
@@ -187,15 +201,8 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     await editor.click();
     await s.page.keyboard.press('Control+A');
     await s.page.keyboard.press('Delete');
-    await s.page.keyboard.insertText([
-      'from datetime import datetime',
-      'from airflow import DAG',
-      'from airflow.operators.python import PythonOperator',
-      'def hello(): print("hello from the inner loop"); return {"greeting": "hi"}',
-      'dag = DAG(dag_id="quick_check", start_date=datetime(2024, 1, 1), schedule=None, catchup=False)',
-      'PythonOperator(task_id="say_hello", python_callable=hello, dag=dag)',
-      '',
-    ].join('\n'));
+    // typed as is (no auto-indent in this session): the function's body indented by hand
+    await s.page.keyboard.insertText(QUICK_CHECK.join('\n'));
     await s.expandView('DAGs');
     const saved = Date.now();
     await s.page.keyboard.press('Control+S');
@@ -218,6 +225,38 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     assert.match(text, /hello from the inner loop/);
     assert.match(text, /XCom say_hello\.return_value = \{"greeting":"hi"\}/);
     await s.screenshot('inner-loop-run-task-terminal');
+  });
+
+  it('Debug Task: F9 on a line of the task\u2019s callable, the CodeLens, the debugger stops there with its locals; Continue and the task succeeds', async () => {
+    const s = vsc!;
+    const file = path.join(project, 'dags', 'quick_check.py');
+    const line = QUICK_CHECK.findIndex((l) => l.includes('print("hello from the inner loop")')) + 1;
+    // the cursor on that line (Go to Line), then Toggle Breakpoint: the keyboard alone
+    await s.page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await s.page.keyboard.press('Control+G');
+    await s.page.keyboard.insertText(String(line));
+    await s.page.keyboard.press('Enter');
+    await s.page.keyboard.press('F9');
+    await s.page.locator('.editor-group-container.active .codicon-debug-breakpoint').first().waitFor({ timeout: 10_000 });
+    await s.page.locator('.editor-group-container.active .codelens-decoration a', { hasText: 'Debug Task' }).first().click();
+    // stopped on the line: the debug toolbar, the line marked, the local variable in Variables
+    await s.page.locator('.debug-toolbar').waitFor({ timeout: 3 * 60_000 });
+    await s.page.locator('.editor-group-container.active .debug-top-stack-frame-line').first().waitFor({ timeout: 3 * 60_000 });
+    const variables = s.page.locator('.debug-view-content .monaco-list-row', { hasText: /greeting/ });
+    await variables.first().waitFor({ timeout: 60_000 });
+    assert.match(await variables.first().innerText(), /greeting[\s\S]*'hi'/);
+    const stack = s.page.locator('.debug-call-stack .monaco-list-row', { hasText: 'hello' });
+    await stack.first().waitFor({ timeout: 30_000 });
+    assert.match(await stack.first().innerText(), /quick_check\.py/);
+    await s.screenshot('inner-loop-debug-task-stopped');
+    // Continue: the task runs to its end
+    await s.page.keyboard.press('F5');
+    const text = await until('the debugged task to finish in its terminal', async () => {
+      const t = await readTerminal(s);
+      return /Debug say_hello \(quick_check\) (succeeded|failed)/.test(t) ? t : undefined;
+    }, { timeoutMs: 3 * 60_000, intervalMs: 2000, ignoreErrors: true });
+    assert.match(text, /✔ Debug say_hello \(quick_check\) succeeded in [\d.]+ s · 1 XCom/);
+    await s.page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
     fs.rmSync(file, { force: true });
   });
 

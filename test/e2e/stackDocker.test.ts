@@ -18,7 +18,7 @@ import { outputViewerPeople } from './lib/outputViewer';
 import { until } from '../lib/until';
 
 const PROJECT = 'datapipeline';
-const PORTS = { KAFKA_PORT: '23092', SPARK_MASTER_PORT: '23077', SPARK_MASTER_UI_PORT: '23080', AIRFLOW_PORT: '23085', KAFKA_UI_PORT: '23090', LINEAGE_PORT: '23055' };
+const PORTS = { KAFKA_PORT: '23092', SPARK_MASTER_PORT: '23077', SPARK_MASTER_UI_PORT: '23080', AIRFLOW_PORT: '23085', KAFKA_UI_PORT: '23090', LINEAGE_PORT: '23055', AIRFLOW_DEBUG_PORT: '23079' };
 
 describe('Start Stack on the Docker backend (the bundled stack) in a real VS Code', function () {
   this.timeout(45 * 60_000);

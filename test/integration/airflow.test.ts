@@ -22,6 +22,7 @@ import { getConnection } from '../../src/services/airflow/airflowObjects';
 import { until } from '../lib/until';
 import { exerciseSaveSeen } from './lib/saveSeen';
 import { exerciseTaskRuns } from './lib/taskRuns';
+import { exerciseDebugTask } from './lib/debugTask';
 import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
 
 const RUN_TIMEOUT_MS = 12 * 60_000;
@@ -95,6 +96,11 @@ describe('Airflow 2.8.1 (native stack)', function () {
   it('runs one task now (its output streamed, its XCom), a failing task (the traceback at the file and line) and Test DAG (XComs between tasks)', async () => {
     const figures = await exerciseTaskRuns(stack.backend, client, path.join(stackDir, 'dags'), `af2_${process.pid}`);
     console.log(`      run one task (native, Airflow 2.8.1): ${JSON.stringify(figures)}`);
+  });
+
+  it('Debug Task: a breakpoint in the DAG file stops (locals, call stack, a step), Continue lets the task succeed; ending the session stops the task', async () => {
+    const figures = await exerciseDebugTask(stack.backend, client, path.join(stackDir, 'dags'), `af2_${process.pid}`);
+    console.log(`      debug task (native, Airflow 2.8.1): ${JSON.stringify(figures)}`);
   });
 
   it('a program that is not Airflow on the port is named, not shown as an error page', async () => {

@@ -19,6 +19,7 @@ import { parseDotEnv } from '../../src/services/docker/composeFile';
 import { sharedPorts, stackDir } from './harness';
 import { exerciseSaveSeen } from './lib/saveSeen';
 import { exerciseTaskRuns } from './lib/taskRuns';
+import { exerciseDebugTask } from './lib/debugTask';
 import { type Airflow3Stack, startAirflow3Stack } from './lib/airflow3Stack';
 import { until } from '../lib/until';
 import { ADULTS, runOutputPeople } from '../lib/streamingOutput';
@@ -75,6 +76,11 @@ describe('Airflow 3 as the stack\u2019s Airflow (native): api-server, scheduler,
   it('runs one task now (its output streamed, its XCom), a failing task (the traceback at the file and line) and Test DAG (XComs between tasks)', async () => {
     const figures = await exerciseTaskRuns(backend, client, path.join(stackDir, 'dags'), `af3_${process.pid}`);
     console.log(`      run one task (native, Airflow 3): ${JSON.stringify(figures)}`);
+  });
+
+  it('Debug Task: a breakpoint in the DAG file stops (locals, call stack, a step), Continue lets the task succeed; ending the session stops the task', async () => {
+    const figures = await exerciseDebugTask(backend, client, path.join(stackDir, 'dags'), `af3_${process.pid}`);
+    console.log(`      debug task (native, Airflow 3): ${JSON.stringify(figures)}`);
   });
 
   it('a name of Airflow 2 is refused with the services this Airflow has', async () => {

@@ -57,10 +57,10 @@ describe('extension manifest', () => {
     );
     for (const id of itemOnly) {
       // these ask for their target when run from the palette (keyboard access)
-      if (alsoElsewhere.has(id) || ['datapipeline.topics.openMessageBrowser', 'datapipeline.topics.produce', 'datapipeline.spark.killApp', 'datapipeline.dags.openDagFile', 'datapipeline.outputViewer.open', 'datapipeline.lineage.show', 'datapipeline.dags.addAirflowObject', 'datapipeline.dags.runTask', 'datapipeline.dags.testDag'].includes(id)) continue;
+      if (alsoElsewhere.has(id) || ['datapipeline.topics.openMessageBrowser', 'datapipeline.topics.produce', 'datapipeline.spark.killApp', 'datapipeline.dags.openDagFile', 'datapipeline.outputViewer.open', 'datapipeline.lineage.show', 'datapipeline.dags.addAirflowObject', 'datapipeline.dags.runTask', 'datapipeline.dags.testDag', 'datapipeline.dags.debugTask'].includes(id)) continue;
       assert.equal(palette.get(id), 'false', `${id} is hidden from the palette`);
     }
-    for (const id of ['datapipeline.stack.start', 'datapipeline.dags.triggerStreaming', 'datapipeline.spark.submit', 'datapipeline.spark.killApp', 'datapipeline.dags.openDagFile', 'datapipeline.dags.runTask', 'datapipeline.dags.testDag']) {
+    for (const id of ['datapipeline.stack.start', 'datapipeline.dags.triggerStreaming', 'datapipeline.spark.submit', 'datapipeline.spark.killApp', 'datapipeline.dags.openDagFile', 'datapipeline.dags.runTask', 'datapipeline.dags.testDag', 'datapipeline.dags.debugTask']) {
       assert.ok(!palette.has(id), `${id} stays in the palette`);
     }
   });

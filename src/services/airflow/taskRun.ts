@@ -11,6 +11,8 @@ import { StackError } from '../stack/types';
 /** The runner's module name (on the stack's PYTHONPATH: its plugins folder). */
 export const RUNNER_MODULE = 'datapipeline_runner';
 export const XCOM_MARK = 'DATAPIPELINE_XCOM ';
+/** printed by the runner once debugpy listens (the task waits for the debugger to attach) */
+export const DEBUG_MARK = 'DATAPIPELINE_DEBUG_READY ';
 
 export type TaskRunRequest = { kind: 'task'; dagId: string; taskId: string; logicalDate?: string } | { kind: 'dag'; dagId: string };
 
@@ -94,12 +96,25 @@ export class LineSplitter {
  * Runs the request on the stack's Airflow; `onLine` gets each output line (paths mapped), XCom lines
  * included. The outcome holds the exit code, the XComs pushed and the output.
  */
-export async function runTask(backend: StackBackend, r: TaskRunRequest, io: { onLine?(line: string): void; signal?: AbortSignal } = {}): Promise<TaskRunOutcome> {
+export interface TaskRunIO {
+  onLine?(line: string): void;
+  signal?: AbortSignal;
+  /** Debug Task: run under debugpy; called once it listens (the port on 127.0.0.1, how the process's paths map to this machine's) */
+  onDebugReady?(port: number, pathMap: PathMap): void;
+}
+
+export async function runTask(backend: StackBackend, r: TaskRunRequest, io: TaskRunIO = {}): Promise<TaskRunOutcome> {
   if (!backend.runAirflow) throw new StackError(`The ${backend.kind} stack cannot run an Airflow task here.`, { nextStep: 'Run the task from the Airflow UI, or use the DataPipeline stack.' });
   const xcoms: PushedXcom[] = [];
   const lines: string[] = [];
   let map: PathMap = [];
+  let debugPort: number | undefined;
+  let debugReady = false;
   const onLine = (raw: string) => {
+    if (!debugReady && debugPort && raw.includes(DEBUG_MARK)) {
+      debugReady = true;
+      io.onDebugReady?.(debugPort, map);
+    }
     const line = mapPaths(raw, map);
     const x = parseXcomLine(line);
     if (x) xcoms.push(x);
@@ -109,8 +124,16 @@ export async function runTask(backend: StackBackend, r: TaskRunRequest, io: { on
   // one splitter per stream: a print without its newline yet is not glued to a log line on the other
   const out = new LineSplitter(onLine);
   const err = new LineSplitter(onLine);
-  const sink: AirflowRunIO = { onStart: (i) => (map = i.pathMap), onStdout: (c) => out.push(c), onStderr: (c) => err.push(c), signal: io.signal };
-  const res = await backend.runAirflow(runnerArgv(r), sink);
+  const sink: AirflowRunIO = {
+    onStart: (i) => {
+      map = i.pathMap;
+      debugPort = i.debugPort;
+    },
+    onStdout: (c) => out.push(c),
+    onStderr: (c) => err.push(c),
+    signal: io.signal,
+  };
+  const res = await backend.runAirflow(runnerArgv(r), sink, { debug: !!io.onDebugReady });
   out.flush();
   err.flush();
   if (res.exitCode !== 0 && lines.some((l) => new RegExp(`No module named '?${RUNNER_MODULE}`).test(l))) {

@@ -41,6 +41,8 @@ export interface CatalogPort {
   http?: boolean;
   /** a port only the native processes listen on (the containers keep theirs on the compose network) */
   nativeOnly?: boolean;
+  /** a port only the Docker stack publishes (the native stack takes a free one when it needs it) */
+  dockerOnly?: boolean;
 }
 
 export interface CatalogService {
@@ -210,6 +212,7 @@ export function portDefaults(backend: 'docker' | 'native' = 'native', catalog: r
     if (e.backends && !e.backends.includes(backend)) continue;
     for (const p of e.ports) {
       if (backend === 'docker' && (p.nativeOnly || !p.composeVar)) continue;
+      if (backend === 'native' && p.dockerOnly) continue;
       if (out[p.key] !== undefined && out[p.key] !== p.default) throw new Error(`The stack catalog gives port "${p.key}" two defaults (${out[p.key]} and ${p.default}).`);
       out[p.key] = p.default;
     }
@@ -220,7 +223,7 @@ export function portDefaults(backend: 'docker' | 'native' = 'native', catalog: r
 /** The ports instance `s` listens on, with their URL when they serve a page. */
 export function servicePortList(s: StackService, port: PortOf, backend: 'docker' | 'native' = 'native'): Array<{ name: string; port: number; url?: string }> {
   return s.entry.ports
-    .filter((p) => backend === 'native' || (!p.nativeOnly && !!p.composeVar))
+    .filter((p) => (backend === 'native' ? !p.dockerOnly : !p.nativeOnly && !!p.composeVar))
     .map((p) => {
       const n = port(p.key, s.index);
       return p.http ? { name: p.name, port: n, url: `http://${HOST}:${n}` } : { name: p.name, port: n };
@@ -306,7 +309,7 @@ export function portsTable(catalog: readonly CatalogService[] = CATALOG): string
   for (const e of startOrder(catalog)) {
     for (const p of e.ports) {
       const scaled = e.scaledBy && p.step ? ` (instance N: + ${p.step} × (N − 1))` : '';
-      const native = e.backends && !e.backends.includes('native') ? 'Docker only' : `\`${p.key}\``;
+      const native = e.backends && !e.backends.includes('native') ? 'Docker only' : p.dockerOnly ? 'a free port each time' : `\`${p.key}\``;
       const docker = p.nativeOnly || !p.composeVar ? 'not published' : `\`${p.composeVar}\`${e.compose?.instanceServices ? `, \`${p.composeVar}_2\`, \`${p.composeVar}_3\`` : ''}`;
       rows.push(`| ${instanceLabel(e, 0).replace(/ \(.*\)$/, '')} — ${p.name} | ${p.default}${scaled} | ${native} | ${docker} |`);
     }

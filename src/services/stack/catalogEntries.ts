@@ -140,7 +140,8 @@ export const CATALOG: readonly CatalogService[] = [
     group: 'airflow',
     dependsOn: ['postgres'],
     wave: 'airflow',
-    ports: [],
+    // Debug Task: debugpy in the scheduler's container listens here (published on 127.0.0.1 only)
+    ports: [{ name: 'Debugger (Debug Task)', key: 'airflowDebug', default: 5679, composeVar: 'AIRFLOW_DEBUG_PORT', dockerOnly: true }],
     health: 'airflow-scheduler',
     startTimeoutMs: 480_000,
     compose: { service: { 2: 'airflow-scheduler', 3: 'airflow3-scheduler' }, profile: AIRFLOW_PROFILE },

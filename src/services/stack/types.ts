@@ -127,8 +127,8 @@ import type { StackOwner } from './owner';
 export type PathMap = Array<{ remote: string; local: string }>;
 
 export interface AirflowRunIO {
-  /** before any output: how the process's paths map to this machine's */
-  onStart?(info: { pathMap: PathMap }): void;
+  /** before any output: how the process's paths map to this machine's; with `debug`, the port on 127.0.0.1 its debugger listens on */
+  onStart?(info: { pathMap: PathMap; debugPort?: number }): void;
   onStdout(chunk: string): void;
   onStderr(chunk: string): void;
   signal?: AbortSignal;
@@ -171,8 +171,9 @@ export interface StackBackend {
    * Runs Airflow's CLI for one task or one DAG (`tasks test`, `dags test`) through the stack's runner
    * (stack/plugins/datapipeline_runner.py, which prints each XCom pushed) in the stack's Airflow
    * environment: its database, connections and variables. Output streams; abort stops the process.
+   * With `debug`, the task waits for a debugger first (debugpy on the port onStart gives).
    */
-  runAirflow?(argv: string[], io: AirflowRunIO): Promise<AirflowRunResult>;
+  runAirflow?(argv: string[], io: AirflowRunIO, opts?: { debug?: boolean }): Promise<AirflowRunResult>;
   /** Run spark-submit in client mode against this stack's master. */
   submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult>;
   /** Folders where the stack's streaming jobs keep their checkpoints (DATAPIPELINE_CHECKPOINT_DIR as seen from this machine). */

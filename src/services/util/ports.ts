@@ -64,3 +64,15 @@ export function describePortInUse(check: PortCheck): string {
     ? `Port ${check.port} is in use by pid ${check.owner.pid} (${check.owner.program}).`
     : `Port ${check.port} is in use by another program.`;
 }
+
+/** A port free on `host` now (the system's pick), for a listener started right after. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -486,8 +486,9 @@ export class DockerBackend implements StackBackend {
   }
 
   /** spark-submit (client mode) inside the Spark master's container (see dockerSubmitSpark): the stack's spark-master, or a file of the user's own's. */
-  async runAirflow(argv: string[], io: AirflowRunIO): Promise<AirflowRunResult> {
-    return dockerRunAirflow(argv, io, { model: this.model(), client: this.client(), containers: this.byService(await this.containers()) });
+  async runAirflow(argv: string[], io: AirflowRunIO, opts: { debug?: boolean } = {}): Promise<AirflowRunResult> {
+    const containers = this.byService(await this.containers());
+    return dockerRunAirflow(argv, io, { model: this.model(), client: this.client(), containers, airflow: this.airflow, debug: opts.debug });
   }
 
   async submitSpark(req: SparkSubmitRequest, io: SparkSubmitIO): Promise<SparkSubmitResult> {

@@ -35,6 +35,7 @@ import { describeResetTargets, resetTargets, type ResetTarget } from './resetTar
 import { recordedEndpoints, recordedPorts, recordedScale, type NativeBackendOptions } from './options';
 import { nativeSparkSubmitArgv, submitNative } from './sparkSubmit';
 import { spawnStreaming } from './airflowRun';
+import { freePort } from '../../util/ports';
 import { RUNNER_MODULE } from '../../airflow/taskRun';
 
 
@@ -370,12 +371,15 @@ export class NativeBackend implements StackBackend {
     });
   }
 
-  async runAirflow(argv: string[], io: AirflowRunIO): Promise<AirflowRunResult> {
+  async runAirflow(argv: string[], io: AirflowRunIO, opts: { debug?: boolean } = {}): Promise<AirflowRunResult> {
     const python = path.join(this.layout.airflowVenv, 'bin', 'python');
     if (!fs.existsSync(python)) throw this.notProvisioned('Airflow');
     const env = this.specs.airflowEnv(await this.prerequisites(), stackSecrets(this.layout.stateDir));
-    io.onStart?.({ pathMap: [] });
-    return { exitCode: await spawnStreaming(python, ['-m', RUNNER_MODULE, ...argv], { env, cwd: this.layout.airflowHome }, io) };
+    // Debug Task: debugpy on a free loopback port
+    const debugPort = opts.debug ? await freePort(HOST) : undefined;
+    io.onStart?.({ pathMap: [], debugPort });
+    const args = ['-m', RUNNER_MODULE, ...(debugPort ? ['--debug-listen', `${HOST}:${debugPort}`] : []), ...argv];
+    return { exitCode: await spawnStreaming(python, args, { env, cwd: this.layout.airflowHome }, io) };
   }
 
   /** Runs the `airflow` CLI of the native stack with its environment (home, DB, DAGs folder). */

@@ -321,6 +321,8 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
   const extraRequirements = opts.airflow === 3 && fs.existsSync(requirements3) ? ['-r', requirements3] : [];
   const read = (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
   const cache = l.cacheDir;
+  const debugRequirements = path.join(l.versionsDir, 'debug-requirements.txt');
+  const airflowHash = hashOf(read(constraints), read(requirements), ...(extraRequirements.length ? [read(requirements3)] : []), airflowVersion, v.spark, pre.pythonVersion);
   return [
     {
       name: `Fetching Apache Kafka ${v.kafka} jars and tools (Maven Central, ~45 MB, under a minute)`,
@@ -364,7 +366,7 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
       name: `Installing Airflow ${airflowVersion} (pip, pinned constraints; 2-3 minutes)`,
       weight: 50,
       stamp: path.join(path.dirname(l.airflowVenv), '.stamp-venv'),
-      hash: hashOf(read(constraints), read(requirements), ...(extraRequirements.length ? [read(requirements3)] : []), airflowVersion, v.spark, pre.pythonVersion),
+      hash: airflowHash,
       run: async (ctx) => {
         if (!fs.existsSync(constraints)) {
           throw new StackError(`There are no pinned constraints for Airflow ${airflowVersion} (${constraints}).`, {
@@ -379,6 +381,16 @@ export function provisionSteps(l: NativeLayout, pre: Prerequisites, opts: { post
           ctx,
           PIP_NEXT,
         );
+      },
+    },
+    {
+      // on its own step: a new debugpy pin installs in seconds, Airflow's venv stays
+      name: 'Installing debugpy into the Airflow venv (Debug Task; pip, a few seconds)',
+      weight: 2,
+      stamp: path.join(path.dirname(l.airflowVenv), '.stamp-debugpy'),
+      hash: hashOf(read(debugRequirements), airflowHash),
+      run: async (ctx) => {
+        await mustRun('Installing debugpy', path.join(l.airflowVenv, 'bin', 'python'), ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', debugRequirements], ctx, PIP_NEXT);
       },
     },
     ...(opts.postgres === false
