@@ -65,6 +65,9 @@ export function debugConfiguration(name: string, port: number, pathMap: PathMap)
     connect: { host: '127.0.0.1', port },
     pathMappings: pathMap.map((m) => ({ localRoot: m.local, remoteRoot: m.remote })),
     justMyCode: true,
+    // debugpy would hold a Python child process (a task's subprocess) until a session attached to it,
+    // which only the Python extension starts: children run undebugged instead
+    subProcess: false,
   };
 }
 

@@ -7,7 +7,7 @@ import { sleep, type VsCodeSession } from './codeServer';
  */
 export async function readTerminal(s: VsCodeSession, screenshotWhenShown?: { text: string; name: string }): Promise<string> {
   const page = s.page;
-  const term = page.locator('.terminal-wrapper.active .xterm, .integrated-terminal .xterm').first();
+  const term = page.locator('.terminal-wrapper.active .xterm:visible, .integrated-terminal .xterm:visible').first();
   await term.waitFor({ state: 'visible', timeout: 15_000 });
   const box = (await term.boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);

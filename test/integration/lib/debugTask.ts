@@ -64,7 +64,7 @@ async function attach(port: number, pathMap: PathMap, file: string, line: number
   const dc = new DebugClient('node', 'unused', 'datapipeline-airflow');
   await within(dc.start(port), 'connection to debugpy');
   await within(dc.initializeRequest({ adapterID: 'datapipeline-airflow', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' }), 'answer to initialize');
-  const attached = dc.attachRequest({ justMyCode: true, pathMappings: pathMap.map((m) => ({ localRoot: m.local, remoteRoot: m.remote })) } as never);
+  const attached = dc.attachRequest({ justMyCode: true, subProcess: false, pathMappings: pathMap.map((m) => ({ localRoot: m.local, remoteRoot: m.remote })) } as never);
   await within(dc.waitForEvent('initialized'), 'initialized event');
   const bp = await within(dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line }] }), 'answer to setBreakpoints');
   assert.equal(bp.body.breakpoints.length, 1);
