@@ -139,7 +139,6 @@ export function registerTaskRunCommands(ctx: FeatureContext, deps: TaskRunDeps):
         onDebugReady: debug
           ? (port, pathMap) => {
               const name = label(r, true);
-              // the session ends: the task stops too (a grace for a task that is finishing by itself)
               // Stop or Disconnect in the debug toolbar: the task stops now (Disconnect alone would let it run on)
               stopOnDisconnect.set(port, () => {
                 pty.line(`${DIM}the debug session ended: stopping the task${RESET}`);
@@ -150,6 +149,7 @@ export function registerTaskRunCommands(ctx: FeatureContext, deps: TaskRunDeps):
                 vscode.debug.onDidStartDebugSession((s) => {
                   if (s.configuration.connect?.port === port && s.type === DEBUG_TYPE) session = s;
                 }),
+                // any other end of the session: the task stops too, after a grace for one finishing by itself
                 vscode.debug.onDidTerminateDebugSession((s) => {
                   if (s !== session) return;
                   const t = setTimeout(() => pty.abort.abort(), 3000);

@@ -98,6 +98,12 @@ def _wait_for_debugger(address: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # its own process group, so a stop reaches what the task started too (Airflow 3 runs the task in a
+    # child process): the extension signals the group (native: it is one already, as a session leader)
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
     if argv[:1] == ["--debug-listen"]:
         _wait_for_debugger(argv[1])
         argv = argv[2:]

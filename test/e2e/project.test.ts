@@ -282,6 +282,8 @@ describe('your own project (the original stack\u2019s layout) in a real VS Code,
     assert.match(text, /✔ Debug say_hello \(quick_check\) succeeded in [\d.]+ s · 1 XCom/);
     await s.page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
     fs.rmSync(file, { force: true });
+    // back to DataPipeline's views (the debugger opened Run and Debug), as the tests after this one expect
+    await s.openContainer('DataPipeline');
   });
 
   it('a DAG needs a package the project lacks: saving requirements.txt installs it with progress, Airflow restarts on it and the DAG imports and runs', async () => {

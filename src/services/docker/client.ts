@@ -300,8 +300,12 @@ export async function execInContainer(
 }
 
 const PID_MARK = 'datapipeline-exec-pid ';
-/** Signals a process and all its descendants (children first), found through /proc: what a task started (a forked task runner, a spark-submit) stops with it. */
-const KILL_TREE = 't() { for c in $(cat /proc/$1/task/*/children 2>/dev/null); do t "$c"; done; kill -"$0" "$1" 2>/dev/null; }; t "$1"';
+/**
+ * Signals a process and all its descendants (children first, found through /proc), and its process
+ * group when it leads one: what it started stops with it, even a child the process no longer parents
+ * (the SIGKILL that follows a SIGTERM comes after the process itself may be gone).
+ */
+const KILL_TREE = 't() { for c in $(cat /proc/$1/task/*/children 2>/dev/null); do t "$c"; done; kill -"$0" "$1" 2>/dev/null; }; t "$1"; kill -"$0" -- -"$1" 2>/dev/null; true';
 
 /**
  * execInContainer whose abort stops the process and its descendants in the container (SIGTERM, then
