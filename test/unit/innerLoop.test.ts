@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { isDagFile, mightContainDag } from '../../src/services/airflow/parseWatch';
-import { LineSplitter, mapPaths, parseXcomLine, runnerArgv } from '../../src/services/airflow/taskRun';
+import { mapPaths, parseXcomLine, runnerArgv } from '../../src/services/airflow/taskRun';
+import { LineSplitter } from '../../src/services/spark/driverOutput';
 import { findTaskDefinitions } from '../../src/services/airflow/dagFile';
 import { PARSE_AT_ONCE_AIRFLOW2, PARSE_AT_ONCE_AIRFLOW3 } from '../../src/services/stack/native/airflowConfig';
 
@@ -49,11 +50,11 @@ describe('inner loop: save → seen, run one task', () => {
 
   it('splits streamed chunks into whole lines, a line cut across chunks kept whole', () => {
     const lines: string[] = [];
-    const s = new LineSplitter((l) => lines.push(l));
-    s.push('one\r\ntw');
-    s.push('o\nthr');
+    const s = new LineSplitter();
+    lines.push(...s.push('one\r\ntw'));
+    lines.push(...s.push('o\nthr'));
     assert.deepEqual(lines, ['one', 'two']);
-    s.flush();
+    lines.push(...s.flush());
     assert.deepEqual(lines, ['one', 'two', 'thr']);
   });
 

@@ -7,6 +7,7 @@
  */
 import type { AirflowRunIO, PathMap, StackBackend } from '../stack/types';
 import { StackError } from '../stack/types';
+import { LineSplitter } from '../spark/driverOutput';
 
 /** The runner's module name (on the stack's PYTHONPATH: its plugins folder). */
 export const RUNNER_MODULE = 'datapipeline_runner';
@@ -77,21 +78,6 @@ export function mapPaths(text: string, pathMap: PathMap): string {
   return out;
 }
 
-/** Splits a stream into whole lines (the last partial line is kept until more comes or flush). */
-export class LineSplitter {
-  private rest = '';
-  constructor(private readonly onLine: (line: string) => void) {}
-  push(chunk: string): void {
-    const parts = (this.rest + chunk).split('\n');
-    this.rest = parts.pop() ?? '';
-    for (const p of parts) this.onLine(p.replace(/\r$/, ''));
-  }
-  flush(): void {
-    if (this.rest) this.onLine(this.rest);
-    this.rest = '';
-  }
-}
-
 /**
  * Runs the request on the stack's Airflow; `onLine` gets each output line (paths mapped), XCom lines
  * included. The outcome holds the exit code, the XComs pushed and the output.
@@ -122,20 +108,20 @@ export async function runTask(backend: StackBackend, r: TaskRunRequest, io: Task
     io.onLine?.(line);
   };
   // one splitter per stream: a print without its newline yet is not glued to a log line on the other
-  const out = new LineSplitter(onLine);
-  const err = new LineSplitter(onLine);
+  const out = new LineSplitter();
+  const err = new LineSplitter();
   const sink: AirflowRunIO = {
     onStart: (i) => {
       map = i.pathMap;
       debugPort = i.debugPort;
     },
-    onStdout: (c) => out.push(c),
-    onStderr: (c) => err.push(c),
+    onStdout: (c) => out.push(c).forEach(onLine),
+    onStderr: (c) => err.push(c).forEach(onLine),
     signal: io.signal,
   };
   const res = await backend.runAirflow(runnerArgv(r), sink, { debug: !!io.onDebugReady });
-  out.flush();
-  err.flush();
+  out.flush().forEach(onLine);
+  err.flush().forEach(onLine);
   if (res.exitCode !== 0 && lines.some((l) => new RegExp(`No module named '?${RUNNER_MODULE}`).test(l))) {
     throw new StackError("This stack's Airflow has no DataPipeline runner: its own compose file runs without DataPipeline's plugins.", {
       nextStep: 'Run the project on DataPipeline\u2019s stack (setting datapipeline.project.stack: bundled), or run `airflow tasks test` in your scheduler container.',

@@ -69,6 +69,7 @@ export function describePortInUse(check: PortCheck): string {
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
+    srv.unref();
     srv.once('error', reject);
     srv.listen(0, host, () => {
       const port = (srv.address() as net.AddressInfo).port;

@@ -374,7 +374,7 @@ export class NativeBackend implements StackBackend {
   async runAirflow(argv: string[], io: AirflowRunIO, opts: { debug?: boolean } = {}): Promise<AirflowRunResult> {
     const python = path.join(this.layout.airflowVenv, 'bin', 'python');
     if (!fs.existsSync(python)) throw this.notProvisioned('Airflow');
-    const env = this.specs.airflowEnv(await this.prerequisites(), stackSecrets(this.layout.stateDir));
+    const env = await this.airflowProcessEnv();
     // Debug Task: debugpy on a free loopback port
     const debugPort = opts.debug ? await freePort(HOST) : undefined;
     io.onStart?.({ pathMap: [], debugPort });
@@ -382,11 +382,16 @@ export class NativeBackend implements StackBackend {
     return { exitCode: await spawnStreaming(python, args, { env, cwd: this.layout.airflowHome }, io) };
   }
 
+  /** The environment of a process of the stack's Airflow (home, database, DAGs folder, connections). */
+  private async airflowProcessEnv(): Promise<NodeJS.ProcessEnv> {
+    return this.specs.airflowEnv(await this.prerequisites(), stackSecrets(this.layout.stateDir));
+  }
+
   /** Runs the `airflow` CLI of the native stack with its environment (home, DB, DAGs folder). */
   async airflowCli(args: string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     const airflow = path.join(this.layout.airflowVenv, 'bin', 'airflow');
     if (!fs.existsSync(airflow)) throw this.notProvisioned('Airflow');
-    const env = this.specs.airflowEnv(await this.prerequisites(), stackSecrets(this.layout.stateDir));
+    const env = await this.airflowProcessEnv();
     return run(airflow, args, { env, cwd: this.layout.airflowHome, signal: opts.signal, timeoutMs: opts.timeoutMs ?? 300_000 });
   }
 
